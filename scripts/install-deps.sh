@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package rethink needs to build, test and run. Idempotent: packages
+# already present are skipped, so a second run does nothing (and needs no network).
+#   scripts/install-deps.sh          build + run + test dependencies
+#   scripts/install-deps.sh --torch  also python3-torch (fixture generation, PyTorch benchmark)
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config meson ninja-build
+  libopenblas-openmp-dev   # OpenBLAS built on OpenMP: the same runtime as oneDNN's
+  libdnnl-dev              # oneDNN (convolutions)
+  libsqlite3-dev sqlite3
+  libturbojpeg0-dev zlib1g-dev
+  check                    # unit tests
+  gnuplot-nox
+  libcjson-dev libinih-dev libgsl-dev
+  dataset-fashion-mnist    # the real raw material of the default datasets
+)
+if [[ "${1:-}" == "--torch" ]]; then pkgs+=(python3-torch); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

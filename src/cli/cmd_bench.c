@@ -1,0 +1,152 @@
+/* rethink bench train: training throughput of the reference detector on synthetic input,
+ * one full SGD step (forward, CenterNet loss, backward, momentum update) per batch.
+ * bench/torch_train.py is its PyTorch twin; bench/compare.sh runs both side by side. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "rethink/model.h"
+
+static const char *HELP =
+    "usage: rethink bench train [options]\n"
+    "\n"
+    "Trains the reference detector (DESIGN.md) on synthetic data and prints images/second.\n"
+    "\n"
+    "options:\n"
+    "  --threads N     compute threads (default 2)\n"
+    "  --batch B       batch size (default 32)\n"
+    "  --size S        input side in pixels, multiple of 16 (default 64)\n"
+    "  --steps K       timed steps (default 60)\n"
+    "  --warmup K      untimed steps first (default 10)\n"
+    "  --backend B     dnnl (default) or ref (im2col + OpenBLAS reference path)\n"
+    "  --json          last line of stdout: one JSON object with img_per_s, threads, batch, size\n";
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static int bench_train(int argc, char **argv)
+{
+    int threads = 2, batch = 32, size = 64, steps = 60, warmup = 10, json = 0;
+    rk_backend backend = RK_BACKEND_DNNL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(HELP, stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        } else if (!strcmp(a, "--threads")) rc = cli_int(a, v, 1, 256, &threads);
+        else if (!strcmp(a, "--batch")) rc = cli_int(a, v, 1, 4096, &batch);
+        else if (!strcmp(a, "--size")) rc = cli_int(a, v, 16, 1024, &size);
+        else if (!strcmp(a, "--steps")) rc = cli_int(a, v, 1, 1000000, &steps);
+        else if (!strcmp(a, "--warmup")) rc = cli_int(a, v, 0, 1000000, &warmup);
+        else if (!strcmp(a, "--backend")) {
+            if (v && !strcmp(v, "dnnl")) backend = RK_BACKEND_DNNL;
+            else if (v && !strcmp(v, "ref")) backend = RK_BACKEND_REF;
+            else {
+                fprintf(stderr, "rethink bench train: --backend: expected dnnl or ref, got '%s'\n",
+                        v ? v : "");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "rethink bench train: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (rc) return 2;
+        i++;
+    }
+    rk_refnet_cfg cfg = rk_refnet_default();
+    cfg.in_size = size;
+    rk_err err = {0};
+    rk_net *net = rk_refnet_detector(&cfg, &err);
+    if (!net || rk_net_plan(net, batch, backend, threads, &err)) {
+        fprintf(stderr, "rethink bench train: %s\n", err.msg);
+        rk_net_free(net);
+        return 1;
+    }
+    rk_net_init_params(net, 1);
+    int oshape[4];
+    rk_net_output_shape(net, oshape);
+    int C = cfg.num_classes, H = oshape[2], W = oshape[3];
+    size_t nin = (size_t)batch * 3 * size * size, nout = (size_t)batch * (C + 4) * H * W;
+    size_t HW = (size_t)H * W;
+    float *x = malloc(nin * sizeof(float)), *dout = malloc(nout * sizeof(float));
+    float *heat = malloc((size_t)batch * C * HW * sizeof(float));
+    float *reg = malloc((size_t)batch * 4 * HW * sizeof(float));
+    float *mask = malloc((size_t)batch * HW * sizeof(float));
+    float *scratch = malloc((size_t)(2 * C + 8) * batch * HW * sizeof(float));
+    if (!x || !dout || !heat || !reg || !mask || !scratch) {
+        fprintf(stderr, "rethink bench train: out of memory\n");
+        return 1;
+    }
+    rk_rng r;
+    rk_rng_init(&r, 1, 1, 0);
+    for (size_t i = 0; i < nin; i++) x[i] = rk_rng_normal(&r);
+    for (size_t i = 0; i < (size_t)batch * C * HW; i++) heat[i] = 0.9f * rk_rng_uniform(&r);
+    for (int n = 0; n < batch; n++)
+        for (int c = 0; c < C; c++) heat[((size_t)n * C + c) * HW + (H / 2) * W + W / 2] = 1;
+    for (size_t i = 0; i < (size_t)batch * 4 * HW; i++) reg[i] = rk_rng_normal(&r);
+    for (size_t i = 0; i < (size_t)batch * HW; i++) mask[i] = rk_rng_uniform(&r) < 0.1f;
+    rk_sgd opt = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f, .decay_all = 1};
+    float loss = 0;
+    double t0 = 0, c0 = 0;
+    for (int s = 0; s < warmup + steps; s++) {
+        if (s == warmup) t0 = now(), c0 = cpu_now();
+        const float *out = rk_net_forward(net, x, 1);
+        if (!out) {
+            fprintf(stderr, "rethink bench train: forward pass failed (oneDNN)\n");
+            return 1;
+        }
+        loss = rk_centernet_loss(dout, out, heat, reg, mask, batch, C, H, W, 0.1f, 1.0f, NULL,
+                                 scratch);
+        rk_net_zero_grad(net);
+        if (rk_net_backward(net, dout)) {
+            fprintf(stderr, "rethink bench train: backward pass failed (oneDNN)\n");
+            return 1;
+        }
+        rk_sgd_step(net, &opt);
+    }
+    double dt = now() - t0, cpu = cpu_now() - c0;
+    double ips = (double)steps * batch / dt;
+    double gflops = 3 * 2 * rk_refnet_macs(&cfg, 1) * ips * 1e-9;
+    printf("rethink %s (%s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
+           "final loss %.4f\n",
+           RK_VERSION, backend == RK_BACKEND_DNNL ? "dnnl" : "ref", ips, threads, batch, size,
+           size, gflops, loss);
+    if (json)
+        printf("{\"impl\": \"rethink\", \"backend\": \"%s\", \"img_per_s\": %.1f, \"threads\": %d, "
+               "\"batch\": %d, \"size\": %d, \"steps\": %d, \"seconds\": %.3f, "
+               "\"cpu_seconds\": %.3f, \"gflop_per_s\": %.2f, \"final_loss\": %.6f}\n",
+               backend == RK_BACKEND_DNNL ? "dnnl" : "ref", ips, threads, batch, size, steps, dt,
+               cpu, gflops, loss);
+    free(x), free(dout), free(heat), free(reg), free(mask), free(scratch);
+    rk_net_free(net);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
+    fprintf(stderr, "rethink bench: unknown benchmark '%s' (available: train)\n", argv[1]);
+    return 2;
+}

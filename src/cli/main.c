@@ -1,0 +1,56 @@
+/* rethink: the command-line front end. Dispatches subcommands; only src/cli prints. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rethink/engine.h"
+
+static const char *USAGE =
+    "usage: rethink <command> [options]\n"
+    "\n"
+    "Controlled pre-training vs self-training experiments (Zoph et al., 2020) at laptop scale.\n"
+    "\n"
+    "commands:\n"
+    "  bench train    measure training throughput of the reference model (img/s)\n"
+    "  help           show this help (also: rethink <command> --help)\n"
+    "  version        print the version (also: --version)\n";
+
+int cli_int(const char *opt, const char *val, int lo, int hi, int *out)
+{
+    if (!val) {
+        fprintf(stderr, "rethink: option %s needs a value\n", opt);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || *end || end == val || v < lo || v > hi) {
+        fprintf(stderr, "rethink: option %s: expected an integer in %d..%d, got '%s'\n", opt, lo,
+                hi, val);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(USAGE, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("rethink %s\n", RK_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);
+    return 2;
+}

@@ -1,0 +1,61 @@
+/* Errors, counter-based randomness and thread control for the engine.
+ *
+ * The generator is SplitMix64 used as a counter-based hash: draw i of key k is
+ * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
+ * worker can regenerate any draw without sharing state or depending on scheduling. */
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "rethink/engine.h"
+
+int rk_errf(rk_err *err, int rc, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->rc = rc;
+    }
+    return rc;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+void rk_rng_init(rk_rng *r, uint64_t seed, uint64_t stream, uint64_t index)
+{
+    uint64_t k = mix64(seed + 0x9E3779B97F4A7C15ULL);
+    k = mix64(k ^ (stream * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL));
+    k = mix64(k ^ (index * 0xABC98388FB8FAC03ULL + 0x2545F4914F6CDD1DULL));
+    r->key = k;
+    r->ctr = 0;
+}
+
+uint64_t rk_rng_u64(rk_rng *r)
+{
+    return mix64(r->key + ++r->ctr * 0x9E3779B97F4A7C15ULL);
+}
+
+float rk_rng_uniform(rk_rng *r)
+{
+    return (float)(rk_rng_u64(r) >> 40) * (1.0f / 16777216.0f); /* 24 bits */
+}
+
+float rk_rng_normal(rk_rng *r)
+{
+    double u1 = ((rk_rng_u64(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0); /* (0, 1] */
+    double u2 = (rk_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+void rk_set_threads(int threads)
+{
+    if (threads > 0) omp_set_num_threads(threads);
+}

@@ -1,0 +1,161 @@
+/* The reference model of DESIGN.md, built on rk_net, and the CenterNet detection loss.
+ *
+ *   stage s (1..4): depth x [conv3x3 (stride 2 on the first) + BN + ReLU], width*2^(s-1) ch
+ *   neck: from stage 4 down to the head stride: conv1x1 + BN + ReLU to the shallower
+ *         stage's width, nearest upsample x2, add that stage
+ *   head: conv3x3 (bias) + ReLU, conv1x1 (bias) -> C heatmaps + 2 size + 2 offset
+ *   classifier: global average pool on stage 4 + linear. */
+#include <stdio.h>
+#include <string.h>
+
+#include "rethink/model.h"
+
+rk_refnet_cfg rk_refnet_default(void)
+{
+    rk_refnet_cfg c = {.width = 16, .depth = 2, .in_size = 64, .in_channels = 3,
+                       .head_stride = 8, .num_classes = 10};
+    return c;
+}
+
+static int check_cfg(const rk_refnet_cfg *c, rk_err *err)
+{
+    if (c->width <= 0 || c->width > 1024)
+        return rk_errf(err, RK_EINVAL, "model.width must be in 1..1024, got %d", c->width);
+    if (c->depth <= 0 || c->depth > 8)
+        return rk_errf(err, RK_EINVAL, "model.depth must be in 1..8, got %d", c->depth);
+    if (c->in_size < 16 || c->in_size % 16)
+        return rk_errf(err, RK_EINVAL, "model.in_size must be a multiple of 16 (>= 16), got %d",
+                       c->in_size);
+    if (c->in_channels <= 0)
+        return rk_errf(err, RK_EINVAL, "model.in_channels must be positive, got %d", c->in_channels);
+    if (c->head_stride != 4 && c->head_stride != 8 && c->head_stride != 16)
+        return rk_errf(err, RK_EINVAL, "model.head_stride must be 4, 8 or 16, got %d",
+                       c->head_stride);
+    if (c->num_classes <= 0)
+        return rk_errf(err, RK_EINVAL, "model.num_classes must be positive, got %d",
+                       c->num_classes);
+    return RK_OK;
+}
+
+/* Builds stages 1..4; stage_out[s] receives the value id of stage s+1's output. */
+static int backbone(rk_net *net, const rk_refnet_cfg *c, int stage_out[4])
+{
+    int x = 0;
+    char name[64];
+    for (int s = 0; s < 4; s++) {
+        int ch = c->width << s;
+        for (int i = 0; i < c->depth; i++) {
+            snprintf(name, sizeof name, "stage%d.%d.conv", s + 1, i);
+            x = rk_net_conv(net, x, name, ch, 3, i == 0 ? 2 : 1, 0, 0);
+            snprintf(name, sizeof name, "stage%d.%d.bn", s + 1, i);
+            x = rk_net_bn(net, x, name, 1);
+        }
+        stage_out[s] = x;
+    }
+    return x;
+}
+
+rk_net *rk_refnet_detector(const rk_refnet_cfg *c, rk_err *err)
+{
+    if (check_cfg(c, err)) return NULL;
+    rk_net *net = rk_net_create(c->in_channels, c->in_size, c->in_size);
+    if (!net) return rk_errf(err, RK_ENOMEM, "model: out of memory"), NULL;
+    int st[4];
+    int p = backbone(net, c, st);
+    char name[64];
+    /* stage s+1 has stride 2^(s+1) */
+    for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--) {
+        int ch = c->width << s;
+        snprintf(name, sizeof name, "neck.lat%d.conv", s + 2);
+        p = rk_net_conv(net, p, name, ch, 1, 1, 0, 0);
+        snprintf(name, sizeof name, "neck.lat%d.bn", s + 2);
+        p = rk_net_bn(net, p, name, 1);
+        p = rk_net_upsample2(net, p);
+        p = rk_net_add(net, p, st[s]);
+    }
+    int hc = c->width << (c->head_stride == 4 ? 1 : c->head_stride == 8 ? 2 : 3);
+    p = rk_net_conv(net, p, "head.conv", hc, 3, 1, 1, 1);
+    rk_net_conv(net, p, "head.out", c->num_classes + 4, 1, 1, 1, 0);
+    if (rk_net_finalize(net, err)) {
+        rk_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+rk_net *rk_refnet_classifier(const rk_refnet_cfg *c, rk_err *err)
+{
+    if (check_cfg(c, err)) return NULL;
+    rk_net *net = rk_net_create(c->in_channels, c->in_size, c->in_size);
+    if (!net) return rk_errf(err, RK_ENOMEM, "model: out of memory"), NULL;
+    int st[4];
+    int x = backbone(net, c, st);
+    x = rk_net_gap(net, x);
+    rk_net_linear(net, x, "cls.fc", c->num_classes);
+    if (rk_net_finalize(net, err)) {
+        rk_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+double rk_refnet_macs(const rk_refnet_cfg *c, int detector)
+{
+    double macs = 0;
+    int hw = c->in_size, cin = c->in_channels;
+    for (int s = 0; s < 4; s++) {
+        int ch = c->width << s;
+        for (int i = 0; i < c->depth; i++) {
+            if (i == 0) hw /= 2;
+            macs += (double)hw * hw * ch * cin * 9;
+            cin = ch;
+        }
+    }
+    if (!detector) return macs + (double)cin * c->num_classes;
+    for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--) {
+        macs += (double)hw * hw * cin * (c->width << s);
+        hw *= 2;
+        cin = c->width << s;
+    }
+    macs += (double)hw * hw * cin * cin * 9 + (double)hw * hw * cin * (c->num_classes + 4);
+    return macs;
+}
+
+float rk_centernet_loss(float *dout, const float *out, const float *heat_gt,
+                        const float *reg_gt, const float *reg_mask, int N, int C, int H,
+                        int W, float w_size, float w_off, float *terms, float *scratch)
+{
+    size_t HW = (size_t)H * W, K = (size_t)C + 4;
+    size_t nh = (size_t)N * C * HW, nr = (size_t)N * 2 * HW;
+    /* Gather the heat channels and each pair of regression channels contiguously. */
+    float *heat = scratch, *dheat = scratch + nh;
+    float *reg = scratch + 2 * nh; /* size pred, off pred, size tgt, off tgt, masks, grads */
+    for (int n = 0; n < N; n++)
+        memcpy(heat + (size_t)n * C * HW, out + n * K * HW, C * HW * sizeof(float));
+    float focal = rk_focal_loss(dheat, heat, heat_gt, nh);
+    float l1[2];
+    for (int j = 0; j < 2; j++) { /* 0: size, 1: offset */
+        float *pred = reg, *tgt = reg + nr, *mask = reg + 2 * nr, *dpred = reg + 3 * nr;
+        for (int n = 0; n < N; n++)
+            for (int ch = 0; ch < 2; ch++) {
+                memcpy(pred + ((size_t)n * 2 + ch) * HW, out + (n * K + C + 2 * j + ch) * HW,
+                       HW * sizeof(float));
+                memcpy(tgt + ((size_t)n * 2 + ch) * HW, reg_gt + ((size_t)n * 4 + 2 * j + ch) * HW,
+                       HW * sizeof(float));
+                memcpy(mask + ((size_t)n * 2 + ch) * HW, reg_mask + (size_t)n * HW,
+                       HW * sizeof(float));
+            }
+        l1[j] = rk_masked_l1(dpred, pred, tgt, mask, nr);
+        float w = j == 0 ? w_size : w_off;
+        for (int n = 0; n < N; n++)
+            for (int ch = 0; ch < 2; ch++) {
+                float *d = dout + (n * K + C + 2 * j + ch) * HW;
+                const float *s = dpred + ((size_t)n * 2 + ch) * HW;
+                for (size_t i = 0; i < HW; i++) d[i] = w * s[i];
+            }
+    }
+    for (int n = 0; n < N; n++)
+        memcpy(dout + n * K * HW, dheat + (size_t)n * C * HW, C * HW * sizeof(float));
+    if (terms) terms[0] = focal, terms[1] = l1[0], terms[2] = l1[1];
+    return focal + w_size * l1[0] + w_off * l1[1];
+}

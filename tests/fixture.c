@@ -1,0 +1,67 @@
+/* Fixture reading and the mixed-tolerance comparison used by every numeric test. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+fx_file fx_load(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", RK_FIXTURE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open fixture %s", path);
+    char magic[4];
+    unsigned count;
+    ck_assert(fread(magic, 1, 4, f) == 4 && !memcmp(magic, "RKFX", 4));
+    ck_assert(fread(&count, 4, 1, f) == 1 && count < 10000);
+    fx_file fx = {calloc(count, sizeof(fx_array)), (int)count};
+    for (unsigned i = 0; i < count; i++) {
+        fx_array *a = &fx.a[i];
+        unsigned nl, nd;
+        ck_assert(fread(&nl, 4, 1, f) == 1 && nl < sizeof a->name);
+        ck_assert(fread(a->name, 1, nl, f) == nl);
+        ck_assert(fread(&nd, 4, 1, f) == 1 && nd <= 6);
+        a->ndim = (int)nd;
+        a->n = 1;
+        for (unsigned d = 0; d < nd; d++) {
+            ck_assert(fread(&a->dims[d], 4, 1, f) == 1);
+            a->n *= (size_t)a->dims[d];
+        }
+        a->data = malloc(a->n * sizeof(float) + 1);
+        ck_assert_msg(fread(a->data, sizeof(float), a->n, f) == a->n, "fixture %s truncated", path);
+    }
+    fclose(f);
+    return fx;
+}
+
+const fx_array *fx_get(const fx_file *f, const char *name)
+{
+    for (int i = 0; i < f->count; i++)
+        if (!strcmp(f->a[i].name, name)) return &f->a[i];
+    ck_abort_msg("fixture array '%s' missing", name);
+    return NULL;
+}
+
+void fx_free(fx_file *f)
+{
+    for (int i = 0; i < f->count; i++) free(f->a[i].data);
+    free(f->a);
+    f->a = NULL;
+}
+
+void fx_assert_close(const char *what, const float *got, const float *ref, size_t n, float atol,
+                     float rtol)
+{
+    size_t worst = 0, nbad = 0;
+    double worst_excess = -1;
+    for (size_t i = 0; i < n; i++) {
+        double lim = atol + rtol * fabs(ref[i]), d = fabs((double)got[i] - ref[i]);
+        if (!(d <= lim)) nbad++;
+        if (!(d - lim <= worst_excess)) worst_excess = d - lim, worst = i;
+    }
+    ck_assert_msg(nbad == 0, "%s: %zu of %zu elements differ; worst [%zu] got %.8g want %.8g", what,
+                  nbad, n, worst, got[worst], ref[worst]);
+}

@@ -1,0 +1,18 @@
+/* Test runner: every suite of the library, one binary (meson test runs it). */
+#include <check.h>
+#include <stdlib.h>
+
+Suite *suite_layers(void);
+Suite *suite_net(void);
+Suite *suite_fixtures(void);
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_layers());
+    srunner_add_suite(sr, suite_net());
+    srunner_add_suite(sr, suite_fixtures());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

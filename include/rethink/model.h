@@ -20,10 +20,14 @@ typedef struct rk_refnet_cfg {
 rk_refnet_cfg rk_refnet_default(void);
 
 /* Output (N, num_classes + 4, in/stride, in/stride): heatmap logits, then 2 size and 2
- * offset channels. Returns a finalized net (parameters initialised with seed 0). */
+ * offset channels. Returns a finalized net (rk_refnet_init with seed 0). */
 rk_net *rk_refnet_detector(const rk_refnet_cfg *cfg, rk_err *err);
 /* Output (N, num_classes): logits after global average pool of stage 4 and a linear layer. */
 rk_net *rk_refnet_classifier(const rk_refnet_cfg *cfg, rk_err *err);
+
+/* Initialises parameters from seed: rk_net_init_params, plus CenterNet's heatmap prior on
+ * the detector (head.out bias of the class channels = -2.19, i.e. sigmoid = 0.1). */
+void rk_refnet_init(rk_net *net, const rk_refnet_cfg *cfg, uint64_t seed);
 
 /* Multiply-accumulates of one forward pass for one image. */
 double rk_refnet_macs(const rk_refnet_cfg *cfg, int detector);

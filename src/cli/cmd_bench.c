@@ -79,7 +79,7 @@ static int bench_train(int argc, char **argv)
         rk_net_free(net);
         return 1;
     }
-    rk_net_init_params(net, 1);
+    rk_refnet_init(net, &cfg, 1);
     int oshape[4];
     rk_net_output_shape(net, oshape);
     int C = cfg.num_classes, H = oshape[2], W = oshape[3];

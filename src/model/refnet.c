@@ -80,6 +80,7 @@ rk_net *rk_refnet_detector(const rk_refnet_cfg *c, rk_err *err)
         rk_net_free(net);
         return NULL;
     }
+    rk_refnet_init(net, c, 0);
     return net;
 }
 
@@ -97,6 +98,14 @@ rk_net *rk_refnet_classifier(const rk_refnet_cfg *c, rk_err *err)
         return NULL;
     }
     return net;
+}
+
+void rk_refnet_init(rk_net *net, const rk_refnet_cfg *c, uint64_t seed)
+{
+    rk_net_init_params(net, seed);
+    const rk_tensor_info *b = rk_net_find(net, "head.out.bias");
+    if (b)
+        for (int i = 0; i < c->num_classes; i++) rk_net_params(net)[b->offset + i] = -2.19f;
 }
 
 double rk_refnet_macs(const rk_refnet_cfg *c, int detector)

@@ -1,0 +1,69 @@
+"""The reference model of DESIGN.md in PyTorch, parameter for parameter the same as
+src/model/refnet.c (same names, same order of operations), plus the CenterNet loss as
+rk_centernet_loss computes it. Used by bench/torch_train.py (speed) and
+tests/gen_fixtures.py (gradient fixtures). Not part of the product."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConvBN(nn.Module):
+    def __init__(self, ci, co, k, s):
+        super().__init__()
+        self.conv = nn.Conv2d(ci, co, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(co)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class RefNet(nn.Module):
+    def __init__(self, classes=10, width=16, depth=2, head_stride=8, in_channels=3):
+        super().__init__()
+        self.classes = classes
+        ci = in_channels
+        for s in range(4):
+            ch = width << s
+            blocks = []
+            for i in range(depth):
+                blocks.append(ConvBN(ci, ch, 3, 2 if i == 0 else 1))
+                ci = ch
+            setattr(self, f"stage{s + 1}", nn.Sequential(*blocks))
+        self.neck = nn.ModuleDict()
+        s = 2
+        while s >= 0 and (2 << s) >= head_stride:
+            self.neck[f"lat{s + 2}"] = ConvBN(ci, width << s, 1, 1)
+            ci = width << s
+            s -= 1
+        self.head = nn.ModuleDict({"conv": nn.Conv2d(ci, ci, 3, 1, 1),
+                                   "out": nn.Conv2d(ci, classes + 4, 1)})
+
+    def forward(self, x):
+        feats = []
+        for s in range(4):
+            x = getattr(self, f"stage{s + 1}")(x)
+            feats.append(x)
+        p = x
+        for name, lat in self.neck.items():
+            s = int(name[3:]) - 2
+            p = F.interpolate(lat(p), scale_factor=2, mode="nearest") + feats[s]
+        return self.head["out"](F.relu(self.head["conv"](p)))
+
+
+def focal_loss(logits, gt):
+    p = torch.clamp(torch.sigmoid(logits), 1e-4, 1 - 1e-4)
+    pos = gt.eq(1).float()
+    pl = (torch.log(p) * (1 - p) ** 2 * pos).sum()
+    nl = (torch.log(1 - p) * p ** 2 * (1 - gt) ** 4 * (1 - pos)).sum()
+    return -(pl + nl) / torch.clamp(pos.sum(), min=1)
+
+
+def masked_l1(pred, target, mask):
+    return (mask * (pred - target).abs()).sum() / (mask.sum() + 1e-4)
+
+
+def centernet_loss(out, heat_gt, reg_gt, reg_mask, classes, w_size=0.1, w_off=1.0):
+    m = reg_mask.expand(-1, 2, -1, -1)
+    size = masked_l1(out[:, classes:classes + 2], reg_gt[:, 0:2], m)
+    off = masked_l1(out[:, classes + 2:classes + 4], reg_gt[:, 2:4], m)
+    return focal_loss(out[:, :classes], heat_gt) + w_size * size + w_off * off

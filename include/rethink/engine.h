@@ -169,6 +169,7 @@ size_t rk_net_num_params(const rk_net *net);    /* trainable floats */
 size_t rk_net_num_elements(const rk_net *net);  /* all floats (with buffers) */
 size_t rk_net_activation_bytes(const rk_net *net);
 void rk_net_output_shape(const rk_net *net, int shape[4]); /* (N, C, H, W) */
+void rk_net_input_shape(const rk_net *net, int *C, int *H, int *W);
 
 /* Forward on input (N, C, H, W) plain NCHW; returns the output as plain NCHW (owned by the
  * net, valid until the next call), or NULL if the net is not planned or a oneDNN primitive

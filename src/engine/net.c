@@ -271,6 +271,11 @@ void rk_net_output_shape(const rk_net *net, int shape[4])
     shape[0] = net->N, shape[1] = o->c, shape[2] = o->h, shape[3] = o->w;
 }
 
+void rk_net_input_shape(const rk_net *net, int *C, int *H, int *W)
+{
+    *C = net->ops[0].c, *H = net->ops[0].h, *W = net->ops[0].w;
+}
+
 void rk_net_set_bn(rk_net *net, float momentum, float eps)
 {
     net->bn_momentum = momentum;

@@ -13,7 +13,18 @@ meson test -C build --print-errorlogs --verbose
 [[ -d build-asan ]] || meson setup build-asan --buildtype=debugoptimized -Dwerror=true \
   -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-asan
-# oneDNN's JIT and libgomp's thread pool keep allocations alive until exit: leak detection
-# reports those, not ours. halt_on_error makes any real finding fail the run.
-ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+# Check runs each test in a forked child; CK_FORK=no keeps them in one process so that
+# LeakSanitizer sees every allocation when the process exits.
+CK_FORK=no ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --verbose
+
+# Plain closing line: the Check summaries of both runs (plain build + sanitizers), added up.
+passed=0 failed=0
+for d in build build-asan; do
+  line=$(grep -m1 -E '^[0-9]+%: Checks: ' "$d/meson-logs/testlog.txt")
+  n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+  f=$(sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/' <<<"$line")
+  passed=$((passed + n - f)) failed=$((failed + f))
+done
+echo "tests: $passed passed, $failed failed"

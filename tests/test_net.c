@@ -462,6 +462,31 @@ START_TEST(backward_without_training_forward_is_refused)
 }
 END_TEST
 
+START_TEST(detector_head_stride_and_size_are_parameters)
+{
+    rk_refnet_cfg c = rk_refnet_default();
+    rk_err err = {0};
+    int strides[3] = {4, 8, 16};
+    for (int i = 0; i < 3; i++) {
+        c.head_stride = strides[i];
+        c.in_size = 96;
+        c.num_classes = 3;
+        rk_net *n = rk_refnet_detector(&c, &err);
+        ck_assert_msg(n, "%s", err.msg);
+        ck_assert_msg(rk_net_plan(n, 2, RK_BACKEND_DNNL, 1, &err) == RK_OK, "%s", err.msg);
+        int s[4];
+        rk_net_output_shape(n, s);
+        ck_assert_int_eq(s[1], 3 + 4);
+        ck_assert_int_eq(s[2], 96 / strides[i]);
+        ck_assert_int_eq(s[3], 96 / strides[i]);
+        rk_net_free(n);
+    }
+    /* DESIGN.md: about 16 M MACs per 64x64 image for the default detector */
+    double macs = rk_refnet_macs(&(rk_refnet_cfg){16, 2, 64, 3, 8, 10}, 1);
+    ck_assert_msg(macs > 15e6 && macs < 17e6, "%g MACs", macs);
+}
+END_TEST
+
 /* ---- optimizer, schedule, clipping ---- */
 START_TEST(sgd_step_follows_pytorch_semantics_and_decay_exclusion)
 {
@@ -550,6 +575,7 @@ Suite *suite_net(void)
     tcase_add_test(tc, different_init_seeds_give_different_weights);
     tcase_add_test(tc, builder_errors_are_reported_by_finalize);
     tcase_add_test(tc, backward_without_training_forward_is_refused);
+    tcase_add_test(tc, detector_head_stride_and_size_are_parameters);
     suite_add_tcase(s, tc);
 
     TCase *ck = tcase_create("checkpoint");

@@ -21,7 +21,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--channels-last", action="store_true",
                     help="NHWC memory format (PyTorch's faster oneDNN path on some machines)")

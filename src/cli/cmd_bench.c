@@ -18,7 +18,7 @@ static const char *HELP =
     "  --threads N     compute threads (default 2)\n"
     "  --batch B       batch size (default 32)\n"
     "  --size S        input side in pixels, multiple of 16 (default 64)\n"
-    "  --steps K       timed steps (default 60)\n"
+    "  --steps K       timed steps (default 100)\n"
     "  --warmup K      untimed steps first (default 10)\n"
     "  --backend B     dnnl (default) or ref (im2col + OpenBLAS reference path)\n"
     "  --json          last line of stdout: one JSON object with img_per_s, threads, batch, size\n";
@@ -39,7 +39,7 @@ static double cpu_now(void)
 
 static int bench_train(int argc, char **argv)
 {
-    int threads = 2, batch = 32, size = 64, steps = 60, warmup = 10, json = 0;
+    int threads = 2, batch = 32, size = 64, steps = 100, warmup = 10, json = 0;
     rk_backend backend = RK_BACKEND_DNNL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -12,8 +12,7 @@
  *    primitives, activations kept in oneDNN's blocked layouts between layers, BN+ReLU and
  *    conv+ReLU fused). Tests hold the two equal.
  *
- * Errors: every fallible function returns an int rc (RK_OK == 0) and fills an rk_err with a
- * message the caller can show. Library code never prints or exits.
+ * Errors and randomness come from core.h.
  */
 #ifndef RETHINK_ENGINE_H
 #define RETHINK_ENGINE_H
@@ -21,30 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RK_VERSION "0.1.0"
-
-/* ---- errors ---- */
-enum { RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5 };
-
-typedef struct rk_err {
-    int rc;
-    char msg[512];
-} rk_err;
-
-/* Sets err (may be NULL) and returns rc. */
-int rk_errf(rk_err *err, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* ---- randomness: counter-based, keyed by (seed, stream, index); no global state ---- */
-typedef struct rk_rng {
-    uint64_t key; /* mixes seed, stream and index */
-    uint64_t ctr; /* draws so far */
-} rk_rng;
-
-void rk_rng_init(rk_rng *r, uint64_t seed, uint64_t stream, uint64_t index);
-uint64_t rk_rng_u64(rk_rng *r);
-float rk_rng_uniform(rk_rng *r); /* [0, 1) */
-float rk_rng_normal(rk_rng *r);  /* N(0, 1), Box-Muller */
+#include "rethink/core.h"
 
 /* ---- layer functions: plain NCHW, reference implementation ---- */
 
@@ -208,8 +184,5 @@ int rk_checkpoint_save(const rk_net *net, const char *path, rk_err *err);
  * missing on either side are skipped; *loaded (may be NULL) gets the count. Shape
  * mismatches are always errors. On error the net's parameters are unchanged. */
 int rk_checkpoint_load(rk_net *net, const char *path, int strict, int *loaded, rk_err *err);
-
-/* ---- threads ---- */
-void rk_set_threads(int threads);
 
 #endif

@@ -1,4 +1,4 @@
-/* Errors, counter-based randomness and thread control for the engine.
+/* Errors, counter-based randomness and thread control, shared by every stage.
  *
  * The generator is SplitMix64 used as a counter-based hash: draw i of key k is
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
@@ -8,7 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "rethink/engine.h"
+#include "rethink/core.h"
 
 int rk_errf(rk_err *err, int rc, const char *fmt, ...)
 {

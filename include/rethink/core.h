@@ -1,0 +1,41 @@
+/* rethink core: what every stage shares — error reporting, counter-based randomness,
+ * thread control and the version.
+ *
+ * Errors: every fallible function returns an int rc (RK_OK == 0) and fills an rk_err with a
+ * message the caller can show (file, line or key, what was expected). Library code never
+ * prints or exits. */
+#ifndef RETHINK_CORE_H
+#define RETHINK_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RK_VERSION "0.1.0"
+
+/* ---- errors ---- */
+enum { RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5 };
+
+typedef struct rk_err {
+    int rc;
+    char msg[512];
+} rk_err;
+
+/* Sets err (may be NULL) and returns rc. */
+int rk_errf(rk_err *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- randomness: counter-based, keyed by (seed, stream, index); no global state ---- */
+typedef struct rk_rng {
+    uint64_t key; /* mixes seed, stream and index */
+    uint64_t ctr; /* draws so far */
+} rk_rng;
+
+void rk_rng_init(rk_rng *r, uint64_t seed, uint64_t stream, uint64_t index);
+uint64_t rk_rng_u64(rk_rng *r);
+float rk_rng_uniform(rk_rng *r); /* [0, 1) */
+float rk_rng_normal(rk_rng *r);  /* N(0, 1), Box-Muller */
+
+/* Compute threads for OpenMP (shared by oneDNN and OpenBLAS). */
+void rk_set_threads(int threads);
+
+#endif

@@ -1,0 +1,170 @@
+/* Images: allocation, JPEG decode/encode through libjpeg-turbo's TurboJPEG API, and PNG
+ * writing (zlib) for figures. Decoding validates the whole stream: a truncated or corrupt
+ * JPEG is an error naming the file, never a half-decoded image. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+#include <zlib.h>
+
+#include "rethink/data.h"
+
+int rk_image_alloc(rk_image *im, int w, int h, int c, rk_err *err)
+{
+    memset(im, 0, sizeof *im);
+    if (w <= 0 || h <= 0 || (c != 1 && c != 3))
+        return rk_errf(err, RK_EINVAL, "image: bad geometry %dx%dx%d", w, h, c);
+    im->px = calloc((size_t)w * h * c, 1);
+    if (!im->px) return rk_errf(err, RK_ENOMEM, "image: out of memory (%dx%d)", w, h);
+    im->w = w, im->h = h, im->c = c;
+    return RK_OK;
+}
+
+void rk_image_free(rk_image *im)
+{
+    if (!im) return;
+    free(im->px);
+    memset(im, 0, sizeof *im);
+}
+
+int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                   const char *name, rk_err *err)
+{
+    memset(im, 0, sizeof *im);
+    tjhandle tj = tjInitDecompress();
+    if (!tj) return rk_errf(err, RK_ENOMEM, "%s: cannot start JPEG decoder", name);
+    int w, h, sub, cs, rc = RK_OK;
+    if (tjDecompressHeader3(tj, buf, (unsigned long)n, &w, &h, &sub, &cs) != 0) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: not a decodable JPEG (%s)", name, tjGetErrorStr2(tj));
+        goto done;
+    }
+    int c = want_c ? want_c : (cs == TJCS_GRAY ? 1 : 3);
+    if ((rc = rk_image_alloc(im, w, h, c, err))) goto done;
+    /* TJFLAG_STOPONWARNING: a truncated stream (libjpeg's "premature end") is an error. */
+    if (tjDecompress2(tj, buf, (unsigned long)n, im->px, w, 0, h, c == 1 ? TJPF_GRAY : TJPF_RGB,
+                      TJFLAG_STOPONWARNING | TJFLAG_ACCURATEDCT) != 0) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: corrupt or truncated JPEG (%s)", name,
+                     tjGetErrorStr2(tj));
+        rk_image_free(im);
+    }
+done:
+    tjDestroy(tj);
+    return rc;
+}
+
+int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err)
+{
+    char *data;
+    size_t n;
+    int rc = rk_read_file(path, &data, &n, err);
+    if (rc) {
+        memset(im, 0, sizeof *im);
+        return rc;
+    }
+    rc = rk_jpeg_decode(im, (const unsigned char *)data, n, want_c, path, err);
+    free(data);
+    return rc;
+}
+
+static int write_all(const char *path, const void *p, size_t n, rk_err *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return rk_errf(err, RK_EINVAL, "%s: path too long", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    int ok = fwrite(p, 1, n, f) == n;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(errno));
+    }
+    return RK_OK;
+}
+
+int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err)
+{
+    tjhandle tj = tjInitCompress();
+    if (!tj) return rk_errf(err, RK_ENOMEM, "%s: cannot start JPEG encoder", path);
+    unsigned char *out = NULL;
+    unsigned long n = 0;
+    int rc = RK_OK;
+    if (tjCompress2(tj, im->px, im->w, 0, im->h, im->c == 1 ? TJPF_GRAY : TJPF_RGB, &out, &n,
+                    im->c == 1 ? TJSAMP_GRAY : TJSAMP_444, quality, TJFLAG_ACCURATEDCT) != 0)
+        rc = rk_errf(err, RK_EIO, "%s: JPEG encoding failed (%s)", path, tjGetErrorStr2(tj));
+    else
+        rc = write_all(path, out, n, err);
+    tjFree(out);
+    tjDestroy(tj);
+    return rc;
+}
+
+static void be32(unsigned char *p, uint32_t v)
+{
+    p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
+}
+
+static int chunk(unsigned char **buf, size_t *n, size_t *cap, const char *type,
+                 const unsigned char *data, size_t len)
+{
+    size_t need = *n + len + 12;
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 1024;
+        while (c < need) c *= 2;
+        unsigned char *q = realloc(*buf, c);
+        if (!q) return -1;
+        *buf = q, *cap = c;
+    }
+    unsigned char *p = *buf + *n;
+    be32(p, (uint32_t)len);
+    memcpy(p + 4, type, 4);
+    if (len) memcpy(p + 8, data, len);
+    be32(p + 8 + len, (uint32_t)crc32(0L, p + 4, (uInt)(len + 4)));
+    *n = need;
+    return 0;
+}
+
+int rk_png_save(const rk_image *im, const char *path, rk_err *err)
+{
+    size_t row = (size_t)im->w * im->c, raw_n = (row + 1) * im->h;
+    unsigned char *raw = malloc(raw_n);
+    uLongf zn = compressBound((uLong)raw_n);
+    unsigned char *z = malloc(zn);
+    unsigned char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = RK_OK;
+    if (!raw || !z) {
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (int y = 0; y < im->h; y++) {
+        raw[y * (row + 1)] = 0; /* filter: none */
+        memcpy(raw + y * (row + 1) + 1, im->px + y * row, row);
+    }
+    if (compress2(z, &zn, raw, (uLong)raw_n, 6) != Z_OK) {
+        rc = rk_errf(err, RK_EIO, "%s: PNG compression failed", path);
+        goto done;
+    }
+    unsigned char ihdr[13];
+    be32(ihdr, (uint32_t)im->w);
+    be32(ihdr + 4, (uint32_t)im->h);
+    ihdr[8] = 8, ihdr[9] = im->c == 1 ? 0 : 2, ihdr[10] = ihdr[11] = ihdr[12] = 0;
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    buf = malloc(8);
+    if (!buf) {
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    memcpy(buf, sig, 8);
+    n = cap = 8;
+    if (chunk(&buf, &n, &cap, "IHDR", ihdr, 13) || chunk(&buf, &n, &cap, "IDAT", z, zn) ||
+        chunk(&buf, &n, &cap, "IEND", NULL, 0)) {
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    rc = write_all(path, buf, n, err);
+done:
+    free(raw), free(z), free(buf);
+    return rc;
+}

@@ -1,12 +1,14 @@
 /* rethink bench train: training throughput of the reference detector on synthetic input,
  * one full SGD step (forward, CenterNet loss, backward, momentum update) per batch.
- * bench/torch_train.py is its PyTorch twin; bench/compare.sh runs both side by side. */
+ * bench/torch_train.py is its PyTorch twin; bench/compare.sh runs both side by side.
+ * rethink bench augment: augmentation throughput per op and per policy, one thread. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "rethink/augment.h"
 #include "rethink/model.h"
 
 static const char *HELP =
@@ -139,6 +141,143 @@ static int bench_train(int argc, char **argv)
     return 0;
 }
 
+static const char *AUG_HELP =
+    "usage: rethink bench augment [options]\n"
+    "\n"
+    "Augmentation throughput on one thread, images/second: each op at level 10 on a\n"
+    "synthetic image with 4 boxes, then each policy (rk_augment, including the resize/crop)\n"
+    "from the policies file.\n"
+    "\n"
+    "options:\n"
+    "  --size S          input and output side in pixels (default 64)\n"
+    "  --seconds T       time per measurement (default 0.3)\n"
+    "  --policies FILE   INI file with the policies (default experiments/augment.ini)\n"
+    "  --json            last line of stdout: one JSON object with every measurement\n";
+
+/* Runs fn(arg, i) for i = 0, 1, ... until `seconds` have passed; returns calls per second. */
+static double rate(void (*fn)(void *, size_t), void *arg, double seconds)
+{
+    for (size_t i = 0; i < 20; i++) fn(arg, i); /* warm caches and page in buffers */
+    size_t n = 0, batch = 64;
+    double t0 = now(), t;
+    do {
+        for (size_t i = 0; i < batch; i++) fn(arg, n + i);
+        n += batch;
+        t = now() - t0;
+    } while (t < seconds);
+    return (double)n / t;
+}
+
+typedef struct aug_bench {
+    rk_image src, im, out;
+    rk_box boxes[4], work[4];
+    uint8_t *tmp;
+    rk_op op;
+    double arg;
+    const rk_policy *pol;
+    rk_rng r;
+} aug_bench;
+
+static void run_op(void *p, size_t i)
+{
+    aug_bench *b = p;
+    (void)i;
+    memcpy(b->im.px, b->src.px, (size_t)b->src.w * b->src.h * 3);
+    memcpy(b->work, b->boxes, sizeof b->boxes);
+    rk_op_apply(b->op, b->arg, &b->im, b->work, 4, 128, 1.0, &b->r, b->tmp);
+}
+
+static void run_policy(void *p, size_t i)
+{
+    aug_bench *b = p;
+    size_t nout;
+    rk_augment(b->pol, &b->src, b->boxes, 4, 1, 0, i, &b->out, b->work, &nout, NULL, NULL);
+}
+
+static int bench_augment(int argc, char **argv)
+{
+    int size = 64, json = 0;
+    double seconds = 0.3;
+    const char *policies = "experiments/augment.ini";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(AUG_HELP, stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        } else if (!strcmp(a, "--size")) rc = cli_int(a, v, 16, 4096, &size);
+        else if (!strcmp(a, "--seconds")) {
+            char *end = NULL;
+            seconds = v ? strtod(v, &end) : 0;
+            if (!v || *end || !(seconds > 0) || seconds > 600) {
+                fprintf(stderr, "rethink bench augment: --seconds: expected a number in (0, 600], "
+                                "got '%s'\n", v ? v : "");
+                return 2;
+            }
+        } else if (!strcmp(a, "--policies")) {
+            if (!v) {
+                fprintf(stderr, "rethink bench augment: option --policies needs a value\n");
+                return 2;
+            }
+            policies = v;
+        } else {
+            fprintf(stderr, "rethink bench augment: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (rc) return 2;
+        i++;
+    }
+    rk_err err = {0};
+    aug_bench b = {0};
+    if (rk_image_alloc(&b.src, size, size, 3, &err) || rk_image_alloc(&b.im, size, size, 3, &err) ||
+        rk_image_alloc(&b.out, size, size, 3, &err) ||
+        !(b.tmp = malloc(rk_op_tmp_size(size, size, 4)))) {
+        fprintf(stderr, "rethink bench augment: out of memory\n");
+        return 1;
+    }
+    /* A textured image (so equalize/autocontrast do real work) with 4 boxes. */
+    rk_rng_init(&b.r, 7, 0, 0);
+    for (size_t i = 0; i < (size_t)size * size * 3; i++)
+        b.src.px[i] = (uint8_t)(rk_rng_u64(&b.r) % 200 + (i / 3 % size) / 2);
+    for (int k = 0; k < 4; k++)
+        b.boxes[k] = (rk_box){size * (0.1 + 0.2 * k), size * 0.2, size * 0.25, size * 0.4, k, 1};
+    rk_op_consts consts = rk_opset_consts(RK_OPSET_RANDAUGMENT);
+    double scale = size / 640.0;
+    char js[4096];
+    int m = snprintf(js, sizeof js, "{\"bench\": \"augment\", \"size\": %d, \"threads\": 1, "
+                     "\"ops\": {", size);
+    printf("rethink %s bench augment: %dx%d, 1 thread, images/second\n", RK_VERSION, size, size);
+    for (int op = 0; op < RK_OP_COUNT; op++) {
+        b.op = (rk_op)op;
+        b.arg = rk_op_arg(b.op, 10, RK_LEVELS_TF, &consts, scale);
+        double ips = rate(run_op, &b, seconds);
+        printf("  op %-24s %10.0f\n", rk_op_name(b.op), ips);
+        m += snprintf(js + m, sizeof js - m, "%s\"%s\": %.0f", op ? ", " : "",
+                      rk_op_name(b.op), ips);
+    }
+    m += snprintf(js + m, sizeof js - m, "}, \"policies\": {");
+    static const char *const names[] = {"S1", "S2", "S3", "S4"};
+    for (int k = 0; k < 4; k++) {
+        rk_policy pol;
+        if (rk_policy_load_ini(&pol, policies, names[k], &err)) {
+            fprintf(stderr, "rethink bench augment: %s\n", err.msg);
+            return 1;
+        }
+        b.pol = &pol;
+        double ips = rate(run_policy, &b, seconds);
+        printf("  policy %-20s %10.0f\n", names[k], ips);
+        m += snprintf(js + m, sizeof js - m, "%s\"%s\": %.0f", k ? ", " : "", names[k], ips);
+    }
+    snprintf(js + m, sizeof js - m, "}}");
+    if (json) printf("%s\n", js);
+    rk_image_free(&b.src), rk_image_free(&b.im), rk_image_free(&b.out);
+    free(b.tmp);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -147,6 +286,8 @@ int cmd_bench(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
-    fprintf(stderr, "rethink bench: unknown benchmark '%s' (available: train)\n", argv[1]);
+    if (!strcmp(argv[1], "augment")) return bench_augment(argc - 1, argv + 1);
+    fprintf(stderr, "rethink bench: unknown benchmark '%s' (available: train, augment)\n",
+            argv[1]);
     return 2;
 }

@@ -13,7 +13,9 @@ static const char *USAGE =
     "Controlled pre-training vs self-training experiments (Zoph et al., 2020) at laptop scale.\n"
     "\n"
     "commands:\n"
+    "  augment show   render augmented samples of a dataset with their boxes (PNG grid)\n"
     "  bench train    measure training throughput of the reference model (img/s)\n"
+    "  bench augment  measure augmentation throughput per op and per policy (img/s)\n"
     "  help           show this help (also: rethink <command> --help)\n"
     "  version        print the version (also: --version)\n";
 
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
     fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);
     return 2;
 }

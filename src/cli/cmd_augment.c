@@ -1,0 +1,202 @@
+/* rethink augment show: renders augmented samples of a COCO-format dataset with their boxes
+ * and class names into one PNG grid, to look at what a policy does. Sample k is image
+ * k mod N of the dataset at epoch k / N, so the grid shows exactly what training with that
+ * seed would see; the same arguments give a byte-identical PNG. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rethink/augment.h"
+#include "rethink/draw.h"
+
+static const char *HELP =
+    "usage: rethink augment show --images DIR --ann FILE --policy NAME --out FILE.png [options]\n"
+    "\n"
+    "Augments samples of a COCO-format dataset with a policy and writes them, with their\n"
+    "boxes and class names, as a PNG grid. Each tile's caption: image index, epoch, flip,\n"
+    "scale, and the ops applied with their arguments.\n"
+    "\n"
+    "options:\n"
+    "  --images DIR      folder the annotation file's file_name entries are relative to\n"
+    "  --ann FILE        COCO instances JSON\n"
+    "  --policy NAME     policy section [augment.NAME], e.g. S1, S2, S3, S4\n"
+    "  --policies FILE   INI file with the policies (default experiments/augment.ini)\n"
+    "  --n N             samples (default 16)\n"
+    "  --seed S          augmentation seed (default 1)\n"
+    "  --epoch E         first epoch (default 0)\n"
+    "  --size PX         output side, the model's input (default 64)\n"
+    "  --zoom K          tiles are upscaled K times for legibility (default 4)\n"
+    "  --cols C          grid columns (default 4)\n"
+    "  --out FILE        PNG to write\n";
+
+static const uint8_t PALETTE[10][3] = {
+    {230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},  {245, 130, 48},
+    {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {210, 245, 60}, {250, 190, 190},
+};
+
+/* Boxes of one image, from the COCO annotations, as rk_box (cls = category id). */
+static size_t image_boxes(const rk_coco *c, int64_t image_id, rk_box *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nanns; i++) {
+        const rk_coco_ann *a = &c->anns[i];
+        if (a->image_id != image_id) continue;
+        out[k++] = (rk_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3], a->category_id, 1};
+    }
+    return k;
+}
+
+/* Draws the augmented sample `aug` (size x size) zoomed into tile, with boxes, labels and
+ * a caption line. */
+static int render_tile(rk_image *tile, const rk_image *aug, const rk_box *b, size_t nb,
+                       const rk_coco *c, int zoom, const char *caption, rk_err *err)
+{
+    rk_image big;
+    int rc = rk_image_upscale(&big, aug, zoom, err);
+    if (rc) return rc;
+    const int cap_h = RK_FONT_H * 2 + 4;
+    rc = rk_image_alloc(tile, big.w, big.h + cap_h, 3, err);
+    if (rc) {
+        rk_image_free(&big);
+        return rc;
+    }
+    memcpy(tile->px, big.px, (size_t)big.w * big.h * 3);
+    rk_image_free(&big);
+    static const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
+    for (size_t i = 0; i < nb; i++) {
+        long ci = rk_coco_cat_index(c, b[i].cls);
+        const uint8_t *col = PALETTE[(ci < 0 ? 0 : ci) % 10];
+        int x0 = (int)(b[i].x * zoom), y0 = (int)(b[i].y * zoom);
+        int x1 = (int)((b[i].x + b[i].w) * zoom) - 1, y1 = (int)((b[i].y + b[i].h) * zoom) - 1;
+        rk_draw_rect(tile, x0, y0, x1, y1 < big.h - 1 ? y1 : big.h - 1, 2, col);
+        const char *name = ci >= 0 ? c->cats[ci].name : "?";
+        int ty = y0 >= RK_FONT_H + 1 ? y0 - RK_FONT_H - 1 : y0 + 2;
+        rk_draw_fill(tile, x0, ty - 1, x0 + rk_text_width(name, 1), ty + RK_FONT_H - 1, col);
+        rk_draw_text(tile, x0 + 1, ty, name, 1, black);
+    }
+    /* caption: two lines under the image, wrapped at the tile width */
+    int per_line = tile->w / RK_FONT_W;
+    char line[256];
+    size_t len = strlen(caption);
+    for (int l = 0; l < 2 && (size_t)(l * per_line) < len; l++) {
+        snprintf(line, sizeof line, "%.*s", per_line, caption + l * per_line);
+        rk_draw_text(tile, 1, big.h + 2 + l * RK_FONT_H, line, 1, white);
+    }
+    return RK_OK;
+}
+
+static int show(int argc, char **argv)
+{
+    const char *images = NULL, *ann = NULL, *policy = NULL, *out = NULL;
+    const char *policies = "experiments/augment.ini";
+    int n = 16, seed = 1, epoch = 0, size = 64, zoom = 4, cols = 4;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(HELP, stdout);
+            return 0;
+        }
+        const char **str = !strcmp(a, "--images")     ? &images
+                           : !strcmp(a, "--ann")      ? &ann
+                           : !strcmp(a, "--policy")   ? &policy
+                           : !strcmp(a, "--policies") ? &policies
+                           : !strcmp(a, "--out")      ? &out
+                                                      : NULL;
+        if (str) {
+            if (!v) {
+                fprintf(stderr, "rethink augment show: option %s needs a value\n", a);
+                return 2;
+            }
+            *str = v;
+        } else if (!strcmp(a, "--n")) rc = cli_int(a, v, 1, 1024, &n);
+        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647, &seed);
+        else if (!strcmp(a, "--epoch")) rc = cli_int(a, v, 0, 2147483647, &epoch);
+        else if (!strcmp(a, "--size")) rc = cli_int(a, v, 8, 4096, &size);
+        else if (!strcmp(a, "--zoom")) rc = cli_int(a, v, 1, 16, &zoom);
+        else if (!strcmp(a, "--cols")) rc = cli_int(a, v, 1, 64, &cols);
+        else {
+            fprintf(stderr, "rethink augment show: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (rc) return 2;
+        i++;
+    }
+    const char *missing = !images ? "--images" : !ann ? "--ann" : !policy ? "--policy"
+                          : !out  ? "--out"    : NULL;
+    if (missing) {
+        fprintf(stderr, "rethink augment show: missing %s (see --help)\n", missing);
+        return 2;
+    }
+    rk_err err = {0};
+    rk_policy pol;
+    if (rk_policy_load_ini(&pol, policies, policy, &err)) {
+        fprintf(stderr, "rethink augment show: %s\n", err.msg);
+        return 1;
+    }
+    rk_coco coco;
+    if (rk_coco_load(&coco, ann, &err)) {
+        fprintf(stderr, "rethink augment show: %s\n", err.msg);
+        return 1;
+    }
+    if (coco.nimages == 0) {
+        fprintf(stderr, "rethink augment show: %s has no images\n", ann);
+        rk_coco_free(&coco);
+        return 1;
+    }
+    rk_image *tiles = calloc((size_t)n, sizeof *tiles);
+    rk_box *in_b = malloc((coco.nanns + 1) * sizeof *in_b);
+    rk_box *out_b = malloc((coco.nanns + 1) * sizeof *out_b);
+    rk_image aug = {0}, grid = {0};
+    int rc = (!tiles || !in_b || !out_b) ? rk_errf(&err, RK_ENOMEM, "out of memory")
+                                         : rk_image_alloc(&aug, size, size, 3, &err);
+    for (int k = 0; k < n && !rc; k++) {
+        size_t idx = (size_t)k % coco.nimages;
+        uint64_t ep = (uint64_t)epoch + (uint64_t)k / coco.nimages;
+        const rk_coco_image *ci = &coco.images[idx];
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", images, ci->file_name) >= (int)sizeof path) {
+            rc = rk_errf(&err, RK_EINVAL, "%s/%s: path too long", images, ci->file_name);
+            break;
+        }
+        rk_image im;
+        if ((rc = rk_jpeg_load(&im, path, 3, &err))) break;
+        size_t nb = image_boxes(&coco, ci->id, in_b), nout = 0;
+        rk_aug_trace tr;
+        rc = rk_augment(&pol, &im, in_b, nb, (uint64_t)seed, ep, idx, &aug, out_b, &nout, &tr,
+                        &err);
+        rk_image_free(&im);
+        if (rc) break;
+        char cap[512];
+        int m = snprintf(cap, sizeof cap, "#%zu e%llu %s s%.2f", idx, (unsigned long long)ep,
+                         tr.flipped ? "flip" : "-", tr.scale);
+        for (int o = 0; o < tr.nops && m < (int)sizeof cap; o++)
+            m += snprintf(cap + m, sizeof cap - m, " %s(%.3g)", rk_op_name(tr.ops[o]), tr.args[o]);
+        rc = render_tile(&tiles[k], &aug, out_b, nout, &coco, zoom, cap, &err);
+    }
+    static const uint8_t bg[3] = {40, 40, 40};
+    if (!rc) rc = rk_image_tile(&grid, tiles, (size_t)n, cols, 4, bg, &err);
+    if (!rc) rc = rk_png_save(&grid, out, &err);
+    if (rc)
+        fprintf(stderr, "rethink augment show: %s\n", err.msg);
+    else
+        printf("wrote %s (%d samples, policy %s, seed %d)\n", out, n, policy, seed);
+    for (int k = 0; tiles && k < n; k++) rk_image_free(&tiles[k]);
+    free(tiles), free(in_b), free(out_b);
+    rk_image_free(&aug), rk_image_free(&grid);
+    rk_coco_free(&coco);
+    return rc ? 1 : 0;
+}
+
+int cmd_augment(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
+    fprintf(stderr, "rethink augment: unknown subcommand '%s' (available: show)\n", argv[1]);
+    return 2;
+}

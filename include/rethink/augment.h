@@ -11,7 +11,8 @@
  *      s x the output size (bilinear), random crop to the output size, pad bottom/right;
  *   4. the box rule (rk_boxes_filter).
  * Geometric ops move the boxes: a box becomes the axis-aligned box around its 4 transformed
- * corners, clipped to the image.
+ * corners, clipped to the image (the corner quadrilateral is clipped first, so the box stays
+ * tight when an object leaves the image by a corner).
  *
  * Coordinates are continuous pixels: pixel (row i, col j) covers [j, j+1) x [i, i+1), so a
  * box (x, y, w, h) of an object covering pixel columns a..b has x = a, w = b - a + 1.
@@ -34,7 +35,8 @@ typedef struct rk_box {
     double x, y, w, h; /* pixels, continuous coordinates (see above) */
     int cls;           /* category id, carried through untouched */
     double vis;        /* fraction of the object's box still inside the image: 1 on input;
-                        * each op multiplies it by (clipped area / unclipped area) */
+                        * each geometric op or crop multiplies it by the part of the
+                        * transformed box's area that stays inside the image */
 } rk_box;
 
 /* The box rule: drops boxes whose clipped width or height is < min_size pixels or whose

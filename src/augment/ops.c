@@ -10,7 +10,10 @@
  *  - Geometric ops sample the nearest pixel (as the reference's NEAREST transform) at pixel
  *    centres in continuous coordinates, so the same affine map moves pixels and box corners.
  *  - Boxes take the 4 transformed corners in floating point (the reference truncates them to
- *    integers first) and are clipped; nothing is dropped here (rk_boxes_filter does that).
+ *    integers first); the quadrilateral is clipped to the image before its bounding box is
+ *    taken (the reference clips the bounding box), which keeps boxes tight when a rotated or
+ *    sheared object leaves the image by a corner. Nothing is dropped here (rk_boxes_filter
+ *    does that).
  *
  * Geometric ops are affine maps p' = A p + t applied to content; pixels are sampled by the
  * inverse map from a copy of the image in the caller's scratch buffer. */
@@ -264,17 +267,62 @@ static void warp(rk_image *im, affine m, uint8_t fill, uint8_t *tmp)
     }
 }
 
+/* Polygon clipping (Sutherland-Hodgman) against one half-plane: keeps points with
+ * sign * (coordinate `axis`) >= sign * lim. A convex polygon of n <= 8 points stays <= 8. */
+typedef struct pt {
+    double x, y;
+} pt;
+
+static int clip_half(const pt *in, int n, pt *out, int axis, double lim, double sign)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        pt a = in[i], b = in[(i + 1) % n];
+        double da = sign * ((axis ? a.y : a.x) - lim), db = sign * ((axis ? b.y : b.x) - lim);
+        if (da >= 0) out[m++] = a;
+        if ((da >= 0) != (db >= 0)) {
+            double t = da / (da - db);
+            out[m++] = (pt){a.x + t * (b.x - a.x), a.y + t * (b.y - a.y)};
+        }
+    }
+    return m;
+}
+
+static double poly_area(const pt *p, int n)
+{
+    double a = 0;
+    for (int i = 0; i < n; i++) a += p[i].x * p[(i + 1) % n].y - p[(i + 1) % n].x * p[i].y;
+    return fabs(a) / 2;
+}
+
+/* Each box becomes the bounding box of its transformed corners' quadrilateral clipped to the
+ * image (tighter than clipping the quadrilateral's bounding box when a sheared or rotated
+ * object leaves the image by a corner); vis is multiplied by the part of the quadrilateral's
+ * area inside the image. */
 static void warp_boxes(rk_box *b, size_t n, affine m, int W, int H)
 {
     for (size_t i = 0; i < n; i++) {
-        double xs[2] = {b[i].x, b[i].x + b[i].w}, ys[2] = {b[i].y, b[i].y + b[i].h};
+        double xs[4] = {b[i].x, b[i].x + b[i].w, b[i].x + b[i].w, b[i].x};
+        double ys[4] = {b[i].y, b[i].y, b[i].y + b[i].h, b[i].y + b[i].h};
+        pt q[8], t[8];
+        for (int k = 0; k < 4; k++)
+            q[k] = (pt){m.a * xs[k] + m.b * ys[k] + m.c, m.d * xs[k] + m.e * ys[k] + m.f};
+        double full = poly_area(q, 4);
+        int k = clip_half(q, 4, t, 0, 0, 1);
+        k = clip_half(t, k, q, 0, W, -1);
+        k = clip_half(q, k, t, 1, 0, 1);
+        k = clip_half(t, k, q, 1, H, -1);
+        if (k < 3 || !(full > 0)) {
+            b[i].w = b[i].h = 0, b[i].vis = 0;
+            b[i].x = clampd(b[i].x, 0, W), b[i].y = clampd(b[i].y, 0, H);
+            continue;
+        }
         double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-        for (int u = 0; u < 2; u++)
-            for (int v = 0; v < 2; v++) {
-                double X = m.a * xs[u] + m.b * ys[v] + m.c, Y = m.d * xs[u] + m.e * ys[v] + m.f;
-                x0 = fmin(x0, X), x1 = fmax(x1, X), y0 = fmin(y0, Y), y1 = fmax(y1, Y);
-            }
-        set_clipped(&b[i], x0, y0, x1, y1, W, H);
+        for (int j = 0; j < k; j++)
+            x0 = fmin(x0, q[j].x), x1 = fmax(x1, q[j].x), y0 = fmin(y0, q[j].y), y1 = fmax(y1, q[j].y);
+        b[i].vis *= fmin(1.0, poly_area(q, k) / full);
+        b[i].x = clampd(x0, 0, W), b[i].y = clampd(y0, 0, H);
+        b[i].w = clampd(x1, 0, W) - b[i].x, b[i].h = clampd(y1, 0, H) - b[i].y;
     }
 }
 

@@ -326,8 +326,8 @@ static void apply_op(apply_ctx *c, rk_op op, double level, double box_prob)
             (op == RK_OP_COLOR || op == RK_OP_CONTRAST || op == RK_OP_BRIGHTNESS ||
              op == RK_OP_SHARPNESS))
             arg = fmax(0.1, 2.0 - arg); /* 1 - (arg - 1), floored as timm does */
-        else
-            arg = -arg;
+        else if (arg != 0)
+            arg = -arg; /* never -0: traces print as the argument was */
     }
     rk_op_apply(op, arg, c->im, c->boxes, c->n, c->p->fill, box_prob, c->r, c->tmp);
     if (c->trace && c->trace->nops < 8) {

@@ -61,7 +61,8 @@ static int render_tile(rk_image *tile, const rk_image *aug, const rk_box *b, siz
         rk_image_free(&big);
         return rc;
     }
-    memcpy(tile->px, big.px, (size_t)big.w * big.h * 3);
+    const int bh = big.h;
+    memcpy(tile->px, big.px, (size_t)big.w * bh * 3);
     rk_image_free(&big);
     static const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
     for (size_t i = 0; i < nb; i++) {
@@ -69,7 +70,7 @@ static int render_tile(rk_image *tile, const rk_image *aug, const rk_box *b, siz
         const uint8_t *col = PALETTE[(ci < 0 ? 0 : ci) % 10];
         int x0 = (int)(b[i].x * zoom), y0 = (int)(b[i].y * zoom);
         int x1 = (int)((b[i].x + b[i].w) * zoom) - 1, y1 = (int)((b[i].y + b[i].h) * zoom) - 1;
-        rk_draw_rect(tile, x0, y0, x1, y1 < big.h - 1 ? y1 : big.h - 1, 2, col);
+        rk_draw_rect(tile, x0, y0, x1, y1 < bh - 1 ? y1 : bh - 1, 2, col);
         const char *name = ci >= 0 ? c->cats[ci].name : "?";
         int ty = y0 >= RK_FONT_H + 1 ? y0 - RK_FONT_H - 1 : y0 + 2;
         rk_draw_fill(tile, x0, ty - 1, x0 + rk_text_width(name, 1), ty + RK_FONT_H - 1, col);
@@ -81,7 +82,7 @@ static int render_tile(rk_image *tile, const rk_image *aug, const rk_box *b, siz
     size_t len = strlen(caption);
     for (int l = 0; l < 2 && (size_t)(l * per_line) < len; l++) {
         snprintf(line, sizeof line, "%.*s", per_line, caption + l * per_line);
-        rk_draw_text(tile, 1, big.h + 2 + l * RK_FONT_H, line, 1, white);
+        rk_draw_text(tile, 1, bh + 2 + l * RK_FONT_H, line, 1, white);
     }
     return RK_OK;
 }

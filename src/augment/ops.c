@@ -159,14 +159,15 @@ static void op_sharpness(rk_image *im, float f, uint8_t *tmp)
     int W = im->w, H = im->h;
     size_t row = (size_t)W * 3;
     memcpy(tmp, im->px, row * H);
-    for (int y = 1; y < H - 1; y++)
-        for (int x = 1; x < W - 1; x++)
-            for (int c = 0; c < 3; c++) {
-                const uint8_t *p = im->px + y * row + x * 3 + c;
-                float s = 5.0f * p[0] + p[-3] + p[3] + p[-row] + p[row] + p[-row - 3] +
-                          p[-row + 3] + p[row - 3] + p[row + 3];
-                tmp[y * row + x * 3 + c] = clamp_u8f(s / 13.0f);
-            }
+    for (int y = 1; y < H - 1; y++) {
+        const uint8_t *p = im->px + y * row;
+        uint8_t *o = tmp + y * row;
+        /* integer sum / 13 == the reference's float conv truncated (sum <= 13 * 255) */
+        for (size_t i = 3; i < row - 3; i++)
+            o[i] = (uint8_t)((5u * p[i] + p[i - 3] + p[i + 3] + p[i - row] + p[i + row] +
+                              p[i - row - 3] + p[i - row + 3] + p[i + row - 3] + p[i + row + 3]) /
+                             13u);
+    }
     blend(im->px, tmp, 1, row * H, f);
 }
 
@@ -451,34 +452,51 @@ rk_jitter rk_aug_jitter_geometry(int iw, int ih, int ow, int oh, double s, doubl
     return j;
 }
 
+/* Bilinear taps of one output coordinate: source pixels i0, i1 and the weight of i1 in
+ * 1/2048ths (fixed point keeps the result exact and identical on every machine). */
+typedef struct tap {
+    int i0, i1, w;
+} tap;
+
+static tap tap_of(int o, double f, int n)
+{
+    double s = clampd((o + 0.5) * f - 0.5, 0, n - 1);
+    tap t = {(int)s, 0, (int)floor((s - (int)s) * 2048 + 0.5)};
+    t.i1 = t.i0 + 1 < n ? t.i0 + 1 : t.i0;
+    return t;
+}
+
 void rk_aug_resize_crop(const rk_image *src, rk_image *dst, rk_jitter j, const uint8_t pad[3],
                         rk_box *boxes, size_t n)
 {
     int iw = src->w, ih = src->h, ow = dst->w, oh = dst->h;
     double fx = (double)iw / j.rw, fy = (double)ih / j.rh;
-    for (int y = 0; y < oh; y++) {
-        int yr = y + j.oy;
-        double sy = clampd((yr + 0.5) * fy - 0.5, 0, ih - 1);
-        int y0 = (int)sy, y1 = y0 + 1 < ih ? y0 + 1 : y0;
-        float wy = (float)(sy - y0);
-        for (int x = 0; x < ow; x++) {
-            int xr = x + j.ox;
-            uint8_t *o = dst->px + ((size_t)y * ow + x) * 3;
-            if (xr >= j.rw || yr >= j.rh) {
-                o[0] = pad[0], o[1] = pad[1], o[2] = pad[2];
-                continue;
-            }
-            double sx = clampd((xr + 0.5) * fx - 0.5, 0, iw - 1);
-            int x0 = (int)sx, x1 = x0 + 1 < iw ? x0 + 1 : x0;
-            float wx = (float)(sx - x0);
-            const uint8_t *p00 = src->px + ((size_t)y0 * iw + x0) * 3;
-            const uint8_t *p01 = src->px + ((size_t)y0 * iw + x1) * 3;
-            const uint8_t *p10 = src->px + ((size_t)y1 * iw + x0) * 3;
-            const uint8_t *p11 = src->px + ((size_t)y1 * iw + x1) * 3;
-            for (int c = 0; c < 3; c++) {
-                float top = p00[c] + wx * (p01[c] - p00[c]);
-                float bot = p10[c] + wx * (p11[c] - p10[c]);
-                o[c] = clamp_u8f(top + wy * (bot - top) + 0.5f);
+    /* Output columns in strips, so the column taps are computed once per strip on the stack
+     * whatever the width. */
+    enum { STRIP = 256 };
+    tap cols[STRIP];
+    for (int xs = 0; xs < ow; xs += STRIP) {
+        int xe = xs + STRIP < ow ? xs + STRIP : ow;
+        for (int x = xs; x < xe; x++) cols[x - xs] = tap_of(x + j.ox, fx, iw);
+        for (int y = 0; y < oh; y++) {
+            int yr = y + j.oy;
+            tap ty = tap_of(yr, fy, ih);
+            const uint8_t *r0 = src->px + (size_t)ty.i0 * iw * 3, *r1 = src->px + (size_t)ty.i1 * iw * 3;
+            uint32_t wy = (uint32_t)ty.w, vy = 2048 - wy;
+            for (int x = xs; x < xe; x++) {
+                uint8_t *o = dst->px + ((size_t)y * ow + x) * 3;
+                if (x + j.ox >= j.rw || yr >= j.rh) {
+                    o[0] = pad[0], o[1] = pad[1], o[2] = pad[2];
+                    continue;
+                }
+                const tap *tx = &cols[x - xs];
+                uint32_t wx = (uint32_t)tx->w, vx = 2048 - wx;
+                const uint8_t *p00 = r0 + tx->i0 * 3, *p01 = r0 + tx->i1 * 3;
+                const uint8_t *p10 = r1 + tx->i0 * 3, *p11 = r1 + tx->i1 * 3;
+                for (int c = 0; c < 3; c++) {
+                    uint32_t top = p00[c] * vx + p01[c] * wx, bot = p10[c] * vx + p11[c] * wx;
+                    o[c] = (uint8_t)((top * vy + bot * wy + (1u << 21)) >> 22);
+                }
             }
         }
     }

@@ -14,6 +14,10 @@
  *    taken (the reference clips the bounding box), which keeps boxes tight when a rotated or
  *    sheared object leaves the image by a corner. Nothing is dropped here (rk_boxes_filter
  *    does that).
+ *  - Translations are rounded to whole pixels (the reference shifts the image by a float and
+ *    its boxes by the truncated integer), so pixels and boxes move together.
+ *  - The scale-jitter resize samples at half-pixel centres (TF1's resize_images aligned
+ *    corners differently and shifted content against its boxes by up to half a pixel).
  *
  * Geometric ops are affine maps p' = A p + t applied to content; pixels are sampled by the
  * inverse map from a copy of the image in the caller's scratch buffer. */

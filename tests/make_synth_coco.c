@@ -32,16 +32,21 @@ int main(int argc, char **argv)
         if (rk_image_alloc(&im, W, H, 3, &err)) return 1;
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++)
-                for (int ch = 0; ch < 3; ch++) im.px[(y * W + x) * 3 + ch] = (uint8_t)(20 + (x + y) / 4);
+                for (int ch = 0; ch < 3; ch++)
+                    im.px[(y * W + x) * 3 + ch] = (uint8_t)(20 + (x + y) / 4);
         for (int j = 0; j < PER; j++) {
             int w = 10 + (int)(rk_rng_u64(&r) % 20), h = 10 + (int)(rk_rng_u64(&r) % 20);
-            int x0 = (int)(rk_rng_u64(&r) % (uint64_t)(W - w)), y0 = (int)(rk_rng_u64(&r) % (uint64_t)(H - h));
+            int x0 = (int)(rk_rng_u64(&r) % (uint64_t)(W - w)),
+                y0 = (int)(rk_rng_u64(&r) % (uint64_t)(H - h));
             int cls = (k + j) % 3;
             for (int y = y0; y < y0 + h; y++)
                 for (int x = x0; x < x0 + w; x++)
                     memcpy(im.px + (y * W + x) * 3, colours[cls], 3);
-            anns[na] = (rk_coco_ann){.id = (int64_t)na + 1, .image_id = k + 1, .category_id = cls + 1,
-                                     .bbox = {x0, y0, w, h}, .area = (double)w * h};
+            anns[na] = (rk_coco_ann){.id = (int64_t)na + 1,
+                                     .image_id = k + 1,
+                                     .category_id = cls + 1,
+                                     .bbox = {x0, y0, w, h},
+                                     .area = (double)w * h};
             na++;
         }
         snprintf(fname[k], sizeof fname[k], "img_%d.jpg", k);

@@ -93,8 +93,8 @@ int rk_draw_text(rk_image *im, int x, int y, const char *s, int scale, const uin
         for (int col = 0; col < 5; col++)
             for (int row = 0; row < 7; row++)
                 if (g[col] >> row & 1)
-                    rk_draw_fill(im, gx + col * scale, y + row * scale, gx + col * scale + scale - 1,
-                                 y + row * scale + scale - 1, rgb);
+                    rk_draw_fill(im, gx + col * scale, y + row * scale,
+                                 gx + col * scale + scale - 1, y + row * scale + scale - 1, rgb);
     }
     return rk_text_width(s, scale);
 }

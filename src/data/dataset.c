@@ -51,8 +51,11 @@ static int decode_all(rk_image *images, size_t n, const char *dir, const char *c
         if (!rc && want_w && (images[i].w != want_w[i] || images[i].h != want_h[i]))
             rc = rk_errf(&e, RK_EFORMAT, "%s: image id %lld is %dx%d, the annotations say %dx%d",
                          path, (long long)ids[i], images[i].w, images[i].h, want_w[i], want_h[i]);
-        else if (rc && ids)
-            rk_errf(&e, rc, "%s (image id %lld)", e.msg, (long long)ids[i]);
+        else if (rc && ids) {
+            char msg[sizeof e.msg];
+            memcpy(msg, e.msg, sizeof msg);
+            rk_errf(&e, rc, "%.400s (image id %lld)", msg, (long long)ids[i]);
+        }
         if (rc) {
 #pragma omp critical
             if (bad < 0 || i < bad) bad = i, first = e;

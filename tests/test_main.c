@@ -6,6 +6,7 @@ Suite *suite_layers(void);
 Suite *suite_net(void);
 Suite *suite_fixtures(void);
 Suite *suite_data(void);
+Suite *suite_model(void);
 
 int main(void)
 {
@@ -13,6 +14,7 @@ int main(void)
     srunner_add_suite(sr, suite_net());
     srunner_add_suite(sr, suite_fixtures());
     srunner_add_suite(sr, suite_data());
+    srunner_add_suite(sr, suite_model());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

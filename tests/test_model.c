@@ -29,7 +29,7 @@ START_TEST(encode_puts_a_unit_peak_size_and_offset_at_the_centre_cell)
     ck_assert_float_eq_tol(reg[H * W + c], 5.0f, 1e-6f);     /* h in cells */
     ck_assert_float_eq_tol(reg[2 * H * W + c], 0.0f, 1e-6f); /* x offset */
     ck_assert_float_eq_tol(reg[3 * H * W + c], 0.5f, 1e-6f); /* y offset */
-    /* radius of a 5 x 6 cell box is 1 (gaussian_radius(5, 6) = 1.4): 3x3 support */
+    /* radius of a 5 x 6 cell box is 1 (gaussian_radius(5, 6) = 1.49): 3x3 support */
     ck_assert_int_eq((int)rk_gaussian_radius(5, 6, 0.7f), 1);
     float sum = 0;
     for (int i = 0; i < H * W; i++) sum += mask[i];

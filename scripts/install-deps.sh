@@ -11,6 +11,7 @@ pkgs=(
   libdnnl-dev              # oneDNN (convolutions)
   libsqlite3-dev sqlite3
   libturbojpeg0-dev zlib1g-dev
+  nettle-dev               # SHA-256 for dataset cards and data-subset hashes
   check                    # unit tests
   gnuplot-nox
   libcjson-dev libinih-dev libgsl-dev

@@ -5,6 +5,8 @@
 Suite *suite_layers(void);
 Suite *suite_net(void);
 Suite *suite_fixtures(void);
+Suite *suite_data(void);
+Suite *suite_model(void);
 Suite *suite_augment(void);
 
 int main(void)
@@ -12,6 +14,8 @@ int main(void)
     SRunner *sr = srunner_create(suite_layers());
     srunner_add_suite(sr, suite_net());
     srunner_add_suite(sr, suite_fixtures());
+    srunner_add_suite(sr, suite_data());
+    srunner_add_suite(sr, suite_model());
     srunner_add_suite(sr, suite_augment());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -77,6 +77,98 @@ int rk_coco_index(rk_coco *c, const char *what, rk_err *err);
 long rk_coco_image_index(const rk_coco *c, int64_t id);
 long rk_coco_cat_index(const rk_coco *c, int id);
 
+/* ---- datasets in memory: annotations + every image decoded once ---- */
+typedef struct rk_dataset {
+    rk_coco coco;
+    rk_image *images; /* images[i] is coco.images[i], decoded RGB */
+} rk_dataset;
+
+/* Loads and validates ann_path, then decodes every image of images_dir (threads in
+ * parallel) once; a missing, undecodable or truncated image, or one whose size differs from
+ * its width/height in the JSON, is an error naming the file and image id. Load a dataset
+ * once per process and share it: it is the decode cache. */
+int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path, int threads,
+                    rk_err *err);
+void rk_dataset_free(rk_dataset *d);
+
+/* Source images: every *.jpg of a folder (sorted by name), labels optional.
+ * labels_path: CSV "file_name,class_id[,class_name]" with a header line; NULL: unlabelled
+ * (labels[i] = -1). Every image is decoded once at load. */
+typedef struct rk_source {
+    size_t n;
+    char **files;   /* base names */
+    int *labels;    /* class id or -1 */
+    rk_image *images;
+} rk_source;
+
+int rk_source_load(rk_source *s, const char *dir, const char *labels_path, int threads,
+                   rk_err *err);
+void rk_source_free(rk_source *s);
+
+/* Labelled fractions: deterministic nested subsets. Images are ranked by a hash of
+ * (seed, image id); a fraction takes the first ceil(f * n) of that ranking, so for one seed
+ * the 10 % subset is inside the 20 % one, and so on. *idx (malloc'd, sorted ascending) gets
+ * indices into c->images; hash (65 chars) the SHA-256 of the chosen ids, sorted, as decimal
+ * lines — a trial records it to prove which data it saw. */
+int rk_subset(const rk_coco *c, double fraction, uint64_t seed, size_t **idx, size_t *n,
+              char hash[65], rk_err *err);
+
+/* ---- hashing ---- */
+void rk_sha256_hex(const void *p, size_t n, char out[65]);
+int rk_sha256_file(const char *path, char out[65], rk_err *err);
+
+/* ---- Fashion-MNIST and the default datasets ---- */
+#define RK_FASHION_DIR "/usr/share/datasets/fashion-mnist"
+extern const char *const rk_fashion_classes[10];
+
+typedef struct rk_fashion {
+    int n, rows, cols;
+    uint8_t *pixels; /* n * rows * cols, 0 = background */
+    uint8_t *labels; /* n, 0..9 */
+} rk_fashion;
+
+/* split: "train" or "t10k" (the test split). */
+int rk_fashion_load(rk_fashion *f, const char *dir, const char *split, rk_err *err);
+void rk_fashion_free(rk_fashion *f);
+
+typedef struct rk_scene_params {
+    uint64_t seed;
+    int size;                     /* target scene side, px */
+    int ntrain, nval, nsource;    /* image counts */
+    int source_size;              /* source image side, px */
+    int min_objects, max_objects; /* per target scene */
+    double min_scale, max_scale;  /* object side, px (the 28x28 item is resized to it) */
+    double src_min_scale, src_max_scale; /* the source image's dominant object */
+    int src_extra;                /* at most this many small unlabelled objects per source image */
+    int clutter;                  /* background distractor shapes per image */
+    double occlusion;             /* largest fraction of an object later ones may cover */
+    double tint;                  /* 0: grey items, 1: fully coloured */
+    double noise;                 /* pixel noise sigma (0..255 scale) */
+    int quality;                  /* JPEG quality */
+} rk_scene_params;
+
+rk_scene_params rk_scene_defaults(void);
+/* Checks ranges; the message names the parameter (its command-line option). */
+int rk_scene_validate(const rk_scene_params *p, rk_err *err);
+
+enum { RK_SPLIT_TRAIN = 1, RK_SPLIT_VAL = 2, RK_SPLIT_SOURCE = 3 };
+
+/* Renders image `index` (0-based; file NNNNNN.jpg is index+1) of a split exactly as the
+ * builder does, before JPEG encoding: pixels into out (allocated here), objects into
+ * anns[0..*nanns) (category_id, bbox, area; ids left 0), the source label (class id - 1)
+ * into *label. fm: the train split for RK_SPLIT_TRAIN and RK_SPLIT_SOURCE, t10k for VAL. */
+int rk_fashion_render(const rk_scene_params *p, const rk_fashion *fm, int split, int index,
+                      rk_image *out, rk_coco_ann *anns, int max_anns, int *nanns, int *label,
+                      rk_err *err);
+
+typedef void (*rk_progress_fn)(void *ctx, const char *stage, size_t done, size_t total);
+
+/* Writes OUT/{train,val,source}/NNNNNN.jpg, OUT/annotations/instances_{train,val}.json,
+ * OUT/source/labels.csv and the dataset card OUT/card.json. Same parameters and seed give
+ * byte-identical files (whatever the thread count). */
+int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
+                            int threads, rk_progress_fn progress, void *ctx, rk_err *err);
+
 /* Reads a whole file (NUL-terminated); *n gets the length. */
 int rk_read_file(const char *path, char **data, size_t *n, rk_err *err);
 /* Line and column (1-based) of byte offset `off` in text. */

@@ -41,4 +41,43 @@ float rk_centernet_loss(float *dout, const float *out, const float *heat_gt,
                         const float *reg_gt, const float *reg_mask, int N, int C, int H,
                         int W, float w_size, float w_off, float *terms, float *scratch);
 
+/* ---- CenterNet targets and decoding ---- */
+
+/* A box in network-input pixels, with its class (0-based). */
+typedef struct rk_box {
+    float x, y, w, h;
+    int cls;
+} rk_box;
+
+/* How an original image maps into the network input: input = original * scale + (dx, dy).
+ * Identity: {1, 0, 0}. */
+typedef struct rk_letterbox {
+    double scale, dx, dy;
+} rk_letterbox;
+
+/* CenterNet's Gaussian radius for a box of h x w output cells (min_overlap 0.7, the three
+ * corner cases of the original code). */
+float rk_gaussian_radius(float h, float w, float min_overlap);
+
+/* Writes the targets of one image (output H x W cells at `stride` input px per cell):
+ * heat (C, H, W): max over objects of a Gaussian (sigma = (2r+1)/6) centred on the object's
+ * centre cell, peak 1; reg (4, H, W): at centre cells (w, h) in output cells then the
+ * sub-cell offset (dx, dy); mask (1, H, W): 1 at centre cells. Boxes whose centre falls
+ * outside the map are skipped. Overwrites all three arrays. */
+void rk_centernet_encode(float *heat, float *reg, float *mask, int C, int H, int W, int stride,
+                         const rk_box *boxes, int n);
+
+typedef struct rk_detection {
+    float x, y, w, h; /* original-image pixels */
+    float score;
+    int cls;          /* 0-based */
+} rk_detection;
+
+/* Decodes one image's head output out (C+4, H, W): sigmoid heatmaps, peaks that equal the
+ * 3x3 max of their neighbourhood, the top k by score (ties: lower class, then row-major
+ * position first), boxes from the size and offset channels mapped back through lb and
+ * clipped to the original image (orig_w x orig_h). Returns the number written (<= k). */
+int rk_centernet_decode(rk_detection *dets, int k, const float *out, int C, int H, int W,
+                        int stride, const rk_letterbox *lb, int orig_w, int orig_h);
+
 #endif

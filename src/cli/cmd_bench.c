@@ -9,10 +9,11 @@
 
 #include "cli.h"
 #include "rethink/augment.h"
+#include "rethink/data.h"
 #include "rethink/model.h"
 
 static const char *HELP =
-    "usage: rethink bench train [options]\n"
+    "usage: rethink bench train [options]      (see also: rethink bench data --help)\n"
     "\n"
     "Trains the reference detector (DESIGN.md) on synthetic data and prints images/second.\n"
     "\n"
@@ -138,6 +139,78 @@ static int bench_train(int argc, char **argv)
                cpu, gflops, loss);
     free(x), free(dout), free(heat), free(reg), free(mask), free(scratch);
     rk_net_free(net);
+    return 0;
+}
+
+static const char *DATA_HELP =
+    "usage: rethink bench data [--out DIR] [--threads N] [--json]\n"
+    "\n"
+    "Builds the default fashion-scenes dataset (4000 train, 1000 val, 10000 source images) into\n"
+    "DIR (default /tmp/rethink-bench-data), then loads and decodes the 10,000 source images\n"
+    "and the train set, and prints images/second for each step.\n";
+
+static int bench_data(int argc, char **argv)
+{
+    const char *out = "/tmp/rethink-bench-data";
+    int threads = 2, json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(DATA_HELP, stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        } else if (!strcmp(a, "--out") && v) out = v;
+        else if (!strcmp(a, "--threads")) {
+            if (cli_int(a, v, 1, 256, &threads)) return 2;
+        } else {
+            fprintf(stderr, "rethink bench data: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        i++;
+    }
+    rk_scene_params p = rk_scene_defaults();
+    rk_err err = {0};
+    double t0 = now();
+    if (rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, threads, NULL, NULL, &err)) {
+        fprintf(stderr, "rethink bench data: %s\n", err.msg);
+        return 1;
+    }
+    double t_build = now() - t0;
+    int nbuilt = p.ntrain + p.nval + p.nsource;
+    char dir[4200], ann[4200];
+    snprintf(dir, sizeof dir, "%s/source", out);
+    rk_source s;
+    t0 = now();
+    if (rk_source_load(&s, dir, NULL, threads, &err)) {
+        fprintf(stderr, "rethink bench data: %s\n", err.msg);
+        return 1;
+    }
+    double t_src = now() - t0;
+    size_t nsrc = s.n;
+    rk_source_free(&s);
+    snprintf(dir, sizeof dir, "%s/train", out);
+    snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
+    rk_dataset d;
+    t0 = now();
+    if (rk_dataset_load(&d, dir, ann, threads, &err)) {
+        fprintf(stderr, "rethink bench data: %s\n", err.msg);
+        return 1;
+    }
+    double t_train = now() - t0;
+    size_t ntr = d.coco.nimages;
+    rk_dataset_free(&d);
+    printf("build fashion-scenes: %d images in %.2f s (%.0f img/s)\n", nbuilt, t_build,
+           nbuilt / t_build);
+    printf("load+decode source:   %zu images in %.3f s (%.0f img/s)\n", nsrc, t_src, nsrc / t_src);
+    printf("load+decode train:    %zu images + annotations in %.3f s (%.0f img/s)\n", ntr,
+           t_train, ntr / t_train);
+    if (json)
+        printf("{\"threads\": %d, \"build_images\": %d, \"build_seconds\": %.3f, "
+               "\"source_images\": %zu, \"source_load_seconds\": %.4f, \"train_images\": %zu, "
+               "\"train_load_seconds\": %.4f}\n",
+               threads, nbuilt, t_build, nsrc, t_src, ntr, t_train);
     return 0;
 }
 
@@ -287,8 +360,9 @@ int cmd_bench(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "data")) return bench_data(argc - 1, argv + 1);
     if (!strcmp(argv[1], "augment")) return bench_augment(argc - 1, argv + 1);
-    fprintf(stderr, "rethink bench: unknown benchmark '%s' (available: train, augment)\n",
+    fprintf(stderr, "rethink bench: unknown benchmark '%s' (available: train, data, augment)\n",
             argv[1]);
     return 2;
 }

@@ -1,5 +1,6 @@
 /* rethink: the command-line front end. Dispatches subcommands; only src/cli prints. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@ static const char *USAGE =
     "\n"
     "commands:\n"
     "  augment show   render augmented samples of a dataset with their boxes (PNG grid)\n"
+    "  data           build the default datasets; check any COCO dataset\n"
     "  bench train    measure training throughput of the reference model (img/s)\n"
     "  bench augment  measure augmentation throughput per op and per policy (img/s)\n"
     "  help           show this help (also: rethink <command> --help)\n"
@@ -37,6 +39,38 @@ int cli_int(const char *opt, const char *val, int lo, int hi, int *out)
     return 0;
 }
 
+int cli_double(const char *opt, const char *val, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = val ? strtod(val, &end) : 0;
+    if (!val || errno || *end || end == val || !isfinite(v)) {
+        fprintf(stderr, "rethink: option %s: expected a number, got '%s'\n", opt, val ? val : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_pair(const char *opt, const char *val, double *lo, double *hi)
+{
+    char *end, *end2;
+    errno = 0;
+    double a = val ? strtod(val, &end) : 0, b = 0;
+    int ok = val && end != val && *end == ',' && !errno;
+    if (ok) {
+        b = strtod(end + 1, &end2);
+        ok = end2 != end + 1 && !*end2 && !errno && isfinite(a) && isfinite(b) && a <= b;
+    }
+    if (!ok) {
+        fprintf(stderr, "rethink: option %s: expected MIN,MAX with MIN <= MAX, got '%s'\n", opt,
+                val ? val : "");
+        return -1;
+    }
+    *lo = a, *hi = b;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -53,6 +87,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
     fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);
     return 2;

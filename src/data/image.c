@@ -36,7 +36,8 @@ int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
     if (!tj) return rk_errf(err, RK_ENOMEM, "%s: cannot start JPEG decoder", name);
     int w, h, sub, cs, rc = RK_OK;
     if (tjDecompressHeader3(tj, buf, (unsigned long)n, &w, &h, &sub, &cs) != 0) {
-        rc = rk_errf(err, RK_EFORMAT, "%s: not a decodable JPEG (%s)", name, tjGetErrorStr2(tj));
+        rc = rk_errf(err, RK_EFORMAT, "%s: not a JPEG, or corrupt or truncated (%s)", name,
+                     tjGetErrorStr2(tj));
         goto done;
     }
     int c = want_c ? want_c : (cs == TJCS_GRAY ? 1 : 3);

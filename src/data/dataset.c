@@ -1,0 +1,289 @@
+/* Datasets in memory: a COCO dataset with every image decoded once (the decode cache), a
+ * folder of source JPEGs with optional labels, nested labelled fractions, and SHA-256.
+ * Loading is all-or-nothing: on any error the output is left empty. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rethink/data.h"
+
+void rk_sha256_hex(const void *p, size_t n, char out[65])
+{
+    struct sha256_ctx c;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&c);
+    sha256_update(&c, n, p);
+    sha256_digest(&c, sizeof d, d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+int rk_sha256_file(const char *path, char out[65], rk_err *err)
+{
+    char *data;
+    size_t n;
+    int rc = rk_read_file(path, &data, &n, err);
+    if (rc) return rc;
+    rk_sha256_hex(data, n, out);
+    free(data);
+    return RK_OK;
+}
+
+/* Decodes files[i] (under dir) into images[i] for i < n, in parallel; the first error
+ * (lowest index) wins so the message does not depend on scheduling. */
+static int decode_all(rk_image *images, size_t n, const char *dir, const char *const *files,
+                      const int *want_w, const int *want_h, const int64_t *ids, int threads,
+                      rk_err *err)
+{
+    long bad = -1;
+    rk_err first = {0};
+#pragma omp parallel for schedule(dynamic, 32) num_threads(threads > 0 ? threads : 1)
+    for (long i = 0; i < (long)n; i++) {
+        char path[4200];
+        rk_err e = {0};
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        int rc = rk_jpeg_load(&images[i], path, 3, &e);
+        if (!rc && want_w && (images[i].w != want_w[i] || images[i].h != want_h[i]))
+            rc = rk_errf(&e, RK_EFORMAT, "%s: image id %lld is %dx%d, the annotations say %dx%d",
+                         path, (long long)ids[i], images[i].w, images[i].h, want_w[i], want_h[i]);
+        else if (rc && ids) {
+            char msg[sizeof e.msg];
+            memcpy(msg, e.msg, sizeof msg);
+            rk_errf(&e, rc, "%.400s (image id %lld)", msg, (long long)ids[i]);
+        }
+        if (rc) {
+#pragma omp critical
+            if (bad < 0 || i < bad) bad = i, first = e;
+        }
+    }
+    if (bad >= 0) {
+        if (err) *err = first;
+        return first.rc;
+    }
+    return RK_OK;
+}
+
+void rk_dataset_free(rk_dataset *d)
+{
+    if (!d) return;
+    if (d->images)
+        for (size_t i = 0; i < d->coco.nimages; i++) rk_image_free(&d->images[i]);
+    free(d->images);
+    rk_coco_free(&d->coco);
+    memset(d, 0, sizeof *d);
+}
+
+int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path, int threads,
+                    rk_err *err)
+{
+    memset(d, 0, sizeof *d);
+    int rc = rk_coco_load(&d->coco, ann_path, err);
+    if (rc) return rc;
+    size_t n = d->coco.nimages;
+    d->images = calloc(n + 1, sizeof *d->images);
+    const char **files = malloc((n + 1) * sizeof *files);
+    int *w = malloc((n + 1) * sizeof *w), *h = malloc((n + 1) * sizeof *h);
+    int64_t *ids = malloc((n + 1) * sizeof *ids);
+    if (!d->images || !files || !w || !h || !ids) {
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", ann_path);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            files[i] = d->coco.images[i].file_name;
+            w[i] = d->coco.images[i].width, h[i] = d->coco.images[i].height;
+            ids[i] = d->coco.images[i].id;
+        }
+        rc = decode_all(d->images, n, images_dir, files, w, h, ids, threads, err);
+    }
+    free(files), free(w), free(h), free(ids);
+    if (rc) rk_dataset_free(d);
+    return rc;
+}
+
+void rk_source_free(rk_source *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->files ? s->files[i] : NULL);
+        if (s->images) rk_image_free(&s->images[i]);
+    }
+    free(s->files), free(s->labels), free(s->images);
+    memset(s, 0, sizeof *s);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_jpeg_name(const char *n)
+{
+    size_t l = strlen(n);
+    const char *e = l > 4 ? n + l - 4 : "";
+    const char *e5 = l > 5 ? n + l - 5 : "";
+    return !strcasecmp(e, ".jpg") || !strcasecmp(e5, ".jpeg");
+}
+
+static long find_file(const rk_source *s, const char *name)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(s->files[mid], name);
+        if (!c) return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static int read_labels(rk_source *s, const char *path, rk_err *err)
+{
+    char *text;
+    size_t n;
+    int rc = rk_read_file(path, &text, &n, err);
+    if (rc) return rc;
+    int line = 0;
+    char *save = NULL;
+    for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        line++;
+        size_t l = strlen(ln);
+        if (l && ln[l - 1] == '\r') ln[--l] = 0;
+        if (line == 1 && !strncmp(ln, "file_name", 9)) continue; /* header */
+        if (!l) continue;
+        char *comma = strchr(ln, ',');
+        char *end;
+        long cls = comma ? strtol(comma + 1, &end, 10) : -1;
+        if (!comma || end == comma + 1 || (*end && *end != ',') || cls < 0 || cls > 1000000) {
+            rc = rk_errf(err, RK_EFORMAT, "%s:%d: expected 'file_name,class_id[,class_name]'",
+                         path, line);
+            break;
+        }
+        *comma = 0;
+        long i = find_file(s, ln);
+        if (i < 0) {
+            rc = rk_errf(err, RK_EFORMAT, "%s:%d: no image '%s' in the source folder", path, line, ln);
+            break;
+        }
+        if (s->labels[i] >= 0) {
+            rc = rk_errf(err, RK_EFORMAT, "%s:%d: '%s' is labelled twice", path, line, ln);
+            break;
+        }
+        s->labels[i] = (int)cls;
+    }
+    free(text);
+    return rc;
+}
+
+int rk_source_load(rk_source *s, const char *dir, const char *labels_path, int threads,
+                   rk_err *err)
+{
+    memset(s, 0, sizeof *s);
+    DIR *d = opendir(dir);
+    if (!d) return rk_errf(err, RK_EIO, "%s: cannot open folder: %s", dir, strerror(errno));
+    size_t cap = 0;
+    int rc = RK_OK;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!is_jpeg_name(e->d_name)) continue;
+        if (s->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            char **f = realloc(s->files, cap * sizeof *f);
+            if (!f) {
+                rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", dir);
+                break;
+            }
+            s->files = f;
+        }
+        if (!(s->files[s->n] = strdup(e->d_name))) {
+            rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", dir);
+            break;
+        }
+        s->n++;
+    }
+    closedir(d);
+    if (!rc && s->n == 0) rc = rk_errf(err, RK_EFORMAT, "%s: no .jpg images in the folder", dir);
+    if (!rc) {
+        qsort(s->files, s->n, sizeof *s->files, cmp_str);
+        s->labels = malloc(s->n * sizeof *s->labels);
+        s->images = calloc(s->n, sizeof *s->images);
+        if (!s->labels || !s->images) rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", dir);
+    }
+    if (!rc) {
+        for (size_t i = 0; i < s->n; i++) s->labels[i] = -1;
+        if (labels_path) rc = read_labels(s, labels_path, err);
+    }
+    if (!rc)
+        rc = decode_all(s->images, s->n, dir, (const char *const *)s->files, NULL, NULL, NULL,
+                        threads, err);
+    if (rc) rk_source_free(s);
+    return rc;
+}
+
+/* ---- nested fractions ---- */
+typedef struct {
+    uint64_t key;
+    size_t idx;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int rk_subset(const rk_coco *c, double fraction, uint64_t seed, size_t **idx, size_t *n,
+              char hash[65], rk_err *err)
+{
+    if (!(fraction > 0 && fraction <= 1))
+        return rk_errf(err, RK_EINVAL, "fraction must be in (0, 1], got %g", fraction);
+    size_t N = c->nimages, k = (size_t)ceil(fraction * (double)N - 1e-9);
+    if (k == 0 && N) k = 1;
+    ranked *r = malloc((N + 1) * sizeof *r);
+    size_t *out = malloc((k + 1) * sizeof *out);
+    char *text = malloc(k * 24 + 1);
+    if (!r || !out || !text) {
+        free(r), free(out), free(text);
+        return rk_errf(err, RK_ENOMEM, "subset: out of memory");
+    }
+    /* The rank key depends only on (seed, image id): adding images to a dataset does not
+     * reshuffle the others, and every fraction is a prefix of the same ranking. */
+    for (size_t i = 0; i < N; i++) {
+        rk_rng g;
+        rk_rng_init(&g, seed, 0x73756273ULL, (uint64_t)c->images[i].id);
+        r[i].key = rk_rng_u64(&g);
+        r[i].idx = i;
+    }
+    qsort(r, N, sizeof *r, cmp_ranked);
+    for (size_t i = 0; i < k; i++) out[i] = r[i].idx;
+    qsort(out, k, sizeof *out, cmp_size);
+    /* Hash the chosen ids in ascending id order. */
+    int64_t *ids = (int64_t *)r; /* reuse: N >= k int64s fit in N ranked */
+    for (size_t i = 0; i < k; i++) ids[i] = c->images[out[i]].id;
+    qsort(ids, k, sizeof *ids, cmp_i64);
+    size_t len = 0;
+    for (size_t i = 0; i < k; i++) len += (size_t)sprintf(text + len, "%lld\n", (long long)ids[i]);
+    rk_sha256_hex(text, len, hash);
+    free(r), free(text);
+    *idx = out;
+    *n = k;
+    return RK_OK;
+}

@@ -1,0 +1,572 @@
+/* Datasets: building the Fashion-MNIST scenes (round trip, determinism), loading any COCO
+ * dataset with every bad input producing its error, source folders, nested fractions, and
+ * the image codecs. Builds tiny datasets in a temporary folder; needs Debian's
+ * dataset-fashion-mnist (scripts/install-deps.sh installs it). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "rethink/data.h"
+
+static char tmp[256];
+
+static void setup(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/rk_data_XXXXXX");
+    ck_assert(mkdtemp(tmp) != NULL);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static rk_scene_params tiny(void)
+{
+    rk_scene_params p = rk_scene_defaults();
+    p.ntrain = 24, p.nval = 12, p.nsource = 16;
+    return p;
+}
+
+static void build_tiny(const char *out, int threads)
+{
+    rk_scene_params p = tiny();
+    rk_err err = {0};
+    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, threads, NULL, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ---- building ---- */
+START_TEST(built_annotations_equal_what_was_rendered)
+{
+    char out[300], ann[400], imgs[400];
+    snprintf(out, sizeof out, "%s/fs", tmp);
+    build_tiny(out, 2);
+    snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
+    snprintf(imgs, sizeof imgs, "%s/train", out);
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&d, imgs, ann, 2, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(d.coco.nimages, 24);
+    ck_assert_int_eq(d.coco.ncats, 10);
+    ck_assert_str_eq(d.coco.cats[9].name, "Ankle boot");
+    rk_fashion fm;
+    ck_assert(rk_fashion_load(&fm, RK_FASHION_DIR, "train", &err) == RK_OK);
+    rk_scene_params p = tiny();
+    size_t a = 0;
+    for (int i = 0; i < 24; i++) {
+        rk_image im;
+        rk_coco_ann objs[64];
+        int n;
+        ck_assert(rk_fashion_render(&p, &fm, RK_SPLIT_TRAIN, i, &im, objs, 64, &n, NULL, &err) == RK_OK);
+        ck_assert_int_ge(n, 1);
+        for (int k = 0; k < n; k++, a++) {
+            const rk_coco_ann *g = &d.coco.anns[a];
+            ck_assert_int_eq(g->image_id, d.coco.images[i].id);
+            ck_assert_int_eq(g->category_id, objs[k].category_id);
+            for (int j = 0; j < 4; j++) ck_assert(g->bbox[j] == objs[k].bbox[j]);
+            ck_assert(g->area == objs[k].area);
+            /* area counts visible mask pixels: at most the box */
+            ck_assert(g->area <= g->bbox[2] * g->bbox[3]);
+        }
+        /* JPEG at quality 90 stays close to the rendered pixels */
+        double diff = 0;
+        const rk_image *dec = &d.images[i];
+        for (size_t j = 0; j < (size_t)im.w * im.h * 3; j++) diff += fabs((double)dec->px[j] - im.px[j]);
+        diff /= (double)im.w * im.h * 3;
+        ck_assert_msg(diff < 6, "image %d: mean abs difference %g after JPEG", i, diff);
+        rk_image_free(&im);
+    }
+    ck_assert_int_eq(a, d.coco.nanns);
+    rk_fashion_free(&fm);
+    rk_dataset_free(&d);
+}
+END_TEST
+
+START_TEST(rendered_boxes_are_tight_around_visible_object_pixels)
+{
+    /* Without background, clutter and noise, non-black pixels are object pixels; each box must
+     * touch object pixels on all four sides. */
+    rk_scene_params p = tiny();
+    p.clutter = 0, p.noise = 0, p.occlusion = 0;
+    rk_fashion fm;
+    rk_err err = {0};
+    ck_assert(rk_fashion_load(&fm, RK_FASHION_DIR, "train", &err) == RK_OK);
+    for (int i = 0; i < 8; i++) {
+        rk_image im;
+        rk_coco_ann objs[64];
+        int n;
+        ck_assert(rk_fashion_render(&p, &fm, RK_SPLIT_TRAIN, i, &im, objs, 64, &n, NULL, &err) == RK_OK);
+        for (int k = 0; k < n; k++) {
+            int x0 = (int)objs[k].bbox[0], y0 = (int)objs[k].bbox[1];
+            int x1 = x0 + (int)objs[k].bbox[2] - 1, y1 = y0 + (int)objs[k].bbox[3] - 1;
+            ck_assert(x0 >= 0 && y0 >= 0 && x1 < im.w && y1 < im.h);
+            ck_assert_msg(objs[k].area >= 4, "object %d of image %d has %g px", k, i, objs[k].area);
+        }
+        rk_image_free(&im);
+    }
+    rk_fashion_free(&fm);
+}
+END_TEST
+
+static void sha_of(const char *path, char out[65])
+{
+    rk_err err;
+    ck_assert_msg(rk_sha256_file(path, out, &err) == RK_OK, "%s", err.msg);
+}
+
+START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
+{
+    char a[300], b[300], pa[400], pb[400], ha[65], hb[65];
+    snprintf(a, sizeof a, "%s/a", tmp);
+    snprintf(b, sizeof b, "%s/b", tmp);
+    build_tiny(a, 1);
+    build_tiny(b, 2);
+    const char *files[] = {"card.json", "annotations/instances_train.json",
+                           "annotations/instances_val.json", "source/labels.csv",
+                           "train/000007.jpg", "val/000012.jpg", "source/000016.jpg"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
+        sha_of(pa, ha);
+        sha_of(pb, hb);
+        ck_assert_msg(!strcmp(ha, hb), "%s differs between 1 and 2 threads", files[i]);
+    }
+    /* and the card records the annotation checksums */
+    char *card;
+    size_t n;
+    rk_err err;
+    snprintf(pa, sizeof pa, "%s/card.json", a);
+    ck_assert(rk_read_file(pa, &card, &n, &err) == RK_OK);
+    snprintf(pb, sizeof pb, "%s/annotations/instances_val.json", a);
+    sha_of(pb, hb);
+    ck_assert(strstr(card, hb) != NULL);
+    ck_assert(strstr(card, "\"seed\": 1") != NULL);
+    free(card);
+}
+END_TEST
+
+START_TEST(different_seed_gives_different_data)
+{
+    rk_scene_params p = tiny();
+    rk_fashion fm;
+    rk_err err = {0};
+    ck_assert(rk_fashion_load(&fm, RK_FASHION_DIR, "t10k", &err) == RK_OK);
+    rk_image a, b;
+    rk_coco_ann o[64];
+    int n;
+    ck_assert(rk_fashion_render(&p, &fm, RK_SPLIT_VAL, 3, &a, o, 64, &n, NULL, &err) == RK_OK);
+    p.seed = 2;
+    ck_assert(rk_fashion_render(&p, &fm, RK_SPLIT_VAL, 3, &b, o, 64, &n, NULL, &err) == RK_OK);
+    ck_assert(memcmp(a.px, b.px, (size_t)a.w * a.h * 3) != 0);
+    rk_image_free(&a), rk_image_free(&b);
+    rk_fashion_free(&fm);
+}
+END_TEST
+
+START_TEST(scene_parameters_out_of_range_name_the_option)
+{
+    rk_scene_params p = rk_scene_defaults();
+    rk_err err = {0};
+    p.max_scale = 200;
+    ck_assert_int_eq(rk_scene_validate(&p, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "--scale"), "%s", err.msg);
+    p = rk_scene_defaults();
+    p.occlusion = 1.5;
+    ck_assert_int_eq(rk_scene_validate(&p, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "--occlusion"), "%s", err.msg);
+    p = rk_scene_defaults();
+    p.min_objects = 3, p.max_objects = 2;
+    ck_assert_int_eq(rk_scene_validate(&p, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "--objects"), "%s", err.msg);
+    rk_fashion fm;
+    ck_assert_int_eq(rk_fashion_load(&fm, "/nonexistent", "train", &err), RK_EIO);
+    ck_assert_msg(strstr(err.msg, "dataset-fashion-mnist"), "%s", err.msg);
+}
+END_TEST
+
+/* ---- loading any COCO dataset: every bad input has its error ---- */
+static void make_jpeg(const char *path, int w, int h)
+{
+    rk_image im;
+    rk_err err;
+    ck_assert(rk_image_alloc(&im, w, h, 3, &err) == RK_OK);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) im.px[i] = (uint8_t)(i * 7);
+    ck_assert(rk_jpeg_save(&im, path, 90, &err) == RK_OK);
+    rk_image_free(&im);
+}
+
+/* A valid two-image dataset; `edit` replaces its annotations JSON when not NULL. */
+static void make_dataset(const char *json)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/a.jpg", tmp);
+    make_jpeg(p, 32, 24);
+    snprintf(p, sizeof p, "%s/b.jpg", tmp);
+    make_jpeg(p, 16, 16);
+    snprintf(p, sizeof p, "%s/ann.json", tmp);
+    write_text(p, json);
+}
+
+static const char *GOOD =
+    "{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\", \"width\": 32, \"height\": 24},\n"
+    "              {\"id\": 2, \"file_name\": \"b.jpg\", \"width\": 16, \"height\": 16}],\n"
+    " \"annotations\": [{\"id\": 10, \"image_id\": 1, \"category_id\": 3, \"bbox\": [1, 2, 10, 5],"
+    " \"area\": 40, \"iscrowd\": 0},\n"
+    "                   {\"id\": 11, \"image_id\": 2, \"category_id\": 4, \"bbox\": [0, 0, 16, 16],"
+    " \"area\": 200}],\n"
+    " \"categories\": [{\"id\": 3, \"name\": \"cat\"}, {\"id\": 4, \"name\": \"dog\"}]}\n";
+
+static void expect_error(const char *json, const char *needle1, const char *needle2)
+{
+    make_dataset(json);
+    char ann[400];
+    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&d, tmp, ann, 2, &err) != RK_OK, "expected an error for %s", needle1);
+    ck_assert_msg(strstr(err.msg, needle1), "message lacks '%s': %s", needle1, err.msg);
+    if (needle2) ck_assert_msg(strstr(err.msg, needle2), "message lacks '%s': %s", needle2, err.msg);
+    ck_assert(d.images == NULL && d.coco.nimages == 0); /* nothing half-loaded */
+}
+
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    ck_assert(at);
+    char *out = malloc(strlen(s) + strlen(to) + 1);
+    size_t k = (size_t)(at - s);
+    memcpy(out, s, k);
+    strcpy(out + k, to);
+    strcat(out, at + strlen(from));
+    return out;
+}
+
+START_TEST(valid_dataset_loads_with_decoded_images)
+{
+    make_dataset(GOOD);
+    char ann[400];
+    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&d, tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(d.coco.nanns, 2);
+    ck_assert_int_eq(d.images[0].w, 32);
+    ck_assert_int_eq(d.images[0].h, 24);
+    ck_assert_int_eq(d.images[0].c, 3);
+    ck_assert_int_eq(rk_coco_image_index(&d.coco, 2), 1);
+    ck_assert_int_eq(rk_coco_cat_index(&d.coco, 5), -1);
+    ck_assert(d.coco.anns[1].iscrowd == 0); /* iscrowd defaults to 0 */
+    rk_dataset_free(&d);
+}
+END_TEST
+
+START_TEST(malformed_json_reports_line_and_column)
+{
+    char *bad = replace(GOOD, "\"width\": 16,", "\"width\": 16,,");
+    expect_error(bad, "ann.json:2:", "malformed JSON");
+    free(bad);
+}
+END_TEST
+
+START_TEST(missing_image_file_names_file_and_id)
+{
+    char *bad = replace(GOOD, "b.jpg", "zzz.jpg");
+    expect_error(bad, "zzz.jpg", "image id 2");
+    free(bad);
+}
+END_TEST
+
+START_TEST(undecodable_and_truncated_jpegs_are_errors)
+{
+    make_dataset(GOOD);
+    char p[400], ann[400];
+    snprintf(p, sizeof p, "%s/b.jpg", tmp);
+    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    write_text(p, "this is not a jpeg");
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert(rk_dataset_load(&d, tmp, ann, 1, &err) != RK_OK);
+    ck_assert_msg(strstr(err.msg, "b.jpg") && strstr(err.msg, "image id 2"), "%s", err.msg);
+    /* truncated: a real JPEG cut inside its entropy-coded data (past the headers) */
+    make_jpeg(p, 16, 16);
+    char *data;
+    size_t n;
+    ck_assert(rk_read_file(p, &data, &n, &err) == RK_OK);
+    FILE *f = fopen(p, "wb");
+    fwrite(data, 1, n - 40, f);
+    fclose(f);
+    free(data);
+    ck_assert(rk_dataset_load(&d, tmp, ann, 1, &err) != RK_OK);
+    ck_assert_msg(strstr(err.msg, "b.jpg") && strstr(err.msg, "truncated"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(image_size_differing_from_json_is_an_error)
+{
+    char *bad = replace(GOOD, "\"width\": 32", "\"width\": 33");
+    expect_error(bad, "image id 1", "32x24");
+    free(bad);
+}
+END_TEST
+
+START_TEST(box_outside_image_or_non_positive_is_an_error)
+{
+    char *bad = replace(GOOD, "[1, 2, 10, 5]", "[25, 2, 10, 5]");
+    expect_error(bad, "annotation id 10", "outside image id 1");
+    free(bad);
+    bad = replace(GOOD, "[1, 2, 10, 5]", "[1, 2, 0, 5]");
+    expect_error(bad, "annotation id 10", "non-positive size");
+    free(bad);
+    bad = replace(GOOD, "[1, 2, 10, 5]", "[1, 2, 10]");
+    expect_error(bad, "annotation id 10", "bbox");
+    free(bad);
+}
+END_TEST
+
+START_TEST(unknown_category_or_image_is_an_error)
+{
+    char *bad = replace(GOOD, "\"category_id\": 4", "\"category_id\": 9");
+    expect_error(bad, "annotation id 11", "unknown category_id 9");
+    free(bad);
+    bad = replace(GOOD, "\"image_id\": 2", "\"image_id\": 7");
+    expect_error(bad, "annotation id 11", "unknown image_id 7");
+    free(bad);
+}
+END_TEST
+
+START_TEST(duplicate_ids_are_errors)
+{
+    char *bad = replace(GOOD, "\"id\": 2, \"file_name\"", "\"id\": 1, \"file_name\"");
+    expect_error(bad, "duplicate image id 1", NULL);
+    free(bad);
+    bad = replace(GOOD, "\"id\": 11,", "\"id\": 10,");
+    expect_error(bad, "duplicate annotation id 10", NULL);
+    free(bad);
+    bad = replace(GOOD, "{\"id\": 4, \"name\"", "{\"id\": 3, \"name\"");
+    expect_error(bad, "duplicate category id 3", NULL);
+    free(bad);
+}
+END_TEST
+
+START_TEST(missing_keys_and_wrong_types_are_errors)
+{
+    char *bad = replace(GOOD, "\"categories\"", "\"kategories\"");
+    expect_error(bad, "missing array 'categories'", NULL);
+    free(bad);
+    bad = replace(GOOD, "\"height\": 24", "\"height\": \"24\"");
+    expect_error(bad, "images[0] (id 1)", "'height'");
+    free(bad);
+}
+END_TEST
+
+START_TEST(coco_save_then_load_round_trips)
+{
+    make_dataset(GOOD);
+    char ann[400], out[400];
+    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    snprintf(out, sizeof out, "%s/out.json", tmp);
+    rk_coco a, b;
+    rk_err err = {0};
+    ck_assert(rk_coco_load(&a, ann, &err) == RK_OK);
+    ck_assert(rk_coco_save(&a, out, &err) == RK_OK);
+    ck_assert_msg(rk_coco_load(&b, out, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(a.nanns, b.nanns);
+    for (size_t i = 0; i < a.nanns; i++) {
+        ck_assert(a.anns[i].id == b.anns[i].id && a.anns[i].area == b.anns[i].area);
+        for (int k = 0; k < 4; k++) ck_assert(a.anns[i].bbox[k] == b.anns[i].bbox[k]);
+    }
+    ck_assert_str_eq(b.images[1].file_name, "b.jpg");
+    ck_assert_str_eq(b.cats[1].name, "dog");
+    rk_coco_free(&a), rk_coco_free(&b);
+}
+END_TEST
+
+/* ---- source folders ---- */
+START_TEST(source_folder_loads_with_and_without_labels)
+{
+    char out[300], dir[400], lab[400];
+    snprintf(out, sizeof out, "%s/fs", tmp);
+    build_tiny(out, 2);
+    snprintf(dir, sizeof dir, "%s/source", out);
+    snprintf(lab, sizeof lab, "%s/source/labels.csv", out);
+    rk_source s;
+    rk_err err = {0};
+    ck_assert_msg(rk_source_load(&s, dir, lab, 2, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(s.n, 16);
+    ck_assert_str_eq(s.files[0], "000001.jpg");
+    rk_fashion fm;
+    ck_assert(rk_fashion_load(&fm, RK_FASHION_DIR, "train", &err) == RK_OK);
+    rk_scene_params p = tiny();
+    for (int i = 0; i < 16; i++) {
+        rk_image im;
+        rk_coco_ann o[64];
+        int n, label;
+        ck_assert(rk_fashion_render(&p, &fm, RK_SPLIT_SOURCE, i, &im, o, 64, &n, &label, &err) == RK_OK);
+        ck_assert_int_eq(s.labels[i], label + 1); /* the file holds class ids (1-based) */
+        rk_image_free(&im);
+    }
+    rk_source_free(&s);
+    ck_assert(rk_source_load(&s, dir, NULL, 1, &err) == RK_OK);
+    ck_assert_int_eq(s.labels[5], -1);
+    ck_assert_int_eq(s.images[5].w, 64);
+    rk_source_free(&s);
+    rk_fashion_free(&fm);
+}
+END_TEST
+
+START_TEST(bad_labels_file_and_empty_folder_are_errors)
+{
+    char out[300], dir[400], lab[400];
+    snprintf(out, sizeof out, "%s/fs", tmp);
+    build_tiny(out, 2);
+    snprintf(dir, sizeof dir, "%s/source", out);
+    snprintf(lab, sizeof lab, "%s/labels.csv", tmp);
+    rk_source s;
+    rk_err err = {0};
+    write_text(lab, "file_name,class_id\n000001.jpg,3\nnope.jpg,2\n");
+    ck_assert(rk_source_load(&s, dir, lab, 1, &err) != RK_OK);
+    ck_assert_msg(strstr(err.msg, "labels.csv:3") && strstr(err.msg, "nope.jpg"), "%s", err.msg);
+    write_text(lab, "file_name,class_id\n000001.jpg,three\n");
+    ck_assert(rk_source_load(&s, dir, lab, 1, &err) != RK_OK);
+    ck_assert_msg(strstr(err.msg, "labels.csv:2"), "%s", err.msg);
+    ck_assert(rk_source_load(&s, tmp, NULL, 1, &err) != RK_OK); /* tmp holds no .jpg */
+    ck_assert_msg(strstr(err.msg, "no .jpg"), "%s", err.msg);
+}
+END_TEST
+
+/* ---- nested fractions ---- */
+START_TEST(fractions_are_nested_deterministic_and_hashed)
+{
+    rk_coco c = {0};
+    c.nimages = 101;
+    c.images = calloc(c.nimages, sizeof *c.images);
+    for (size_t i = 0; i < c.nimages; i++) c.images[i].id = (int64_t)(1000 + 3 * i);
+    double fr[4] = {0.1, 0.2, 0.5, 1.0};
+    size_t *prev = NULL, nprev = 0;
+    char hashes[4][65];
+    rk_err err;
+    for (int f = 0; f < 4; f++) {
+        size_t *idx, n;
+        ck_assert(rk_subset(&c, fr[f], 7, &idx, &n, hashes[f], &err) == RK_OK);
+        ck_assert_int_eq(n, (size_t)ceil(fr[f] * 101 - 1e-9));
+        for (size_t i = 1; i < n; i++) ck_assert(idx[i - 1] < idx[i]);
+        for (size_t i = 0; i < nprev; i++) { /* every earlier pick is still chosen */
+            int found = 0;
+            for (size_t j = 0; j < n && !found; j++) found = idx[j] == prev[i];
+            ck_assert_msg(found, "fraction %g lost image %zu of fraction %g", fr[f], prev[i], fr[f - 1]);
+        }
+        free(prev);
+        prev = idx, nprev = n;
+    }
+    free(prev);
+    size_t *idx, n;
+    char h[65];
+    ck_assert(rk_subset(&c, 0.2, 7, &idx, &n, h, &err) == RK_OK);
+    ck_assert_str_eq(h, hashes[1]);
+    free(idx);
+    ck_assert(rk_subset(&c, 0.2, 8, &idx, &n, h, &err) == RK_OK);
+    ck_assert_str_ne(h, hashes[1]);
+    free(idx);
+    ck_assert_int_eq(rk_subset(&c, 0, 7, &idx, &n, h, &err), RK_EINVAL);
+    ck_assert_int_eq(rk_subset(&c, 1.5, 7, &idx, &n, h, &err), RK_EINVAL);
+    free(c.images);
+}
+END_TEST
+
+/* ---- codecs ---- */
+START_TEST(gray_jpeg_loads_as_gray_or_rgb)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/g.jpg", tmp);
+    rk_image g, a, b;
+    rk_err err = {0};
+    ck_assert(rk_image_alloc(&g, 20, 10, 1, &err) == RK_OK);
+    for (int i = 0; i < 200; i++) g.px[i] = (uint8_t)(i % 20 * 12);
+    ck_assert(rk_jpeg_save(&g, p, 95, &err) == RK_OK);
+    ck_assert(rk_jpeg_load(&a, p, 0, &err) == RK_OK);
+    ck_assert_int_eq(a.c, 1);
+    ck_assert(rk_jpeg_load(&b, p, 3, &err) == RK_OK);
+    ck_assert_int_eq(b.c, 3);
+    ck_assert_int_eq(b.px[3 * 57], b.px[3 * 57 + 2]); /* grey stays grey */
+    ck_assert(abs((int)a.px[57] - g.px[57]) <= 4);
+    rk_image_free(&g), rk_image_free(&a), rk_image_free(&b);
+}
+END_TEST
+
+START_TEST(png_holds_the_exact_pixels)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/x.png", tmp);
+    rk_image im;
+    rk_err err = {0};
+    ck_assert(rk_image_alloc(&im, 7, 5, 3, &err) == RK_OK);
+    for (int i = 0; i < 105; i++) im.px[i] = (uint8_t)(i * 37);
+    ck_assert(rk_png_save(&im, p, &err) == RK_OK);
+    char *data;
+    size_t n;
+    ck_assert(rk_read_file(p, &data, &n, &err) == RK_OK);
+    const unsigned char *u = (const unsigned char *)data;
+    ck_assert(!memcmp(u, "\x89PNG\r\n\x1a\n", 8) && !memcmp(u + 12, "IHDR", 4));
+    ck_assert(u[19] == 7 && u[23] == 5 && u[24] == 8 && u[25] == 2);
+    ck_assert(!memcmp(u + 37, "IDAT", 4));
+    uint32_t zl = (uint32_t)u[33] << 24 | u[34] << 16 | u[35] << 8 | u[36];
+    unsigned char raw[200];
+    uLongf rl = sizeof raw;
+    ck_assert(uncompress(raw, &rl, u + 41, zl) == Z_OK);
+    ck_assert_int_eq(rl, 5 * (7 * 3 + 1));
+    for (int y = 0; y < 5; y++) {
+        ck_assert_int_eq(raw[y * 22], 0);
+        ck_assert(!memcmp(raw + y * 22 + 1, im.px + y * 21, 21));
+    }
+    free(data);
+    rk_image_free(&im);
+}
+END_TEST
+
+Suite *suite_data(void)
+{
+    Suite *s = suite_create("data");
+    TCase *b = tcase_create("build");
+    tcase_add_checked_fixture(b, setup, teardown);
+    tcase_set_timeout(b, 120);
+    tcase_add_test(b, built_annotations_equal_what_was_rendered);
+    tcase_add_test(b, rendered_boxes_are_tight_around_visible_object_pixels);
+    tcase_add_test(b, same_seed_gives_byte_identical_files_whatever_the_thread_count);
+    tcase_add_test(b, different_seed_gives_different_data);
+    tcase_add_test(b, scene_parameters_out_of_range_name_the_option);
+    suite_add_tcase(s, b);
+    TCase *l = tcase_create("load");
+    tcase_add_checked_fixture(l, setup, teardown);
+    tcase_add_test(l, valid_dataset_loads_with_decoded_images);
+    tcase_add_test(l, malformed_json_reports_line_and_column);
+    tcase_add_test(l, missing_image_file_names_file_and_id);
+    tcase_add_test(l, undecodable_and_truncated_jpegs_are_errors);
+    tcase_add_test(l, image_size_differing_from_json_is_an_error);
+    tcase_add_test(l, box_outside_image_or_non_positive_is_an_error);
+    tcase_add_test(l, unknown_category_or_image_is_an_error);
+    tcase_add_test(l, duplicate_ids_are_errors);
+    tcase_add_test(l, missing_keys_and_wrong_types_are_errors);
+    tcase_add_test(l, coco_save_then_load_round_trips);
+    tcase_add_test(l, source_folder_loads_with_and_without_labels);
+    tcase_add_test(l, bad_labels_file_and_empty_folder_are_errors);
+    tcase_add_test(l, fractions_are_nested_deterministic_and_hashed);
+    tcase_add_test(l, gray_jpeg_loads_as_gray_or_rgb);
+    tcase_add_test(l, png_holds_the_exact_pixels);
+    suite_add_tcase(s, l);
+    return s;
+}

@@ -29,7 +29,7 @@ static const uint8_t OBJ[3][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
 
 typedef struct scene {
     rk_image im;
-    rk_aug_box b[3];
+    rk_box b[3];
     size_t n;
 } scene;
 
@@ -42,7 +42,7 @@ static scene make_scene(int W, int H, const int (*r)[4], size_t n)
         for (int y = r[i][1]; y < r[i][1] + r[i][3]; y++)
             for (int x = r[i][0]; x < r[i][0] + r[i][2]; x++)
                 memcpy(s.im.px + ((size_t)y * W + x) * 3, OBJ[i], 3);
-        s.b[i] = (rk_aug_box){r[i][0], r[i][1], r[i][2], r[i][3], (int)i, 1};
+        s.b[i] = (rk_box){r[i][0], r[i][1], r[i][2], r[i][3], (int)i, 1};
     }
     return s;
 }
@@ -63,7 +63,7 @@ static int pixel_box(const rk_image *im, const uint8_t col[3], double out[4])
 }
 
 /* The box encloses the object's pixels (within enc) and is no looser than tight. */
-static void check_box_fits(const rk_image *im, const rk_aug_box *b, const uint8_t col[3],
+static void check_box_fits(const rk_image *im, const rk_box *b, const uint8_t col[3],
                            double enc, double tight, const char *what)
 {
     double p[4];
@@ -164,7 +164,7 @@ START_TEST(test_flip_twice_is_identity)
     rk_image orig;
     rk_image_alloc(&orig, 61, 64, 3, NULL);
     memcpy(orig.px, s.im.px, (size_t)61 * 64 * 3);
-    rk_aug_box ob[2] = {s.b[0], s.b[1]};
+    rk_box ob[2] = {s.b[0], s.b[1]};
     rk_aug_hflip(&s.im, s.b, 2);
     ck_assert(memcmp(orig.px, s.im.px, (size_t)61 * 64 * 3) != 0);
     rk_aug_hflip(&s.im, s.b, 2);
@@ -260,7 +260,7 @@ static rk_image texture(void)
 static int changes_image(rk_op op, double arg)
 {
     rk_image a = texture(), b = texture();
-    rk_aug_box box = {4, 4, 10, 10, 0, 1};
+    rk_box box = {4, 4, 10, 10, 0, 1};
     uint8_t *tmp = malloc(rk_op_tmp_size(32, 24, 1));
     rk_rng r;
     rk_rng_init(&r, 1, 0, 0);
@@ -403,7 +403,7 @@ START_TEST(test_translate_only_bboxes_moves_content_inside_box_only)
 {
     static const int rect[1][4] = {{20, 20, 10, 10}};
     scene s = make_scene(64, 64, rect, 1);
-    rk_aug_box big = {16, 16, 20, 24, 0, 1}; /* the object with a margin below it */
+    rk_box big = {16, 16, 20, 24, 0, 1}; /* the object with a margin below it */
     rk_image before;
     rk_image_alloc(&before, 64, 64, 3, NULL);
     memcpy(before.px, s.im.px, (size_t)64 * 64 * 3);
@@ -433,14 +433,14 @@ END_TEST
 
 START_TEST(test_box_rule_drops_small_and_mostly_hidden_boxes)
 {
-    rk_aug_box b[5] = {
+    rk_box b[5] = {
         {0, 0, 10, 10, 1, 1.0},  /* kept */
         {0, 0, 0.5, 10, 2, 1.0}, /* too narrow */
         {0, 0, 10, 0.9, 3, 1.0}, /* too low */
         {0, 0, 10, 10, 4, 0.05}, /* 5 % visible */
         {5, 5, 1, 1, 5, 0.1},    /* exactly at both limits: kept */
     };
-    size_t n = rk_aug_boxes_filter(b, 5, 1.0, 0.1);
+    size_t n = rk_boxes_filter(b, 5, 1.0, 0.1);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(b[0].cls, 1);
     ck_assert_int_eq(b[1].cls, 5);
@@ -478,7 +478,7 @@ static void over_images(const rk_policy *p, int count, void (*check)(const rk_au
     scene s = make_scene(64, 64, rects, 2);
     rk_image out;
     rk_image_alloc(&out, 64, 64, 3, NULL);
-    rk_aug_box ob[2];
+    rk_box ob[2];
     for (int i = 0; i < count; i++) {
         size_t n;
         rk_aug_trace tr;
@@ -508,7 +508,7 @@ START_TEST(test_s1_applies_only_flip_and_crop)
     rk_image_alloc(&work, in.w, in.h, 3, NULL);
     int flips = 0;
     for (uint64_t i = 0; i < 20; i++) {
-        rk_aug_box b = {2, 3, 10, 8, 0, 1}, ob, rb = b;
+        rk_box b = {2, 3, 10, 8, 0, 1}, ob, rb = b;
         size_t n;
         rk_aug_trace tr;
         ck_assert_int_eq(rk_augment(&p, &in, &b, 1, 3, 1, i, &out, &ob, &n, &tr, NULL), RK_OK);
@@ -584,7 +584,7 @@ START_TEST(test_s4_applies_n_randaugment_ops_at_magnitude_m)
 END_TEST
 
 static void run(const rk_policy *p, uint64_t seed, uint64_t epoch, uint64_t index, rk_image *out,
-                rk_aug_box *ob, size_t *n)
+                rk_box *ob, size_t *n)
 {
     static const int rects[3][4] = {{8, 10, 14, 9}, {36, 30, 10, 20}, {14, 54, 20, 8}};
     scene s = make_scene(64, 64, rects, 3);
@@ -601,7 +601,7 @@ START_TEST(test_same_key_gives_same_bytes)
         rk_image a, b;
         rk_image_alloc(&a, 64, 64, 3, NULL), rk_image_alloc(&b, 64, 64, 3, NULL);
         for (uint64_t i = 0; i < 20; i++) {
-            rk_aug_box ba[3], bb[3];
+            rk_box ba[3], bb[3];
             size_t na, nb;
             run(&p, 11, 2, i, &a, ba, &na);
             run(&p, 11, 2, i, &b, bb, &nb);
@@ -619,7 +619,7 @@ START_TEST(test_different_index_epoch_or_seed_gives_different_bytes)
     rk_policy p = load("S4");
     rk_image a, b;
     rk_image_alloc(&a, 64, 64, 3, NULL), rk_image_alloc(&b, 64, 64, 3, NULL);
-    rk_aug_box ba[3], bb[3];
+    rk_box ba[3], bb[3];
     size_t na, nb;
     run(&p, 11, 2, 5, &a, ba, &na);
     run(&p, 11, 2, 6, &b, bb, &nb);
@@ -640,7 +640,7 @@ START_TEST(test_result_independent_of_threads_and_order)
     static uint8_t serial[N][64 * 64 * 3], parallel[N][64 * 64 * 3];
     for (int i = 0; i < N; i++) {
         rk_image out = {64, 64, 3, serial[i]};
-        rk_aug_box ob[3];
+        rk_box ob[3];
         size_t n;
         run(&p, 5, 1, (uint64_t)i, &out, ob, &n);
     }
@@ -648,17 +648,17 @@ START_TEST(test_result_independent_of_threads_and_order)
     for (int k = 0; k < N; k++) {
         int i = N - 1 - k; /* reverse order */
         rk_image out = {64, 64, 3, parallel[i]};
-        rk_aug_box ob[3];
+        rk_box ob[3];
         size_t n;
         static const int rects[3][4] = {{8, 10, 14, 9}, {36, 30, 10, 20}, {14, 54, 20, 8}};
         rk_image in;
         rk_image_alloc(&in, 64, 64, 3, NULL);
-        rk_aug_box b[3];
+        rk_box b[3];
         for (int j = 0; j < 3; j++) {
             for (int y = rects[j][1]; y < rects[j][1] + rects[j][3]; y++)
                 for (int x = rects[j][0]; x < rects[j][0] + rects[j][2]; x++)
                     memcpy(in.px + ((size_t)y * 64 + x) * 3, OBJ[j], 3);
-            b[j] = (rk_aug_box){rects[j][0], rects[j][1], rects[j][2], rects[j][3], j, 1};
+            b[j] = (rk_box){rects[j][0], rects[j][1], rects[j][2], rects[j][3], j, 1};
         }
         rk_augment(&p, &in, b, 3, 5, 1, (uint64_t)i, &out, ob, &n, NULL, NULL);
         rk_image_free(&in);
@@ -680,7 +680,7 @@ START_TEST(test_pipeline_boxes_fit_objects)
             scene s = make_scene(64, 64, rects, 1);
             rk_image out;
             rk_image_alloc(&out, 64, 64, 3, NULL);
-            rk_aug_box ob[1];
+            rk_box ob[1];
             size_t n;
             rk_aug_trace tr;
             ck_assert_int_eq(rk_augment(&p, &s.im, s.b, 1, 1, 0, i, &out, ob, &n, &tr, NULL),
@@ -722,7 +722,7 @@ START_TEST(test_pipeline_drops_box_cut_off_by_crop)
     rk_image_alloc(&out, 64, 64, 3, NULL);
     int dropped = 0, kept = 0;
     for (uint64_t i = 0; i < 40; i++) {
-        rk_aug_box ob[1];
+        rk_box ob[1];
         size_t n;
         rk_aug_trace tr;
         rk_augment(&p, &s.im, s.b, 1, 1, 0, i, &out, ob, &n, &tr, NULL);

@@ -46,7 +46,7 @@ START_TEST(overlapping_gaussians_combine_by_max)
 {
     enum { C = 1, H = 8, W = 8 };
     float heat[C * H * W], reg[4 * H * W], mask[H * W], one[C * H * W];
-    rk_box b[2] = {{8, 8, 24, 24, 0}, {16, 8, 24, 24, 0}};
+    rk_box b[2] = {{8, 8, 24, 24, 0, 1}, {16, 8, 24, 24, 0, 1}};
     rk_centernet_encode(one, reg, mask, C, H, W, 8, b, 1);
     rk_centernet_encode(heat, reg, mask, C, H, W, 8, b, 2);
     for (int i = 0; i < H * W; i++) ck_assert(heat[i] >= one[i]);
@@ -69,7 +69,7 @@ START_TEST(decode_of_encoded_targets_recovers_the_boxes)
 {
     enum { C = 4, H = 16, W = 16, S = 4 };
     float heat[C * H * W], reg[4 * H * W], mask[H * W], out[(C + 4) * H * W];
-    rk_box b[3] = {{3, 5, 20, 11, 1}, {30, 30, 8, 20, 3}, {40, 2, 18, 18, 1}};
+    rk_box b[3] = {{3, 5, 20, 11, 1, 1}, {30, 30, 8, 20, 3, 1}, {40, 2, 18, 18, 1, 1}};
     rk_centernet_encode(heat, reg, mask, C, H, W, S, b, 3);
     perfect_output(out, heat, reg, C, H * W);
     rk_detection d[10];
@@ -79,9 +79,9 @@ START_TEST(decode_of_encoded_targets_recovers_the_boxes)
     for (int i = 0; i < 3; i++) { /* the three peaks come first, in any order */
         int found = 0;
         for (int j = 0; j < 3 && !found; j++)
-            found = d[i].cls == b[j].cls && fabsf(d[i].x - b[j].x) < 1e-4f &&
-                    fabsf(d[i].y - b[j].y) < 1e-4f && fabsf(d[i].w - b[j].w) < 1e-4f &&
-                    fabsf(d[i].h - b[j].h) < 1e-4f;
+            found = d[i].cls == b[j].cls && fabs(d[i].x - b[j].x) < 1e-4f &&
+                    fabs(d[i].y - b[j].y) < 1e-4f && fabs(d[i].w - b[j].w) < 1e-4f &&
+                    fabs(d[i].h - b[j].h) < 1e-4f;
         ck_assert_msg(found, "detection %d (%g %g %g %g cls %d) matches no box", i, d[i].x, d[i].y,
                       d[i].w, d[i].h, d[i].cls);
         ck_assert_float_eq_tol(d[i].score, 0.999f, 1e-5f);

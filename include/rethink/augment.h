@@ -9,7 +9,7 @@
  *   2. a horizontal flip with probability `flip`;
  *   3. scale jitter: s ~ U(scale_min, scale_max), resize keeping the aspect ratio to fit
  *      s x the output size (bilinear), random crop to the output size, pad bottom/right;
- *   4. the box rule (rk_aug_boxes_filter).
+ *   4. the box rule (rk_boxes_filter).
  * Geometric ops move the boxes: a box becomes the axis-aligned box around its 4 transformed
  * corners, clipped to the image (the corner quadrilateral is clipped first, so the box stays
  * tight when an object leaves the image by a corner).
@@ -30,19 +30,11 @@
 #include "rethink/core.h"
 #include "rethink/data.h"
 
-/* ---- boxes ---- */
-typedef struct rk_aug_box {
-    double x, y, w, h; /* pixels, continuous coordinates (see above) */
-    int cls;           /* category id, carried through untouched */
-    double vis;        /* fraction of the object's box still inside the image: 1 on input;
-                        * each geometric op or crop multiplies it by the part of the
-                        * transformed box's area that stays inside the image */
-} rk_aug_box;
-
+/* ---- boxes (rk_box, data.h) ---- */
 /* The box rule: drops boxes whose clipped width or height is < min_size pixels or whose
  * visible fraction `vis` is < min_visible; keeps the order of the rest. Returns the new
  * count. */
-size_t rk_aug_boxes_filter(rk_aug_box *b, size_t n, double min_size, double min_visible);
+size_t rk_boxes_filter(rk_box *b, size_t n, double min_size, double min_visible);
 
 /* ---- ops ---- */
 typedef enum rk_op {
@@ -105,13 +97,13 @@ int rk_op_signed(rk_op op, rk_levels levels);
  * level of pixels a geometric op uncovers and of Cutout (128 in the reference). box_prob: for
  * TranslateY_Only_BBoxes, the probability per box (the reference uses the op's probability
  * / 3). r: for ops that draw (Cutout's centre; the per-box coins and the order of boxes). */
-void rk_op_apply(rk_op op, double arg, rk_image *im, rk_aug_box *boxes, size_t n, uint8_t fill,
+void rk_op_apply(rk_op op, double arg, rk_image *im, rk_box *boxes, size_t n, uint8_t fill,
                  double box_prob, rk_rng *r, uint8_t *tmp);
 /* Bytes of scratch rk_op_apply needs for a w x h image with n boxes. */
 size_t rk_op_tmp_size(int w, int h, size_t n);
 
 /* Mirrors im left-right in place, boxes with it. */
-void rk_aug_hflip(rk_image *im, rk_aug_box *boxes, size_t n);
+void rk_aug_hflip(rk_image *im, rk_box *boxes, size_t n);
 
 /* The scale-jitter geometry for an input of iw x ih and an output of ow x oh given the
  * draws s (scale, drawn from U(min, max)) and ux, uy in [0, 1) (crop offset fractions):
@@ -126,7 +118,7 @@ rk_jitter rk_aug_jitter_geometry(int iw, int ih, int ow, int oh, double s, doubl
  * dst (its w x h is the output size) and fills the part of dst beyond the resized image
  * (bottom/right) with pad[3]. Boxes are scaled, shifted and clipped. */
 void rk_aug_resize_crop(const rk_image *src, rk_image *dst, rk_jitter j, const uint8_t pad[3],
-                        rk_aug_box *boxes, size_t n);
+                        rk_box *boxes, size_t n);
 
 /* ---- policies ---- */
 typedef enum rk_opset { RK_OPSET_NONE, RK_OPSET_AUTOAUGMENT_V0, RK_OPSET_RANDAUGMENT } rk_opset;
@@ -191,8 +183,8 @@ typedef struct rk_aug_trace {
  * out: allocated by the caller, RGB; its w x h is the output size. out_boxes: room for n
  * boxes; *out_n gets how many survive the box rule, in input order. All randomness is keyed
  * by (seed, epoch, index). trace may be NULL. */
-int rk_augment(const rk_policy *p, const rk_image *in, const rk_aug_box *boxes, size_t n,
-               uint64_t seed, uint64_t epoch, uint64_t index, rk_image *out, rk_aug_box *out_boxes,
+int rk_augment(const rk_policy *p, const rk_image *in, const rk_box *boxes, size_t n,
+               uint64_t seed, uint64_t epoch, uint64_t index, rk_image *out, rk_box *out_boxes,
                size_t *out_n, rk_aug_trace *trace, rk_err *err);
 
 #endif

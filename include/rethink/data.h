@@ -31,6 +31,18 @@ int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err)
 /* PNG (zlib), for figures a person looks at (grids of samples). */
 int rk_png_save(const rk_image *im, const char *path, rk_err *err);
 
+/* ---- boxes: the one box type of every stage from augmentation to decoding ---- */
+/* Continuous pixel coordinates: pixel (row i, col j) covers [j, j+1) x [i, i+1), so a box of
+ * an object covering pixel columns a..b has x = a, w = b - a + 1. */
+typedef struct rk_box {
+    double x, y, w, h;
+    int cls;    /* augmentation: carried through untouched (a category id); CenterNet
+                 * targets: the 0-based class index */
+    double vis; /* fraction of the object's box still inside the image: 1 on input; each
+                 * geometric op or crop multiplies it by the part of the transformed box's
+                 * area that stays inside the image */
+} rk_box;
+
 /* ---- COCO-format detection datasets ---- */
 typedef struct rk_coco_image {
     int64_t id;

@@ -5,6 +5,7 @@
 #ifndef RETHINK_MODEL_H
 #define RETHINK_MODEL_H
 
+#include "rethink/data.h"
 #include "rethink/engine.h"
 
 typedef struct rk_refnet_cfg {
@@ -43,12 +44,6 @@ float rk_centernet_loss(float *dout, const float *out, const float *heat_gt,
 
 /* ---- CenterNet targets and decoding ---- */
 
-/* A box in network-input pixels, with its class (0-based). */
-typedef struct rk_box {
-    float x, y, w, h;
-    int cls;
-} rk_box;
-
 /* How an original image maps into the network input: input = original * scale + (dx, dy).
  * Identity: {1, 0, 0}. */
 typedef struct rk_letterbox {
@@ -59,7 +54,8 @@ typedef struct rk_letterbox {
  * corner cases of the original code). */
 float rk_gaussian_radius(float h, float w, float min_overlap);
 
-/* Writes the targets of one image (output H x W cells at `stride` input px per cell):
+/* Writes the targets of one image from boxes in network-input pixels with cls = 0-based
+ * class (output H x W cells at `stride` input px per cell):
  * heat (C, H, W): max over objects of a Gaussian (sigma = (2r+1)/6) centred on the object's
  * centre cell, peak 1; reg (4, H, W): at centre cells (w, h) in output cells then the
  * sub-cell offset (dx, dy); mask (1, H, W): 1 at centre cells. Boxes whose centre falls

@@ -12,7 +12,7 @@
  *  - Boxes take the 4 transformed corners in floating point (the reference truncates them to
  *    integers first); the quadrilateral is clipped to the image before its bounding box is
  *    taken (the reference clips the bounding box), which keeps boxes tight when a rotated or
- *    sheared object leaves the image by a corner. Nothing is dropped here (rk_aug_boxes_filter
+ *    sheared object leaves the image by a corner. Nothing is dropped here (rk_boxes_filter
  *    does that).
  *  - Translations are rounded to whole pixels (the reference shifts the image by a float and
  *    its boxes by the truncated integer), so pixels and boxes move together.
@@ -88,7 +88,7 @@ double rk_op_arg(rk_op op, double level, rk_levels levels, const rk_op_consts *c
 
 /* ---- boxes ---- */
 
-size_t rk_aug_boxes_filter(rk_aug_box *b, size_t n, double min_size, double min_visible)
+size_t rk_boxes_filter(rk_box *b, size_t n, double min_size, double min_visible)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -100,7 +100,7 @@ static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > 
 
 /* Sets b to the unclipped box (x0, y0)-(x1, y1) clipped to [0, W] x [0, H], multiplying its
  * visible fraction by the part that survives the clip. */
-static void set_clipped(rk_aug_box *b, double x0, double y0, double x1, double y1, int W, int H)
+static void set_clipped(rk_box *b, double x0, double y0, double x1, double y1, int W, int H)
 {
     double ua = (x1 - x0) * (y1 - y0);
     double cx0 = clampd(x0, 0, W), cy0 = clampd(y0, 0, H);
@@ -306,7 +306,7 @@ static double poly_area(const pt *p, int n)
  * image (tighter than clipping the quadrilateral's bounding box when a sheared or rotated
  * object leaves the image by a corner); vis is multiplied by the part of the quadrilateral's
  * area inside the image. */
-static void warp_boxes(rk_aug_box *b, size_t n, affine m, int W, int H)
+static void warp_boxes(rk_box *b, size_t n, affine m, int W, int H)
 {
     for (size_t i = 0; i < n; i++) {
         double xs[4] = {b[i].x, b[i].x + b[i].w, b[i].x + b[i].w, b[i].x};
@@ -360,7 +360,7 @@ static affine op_affine(rk_op op, double v, int W, int H)
  * (columns floor(x)..ceil(x+w)-1, same for rows), filling what the shift uncovers; each box
  * with probability p, boxes visited in a random order (the reference shuffles them, which
  * matters where boxes overlap). Boxes themselves do not move. */
-static void op_translate_y_only_bboxes(rk_image *im, rk_aug_box *b, size_t n, int t, uint8_t fill,
+static void op_translate_y_only_bboxes(rk_image *im, rk_box *b, size_t n, int t, uint8_t fill,
                                        double p, rk_rng *r, uint8_t *tmp)
 {
     uint32_t *order = (uint32_t *)(void *)tmp;
@@ -372,7 +372,7 @@ static void op_translate_y_only_bboxes(rk_image *im, rk_aug_box *b, size_t n, in
     }
     size_t row = (size_t)im->w * 3;
     for (size_t k = 0; k < n; k++) {
-        const rk_aug_box *bx = &b[order[k]];
+        const rk_box *bx = &b[order[k]];
         if (!(rk_rng_uniform(r) < p)) continue;
         int x0 = (int)floor(bx->x), x1 = (int)ceil(bx->x + bx->w);
         int y0 = (int)floor(bx->y), y1 = (int)ceil(bx->y + bx->h);
@@ -393,7 +393,7 @@ static void op_translate_y_only_bboxes(rk_image *im, rk_aug_box *b, size_t n, in
     }
 }
 
-void rk_op_apply(rk_op op, double arg, rk_image *im, rk_aug_box *boxes, size_t n, uint8_t fill,
+void rk_op_apply(rk_op op, double arg, rk_image *im, rk_box *boxes, size_t n, uint8_t fill,
                  double box_prob, rk_rng *r, uint8_t *tmp)
 {
     assert(im->c == 3);
@@ -429,7 +429,7 @@ void rk_op_apply(rk_op op, double arg, rk_image *im, rk_aug_box *boxes, size_t n
 
 /* ---- flip and scale jitter ---- */
 
-void rk_aug_hflip(rk_image *im, rk_aug_box *boxes, size_t n)
+void rk_aug_hflip(rk_image *im, rk_box *boxes, size_t n)
 {
     int W = im->w, C = im->c;
     for (int y = 0; y < im->h; y++) {
@@ -474,7 +474,7 @@ static tap tap_of(int o, double f, int n)
 }
 
 void rk_aug_resize_crop(const rk_image *src, rk_image *dst, rk_jitter j, const uint8_t pad[3],
-                        rk_aug_box *boxes, size_t n)
+                        rk_box *boxes, size_t n)
 {
     int iw = src->w, ih = src->h, ow = dst->w, oh = dst->h;
     double fx = (double)iw / j.rw, fy = (double)ih / j.rh;
@@ -512,7 +512,7 @@ void rk_aug_resize_crop(const rk_image *src, rk_image *dst, rk_jitter j, const u
     /* Content exists only inside the resized image: clip boxes to it and to the output. */
     int cw = j.rw - j.ox < ow ? j.rw - j.ox : ow, ch = j.rh - j.oy < oh ? j.rh - j.oy : oh;
     for (size_t i = 0; i < n; i++) {
-        rk_aug_box *b = &boxes[i];
+        rk_box *b = &boxes[i];
         double x0 = b->x * sx - j.ox, y0 = b->y * sy - j.oy;
         set_clipped(b, x0, y0, x0 + b->w * sx, y0 + b->h * sy, cw, ch);
     }

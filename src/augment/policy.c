@@ -310,7 +310,7 @@ typedef struct apply_ctx {
     rk_op_consts consts;
     double px_scale;
     rk_image *im;
-    rk_aug_box *boxes;
+    rk_box *boxes;
     size_t n;
     rk_rng *r;
     uint8_t *tmp;
@@ -336,8 +336,8 @@ static void apply_op(apply_ctx *c, rk_op op, double level, double box_prob)
     }
 }
 
-int rk_augment(const rk_policy *p, const rk_image *in, const rk_aug_box *boxes, size_t n,
-               uint64_t seed, uint64_t epoch, uint64_t index, rk_image *out, rk_aug_box *out_boxes,
+int rk_augment(const rk_policy *p, const rk_image *in, const rk_box *boxes, size_t n,
+               uint64_t seed, uint64_t epoch, uint64_t index, rk_image *out, rk_box *out_boxes,
                size_t *out_n, rk_aug_trace *trace, rk_err *err)
 {
     if (!in->px || in->c != 3)
@@ -396,7 +396,7 @@ int rk_augment(const rk_policy *p, const rk_image *in, const rk_aug_box *boxes, 
     rk_aug_resize_crop(&work, out, tr.jitter, p->pad, out_boxes, n);
 
     /* 4. the box rule */
-    *out_n = rk_aug_boxes_filter(out_boxes, n, p->min_size, p->min_visible);
+    *out_n = rk_boxes_filter(out_boxes, n, p->min_size, p->min_visible);
     if (trace) *trace = tr;
     free(work.px);
     free(tmp);

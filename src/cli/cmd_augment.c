@@ -35,21 +35,21 @@ static const uint8_t PALETTE[10][3] = {
     {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {210, 245, 60}, {250, 190, 190},
 };
 
-/* Boxes of one image, from the COCO annotations, as rk_aug_box (cls = category id). */
-static size_t image_boxes(const rk_coco *c, int64_t image_id, rk_aug_box *out)
+/* Boxes of one image, from the COCO annotations, as rk_box (cls = category id). */
+static size_t image_boxes(const rk_coco *c, int64_t image_id, rk_box *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < c->nanns; i++) {
         const rk_coco_ann *a = &c->anns[i];
         if (a->image_id != image_id) continue;
-        out[k++] = (rk_aug_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3], a->category_id, 1};
+        out[k++] = (rk_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3], a->category_id, 1};
     }
     return k;
 }
 
 /* Draws the augmented sample `aug` (size x size) zoomed into tile, with boxes, labels and
  * a caption line. */
-static int render_tile(rk_image *tile, const rk_image *aug, const rk_aug_box *b, size_t nb,
+static int render_tile(rk_image *tile, const rk_image *aug, const rk_box *b, size_t nb,
                        const rk_coco *c, int zoom, const char *caption, rk_err *err)
 {
     rk_image big;
@@ -147,8 +147,8 @@ static int show(int argc, char **argv)
         return 1;
     }
     rk_image *tiles = calloc((size_t)n, sizeof *tiles);
-    rk_aug_box *in_b = malloc((coco.nanns + 1) * sizeof *in_b);
-    rk_aug_box *out_b = malloc((coco.nanns + 1) * sizeof *out_b);
+    rk_box *in_b = malloc((coco.nanns + 1) * sizeof *in_b);
+    rk_box *out_b = malloc((coco.nanns + 1) * sizeof *out_b);
     rk_image aug = {0}, grid = {0};
     int rc = (!tiles || !in_b || !out_b) ? rk_errf(&err, RK_ENOMEM, "out of memory")
                                          : rk_image_alloc(&aug, size, size, 3, &err);

@@ -243,7 +243,7 @@ static double rate(void (*fn)(void *, size_t), void *arg, double seconds)
 
 typedef struct aug_bench {
     rk_image src, im, out;
-    rk_aug_box boxes[4], work[4];
+    rk_box boxes[4], work[4];
     uint8_t *tmp;
     rk_op op;
     double arg;
@@ -317,7 +317,7 @@ static int bench_augment(int argc, char **argv)
         b.src.px[i] = (uint8_t)(rk_rng_u64(&b.r) % 200 + (i / 3 % size) / 2);
     for (int k = 0; k < 4; k++)
         b.boxes[k] =
-            (rk_aug_box){size * (0.1 + 0.2 * k), size * 0.2, size * 0.25, size * 0.4, k, 1};
+            (rk_box){size * (0.1 + 0.2 * k), size * 0.2, size * 0.25, size * 0.4, k, 1};
     rk_op_consts consts = rk_opset_consts(RK_OPSET_RANDAUGMENT);
     double scale = size / 640.0;
     char js[4096];

@@ -34,10 +34,10 @@ void rk_centernet_encode(float *heat, float *reg, float *mask, int C, int H, int
     for (int i = 0; i < n; i++) {
         const rk_box *b = &boxes[i];
         if (b->cls < 0 || b->cls >= C || !(b->w > 0 && b->h > 0)) continue;
-        float cx = (b->x + b->w / 2) / stride, cy = (b->y + b->h / 2) / stride;
+        float cx = (float)((b->x + b->w / 2) / stride), cy = (float)((b->y + b->h / 2) / stride);
         int ix = (int)floorf(cx), iy = (int)floorf(cy);
         if (ix < 0 || iy < 0 || ix >= W || iy >= H) continue;
-        float ow = b->w / stride, oh = b->h / stride;
+        float ow = (float)(b->w / stride), oh = (float)(b->h / stride);
         int r = (int)rk_gaussian_radius(ceilf(oh), ceilf(ow), 0.7f);
         if (r < 0) r = 0;
         double sigma = (2 * r + 1) / 6.0;

@@ -13,4 +13,12 @@ int cli_double(const char *opt, const char *val, double *out);
 /* "A,B" with A <= B. */
 int cli_pair(const char *opt, const char *val, double *lo, double *hi);
 
+/* figures.c */
+#include "rethink/data.h"
+/* Boxes of one image from the COCO annotations (cls = category id); out has room for all. */
+size_t cli_image_boxes(const rk_coco *c, int64_t image_id, rk_box *out);
+/* The image zoomed into tile, with boxes, labels and a two-line caption. */
+int cli_render_tile(rk_image *tile, const rk_image *im, const rk_box *b, size_t nb,
+                    const rk_coco *c, int zoom, const char *caption, rk_err *err);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "rethink/data.h"
+#include "rethink/draw.h"
 
 static const char *HELP =
     "usage: rethink data <command> [options]\n"
@@ -15,6 +16,7 @@ static const char *HELP =
     "  build fashion-scenes   build the default target (detection) and source datasets from\n"
     "                         Debian's dataset-fashion-mnist\n"
     "  check                  validate and summarise a COCO-format dataset\n"
+    "  show                   draw images with their boxes and class names into a PNG grid\n"
     "\n"
     "rethink data <command> --help describes its options.\n";
 
@@ -52,6 +54,18 @@ static const char *CHECK_HELP =
     "their images, every image present and decodable at its stated size) and prints a\n"
     "summary: images, boxes, per-class counts, COCO small/medium/large box counts.\n"
     "Exit status 1 with one error naming the file and id on the first problem.\n";
+
+static const char *SHOW_HELP =
+    "usage: rethink data show --images DIR --ann FILE --out FILE.png [options]\n"
+    "\n"
+    "Draws images of a COCO-format dataset with their boxes and class names as a PNG grid,\n"
+    "for a person to look at. Each caption: image id and file name.\n"
+    "\n"
+    "options:\n"
+    "  --n N         images (default 16): the first N, or N drawn with --seed\n"
+    "  --seed S      pick the images at random with this seed (default: the first N)\n"
+    "  --zoom K      upscale tiles K times (default 4)\n"
+    "  --cols C      grid columns (default 4)\n";
 
 static int tty;
 
@@ -190,6 +204,85 @@ static int check(int argc, char **argv)
     return 0;
 }
 
+static int show(int argc, char **argv)
+{
+    const char *images = NULL, *ann = NULL, *out = NULL;
+    int n = 16, zoom = 4, cols = 4, seed = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(SHOW_HELP, stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "rethink: option %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--images")) images = v;
+        else if (!strcmp(a, "--ann")) ann = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--n")) rc = cli_int(a, v, 1, 1024, &n);
+        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647, &seed);
+        else if (!strcmp(a, "--zoom")) rc = cli_int(a, v, 1, 16, &zoom);
+        else if (!strcmp(a, "--cols")) rc = cli_int(a, v, 1, 64, &cols);
+        else {
+            fprintf(stderr, "rethink data show: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        if (rc) return 2;
+        i++;
+    }
+    if (!images || !ann || !out) {
+        fprintf(stderr, "rethink data show: --images DIR, --ann FILE and --out FILE.png are required\n");
+        return 2;
+    }
+    rk_dataset d;
+    rk_err err = {0};
+    if (rk_dataset_load(&d, images, ann, 2, &err)) {
+        fprintf(stderr, "rethink data show: %s\n", err.msg);
+        return 1;
+    }
+    size_t N = d.coco.nimages, k = (size_t)n < N ? (size_t)n : N;
+    size_t *pick = malloc(k * sizeof *pick);
+    rk_image *tiles = calloc(k, sizeof *tiles);
+    rk_box *boxes = malloc((d.coco.nanns + 1) * sizeof *boxes);
+    int rc = !pick || !tiles || !boxes;
+    if (rc) rk_errf(&err, RK_ENOMEM, "out of memory");
+    if (!rc && seed >= 0) {
+        /* the first k of a seeded ranking: rk_subset's, so the picks are reproducible */
+        size_t *idx, m;
+        char hash[65];
+        rc = rk_subset(&d.coco, (double)k / (double)N, (uint64_t)seed, &idx, &m, hash, &err);
+        if (!rc) {
+            for (size_t i = 0; i < k; i++) pick[i] = idx[i < m ? i : m - 1];
+            free(idx);
+        }
+    } else if (!rc) {
+        for (size_t i = 0; i < k; i++) pick[i] = i;
+    }
+    for (size_t i = 0; i < k && !rc; i++) {
+        const rk_coco_image *im = &d.coco.images[pick[i]];
+        size_t nb = cli_image_boxes(&d.coco, im->id, boxes);
+        char cap[256];
+        snprintf(cap, sizeof cap, "id %lld %s, %zu boxes", (long long)im->id, im->file_name, nb);
+        rc = cli_render_tile(&tiles[i], &d.images[pick[i]], boxes, nb, &d.coco, zoom, cap, &err);
+    }
+    rk_image grid = {0};
+    static const uint8_t bg[3] = {40, 40, 40};
+    if (!rc) rc = rk_image_tile(&grid, tiles, k, cols, 4, bg, &err);
+    if (!rc) rc = rk_png_save(&grid, out, &err);
+    if (rc)
+        fprintf(stderr, "rethink data show: %s\n", err.msg);
+    else
+        printf("wrote %s (%zu images of %s)\n", out, k, ann);
+    for (size_t i = 0; tiles && i < k; i++) rk_image_free(&tiles[i]);
+    rk_image_free(&grid);
+    free(pick), free(tiles), free(boxes);
+    rk_dataset_free(&d);
+    return rc ? 1 : 0;
+}
+
 int cmd_data(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -198,6 +291,7 @@ int cmd_data(int argc, char **argv)
     }
     if (!strcmp(argv[1], "build")) return build(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check")) return check(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
     fprintf(stderr, "rethink data: unknown command '%s' (see rethink data --help)\n", argv[1]);
     return 2;
 }

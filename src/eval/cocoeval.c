@@ -1,0 +1,511 @@
+/* COCO bbox evaluation: pycocotools' COCOeval (evaluate, accumulate, summarize) in C, with its
+ * numbers and without its cost.
+ *
+ * Plan (each step names the pycocotools code it reproduces):
+ *  1. Sort detections once by (category rank, image rank, score descending, input index) and
+ *     GT annotations by (category rank, image rank, input index). Ranks are positions in
+ *     ascending id order, i.e. pycocotools' sorted catIds / imgIds. Each (category, image)
+ *     cell is then one run in each array, its detections in the order of
+ *     np.argsort(-scores, kind='mergesort') and its GTs in file order (cocoGt.getAnnIds).
+ *  2. Per cell (computeIoU + evaluateImg for the 4 area ranges): the IoU matrix once, then the
+ *     greedy matching per area range and IoU threshold. Each of the cell's first 100
+ *     detections leaves one record with, per area range, a bit per threshold for "dtm != 0"
+ *     (matched a GT whose id is nonzero) and one for "dtIgnore".
+ *  3. Per category (accumulate): the records of all cells, concatenated in image order, are
+ *     sorted once by (score descending, concatenation position), which is what a stable
+ *     argsort of the concatenation gives. The list for maxDets m is the 100-list filtered to
+ *     in-image rank < m; filtering keeps a stable sort's relative order, so the one sort
+ *     serves all three maxDets and all four area ranges.
+ *  4. summarize: the means numpy takes (pairwise summation, in numpy's element order).
+ *
+ * Cost: O(n log n) for the sorts, O(cell dets x cell GTs x 10 x 4) for the matching, and
+ * 10 x 4 x 3 walks over each category's detections; no quadratic step over all detections.
+ *
+ * Arithmetic that decides matches (IoU, thresholds, precision, recall) is written as the same
+ * sequence of IEEE double operations as pycocotools / numpy and must not be contracted into
+ * FMAs: the build compiles with -ffp-contract=off (meson.build). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/eval.h"
+
+enum { NT = 10, NR = 101, NA = 4, NM = 3, MAXDET = 100 };
+
+/* Params.areaRng and Params.maxDets (1e5**2 == 1e10 exactly). */
+static const double AREA_LO[NA] = {0, 0, 32 * 32, 96 * 96};
+static const double AREA_HI[NA] = {1e10, 32 * 32, 96 * 96, 1e10};
+static const size_t MAXDETS[NM] = {1, 10, 100};
+
+static const char *const NAMES[RK_COCO_NSTATS] = {"AP",  "AP50", "AP75",  "APs", "APm", "APl",
+                                                  "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
+static const char *const LABELS[RK_COCO_NSTATS] = {
+    "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]",
+    "Average Precision  (AP) @[ IoU=0.50      | area=   all | maxDets=100 ]",
+    "Average Precision  (AP) @[ IoU=0.75      | area=   all | maxDets=100 ]",
+    "Average Precision  (AP) @[ IoU=0.50:0.95 | area= small | maxDets=100 ]",
+    "Average Precision  (AP) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ]",
+    "Average Precision  (AP) @[ IoU=0.50:0.95 | area= large | maxDets=100 ]",
+    "Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ]",
+    "Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets= 10 ]",
+    "Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]",
+    "Average Recall     (AR) @[ IoU=0.50:0.95 | area= small | maxDets=100 ]",
+    "Average Recall     (AR) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ]",
+    "Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ]",
+};
+
+const char *rk_coco_stat_name(int i) { return i >= 0 && i < RK_COCO_NSTATS ? NAMES[i] : NULL; }
+const char *rk_coco_stat_label(int i) { return i >= 0 && i < RK_COCO_NSTATS ? LABELS[i] : NULL; }
+
+void rk_coco_thresholds(double iou[10], double recall[101])
+{
+    /* np.linspace(start, stop, num) computes i * ((stop - start) / (num - 1)) + start and then
+     * sets the last element to stop; np.arange would accumulate error instead. */
+    double step = (0.95 - 0.5) / 9;
+    for (int i = 0; i < 9; i++) iou[i] = i * step + 0.5;
+    iou[9] = 0.95;
+    step = (1.0 - 0.0) / 100;
+    for (int i = 0; i < 100; i++) recall[i] = i * step + 0.0;
+    recall[100] = 1.0;
+}
+
+void rk_bbox_iou(double *o, const double *dt, size_t ndt, const double *gt, size_t ngt,
+                 const int *iscrowd)
+{
+    /* maskApi.c bbIou, operation for operation: intersection extents as fmin(w + x) - fmax(x),
+     * union da + ga - i left to right, or da for a crowd GT (intersection over detection). */
+    for (size_t g = 0; g < ngt; g++) {
+        const double *G = gt + 4 * g;
+        double ga = G[2] * G[3];
+        int crowd = iscrowd && iscrowd[g];
+        for (size_t d = 0; d < ndt; d++) {
+            const double *D = dt + 4 * d;
+            double da = D[2] * D[3];
+            o[d * ngt + g] = 0;
+            double w = fmin(D[2] + D[0], G[2] + G[0]) - fmax(D[0], G[0]);
+            if (w <= 0) continue;
+            double h = fmin(D[3] + D[1], G[3] + G[1]) - fmax(D[1], G[1]);
+            if (h <= 0) continue;
+            double i = w * h;
+            double u = crowd ? da : da + ga - i;
+            o[d * ngt + g] = i / u;
+        }
+    }
+}
+
+/* ---- numpy's sum ---- */
+
+/* numpy's pairwise_sum for float64: plain loop below 8 elements, 8 accumulators up to 128,
+ * otherwise split at half rounded down to a multiple of 8. */
+static double pairwise_sum(const double *a, size_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (size_t i = 0; i < n; i++) res += a[i];
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        size_t i;
+        for (int j = 0; j < 8; j++) r[j] = a[j];
+        for (i = 8; i < n - n % 8; i += 8)
+            for (int j = 0; j < 8; j++) r[j] += a[i + j];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += a[i];
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+/* np.add.reduce of a contiguous float64 array: the reduction loop receives blocks of at most
+ * 8192 elements (the iterator's buffer size), each summed pairwise into the identity 0.
+ * Checked against numpy 1.24 (tests/coco_reference.py computes every mean with np.mean). */
+static double np_sum(const double *a, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i += 8192) s += pairwise_sum(a + i, n - i < 8192 ? n - i : 8192);
+    return s;
+}
+
+/* ---- sort keys ---- */
+typedef struct dkey {
+    size_t k, i, idx; /* category rank, image rank, index into dets[] */
+    double score;
+} dkey;
+
+typedef struct gkey {
+    size_t k, i, idx; /* category rank, image rank, index into gt->anns[] */
+} gkey;
+
+/* One kept detection of a cell, as accumulate sees it. */
+typedef struct drec {
+    double score;
+    size_t pos;       /* position in the category's concatenation (image order, then rank) */
+    unsigned rank;    /* rank in its cell, < MAXDET */
+    uint16_t hit[NA]; /* bit t: dtMatches != 0 at threshold t */
+    uint16_t ign[NA]; /* bit t: dtIgnore at threshold t */
+} drec;
+
+#define CMP(x, y) \
+    if ((x) != (y)) return (x) < (y) ? -1 : 1
+
+static int cmp_dkey(const void *a, const void *b)
+{
+    const dkey *x = a, *y = b;
+    CMP(x->k, y->k);
+    CMP(x->i, y->i);
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_gkey(const void *a, const void *b)
+{
+    const gkey *x = a, *y = b;
+    CMP(x->k, y->k);
+    CMP(x->i, y->i);
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int cmp_drec(const void *a, const void *b)
+{
+    const drec *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rank of each element (by index) in ascending order of ids; ids are unique (rk_coco). */
+static int id_ranks(size_t *rank, const int64_t *ids, size_t n)
+{
+    int64_t *sorted = malloc((n + 1) * sizeof *sorted);
+    if (!sorted) return -1;
+    memcpy(sorted, ids, n * sizeof *ids);
+    qsort(sorted, n, sizeof *sorted, cmp_i64);
+    for (size_t j = 0; j < n; j++) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid] < ids[j])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        rank[j] = lo;
+    }
+    free(sorted);
+    return 0;
+}
+
+/* ---- per-cell evaluation (computeIoU + evaluateImg) ---- */
+
+/* Scratch for one cell, grown as needed: G GTs, D <= MAXDET detections. */
+typedef struct cell_buf {
+    size_t gcap;
+    double *gbox, *garea, *iou; /* (G, 4), (G), (MAXDET, G) */
+    int *crowd, *gign, *gmatched; /* (G) each */
+    int64_t *gid;                 /* (G) */
+    size_t *perm;                 /* (G) GT order for one area range: non-ignored first */
+    double dbox[MAXDET * 4], darea[MAXDET];
+} cell_buf;
+
+static int cell_reserve(cell_buf *c, size_t G)
+{
+    if (G <= c->gcap) return 0;
+    size_t cap = G > 2 * c->gcap ? G : 2 * c->gcap;
+    free(c->gbox), free(c->garea), free(c->iou), free(c->crowd), free(c->gign);
+    free(c->gmatched), free(c->gid), free(c->perm);
+    c->gbox = malloc(cap * 4 * sizeof(double));
+    c->garea = malloc(cap * sizeof(double));
+    c->iou = malloc(cap * MAXDET * sizeof(double));
+    c->crowd = malloc(cap * sizeof(int));
+    c->gign = malloc(cap * sizeof(int));
+    c->gmatched = malloc(cap * sizeof(int));
+    c->gid = malloc(cap * sizeof(int64_t));
+    c->perm = malloc(cap * sizeof(size_t));
+    c->gcap = cap;
+    if (!c->gbox || !c->garea || !c->iou || !c->crowd || !c->gign || !c->gmatched || !c->gid ||
+        !c->perm) {
+        c->gcap = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void cell_free(cell_buf *c)
+{
+    free(c->gbox), free(c->garea), free(c->iou), free(c->crowd), free(c->gign);
+    free(c->gmatched), free(c->gid), free(c->perm);
+}
+
+/* Evaluates one cell for all area ranges: writes D records to rec (positions pos0..), and adds
+ * each range's count of non-ignored GTs to npig. dk: the cell's detections in score order
+ * (already cut to D <= MAXDET); gk: its GTs in file order. */
+static void eval_cell(drec *rec, size_t pos0, size_t npig[NA], cell_buf *c, const rk_coco *gt,
+                      const rk_det *dets, const dkey *dk, size_t D, const gkey *gk, size_t G,
+                      const double thr[NT])
+{
+    for (size_t g = 0; g < G; g++) {
+        const rk_coco_ann *a = &gt->anns[gk[g].idx];
+        memcpy(c->gbox + 4 * g, a->bbox, 4 * sizeof(double));
+        c->garea[g] = a->area;
+        c->crowd[g] = a->iscrowd;
+        c->gid[g] = a->id;
+    }
+    for (size_t d = 0; d < D; d++) {
+        const rk_det *x = &dets[dk[d].idx];
+        memcpy(c->dbox + 4 * d, x->bbox, 4 * sizeof(double));
+        c->darea[d] = x->bbox[2] * x->bbox[3]; /* loadRes: area = w * h */
+        rec[d] = (drec){.score = x->score, .pos = pos0 + d, .rank = (unsigned)d};
+    }
+    if (D && G) rk_bbox_iou(c->iou, c->dbox, D, c->gbox, G, c->crowd);
+
+    for (int a = 0; a < NA; a++) {
+        /* GT ignore flag, and the stable order with ignored GTs last. */
+        size_t np = 0;
+        for (size_t g = 0; g < G; g++) {
+            c->gign[g] = c->crowd[g] || c->garea[g] < AREA_LO[a] || c->garea[g] > AREA_HI[a];
+            if (!c->gign[g]) c->perm[np++] = g;
+        }
+        npig[a] += np;
+        for (size_t g = 0, q = np; g < G; g++)
+            if (c->gign[g]) c->perm[q++] = g;
+
+        for (int t = 0; t < NT && D && G; t++) {
+            uint16_t bit = (uint16_t)(1u << t);
+            memset(c->gmatched, 0, G * sizeof(int));
+            for (size_t d = 0; d < D; d++) {
+                /* The best unmatched GT so far: crowd GTs stay available; once a non-ignored
+                 * GT is matched, stop at the first ignored one; a later GT with equal IoU
+                 * replaces an earlier one (the comparison is '<', not '<='). */
+                double best = thr[t] < 1 - 1e-10 ? thr[t] : 1 - 1e-10;
+                long m = -1;
+                for (size_t p = 0; p < G; p++) {
+                    size_t g = c->perm[p];
+                    if (c->gmatched[p] && !c->crowd[g]) continue;
+                    if (m > -1 && !c->gign[c->perm[m]] && c->gign[g]) break;
+                    if (c->iou[d * G + g] < best) continue;
+                    best = c->iou[d * G + g];
+                    m = (long)p;
+                }
+                if (m == -1) continue;
+                size_t g = c->perm[m];
+                c->gmatched[m] = 1;
+                if (c->gign[g]) rec[d].ign[a] |= bit;
+                /* pycocotools stores the GT's id in dtMatches and later tests it for nonzero:
+                 * a match to a GT with id 0 counts as no match (but still uses up the GT). */
+                if (c->gid[g] != 0) rec[d].hit[a] |= bit;
+            }
+        }
+        /* Unmatched detections outside the area range are ignored. */
+        for (size_t d = 0; d < D; d++)
+            if (c->darea[d] < AREA_LO[a] || c->darea[d] > AREA_HI[a])
+                rec[d].ign[a] |= (uint16_t)(~rec[d].hit[a] & ((1u << NT) - 1));
+    }
+}
+
+/* ---- accumulate, one category ---- */
+
+/* Fills prec[t][r][k][a][m] and rec[t][k][a][m] for category rank k from its records (any
+ * order; sorted here). Cells with npig == 0 stay -1. pr, rc: scratch of nrec doubles each. */
+static void accumulate(double *prec, double *recall, size_t K, size_t k, drec *recs, size_t nrec,
+                       const size_t npig[NA], const double rthr[NR], double *pr, double *rc)
+{
+    qsort(recs, nrec, sizeof *recs, cmp_drec);
+    for (int a = 0; a < NA; a++) {
+        if (!npig[a]) continue;
+        for (int m = 0; m < NM; m++)
+            for (int t = 0; t < NT; t++) {
+                uint16_t bit = (uint16_t)(1u << t);
+                /* Only detections that are not ignored move the curve: an ignored one repeats
+                 * its predecessor's precision and recall (or 0 before any), which changes
+                 * neither the right-to-left maximum nor the first index reaching a recall. */
+                size_t tp = 0, fp = 0, nk = 0;
+                for (size_t j = 0; j < nrec; j++) {
+                    const drec *x = &recs[j];
+                    if (x->rank >= MAXDETS[m] || (x->ign[a] & bit)) continue;
+                    if (x->hit[a] & bit)
+                        tp++;
+                    else
+                        fp++;
+                    rc[nk] = (double)tp / (double)npig[a];
+                    /* np.spacing(1) == DBL_EPSILON; (fp + tp) + eps, then the division. */
+                    pr[nk] = (double)tp / ((double)fp + (double)tp + 2.220446049250313e-16);
+                    nk++;
+                }
+                for (size_t j = nk; j-- > 1;)
+                    if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
+                /* np.searchsorted(rc, recThrs, side='left'), precision 0 beyond the last. */
+                size_t j = 0;
+                for (int r = 0; r < NR; r++) {
+                    while (j < nk && rc[j] < rthr[r]) j++;
+                    prec[(((size_t)t * NR + r) * K + k) * NA * NM + a * NM + m] =
+                        j < nk ? pr[j] : 0;
+                }
+                recall[((size_t)t * K + k) * NA * NM + a * NM + m] = (double)tp / (double)npig[a];
+            }
+    }
+}
+
+/* ---- summarize ---- */
+
+/* Mean of the entries > -1 of precision[t0:t1, :, :, a, m] in numpy's (t, r, k) order, or -1. */
+static double mean_precision(const double *prec, size_t K, int t0, int t1, int a, int m,
+                             double *buf)
+{
+    size_t n = 0;
+    for (int t = t0; t < t1; t++)
+        for (int r = 0; r < NR; r++)
+            for (size_t k = 0; k < K; k++) {
+                double v = prec[(((size_t)t * NR + r) * K + k) * NA * NM + a * NM + m];
+                if (v > -1) buf[n++] = v;
+            }
+    return n ? np_sum(buf, n) / (double)n : -1;
+}
+
+/* Mean of the entries > -1 of recall[:, :, a, m] in (t, k) order, or -1. */
+static double mean_recall(const double *recall, size_t K, int a, int m, double *buf)
+{
+    size_t n = 0;
+    for (int t = 0; t < NT; t++)
+        for (size_t k = 0; k < K; k++) {
+            double v = recall[((size_t)t * K + k) * NA * NM + a * NM + m];
+            if (v > -1) buf[n++] = v;
+        }
+    return n ? np_sum(buf, n) / (double)n : -1;
+}
+
+void rk_coco_stats_free(rk_coco_stats *s)
+{
+    if (!s) return;
+    free(s->cat_ap);
+    memset(s, 0, sizeof *s);
+}
+
+int rk_coco_eval(rk_coco_stats *out, const rk_coco *gt, const rk_det *dets, size_t n,
+                 rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = rk_dets_check(dets, n, gt, "detections", err);
+    if (rc) return rc;
+    const size_t K = gt->ncats, I = gt->nimages, NG = gt->nanns;
+    double thr[NT], rthr[NR];
+    rk_coco_thresholds(thr, rthr);
+
+    size_t *krank = malloc((K + 1) * sizeof *krank), *irank = malloc((I + 1) * sizeof *irank);
+    size_t *kidx = malloc((K + 1) * sizeof *kidx); /* rank -> index into gt->cats */
+    int64_t *ids = malloc(((K > I ? K : I) + 1) * sizeof *ids);
+    dkey *dk = malloc((n + 1) * sizeof *dk);
+    gkey *gk = malloc((NG + 1) * sizeof *gk);
+    double *prec = malloc(((size_t)NT * NR * K * NA * NM + 1) * sizeof *prec);
+    double *recall = malloc(((size_t)NT * K * NA * NM + 1) * sizeof *recall);
+    double *buf = malloc(((size_t)NT * NR * K + 1) * sizeof *buf);
+    out->cat_ap = malloc((K + 1) * sizeof *out->cat_ap);
+    drec *recs = NULL;
+    double *pr = NULL, *rcv = NULL;
+    cell_buf cell = {0};
+    rc = RK_ENOMEM;
+    if (!krank || !irank || !kidx || !ids || !dk || !gk || !prec || !recall || !buf ||
+        !out->cat_ap)
+        goto done;
+    out->ncats = K;
+
+    for (size_t j = 0; j < K; j++) ids[j] = gt->cats[j].id;
+    if (id_ranks(krank, ids, K)) goto done;
+    for (size_t j = 0; j < K; j++) kidx[krank[j]] = j;
+    for (size_t j = 0; j < I; j++) ids[j] = gt->images[j].id;
+    if (id_ranks(irank, ids, I)) goto done;
+
+    for (size_t j = 0; j < n; j++)
+        dk[j] = (dkey){.k = krank[rk_coco_cat_index(gt, dets[j].category_id)],
+                       .i = irank[rk_coco_image_index(gt, dets[j].image_id)],
+                       .idx = j,
+                       .score = dets[j].score};
+    for (size_t j = 0; j < NG; j++)
+        gk[j] = (gkey){.k = krank[rk_coco_cat_index(gt, gt->anns[j].category_id)],
+                       .i = irank[rk_coco_image_index(gt, gt->anns[j].image_id)],
+                       .idx = j};
+    qsort(dk, n, sizeof *dk, cmp_dkey);
+    qsort(gk, NG, sizeof *gk, cmp_gkey);
+
+    /* Scratch sized for the largest category: at most MAXDET records per cell. */
+    size_t maxrec = 0;
+    for (size_t j = 0, cur = 0, incell = 0; j < n; j++) {
+        int newcat = j == 0 || dk[j].k != dk[j - 1].k;
+        incell = (newcat || dk[j].i != dk[j - 1].i) ? 0 : incell + 1;
+        if (newcat) cur = 0;
+        if (incell < MAXDET) cur++;
+        if (cur > maxrec) maxrec = cur;
+    }
+    recs = malloc((maxrec + 1) * sizeof *recs);
+    pr = malloc((maxrec + 1) * sizeof *pr);
+    rcv = malloc((maxrec + 1) * sizeof *rcv);
+    if (!recs || !pr || !rcv) goto done;
+    for (size_t j = 0; j < (size_t)NT * NR * K * NA * NM; j++) prec[j] = -1;
+    for (size_t j = 0; j < (size_t)NT * K * NA * NM; j++) recall[j] = -1;
+
+    /* Categories in id order; within one, the cells in image id order (pycocotools' evalImgs
+     * order), each cell's kept detections appended to the category's concatenation. */
+    size_t dp = 0, gp = 0;
+    for (size_t k = 0; k < K; k++) {
+        size_t nrec = 0, npig[NA] = {0};
+        for (;;) {
+            int dmore = dp < n && dk[dp].k == k, gmore = gp < NG && gk[gp].k == k;
+            if (!dmore && !gmore) break;
+            size_t i = dmore ? dk[dp].i : gk[gp].i;
+            if (gmore && gk[gp].i < i) i = gk[gp].i;
+            size_t d1 = dp, g1 = gp;
+            while (d1 < n && dk[d1].k == k && dk[d1].i == i) d1++;
+            while (g1 < NG && gk[g1].k == k && gk[g1].i == i) g1++;
+            size_t D = d1 - dp < MAXDET ? d1 - dp : MAXDET, G = g1 - gp;
+            if (cell_reserve(&cell, G)) goto done;
+            eval_cell(recs + nrec, nrec, npig, &cell, gt, dets, dk + dp, D, gk + gp, G, thr);
+            nrec += D;
+            dp = d1, gp = g1;
+        }
+        accumulate(prec, recall, K, k, recs, nrec, npig, rthr, pr, rcv);
+    }
+
+    /* summarize(): iouThr picks thresholds by exact equality, as np.where(iouThr == iouThrs). */
+    int t50 = -1, t75 = -1;
+    for (int t = 0; t < NT; t++) {
+        if (thr[t] == 0.5) t50 = t;
+        if (thr[t] == 0.75) t75 = t;
+    }
+    double *s = out->stats;
+    s[RK_AP] = mean_precision(prec, K, 0, NT, 0, 2, buf);
+    s[RK_AP50] = t50 < 0 ? -1 : mean_precision(prec, K, t50, t50 + 1, 0, 2, buf);
+    s[RK_AP75] = t75 < 0 ? -1 : mean_precision(prec, K, t75, t75 + 1, 0, 2, buf);
+    for (int a = 1; a < NA; a++) {
+        s[RK_APS + a - 1] = mean_precision(prec, K, 0, NT, a, 2, buf);
+        s[RK_ARS + a - 1] = mean_recall(recall, K, a, 2, buf);
+    }
+    for (int m = 0; m < NM; m++) s[RK_AR1 + m] = mean_recall(recall, K, 0, m, buf);
+    /* Per category, as detectron2 and others take it from COCOeval: the mean of
+     * precision[:, :, k, area all, maxDets 100] over its entries > -1. */
+    for (size_t k = 0; k < K; k++) {
+        size_t cnt = 0;
+        for (int t = 0; t < NT; t++)
+            for (int r = 0; r < NR; r++) {
+                double v = prec[(((size_t)t * NR + r) * K + k) * NA * NM + 0 * NM + 2];
+                if (v > -1) buf[cnt++] = v;
+            }
+        out->cat_ap[kidx[k]] = cnt ? np_sum(buf, cnt) / (double)cnt : -1;
+    }
+    rc = RK_OK;
+done:
+    if (rc) {
+        rk_coco_stats_free(out);
+        rk_errf(err, rc, "detections: out of memory evaluating %zu detections", n);
+    }
+    free(krank), free(irank), free(kidx), free(ids), free(dk), free(gk);
+    free(prec), free(recall), free(buf), free(recs), free(pr), free(rcv);
+    cell_free(&cell);
+    return rc;
+}

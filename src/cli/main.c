@@ -14,6 +14,8 @@ static const char *USAGE =
     "\n"
     "commands:\n"
     "  bench train    measure training throughput of the reference model (img/s)\n"
+    "  bench eval     measure COCO evaluation speed on synthetic detections\n"
+    "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
     "  help           show this help (also: rethink <command> --help)\n"
     "  version        print the version (also: --version)\n";
 
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);
     return 2;
 }

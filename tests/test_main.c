@@ -5,12 +5,14 @@
 Suite *suite_layers(void);
 Suite *suite_net(void);
 Suite *suite_fixtures(void);
+Suite *suite_eval(void);
 
 int main(void)
 {
     SRunner *sr = srunner_create(suite_layers());
     srunner_add_suite(sr, suite_net());
     srunner_add_suite(sr, suite_fixtures());
+    srunner_add_suite(sr, suite_eval());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

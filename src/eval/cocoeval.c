@@ -2,24 +2,26 @@
  * numbers and without its cost.
  *
  * Plan (each step names the pycocotools code it reproduces):
- *  1. Sort detections once by (category rank, image rank, score descending, input index) and
- *     GT annotations by (category rank, image rank, input index). Ranks are positions in
- *     ascending id order, i.e. pycocotools' sorted catIds / imgIds. Each (category, image)
- *     cell is then one run in each array, its detections in the order of
- *     np.argsort(-scores, kind='mergesort') and its GTs in file order (cocoGt.getAnnIds).
+ *  1. Order detections by (category rank, image rank, score descending, input index) and GT
+ *     annotations by (category rank, image rank, input index): a stable radix sort on a
+ *     descending-score key, then stable counting sorts by image rank and by category rank.
+ *     Ranks are positions in ascending id order, i.e. pycocotools' sorted catIds / imgIds.
+ *     Each (category, image) cell is then one run in each order, its detections in the order
+ *     of np.argsort(-scores, kind='mergesort') and its GTs in file order (getAnnIds).
  *  2. Per cell (computeIoU + evaluateImg for the 4 area ranges): the IoU matrix once, then the
  *     greedy matching per area range and IoU threshold. Each of the cell's first 100
  *     detections leaves one record with, per area range, a bit per threshold for "dtm != 0"
  *     (matched a GT whose id is nonzero) and one for "dtIgnore".
  *  3. Per category (accumulate): the records of all cells, concatenated in image order, are
- *     sorted once by (score descending, concatenation position), which is what a stable
- *     argsort of the concatenation gives. The list for maxDets m is the 100-list filtered to
- *     in-image rank < m; filtering keeps a stable sort's relative order, so the one sort
- *     serves all three maxDets and all four area ranges.
+ *     radix-sorted (stable) by descending score, which is what a stable argsort of the
+ *     concatenation gives. The list for maxDets m is the 100-list filtered to in-image rank
+ *     < m; filtering keeps a stable sort's relative order, so the one sort serves all three
+ *     maxDets and all four area ranges.
  *  4. summarize: the means numpy takes (pairwise summation, in numpy's element order).
  *
- * Cost: O(n log n) for the sorts, O(cell dets x cell GTs x 10 x 4) for the matching, and
- * 10 x 4 x 3 walks over each category's detections; no quadratic step over all detections.
+ * Cost: O(n) passes for the ordering, O(cell dets x cell GTs x 10 x 4) for the matching,
+ * 4 x 3 walks over each category's records; no comparison sort and no quadratic step over
+ * all detections.
  *
  * Arithmetic that decides matches (IoU, thresholds, precision, recall) is written as the same
  * sequence of IEEE double operations as pycocotools / numpy and must not be contracted into
@@ -36,6 +38,8 @@ enum { NT = 10, NR = 101, NA = 4, NM = 3, MAXDET = 100 };
 static const double AREA_LO[NA] = {0, 0, 32 * 32, 96 * 96};
 static const double AREA_HI[NA] = {1e10, 32 * 32, 96 * 96, 1e10};
 static const size_t MAXDETS[NM] = {1, 10, 100};
+/* np.spacing(1), numpy's eps in precision = tp / (fp + tp + eps); equals DBL_EPSILON. */
+static const double NP_SPACING_1 = 2.220446049250313e-16;
 
 static const char *const NAMES[RK_COCO_NSTATS] = {"AP",  "AP50", "AP75",  "APs", "APm", "APl",
                                                   "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
@@ -129,50 +133,62 @@ static double np_sum(const double *a, size_t n)
     return s;
 }
 
-/* ---- sort keys ---- */
-typedef struct dkey {
-    size_t k, i, idx; /* category rank, image rank, index into dets[] */
-    double score;
-} dkey;
-
-typedef struct gkey {
-    size_t k, i, idx; /* category rank, image rank, index into gt->anns[] */
-} gkey;
+/* ---- ordering ---- */
 
 /* One kept detection of a cell, as accumulate sees it. */
 typedef struct drec {
     double score;
-    size_t pos;       /* position in the category's concatenation (image order, then rank) */
     unsigned rank;    /* rank in its cell, < MAXDET */
     uint16_t hit[NA]; /* bit t: dtMatches != 0 at threshold t */
     uint16_t ign[NA]; /* bit t: dtIgnore at threshold t */
 } drec;
 
-#define CMP(x, y) \
-    if ((x) != (y)) return (x) < (y) ? -1 : 1
+typedef struct kv {
+    uint64_t key;
+    size_t idx;
+} kv;
 
-static int cmp_dkey(const void *a, const void *b)
+/* An unsigned key whose ascending order is descending score. -0.0 and 0.0 get one key: they
+ * compare equal, so numpy's stable sort of -scores leaves them in input order. */
+static uint64_t desc_key(double s)
 {
-    const dkey *x = a, *y = b;
-    CMP(x->k, y->k);
-    CMP(x->i, y->i);
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
+    uint64_t b;
+    if (s == 0) s = 0;
+    memcpy(&b, &s, sizeof b);
+    b = (b >> 63) ? ~b : b | 0x8000000000000000ull; /* now ascending in s */
+    return ~b;
 }
 
-static int cmp_gkey(const void *a, const void *b)
+/* Stable LSD radix sort of a[0..n) by key, one byte per pass; a pass in which all keys share
+ * the byte is skipped. tmp: n entries. Returns whichever of a and tmp holds the result. */
+static kv *radix_sort(kv *a, kv *tmp, size_t n)
 {
-    const gkey *x = a, *y = b;
-    CMP(x->k, y->k);
-    CMP(x->i, y->i);
-    return (x->idx > y->idx) - (x->idx < y->idx);
+    size_t cnt[8][256] = {{0}};
+    for (size_t j = 0; j < n; j++)
+        for (int p = 0; p < 8; p++) cnt[p][(a[j].key >> (8 * p)) & 255]++;
+    for (int p = 0; p < 8; p++) {
+        if (n == 0 || cnt[p][(a[0].key >> (8 * p)) & 255] == n) continue;
+        size_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[p][b];
+            cnt[p][b] = sum;
+            sum += c;
+        }
+        for (size_t j = 0; j < n; j++) tmp[cnt[p][(a[j].key >> (8 * p)) & 255]++] = a[j];
+        kv *x = a;
+        a = tmp, tmp = x;
+    }
+    return a;
 }
 
-static int cmp_drec(const void *a, const void *b)
+/* Stable counting sort: out = in ordered by key[in[j]] (in 0..nkeys-1). cnt: nkeys + 1. */
+static void counting_sort(size_t *out, const size_t *in, size_t n, const size_t *key,
+                          size_t nkeys, size_t *cnt)
 {
-    const drec *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->pos > y->pos) - (x->pos < y->pos);
+    memset(cnt, 0, (nkeys + 1) * sizeof *cnt);
+    for (size_t j = 0; j < n; j++) cnt[key[in[j]] + 1]++;
+    for (size_t b = 0; b < nkeys; b++) cnt[b + 1] += cnt[b];
+    for (size_t j = 0; j < n; j++) out[cnt[key[in[j]]]++] = in[j];
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -244,25 +260,25 @@ static void cell_free(cell_buf *c)
     free(c->gmatched), free(c->gid), free(c->perm);
 }
 
-/* Evaluates one cell for all area ranges: writes D records to rec (positions pos0..), and adds
- * each range's count of non-ignored GTs to npig. dk: the cell's detections in score order
- * (already cut to D <= MAXDET); gk: its GTs in file order. */
-static void eval_cell(drec *rec, size_t pos0, size_t npig[NA], cell_buf *c, const rk_coco *gt,
-                      const rk_det *dets, const dkey *dk, size_t D, const gkey *gk, size_t G,
+/* Evaluates one cell for all area ranges: writes D records to rec and adds each range's count
+ * of non-ignored GTs to npig. di: indices into dets of the cell's detections in score order
+ * (already cut to D <= MAXDET); gi: indices into gt->anns of its GTs in file order. */
+static void eval_cell(drec *rec, size_t npig[NA], cell_buf *c, const rk_coco *gt,
+                      const rk_det *dets, const size_t *di, size_t D, const size_t *gi, size_t G,
                       const double thr[NT])
 {
     for (size_t g = 0; g < G; g++) {
-        const rk_coco_ann *a = &gt->anns[gk[g].idx];
+        const rk_coco_ann *a = &gt->anns[gi[g]];
         memcpy(c->gbox + 4 * g, a->bbox, 4 * sizeof(double));
         c->garea[g] = a->area;
         c->crowd[g] = a->iscrowd;
         c->gid[g] = a->id;
     }
     for (size_t d = 0; d < D; d++) {
-        const rk_det *x = &dets[dk[d].idx];
+        const rk_det *x = &dets[di[d]];
         memcpy(c->dbox + 4 * d, x->bbox, 4 * sizeof(double));
         c->darea[d] = x->bbox[2] * x->bbox[3]; /* loadRes: area = w * h */
-        rec[d] = (drec){.score = x->score, .pos = pos0 + d, .rank = (unsigned)d};
+        rec[d] = (drec){.score = x->score, .rank = (unsigned)d};
     }
     if (D && G) rk_bbox_iou(c->iou, c->dbox, D, c->gbox, G, c->crowd);
 
@@ -312,44 +328,56 @@ static void eval_cell(drec *rec, size_t pos0, size_t npig[NA], cell_buf *c, cons
 
 /* ---- accumulate, one category ---- */
 
-/* Fills prec[t][r][k][a][m] and rec[t][k][a][m] for category rank k from its records (any
- * order; sorted here). Cells with npig == 0 stay -1. pr, rc: scratch of nrec doubles each. */
-static void accumulate(double *prec, double *recall, size_t K, size_t k, drec *recs, size_t nrec,
-                       const size_t npig[NA], const double rthr[NR], double *pr, double *rc)
+/* Fills prec[t][r][k][a][m] and recall[t][k][a][m] for category rank k from its records in
+ * ranking order; cells with npig == 0 stay -1. pr, rc: scratch of NT * (nrec + 1).
+ *
+ * pycocotools builds, per threshold, precision and recall after every detection, makes
+ * precision monotone from the right and samples it at the first index reaching each recall
+ * point. Only true positives matter there: an ignored detection or a false positive never
+ * raises recall, and precision after a false positive is below the precision at the true
+ * positive before it (or 0 before any), so neither the first index reaching a recall point
+ * (always a true positive, or index 0 for recall point 0) nor any right-to-left maximum
+ * changes when those entries are dropped. So values are computed at true positives only,
+ * with the same operations as numpy: tp / npig and tp / ((fp + tp) + np.spacing(1)). */
+static void accumulate(double *prec, double *recall, size_t K, size_t k, const drec *recs,
+                       size_t nrec, const size_t npig[NA], const double rthr[NR], double *pr,
+                       double *rc)
 {
-    qsort(recs, nrec, sizeof *recs, cmp_drec);
+    const unsigned ALL = (1u << NT) - 1;
+    const size_t stride = nrec + 1;
     for (int a = 0; a < NA; a++) {
         if (!npig[a]) continue;
-        for (int m = 0; m < NM; m++)
-            for (int t = 0; t < NT; t++) {
-                uint16_t bit = (uint16_t)(1u << t);
-                /* Only detections that are not ignored move the curve: an ignored one repeats
-                 * its predecessor's precision and recall (or 0 before any), which changes
-                 * neither the right-to-left maximum nor the first index reaching a recall. */
-                size_t tp = 0, fp = 0, nk = 0;
-                for (size_t j = 0; j < nrec; j++) {
-                    const drec *x = &recs[j];
-                    if (x->rank >= MAXDETS[m] || (x->ign[a] & bit)) continue;
-                    if (x->hit[a] & bit)
-                        tp++;
-                    else
-                        fp++;
-                    rc[nk] = (double)tp / (double)npig[a];
-                    /* np.spacing(1) == DBL_EPSILON; (fp + tp) + eps, then the division. */
-                    pr[nk] = (double)tp / ((double)fp + (double)tp + 2.220446049250313e-16);
-                    nk++;
+        const double np = (double)npig[a];
+        for (int m = 0; m < NM; m++) {
+            size_t tp[NT] = {0}, fp[NT] = {0};
+            for (size_t j = 0; j < nrec; j++) {
+                const drec *x = &recs[j];
+                if (x->rank >= MAXDETS[m]) continue;
+                unsigned live = ~(unsigned)x->ign[a] & ALL, hit = x->hit[a] & live;
+                unsigned miss = live & ~hit;
+                for (int t = 0; t < NT; t++) fp[t] += (miss >> t) & 1;
+                for (; hit; hit &= hit - 1) {
+                    int t = __builtin_ctz(hit);
+                    double n_tp = (double)++tp[t];
+                    rc[t * stride + tp[t] - 1] = n_tp / np;
+                    pr[t * stride + tp[t] - 1] = n_tp / ((double)fp[t] + n_tp + NP_SPACING_1);
                 }
-                for (size_t j = nk; j-- > 1;)
-                    if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
+            }
+            for (int t = 0; t < NT; t++) {
+                double *p = pr + t * stride, *c = rc + t * stride;
+                size_t ne = tp[t];
+                for (size_t j = ne; j-- > 1;)
+                    if (p[j] > p[j - 1]) p[j - 1] = p[j];
                 /* np.searchsorted(rc, recThrs, side='left'), precision 0 beyond the last. */
                 size_t j = 0;
                 for (int r = 0; r < NR; r++) {
-                    while (j < nk && rc[j] < rthr[r]) j++;
+                    while (j < ne && c[j] < rthr[r]) j++;
                     prec[(((size_t)t * NR + r) * K + k) * NA * NM + a * NM + m] =
-                        j < nk ? pr[j] : 0;
+                        j < ne ? p[j] : 0;
                 }
-                recall[((size_t)t * K + k) * NA * NM + a * NM + m] = (double)tp / (double)npig[a];
+                recall[((size_t)t * K + k) * NA * NM + a * NM + m] = (double)tp[t] / np;
             }
+        }
     }
 }
 
@@ -388,31 +416,40 @@ void rk_coco_stats_free(rk_coco_stats *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Does detection d pass rk_dets_check? (Only called to decide; the message comes from there.) */
+static int det_ok(const rk_det *d)
+{
+    return isfinite(d->bbox[0]) && isfinite(d->bbox[1]) && isfinite(d->bbox[2]) &&
+           isfinite(d->bbox[3]) && d->bbox[2] >= 0 && d->bbox[3] >= 0 && isfinite(d->score);
+}
+
 int rk_coco_eval(rk_coco_stats *out, const rk_coco *gt, const rk_det *dets, size_t n,
                  rk_err *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = rk_dets_check(dets, n, gt, "detections", err);
-    if (rc) return rc;
     const size_t K = gt->ncats, I = gt->nimages, NG = gt->nanns;
     double thr[NT], rthr[NR];
     rk_coco_thresholds(thr, rthr);
+    int rc = RK_ENOMEM;
 
     size_t *krank = malloc((K + 1) * sizeof *krank), *irank = malloc((I + 1) * sizeof *irank);
     size_t *kidx = malloc((K + 1) * sizeof *kidx); /* rank -> index into gt->cats */
+    size_t *cnt = malloc(((K > I ? K : I) + 1) * sizeof *cnt);
     int64_t *ids = malloc(((K > I ? K : I) + 1) * sizeof *ids);
-    dkey *dk = malloc((n + 1) * sizeof *dk);
-    gkey *gk = malloc((NG + 1) * sizeof *gk);
+    size_t *dcat = malloc((n + 1) * sizeof *dcat), *dimg = malloc((n + 1) * sizeof *dimg);
+    size_t *dord = malloc((n + 1) * sizeof *dord), *tmp = malloc((n + NG + 1) * sizeof *tmp);
+    size_t *gcat = malloc((NG + 1) * sizeof *gcat), *gimg = malloc((NG + 1) * sizeof *gimg);
+    size_t *gord = malloc((NG + 1) * sizeof *gord);
+    kv *kva = malloc((n + 1) * sizeof *kva), *kvb = malloc((n + 1) * sizeof *kvb);
     double *prec = malloc(((size_t)NT * NR * K * NA * NM + 1) * sizeof *prec);
     double *recall = malloc(((size_t)NT * K * NA * NM + 1) * sizeof *recall);
     double *buf = malloc(((size_t)NT * NR * K + 1) * sizeof *buf);
     out->cat_ap = malloc((K + 1) * sizeof *out->cat_ap);
-    drec *recs = NULL;
+    drec *recs = NULL, *sorted = NULL;
     double *pr = NULL, *rcv = NULL;
     cell_buf cell = {0};
-    rc = RK_ENOMEM;
-    if (!krank || !irank || !kidx || !ids || !dk || !gk || !prec || !recall || !buf ||
-        !out->cat_ap)
+    if (!krank || !irank || !kidx || !cnt || !ids || !dcat || !dimg || !dord || !tmp || !gcat ||
+        !gimg || !gord || !kva || !kvb || !prec || !recall || !buf || !out->cat_ap)
         goto done;
     out->ncats = K;
 
@@ -422,31 +459,42 @@ int rk_coco_eval(rk_coco_stats *out, const rk_coco *gt, const rk_det *dets, size
     for (size_t j = 0; j < I; j++) ids[j] = gt->images[j].id;
     if (id_ranks(irank, ids, I)) goto done;
 
-    for (size_t j = 0; j < n; j++)
-        dk[j] = (dkey){.k = krank[rk_coco_cat_index(gt, dets[j].category_id)],
-                       .i = irank[rk_coco_image_index(gt, dets[j].image_id)],
-                       .idx = j,
-                       .score = dets[j].score};
-    for (size_t j = 0; j < NG; j++)
-        gk[j] = (gkey){.k = krank[rk_coco_cat_index(gt, gt->anns[j].category_id)],
-                       .i = irank[rk_coco_image_index(gt, gt->anns[j].image_id)],
-                       .idx = j};
-    qsort(dk, n, sizeof *dk, cmp_dkey);
-    qsort(gk, NG, sizeof *gk, cmp_gkey);
+    /* Every detection's category and image rank; one it cannot have (or bad numbers) means
+     * rk_dets_check refuses the input, with the message naming the first bad entry. */
+    for (size_t j = 0; j < n; j++) {
+        long ki = rk_coco_cat_index(gt, dets[j].category_id);
+        long ii = rk_coco_image_index(gt, dets[j].image_id);
+        if (ki < 0 || ii < 0 || !det_ok(&dets[j])) {
+            rc = rk_dets_check(dets, n, gt, "detections", err);
+            if (!rc) rc = rk_errf(err, RK_EINVAL, "detections: detection %zu is invalid", j);
+            goto fail;
+        }
+        dcat[j] = krank[ki], dimg[j] = irank[ii];
+        kva[j] = (kv){.key = desc_key(dets[j].score), .idx = j};
+    }
+    const kv *byscore = radix_sort(kva, kvb, n);
+    for (size_t j = 0; j < n; j++) dord[j] = byscore[j].idx;
+    counting_sort(tmp, dord, n, dimg, I, cnt);
+    counting_sort(dord, tmp, n, dcat, K, cnt);
+    for (size_t j = 0; j < NG; j++) {
+        gcat[j] = krank[rk_coco_cat_index(gt, gt->anns[j].category_id)];
+        gimg[j] = irank[rk_coco_image_index(gt, gt->anns[j].image_id)];
+        gord[j] = j;
+    }
+    counting_sort(tmp, gord, NG, gimg, I, cnt);
+    counting_sort(gord, tmp, NG, gcat, K, cnt);
 
-    /* Scratch sized for the largest category: at most MAXDET records per cell. */
+    /* Scratch for the largest category (at most all its detections are kept). */
     size_t maxrec = 0;
-    for (size_t j = 0, cur = 0, incell = 0; j < n; j++) {
-        int newcat = j == 0 || dk[j].k != dk[j - 1].k;
-        incell = (newcat || dk[j].i != dk[j - 1].i) ? 0 : incell + 1;
-        if (newcat) cur = 0;
-        if (incell < MAXDET) cur++;
-        if (cur > maxrec) maxrec = cur;
+    for (size_t j = 0, run = 0; j < n; j++) {
+        run = (j && dcat[dord[j]] == dcat[dord[j - 1]]) ? run + 1 : 1;
+        if (run > maxrec) maxrec = run;
     }
     recs = malloc((maxrec + 1) * sizeof *recs);
-    pr = malloc((maxrec + 1) * sizeof *pr);
-    rcv = malloc((maxrec + 1) * sizeof *rcv);
-    if (!recs || !pr || !rcv) goto done;
+    sorted = malloc((maxrec + 1) * sizeof *sorted);
+    pr = malloc((maxrec + 1) * NT * sizeof *pr);
+    rcv = malloc((maxrec + 1) * NT * sizeof *rcv);
+    if (!recs || !sorted || !pr || !rcv) goto done;
     for (size_t j = 0; j < (size_t)NT * NR * K * NA * NM; j++) prec[j] = -1;
     for (size_t j = 0; j < (size_t)NT * K * NA * NM; j++) recall[j] = -1;
 
@@ -456,20 +504,24 @@ int rk_coco_eval(rk_coco_stats *out, const rk_coco *gt, const rk_det *dets, size
     for (size_t k = 0; k < K; k++) {
         size_t nrec = 0, npig[NA] = {0};
         for (;;) {
-            int dmore = dp < n && dk[dp].k == k, gmore = gp < NG && gk[gp].k == k;
+            int dmore = dp < n && dcat[dord[dp]] == k, gmore = gp < NG && gcat[gord[gp]] == k;
             if (!dmore && !gmore) break;
-            size_t i = dmore ? dk[dp].i : gk[gp].i;
-            if (gmore && gk[gp].i < i) i = gk[gp].i;
+            size_t i = dmore ? dimg[dord[dp]] : gimg[gord[gp]];
+            if (gmore && gimg[gord[gp]] < i) i = gimg[gord[gp]];
             size_t d1 = dp, g1 = gp;
-            while (d1 < n && dk[d1].k == k && dk[d1].i == i) d1++;
-            while (g1 < NG && gk[g1].k == k && gk[g1].i == i) g1++;
+            while (d1 < n && dcat[dord[d1]] == k && dimg[dord[d1]] == i) d1++;
+            while (g1 < NG && gcat[gord[g1]] == k && gimg[gord[g1]] == i) g1++;
             size_t D = d1 - dp < MAXDET ? d1 - dp : MAXDET, G = g1 - gp;
             if (cell_reserve(&cell, G)) goto done;
-            eval_cell(recs + nrec, nrec, npig, &cell, gt, dets, dk + dp, D, gk + gp, G, thr);
+            eval_cell(recs + nrec, npig, &cell, gt, dets, dord + dp, D, gord + gp, G, thr);
             nrec += D;
             dp = d1, gp = g1;
         }
-        accumulate(prec, recall, K, k, recs, nrec, npig, rthr, pr, rcv);
+        /* accumulate's stable argsort of the concatenation by -score. */
+        for (size_t j = 0; j < nrec; j++) kva[j] = (kv){.key = desc_key(recs[j].score), .idx = j};
+        byscore = radix_sort(kva, kvb, nrec);
+        for (size_t j = 0; j < nrec; j++) sorted[j] = recs[byscore[j].idx];
+        accumulate(prec, recall, K, k, sorted, nrec, npig, rthr, pr, rcv);
     }
 
     /* summarize(): iouThr picks thresholds by exact equality, as np.where(iouThr == iouThrs). */
@@ -490,22 +542,22 @@ int rk_coco_eval(rk_coco_stats *out, const rk_coco *gt, const rk_det *dets, size
     /* Per category, as detectron2 and others take it from COCOeval: the mean of
      * precision[:, :, k, area all, maxDets 100] over its entries > -1. */
     for (size_t k = 0; k < K; k++) {
-        size_t cnt = 0;
+        size_t nv = 0;
         for (int t = 0; t < NT; t++)
             for (int r = 0; r < NR; r++) {
                 double v = prec[(((size_t)t * NR + r) * K + k) * NA * NM + 0 * NM + 2];
-                if (v > -1) buf[cnt++] = v;
+                if (v > -1) buf[nv++] = v;
             }
-        out->cat_ap[kidx[k]] = cnt ? np_sum(buf, cnt) / (double)cnt : -1;
+        out->cat_ap[kidx[k]] = nv ? np_sum(buf, nv) / (double)nv : -1;
     }
     rc = RK_OK;
 done:
-    if (rc) {
-        rk_coco_stats_free(out);
-        rk_errf(err, rc, "detections: out of memory evaluating %zu detections", n);
-    }
-    free(krank), free(irank), free(kidx), free(ids), free(dk), free(gk);
-    free(prec), free(recall), free(buf), free(recs), free(pr), free(rcv);
+    if (rc) rk_errf(err, rc, "detections: out of memory evaluating %zu detections", n);
+fail:
+    if (rc) rk_coco_stats_free(out);
+    free(krank), free(irank), free(kidx), free(cnt), free(ids), free(dcat), free(dimg);
+    free(dord), free(tmp), free(gcat), free(gimg), free(gord), free(kva), free(kvb);
+    free(prec), free(recall), free(buf), free(recs), free(sorted), free(pr), free(rcv);
     cell_free(&cell);
     return rc;
 }

@@ -4,6 +4,8 @@
  * (cJSON_ParseWithLengthOpts stops after one value), so a file of 500,000 detections never
  * becomes one cJSON tree and every entry error can name its line and column.
  *
+ * Numbers are written in the shortest form that reads back as the same double.
+ *
  * Invariants after a successful rk_dets_load / rk_dets_check with ground truth: every
  * image_id and category_id exists in it, every bbox is 4 finite numbers with w, h >= 0,
  * every score is finite. Those are exactly the preconditions of rk_coco_eval. */
@@ -204,12 +206,17 @@ fail:
 }
 
 /* ---- writing ---- */
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as v (so 123.45 is written "123.45",
+ * not "123.45000000000000284"): files stay small and load bit-exactly. */
 static void put_num(FILE *f, double v)
 {
-    if (v == floor(v) && fabs(v) < 1e15)
-        fprintf(f, "%.0f", v);
-    else
-        fprintf(f, "%.17g", v);
+    char s[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, v);
+        if (strtod(s, NULL) == v) break;
+    }
+    fputs(s, f);
 }
 
 int rk_dets_save(const rk_det *dets, size_t n, const char *path, rk_err *err)

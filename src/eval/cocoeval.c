@@ -20,8 +20,8 @@
  *  4. summarize: the means numpy takes (pairwise summation, in numpy's element order).
  *
  * Cost: O(n) passes for the ordering, O(cell dets x cell GTs x 10 x 4) for the matching,
- * 4 x 3 walks over each category's records; no comparison sort and no quadratic step over
- * all detections.
+ * 4 x 3 walks over each category's records; no comparison sort of detections and no
+ * quadratic step over them.
  *
  * Arithmetic that decides matches (IoU, thresholds, precision, recall) is written as the same
  * sequence of IEEE double operations as pycocotools / numpy and must not be contracted into
@@ -135,21 +135,14 @@ static double np_sum(const double *a, size_t n)
 
 /* ---- ordering ---- */
 
-/* One kept detection of a cell, as accumulate sees it. */
-typedef struct drec {
-    double score;
-    unsigned rank;    /* rank in its cell, < MAXDET */
-    uint16_t hit[NA]; /* bit t: dtMatches != 0 at threshold t */
-    uint16_t ign[NA]; /* bit t: dtIgnore at threshold t */
-} drec;
-
 typedef struct kv {
     uint64_t key;
     size_t idx;
 } kv;
 
-/* An unsigned key whose ascending order is descending score. -0.0 and 0.0 get one key: they
- * compare equal, so numpy's stable sort of -scores leaves them in input order. */
+/* An unsigned key whose ascending order is descending score (IEEE order: flip all bits of
+ * negatives, the sign bit of the rest; then invert). -0.0 and 0.0 get one key: they compare
+ * equal, so numpy's stable sort of -scores leaves them in input order. */
 static uint64_t desc_key(double s)
 {
     uint64_t b;
@@ -220,6 +213,14 @@ static int id_ranks(size_t *rank, const int64_t *ids, size_t n)
 }
 
 /* ---- per-cell evaluation (computeIoU + evaluateImg) ---- */
+
+/* One kept detection of a cell, as accumulate sees it. */
+typedef struct drec {
+    double score;
+    unsigned rank;    /* rank in its cell, < MAXDET */
+    uint16_t hit[NA]; /* bit t: dtMatches != 0 at threshold t */
+    uint16_t ign[NA]; /* bit t: dtIgnore at threshold t */
+} drec;
 
 /* Scratch for one cell, grown as needed: G GTs, D <= MAXDET detections. */
 typedef struct cell_buf {
@@ -354,10 +355,13 @@ static void accumulate(double *prec, double *recall, size_t K, size_t k, const d
                 const drec *x = &recs[j];
                 if (x->rank >= MAXDETS[m]) continue;
                 unsigned live = ~(unsigned)x->ign[a] & ALL, hit = x->hit[a] & live;
-                unsigned miss = live & ~hit;
-                for (int t = 0; t < NT; t++) fp[t] += (miss >> t) & 1;
-                for (; hit; hit &= hit - 1) {
-                    int t = __builtin_ctz(hit);
+                if (!live) continue;
+                for (int t = 0; t < NT; t++) {
+                    if (!((live >> t) & 1)) continue;
+                    if (!((hit >> t) & 1)) {
+                        fp[t]++;
+                        continue;
+                    }
                     double n_tp = (double)++tp[t];
                     rc[t * stride + tp[t] - 1] = n_tp / np;
                     pr[t * stride + tp[t] - 1] = n_tp / ((double)fp[t] + n_tp + NP_SPACING_1);

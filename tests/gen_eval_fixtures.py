@@ -10,7 +10,7 @@ pycocotools gets subtle about: crowds, score ties (within and across images), GT
 on and off the w*h of their box and exactly at 32² and 96², boxes on an integer grid (IoU ties
 and IoUs exactly at thresholds), more than 100 detections per image, categories with no GT,
 with only crowd GT or with nothing at all, ids out of order in the files, and an annotation with
-id 0. The fixtures are committed; the test suite needs neither Python nor numpy."""
+id 0, and more categories than one numpy summation block holds. The fixtures are committed; the test suite needs neither Python nor numpy."""
 import json
 import os
 import sys
@@ -149,6 +149,10 @@ CASES = {
     "many_per_image": (16, dict(images=12, cats=[1, 2, 3], gt=(10, 60), dt=(20, 90),
                                 p_many=0.5, size=(3, 100), score_step=0.02, near=2.5)),
     "gt_id_zero": (17, dict(images=6, cats=[1, 2], gt=(2, 6), dt=(2, 10), gt_id_zero=True)),
+    # 12 categories: AP averages 10 x 101 x 12 = 12,120 values, more than numpy's 8192-element
+    # reduction block, so the blocked pairwise summation is exercised.
+    "many_categories": (19, dict(images=40, cats=list(range(1, 13)), gt=(2, 12), dt=(5, 40),
+                                 p_crowd=0.03, score_step=0.001)),
     "mixed_large": (18, dict(images=120, cats=[8, 1, 5, 3, 2, 13, 21, 34], gt=(0, 10),
                              dt=(0, 45), p_crowd=0.05, p_boundary=0.05, p_area_boundary=0.05,
                              p_many=0.03, score_step=0.005)),

@@ -9,6 +9,10 @@
 # Defaults are the issue's: 5,000 images x 100 detections, 10 categories.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || {
+  echo "bench/eval_compare.sh: the reference needs numpy (apt-get install python3-numpy)" >&2
+  exit 1
+}
 [[ -d build ]] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 

@@ -8,6 +8,7 @@ Suite *suite_fixtures(void);
 Suite *suite_data(void);
 Suite *suite_model(void);
 Suite *suite_augment(void);
+Suite *suite_eval(void);
 
 int main(void)
 {
@@ -17,6 +18,7 @@ int main(void)
     srunner_add_suite(sr, suite_data());
     srunner_add_suite(sr, suite_model());
     srunner_add_suite(sr, suite_augment());
+    srunner_add_suite(sr, suite_eval());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

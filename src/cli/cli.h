@@ -5,6 +5,13 @@
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+int bench_eval(int argc, char **argv);
+
+/* Wall-clock and process CPU seconds (monotonic). */
+double cli_now(void);
+double cli_cpu_now(void);
 
 /* Parses a positive int option value; prints an error naming the option and returns -1. */
 int cli_int(const char *opt, const char *val, int lo, int hi, int *out);

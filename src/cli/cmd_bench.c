@@ -1,7 +1,9 @@
-/* rethink bench train: training throughput of the reference detector on synthetic input,
- * one full SGD step (forward, CenterNet loss, backward, momentum update) per batch.
- * bench/torch_train.py is its PyTorch twin; bench/compare.sh runs both side by side.
- * rethink bench augment: augmentation throughput per op and per policy, one thread. */
+/* rethink bench: the benchmarks behind docs/PERFORMANCE.md (eval's is in bench_eval.c).
+ *   train:   training throughput of the reference detector on synthetic input, one full SGD
+ *            step (forward, CenterNet loss, backward, momentum update) per batch;
+ *            bench/torch_train.py is its PyTorch twin, bench/compare.sh runs both;
+ *   data:    building and loading the default datasets;
+ *   augment: augmentation throughput per op and per policy, one thread. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 #include "rethink/model.h"
 
 static const char *HELP =
-    "usage: rethink bench train [options]      (see also: rethink bench data --help)\n"
+    "usage: rethink bench train [options]\n"
     "\n"
     "Trains the reference detector (DESIGN.md) on synthetic data and prints images/second.\n"
     "\n"
@@ -26,19 +28,16 @@ static const char *HELP =
     "  --backend B     dnnl (default) or ref (im2col + OpenBLAS reference path)\n"
     "  --json          last line of stdout: one JSON object with img_per_s, threads, batch, size\n";
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+static const char *USAGE =
+    "usage: rethink bench <benchmark> [options]\n"
+    "\n"
+    "benchmarks:\n"
+    "  train     training throughput of the reference detector (img/s)\n"
+    "  data      building and loading the default datasets (img/s)\n"
+    "  augment   augmentation throughput per op and per policy (img/s)\n"
+    "  eval      COCO evaluation time on synthetic detections (seconds)\n"
+    "\n"
+    "rethink bench <benchmark> --help describes its options.\n";
 
 static int bench_train(int argc, char **argv)
 {
@@ -109,7 +108,7 @@ static int bench_train(int argc, char **argv)
     float loss = 0;
     double t0 = 0, c0 = 0;
     for (int s = 0; s < warmup + steps; s++) {
-        if (s == warmup) t0 = now(), c0 = cpu_now();
+        if (s == warmup) t0 = cli_now(), c0 = cli_cpu_now();
         const float *out = rk_net_forward(net, x, 1);
         if (!out) {
             fprintf(stderr, "rethink bench train: forward pass failed (oneDNN)\n");
@@ -124,7 +123,7 @@ static int bench_train(int argc, char **argv)
         }
         rk_sgd_step(net, &opt);
     }
-    double dt = now() - t0, cpu = cpu_now() - c0;
+    double dt = cli_now() - t0, cpu = cli_cpu_now() - c0;
     double ips = (double)steps * batch / dt;
     double gflops = 3 * 2 * rk_refnet_macs(&cfg, 1) * ips * 1e-9;
     printf("rethink %s (%s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
@@ -172,33 +171,33 @@ static int bench_data(int argc, char **argv)
     }
     rk_scene_params p = rk_scene_defaults();
     rk_err err = {0};
-    double t0 = now();
+    double t0 = cli_now();
     if (rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, threads, NULL, NULL, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);
         return 1;
     }
-    double t_build = now() - t0;
+    double t_build = cli_now() - t0;
     int nbuilt = p.ntrain + p.nval + p.nsource;
     char dir[4200], ann[4200];
     snprintf(dir, sizeof dir, "%s/source", out);
     rk_source s;
-    t0 = now();
+    t0 = cli_now();
     if (rk_source_load(&s, dir, NULL, threads, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);
         return 1;
     }
-    double t_src = now() - t0;
+    double t_src = cli_now() - t0;
     size_t nsrc = s.n;
     rk_source_free(&s);
     snprintf(dir, sizeof dir, "%s/train", out);
     snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
     rk_dataset d;
-    t0 = now();
+    t0 = cli_now();
     if (rk_dataset_load(&d, dir, ann, threads, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);
         return 1;
     }
-    double t_train = now() - t0;
+    double t_train = cli_now() - t0;
     size_t ntr = d.coco.nimages;
     rk_dataset_free(&d);
     printf("build fashion-scenes: %d images in %.2f s (%.0f img/s)\n", nbuilt, t_build,
@@ -232,11 +231,11 @@ static double rate(void (*fn)(void *, size_t), void *arg, double seconds)
 {
     for (size_t i = 0; i < 20; i++) fn(arg, i); /* warm caches and page in buffers */
     size_t n = 0, batch = 64;
-    double t0 = now(), t;
+    double t0 = cli_now(), t;
     do {
         for (size_t i = 0; i < batch; i++) fn(arg, n + i);
         n += batch;
-        t = now() - t0;
+        t = cli_now() - t0;
     } while (t < seconds);
     return (double)n / t;
 }
@@ -356,13 +355,14 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
-        fputs(HELP, argc < 2 ? stderr : stdout);
+        fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return bench_eval(argc - 1, argv + 1);
     if (!strcmp(argv[1], "data")) return bench_data(argc - 1, argv + 1);
     if (!strcmp(argv[1], "augment")) return bench_augment(argc - 1, argv + 1);
-    fprintf(stderr, "rethink bench: unknown benchmark '%s' (available: train, data, augment)\n",
+    fprintf(stderr, "rethink bench: unknown benchmark '%s' (see rethink bench --help)\n",
             argv[1]);
     return 2;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "rethink/engine.h"
@@ -18,6 +19,8 @@ static const char *USAGE =
     "  data           build the default datasets; check any COCO dataset\n"
     "  bench train    measure training throughput of the reference model (img/s)\n"
     "  bench augment  measure augmentation throughput per op and per policy (img/s)\n"
+    "  bench eval     measure COCO evaluation speed on synthetic detections\n"
+    "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
     "  help           show this help (also: rethink <command> --help)\n"
     "  version        print the version (also: --version)\n";
 
@@ -37,6 +40,20 @@ int cli_int(const char *opt, const char *val, int lo, int hi, int *out)
     }
     *out = (int)v;
     return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+double cli_cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
 int cli_double(const char *opt, const char *val, double *out)
@@ -89,6 +106,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);
     return 2;
 }

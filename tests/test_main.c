@@ -9,6 +9,7 @@ Suite *suite_data(void);
 Suite *suite_model(void);
 Suite *suite_augment(void);
 Suite *suite_eval(void);
+Suite *suite_arms(void);
 
 int main(void)
 {
@@ -19,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_model());
     srunner_add_suite(sr, suite_augment());
     srunner_add_suite(sr, suite_eval());
+    srunner_add_suite(sr, suite_arms());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -73,7 +73,7 @@ START_TEST(decode_of_encoded_targets_recovers_the_boxes)
     rk_centernet_encode(heat, reg, mask, C, H, W, S, b, 3);
     perfect_output(out, heat, reg, C, H * W);
     rk_detection d[10];
-    rk_letterbox id = {1, 0, 0};
+    rk_letterbox id = {1, 1, 0, 0};
     int n = rk_centernet_decode(d, 10, out, C, H, W, S, &id, 64, 64);
     ck_assert_int_ge(n, 3);
     for (int i = 0; i < 3; i++) { /* the three peaks come first, in any order */
@@ -98,7 +98,7 @@ START_TEST(decode_maps_back_through_the_letterbox_and_clips)
     rk_box b = {.x = 10, .y = 18, .w = 20, .h = 12, .cls = 0};
     rk_centernet_encode(heat, reg, mask, C, H, W, S, &b, 1);
     perfect_output(out, heat, reg, C, H * W);
-    rk_letterbox lb = {0.5, 0, 8};
+    rk_letterbox lb = {0.5, 0.5, 0, 8};
     rk_detection d[1];
     ck_assert_int_eq(rk_centernet_decode(d, 1, out, C, H, W, S, &lb, 128, 96), 1);
     ck_assert_float_eq_tol(d[0].x, 20, 1e-4f);
@@ -122,7 +122,7 @@ START_TEST(decode_keeps_at_most_k_peaks_in_score_order)
     for (int i = 0; i < C * H * W; i++) out[i] = -5.0f + 0.01f * (float)((i * 37) % 101);
     memset(out + C * H * W, 0, 4 * H * W * sizeof(float));
     rk_detection d[100];
-    rk_letterbox id = {1, 0, 0};
+    rk_letterbox id = {1, 1, 0, 0};
     int n = rk_centernet_decode(d, 3, out, C, H, W, 8, &id, 48, 48);
     ck_assert_int_eq(n, 3);
     ck_assert(d[0].score >= d[1].score && d[1].score >= d[2].score);

@@ -44,10 +44,10 @@ float rk_centernet_loss(float *dout, const float *out, const float *heat_gt,
 
 /* ---- CenterNet targets and decoding ---- */
 
-/* How an original image maps into the network input: input = original * scale + (dx, dy).
- * Identity: {1, 0, 0}. */
+/* How an original image maps into the network input: x_in = x * sx + dx, y_in = y * sy + dy
+ * (sx and sy differ only by the rounding of the resized size). Identity: {1, 1, 0, 0}. */
 typedef struct rk_letterbox {
-    double scale, dx, dy;
+    double sx, sy, dx, dy;
 } rk_letterbox;
 
 /* CenterNet's Gaussian radius for a box of h x w output cells (min_overlap 0.7, the three

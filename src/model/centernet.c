@@ -103,8 +103,8 @@ int rk_centernet_decode(rk_detection *dets, int k, const float *out, int C, int 
         int y = (int)(pos / W), x = (int)(pos % W);
         double cx = (x + ox[pos]) * stride, cy = (y + oy[pos]) * stride;
         double w = fabs(rw[pos]) * stride, h = fabs(rh[pos]) * stride;
-        double x0 = (cx - w / 2 - lb->dx) / lb->scale, y0 = (cy - h / 2 - lb->dy) / lb->scale;
-        double x1 = (cx + w / 2 - lb->dx) / lb->scale, y1 = (cy + h / 2 - lb->dy) / lb->scale;
+        double x0 = (cx - w / 2 - lb->dx) / lb->sx, y0 = (cy - h / 2 - lb->dy) / lb->sy;
+        double x1 = (cx + w / 2 - lb->dx) / lb->sx, y1 = (cy + h / 2 - lb->dy) / lb->sy;
         x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
         x1 = x1 > orig_w ? orig_w : x1, y1 = y1 > orig_h ? orig_h : y1;
         dets[i] = (rk_detection){(float)x0, (float)y0, (float)(x1 > x0 ? x1 - x0 : 0),

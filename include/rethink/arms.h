@@ -1,0 +1,100 @@
+/* rethink arms: training and inference of the detector and of the classifier — the steps
+ * every training arm is made of (scratch, pretrain, selftrain, pretrain+selftrain).
+ *
+ * Data flow of one detector training step: B images of the labelled subset (an epoch is a
+ * seeded permutation of it) → rk_augment with the cell's policy, keyed by (seed, epoch,
+ * image index) → CenterNet targets → forward, loss, backward, SGD. Self-training steps add
+ * B_p pseudo-labelled source images to the same batch and weight the two losses as the
+ * paper's Appendix B. Batch assembly runs in parallel over images and depends only on its
+ * keys, so a run is bit-reproducible for a fixed thread count. */
+#ifndef RETHINK_ARMS_H
+#define RETHINK_ARMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rethink/augment.h"
+#include "rethink/core.h"
+#include "rethink/data.h"
+#include "rethink/eval.h"
+#include "rethink/model.h"
+
+typedef struct rk_schedule {
+    int epochs;           /* passes over the labelled images */
+    int batch;            /* labelled images per step */
+    double lr;            /* peak learning rate */
+    double warmup_init;   /* warm-up starts at lr * warmup_init ... */
+    double warmup_frac;   /* ... and lasts this fraction of all steps */
+    double momentum;
+    double weight_decay;
+    int decay_all;        /* 1: decay BN and biases too; 0: conv/linear weights only */
+    double clip;          /* gradient-norm clip, 0 = off */
+} rk_schedule;
+
+rk_schedule rk_schedule_default(void);
+
+typedef struct rk_detector_cfg {
+    rk_refnet_cfg model;
+    double w_size, w_off; /* CenterNet loss weights of the size and offset L1 terms */
+    int topk;             /* detections kept per image at inference */
+} rk_detector_cfg;
+
+rk_detector_cfg rk_detector_default(void);
+
+/* Self-training (the paper's §3.3 and Appendix B). */
+typedef struct rk_selftrain_cfg {
+    int pseudo_batch;   /* pseudo-labelled images per step (paper: as many as labelled) */
+    double alpha;       /* weight of the pseudo loss */
+    int normalize;      /* 1: L = (L_h + alpha (Lbar_h / Lbar_p) L_p) / (1 + alpha);
+                           0: L = L_h + alpha L_p */
+    double ema_decay;   /* decay of the moving averages Lbar */
+} rk_selftrain_cfg;
+
+/* Pseudo-labelled images for self-training: the source images with the teacher's boxes. */
+typedef struct rk_pseudo {
+    const rk_image *images; /* n source images (not owned) */
+    size_t n;
+    const rk_box *boxes;    /* all boxes, cls = 0-based class, grouped by image */
+    const size_t *start;    /* boxes of image i: boxes[start[i] .. start[i+1]) */
+} rk_pseudo;
+
+/* Per-epoch report. */
+typedef struct rk_epoch_stats {
+    int epoch, epochs;
+    double loss, focal, size, offset; /* labelled-batch means over the epoch */
+    double pseudo_loss;               /* self-training: pseudo-batch mean, else 0 */
+    double lr;                        /* at the end of the epoch */
+    double img_per_s;                 /* images (labelled + pseudo) per second */
+    double seconds;                   /* since training started */
+    long images;                      /* images processed so far */
+} rk_epoch_stats;
+
+typedef struct rk_train_hooks {
+    /* Called after every epoch; a non-zero return stops training (with RK_OK). */
+    int (*epoch_end)(void *ctx, const rk_epoch_stats *s);
+    /* Called every few steps for progress displays (may be NULL). */
+    void (*step)(void *ctx, long step, long steps, double loss);
+    void *ctx;
+} rk_train_hooks;
+
+/* Trains `net` (a detector of cfg->model, planned or not) on images idx[0..n) of d with
+ * policy pol. pseudo and st may be NULL (supervised). All randomness from seed. */
+int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset *d,
+                      const size_t *idx, size_t n, const rk_policy *pol,
+                      const rk_pseudo *pseudo, const rk_selftrain_cfg *st,
+                      const rk_schedule *s, uint64_t seed, int threads,
+                      const rk_train_hooks *hooks, rk_err *err);
+
+/* Runs the detector (eval mode) on n images, letterboxed into the model input as the
+ * training pipeline's scale jitter does at scale 1 (pad bottom/right with pol->pad), and
+ * returns up to topk detections per image with boxes in each original image's pixels.
+ * ids[i]: the image id to write; cat_ids[c]: the category id of class c. *dets: malloc'd. */
+int rk_detector_predict(rk_net *net, const rk_detector_cfg *cfg, const rk_image *images,
+                        const int64_t *ids, size_t n, const int *cat_ids, const uint8_t pad[3],
+                        int threads, rk_det **dets, size_t *ndets, rk_err *err);
+
+/* Converts an image to the network's float input (3, S, S): (px/255 - mean) / std with the
+ * ImageNet statistics. im must be S x S RGB. */
+void rk_image_to_input(float *dst, const rk_image *im);
+
+#endif

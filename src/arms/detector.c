@@ -1,0 +1,382 @@
+/* Detector training (supervised and self-training) and inference.
+ *
+ * The labelled stream is an endless sequence of seeded permutations of the labelled subset;
+ * step s takes its elements [s*B, (s+1)*B), so every batch is full even when the subset is
+ * smaller than a batch, and element k belongs to epoch k / n — the epoch that keys its
+ * augmentation. The pseudo-labelled stream works the same way over the source images with
+ * its own seed. Batch slots are filled in parallel; each depends only on its keys. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rethink/arms.h"
+
+rk_schedule rk_schedule_default(void)
+{
+    rk_schedule s = {.epochs = 30, .batch = 32, .lr = 0.05, .warmup_init = 0.01,
+                     .warmup_frac = 0.05, .momentum = 0.9, .weight_decay = 1e-4,
+                     .decay_all = 0, .clip = 10};
+    return s;
+}
+
+rk_detector_cfg rk_detector_default(void)
+{
+    rk_detector_cfg c = {.model = rk_refnet_default(), .w_size = 0.1, .w_off = 1.0, .topk = 100};
+    return c;
+}
+
+/* ImageNet statistics, as every torchvision detector normalises. */
+static const float MEAN[3] = {0.485f, 0.456f, 0.406f}, STD[3] = {0.229f, 0.224f, 0.225f};
+
+void rk_image_to_input(float *dst, const rk_image *im)
+{
+    size_t HW = (size_t)im->w * im->h;
+    for (int c = 0; c < 3; c++) {
+        float a = 1.0f / (255.0f * STD[c]), b = -MEAN[c] / STD[c];
+        float *o = dst + c * HW;
+        for (size_t i = 0; i < HW; i++) o[i] = im->px[i * 3 + c] * a + b;
+    }
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* ---- an endless stream of seeded permutations ---- */
+typedef struct {
+    size_t n;
+    uint64_t seed;
+    long epoch;     /* epoch whose permutation is in perm, -1 = none */
+    size_t *perm;
+} stream;
+
+static void perm_of(stream *s, long epoch)
+{
+    if (s->epoch == epoch) return;
+    for (size_t i = 0; i < s->n; i++) s->perm[i] = i;
+    rk_rng r;
+    rk_rng_init(&r, s->seed, 0x73687566ULL /* "shuf" */, (uint64_t)epoch);
+    for (size_t i = s->n; i > 1; i--) { /* Fisher-Yates */
+        size_t j = (size_t)(rk_rng_u64(&r) % i), t = s->perm[i - 1];
+        s->perm[i - 1] = s->perm[j];
+        s->perm[j] = t;
+    }
+    s->epoch = epoch;
+}
+
+/* Element k of the stream: writes the position and the epoch. Sequential k only moves
+ * forward, so one cached permutation suffices. */
+static size_t stream_at(stream *s, size_t k, long *epoch)
+{
+    *epoch = (long)(k / s->n);
+    perm_of(s, *epoch);
+    return s->perm[k % s->n];
+}
+
+/* ---- labelled boxes per image (crowd dropped, cls = 0-based class) ---- */
+typedef struct {
+    rk_box *boxes;
+    size_t *start; /* n + 1 */
+    size_t maxn;
+} box_index;
+
+static int index_boxes(box_index *bi, const rk_coco *c, rk_err *err)
+{
+    size_t n = c->nimages;
+    bi->start = calloc(n + 1, sizeof *bi->start);
+    bi->boxes = malloc((c->nanns + 1) * sizeof *bi->boxes);
+    size_t *fill = calloc(n + 1, sizeof *fill);
+    if (!bi->start || !bi->boxes || !fill) {
+        free(fill);
+        return rk_errf(err, RK_ENOMEM, "training: out of memory");
+    }
+    for (size_t i = 0; i < c->nanns; i++)
+        if (!c->anns[i].iscrowd) bi->start[rk_coco_image_index(c, c->anns[i].image_id) + 1]++;
+    bi->maxn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (bi->start[i + 1] > bi->maxn) bi->maxn = bi->start[i + 1];
+        bi->start[i + 1] += bi->start[i];
+    }
+    for (size_t i = 0; i < c->nanns; i++) {
+        const rk_coco_ann *a = &c->anns[i];
+        if (a->iscrowd) continue;
+        size_t im = (size_t)rk_coco_image_index(c, a->image_id);
+        bi->boxes[bi->start[im] + fill[im]++] =
+            (rk_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3],
+                     (int)rk_coco_cat_index(c, a->category_id), 1};
+    }
+    free(fill);
+    return RK_OK;
+}
+
+/* ---- batch assembly ---- */
+typedef struct {
+    int S, C, H, W, stride;
+    float *x;                /* (N, 3, S, S) */
+    float *heat, *reg, *mask; /* (N, C, H, W), (N, 4, H, W), (N, 1, H, W) */
+    rk_image *slot;          /* N augmented images */
+    rk_box *sbox;            /* N * maxn boxes */
+    size_t maxn;
+} batch;
+
+/* Fills slot b from image im with boxes bx[0..nb), augmented with key (seed, epoch, index). */
+static int fill_slot(batch *bt, int b, const rk_policy *pol, const rk_image *im, const rk_box *bx,
+                     size_t nb, uint64_t seed, long epoch, size_t index, rk_err *err)
+{
+    rk_box *ob = bt->sbox + (size_t)b * bt->maxn;
+    size_t on = 0;
+    int rc = rk_augment(pol, im, bx, nb, seed, (uint64_t)epoch, (uint64_t)index, &bt->slot[b],
+                        ob, &on, NULL, err);
+    if (rc) return rc;
+    size_t HW = (size_t)bt->H * bt->W;
+    rk_image_to_input(bt->x + (size_t)b * 3 * bt->S * bt->S, &bt->slot[b]);
+    rk_centernet_encode(bt->heat + (size_t)b * bt->C * HW, bt->reg + (size_t)b * 4 * HW,
+                        bt->mask + (size_t)b * HW, bt->C, bt->H, bt->W, bt->stride, ob, (int)on);
+    return RK_OK;
+}
+
+static void batch_free(batch *bt, int N)
+{
+    if (bt->slot)
+        for (int b = 0; b < N; b++) rk_image_free(&bt->slot[b]);
+    free(bt->slot), free(bt->sbox), free(bt->x), free(bt->heat), free(bt->reg), free(bt->mask);
+}
+
+static int batch_init(batch *bt, int N, int S, int C, int H, int W, int stride, size_t maxn,
+                      rk_err *err)
+{
+    memset(bt, 0, sizeof *bt);
+    bt->S = S, bt->C = C, bt->H = H, bt->W = W, bt->stride = stride, bt->maxn = maxn ? maxn : 1;
+    size_t HW = (size_t)H * W;
+    bt->x = malloc((size_t)N * 3 * S * S * sizeof(float));
+    bt->heat = malloc((size_t)N * C * HW * sizeof(float));
+    bt->reg = malloc((size_t)N * 4 * HW * sizeof(float));
+    bt->mask = malloc((size_t)N * HW * sizeof(float));
+    bt->slot = calloc((size_t)N, sizeof *bt->slot);
+    bt->sbox = malloc((size_t)N * bt->maxn * sizeof *bt->sbox);
+    if (!bt->x || !bt->heat || !bt->reg || !bt->mask || !bt->slot || !bt->sbox)
+        return rk_errf(err, RK_ENOMEM, "training: out of memory for a batch of %d", N);
+    for (int b = 0; b < N; b++)
+        if (rk_image_alloc(&bt->slot[b], S, S, 3, err)) return err ? err->rc : RK_ENOMEM;
+    return RK_OK;
+}
+
+int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset *d,
+                      const size_t *idx, size_t n, const rk_policy *pol,
+                      const rk_pseudo *pseudo, const rk_selftrain_cfg *st,
+                      const rk_schedule *s, uint64_t seed, int threads,
+                      const rk_train_hooks *hooks, rk_err *err)
+{
+    if (n == 0) return rk_errf(err, RK_EINVAL, "training: no labelled images");
+    if (s->epochs <= 0 || s->batch <= 0)
+        return rk_errf(err, RK_EINVAL, "training: epochs and batch must be positive");
+    int selftrain = pseudo && st && pseudo->n > 0 && st->pseudo_batch > 0;
+    int B = s->batch, Bp = selftrain ? st->pseudo_batch : 0, N = B + Bp;
+    int C = cfg->model.num_classes, S = cfg->model.in_size, stride = cfg->model.head_stride;
+    int H = S / stride, W = S / stride;
+    if ((size_t)C != d->coco.ncats)
+        return rk_errf(err, RK_EINVAL, "training: the model has %d classes, the dataset %zu", C,
+                       d->coco.ncats);
+    int rc = rk_net_plan(net, N, RK_BACKEND_DNNL, threads, err);
+    if (rc) return rc;
+    box_index bi = {0};
+    batch bt = {0};
+    stream lab = {n, seed, -1, malloc(n * sizeof(size_t))};
+    stream pst = {selftrain ? pseudo->n : 1, seed ^ 0x7073657564ULL, -1,
+                  malloc((selftrain ? pseudo->n : 1) * sizeof(size_t))};
+    size_t HW = (size_t)H * W;
+    float *dout = malloc((size_t)N * (C + 4) * HW * sizeof(float));
+    float *scratch = malloc((size_t)(2 * C + 8) * N * HW * sizeof(float));
+    size_t maxn = 0;
+    if ((rc = index_boxes(&bi, &d->coco, err))) goto done;
+    maxn = bi.maxn;
+    if (selftrain)
+        for (size_t i = 0; i < pseudo->n; i++)
+            if (pseudo->start[i + 1] - pseudo->start[i] > maxn)
+                maxn = pseudo->start[i + 1] - pseudo->start[i];
+    if (!lab.perm || !pst.perm || !dout || !scratch) {
+        rc = rk_errf(err, RK_ENOMEM, "training: out of memory");
+        goto done;
+    }
+    if ((rc = batch_init(&bt, N, S, C, H, W, stride, maxn, err))) goto done;
+
+    rk_sgd opt = {.lr = (float)s->lr, .momentum = (float)s->momentum,
+                  .weight_decay = (float)s->weight_decay, .decay_all = s->decay_all};
+    long steps_per_epoch = (long)((n + (size_t)B - 1) / (size_t)B);
+    long total = steps_per_epoch * s->epochs, warm = (long)(s->warmup_frac * (double)total);
+    uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
+    double t0 = now(), ema_h = 0, ema_p = 0;
+    long images = 0;
+    double sum[5] = {0};
+    long nsum = 0;
+    for (long step = 0; step < total; step++) {
+        /* Which images this step sees: decided serially (the streams are sequential). */
+        size_t which[1024];
+        long ep[1024];
+        if (N > 1024) {
+            rc = rk_errf(err, RK_EINVAL, "training: batch of %d exceeds 1024", N);
+            goto done;
+        }
+        for (int b = 0; b < B; b++) which[b] = idx[stream_at(&lab, (size_t)step * B + b, &ep[b])];
+        for (int b = 0; b < Bp; b++)
+            which[B + b] = stream_at(&pst, (size_t)step * Bp + b, &ep[B + b]);
+        int bad = 0;
+        rk_err first = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int b = 0; b < N; b++) {
+            rk_err e = {0};
+            int r;
+            size_t i = which[b];
+            if (b < B)
+                r = fill_slot(&bt, b, pol, &d->images[i], bi.boxes + bi.start[i],
+                              bi.start[i + 1] - bi.start[i], seed, ep[b], i, &e);
+            else
+                r = fill_slot(&bt, b, pol, &pseudo->images[i], pseudo->boxes + pseudo->start[i],
+                              pseudo->start[i + 1] - pseudo->start[i], pseed, ep[b], i, &e);
+            if (r) {
+#pragma omp critical
+                if (!bad) bad = 1, first = e;
+            }
+        }
+        if (bad) {
+            if (err) *err = first;
+            rc = first.rc ? first.rc : RK_EINVAL;
+            goto done;
+        }
+        opt.lr = rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
+        const float *out = rk_net_forward(net, bt.x, 1);
+        if (!out) {
+            rc = rk_errf(err, RK_EDNNL, "training: forward pass failed");
+            goto done;
+        }
+        float terms[3], pterms[3];
+        size_t per = (size_t)(C + 4) * HW;
+        float lh = rk_centernet_loss(dout, out, bt.heat, bt.reg, bt.mask, B, C, H, W,
+                                     (float)cfg->w_size, (float)cfg->w_off, terms, scratch);
+        float lp = 0;
+        if (Bp) {
+            lp = rk_centernet_loss(dout + B * per, out + B * per, bt.heat + (size_t)B * C * HW,
+                                   bt.reg + (size_t)B * 4 * HW, bt.mask + (size_t)B * HW, Bp, C,
+                                   H, W, (float)cfg->w_size, (float)cfg->w_off, pterms, scratch);
+            /* Appendix B: L = (L_h + a (Lbar_h / Lbar_p) L_p) / (1 + a), Lbar moving averages
+             * (taken as constants in the gradient, as the paper's stop-gradient ratio). */
+            ema_h = step == 0 ? lh : st->ema_decay * ema_h + (1 - st->ema_decay) * lh;
+            ema_p = step == 0 ? lp : st->ema_decay * ema_p + (1 - st->ema_decay) * lp;
+            double wh, wp;
+            if (st->normalize) {
+                wh = 1 / (1 + st->alpha);
+                wp = st->alpha * (ema_p > 0 ? ema_h / ema_p : 1) / (1 + st->alpha);
+            } else {
+                wh = 1, wp = st->alpha;
+            }
+            for (size_t i = 0; i < (size_t)B * per; i++) dout[i] *= (float)wh;
+            for (size_t i = (size_t)B * per; i < (size_t)N * per; i++) dout[i] *= (float)wp;
+        }
+        if (!isfinite(lh) || !isfinite(lp)) {
+            rc = rk_errf(err, RK_EINVAL, "training diverged at step %ld (loss %g, pseudo %g)",
+                         step, lh, lp);
+            goto done;
+        }
+        rk_net_zero_grad(net);
+        if ((rc = rk_net_backward(net, dout))) {
+            rk_errf(err, rc, "training: backward pass failed");
+            goto done;
+        }
+        if (s->clip > 0) rk_clip_grad_norm(net, (float)s->clip);
+        rk_sgd_step(net, &opt);
+        images += N;
+        sum[0] += lh, sum[1] += terms[0], sum[2] += terms[1], sum[3] += terms[2], sum[4] += lp;
+        nsum++;
+        if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
+            hooks->step(hooks->ctx, step + 1, total, lh);
+        if ((step + 1) % steps_per_epoch == 0) {
+            double t = now() - t0;
+            rk_epoch_stats es = {.epoch = (int)((step + 1) / steps_per_epoch),
+                                 .epochs = s->epochs,
+                                 .loss = sum[0] / nsum,
+                                 .focal = sum[1] / nsum,
+                                 .size = sum[2] / nsum,
+                                 .offset = sum[3] / nsum,
+                                 .pseudo_loss = sum[4] / nsum,
+                                 .lr = opt.lr,
+                                 .img_per_s = images / t,
+                                 .seconds = t,
+                                 .images = images};
+            memset(sum, 0, sizeof sum);
+            nsum = 0;
+            if (hooks && hooks->epoch_end && hooks->epoch_end(hooks->ctx, &es)) break;
+        }
+    }
+done:
+    batch_free(&bt, N);
+    free(bi.boxes), free(bi.start), free(lab.perm), free(pst.perm), free(dout), free(scratch);
+    return rc;
+}
+
+int rk_detector_predict(rk_net *net, const rk_detector_cfg *cfg, const rk_image *images,
+                        const int64_t *ids, size_t n, const int *cat_ids, const uint8_t pad[3],
+                        int threads, rk_det **dets, size_t *ndets, rk_err *err)
+{
+    *dets = NULL;
+    *ndets = 0;
+    int C = cfg->model.num_classes, S = cfg->model.in_size, stride = cfg->model.head_stride;
+    int H = S / stride, W = S / stride, K = cfg->topk;
+    int N = n < 32 ? (int)(n ? n : 1) : 32;
+    int rc = rk_net_plan(net, N, RK_BACKEND_DNNL, threads, err);
+    if (rc) return rc;
+    float *x = calloc((size_t)N * 3 * S * S, sizeof(float));
+    rk_detection *tmp = malloc((size_t)N * K * sizeof *tmp);
+    rk_det *out = malloc((n * (size_t)K + 1) * sizeof *out);
+    rk_letterbox *lb = malloc((size_t)N * sizeof *lb);
+    rk_image *slot = calloc((size_t)N, sizeof *slot);
+    size_t m = 0;
+    if (!x || !tmp || !out || !lb || !slot) {
+        rc = rk_errf(err, RK_ENOMEM, "predict: out of memory");
+        goto done;
+    }
+    for (int b = 0; b < N; b++)
+        if ((rc = rk_image_alloc(&slot[b], S, S, 3, err))) goto done;
+    int nd[64];
+    for (size_t at = 0; at < n; at += (size_t)N) {
+        int cnt = (int)(n - at < (size_t)N ? n - at : (size_t)N);
+#pragma omp parallel for num_threads(threads)
+        for (int b = 0; b < cnt; b++) {
+            const rk_image *im = &images[at + (size_t)b];
+            rk_jitter j = rk_aug_jitter_geometry(im->w, im->h, S, S, 1.0, 0, 0);
+            rk_aug_resize_crop(im, &slot[b], j, pad, NULL, 0);
+            lb[b] = (rk_letterbox){(double)j.rw / im->w, (double)j.rh / im->h, 0, 0};
+            rk_image_to_input(x + (size_t)b * 3 * S * S, &slot[b]);
+        }
+        /* the tail of a short last chunk keeps its previous contents: eval-mode BN is per
+         * image, so they cannot affect the real ones, and their outputs are dropped */
+        const float *o = rk_net_forward(net, x, 0);
+        if (!o) {
+            rc = rk_errf(err, RK_EDNNL, "predict: forward pass failed");
+            goto done;
+        }
+#pragma omp parallel for num_threads(threads)
+        for (int b = 0; b < cnt; b++) {
+            const rk_image *im = &images[at + (size_t)b];
+            nd[b] = rk_centernet_decode(tmp + (size_t)b * K, K, o + (size_t)b * (C + 4) * H * W,
+                                        C, H, W, stride, &lb[b], im->w, im->h);
+        }
+        for (int b = 0; b < cnt; b++)
+            for (int k = 0; k < nd[b]; k++) {
+                const rk_detection *t = &tmp[(size_t)b * K + k];
+                out[m++] = (rk_det){ids[at + (size_t)b], cat_ids[t->cls],
+                                    {t->x, t->y, t->w, t->h}, t->score};
+            }
+    }
+    *dets = out;
+    *ndets = m;
+    out = NULL;
+done:
+    if (slot)
+        for (int b = 0; b < N; b++) rk_image_free(&slot[b]);
+    free(slot), free(x), free(tmp), free(out), free(lb);
+    return rc;
+}

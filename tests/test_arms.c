@@ -1,0 +1,98 @@
+/* Training arms, starting with the chain every number depends on: the detector overfits a
+ * handful of real scenes, and the real decode -> results JSON -> COCO eval path scores it. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/arms.h"
+
+static char tmp[256];
+
+static void setup(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/rk_arms_XXXXXX");
+    ck_assert(mkdtemp(tmp) != NULL);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* No augmentation: the images as they are (scale exactly 1, no flip). */
+static rk_policy identity_policy(void)
+{
+    rk_kv kv[] = {{"flip", "0", NULL, 0},
+                  {"scale", "1, 1", NULL, 0},
+                  {"pad", "124, 116, 104", NULL, 0},
+                  {"min_size", "1", NULL, 0},
+                  {"min_visible", "0.1", NULL, 0}};
+    rk_policy p;
+    rk_err err = {0};
+    ck_assert_msg(rk_policy_parse(&p, "none", kv, 5, &err) == RK_OK, "%s", err.msg);
+    return p;
+}
+
+START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_json)
+{
+    char out[300], ann[400], imgs[400], res[400];
+    snprintf(out, sizeof out, "%s/fs", tmp);
+    rk_scene_params sp = rk_scene_defaults();
+    sp.ntrain = 8, sp.nval = 1, sp.nsource = 0;
+    rk_err err = {0};
+    ck_assert_msg(rk_fashion_scenes_build(&sp, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+    snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
+    snprintf(imgs, sizeof imgs, "%s/train", out);
+    rk_dataset d;
+    ck_assert_msg(rk_dataset_load(&d, imgs, ann, 2, &err) == RK_OK, "%s", err.msg);
+
+    rk_detector_cfg cfg = rk_detector_default();
+    rk_net *net = rk_refnet_detector(&cfg.model, &err);
+    ck_assert_msg(net, "%s", err.msg);
+    rk_refnet_init(net, &cfg.model, 1);
+    rk_policy pol = identity_policy();
+    rk_schedule s = rk_schedule_default();
+    s.batch = 8, s.epochs = 400, s.lr = 0.02, s.weight_decay = 0;
+    size_t idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    ck_assert_msg(rk_detector_train(net, &cfg, &d, idx, 8, &pol, NULL, NULL, &s, 1, 2, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+
+    int64_t ids[8];
+    int cats[10];
+    for (int i = 0; i < 8; i++) ids[i] = d.coco.images[i].id;
+    for (int c = 0; c < 10; c++) cats[c] = d.coco.cats[c].id;
+    rk_det *dets;
+    size_t nd;
+    ck_assert_msg(rk_detector_predict(net, &cfg, d.images, ids, 8, cats, pol.pad, 2, &dets, &nd, &err) == RK_OK,
+                  "%s", err.msg);
+    ck_assert_int_gt(nd, 0);
+    /* through the results file, as `rethink eval` would read it */
+    snprintf(res, sizeof res, "%s/results.json", tmp);
+    ck_assert_msg(rk_dets_save(dets, nd, res, &err) == RK_OK, "%s", err.msg);
+    free(dets);
+    ck_assert_msg(rk_dets_load(&dets, &nd, res, &d.coco, &err) == RK_OK, "%s", err.msg);
+    rk_coco_stats st;
+    ck_assert_msg(rk_coco_eval(&st, &d.coco, dets, nd, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(st.stats[RK_AP50] > 0.9, "AP50 on the training images is %g (AP %g)",
+                  st.stats[RK_AP50], st.stats[RK_AP]);
+    rk_coco_stats_free(&st);
+    free(dets);
+    rk_net_free(net);
+    rk_dataset_free(&d);
+}
+END_TEST
+
+Suite *suite_arms(void)
+{
+    Suite *s = suite_create("arms");
+    TCase *tc = tcase_create("detector");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, detector_overfits_a_few_scenes_and_eval_scores_it_through_results_json);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -93,6 +93,44 @@ int rk_detector_predict(rk_net *net, const rk_detector_cfg *cfg, const rk_image 
                         const int64_t *ids, size_t n, const int *cat_ids, const uint8_t pad[3],
                         int threads, rk_det **dets, size_t *ndets, rk_err *err);
 
+/* ---- supervised pre-training (the paper's ImageNet pre-training analog) ---- */
+
+/* Trains a classifier (rk_refnet_classifier) on source images idx[0..n) with class indices
+ * cls[i] in 0..num_classes-1 (images with cls < 0 are skipped by the caller's idx), policy
+ * pol (boxes: none), softmax cross-entropy. Epoch stats: loss, and `focal` holds the
+ * training-batch accuracy. */
+int rk_classifier_train(rk_net *net, const rk_refnet_cfg *model, const rk_source *src,
+                        const size_t *idx, size_t n, const int *cls, const rk_policy *pol,
+                        const rk_schedule *s, uint64_t seed, int threads,
+                        const rk_train_hooks *hooks, rk_err *err);
+/* Top-1 accuracy on idx[0..n) (un-augmented, letterboxed with pad). */
+int rk_classifier_accuracy(rk_net *net, const rk_refnet_cfg *model, const rk_source *src,
+                           const size_t *idx, size_t n, const int *cls, const uint8_t pad[3],
+                           int threads, double *acc, rk_err *err);
+
+/* ---- pseudo-labels (self-training) ---- */
+typedef struct rk_pseudo_set {
+    rk_pseudo view;      /* what rk_detector_train reads */
+    rk_box *boxes;       /* owned; cls = 0-based class, original source pixels */
+    size_t *start;       /* owned; n + 1 */
+    size_t nboxes;       /* boxes kept */
+    size_t nlabelled;    /* images with at least one box */
+    size_t *per_class;   /* owned; boxes per class (num_classes) */
+    int nclasses;
+    double threshold;
+} rk_pseudo_set;
+
+/* Runs the teacher on every source image (un-augmented: letterboxed as at evaluation) and
+ * keeps detections with score >= threshold as hard boxes. */
+int rk_pseudo_label(rk_net *teacher, const rk_detector_cfg *cfg, const rk_source *src,
+                    double threshold, const uint8_t pad[3], int threads, rk_pseudo_set *out,
+                    rk_err *err);
+void rk_pseudo_set_free(rk_pseudo_set *p);
+/* Writes the pseudo-labels as a COCO instances file (images = source files, categories =
+ * cats, which must have nclasses entries), so any COCO tool can read them. */
+int rk_pseudo_save(const rk_pseudo_set *p, const rk_source *src, const rk_coco_cat *cats,
+                   const char *path, rk_err *err);
+
 /* Converts an image to the network's float input (3, S, S): (px/255 - mean) / std with the
  * ImageNet statistics. im must be S x S RGB. */
 void rk_image_to_input(float *dst, const rk_image *im);

@@ -1,0 +1,91 @@
+/* Pseudo-labels for self-training: the teacher's hard boxes (score >= threshold) on the
+ * un-augmented source images, as the paper does (§3.3: no soft labels, no TTA). */
+#include <stdio.h>
+
+#include "arms_internal.h"
+
+void rk_pseudo_set_free(rk_pseudo_set *p)
+{
+    if (!p) return;
+    free(p->boxes), free(p->start), free(p->per_class);
+    memset(p, 0, sizeof *p);
+}
+
+int rk_pseudo_label(rk_net *teacher, const rk_detector_cfg *cfg, const rk_source *src,
+                    double threshold, const uint8_t pad[3], int threads, rk_pseudo_set *out,
+                    rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int C = cfg->model.num_classes;
+    int64_t *ids = malloc((src->n + 1) * sizeof *ids);
+    int *cats = malloc((size_t)C * sizeof *cats);
+    if (!ids || !cats) {
+        free(ids), free(cats);
+        return rk_errf(err, RK_ENOMEM, "pseudo-labels: out of memory");
+    }
+    for (size_t i = 0; i < src->n; i++) ids[i] = (int64_t)i; /* index, not a COCO id */
+    for (int c = 0; c < C; c++) cats[c] = c;
+    rk_det *d = NULL;
+    size_t nd = 0;
+    int rc = rk_detector_predict(teacher, cfg, src->images, ids, src->n, cats, pad, threads, &d,
+                                 &nd, err);
+    free(ids), free(cats);
+    if (rc) return rc;
+    out->start = calloc(src->n + 1, sizeof *out->start);
+    out->boxes = malloc((nd + 1) * sizeof *out->boxes);
+    out->per_class = calloc((size_t)C, sizeof *out->per_class);
+    if (!out->start || !out->boxes || !out->per_class) {
+        free(d);
+        rk_pseudo_set_free(out);
+        return rk_errf(err, RK_ENOMEM, "pseudo-labels: out of memory");
+    }
+    /* predict returns detections grouped by image in image order */
+    size_t k = 0;
+    for (size_t i = 0; i < nd; i++) {
+        /* clipped to a sliver at the border: not a usable box */
+        if (d[i].score < threshold || d[i].bbox[2] < 1 || d[i].bbox[3] < 1) continue;
+        out->boxes[k++] = (rk_box){d[i].bbox[0], d[i].bbox[1], d[i].bbox[2], d[i].bbox[3],
+                                   d[i].category_id, 1};
+        out->start[d[i].image_id + 1]++;
+        out->per_class[d[i].category_id]++;
+    }
+    for (size_t i = 0; i < src->n; i++) {
+        out->nlabelled += out->start[i + 1] > 0;
+        out->start[i + 1] += out->start[i];
+    }
+    free(d);
+    out->nboxes = k;
+    out->nclasses = C;
+    out->threshold = threshold;
+    out->view = (rk_pseudo){src->images, src->n, out->boxes, out->start};
+    return RK_OK;
+}
+
+int rk_pseudo_save(const rk_pseudo_set *p, const rk_source *src, const rk_coco_cat *cats,
+                   const char *path, rk_err *err)
+{
+    rk_coco c = {0};
+    c.nimages = src->n;
+    c.images = calloc(src->n + 1, sizeof *c.images);
+    c.anns = calloc(p->nboxes + 1, sizeof *c.anns);
+    c.cats = (rk_coco_cat *)cats;
+    c.ncats = (size_t)p->nclasses;
+    if (!c.images || !c.anns) {
+        free(c.images), free(c.anns);
+        return rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+    }
+    for (size_t i = 0; i < src->n; i++) {
+        c.images[i] = (rk_coco_image){(int64_t)i + 1, src->files[i], src->images[i].w,
+                                      src->images[i].h};
+        for (size_t j = p->start[i]; j < p->start[i + 1]; j++) {
+            const rk_box *b = &p->boxes[j];
+            c.anns[c.nanns] = (rk_coco_ann){(int64_t)c.nanns + 1, (int64_t)i + 1,
+                                            cats[b->cls].id, {b->x, b->y, b->w, b->h},
+                                            b->w * b->h, 0};
+            c.nanns++;
+        }
+    }
+    int rc = rk_coco_save(&c, path, err);
+    free(c.images), free(c.anns);
+    return rc;
+}

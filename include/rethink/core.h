@@ -35,6 +35,17 @@ uint64_t rk_rng_u64(rk_rng *r);
 float rk_rng_uniform(rk_rng *r); /* [0, 1) */
 float rk_rng_normal(rk_rng *r);  /* N(0, 1), Box-Muller */
 
+/* ---- INI files ---- */
+typedef struct rk_ini_item {
+    char *section, *key, *value;
+    int line;
+} rk_ini_item;
+
+/* Every key of an INI file in file order, with its section and line. A malformed line is an
+ * error naming path:line. */
+int rk_ini_read(const char *path, rk_ini_item **items, size_t *n, rk_err *err);
+void rk_ini_free(rk_ini_item *items, size_t n);
+
 /* Compute threads for OpenMP (shared by oneDNN and OpenBLAS). */
 void rk_set_threads(int threads);
 

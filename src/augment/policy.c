@@ -198,100 +198,42 @@ int rk_policy_parse(rk_policy *p, const char *name, const rk_kv *kv, size_t n, r
     return RK_OK;
 }
 
-/* ---- INI files (inih) ---- */
-
-typedef struct ini_item {
-    char *key, *value;
-    int line;
-} ini_item;
-
-typedef struct ini_ctx {
-    FILE *f;
-    int line;             /* lines read so far: the line the handler is looking at */
-    const char *section;  /* "augment.NAME" */
-    ini_item *items;
-    size_t n, cap;
-    int found, oom;
-    char others[256];     /* names of the other [augment.*] sections, for the error */
-} ini_ctx;
-
-static char *read_line(char *buf, int size, void *stream)
-{
-    ini_ctx *c = stream;
-    char *s = fgets(buf, size, c->f);
-    if (s) c->line++;
-    return s;
-}
-
-static int on_pair(void *user, const char *section, const char *key, const char *value)
-{
-    ini_ctx *c = user;
-    if (strcmp(section, c->section) != 0) {
-        if (!strncmp(section, "augment.", 8) && !strstr(c->others, section + 8) &&
-            strlen(c->others) + strlen(section) + 3 < sizeof c->others)
-            snprintf(c->others + strlen(c->others), sizeof c->others - strlen(c->others), "%s%s",
-                     c->others[0] ? ", " : "", section + 8);
-        return 1;
-    }
-    c->found = 1;
-    if (!key) return 1; /* section header only (inih with INI_CALL_HANDLER_ON_NEW_SECTION) */
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 16;
-        ini_item *q = realloc(c->items, cap * sizeof *q);
-        if (!q) {
-            c->oom = 1;
-            return 0;
-        }
-        c->items = q, c->cap = cap;
-    }
-    ini_item *it = &c->items[c->n];
-    it->key = strdup(key), it->value = strdup(value), it->line = c->line;
-    if (!it->key || !it->value) {
-        free(it->key), free(it->value);
-        c->oom = 1;
-        return 0;
-    }
-    c->n++;
-    return 1;
-}
+/* ---- INI files ---- */
 
 int rk_policy_load_ini(rk_policy *p, const char *path, const char *name, rk_err *err)
 {
     char section[128];
     if (snprintf(section, sizeof section, "augment.%s", name) >= (int)sizeof section)
         return rk_errf(err, RK_EINVAL, "augment policy name '%s' is too long", name);
-    ini_ctx c = {.section = section};
-    c.f = fopen(path, "r");
-    if (!c.f) return rk_errf(err, RK_EIO, "%s: cannot open: %s", path, strerror(errno));
-    int bad = ini_parse_stream(read_line, &c, on_pair, &c);
-    fclose(c.f);
-    int rc = RK_OK;
-    rk_kv *kv = NULL;
-    if (c.oom) {
-        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
-    } else if (bad) {
-        rc = rk_errf(err, RK_EFORMAT, "%s:%d: not an INI line (expected [section], key = value "
-                     "or a ; comment)", path, bad);
-    } else if (!c.found) {
-        rc = rk_errf(err, RK_EINVAL, "%s: no section [augment.%s] (policies in this file: %s)",
-                     path, name, c.others[0] ? c.others : "none");
-    } else {
-        kv = malloc((c.n ? c.n : 1) * sizeof *kv);
-        if (!kv) {
-            rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
-        } else {
-            for (size_t i = 0; i < c.n; i++)
-                kv[i] = (rk_kv){c.items[i].key, c.items[i].value, path, c.items[i].line};
-            if (c.n == 0)
-                rc = rk_errf(err, RK_EINVAL, "%s: section [augment.%s] is empty (needs flip, "
-                             "scale, pad, min_size, min_visible)", path, name);
-            else
-                rc = rk_policy_parse(p, name, kv, c.n, err);
+    rk_ini_item *it;
+    size_t n;
+    int rc = rk_ini_read(path, &it, &n, err);
+    if (rc) return rc;
+    rk_kv *kv = malloc((n ? n : 1) * sizeof *kv);
+    char others[256] = "";
+    size_t k = 0;
+    int found = 0;
+    if (!kv) {
+        rk_ini_free(it, n);
+        return rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(it[i].section, section)) {
+            found = 1;
+            kv[k++] = (rk_kv){it[i].key, it[i].value, path, it[i].line};
+        } else if (!strncmp(it[i].section, "augment.", 8) && !strstr(others, it[i].section + 8) &&
+                   strlen(others) + strlen(it[i].section) + 3 < sizeof others) {
+            snprintf(others + strlen(others), sizeof others - strlen(others), "%s%s",
+                     others[0] ? ", " : "", it[i].section + 8);
         }
     }
+    if (!found)
+        rc = rk_errf(err, RK_EINVAL, "%s: no section [augment.%s] (policies in this file: %s)",
+                     path, name, others[0] ? others : "none");
+    else
+        rc = rk_policy_parse(p, name, kv, k, err);
     free(kv);
-    for (size_t i = 0; i < c.n; i++) free(c.items[i].key), free(c.items[i].value);
-    free(c.items);
+    rk_ini_free(it, n);
     return rc;
 }
 

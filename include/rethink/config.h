@@ -1,0 +1,103 @@
+/* rethink config: experiment files (INI) and the resolved configuration of one trial.
+ *
+ * An experiment file is INI; every key is addressed as "section.key" (policies as
+ * "augment.NAME.key"). The [grid] section lists the axes: each of its keys names a config
+ * key (arm, aug, fraction, seed are the trial's own; any other "section.key" may be an axis
+ * too) and lists its values separated by commas — or by ';' for keys whose single value
+ * already contains commas (e.g. augment.S4.scale). Command-line overrides "-s key=value"
+ * replace a base value, or an axis when the key is already one or the value lists several.
+ *
+ * A trial's resolved config is the base entries with one value per axis, validated against
+ * the schema (unknown keys, bad types and out-of-range values name file, line and key), and
+ * serialised as canonical JSON (keys sorted, values as strings); its SHA-256 is the trial's
+ * identity. Keys that do not change results (threads, paths of outputs) are left out of the
+ * hash. */
+#ifndef RETHINK_CONFIG_H
+#define RETHINK_CONFIG_H
+
+#include <stddef.h>
+
+#include "rethink/arms.h"
+#include "rethink/core.h"
+
+typedef struct rk_cfg_entry {
+    char *key, *value;
+    char *file; /* where it was set: a path, or "command line" */
+    int line;
+} rk_cfg_entry;
+
+typedef struct rk_config {
+    rk_cfg_entry *e; /* sorted by key, unique */
+    size_t n;
+} rk_config;
+
+typedef struct rk_axis {
+    char *key;
+    char **values;
+    size_t n;
+    char *file;
+    int line;
+} rk_axis;
+
+typedef struct rk_experiment {
+    char *path;
+    rk_config base;
+    rk_axis *axes; /* in the order first declared; the last varies fastest */
+    size_t naxes;
+} rk_experiment;
+
+/* Reads an experiment file (and the policies file it names, study.policies, default
+ * "augment.ini" beside it), applies overrides ("key=value", applied in order) and
+ * validates every key. */
+int rk_experiment_load(rk_experiment *x, const char *path, const char *const *overrides,
+                       size_t noverrides, rk_err *err);
+void rk_experiment_free(rk_experiment *x);
+/* Number of trials: the product of the axes' sizes. */
+size_t rk_experiment_size(const rk_experiment *x);
+/* The resolved config of trial i (0 <= i < size), validated. */
+int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err *err);
+
+void rk_config_free(rk_config *c);
+int rk_config_copy(rk_config *dst, const rk_config *src, rk_err *err);
+/* Sets key (replacing) with its origin. */
+int rk_config_put(rk_config *c, const char *key, const char *value, const char *file, int line,
+                  rk_err *err);
+const char *rk_config_get(const rk_config *c, const char *key);
+const rk_cfg_entry *rk_config_entry(const rk_config *c, const char *key);
+/* Checks every key against the schema and every policy section with rk_policy_parse. */
+int rk_config_validate(const rk_config *c, rk_err *err);
+/* Canonical JSON of the entries that define results, and its SHA-256 (hash may be NULL).
+ * *json is malloc'd. */
+int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err);
+
+/* ---- a trial, typed ---- */
+typedef enum { RK_ARM_SCRATCH, RK_ARM_PRETRAIN, RK_ARM_SELFTRAIN, RK_ARM_PRETRAIN_SELFTRAIN } rk_arm;
+const char *rk_arm_name(rk_arm a);
+
+typedef struct rk_trial_cfg {
+    rk_arm arm;
+    char aug[64];
+    double fraction;
+    unsigned long seed;
+    char study[128];
+    char data_dir[1024];   /* fashion-scenes layout: train/, val/, source/, annotations/ */
+    int build_data;        /* build the default dataset there if it is missing */
+    rk_scene_params data;  /* its recipe */
+    char artifacts[1024];  /* checkpoints, pseudo-labels, backbones */
+    int threads;
+    rk_detector_cfg det;
+    rk_schedule train;
+    rk_policy policy;      /* the cell's augmentation */
+    rk_schedule pre;       /* pre-training */
+    rk_policy pre_policy;
+    double pre_holdout;    /* fraction of source images held out to measure accuracy */
+    rk_selftrain_cfg st;
+    double st_threshold;
+    int st_init_random;    /* student from random init instead of the teacher */
+    int eval_every;        /* evaluate on val every this many epochs (0: only at the end) */
+} rk_trial_cfg;
+
+/* Reads the typed trial from a resolved config (validated or not: errors name the key). */
+int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err);
+
+#endif

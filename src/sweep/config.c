@@ -1,0 +1,639 @@
+/* Experiment files, overrides, grid expansion, the key schema, canonical JSON + hash, and
+ * the typed trial. See include/rethink/config.h for the file format. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/config.h"
+
+/* ---- the schema ---- */
+typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT } ktype;
+
+/* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
+ * not enter its hash (so a selftrain setting never re-runs its scratch teacher). */
+enum { A_ALL = 15, A_PRE = 1 << RK_ARM_PRETRAIN | 1 << RK_ARM_PRETRAIN_SELFTRAIN,
+       A_ST = 1 << RK_ARM_SELFTRAIN | 1 << RK_ARM_PRETRAIN_SELFTRAIN, A_NONE = 0 };
+
+typedef struct {
+    const char *key;
+    ktype type;
+    double lo, hi;
+    const char *def;
+    int arms; /* A_NONE: never hashed */
+    const char *doc;
+} kspec;
+
+static const kspec SCHEMA[] = {
+    {"study.name", T_STR, 0, 0, "study", A_NONE, "name of the study in the database and reports"},
+    {"study.data", T_STR, 0, 0, "data/fashion-scenes", A_ALL, "dataset folder (train/ val/ source/ annotations/)"},
+    {"study.build_data", T_BOOL, 0, 1, "1", A_NONE, "build the default dataset there if missing"},
+    {"study.policies", T_STR, 0, 0, "augment.ini", A_NONE, "INI file with [augment.NAME] policies, relative to the experiment file"},
+    {"study.artifacts", T_STR, 0, 0, "artifacts", A_NONE, "folder for checkpoints, backbones and pseudo-labels"},
+    {"study.threads", T_INT, 1, 256, "1", A_NONE, "compute threads per trial"},
+    {"study.eval_every", T_INT, 0, 100000, "0", A_NONE, "evaluate on val every N epochs (0: only at the end)"},
+    {"data.seed", T_INT, 0, 2147483647, "1", A_ALL, "dataset generator seed"},
+    {"data.size", T_INT, 16, 1024, "64", A_ALL, "scene side, px"},
+    {"data.train", T_INT, 1, 10000000, "4000", A_ALL, "train scenes"},
+    {"data.val", T_INT, 1, 10000000, "1000", A_ALL, "val scenes"},
+    {"data.source", T_INT, 1, 10000000, "10000", A_ALL, "source images"},
+    {"data.objects", T_PAIR, 1, 50, "2, 5", A_ALL, "objects per scene MIN, MAX"},
+    {"data.scale", T_PAIR, 6, 1024, "12, 36", A_ALL, "object side MIN, MAX px"},
+    {"data.clutter", T_INT, 0, 100, "6", A_ALL, "background distractors"},
+    {"data.occlusion", T_REAL, 0, 0.9, "0.4", A_ALL, "largest covered fraction of an object"},
+    {"data.tint", T_REAL, 0, 1, "1", A_ALL, "item colouring"},
+    {"data.noise", T_REAL, 0, 64, "6", A_ALL, "pixel noise sigma"},
+    {"model.width", T_INT, 1, 1024, "16", A_ALL, "stage-1 channels"},
+    {"model.depth", T_INT, 1, 8, "2", A_ALL, "convs per stage"},
+    {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
+    {"train.epochs", T_INT, 1, 100000, "30", A_ALL, "epochs over the labelled subset"},
+    {"train.batch", T_INT, 1, 1024, "32", A_ALL, "labelled images per step"},
+    {"train.lr", T_REAL, 0, 10, "0.05", A_ALL, "peak learning rate"},
+    {"train.warmup_init", T_REAL, 0, 1, "0.01", A_ALL, "warm-up starts at lr times this"},
+    {"train.warmup_frac", T_REAL, 0, 1, "0.05", A_ALL, "warm-up fraction of all steps"},
+    {"train.momentum", T_REAL, 0, 0.999, "0.9", A_ALL, "SGD momentum"},
+    {"train.weight_decay", T_REAL, 0, 1, "1e-4", A_ALL, "weight decay"},
+    {"train.decay_all", T_BOOL, 0, 1, "0", A_ALL, "decay BN and biases too"},
+    {"train.clip", T_REAL, 0, 1e6, "10", A_ALL, "gradient-norm clip (0 = off)"},
+    {"train.w_size", T_REAL, 0, 100, "1", A_ALL, "weight of the size L1 term"},
+    {"train.w_off", T_REAL, 0, 100, "1", A_ALL, "weight of the offset L1 term"},
+    {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},
+    {"pretrain.epochs", T_INT, 1, 100000, "10", A_PRE, "pre-training epochs over the source"},
+    {"pretrain.batch", T_INT, 1, 1024, "64", A_PRE, "pre-training batch"},
+    {"pretrain.lr", T_REAL, 0, 10, "0.1", A_PRE, "pre-training peak learning rate"},
+    {"pretrain.warmup_frac", T_REAL, 0, 1, "0.05", A_PRE, "pre-training warm-up fraction"},
+    {"pretrain.weight_decay", T_REAL, 0, 1, "1e-4", A_PRE, "pre-training weight decay"},
+    {"pretrain.aug", T_STR, 0, 0, "S1", A_PRE, "pre-training augmentation policy"},
+    {"pretrain.holdout", T_REAL, 0, 0.9, "0.1", A_PRE, "source fraction held out for accuracy"},
+    {"selftrain.alpha", T_REAL, 0, 100, "1", A_ST, "weight of the pseudo-labelled loss"},
+    {"selftrain.normalize", T_BOOL, 0, 1, "1", A_ST, "Appendix B loss normalisation"},
+    {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_ST, "decay of the loss moving averages"},
+    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_ST, "pseudo-box score threshold"},
+    {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step"},
+    {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
+    {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "scratch, pretrain, selftrain, pretrain+selftrain"},
+    {"trial.aug", T_STR, 0, 0, "S1", A_ALL, "augmentation policy name"},
+    {"trial.fraction", T_REAL, 0, 1, "1", A_ALL, "labelled fraction in (0, 1]"},
+    {"trial.seed", T_INT, 0, 2147483647, "1", A_ALL, "trial seed"},
+};
+#define NSCHEMA (sizeof SCHEMA / sizeof *SCHEMA)
+
+static const kspec *spec_of(const char *key)
+{
+    for (size_t i = 0; i < NSCHEMA; i++)
+        if (!strcmp(SCHEMA[i].key, key)) return &SCHEMA[i];
+    return NULL;
+}
+
+static const char *ARMS[] = {"scratch", "pretrain", "selftrain", "pretrain+selftrain"};
+
+const char *rk_arm_name(rk_arm a) { return a >= 0 && a <= 3 ? ARMS[a] : "?"; }
+
+static int parse_arm(const char *v)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(v, ARMS[i])) return i;
+    return -1;
+}
+
+/* ---- entries ---- */
+void rk_config_free(rk_config *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->n; i++) free(c->e[i].key), free(c->e[i].value), free(c->e[i].file);
+    free(c->e);
+    memset(c, 0, sizeof *c);
+}
+
+static long find(const rk_config *c, const char *key, size_t *pos)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int r = strcmp(c->e[mid].key, key);
+        if (!r) return (long)mid;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (pos) *pos = lo;
+    return -1;
+}
+
+const rk_cfg_entry *rk_config_entry(const rk_config *c, const char *key)
+{
+    long i = find(c, key, NULL);
+    return i < 0 ? NULL : &c->e[i];
+}
+
+const char *rk_config_get(const rk_config *c, const char *key)
+{
+    const rk_cfg_entry *e = rk_config_entry(c, key);
+    return e ? e->value : NULL;
+}
+
+int rk_config_put(rk_config *c, const char *key, const char *value, const char *file, int line,
+                  rk_err *err)
+{
+    size_t pos = 0;
+    long i = find(c, key, &pos);
+    char *v = strdup(value), *f = strdup(file ? file : "");
+    if (!v || !f) {
+        free(v), free(f);
+        return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    }
+    if (i >= 0) {
+        free(c->e[i].value), free(c->e[i].file);
+        c->e[i].value = v, c->e[i].file = f, c->e[i].line = line;
+        return RK_OK;
+    }
+    char *k = strdup(key);
+    rk_cfg_entry *ne = realloc(c->e, (c->n + 1) * sizeof *ne);
+    if (!k || !ne) {
+        free(k), free(v), free(f);
+        if (ne) c->e = ne;
+        return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    }
+    c->e = ne;
+    memmove(c->e + pos + 1, c->e + pos, (c->n - pos) * sizeof *c->e);
+    c->e[pos] = (rk_cfg_entry){k, v, f, line};
+    c->n++;
+    return RK_OK;
+}
+
+int rk_config_copy(rk_config *dst, const rk_config *src, rk_err *err)
+{
+    memset(dst, 0, sizeof *dst);
+    for (size_t i = 0; i < src->n; i++) {
+        int rc = rk_config_put(dst, src->e[i].key, src->e[i].value, src->e[i].file,
+                               src->e[i].line, err);
+        if (rc) {
+            rk_config_free(dst);
+            return rc;
+        }
+    }
+    return RK_OK;
+}
+
+/* ---- validation ---- */
+static int where(char *buf, size_t n, const rk_cfg_entry *e)
+{
+    if (e->line > 0) return snprintf(buf, n, "%s:%d: key '%s'", e->file, e->line, e->key);
+    return snprintf(buf, n, "%s: key '%s'", e->file[0] ? e->file : "config", e->key);
+}
+
+static int parse_num(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    while (isspace((unsigned char)*end)) end++;
+    return !errno && end != s && !*end && isfinite(*v) ? 0 : -1;
+}
+
+static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
+{
+    char w[400];
+    where(w, sizeof w, e);
+    double v, v2;
+    const char *s = e->value;
+    switch (k->type) {
+    case T_INT:
+        if (parse_num(s, &v) || v != floor(v) || v < k->lo || v > k->hi)
+            return rk_errf(err, RK_EINVAL, "%s: expected an integer in %g..%g, got '%s'", w, k->lo,
+                           k->hi, s);
+        break;
+    case T_REAL:
+        if (parse_num(s, &v) || v < k->lo || v > k->hi)
+            return rk_errf(err, RK_EINVAL, "%s: expected a number in %g..%g, got '%s'", w, k->lo,
+                           k->hi, s);
+        if (!strcmp(k->key, "trial.fraction") && !(v > 0))
+            return rk_errf(err, RK_EINVAL, "%s: a fraction must be > 0, got '%s'", w, s);
+        break;
+    case T_BOOL:
+        if (strcmp(s, "0") && strcmp(s, "1"))
+            return rk_errf(err, RK_EINVAL, "%s: expected 0 or 1, got '%s'", w, s);
+        break;
+    case T_PAIR: {
+        char a[64], b[64];
+        const char *comma = strchr(s, ',');
+        if (!comma || (size_t)(comma - s) >= sizeof a || strlen(comma + 1) >= sizeof b)
+            return rk_errf(err, RK_EINVAL, "%s: expected MIN, MAX, got '%s'", w, s);
+        memcpy(a, s, (size_t)(comma - s));
+        a[comma - s] = 0;
+        strcpy(b, comma + 1);
+        if (parse_num(a, &v) || parse_num(b, &v2) || v > v2 || v < k->lo || v2 > k->hi)
+            return rk_errf(err, RK_EINVAL, "%s: expected MIN, MAX with %g <= MIN <= MAX <= %g, got '%s'",
+                           w, k->lo, k->hi, s);
+        break;
+    }
+    case T_ARM:
+        if (parse_arm(s) < 0)
+            return rk_errf(err, RK_EINVAL,
+                           "%s: expected scratch, pretrain, selftrain or pretrain+selftrain, got '%s'",
+                           w, s);
+        break;
+    case T_INIT:
+        if (strcmp(s, "teacher") && strcmp(s, "random"))
+            return rk_errf(err, RK_EINVAL, "%s: expected teacher or random, got '%s'", w, s);
+        break;
+    case T_STR:
+        if (!s[0]) return rk_errf(err, RK_EINVAL, "%s: must not be empty", w);
+        break;
+    }
+    return RK_OK;
+}
+
+/* The key/value pairs of policy NAME (entries "augment.NAME.key"). */
+static int policy_of(const rk_config *c, const char *name, rk_policy *p, rk_err *err)
+{
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "augment.%s.", name);
+    size_t pl = strlen(prefix), k = 0;
+    rk_kv *kv = malloc((c->n + 1) * sizeof *kv);
+    if (!kv) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    for (size_t i = 0; i < c->n; i++)
+        if (!strncmp(c->e[i].key, prefix, pl))
+            kv[k++] = (rk_kv){c->e[i].key + pl, c->e[i].value, c->e[i].file, c->e[i].line};
+    int rc = k ? rk_policy_parse(p, name, kv, k, err)
+               : rk_errf(err, RK_EINVAL, "config: no augmentation policy [augment.%s] (define it "
+                         "in the experiment file or its study.policies file)", name);
+    free(kv);
+    return rc;
+}
+
+int rk_config_validate(const rk_config *c, rk_err *err)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const rk_cfg_entry *e = &c->e[i];
+        if (!strncmp(e->key, "augment.", 8)) continue; /* checked per policy below */
+        const kspec *k = spec_of(e->key);
+        if (!k) {
+            char w[400];
+            where(w, sizeof w, e);
+            return rk_errf(err, RK_EINVAL, "%s: unknown key (see docs/EXPERIMENTS.md)", w);
+        }
+        int rc = check_value(k, e, err);
+        if (rc) return rc;
+    }
+    /* every policy section parses */
+    for (size_t i = 0; i < c->n; i++) {
+        const char *key = c->e[i].key;
+        if (strncmp(key, "augment.", 8)) continue;
+        const char *dot = strchr(key + 8, '.');
+        if (!dot) {
+            char w[400];
+            where(w, sizeof w, &c->e[i]);
+            return rk_errf(err, RK_EINVAL, "%s: policy keys live in [augment.NAME] sections", w);
+        }
+        char name[128];
+        size_t nl = (size_t)(dot - key - 8);
+        if (nl >= sizeof name) return rk_errf(err, RK_EINVAL, "config: policy name too long");
+        memcpy(name, key + 8, nl);
+        name[nl] = 0;
+        if (i > 0 && !strncmp(c->e[i - 1].key, key, 8 + nl + 1)) continue; /* same section */
+        rk_policy p;
+        int rc = policy_of(c, name, &p, err);
+        if (rc) return rc;
+    }
+    return RK_OK;
+}
+
+/* ---- loading ---- */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+    return s;
+}
+
+/* "arm" -> "trial.arm" etc. for the grid's short names */
+static const char *full_key(const char *k)
+{
+    static const char *shorts[4] = {"arm", "aug", "fraction", "seed"};
+    static const char *longs[4] = {"trial.arm", "trial.aug", "trial.fraction", "trial.seed"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(k, shorts[i])) return longs[i];
+    return k;
+}
+
+static int is_list_key(const char *key)
+{
+    const kspec *k = spec_of(key);
+    if (k) return k->type == T_PAIR;
+    if (!strncmp(key, "augment.", 8)) {
+        const char *last = strrchr(key, '.') + 1;
+        return !strcmp(last, "scale") || !strcmp(last, "pad") || !strcmp(last, "randaugment");
+    }
+    return 0;
+}
+
+/* Sets an axis from "v1, v2, ..." (or ';'-separated for list keys); replaces an existing
+ * axis of the same key. */
+static int set_axis(rk_experiment *x, const char *key, const char *list, const char *file,
+                    int line, rk_err *err)
+{
+    char sep = is_list_key(key) ? ';' : ',';
+    char *buf = strdup(list);
+    if (!buf) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    rk_axis a = {strdup(key), NULL, 0, strdup(file), line};
+    for (char *s = buf, *next; s; s = next) {
+        next = strchr(s, sep);
+        if (next) *next++ = 0;
+        char *v = trim(s);
+        if (!*v) {
+            free(buf);
+            for (size_t i = 0; i < a.n; i++) free(a.values[i]);
+            free(a.values), free(a.key), free(a.file);
+            return line > 0 ? rk_errf(err, RK_EINVAL, "%s:%d: grid key '%s' has an empty value", file, line, key)
+                            : rk_errf(err, RK_EINVAL, "%s: grid key '%s' has an empty value", file, key);
+        }
+        char **nv = realloc(a.values, (a.n + 1) * sizeof *nv);
+        if (!nv) break;
+        a.values = nv;
+        a.values[a.n++] = strdup(v);
+    }
+    free(buf);
+    for (size_t i = 0; i < x->naxes; i++)
+        if (!strcmp(x->axes[i].key, key)) {
+            for (size_t j = 0; j < x->axes[i].n; j++) free(x->axes[i].values[j]);
+            free(x->axes[i].values), free(x->axes[i].key), free(x->axes[i].file);
+            x->axes[i] = a;
+            return RK_OK;
+        }
+    rk_axis *na = realloc(x->axes, (x->naxes + 1) * sizeof *na);
+    if (!na) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    x->axes = na;
+    x->axes[x->naxes++] = a;
+    return RK_OK;
+}
+
+static int load_ini(rk_experiment *x, const char *path, int policies_only, rk_err *err)
+{
+    rk_ini_item *it;
+    size_t n;
+    int rc = rk_ini_read(path, &it, &n, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char key[512];
+        if (policies_only && strncmp(it[i].section, "augment.", 8)) continue;
+        if (!strcmp(it[i].section, "grid")) {
+            rc = set_axis(x, full_key(it[i].key), it[i].value, path, it[i].line, err);
+            continue;
+        }
+        if (!it[i].section[0]) {
+            rc = rk_errf(err, RK_EINVAL, "%s:%d: key '%s' outside a [section]", path, it[i].line,
+                         it[i].key);
+            break;
+        }
+        snprintf(key, sizeof key, "%s.%s", it[i].section, it[i].key);
+        if (rk_config_entry(&x->base, key) && !policies_only) {
+            const rk_cfg_entry *e = rk_config_entry(&x->base, key);
+            if (!strcmp(e->file, path)) {
+                rc = rk_errf(err, RK_EINVAL, "%s:%d: key '%s' given twice (first at line %d)", path,
+                             it[i].line, key, e->line);
+                break;
+            }
+        }
+        rc = rk_config_put(&x->base, key, it[i].value, path, it[i].line, err);
+    }
+    rk_ini_free(it, n);
+    return rc;
+}
+
+void rk_experiment_free(rk_experiment *x)
+{
+    if (!x) return;
+    rk_config_free(&x->base);
+    for (size_t i = 0; i < x->naxes; i++) {
+        for (size_t j = 0; j < x->axes[i].n; j++) free(x->axes[i].values[j]);
+        free(x->axes[i].values), free(x->axes[i].key), free(x->axes[i].file);
+    }
+    free(x->axes);
+    free(x->path);
+    memset(x, 0, sizeof *x);
+}
+
+int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov, size_t nov,
+                       rk_err *err)
+{
+    memset(x, 0, sizeof *x);
+    x->path = strdup(path);
+    rk_experiment tmp = {0};
+    /* 1. the experiment itself, to learn study.policies */
+    int rc = load_ini(&tmp, path, 0, err);
+    const char *pol = rc ? NULL : rk_config_get(&tmp.base, "study.policies");
+    char polpath[2048];
+    if (!rc) {
+        const char *slash = strrchr(path, '/');
+        const char *name = pol ? pol : "augment.ini";
+        if (name[0] == '/' || !slash)
+            snprintf(polpath, sizeof polpath, "%s", name);
+        else
+            snprintf(polpath, sizeof polpath, "%.*s/%s", (int)(slash - path), path, name);
+        FILE *f = fopen(polpath, "r");
+        if (f) fclose(f);
+        /* 2. policies first, then the experiment over them */
+        if (f || pol) rc = load_ini(x, polpath, 1, err);
+    }
+    rk_experiment_free(&tmp);
+    if (!rc) rc = load_ini(x, path, 0, err);
+    /* 3. defaults for every schema key not set */
+    for (size_t i = 0; i < NSCHEMA && !rc; i++)
+        if (!rk_config_entry(&x->base, SCHEMA[i].key))
+            rc = rk_config_put(&x->base, SCHEMA[i].key, SCHEMA[i].def, "default", 0, err);
+    /* 4. overrides */
+    for (size_t i = 0; i < nov && !rc; i++) {
+        const char *eq = strchr(ov[i], '=');
+        if (!eq || eq == ov[i]) {
+            rc = rk_errf(err, RK_EINVAL, "override '%s': expected key=value", ov[i]);
+            break;
+        }
+        char key[512];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - ov[i]), ov[i]);
+        const char *k = full_key(trim(key)), *v = eq + 1;
+        int axis = strchr(v, is_list_key(k) ? ';' : ',') != NULL;
+        for (size_t a = 0; a < x->naxes; a++) axis |= !strcmp(x->axes[a].key, k);
+        rc = axis ? set_axis(x, k, v, "command line", 0, err)
+                  : rk_config_put(&x->base, k, v, "command line", 0, err);
+    }
+    /* 5. validate the base and every axis value */
+    if (!rc) rc = rk_config_validate(&x->base, err);
+    for (size_t a = 0; a < x->naxes && !rc; a++) {
+        const kspec *k = spec_of(x->axes[a].key);
+        if (!k && strncmp(x->axes[a].key, "augment.", 8)) {
+            rc = x->axes[a].line > 0
+                     ? rk_errf(err, RK_EINVAL, "%s:%d: grid key '%s' is not a config key",
+                               x->axes[a].file, x->axes[a].line, x->axes[a].key)
+                     : rk_errf(err, RK_EINVAL, "%s: grid key '%s' is not a config key",
+                               x->axes[a].file, x->axes[a].key);
+            break;
+        }
+        for (size_t j = 0; j < x->axes[a].n && !rc && k; j++) {
+            rk_cfg_entry e = {x->axes[a].key, x->axes[a].values[j], x->axes[a].file, x->axes[a].line};
+            rc = check_value(k, &e, err);
+        }
+    }
+    if (!rc && rk_experiment_size(x) == 0) rc = rk_errf(err, RK_EINVAL, "%s: the grid is empty", path);
+    if (rc) rk_experiment_free(x);
+    return rc;
+}
+
+size_t rk_experiment_size(const rk_experiment *x)
+{
+    size_t n = 1;
+    for (size_t a = 0; a < x->naxes; a++) n *= x->axes[a].n;
+    return n;
+}
+
+int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err *err)
+{
+    int rc = rk_config_copy(out, &x->base, err);
+    for (size_t a = x->naxes; a-- > 0 && !rc;) {
+        const rk_axis *ax = &x->axes[a];
+        rc = rk_config_put(out, ax->key, ax->values[i % ax->n], ax->file, ax->line, err);
+        i /= ax->n;
+    }
+    if (!rc) rc = rk_config_validate(out, err);
+    if (rc) rk_config_free(out);
+    return rc;
+}
+
+/* ---- canonical JSON and the identity hash ---- */
+static int hashed(const rk_config *c, const char *key, int arm)
+{
+    if (!strncmp(key, "augment.", 8)) {
+        /* only the policies this trial uses */
+        const char *aug = rk_config_get(c, "trial.aug"), *pre = rk_config_get(c, "pretrain.aug");
+        char p1[160], p2[160];
+        snprintf(p1, sizeof p1, "augment.%s.", aug ? aug : "");
+        snprintf(p2, sizeof p2, "augment.%s.", pre ? pre : "");
+        return !strncmp(key, p1, strlen(p1)) ||
+               ((1 << arm & A_PRE) && !strncmp(key, p2, strlen(p2)));
+    }
+    const kspec *k = spec_of(key);
+    return k && (k->arms & (1 << arm));
+}
+
+static void json_str(char **p, size_t *n, size_t *cap, const char *s)
+{
+    for (const char *q = s;; q++) {
+        if (*n + 8 > *cap) {
+            *cap = *cap * 2 + 64;
+            *p = realloc(*p, *cap);
+            if (!*p) return;
+        }
+        if (!*q) break;
+        unsigned char ch = (unsigned char)*q;
+        if (ch == '"' || ch == '\\') (*p)[(*n)++] = '\\', (*p)[(*n)++] = (char)ch;
+        else if (ch < 0x20) *n += (size_t)snprintf(*p + *n, 8, "\\u%04x", ch);
+        else (*p)[(*n)++] = (char)ch;
+    }
+}
+
+int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
+{
+    const char *arm_s = rk_config_get(c, "trial.arm");
+    int arm = arm_s ? parse_arm(arm_s) : 0;
+    if (arm < 0) arm = 0;
+    size_t n = 0, cap = 256;
+    char *p = malloc(cap);
+    if (!p) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    p[n++] = '{';
+    int first = 1;
+    for (size_t i = 0; i < c->n && p; i++) {
+        if (!hashed(c, c->e[i].key, arm)) continue;
+        if (!first) p[n++] = ',';
+        first = 0;
+        p[n++] = '"';
+        json_str(&p, &n, &cap, c->e[i].key);
+        if (!p) break;
+        p[n++] = '"', p[n++] = ':', p[n++] = '"';
+        json_str(&p, &n, &cap, c->e[i].value);
+        if (!p) break;
+        p[n++] = '"';
+    }
+    if (!p) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    p[n++] = '}';
+    p[n] = 0;
+    if (hash) rk_sha256_hex(p, n, hash);
+    *json = p;
+    return RK_OK;
+}
+
+/* ---- the typed trial ---- */
+static double num(const rk_config *c, const char *key)
+{
+    const char *v = rk_config_get(c, key);
+    return v ? strtod(v, NULL) : 0;
+}
+
+static void pair(const rk_config *c, const char *key, double *a, double *b)
+{
+    const char *v = rk_config_get(c, key);
+    *a = v ? strtod(v, NULL) : 0;
+    const char *comma = v ? strchr(v, ',') : NULL;
+    *b = comma ? strtod(comma + 1, NULL) : *a;
+}
+
+int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
+{
+    int rc = rk_config_validate(c, err);
+    if (rc) return rc;
+    memset(t, 0, sizeof *t);
+    t->arm = (rk_arm)parse_arm(rk_config_get(c, "trial.arm"));
+    snprintf(t->aug, sizeof t->aug, "%s", rk_config_get(c, "trial.aug"));
+    t->fraction = num(c, "trial.fraction");
+    t->seed = (unsigned long)num(c, "trial.seed");
+    snprintf(t->study, sizeof t->study, "%s", rk_config_get(c, "study.name"));
+    snprintf(t->data_dir, sizeof t->data_dir, "%s", rk_config_get(c, "study.data"));
+    snprintf(t->artifacts, sizeof t->artifacts, "%s", rk_config_get(c, "study.artifacts"));
+    t->build_data = (int)num(c, "study.build_data");
+    t->threads = (int)num(c, "study.threads");
+    t->eval_every = (int)num(c, "study.eval_every");
+    rk_scene_params *d = &t->data;
+    *d = rk_scene_defaults();
+    d->seed = (uint64_t)num(c, "data.seed");
+    d->size = d->source_size = (int)num(c, "data.size");
+    d->ntrain = (int)num(c, "data.train"), d->nval = (int)num(c, "data.val");
+    d->nsource = (int)num(c, "data.source");
+    double a, b;
+    pair(c, "data.objects", &a, &b);
+    d->min_objects = (int)a, d->max_objects = (int)b;
+    pair(c, "data.scale", &d->min_scale, &d->max_scale);
+    d->clutter = (int)num(c, "data.clutter");
+    d->occlusion = num(c, "data.occlusion"), d->tint = num(c, "data.tint");
+    d->noise = num(c, "data.noise");
+    if ((rc = rk_scene_validate(d, err))) return rc;
+    t->det = rk_detector_default();
+    t->det.model.width = (int)num(c, "model.width");
+    t->det.model.depth = (int)num(c, "model.depth");
+    t->det.model.head_stride = (int)num(c, "model.head_stride");
+    t->det.model.in_size = d->size;
+    t->det.w_size = num(c, "train.w_size"), t->det.w_off = num(c, "train.w_off");
+    t->det.topk = (int)num(c, "train.topk");
+    rk_schedule *s = &t->train;
+    *s = rk_schedule_default();
+    s->epochs = (int)num(c, "train.epochs"), s->batch = (int)num(c, "train.batch");
+    s->lr = num(c, "train.lr"), s->warmup_init = num(c, "train.warmup_init");
+    s->warmup_frac = num(c, "train.warmup_frac"), s->momentum = num(c, "train.momentum");
+    s->weight_decay = num(c, "train.weight_decay"), s->decay_all = (int)num(c, "train.decay_all");
+    s->clip = num(c, "train.clip");
+    t->pre = *s;
+    t->pre.epochs = (int)num(c, "pretrain.epochs"), t->pre.batch = (int)num(c, "pretrain.batch");
+    t->pre.lr = num(c, "pretrain.lr"), t->pre.warmup_frac = num(c, "pretrain.warmup_frac");
+    t->pre.weight_decay = num(c, "pretrain.weight_decay");
+    t->pre_holdout = num(c, "pretrain.holdout");
+    t->st.alpha = num(c, "selftrain.alpha");
+    t->st.normalize = (int)num(c, "selftrain.normalize");
+    t->st.ema_decay = num(c, "selftrain.ema_decay");
+    t->st.pseudo_batch = (int)num(c, "selftrain.pseudo_batch");
+    t->st_threshold = num(c, "selftrain.threshold");
+    t->st_init_random = !strcmp(rk_config_get(c, "selftrain.init"), "random");
+    if ((rc = policy_of(c, t->aug, &t->policy, err))) return rc;
+    return policy_of(c, rk_config_get(c, "pretrain.aug"), &t->pre_policy, err);
+}

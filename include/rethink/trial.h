@@ -1,0 +1,56 @@
+/* rethink trial: runs one cell (arm, augmentation, labelled fraction, seed) end to end —
+ * data, backbone, teacher, pseudo-labels, training, evaluation on val — from its resolved
+ * config, with content-addressed artifacts in the study's artifacts folder:
+ *   data:      the dataset folder is built from the recipe if missing (study.build_data);
+ *   backbone:  backbone-<hash>.ckpt, the pre-trained classifier, keyed by the pre-training
+ *              config, the source and the seed; trained here if missing;
+ *   trial:     trial-<hash>.ckpt, every finished detector (a selftrain cell's teacher is the
+ *              scratch/pretrain trial of the same cell: if its checkpoint is missing, that
+ *              trial is run first and reported through on_dependency);
+ *   pseudo:    pseudo-<teacher hash>.json, the teacher's pseudo-labels in COCO format.
+ * Val is used only for the final evaluation (and optional monitoring every study.eval_every
+ * epochs, which never selects anything): no model selection on val. */
+#ifndef RETHINK_TRIAL_H
+#define RETHINK_TRIAL_H
+
+#include "rethink/config.h"
+
+typedef struct rk_trial_result {
+    char hash[65];         /* the trial's identity */
+    char *config_json;     /* canonical JSON (owned) */
+    rk_coco_stats stats;   /* on val (owned) */
+    double wall_s, cpu_s;  /* this trial's own training + evaluation */
+    long images;           /* images through forward+backward */
+    double flops;          /* estimated: 3 x 2 x MACs x images */
+    double teacher_cpu_s;  /* self-training: the teacher's CPU seconds when trained here,
+                              else NAN (the caller may look it up) */
+    double pseudo_cpu_s;   /* self-training: pseudo-labelling CPU seconds, else NAN */
+    double backbone_cpu_s; /* pre-training CPU seconds if the backbone was trained here */
+    double source_acc;     /* pre-trained backbone's held-out source accuracy, else NAN */
+    size_t pseudo_images, pseudo_boxes; /* self-training */
+    char teacher_hash[65]; /* self-training: the teacher trial */
+    char data_hash[65];    /* the labelled subset's SHA-256 */
+    char ckpt[1100];       /* where the trained detector was saved */
+} rk_trial_result;
+
+void rk_trial_result_free(rk_trial_result *r);
+
+typedef struct rk_trial_hooks {
+    /* per epoch of the detector training (metrics; val_ap < 0 when not evaluated) */
+    void (*epoch)(void *ctx, const rk_epoch_stats *s, double val_ap);
+    /* progress lines ("pre-training backbone ...", "pseudo-labelling ...") */
+    void (*note)(void *ctx, const char *msg);
+    /* a dependency trial (a teacher) was run to completion */
+    void (*on_dependency)(void *ctx, const rk_config *cfg, const rk_trial_result *r);
+    void (*step)(void *ctx, long step, long steps, double loss);
+    void *ctx;
+} rk_trial_hooks;
+
+/* Runs the trial of a resolved config. */
+int rk_trial_run(const rk_config *c, const rk_trial_hooks *hooks, rk_trial_result *res,
+                 rk_err *err);
+
+/* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
+int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);
+
+#endif

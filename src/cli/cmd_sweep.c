@@ -1,0 +1,402 @@
+/* rethink sweep: every trial of an experiment file's grid, on N worker processes, through
+ * the store. Resumable by construction:
+ *   - every trial (and the teacher each self-training cell implies) is registered by config
+ *     hash and linked to its teacher, so a finished trial is never run again and a student
+ *     waits for its teacher;
+ *   - workers take trials under leases with a heartbeat; a worker killed at any moment leaves
+ *     its trial 'running' with a dead PID, which the next sweep on this host returns to
+ *     pending at start (elsewhere the stale heartbeat does it);
+ *   - a failing trial does not stop the sweep; it is retried up to its attempt budget.
+ * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the
+ * default dataset is built, when missing, by a forked child before the workers start. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static const char *HELP =
+    "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--dry-run] [--quiet]\n"
+    "\n"
+    "Runs every trial of the experiment file's grid (docs/EXPERIMENTS.md) on N worker\n"
+    "processes, recording each in the store. Trials are identified by the hash of their\n"
+    "resolved config: re-running a sweep only runs what is not finished, and a sweep stopped\n"
+    "at any point (Ctrl-C, kill -9) resumes where it was.\n"
+    "\n"
+    "options:\n"
+    "  -j N            worker processes (default: one per core, study.threads each)\n"
+    "  -s key=value    override a key or an axis (-s train.lr=0.1,0.05 adds an axis)\n"
+    "  --db FILE       results database (default results.db)\n"
+    "  --dry-run       list the trials, their dependencies and the estimated cost; run nothing\n"
+    "  --quiet         no progress display\n";
+
+typedef struct {
+    rk_config cfg;
+    char hash[65];
+    int64_t id;
+    rk_trial_status status;
+    int teacher;   /* index of its teacher in the list, -1 */
+    int implied;   /* a teacher not in the grid itself */
+} item;
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { (void)sig, interrupted = 1; }
+
+static int find_hash(const item *it, size_t n, const char *h)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(it[i].hash, h)) return (int)i;
+    return -1;
+}
+
+/* Returns running trials of this host whose worker process is gone to pending. */
+static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
+{
+    rk_trial *t = NULL;
+    size_t m = 0;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    int rc = rk_store_trials_list(db, study, RK_TRIAL_RUNNING, &t, &m, err);
+    if (rc) return rc;
+    int all_dead = m > 0;
+    for (size_t i = 0; i < m && all_dead; i++) {
+        const char *w = t[i].worker ? t[i].worker : "";
+        size_t hl = strlen(host);
+        if (strncmp(w, host, hl) || w[hl] != ':') {
+            all_dead = 0; /* another machine's worker: leave it to the heartbeat */
+            break;
+        }
+        pid_t pid = (pid_t)atol(w + hl + 1);
+        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) all_dead = 0;
+    }
+    rk_trials_free(t, m);
+    *n = 0;
+    if (all_dead) rc = rk_store_reset_stale(db, study, 0, n, err);
+    return rc;
+}
+
+static int worker(const char *db_path, const char *study, item *it, size_t n, int slot, int quiet)
+{
+    rk_store *db = NULL;
+    rk_err err = {0};
+    if (rk_store_open(&db, db_path, &err)) {
+        fprintf(stderr, "worker %d: %s\n", slot, err.msg);
+        return 1;
+    }
+    char host[64] = "", name[128];
+    gethostname(host, sizeof host - 1);
+    snprintf(name, sizeof name, "%s:%d/%d", host, (int)getpid(), slot);
+    int failures = 0;
+    for (;;) {
+        rk_acquire_opts o = {.study = study, .worker = name, .host = host};
+        rk_trial t;
+        int got = 0;
+        if (rk_store_trial_acquire(db, &o, &t, &got, &err)) {
+            fprintf(stderr, "worker %d: %s\n", slot, err.msg);
+            break;
+        }
+        if (!got) {
+            rk_trial_counts c;
+            if (rk_store_counts(db, study, &c, &err) || (c.pending == 0 && c.running == 0)) break;
+            sleep(1); /* waiting for a teacher or for trials held by others */
+            continue;
+        }
+        int k = find_hash(it, n, t.config_hash);
+        rk_trial_result res;
+        char label[96];
+        int rc;
+        if (k < 0) {
+            rc = rk_errf(&err, RK_EINVAL, "trial %lld is not in this experiment's grid (another "
+                         "sweep of the same study?)", (long long)t.id);
+        } else {
+            snprintf(label, sizeof label, "[%d] %s %s f=%s s=%s", slot,
+                     rk_config_get(&it[k].cfg, "trial.arm"), rk_config_get(&it[k].cfg, "trial.aug"),
+                     rk_config_get(&it[k].cfg, "trial.fraction"),
+                     rk_config_get(&it[k].cfg, "trial.seed"));
+            rc = run_trial(db, db_path, &t, &it[k].cfg, label, 1, &res, &err);
+            if (!rc) {
+                rc = run_record(db, &t, &res, NULL, &err);
+                if (!rc && !quiet)
+                    printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, res.stats.stats[RK_AP],
+                           res.stats.stats[RK_AP50], res.wall_s);
+                fflush(stdout);
+                rk_trial_result_free(&res);
+            }
+        }
+        if (rc) {
+            rk_err e2 = {0};
+            fprintf(stderr, "trial %lld failed (attempt %d): %s\n", (long long)t.id, t.attempts,
+                    err.msg);
+            rk_store_trial_fail(db, t.id, t.attempts, err.msg, 1, &e2);
+            failures++;
+        }
+        rk_trial_clear(&t);
+    }
+    rk_store_close(db);
+    return failures ? 3 : 0;
+}
+
+static int build_data_child(const rk_config *cfg)
+{
+    rk_trial_cfg *t = malloc(sizeof *t);
+    rk_err err = {0};
+    if (!t || rk_trial_cfg_from(t, cfg, &err)) {
+        fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        return 1;
+    }
+    char p[1200];
+    snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
+    struct stat st;
+    int rc = 0;
+    if (stat(p, &st) != 0) {
+        if (!t->build_data) {
+            fprintf(stderr, "rethink sweep: %s: dataset missing and study.build_data = 0\n", t->data_dir);
+            rc = 1;
+        } else {
+            fprintf(stderr, "building the default dataset in %s (first use) ...\n", t->data_dir);
+            char tmp[1300];
+            snprintf(tmp, sizeof tmp, "%s.tmp-%d", t->data_dir, (int)getpid());
+            if (rk_fashion_scenes_build(&t->data, RK_FASHION_DIR, tmp, 2, NULL, NULL, &err) ||
+                rename(tmp, t->data_dir) != 0) {
+                fprintf(stderr, "rethink sweep: %s\n", err.msg[0] ? err.msg : strerror(errno));
+                rc = 1;
+            }
+        }
+    }
+    free(t);
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    const char *file = NULL, *db_path = "results.db";
+    const char **ov = calloc((size_t)argc + 1, sizeof *ov);
+    size_t nov = 0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0;
+    if (jobs < 1) jobs = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(HELP, stdout);
+            free(ov);
+            return 0;
+        }
+        if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (a[0] != '-') {
+            file = a;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "rethink sweep: option %s needs a value (see --help)\n", a);
+            free(ov);
+            return 2;
+        }
+        if (!strcmp(a, "-j")) {
+            if (cli_int(a, v, 1, 256, &jobs)) {
+                free(ov);
+                return 2;
+            }
+        } else if (!strcmp(a, "--db")) db_path = v;
+        else if (!strcmp(a, "-s")) ov[nov++] = v;
+        else {
+            fprintf(stderr, "rethink sweep: unknown option '%s' (see --help)\n", a);
+            free(ov);
+            return 2;
+        }
+        i++;
+    }
+    if (!file) {
+        fprintf(stderr, "rethink sweep: an experiment FILE is required (see --help)\n");
+        free(ov);
+        return 2;
+    }
+    rk_err err = {0};
+    rk_experiment x;
+    int rc = rk_experiment_load(&x, file, ov, nov, &err);
+    free(ov);
+    if (rc) {
+        fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        return 2;
+    }
+    size_t ng = rk_experiment_size(&x), n = 0;
+    item *it = calloc(2 * ng, sizeof *it);
+    rk_store *db = NULL;
+    if (!it) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
+    /* the grid, then the teachers it implies (deduplicated by hash) */
+    for (size_t i = 0; i < ng && !rc; i++) {
+        rc = rk_experiment_trial(&x, i, &it[n].cfg, &err);
+        char *j = NULL;
+        if (!rc) rc = rk_config_json(&it[n].cfg, &j, it[n].hash, &err);
+        free(j);
+        it[n].teacher = -1;
+        if (!rc && find_hash(it, n, it[n].hash) >= 0) {
+            rk_config_free(&it[n].cfg); /* duplicate (an axis that does not change this arm) */
+            continue;
+        }
+        if (!rc) n++;
+    }
+    size_t ngrid = n;
+    for (size_t i = 0; i < ngrid && !rc; i++) {
+        if (!strstr(rk_config_get(&it[i].cfg, "trial.arm"), "selftrain")) continue;
+        rk_config tc;
+        char th[65], *j = NULL;
+        rc = rk_trial_teacher_config(&it[i].cfg, &tc, &err);
+        if (!rc) rc = rk_config_json(&tc, &j, th, &err);
+        free(j);
+        if (rc) break;
+        int k = find_hash(it, n, th);
+        if (k < 0) {
+            it[n].cfg = tc;
+            memcpy(it[n].hash, th, 65);
+            it[n].teacher = -1;
+            it[n].implied = 1;
+            k = (int)n++;
+        } else {
+            rk_config_free(&tc);
+        }
+        it[i].teacher = k;
+    }
+    const char *study = rc ? NULL : rk_config_get(&x.base, "study.name");
+    if (!rc) rc = rk_store_open(&db, db_path, &err);
+    /* register teachers first so they get lower ids (acquire takes the lowest runnable) */
+    for (int pass = 0; pass < 2 && !rc; pass++)
+        for (size_t i = 0; i < n && !rc; i++) {
+            int is_teacher = 0;
+            for (size_t s = 0; s < n; s++) is_teacher |= it[s].teacher == (int)i;
+            if (is_teacher != (pass == 0)) continue;
+            char h[65];
+            rc = run_register(db, &it[i].cfg, &it[i].id, &it[i].status, h, &err);
+        }
+    for (size_t i = 0; i < n && !rc; i++)
+        if (it[i].teacher >= 0) rc = rk_store_trial_depend(db, it[i].id, it[it[i].teacher].id, &err);
+    size_t reclaimed = 0;
+    if (!rc) rc = reclaim_dead(db, study, &reclaimed, &err);
+    rk_trial_counts c = {0};
+    if (!rc) rc = rk_store_counts(db, study, &c, &err);
+    if (rc) {
+        fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        goto done;
+    }
+    if (reclaimed && !quiet)
+        printf("resuming: %zu trial(s) interrupted in an earlier run go back to pending\n", reclaimed);
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        rk_trial t;
+        int found = 0;
+        if (!rk_store_trial_get(db, it[i].id, &t, &found, &err) && found) {
+            it[i].status = t.status;
+            rk_trial_clear(&t);
+        }
+        todo += it[i].status != RK_TRIAL_FINISHED;
+    }
+    if (dry) {
+        printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
+               "status", "hash", "depends on");
+        double images = 0;
+        for (size_t i = 0; i < n; i++) {
+            const rk_config *g = &it[i].cfg;
+            printf("%-5zu %-20s %-4s %-8s %-5s %-10s %.16s %s%.16s%s\n", i,
+                   rk_config_get(g, "trial.arm"), rk_config_get(g, "trial.aug"),
+                   rk_config_get(g, "trial.fraction"), rk_config_get(g, "trial.seed"),
+                   rk_trial_status_name(it[i].status), it[i].hash,
+                   it[i].teacher >= 0 ? "teacher " : "", it[i].teacher >= 0 ? it[it[i].teacher].hash : "",
+                   it[i].implied ? " (implied teacher)" : "");
+            if (it[i].status == RK_TRIAL_FINISHED) continue;
+            double ntr = strtod(rk_config_get(g, "data.train"), NULL) * strtod(rk_config_get(g, "trial.fraction"), NULL);
+            double b = strtod(rk_config_get(g, "train.batch"), NULL);
+            double steps = (double)(long)((ntr + b - 1) / b) * strtod(rk_config_get(g, "train.epochs"), NULL);
+            images += steps * (b + (strstr(rk_config_get(g, "trial.arm"), "selftrain")
+                                        ? strtod(rk_config_get(g, "selftrain.pseudo_batch"), NULL)
+                                        : 0));
+        }
+        /* ~1,300 img/s per single-thread worker measured on the reference 2-core machine */
+        printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run; "
+               "about %.0f k training images, roughly %.0f min at -j %d (pre-training extra)\n",
+               n, ngrid, n - ngrid, todo, images / 1000, images / (1300.0 * jobs) / 60, jobs);
+        goto done;
+    }
+    if (todo == 0) {
+        printf("nothing to do: all %zu trials of study '%s' are finished (in %s)\n", n, study, db_path);
+        goto done;
+    }
+    if (!quiet)
+        printf("sweep '%s': %zu trials, %zu to run, %d workers, database %s\n", study, n, todo, jobs,
+               db_path);
+    fflush(stdout);
+    /* the dataset, before the workers: built by a child (the parent stays free of OpenMP) */
+    pid_t b = fork();
+    if (b == 0) _exit(build_data_child(&it[0].cfg));
+    int bst = 0;
+    waitpid(b, &bst, 0);
+    if (!WIFEXITED(bst) || WEXITSTATUS(bst)) {
+        rc = 1;
+        goto done;
+    }
+    rk_store_close(db);
+    db = NULL;
+    signal(SIGINT, on_sigint);
+    pid_t *kids = calloc((size_t)jobs, sizeof *kids);
+    for (int j = 0; j < jobs && kids; j++) {
+        kids[j] = fork();
+        if (kids[j] == 0) {
+            signal(SIGINT, SIG_DFL);
+            _exit(worker(db_path, study, it, n, j, quiet));
+        }
+    }
+    double t0 = cli_now();
+    int alive = jobs, tty = isatty(1) && !quiet;
+    while (alive > 0) {
+        int status;
+        pid_t p = waitpid(-1, &status, WNOHANG);
+        if (p > 0) {
+            alive--;
+            continue;
+        }
+        if (p < 0 && errno != EINTR) break;
+        if (interrupted) {
+            for (int j = 0; j < jobs; j++) kill(kids[j], SIGTERM);
+            while (waitpid(-1, &status, 0) > 0) {}
+            break;
+        }
+        if (tty) {
+            rk_store *r = NULL;
+            rk_trial_counts k;
+            if (!rk_store_open(&r, db_path, &err) && !rk_store_counts(r, study, &k, &err)) {
+                double el = cli_now() - t0;
+                size_t done_now = k.finished + k.failed, left = k.pending + k.running;
+                size_t ran = done_now > (n - todo) ? done_now - (n - todo) : 0;
+                char eta[32] = "?";
+                if (ran) snprintf(eta, sizeof eta, "%.0fs", el / (double)ran * (double)left);
+                printf("\r  done %zu  running %zu  failed %zu  left %zu  elapsed %.0fs  ETA %s   ",
+                       k.finished, k.running, k.failed, left, el, eta);
+                fflush(stdout);
+            }
+            rk_store_close(r);
+        }
+        usleep(500000);
+    }
+    free(kids);
+    if (tty) printf("\n");
+    if (!rk_store_open(&db, db_path, &err) && !rk_store_counts(db, study, &c, &err))
+        printf("%s: %zu finished, %zu failed, %zu left%s\n", study, c.finished, c.failed,
+               c.pending + c.running, interrupted ? " (interrupted: run the same command to resume)" : "");
+    rc = interrupted ? 130 : c.failed ? 3 : 0;
+done:
+    rk_store_close(db);
+    for (size_t i = 0; i < n; i++) rk_config_free(&it[i].cfg);
+    free(it);
+    rk_experiment_free(&x);
+    return rc;
+}

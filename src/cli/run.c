@@ -1,0 +1,151 @@
+/* Running trials for the command line: one trial under a store lease (with a heartbeat
+ * thread), its per-epoch metrics, results and compute recorded, and a progress line on a
+ * terminal. Shared by `rethink train` and the sweep's workers. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+
+typedef struct {
+    rk_store *db;
+    int64_t id;
+    int attempt;
+    const char *label;
+    int tty, quiet;
+    double t0;
+    int lost;
+} run_ctx;
+
+static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap)
+{
+    run_ctx *r = ctx;
+    rk_metric m[9];
+    size_t n = 0;
+    const char *names[] = {"loss", "loss.focal", "loss.size", "loss.offset", "loss.pseudo", "lr",
+                           "img_per_s", "images"};
+    double vals[] = {s->loss, s->focal, s->size, s->offset, s->pseudo_loss, s->lr, s->img_per_s,
+                     (double)s->images};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        m[n] = (rk_metric){s->epoch, s->epoch, "", vals[i]};
+        snprintf(m[n].name, sizeof m[n].name, "%s", names[i]);
+        n++;
+    }
+    if (val_ap >= 0) {
+        m[n] = (rk_metric){s->epoch, s->epoch, "val.AP", val_ap};
+        n++;
+    }
+    rk_err err = {0};
+    if (r->db && !r->lost && rk_store_metrics_add(r->db, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
+        r->lost = 1;
+    if (!r->quiet && !r->tty)
+        printf("%s: epoch %d/%d loss %.4f lr %.4f %.0f img/s%s\n", r->label, s->epoch, s->epochs,
+               s->loss, s->lr, s->img_per_s, val_ap >= 0 ? "" : "");
+}
+
+static void on_step(void *ctx, long step, long steps, double loss)
+{
+    run_ctx *r = ctx;
+    if (!r->tty || r->quiet) return;
+    double el = cli_now() - r->t0, eta = step > 0 ? el * (double)(steps - step) / (double)step : 0;
+    int w = 24, f = (int)(w * (double)step / (double)steps);
+    char bar[32];
+    for (int i = 0; i < w; i++) bar[i] = i < f ? '#' : '.';
+    bar[w] = 0;
+    fprintf(stderr, "\r%s [%s] %ld/%ld loss %.3f  %.0fs left ", r->label, bar, step, steps, loss, eta);
+    if (step == steps) fputc('\n', stderr);
+}
+
+static void on_note(void *ctx, const char *msg)
+{
+    run_ctx *r = ctx;
+    if (!r->quiet) fprintf(stderr, "%s: %s\n", r->label, msg);
+}
+
+/* ---- heartbeat ---- */
+typedef struct {
+    const char *path;
+    int64_t id;
+    int attempt;
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} beat;
+
+static void *beat_main(void *p)
+{
+    beat *b = p;
+    rk_store *db = NULL;
+    rk_err err = {0};
+    if (rk_store_open(&db, b->path, &err)) return NULL;
+    pthread_mutex_lock(&b->mu);
+    while (!b->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += RUN_HEARTBEAT_S;
+        pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+        if (b->stop) break;
+        pthread_mutex_unlock(&b->mu);
+        rk_store_trial_heartbeat(db, b->id, b->attempt, &err);
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    rk_store_close(db);
+    return NULL;
+}
+
+int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
+              const char *label, int quiet, rk_trial_result *res, rk_err *err)
+{
+    run_ctx r = {db, t->id, t->attempts, label, isatty(2), quiet, cli_now(), 0};
+    beat b = {db_path, t->id, t->attempts, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    pthread_t th;
+    int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
+    rk_trial_hooks h = {on_epoch, on_note, NULL, on_step, &r};
+    int rc = rk_trial_run(cfg, &h, res, err);
+    if (have_beat) {
+        pthread_mutex_lock(&b.mu);
+        b.stop = 1;
+        pthread_cond_signal(&b.cv);
+        pthread_mutex_unlock(&b.mu);
+        pthread_join(th, NULL);
+    }
+    if (r.lost && !rc) rc = rk_errf(err, RK_STORE_LOST, "the trial's lease was lost (reclaimed)");
+    return rc;
+}
+
+int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, const rk_coco *cats,
+               rk_err *err)
+{
+    rk_category_ap *ca = calloc(res->stats.ncats + 1, sizeof *ca);
+    if (!ca) return rk_errf(err, RK_ENOMEM, "out of memory");
+    for (size_t k = 0; k < res->stats.ncats; k++) {
+        ca[k].id = cats ? cats->cats[k].id : (int)k + 1;
+        snprintf(ca[k].name, sizeof ca[k].name, "%s", cats ? cats->cats[k].name : "");
+        ca[k].ap = res->stats.cat_ap[k];
+    }
+    rk_trial_outcome o = {res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,
+                          res->images, res->flops, res->teacher_cpu_s, res->pseudo_cpu_s,
+                          res->data_hash};
+    int rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
+    free(ca);
+    return rc;
+}
+
+int run_register(rk_store *db, const rk_config *cfg, int64_t *id, rk_trial_status *st,
+                 char hash[65], rk_err *err)
+{
+    char *json = NULL;
+    int rc = rk_config_json(cfg, &json, hash, err);
+    if (rc) return rc;
+    rk_trial_spec sp = {rk_config_get(cfg, "study.name"), json, hash, NULL,
+                        rk_config_get(cfg, "trial.arm"), rk_config_get(cfg, "trial.aug"),
+                        strtod(rk_config_get(cfg, "trial.fraction"), NULL),
+                        strtoll(rk_config_get(cfg, "trial.seed"), NULL, 10), 0};
+    rc = rk_store_trial_register(db, &sp, id, st, NULL, err);
+    free(json);
+    return rc;
+}

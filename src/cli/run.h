@@ -1,0 +1,22 @@
+/* Running and recording trials for `rethink train` and `rethink sweep` (CLI-only). */
+#ifndef RETHINK_CLI_RUN_H
+#define RETHINK_CLI_RUN_H
+
+#include "cli.h"
+#include "rethink/store.h"
+#include "rethink/trial.h"
+
+#define RUN_HEARTBEAT_S 10
+
+/* Registers a resolved config as a trial (idempotent by hash). */
+int run_register(rk_store *db, const rk_config *cfg, int64_t *id, rk_trial_status *st,
+                 char hash[65], rk_err *err);
+/* Runs trial t (already acquired: t->attempts is the lease) with a heartbeat thread on its
+ * own connection to db_path, logging per-epoch metrics under the lease. */
+int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
+              const char *label, int quiet, rk_trial_result *res, rk_err *err);
+/* Finishes t with res (results, per-category AP named after cats, compute) atomically. */
+int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, const rk_coco *cats,
+               rk_err *err);
+
+#endif

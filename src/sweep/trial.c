@@ -1,0 +1,375 @@
+/* Running one trial from its resolved config: the arms composed from the training steps of
+ * src/arms, with content-addressed artifacts. See include/rethink/trial.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rethink/trial.h"
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void note(const rk_trial_hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const rk_trial_hooks *h, const char *fmt, ...)
+{
+    if (!h || !h->note) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    h->note(h->ctx, buf);
+}
+
+void rk_trial_result_free(rk_trial_result *r)
+{
+    if (!r) return;
+    free(r->config_json);
+    rk_coco_stats_free(&r->stats);
+    memset(r, 0, sizeof *r);
+}
+
+int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err)
+{
+    const char *arm = rk_config_get(c, "trial.arm");
+    int rc = rk_config_copy(teacher, c, err);
+    if (rc) return rc;
+    const char *t = arm && !strcmp(arm, "pretrain+selftrain") ? "pretrain" : "scratch";
+    return rk_config_put(teacher, "trial.arm", t, "teacher of the cell", 0, err);
+}
+
+static int mkdirs(const char *path, rk_err *err)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        char ch = *p;
+        if (ch == '/' || ch == 0) {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return rk_errf(err, RK_EIO, "%s: cannot create folder: %s", buf, strerror(errno));
+            *p = ch;
+        }
+        if (!ch) break;
+    }
+    return RK_OK;
+}
+
+/* Builds the dataset folder if it has no val annotations yet (and building is allowed). */
+static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
+    if (exists(p)) return RK_OK;
+    if (!t->build_data)
+        return rk_errf(err, RK_EIO, "%s: dataset missing (and study.build_data = 0)", t->data_dir);
+    note(h, "building the default dataset in %s (first use)", t->data_dir);
+    /* build into a temporary folder and rename: concurrent workers never see half a dataset */
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", t->data_dir, (int)getpid());
+    int rc = rk_fashion_scenes_build(&t->data, RK_FASHION_DIR, tmp, t->threads, NULL, NULL, err);
+    if (rc) return rc;
+    if (rename(tmp, t->data_dir) != 0 && !exists(p))
+        return rk_errf(err, RK_EIO, "%s: cannot move the built dataset into place: %s", t->data_dir,
+                       strerror(errno));
+    if (exists(tmp)) { /* another worker won the race: drop ours */
+        char cmd[2800];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd) != 0) note(h, "could not remove %s", tmp);
+    }
+    return RK_OK;
+}
+
+typedef struct {
+    const rk_trial_hooks *h;
+    const rk_trial_cfg *t;
+    rk_net *net;
+    const rk_dataset *val;
+    int64_t *ids;
+    int *cats;
+    double last_ap;
+} epoch_ctx;
+
+static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
+                       const int64_t *ids, const int *cats, rk_coco_stats *st, rk_err *err)
+{
+    rk_det *d = NULL;
+    size_t nd = 0;
+    int rc = rk_detector_predict(net, &t->det, val->images, ids, val->coco.nimages, cats,
+                                 t->policy.pad, t->threads, &d, &nd, err);
+    if (!rc) rc = rk_coco_eval(st, &val->coco, d, nd, err);
+    free(d);
+    return rc;
+}
+
+static int on_epoch(void *ctx, const rk_epoch_stats *s)
+{
+    epoch_ctx *e = ctx;
+    double ap = -1;
+    if (e->t->eval_every > 0 && (s->epoch % e->t->eval_every == 0) && s->epoch < s->epochs) {
+        rk_coco_stats st;
+        rk_err err = {0};
+        if (!evaluate(e->net, e->t, e->val, e->ids, e->cats, &st, &err)) {
+            ap = st.stats[RK_AP];
+            rk_coco_stats_free(&st);
+        }
+        /* evaluation re-planned the net for inference; training re-plans lazily */
+        rk_net_plan(e->net, e->t->train.batch + (e->t->arm >= RK_ARM_SELFTRAIN ? e->t->st.pseudo_batch : 0),
+                    RK_BACKEND_DNNL, e->t->threads, &err);
+    }
+    if (e->h && e->h->epoch) e->h->epoch(e->h->ctx, s, ap);
+    return 0;
+}
+
+static void on_step(void *ctx, long step, long steps, double loss)
+{
+    epoch_ctx *e = ctx;
+    if (e->h && e->h->step) e->h->step(e->h->ctx, step, steps, loss);
+}
+
+/* The pre-trained backbone of this trial, trained and saved if missing. */
+static int backbone(const rk_trial_cfg *t, const rk_config *c, const rk_source *src,
+                    const rk_coco *cats, char *path, size_t pathn, rk_trial_result *res,
+                    const rk_trial_hooks *h, rk_err *err)
+{
+    /* keyed by what the backbone depends on: source recipe, model, pre-training, seed */
+    static const char *keys[] = {"study.data", "data.seed", "data.size", "data.source",
+                                 "data.clutter", "data.occlusion", "data.tint", "data.noise",
+                                 "model.width", "model.depth", "pretrain.epochs",
+                                 "pretrain.batch", "pretrain.lr", "pretrain.warmup_frac",
+                                 "pretrain.weight_decay", "pretrain.aug", "pretrain.holdout",
+                                 "trial.seed"};
+    char text[8192] = "";
+    size_t tl = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s=%s\n", keys[i],
+                               rk_config_get(c, keys[i]));
+    for (size_t i = 0; i < c->n; i++) { /* and the pre-training policy itself */
+        char prefix[160];
+        snprintf(prefix, sizeof prefix, "augment.%s.", rk_config_get(c, "pretrain.aug"));
+        if (!strncmp(c->e[i].key, prefix, strlen(prefix)) && tl < sizeof text)
+            tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s=%s\n", c->e[i].key, c->e[i].value);
+    }
+    char hash[65];
+    rk_sha256_hex(text, tl, hash);
+    snprintf(path, pathn, "%s/backbone-%.16s.ckpt", t->artifacts, hash);
+    if (exists(path)) return RK_OK;
+    note(h, "pre-training the backbone on %zu source images (%s)", src->n, path);
+    (void)cats;
+    /* the source's own classes: its distinct labels, in ascending order */
+    int maxl = -1;
+    for (size_t i = 0; i < src->n; i++) maxl = src->labels[i] > maxl ? src->labels[i] : maxl;
+    int *map = malloc(((size_t)maxl + 2) * sizeof *map), K = 0;
+    for (int l = 0; map && l <= maxl; l++) map[l] = -1;
+    for (size_t i = 0; map && i < src->n; i++)
+        if (src->labels[i] >= 0) map[src->labels[i]] = 0;
+    for (int l = 0; map && l <= maxl; l++)
+        if (map[l] == 0) map[l] = K++;
+    int *cls = malloc(src->n * sizeof *cls);
+    size_t *train = malloc(src->n * sizeof *train), *hold = malloc(src->n * sizeof *hold);
+    size_t ntr = 0, nho = 0;
+    rk_refnet_cfg mc = t->det.model;
+    mc.num_classes = K > 0 ? K : 1;
+    rk_net *net = K > 0 ? rk_refnet_classifier(&mc, err) : NULL;
+    int rc = K == 0 ? rk_errf(err, RK_EINVAL, "pre-training: the source has no labels.csv")
+             : net  ? RK_OK
+                    : (err ? err->rc : RK_EINVAL);
+    if (!rc && (!cls || !train || !hold || !map))
+        rc = rk_errf(err, RK_ENOMEM, "pre-training: out of memory");
+    if (!rc) {
+        /* labels are category ids of the target's categories; a deterministic hash picks the
+         * held-out part */
+        for (size_t i = 0; i < src->n; i++) {
+            int k = src->labels[i] >= 0 ? map[src->labels[i]] : -1;
+            cls[i] = k;
+            if (k < 0) continue;
+            rk_rng r;
+            rk_rng_init(&r, t->seed, 0x686f6c64ULL, i);
+            if (rk_rng_uniform(&r) < t->pre_holdout)
+                hold[nho++] = i;
+            else
+                train[ntr++] = i;
+        }
+        if (ntr == 0) rc = rk_errf(err, RK_EINVAL, "pre-training: no labelled source images");
+    }
+    double c0 = cpu_now();
+    if (!rc) {
+        rk_refnet_init(net, &mc, t->seed);
+        rc = rk_classifier_train(net, &mc, src, train, ntr, cls, &t->pre_policy, &t->pre,
+                                 t->seed, t->threads, NULL, err);
+    }
+    if (!rc && nho) {
+        rc = rk_classifier_accuracy(net, &mc, src, hold, nho, cls, t->pre_policy.pad, t->threads,
+                                    &res->source_acc, err);
+        note(h, "backbone: held-out source accuracy %.3f on %zu images", res->source_acc, nho);
+    }
+    if (!rc) {
+        char tmp[1300];
+        snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+        rc = rk_checkpoint_save(net, tmp, err);
+        if (!rc && rename(tmp, path) != 0) rc = rk_errf(err, RK_EIO, "%s: %s", path, strerror(errno));
+    }
+    res->backbone_cpu_s = cpu_now() - c0;
+    rk_net_free(net);
+    free(cls), free(train), free(hold), free(map);
+    return rc;
+}
+
+static void dataset_paths(const rk_trial_cfg *t, const char *split, char *img, char *ann)
+{
+    snprintf(img, 1200, "%s/%s", t->data_dir, split);
+    snprintf(ann, 1200, "%s/annotations/instances_%s.json", t->data_dir, split);
+}
+
+int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->teacher_cpu_s = res->pseudo_cpu_s = res->source_acc = NAN;
+    rk_trial_cfg *t = malloc(sizeof *t);
+    if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    int rc = rk_trial_cfg_from(t, c, err);
+    rk_dataset tr = {0}, va = {0};
+    rk_source src = {0};
+    rk_net *net = NULL, *teacher = NULL;
+    rk_pseudo_set ps = {0};
+    size_t *idx = NULL, n = 0;
+    int64_t *ids = NULL;
+    int *cats = NULL;
+    if (rc) goto done;
+    if ((rc = rk_config_json(c, &res->config_json, res->hash, err))) goto done;
+    if ((rc = mkdirs(t->artifacts, err)) || (rc = ensure_data(t, h, err))) goto done;
+    char img[1200], ann[1200];
+    dataset_paths(t, "train", img, ann);
+    if ((rc = rk_dataset_load(&tr, img, ann, t->threads, err))) goto done;
+    dataset_paths(t, "val", img, ann);
+    if ((rc = rk_dataset_load(&va, img, ann, t->threads, err))) goto done;
+    t->det.model.num_classes = (int)tr.coco.ncats;
+    int pre = t->arm == RK_ARM_PRETRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+    int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+    if (pre || self) {
+        char sdir[1200], slab[1200];
+        snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
+        snprintf(slab, sizeof slab, "%s/source/labels.csv", t->data_dir);
+        /* self-training ignores the labels; pre-training reads them */
+        if ((rc = rk_source_load(&src, sdir, pre && exists(slab) ? slab : NULL, t->threads, err)))
+            goto done;
+    }
+    if ((rc = rk_subset(&tr.coco, t->fraction, t->seed, &idx, &n, res->data_hash, err))) goto done;
+    ids = malloc((va.coco.nimages + 1) * sizeof *ids);
+    cats = malloc((tr.coco.ncats + 1) * sizeof *cats);
+    if (!ids || !cats) {
+        rc = rk_errf(err, RK_ENOMEM, "trial: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < va.coco.nimages; i++) ids[i] = va.coco.images[i].id;
+    for (size_t k = 0; k < tr.coco.ncats; k++) cats[k] = tr.coco.cats[k].id;
+
+    net = rk_refnet_detector(&t->det.model, err);
+    if (!net) {
+        rc = err ? err->rc : RK_EINVAL;
+        goto done;
+    }
+    rk_refnet_init(net, &t->det.model, t->seed);
+    double c0 = cpu_now(), w0 = wall_now();
+    if (self) {
+        /* the teacher: the supervised trial of the same cell */
+        rk_config tc;
+        if ((rc = rk_trial_teacher_config(c, &tc, err))) goto done;
+        char *tj = NULL;
+        rc = rk_config_json(&tc, &tj, res->teacher_hash, err);
+        free(tj);
+        char tpath[1200];
+        snprintf(tpath, sizeof tpath, "%s/trial-%.16s.ckpt", t->artifacts, res->teacher_hash);
+        if (!rc && !exists(tpath)) {
+            note(h, "teacher %.16s missing: training it first", res->teacher_hash);
+            rk_trial_result tres;
+            rk_trial_hooks th = h ? *h : (rk_trial_hooks){0};
+            th.epoch = NULL, th.step = NULL;
+            rc = rk_trial_run(&tc, &th, &tres, err);
+            if (!rc) {
+                res->teacher_cpu_s = tres.cpu_s;
+                if (h && h->on_dependency) h->on_dependency(h->ctx, &tc, &tres);
+            }
+            rk_trial_result_free(&tres);
+        }
+        rk_config_free(&tc);
+        if (rc) goto done;
+        teacher = rk_refnet_detector(&t->det.model, err);
+        if (!teacher || (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err))) {
+            if (!rc) rc = err ? err->rc : RK_EINVAL;
+            goto done;
+        }
+        note(h, "pseudo-labelling %zu source images with teacher %.16s", src.n, res->teacher_hash);
+        double p0 = cpu_now();
+        if ((rc = rk_pseudo_label(teacher, &t->det, &src, t->st_threshold, t->policy.pad,
+                                  t->threads, &ps, err)))
+            goto done;
+        res->pseudo_cpu_s = cpu_now() - p0;
+        res->pseudo_images = ps.nlabelled, res->pseudo_boxes = ps.nboxes;
+        char ppath[1200];
+        snprintf(ppath, sizeof ppath, "%s/pseudo-%.16s.json", t->artifacts, res->teacher_hash);
+        if (!exists(ppath) && (rc = rk_pseudo_save(&ps, &src, tr.coco.cats, ppath, err))) goto done;
+        note(h, "pseudo-labels: %zu boxes on %zu of %zu images (score >= %g)", ps.nboxes,
+             ps.nlabelled, src.n, t->st_threshold);
+        if (!t->st_init_random &&
+            (rc = rk_checkpoint_load(net, tpath, 1, NULL, err))) /* student from the teacher */
+            goto done;
+    } else if (pre) {
+        char bpath[1200];
+        if ((rc = backbone(t, c, &src, &tr.coco, bpath, sizeof bpath, res, h, err))) goto done;
+        int loaded = 0;
+        if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
+        note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
+    }
+    c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
+    epoch_ctx ec = {h, t, net, &va, ids, cats, -1};
+    rk_train_hooks th = {on_epoch, on_step, &ec};
+    rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, self ? &ps.view : NULL,
+                           self ? &t->st : NULL, &t->train, t->seed, t->threads, &th, err);
+    if (rc) goto done;
+    long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
+    res->images = spe * t->train.epochs * (t->train.batch + (self ? t->st.pseudo_batch : 0));
+    res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
+    snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
+    char tmp[1300];
+    snprintf(tmp, sizeof tmp, "%s.%d", res->ckpt, (int)getpid());
+    if ((rc = rk_checkpoint_save(net, tmp, err))) goto done;
+    if (rename(tmp, res->ckpt) != 0) {
+        rc = rk_errf(err, RK_EIO, "%s: %s", res->ckpt, strerror(errno));
+        goto done;
+    }
+    rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
+    res->cpu_s = cpu_now() - c0;
+    res->wall_s = wall_now() - w0;
+done:
+    if (rc) rk_trial_result_free(res);
+    rk_pseudo_set_free(&ps);
+    rk_net_free(net), rk_net_free(teacher);
+    rk_dataset_free(&tr), rk_dataset_free(&va);
+    rk_source_free(&src);
+    free(idx), free(ids), free(cats), free(t);
+    return rc;
+}

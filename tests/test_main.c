@@ -7,6 +7,7 @@ Suite *suite_net(void);
 Suite *suite_fixtures(void);
 Suite *suite_data(void);
 Suite *suite_model(void);
+Suite *suite_store(void);
 
 int main(void)
 {
@@ -15,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, suite_fixtures());
     srunner_add_suite(sr, suite_data());
     srunner_add_suite(sr, suite_model());
+    srunner_add_suite(sr, suite_store());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

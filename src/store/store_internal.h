@@ -26,6 +26,8 @@ struct rk_store {
         sqlite3_stmt *st;
     } cache[RK_SQ_MAX_STMTS];
     size_t ncache;
+    double busy_since; /* start of the current wait for the lock (busy handler) */
+    uint64_t jitter;   /* xorshift state: desynchronises waiters' retries */
 };
 
 /* *st = the cached statement for sql (a static array: its address is the key), reset with

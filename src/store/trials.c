@@ -347,6 +347,30 @@ static int fail_orphans(rk_store *s, const char *study, rk_err *err)
 
 /* ---- acquire ---- */
 
+/* Without taking the write lock: is there a pending trial none of whose dependencies is
+ * still pending or running (runnable, or to be failed for a failed dependency), or a stale
+ * running trial? Idle workers poll acquire while a long teacher trains; this keeps their
+ * polls to WAL reads, which never block the writers doing real work. A hint only: acquire
+ * decides again under the lock. */
+static int anything_to_do(rk_store *s, const char *study, double cutoff, int *work, rk_err *err)
+{
+    static const char q[] =
+        "SELECT EXISTS (SELECT 1 FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
+        "   AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
+        "     WHERE d.trial_id = t.id AND u.status IN ('pending', 'running')))"
+        " OR EXISTS (SELECT 1 FROM trials AS t WHERE status = 'running' AND " STUDY_FILTER(1)
+        "   AND (heartbeat IS NULL OR heartbeat < ?2))";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    sqlite3_bind_double(st, 2, cutoff);
+    int r = sqlite3_step(st);
+    *work = r == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? RK_OK : rk_sq_err(s, err, "looking for runnable trials");
+}
+
 int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, int *got,
                            rk_err *err)
 {
@@ -364,8 +388,9 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     *got = 0;
     double stale = o->stale_s > 0 ? o->stale_s : RK_STORE_STALE_S;
     double now = rk_sq_now();
-    int rc = rk_sq_begin(s, err);
-    if (rc) return rc;
+    int work, rc = anything_to_do(s, o->study, now - stale, &work, err);
+    if (rc || !work) return rc;
+    if ((rc = rk_sq_begin(s, err))) return rc;
     if ((rc = expire_stale(s, o->study, now - stale, NULL, err)) ||
         (rc = fail_orphans(s, o->study, err)))
         goto fail;

@@ -5,14 +5,18 @@
  * artifacts, pseudo-label statistics and claims verdicts. docs/ARCHITECTURE.md §Store has the
  * schema, the state machine and how to query it with sqlite3 or pandas.
  *
- * Trial lifecycle (the only transitions the API makes):
+ * Trial lifecycle (the only transitions there are; the schema refuses leaving finished):
  *
- *   register ──▶ pending ──acquire──▶ running ──finish──▶ finished   (terminal)
- *                   ▲                    │
- *                   └── stale heartbeat ─┤  (attempts < max_attempts; else failed)
- *                   └── fail(retry) ─────┤  (attempts < max_attempts; else failed)
- *                                        └──fail──▶ failed ──retry_failed──▶ pending
- *   A pending trial whose dependency failed is failed too (naming the dependency).
+ *   (register) ────────────────────────────▶ pending
+ *   pending  ──acquire───────────────────────▶ running
+ *   running  ──finish────────────────────────▶ finished   terminal
+ *   running  ──fail(retry) / stale heartbeat─▶ pending    if attempts remain, else failed
+ *   running  ──fail──────────────────────────▶ failed
+ *   pending  ──a dependency failed───────────▶ failed     the error names the dependency
+ *   failed   ──retry_failed──────────────────▶ pending    with a fresh attempt budget
+ *
+ * A trial is out of attempts when it was acquired max_attempts times since it was registered
+ * (or since the last retry_failed).
  *
  * Leases: acquire increments `attempts` and hands it out; (trial id, attempt) is the lease.
  * heartbeat / metrics / finish / fail succeed only while the trial is still running under
@@ -21,8 +25,9 @@
  * trial is finished exactly once.
  *
  * Concurrency: any number of processes may open the same file. Every write is one
- * transaction started with BEGIN IMMEDIATE and waits on a 30 s busy timeout, so concurrent
- * writers queue instead of failing with "database is locked". An rk_store is one connection:
+ * transaction that takes the write lock first (BEGIN IMMEDIATE) and waits for it up to
+ * RK_STORE_BUSY_MS, so concurrent writers queue instead of failing with "database is
+ * locked". An rk_store is one connection:
  * use it from one thread at a time (a heartbeat thread opens its own).
  *
  * Times are unix seconds (UTC, fractional) as REAL columns. Absent doubles are NAN in the
@@ -189,8 +194,9 @@ int rk_store_counts(rk_store *s, const char *study, rk_trial_counts *c, rk_err *
  * back to pending or, out of attempts, to failed. *n (may be NULL) counts trials changed. */
 int rk_store_reset_stale(rk_store *s, const char *study, double stale_s, size_t *n,
                          rk_err *err);
-/* Failed trials of a study (NULL: all) go back to pending with attempts 0 (a new chance
- * after fixing the cause). *n may be NULL. */
+/* Failed trials of a study (NULL: all) go back to pending with a fresh budget of
+ * max_attempts (after fixing the cause). Lease numbers keep counting: attempts is never
+ * reset, so no old lease becomes valid again. *n may be NULL. */
 int rk_store_retry_failed(rk_store *s, const char *study, size_t *n, rk_err *err);
 
 /* ---- metrics ---- */

@@ -143,7 +143,7 @@ typedef struct rk_acquire_opts {
  * finished, after first returning stale running trials (heartbeat older than stale_s) to
  * pending — or to failed once they used max_attempts — and failing pending trials whose
  * dependency failed. On success *got = 1, t is filled (status running, t->attempts is the
- * lease) and must be rk_trial_clear'ed; *got = 0 when nothing is runnable now. */
+ * lease); *got = 0 when nothing is runnable now. t is always safe to rk_trial_clear. */
 int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, int *got,
                            rk_err *err);
 /* Proves the lease holder alive. RK_STORE_LOST if the lease is gone. */

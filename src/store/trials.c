@@ -104,6 +104,7 @@ static int read_trial(rk_store *s, sqlite3_stmt *st, rk_trial *t, rk_err *err)
 /* Runs a TRIAL_COLS statement (bound by the caller) expecting at most one row. */
 static int one_trial(rk_store *s, sqlite3_stmt *st, rk_trial *t, int *found, rk_err *err)
 {
+    memset(t, 0, sizeof *t); /* rk_trial_clear is safe whatever the outcome */
     int r = sqlite3_step(st), rc = RK_OK;
     *found = r == SQLITE_ROW;
     if (r == SQLITE_ROW) rc = read_trial(s, st, t, err);
@@ -386,6 +387,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     static const rk_acquire_opts none;
     if (!o) o = &none;
     *got = 0;
+    memset(t, 0, sizeof *t); /* rk_trial_clear is safe whatever the outcome */
     double stale = o->stale_s > 0 ? o->stale_s : RK_STORE_STALE_S;
     double now = rk_sq_now();
     int work, rc = anything_to_do(s, o->study, now - stale, &work, err);

@@ -393,6 +393,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     int work, rc = anything_to_do(s, o->study, now - stale, &work, err);
     if (rc || !work) return rc;
     if ((rc = rk_sq_begin(s, err))) return rc;
+    now = rk_sq_now(); /* after waiting for the lock: the lease starts now */
     if ((rc = expire_stale(s, o->study, now - stale, NULL, err)) ||
         (rc = fail_orphans(s, o->study, err)))
         goto fail;

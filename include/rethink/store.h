@@ -79,8 +79,8 @@ int rk_store_open(rk_store **s, const char *path, rk_err *err);
 void rk_store_close(rk_store *s);
 int rk_store_schema_version(rk_store *s, int *version, rk_err *err);
 /* PRAGMA integrity_check and foreign_key_check, plus the store's own invariants (every
- * finished detector trial has results; every running trial has a heartbeat). RK_EFORMAT with
- * the first problem if any fails. */
+ * finished detector trial has results; every running trial has a heartbeat; a finished
+ * trial has metrics of its finishing attempt only). RK_EFORMAT with the first problem. */
 int rk_store_check(rk_store *s, rk_err *err);
 
 /* ---- studies ---- */

@@ -10,6 +10,7 @@ Suite *suite_model(void);
 Suite *suite_augment(void);
 Suite *suite_eval(void);
 Suite *suite_arms(void);
+Suite *suite_store(void);
 
 int main(void)
 {
@@ -21,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, suite_augment());
     srunner_add_suite(sr, suite_eval());
     srunner_add_suite(sr, suite_arms());
+    srunner_add_suite(sr, suite_store());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,294 @@
+/* rethink store: the SQLite database every stage records into and reads from.
+ *
+ * One file holds studies, trials (identity = config hash), their dependencies, flattened
+ * params, per-step metrics, final COCO results (also per category), content-addressed
+ * artifacts, pseudo-label statistics and claims verdicts. docs/ARCHITECTURE.md §Store has the
+ * schema, the state machine and how to query it with sqlite3 or pandas.
+ *
+ * Trial lifecycle (the only transitions there are; the schema refuses leaving finished):
+ *
+ *   (register) ────────────────────────────▶ pending
+ *   pending  ──acquire───────────────────────▶ running
+ *   running  ──finish────────────────────────▶ finished   terminal
+ *   running  ──fail(retry) / stale heartbeat─▶ pending    if attempts remain, else failed
+ *   running  ──fail──────────────────────────▶ failed
+ *   pending  ──a dependency failed───────────▶ failed     the error names the dependency
+ *   failed   ──retry_failed──────────────────▶ pending    with a fresh attempt budget
+ *
+ * A trial is out of attempts when it was acquired max_attempts times since it was registered
+ * (or since the last retry_failed).
+ *
+ * Leases: acquire increments `attempts` and hands it out; (trial id, attempt) is the lease.
+ * heartbeat / metrics / finish / fail succeed only while the trial is still running under
+ * that attempt, else they return RK_STORE_LOST and change nothing: a worker that was presumed
+ * dead (stale heartbeat) and reclaimed can never overwrite the new owner's work. So every
+ * trial is finished exactly once.
+ *
+ * Concurrency: any number of processes may open the same file. Every write is one
+ * transaction that takes the write lock first (BEGIN IMMEDIATE) and waits for it up to
+ * RK_STORE_BUSY_MS, so concurrent writers queue instead of failing with "database is
+ * locked". An rk_store is one connection:
+ * use it from one thread at a time (a heartbeat thread opens its own).
+ *
+ * Times are unix seconds (UTC, fractional) as REAL columns. Absent doubles are NAN in the
+ * structs below and NULL in the database; absent integers are -1 / NULL.
+ *
+ * Errors follow core.h: int rc, message in rk_err; SQLite failures are RK_EIO and name the
+ * database file and the step. */
+#ifndef RETHINK_STORE_H
+#define RETHINK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rethink/core.h"
+
+/* The schema this build writes; a database with a higher version is refused. */
+#define RK_STORE_SCHEMA_VERSION 1
+/* The 12 COCO summary statistics, in pycocotools' order (results table columns). */
+#define RK_STORE_NSTATS 12
+#define RK_STORE_MAX_ATTEMPTS 3  /* default per trial */
+#define RK_STORE_STALE_S 120.0   /* default: a running trial silent this long is presumed dead */
+#define RK_STORE_BUSY_MS 30000   /* how long a writer waits for the lock */
+
+/* rc (beyond core.h's): the caller's lease on a trial is gone (it was reclaimed, finished or
+ * failed by someone else); nothing was written. Stop working on the trial. */
+enum { RK_STORE_LOST = 16 };
+
+/* "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl" */
+extern const char *const rk_store_stat_names[RK_STORE_NSTATS];
+
+typedef enum rk_trial_status {
+    RK_TRIAL_PENDING = 0,
+    RK_TRIAL_RUNNING = 1,
+    RK_TRIAL_FINISHED = 2,
+    RK_TRIAL_FAILED = 3,
+} rk_trial_status;
+
+/* "pending", "running", "finished", "failed" (the strings stored in trials.status). */
+const char *rk_trial_status_name(rk_trial_status st);
+
+typedef struct rk_store rk_store;
+
+/* ---- opening ---- */
+
+/* Opens (creating if missing) the database at path: WAL journal, busy timeout, foreign keys,
+ * then migrates an older schema to RK_STORE_SCHEMA_VERSION in one transaction. A database of
+ * a newer schema is an RK_EFORMAT error naming both versions. */
+int rk_store_open(rk_store **s, const char *path, rk_err *err);
+void rk_store_close(rk_store *s);
+int rk_store_schema_version(rk_store *s, int *version, rk_err *err);
+/* PRAGMA integrity_check and foreign_key_check, plus the store's own invariants (every
+ * finished detector trial has results; every running trial has a heartbeat; a finished
+ * trial has metrics of its finishing attempt only). RK_EFORMAT with the first problem. */
+int rk_store_check(rk_store *s, rk_err *err);
+
+/* ---- studies ---- */
+
+/* Creates the study if missing (experiment: the experiment file's text, may be NULL; its
+ * SHA-256 is stored beside it). An existing study keeps its id; a non-NULL experiment text
+ * replaces the stored one (the latest file that ran the study). */
+int rk_store_study_put(rk_store *s, const char *name, const char *experiment, int64_t *id,
+                       rk_err *err);
+/* Names of all studies, sorted; free with rk_store_strings_free. */
+int rk_store_studies_list(rk_store *s, char ***names, size_t *n, rk_err *err);
+void rk_store_strings_free(char **v, size_t n);
+
+/* ---- trials ---- */
+
+typedef struct rk_trial_spec {
+    const char *study;       /* study name; created if missing */
+    const char *config_json; /* the resolved config, a JSON object (flattened into params) */
+    const char *config_hash; /* the identity; NULL: SHA-256 hex of config_json's bytes */
+    const char *kind;        /* NULL: "detector" (finished detector trials must have results) */
+    const char *arm, *aug;   /* may be NULL */
+    double fraction;         /* NAN: none */
+    int64_t seed;
+    int max_attempts;        /* 0: RK_STORE_MAX_ATTEMPTS */
+} rk_trial_spec;
+
+typedef struct rk_trial {
+    int64_t id;
+    char config_hash[65];
+    char *study, *config_json, *kind, *arm, *aug; /* arm, aug may be NULL */
+    double fraction;
+    int64_t seed;
+    rk_trial_status status;
+    int attempts, max_attempts; /* attempts: times acquired; the current lease's number */
+    char *worker, *host, *git_rev, *data_hash, *error; /* NULL until known */
+    double created, started, finished, heartbeat;     /* unix s; NAN until known */
+    double wall_s, cpu_s, flops, teacher_cpu_s, pseudo_cpu_s; /* NAN until finished */
+    int64_t images;                                           /* -1 until finished */
+} rk_trial;
+
+void rk_trial_clear(rk_trial *t);
+
+/* Registers a trial idempotently by config hash: a new one is pending. *id, *status and
+ * *created (1 if this call inserted it) may be NULL. Registering an existing hash with a
+ * different config_json is an RK_EINVAL error (a canonicalisation bug or a hash collision). */
+int rk_store_trial_register(rk_store *s, const rk_trial_spec *spec, int64_t *id,
+                            rk_trial_status *status, int *created, rk_err *err);
+/* `trial` may run only after `depends_on` finished (teacher before student). Idempotent;
+ * a dependency that would close a cycle is an RK_EINVAL error. */
+int rk_store_trial_depend(rk_store *s, int64_t trial, int64_t depends_on, rk_err *err);
+
+typedef struct rk_acquire_opts {
+    const char *study;   /* NULL: any study */
+    const char *worker;  /* recorded on the trial, e.g. "host:pid/slot"; may be NULL */
+    const char *host, *git_rev; /* may be NULL */
+    double stale_s;      /* <= 0: RK_STORE_STALE_S */
+} rk_acquire_opts;
+
+/* Atomically takes the next runnable trial (lowest id first): pending with every dependency
+ * finished, after first returning stale running trials (heartbeat older than stale_s) to
+ * pending — or to failed once they used max_attempts — and failing pending trials whose
+ * dependency failed. On success *got = 1, t is filled (status running, t->attempts is the
+ * lease); *got = 0 when nothing is runnable now. t is always safe to rk_trial_clear. */
+int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, int *got,
+                           rk_err *err);
+/* Proves the lease holder alive. RK_STORE_LOST if the lease is gone. */
+int rk_store_trial_heartbeat(rk_store *s, int64_t id, int attempt, rk_err *err);
+
+typedef struct rk_category_ap {
+    int id;
+    char name[64];
+    double ap; /* as evaluated (pycocotools gives -1 for a category without ground truth) */
+} rk_category_ap;
+
+typedef struct rk_trial_outcome {
+    const double *stats;        /* RK_STORE_NSTATS, COCO order; NULL only for non-detector kinds */
+    const rk_category_ap *cats; /* per-category AP, may be NULL with ncats 0 */
+    size_t ncats;
+    double wall_s, cpu_s;       /* this trial's own cost */
+    int64_t images;             /* images processed (all epochs, forward+backward); -1 unknown */
+    double flops;               /* estimated FLOPs of the whole trial; NAN unknown */
+    double teacher_cpu_s;       /* self-training: its teacher's CPU seconds; NAN otherwise */
+    double pseudo_cpu_s;        /* self-training: pseudo-labelling CPU seconds; NAN otherwise */
+    const char *data_hash;      /* the labelled subset's hash (rk_subset); may be NULL */
+} rk_trial_outcome;
+
+/* Records results, per-category AP and compute, and marks the trial finished — all in one
+ * transaction, so no reader ever sees a finished trial without its results. Metrics of
+ * earlier attempts are dropped: a finished trial's metrics are its finishing attempt's. */
+int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_outcome *o,
+                          rk_err *err);
+/* Records the error text; with retry and attempts left the trial goes back to pending,
+ * otherwise it is failed. */
+int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, const char *error, int retry,
+                        rk_err *err);
+
+int rk_store_trial_get(rk_store *s, int64_t id, rk_trial *t, int *found, rk_err *err);
+int rk_store_trial_find(rk_store *s, const char *config_hash, rk_trial *t, int *found,
+                        rk_err *err);
+/* Trials of a study (NULL: all) in id order; status < 0: any. Free with rk_trials_free. */
+int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **t, size_t *n,
+                         rk_err *err);
+void rk_trials_free(rk_trial *t, size_t n);
+
+typedef struct rk_trial_counts {
+    size_t pending, running, finished, failed;
+} rk_trial_counts;
+
+int rk_store_counts(rk_store *s, const char *study, rk_trial_counts *c, rk_err *err);
+/* What acquire does first, on its own (a sweep calls it at start): stale running trials go
+ * back to pending or, out of attempts, to failed. *n (may be NULL) counts trials changed. */
+int rk_store_reset_stale(rk_store *s, const char *study, double stale_s, size_t *n,
+                         rk_err *err);
+/* Failed trials of a study (NULL: all) go back to pending with a fresh budget of
+ * max_attempts (after fixing the cause). Lease numbers keep counting: attempts is never
+ * reset, so no old lease becomes valid again. *n may be NULL. */
+int rk_store_retry_failed(rk_store *s, const char *study, size_t *n, rk_err *err);
+
+/* ---- metrics ---- */
+
+typedef struct rk_metric {
+    int64_t step;  /* the x axis: optimizer step (or epoch when logging per epoch) */
+    int64_t epoch; /* -1: none */
+    char name[64]; /* e.g. "loss", "loss.focal", "lr", "img_per_s", "val.AP" */
+    double value;
+} rk_metric;
+
+/* Appends n metrics in one transaction (a row with the same (name, step) in this attempt is
+ * replaced). RK_STORE_LOST if the lease is gone. */
+int rk_store_metrics_add(rk_store *s, int64_t id, int attempt, const rk_metric *m, size_t n,
+                         rk_err *err);
+/* Metrics of the trial's current attempt, by name (NULL: all) then step; free(*m). */
+int rk_store_metrics_get(rk_store *s, int64_t id, const char *name, rk_metric **m, size_t *n,
+                         rk_err *err);
+
+/* ---- results ---- */
+
+/* stats[RK_STORE_NSTATS] of a trial; *found = 0 if it has none. */
+int rk_store_result_get(rk_store *s, int64_t id, double *stats, int *found, rk_err *err);
+/* Per-category AP by category id; free(*c). */
+int rk_store_categories_get(rk_store *s, int64_t id, rk_category_ap **c, size_t *n,
+                            rk_err *err);
+
+/* ---- artifacts (content-addressed) ---- */
+
+typedef struct rk_artifact {
+    char hash[65];
+    char kind[32];   /* e.g. "backbone", "teacher", "checkpoint", "pseudo-labels" */
+    char *path;
+    int64_t bytes;   /* -1 unknown */
+    int64_t trial;   /* producing trial id; 0 none */
+    double created;
+} rk_artifact;
+
+void rk_artifact_clear(rk_artifact *a);
+/* Records hash -> (kind, path, bytes, producing trial or 0). Idempotent: an existing hash
+ * keeps its row; one recorded with a different kind is an RK_EINVAL error. */
+int rk_store_artifact_put(rk_store *s, const char *hash, const char *kind, const char *path,
+                          int64_t bytes, int64_t trial, rk_err *err);
+int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *found,
+                          rk_err *err);
+
+typedef struct rk_pseudo_stats {
+    int64_t images, boxes;
+    double threshold;     /* score threshold used to keep boxes */
+    char *per_class_json; /* e.g. {"1": 40, "2": 13}; malloc'd by get, free with the struct */
+} rk_pseudo_stats;
+
+/* Statistics of a pseudo-label artifact (which must be recorded first). Idempotent. */
+int rk_store_pseudo_put(rk_store *s, const char *artifact_hash, int64_t images, int64_t boxes,
+                        const char *per_class_json, double threshold, rk_err *err);
+int rk_store_pseudo_get(rk_store *s, const char *artifact_hash, rk_pseudo_stats *p,
+                        int *found, rk_err *err);
+
+/* ---- claims verdicts ---- */
+
+typedef struct rk_claim {
+    char *study, *name;
+    char verdict[16];   /* "HOLDS", "FAILS" or "INCONCLUSIVE" */
+    double estimate, ci_low, ci_high;
+    int64_t n;
+    char *details_json; /* may be NULL */
+    double checked;     /* set by put */
+} rk_claim;
+
+/* Appends a verdict (history is kept; reads return the latest per claim name). The study is
+ * created if missing. */
+int rk_store_claim_put(rk_store *s, const rk_claim *c, rk_err *err);
+/* The latest verdict of each claim of a study, by name; free with rk_claims_free. */
+int rk_store_claims_latest(rk_store *s, const char *study, rk_claim **c, size_t *n,
+                           rk_err *err);
+void rk_claims_free(rk_claim *c, size_t n);
+
+/* ---- merging shards (scale-out) ---- */
+
+typedef struct rk_merge_stats {
+    size_t trials_added;     /* trials new to dst */
+    size_t trials_completed; /* dst trials not finished that src had finished */
+    size_t artifacts_added;
+} rk_merge_stats;
+
+/* Folds the database at src_path into dst by config hash, in one transaction: new studies,
+ * trials (with params, metrics, results, categories, dependencies), finished results for
+ * trials dst has not finished, artifacts and pseudo-label stats. A trial src has pending or
+ * running arrives pending. Claims verdicts are not merged (re-check after merging).
+ * Idempotent. A trial finished in both with different results, or one hash with two configs,
+ * is an RK_EFORMAT conflict naming the config hash; dst is then unchanged. src is first
+ * opened as a store (so an older shard is upgraded in place). st may be NULL. */
+int rk_store_merge(rk_store *dst, const char *src_path, rk_merge_stats *st, rk_err *err);
+
+#endif

@@ -1,0 +1,167 @@
+/* The store's schema as an ordered list of migrations. Migration N takes a version N-1
+ * database to version N; rk_sq_migrate applies the missing ones in one transaction. Never
+ * edit a released migration: append a new one (ALTER TABLE, new tables, data moves), bump
+ * RK_STORE_SCHEMA_VERSION, and add a test opening a database of the previous version.
+ *
+ * Conventions (docs/ARCHITECTURE.md §Store): plain columns so sqlite3 and pandas read the
+ * tables directly; times are unix seconds UTC as REAL; an unknown value is NULL. The
+ * triggers make the lifecycle invariants hold whoever writes the file:
+ *  - a finished detector trial always has its results row (finish writes both in one
+ *    transaction; the trigger refuses any other order);
+ *  - finished is terminal. */
+#include "store_internal.h"
+
+static const char *const schema_v1[] = {
+    "CREATE TABLE studies ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  experiment TEXT,"      /* the experiment file's text */
+    "  experiment_hash TEXT," /* SHA-256 hex of experiment */
+    "  created REAL NOT NULL,"
+    "  updated REAL NOT NULL"
+    ")",
+
+    "CREATE TABLE trials ("
+    "  id INTEGER PRIMARY KEY,"
+    "  study_id INTEGER NOT NULL REFERENCES studies(id),"
+    "  config_hash TEXT NOT NULL UNIQUE," /* the trial's identity */
+    "  config TEXT NOT NULL,"             /* resolved config, JSON */
+    "  kind TEXT NOT NULL DEFAULT 'detector',"
+    "  arm TEXT, aug TEXT, fraction REAL, seed INTEGER,"
+    "  status TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (status IN ('pending', 'running', 'finished', 'failed')),"
+    /* attempts: times acquired, never reset (it is the lease number); the trial is out of
+     * attempts when attempts - attempt_base >= max_attempts; retry_failed moves the base. */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  attempt_base INTEGER NOT NULL DEFAULT 0,"
+    "  max_attempts INTEGER NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),"
+    "  heartbeat REAL, worker TEXT, host TEXT, git_rev TEXT,"
+    "  created REAL NOT NULL, started REAL, finished REAL,"
+    "  wall_s REAL, cpu_s REAL, images INTEGER, flops REAL,"
+    "  teacher_cpu_s REAL, pseudo_cpu_s REAL,"
+    "  data_hash TEXT, error TEXT"
+    ")",
+
+    "CREATE INDEX trials_study_status ON trials(study_id, status)",
+
+    "CREATE INDEX trials_status_heartbeat ON trials(status, heartbeat)",
+
+    "CREATE TABLE trial_deps ("
+    "  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    "  depends_on INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (trial_id, depends_on),"
+    "  CHECK (trial_id <> depends_on)"
+    ") WITHOUT ROWID",
+
+    "CREATE INDEX trial_deps_depends_on ON trial_deps(depends_on)",
+
+    "CREATE TABLE params ("
+    "  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL," /* dotted path into the config JSON, e.g. train.lr */
+    "  value TEXT,"
+    "  PRIMARY KEY (trial_id, key)"
+    ") WITHOUT ROWID",
+
+    "CREATE INDEX params_key_value ON params(key, value)",
+
+    "CREATE TABLE metrics ("
+    "  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    "  attempt INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  step INTEGER NOT NULL,"
+    "  epoch INTEGER,"
+    "  value REAL,"
+    "  time REAL NOT NULL,"
+    "  PRIMARY KEY (trial_id, attempt, name, step)"
+    ") WITHOUT ROWID",
+
+    "CREATE TABLE results ("
+    "  trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,"
+    "  AP REAL, AP50 REAL, AP75 REAL, APs REAL, APm REAL, APl REAL,"
+    "  AR1 REAL, AR10 REAL, AR100 REAL, ARs REAL, ARm REAL, ARl REAL"
+    ")",
+
+    "CREATE TABLE category_results ("
+    "  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    "  category_id INTEGER NOT NULL,"
+    "  name TEXT,"
+    "  AP REAL,"
+    "  PRIMARY KEY (trial_id, category_id)"
+    ") WITHOUT ROWID",
+
+    "CREATE TABLE artifacts ("
+    "  hash TEXT PRIMARY KEY," /* content SHA-256 hex */
+    "  kind TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  bytes INTEGER,"
+    "  trial_id INTEGER REFERENCES trials(id) ON DELETE SET NULL," /* producer */
+    "  created REAL NOT NULL"
+    ")",
+
+    "CREATE TABLE pseudo_labels ("
+    "  artifact_hash TEXT PRIMARY KEY REFERENCES artifacts(hash) ON DELETE CASCADE,"
+    "  images INTEGER NOT NULL,"
+    "  boxes INTEGER NOT NULL,"
+    "  per_class TEXT," /* JSON object: category id -> boxes */
+    "  threshold REAL"
+    ")",
+
+    "CREATE TABLE claims ("
+    "  id INTEGER PRIMARY KEY,"
+    "  study_id INTEGER NOT NULL REFERENCES studies(id),"
+    "  name TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL CHECK (verdict IN ('HOLDS', 'FAILS', 'INCONCLUSIVE')),"
+    "  estimate REAL, ci_low REAL, ci_high REAL, n INTEGER,"
+    "  details TEXT," /* JSON: cells used, threshold, confidence, ... */
+    "  checked REAL NOT NULL"
+    ")",
+
+    "CREATE INDEX claims_study_name ON claims(study_id, name, checked)",
+
+    /* invariants */
+    "CREATE TRIGGER trials_finished_insert BEFORE INSERT ON trials"
+    "  WHEN NEW.status = 'finished' AND NEW.kind = 'detector'"
+    "  BEGIN SELECT RAISE(ABORT, 'a finished detector trial needs its results row'); END",
+
+    "CREATE TRIGGER trials_finished_update BEFORE UPDATE OF status ON trials"
+    "  WHEN NEW.status = 'finished' AND NEW.kind = 'detector'"
+    "   AND NOT EXISTS (SELECT 1 FROM results WHERE trial_id = NEW.id)"
+    "  BEGIN SELECT RAISE(ABORT, 'a finished detector trial needs its results row'); END",
+
+    "CREATE TRIGGER trials_finished_terminal BEFORE UPDATE OF status ON trials"
+    "  WHEN OLD.status = 'finished' AND NEW.status <> 'finished'"
+    "  BEGIN SELECT RAISE(ABORT, 'a finished trial stays finished'); END",
+
+    "CREATE TRIGGER results_kept BEFORE DELETE ON results"
+    "  WHEN (SELECT status FROM trials WHERE id = OLD.trial_id) = 'finished'"
+    "  BEGIN SELECT RAISE(ABORT, 'results of a finished trial are kept'); END",
+
+    /* read-side conveniences for sqlite3 and pandas */
+    "CREATE VIEW trial_results AS"
+    "  SELECT s.name AS study, t.id AS trial_id, t.config_hash, t.kind, t.arm, t.aug,"
+    "         t.fraction, t.seed, t.attempts, t.wall_s, t.cpu_s, t.images, t.flops,"
+    "         t.teacher_cpu_s, t.pseudo_cpu_s, t.data_hash, t.git_rev, t.host, t.finished,"
+    "         r.AP, r.AP50, r.AP75, r.APs, r.APm, r.APl,"
+    "         r.AR1, r.AR10, r.AR100, r.ARs, r.ARm, r.ARl"
+    "  FROM trials t JOIN studies s ON s.id = t.study_id"
+    "       JOIN results r ON r.trial_id = t.id"
+    "  WHERE t.status = 'finished'",
+
+    "CREATE VIEW claims_latest AS"
+    "  SELECT s.name AS study, c.name, c.verdict, c.estimate, c.ci_low, c.ci_high, c.n,"
+    "         c.details, c.checked"
+    "  FROM claims c JOIN studies s ON s.id = c.study_id"
+    "  WHERE c.id = (SELECT c2.id FROM claims c2"
+    "                WHERE c2.study_id = c.study_id AND c2.name = c.name"
+    "                ORDER BY c2.checked DESC, c2.id DESC LIMIT 1)",
+
+    NULL,
+};
+
+const rk_sq_migration rk_sq_migrations[] = {
+    {1, "initial schema", schema_v1},
+};
+const size_t rk_sq_nmigrations = sizeof rk_sq_migrations / sizeof rk_sq_migrations[0];
+
+_Static_assert(sizeof rk_sq_migrations / sizeof rk_sq_migrations[0] == RK_STORE_SCHEMA_VERSION,
+               "RK_STORE_SCHEMA_VERSION must equal the number of migrations");

@@ -1,0 +1,703 @@
+/* Trial lifecycle: register (idempotent by config hash), dependencies, acquire (the lease),
+ * heartbeat, finish, fail, stale-trial recovery, and reads.
+ *
+ * The lease is (id, attempts): acquire increments attempts and every later write of the
+ * worker names the attempt it holds. Writes check "status = 'running' AND attempts = ?" in
+ * the same transaction as the change, so a worker presumed dead and replaced gets
+ * RK_STORE_LOST and writes nothing. Attempt numbers are never reused (retry_failed moves
+ * attempt_base instead of resetting attempts), so an old lease can never become valid again.
+ *
+ * Every state change happens inside BEGIN IMMEDIATE ... COMMIT; the schema's triggers
+ * additionally refuse a finished detector trial without results and any change out of
+ * finished. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/data.h"
+#include "store_internal.h"
+
+/* Trials joined with their study name: the column order read_trial expects. */
+#define TRIAL_COLS                                                                          \
+    "SELECT t.id, t.config_hash, s.name, t.config, t.kind, t.arm, t.aug, t.fraction,"       \
+    " t.seed, t.status, t.attempts, t.max_attempts, t.worker, t.host, t.git_rev,"           \
+    " t.data_hash, t.error, t.created, t.started, t.finished, t.heartbeat, t.wall_s,"       \
+    " t.cpu_s, t.flops, t.teacher_cpu_s, t.pseudo_cpu_s, t.images"                          \
+    " FROM trials t JOIN studies s ON s.id = t.study_id "
+
+/* "(?N IS NULL OR t.study_id = <id of study ?N>)": NULL study means every study. */
+#define STUDY_FILTER(n) \
+    "(?" #n " IS NULL OR t.study_id = (SELECT id FROM studies WHERE name = ?" #n "))"
+
+static rk_trial_status parse_status(const char *v)
+{
+    if (v && strcmp(v, "running") == 0) return RK_TRIAL_RUNNING;
+    if (v && strcmp(v, "finished") == 0) return RK_TRIAL_FINISHED;
+    if (v && strcmp(v, "failed") == 0) return RK_TRIAL_FAILED;
+    return RK_TRIAL_PENDING;
+}
+
+void rk_trial_clear(rk_trial *t)
+{
+    if (!t) return;
+    free(t->study);
+    free(t->config_json);
+    free(t->kind);
+    free(t->arm);
+    free(t->aug);
+    free(t->worker);
+    free(t->host);
+    free(t->git_rev);
+    free(t->data_hash);
+    free(t->error);
+    memset(t, 0, sizeof *t);
+}
+
+void rk_trials_free(rk_trial *t, size_t n)
+{
+    if (!t) return;
+    for (size_t i = 0; i < n; i++) rk_trial_clear(&t[i]);
+    free(t);
+}
+
+/* Fills t from a TRIAL_COLS row; RK_ENOMEM leaves t cleared. */
+static int read_trial(rk_store *s, sqlite3_stmt *st, rk_trial *t, rk_err *err)
+{
+    int oom = 0;
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    snprintf(t->config_hash, sizeof t->config_hash, "%s", (const char *)sqlite3_column_text(st, 1));
+    t->study = rk_sq_col_dup(st, 2, &oom);
+    t->config_json = rk_sq_col_dup(st, 3, &oom);
+    t->kind = rk_sq_col_dup(st, 4, &oom);
+    t->arm = rk_sq_col_dup(st, 5, &oom);
+    t->aug = rk_sq_col_dup(st, 6, &oom);
+    t->fraction = rk_sq_col_real(st, 7);
+    t->seed = rk_sq_col_int(st, 8, 0);
+    t->status = parse_status((const char *)sqlite3_column_text(st, 9));
+    t->attempts = (int)sqlite3_column_int(st, 10);
+    t->max_attempts = (int)sqlite3_column_int(st, 11);
+    t->worker = rk_sq_col_dup(st, 12, &oom);
+    t->host = rk_sq_col_dup(st, 13, &oom);
+    t->git_rev = rk_sq_col_dup(st, 14, &oom);
+    t->data_hash = rk_sq_col_dup(st, 15, &oom);
+    t->error = rk_sq_col_dup(st, 16, &oom);
+    t->created = rk_sq_col_real(st, 17);
+    t->started = rk_sq_col_real(st, 18);
+    t->finished = rk_sq_col_real(st, 19);
+    t->heartbeat = rk_sq_col_real(st, 20);
+    t->wall_s = rk_sq_col_real(st, 21);
+    t->cpu_s = rk_sq_col_real(st, 22);
+    t->flops = rk_sq_col_real(st, 23);
+    t->teacher_cpu_s = rk_sq_col_real(st, 24);
+    t->pseudo_cpu_s = rk_sq_col_real(st, 25);
+    t->images = rk_sq_col_int(st, 26, -1);
+    if (oom) {
+        rk_trial_clear(t);
+        return rk_errf(err, RK_ENOMEM, "store %s: out of memory reading a trial", s->path);
+    }
+    return RK_OK;
+}
+
+/* Runs a TRIAL_COLS statement (bound by the caller) expecting at most one row. */
+static int one_trial(rk_store *s, sqlite3_stmt *st, rk_trial *t, int *found, rk_err *err)
+{
+    memset(t, 0, sizeof *t); /* rk_trial_clear is safe whatever the outcome */
+    int r = sqlite3_step(st), rc = RK_OK;
+    *found = r == SQLITE_ROW;
+    if (r == SQLITE_ROW) rc = read_trial(s, st, t, err);
+    else if (r != SQLITE_DONE) rc = rk_sq_err(s, err, "reading a trial");
+    sqlite3_reset(st);
+    if (rc) *found = 0;
+    return rc;
+}
+
+/* ---- params: the config JSON flattened to dotted keys ---- */
+
+/* Objects recurse ("train.lr"); arrays and scalars are leaves: strings as themselves,
+ * numbers/booleans/arrays as their JSON text, null as SQL NULL. */
+static int put_params(rk_store *s, int64_t id, const cJSON *node, char *key, size_t len,
+                      size_t cap, rk_err *err)
+{
+    static const char q[] = "INSERT OR REPLACE INTO params (trial_id, key, value) VALUES (?, ?, ?)";
+    if (cJSON_IsObject(node)) {
+        for (const cJSON *c = node->child; c; c = c->next) {
+            int n = snprintf(key + len, cap - len, "%s%s", len ? "." : "", c->string);
+            if (n < 0 || (size_t)n >= cap - len)
+                return rk_errf(err, RK_EINVAL, "store %s: config key %s... longer than %zu bytes",
+                               s->path, key, cap - 1);
+            int rc = put_params(s, id, c, key, len + (size_t)n, cap, err);
+            key[len] = '\0';
+            if (rc) return rc;
+        }
+        return RK_OK;
+    }
+    if (len == 0) return RK_OK; /* a non-object root has nothing to flatten */
+    char *text = NULL;
+    const char *value = NULL;
+    if (cJSON_IsString(node)) value = node->valuestring;
+    else if (!cJSON_IsNull(node)) {
+        if (!(text = cJSON_PrintUnformatted(node)))
+            return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
+        value = text;
+    }
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, id);
+        rk_sq_bind_text(st, 2, key);
+        rk_sq_bind_text(st, 3, value);
+        rc = rk_sq_step_done(s, st, err, "recording params");
+    }
+    cJSON_free(text);
+    return rc;
+}
+
+/* ---- register and dependencies ---- */
+
+int rk_store_trial_register(rk_store *s, const rk_trial_spec *spec, int64_t *id,
+                            rk_trial_status *status, int *created, rk_err *err)
+{
+    static const char q_find[] = "SELECT id, status, config FROM trials WHERE config_hash = ?";
+    static const char q_ins[] =
+        "INSERT INTO trials (study_id, config_hash, config, kind, arm, aug, fraction, seed,"
+        " max_attempts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    if (!spec || !spec->study || !*spec->study || !spec->config_json)
+        return rk_errf(err, RK_EINVAL, "store %s: a trial needs a study and a config", s->path);
+    cJSON *cfg = cJSON_Parse(spec->config_json);
+    if (!cfg || !cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        return rk_errf(err, RK_EINVAL, "store %s: trial config is not a JSON object", s->path);
+    }
+    char hash[65];
+    if (spec->config_hash) {
+        size_t n = strlen(spec->config_hash);
+        if (n == 0 || n > 64) {
+            cJSON_Delete(cfg);
+            return rk_errf(err, RK_EINVAL, "store %s: config hash must be 1..64 characters",
+                           s->path);
+        }
+        memcpy(hash, spec->config_hash, n + 1);
+    } else {
+        rk_sha256_hex(spec->config_json, strlen(spec->config_json), hash);
+    }
+    int max_attempts = spec->max_attempts > 0 ? spec->max_attempts : RK_STORE_MAX_ATTEMPTS;
+
+    int64_t sid, tid = 0;
+    rk_trial_status st_now = RK_TRIAL_PENDING;
+    int made = 0;
+    sqlite3_stmt *st;
+    int rc = rk_sq_begin(s, err);
+    if (rc) goto out;
+    if ((rc = rk_sq_study_id(s, spec->study, 1, &sid, err))) goto fail;
+    if ((rc = rk_sq_stmt(s, q_find, &st, err))) goto fail;
+    rk_sq_bind_text(st, 1, hash);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        tid = sqlite3_column_int64(st, 0);
+        st_now = parse_status((const char *)sqlite3_column_text(st, 1));
+        int same = strcmp((const char *)sqlite3_column_text(st, 2), spec->config_json) == 0;
+        sqlite3_reset(st);
+        if (!same) {
+            rc = rk_errf(err, RK_EINVAL,
+                         "store %s: trial %s is already registered with a different config "
+                         "(configs must be canonical JSON, or the hash collides)", s->path, hash);
+            goto fail;
+        }
+    } else {
+        sqlite3_reset(st);
+        if (r != SQLITE_DONE) {
+            rc = rk_sq_err(s, err, "looking up a trial");
+            goto fail;
+        }
+        if ((rc = rk_sq_stmt(s, q_ins, &st, err))) goto fail;
+        sqlite3_bind_int64(st, 1, sid);
+        rk_sq_bind_text(st, 2, hash);
+        rk_sq_bind_text(st, 3, spec->config_json);
+        rk_sq_bind_text(st, 4, spec->kind ? spec->kind : "detector");
+        rk_sq_bind_text(st, 5, spec->arm);
+        rk_sq_bind_text(st, 6, spec->aug);
+        rk_sq_bind_real(st, 7, spec->fraction);
+        sqlite3_bind_int64(st, 8, spec->seed);
+        sqlite3_bind_int(st, 9, max_attempts);
+        sqlite3_bind_double(st, 10, rk_sq_now());
+        if ((rc = rk_sq_step_done(s, st, err, "registering a trial"))) goto fail;
+        tid = sqlite3_last_insert_rowid(s->db);
+        made = 1;
+        char key[512] = "";
+        if ((rc = put_params(s, tid, cfg, key, 0, sizeof key, err))) goto fail;
+    }
+    if ((rc = rk_sq_commit(s, err))) goto out;
+    if (id) *id = tid;
+    if (status) *status = st_now;
+    if (created) *created = made;
+    goto out;
+fail:
+    rk_sq_rollback(s);
+out:
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+int rk_store_trial_depend(rk_store *s, int64_t trial, int64_t depends_on, rk_err *err)
+{
+    static const char q_exists[] = "SELECT count(*) FROM trials WHERE id IN (?1, ?2)";
+    /* Does depends_on (transitively) depend on trial already? Then trial -> depends_on
+     * would close a cycle. */
+    static const char q_cycle[] =
+        "WITH RECURSIVE up(id) AS (SELECT ?2 UNION SELECT d.depends_on FROM trial_deps d"
+        " JOIN up ON d.trial_id = up.id) SELECT 1 FROM up WHERE id = ?1 LIMIT 1";
+    static const char q_ins[] = "INSERT OR IGNORE INTO trial_deps VALUES (?, ?)";
+    if (trial == depends_on)
+        return rk_errf(err, RK_EINVAL, "store %s: trial %lld cannot depend on itself", s->path,
+                       (long long)trial);
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    if ((rc = rk_sq_stmt(s, q_exists, &st, err))) goto fail;
+    sqlite3_bind_int64(st, 1, trial);
+    sqlite3_bind_int64(st, 2, depends_on);
+    int r = sqlite3_step(st);
+    int nfound = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_reset(st);
+    if (nfound < 0) {
+        rc = rk_sq_err(s, err, "looking up trials");
+        goto fail;
+    }
+    if (nfound != 2) {
+        rc = rk_errf(err, RK_EINVAL, "store %s: dependency %lld -> %lld names a missing trial",
+                     s->path, (long long)trial, (long long)depends_on);
+        goto fail;
+    }
+    if ((rc = rk_sq_stmt(s, q_cycle, &st, err))) goto fail;
+    sqlite3_bind_int64(st, 1, trial);
+    sqlite3_bind_int64(st, 2, depends_on);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r == SQLITE_ROW) {
+        rc = rk_errf(err, RK_EINVAL, "store %s: dependency %lld -> %lld would close a cycle",
+                     s->path, (long long)trial, (long long)depends_on);
+        goto fail;
+    }
+    if (r != SQLITE_DONE) {
+        rc = rk_sq_err(s, err, "checking dependencies");
+        goto fail;
+    }
+    if ((rc = rk_sq_stmt(s, q_ins, &st, err))) goto fail;
+    sqlite3_bind_int64(st, 1, trial);
+    sqlite3_bind_int64(st, 2, depends_on);
+    if ((rc = rk_sq_step_done(s, st, err, "recording a dependency"))) goto fail;
+    return rk_sq_commit(s, err);
+fail:
+    rk_sq_rollback(s);
+    return rc;
+}
+
+/* ---- recovery steps (run inside the caller's transaction) ---- */
+
+/* Running trials silent since before `cutoff` lost their worker: back to pending, or to
+ * failed once out of attempts. */
+static int expire_stale(rk_store *s, const char *study, double cutoff, size_t *n, rk_err *err)
+{
+    static const char q[] =
+        "UPDATE trials AS t SET"
+        " status = CASE WHEN attempts - attempt_base >= max_attempts THEN 'failed'"
+        "          ELSE 'pending' END,"
+        " finished = CASE WHEN attempts - attempt_base >= max_attempts THEN ?2 END,"
+        " error = printf('attempt %d: worker %s stopped sending heartbeats%s', attempts,"
+        "   coalesce(worker, '?'), CASE WHEN attempts - attempt_base >= max_attempts"
+        "   THEN printf(' (%d attempts used)', max_attempts) ELSE '' END)"
+        " WHERE status = 'running' AND (heartbeat IS NULL OR heartbeat < ?1)"
+        " AND " STUDY_FILTER(3);
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_double(st, 1, cutoff);
+    sqlite3_bind_double(st, 2, rk_sq_now());
+    rk_sq_bind_text(st, 3, study);
+    rc = rk_sq_step_done(s, st, err, "expiring stale trials");
+    if (!rc && n) *n = (size_t)sqlite3_changes(s->db);
+    return rc;
+}
+
+/* Pending trials with a failed dependency can never run: fail them, naming it. Repeated
+ * until nothing changes so that failure travels down chains (depth of the DAG). */
+static int fail_orphans(rk_store *s, const char *study, rk_err *err)
+{
+    static const char q[] =
+        "UPDATE trials AS t SET status = 'failed', finished = ?1,"
+        " error = 'dependency ' || (SELECT u.config_hash FROM trial_deps d JOIN trials u"
+        "   ON u.id = d.depends_on WHERE d.trial_id = t.id AND u.status = 'failed'"
+        "   ORDER BY u.id LIMIT 1) || ' failed'"
+        " WHERE status = 'pending' AND " STUDY_FILTER(2)
+        " AND EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
+        "   WHERE d.trial_id = t.id AND u.status = 'failed')";
+    for (;;) {
+        sqlite3_stmt *st;
+        int rc = rk_sq_stmt(s, q, &st, err);
+        if (rc) return rc;
+        sqlite3_bind_double(st, 1, rk_sq_now());
+        rk_sq_bind_text(st, 2, study);
+        if ((rc = rk_sq_step_done(s, st, err, "failing trials whose dependency failed")))
+            return rc;
+        if (sqlite3_changes(s->db) == 0) return RK_OK;
+    }
+}
+
+/* ---- acquire ---- */
+
+/* Without taking the write lock: is there a pending trial none of whose dependencies is
+ * still pending or running (runnable, or to be failed for a failed dependency), or a stale
+ * running trial? Idle workers poll acquire while a long teacher trains; this keeps their
+ * polls to WAL reads, which never block the writers doing real work. A hint only: acquire
+ * decides again under the lock. */
+static int anything_to_do(rk_store *s, const char *study, double cutoff, int *work, rk_err *err)
+{
+    static const char q[] =
+        "SELECT EXISTS (SELECT 1 FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
+        "   AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
+        "     WHERE d.trial_id = t.id AND u.status IN ('pending', 'running')))"
+        " OR EXISTS (SELECT 1 FROM trials AS t WHERE status = 'running' AND " STUDY_FILTER(1)
+        "   AND (heartbeat IS NULL OR heartbeat < ?2))";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    sqlite3_bind_double(st, 2, cutoff);
+    int r = sqlite3_step(st);
+    *work = r == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? RK_OK : rk_sq_err(s, err, "looking for runnable trials");
+}
+
+int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, int *got,
+                           rk_err *err)
+{
+    static const char q_next[] =
+        "SELECT id FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
+        " AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
+        "   WHERE d.trial_id = t.id AND u.status <> 'finished')"
+        " ORDER BY id LIMIT 1";
+    static const char q_take[] =
+        "UPDATE trials SET status = 'running', attempts = attempts + 1, heartbeat = ?1,"
+        " started = ?1, finished = NULL, worker = ?2, host = ?3, git_rev = ?4 WHERE id = ?5";
+    static const char q_get[] = TRIAL_COLS "WHERE t.id = ?";
+    static const rk_acquire_opts none;
+    if (!o) o = &none;
+    *got = 0;
+    memset(t, 0, sizeof *t); /* rk_trial_clear is safe whatever the outcome */
+    double stale = o->stale_s > 0 ? o->stale_s : RK_STORE_STALE_S;
+    double now = rk_sq_now();
+    int work, rc = anything_to_do(s, o->study, now - stale, &work, err);
+    if (rc || !work) return rc;
+    if ((rc = rk_sq_begin(s, err))) return rc;
+    now = rk_sq_now(); /* after waiting for the lock: the lease starts now */
+    if ((rc = expire_stale(s, o->study, now - stale, NULL, err)) ||
+        (rc = fail_orphans(s, o->study, err)))
+        goto fail;
+    sqlite3_stmt *st;
+    if ((rc = rk_sq_stmt(s, q_next, &st, err))) goto fail;
+    rk_sq_bind_text(st, 1, o->study);
+    int r = sqlite3_step(st);
+    int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = rk_sq_err(s, err, "choosing the next trial");
+        goto fail;
+    }
+    if (id == 0) return rk_sq_commit(s, err); /* commits the recovery steps */
+    if ((rc = rk_sq_stmt(s, q_take, &st, err))) goto fail;
+    sqlite3_bind_double(st, 1, now);
+    rk_sq_bind_text(st, 2, o->worker);
+    rk_sq_bind_text(st, 3, o->host);
+    rk_sq_bind_text(st, 4, o->git_rev);
+    sqlite3_bind_int64(st, 5, id);
+    if ((rc = rk_sq_step_done(s, st, err, "acquiring a trial"))) goto fail;
+    if ((rc = rk_sq_stmt(s, q_get, &st, err))) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    int found;
+    if ((rc = one_trial(s, st, t, &found, err))) goto fail;
+    if ((rc = rk_sq_commit(s, err))) {
+        rk_trial_clear(t);
+        return rc;
+    }
+    *got = 1;
+    return RK_OK;
+fail:
+    rk_sq_rollback(s);
+    return rc;
+}
+
+/* ---- lease holder's writes ---- */
+
+int rk_store_trial_heartbeat(rk_store *s, int64_t id, int attempt, rk_err *err)
+{
+    /* One UPDATE in autocommit: it takes the write lock in a single step, so it waits on
+     * the busy timeout like BEGIN IMMEDIATE does (no read snapshot to upgrade). */
+    static const char q[] = "UPDATE trials SET heartbeat = ? WHERE id = ? AND attempts = ?"
+                            " AND status = 'running'";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_double(st, 1, rk_sq_now());
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int(st, 3, attempt);
+    if ((rc = rk_sq_step_done(s, st, err, "recording a heartbeat"))) return rc;
+    if (sqlite3_changes(s->db) == 0)
+        return rk_errf(err, RK_STORE_LOST, "store %s: trial %lld attempt %d is no longer running "
+                       "under this lease", s->path, (long long)id, attempt);
+    return RK_OK;
+}
+
+int rk_sq_check_lease(rk_store *s, int64_t id, int attempt, char **kind, rk_err *err)
+{
+    static const char q[] = "SELECT status, attempts, kind FROM trials WHERE id = ?";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return r == SQLITE_DONE ? rk_errf(err, RK_EINVAL, "store %s: no trial %lld", s->path,
+                                          (long long)id)
+                                : rk_sq_err(s, err, "reading a trial");
+    }
+    int running = strcmp((const char *)sqlite3_column_text(st, 0), "running") == 0;
+    int cur = sqlite3_column_int(st, 1);
+    int oom = 0;
+    if (kind) *kind = rk_sq_col_dup(st, 2, &oom);
+    sqlite3_reset(st);
+    if (oom) return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
+    if (!running || cur != attempt) {
+        if (kind) {
+            free(*kind);
+            *kind = NULL;
+        }
+        return rk_errf(err, RK_STORE_LOST,
+                       "store %s: trial %lld attempt %d is no longer running under this lease "
+                       "(now attempt %d, %s)", s->path, (long long)id, attempt, cur,
+                       running ? "running" : "not running");
+    }
+    return RK_OK;
+}
+
+int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_outcome *o,
+                          rk_err *err)
+{
+    static const char q_res[] =
+        "INSERT OR REPLACE INTO results (trial_id, AP, AP50, AP75, APs, APm, APl, AR1, AR10,"
+        " AR100, ARs, ARm, ARl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char q_cat_del[] = "DELETE FROM category_results WHERE trial_id = ?";
+    static const char q_cat[] =
+        "INSERT INTO category_results (trial_id, category_id, name, AP) VALUES (?, ?, ?, ?)";
+    static const char q_met[] = "DELETE FROM metrics WHERE trial_id = ? AND attempt <> ?";
+    static const char q_done[] =
+        "UPDATE trials SET status = 'finished', finished = ?1, heartbeat = ?1, wall_s = ?2,"
+        " cpu_s = ?3, images = ?4, flops = ?5, teacher_cpu_s = ?6, pseudo_cpu_s = ?7,"
+        " data_hash = coalesce(?8, data_hash) WHERE id = ?9";
+    if (!o) return rk_errf(err, RK_EINVAL, "store %s: finish needs an outcome", s->path);
+    for (size_t i = 0; i < o->ncats; i++)
+        if (!memchr(o->cats[i].name, '\0', sizeof o->cats[i].name))
+            return rk_errf(err, RK_EINVAL, "store %s: category %d name is not terminated",
+                           s->path, o->cats[i].id);
+    char *kind = NULL;
+    sqlite3_stmt *st;
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    if ((rc = rk_sq_check_lease(s, id, attempt, &kind, err))) goto fail;
+    if (!o->stats && strcmp(kind, "detector") == 0) {
+        rc = rk_errf(err, RK_EINVAL, "store %s: detector trial %lld finished without COCO stats",
+                     s->path, (long long)id);
+        goto fail;
+    }
+    if (o->stats) {
+        if ((rc = rk_sq_stmt(s, q_res, &st, err))) goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        for (int i = 0; i < RK_STORE_NSTATS; i++) rk_sq_bind_real(st, 2 + i, o->stats[i]);
+        if ((rc = rk_sq_step_done(s, st, err, "recording results"))) goto fail;
+    }
+    if ((rc = rk_sq_stmt(s, q_cat_del, &st, err))) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if ((rc = rk_sq_step_done(s, st, err, "recording per-category results"))) goto fail;
+    for (size_t i = 0; i < o->ncats; i++) {
+        if ((rc = rk_sq_stmt(s, q_cat, &st, err))) goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, o->cats[i].id);
+        rk_sq_bind_text(st, 3, o->cats[i].name);
+        rk_sq_bind_real(st, 4, o->cats[i].ap);
+        if ((rc = rk_sq_step_done(s, st, err, "recording per-category results"))) goto fail;
+    }
+    if (rk_store_test_hook) rk_store_test_hook("finish:results-written");
+    if ((rc = rk_sq_stmt(s, q_met, &st, err))) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, attempt);
+    if ((rc = rk_sq_step_done(s, st, err, "dropping metrics of earlier attempts"))) goto fail;
+    if ((rc = rk_sq_stmt(s, q_done, &st, err))) goto fail;
+    sqlite3_bind_double(st, 1, rk_sq_now());
+    rk_sq_bind_real(st, 2, o->wall_s);
+    rk_sq_bind_real(st, 3, o->cpu_s);
+    if (o->images >= 0) sqlite3_bind_int64(st, 4, o->images);
+    rk_sq_bind_real(st, 5, o->flops);
+    rk_sq_bind_real(st, 6, o->teacher_cpu_s);
+    rk_sq_bind_real(st, 7, o->pseudo_cpu_s);
+    rk_sq_bind_text(st, 8, o->data_hash);
+    sqlite3_bind_int64(st, 9, id);
+    if ((rc = rk_sq_step_done(s, st, err, "marking a trial finished"))) goto fail;
+    free(kind);
+    return rk_sq_commit(s, err);
+fail:
+    free(kind);
+    rk_sq_rollback(s);
+    return rc;
+}
+
+int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, const char *error, int retry,
+                        rk_err *err)
+{
+    static const char q[] =
+        "UPDATE trials SET"
+        " status = CASE WHEN ?1 AND attempts - attempt_base < max_attempts THEN 'pending'"
+        "          ELSE 'failed' END,"
+        " finished = CASE WHEN ?1 AND attempts - attempt_base < max_attempts THEN NULL"
+        "            ELSE ?2 END,"
+        " heartbeat = ?2, error = ?3 WHERE id = ?4";
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    if ((rc = rk_sq_check_lease(s, id, attempt, NULL, err))) goto fail;
+    sqlite3_stmt *st;
+    if ((rc = rk_sq_stmt(s, q, &st, err))) goto fail;
+    sqlite3_bind_int(st, 1, retry != 0);
+    sqlite3_bind_double(st, 2, rk_sq_now());
+    rk_sq_bind_text(st, 3, error ? error : "failed (no message)");
+    sqlite3_bind_int64(st, 4, id);
+    if ((rc = rk_sq_step_done(s, st, err, "recording a failure"))) goto fail;
+    return rk_sq_commit(s, err);
+fail:
+    rk_sq_rollback(s);
+    return rc;
+}
+
+/* ---- reads ---- */
+
+int rk_store_trial_get(rk_store *s, int64_t id, rk_trial *t, int *found, rk_err *err)
+{
+    static const char q[] = TRIAL_COLS "WHERE t.id = ?";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    return one_trial(s, st, t, found, err);
+}
+
+int rk_store_trial_find(rk_store *s, const char *config_hash, rk_trial *t, int *found,
+                        rk_err *err)
+{
+    static const char q[] = TRIAL_COLS "WHERE t.config_hash = ?";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, config_hash);
+    return one_trial(s, st, t, found, err);
+}
+
+int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **out, size_t *n,
+                         rk_err *err)
+{
+    static const char q[] = TRIAL_COLS "WHERE " STUDY_FILTER(1)
+                            " AND (?2 IS NULL OR t.status = ?2) ORDER BY t.id";
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    rk_sq_bind_text(st, 2, status < 0 ? NULL : rk_trial_status_name((rk_trial_status)status));
+    rk_trial *v = NULL;
+    size_t k = 0, cap = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            cap = cap ? 2 * cap : 16;
+            rk_trial *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory listing trials", s->path);
+                break;
+            }
+            v = nv;
+        }
+        if ((rc = read_trial(s, st, &v[k], err))) break;
+        k++;
+    }
+    if (!rc && r != SQLITE_DONE) rc = rk_sq_err(s, err, "listing trials");
+    sqlite3_reset(st);
+    if (rc) {
+        rk_trials_free(v, k);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return RK_OK;
+}
+
+int rk_store_counts(rk_store *s, const char *study, rk_trial_counts *c, rk_err *err)
+{
+    static const char q[] = "SELECT status, count(*) FROM trials AS t WHERE " STUDY_FILTER(1)
+                            " GROUP BY status";
+    memset(c, 0, sizeof *c);
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t k = (size_t)sqlite3_column_int64(st, 1);
+        switch (parse_status((const char *)sqlite3_column_text(st, 0))) {
+        case RK_TRIAL_PENDING: c->pending = k; break;
+        case RK_TRIAL_RUNNING: c->running = k; break;
+        case RK_TRIAL_FINISHED: c->finished = k; break;
+        case RK_TRIAL_FAILED: c->failed = k; break;
+        }
+    }
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? RK_OK : rk_sq_err(s, err, "counting trials");
+}
+
+int rk_store_reset_stale(rk_store *s, const char *study, double stale_s, size_t *n, rk_err *err)
+{
+    double stale = stale_s > 0 ? stale_s : RK_STORE_STALE_S;
+    size_t k = 0;
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    if ((rc = expire_stale(s, study, rk_sq_now() - stale, &k, err))) {
+        rk_sq_rollback(s);
+        return rc;
+    }
+    if ((rc = rk_sq_commit(s, err))) return rc;
+    if (n) *n = k;
+    return RK_OK;
+}
+
+int rk_store_retry_failed(rk_store *s, const char *study, size_t *n, rk_err *err)
+{
+    static const char q[] = "UPDATE trials AS t SET status = 'pending', attempt_base = attempts,"
+                            " finished = NULL WHERE status = 'failed' AND " STUDY_FILTER(1);
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    if ((rc = rk_sq_stmt(s, q, &st, err))) {
+        rk_sq_rollback(s);
+        return rc;
+    }
+    rk_sq_bind_text(st, 1, study);
+    if ((rc = rk_sq_step_done(s, st, err, "retrying failed trials"))) {
+        rk_sq_rollback(s);
+        return rc;
+    }
+    size_t k = (size_t)sqlite3_changes(s->db);
+    if ((rc = rk_sq_commit(s, err))) return rc;
+    if (n) *n = k;
+    return RK_OK;
+}

@@ -137,6 +137,7 @@ typedef struct rk_acquire_opts {
     const char *worker;  /* recorded on the trial, e.g. "host:pid/slot"; may be NULL */
     const char *host, *git_rev; /* may be NULL */
     double stale_s;      /* <= 0: RK_STORE_STALE_S */
+    int64_t trial;       /* non-zero: take only this trial (if it is runnable) */
 } rk_acquire_opts;
 
 /* Atomically takes the next runnable trial (lowest id first): pending with every dependency

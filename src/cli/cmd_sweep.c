@@ -76,7 +76,7 @@ static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
     }
     rk_trials_free(t, m);
     *n = 0;
-    if (all_dead) rc = rk_store_reset_stale(db, study, 0, n, err);
+    if (all_dead) rc = rk_store_reset_stale(db, study, 1e-9, n, err); /* any heartbeat age */
     return rc;
 }
 

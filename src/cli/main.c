@@ -15,12 +15,12 @@ static const char *USAGE =
     "Controlled pre-training vs self-training experiments (Zoph et al., 2020) at laptop scale.\n"
     "\n"
     "commands:\n"
-    "  augment show   render augmented samples of a dataset with their boxes (PNG grid)\n"
-    "  data           build the default datasets; check any COCO dataset\n"
-    "  bench train    measure training throughput of the reference model (img/s)\n"
-    "  bench augment  measure augmentation throughput per op and per policy (img/s)\n"
-    "  bench eval     measure COCO evaluation speed on synthetic detections\n"
+    "  sweep          run every trial of an experiment file's grid, resumably\n"
+    "  train          train and evaluate one trial, recorded in the store\n"
     "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
+    "  data           build the default datasets; check or show any COCO dataset\n"
+    "  augment show   render augmented samples of a dataset with their boxes (PNG grid)\n"
+    "  bench          benchmarks: train, data, augment, eval\n"
     "  help           show this help (also: rethink <command> --help)\n"
     "  version        print the version (also: --version)\n";
 
@@ -105,6 +105,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);

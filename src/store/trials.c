@@ -379,7 +379,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
         "SELECT id FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
         " AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
         "   WHERE d.trial_id = t.id AND u.status <> 'finished')"
-        " ORDER BY id LIMIT 1";
+        " AND (?2 = 0 OR id = ?2) ORDER BY id LIMIT 1";
     static const char q_take[] =
         "UPDATE trials SET status = 'running', attempts = attempts + 1, heartbeat = ?1,"
         " started = ?1, finished = NULL, worker = ?2, host = ?3, git_rev = ?4 WHERE id = ?5";
@@ -400,6 +400,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     sqlite3_stmt *st;
     if ((rc = rk_sq_stmt(s, q_next, &st, err))) goto fail;
     rk_sq_bind_text(st, 1, o->study);
+    sqlite3_bind_int64(st, 2, o->trial);
     int r = sqlite3_step(st);
     int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);

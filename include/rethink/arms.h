@@ -20,7 +20,10 @@
 #include "rethink/model.h"
 
 typedef struct rk_schedule {
-    int epochs;           /* passes over the labelled images */
+    int epochs;           /* passes over the labelled images ... */
+    long steps;           /* ... or, when > 0, this many optimizer steps whatever the data
+                             size (a fixed budget per cell, as training to convergence does:
+                             small fractions get more epochs) */
     int batch;            /* labelled images per step */
     double lr;            /* peak learning rate */
     double warmup_init;   /* warm-up starts at lr * warmup_init ... */

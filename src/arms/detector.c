@@ -154,7 +154,9 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     rk_sgd opt = {.lr = (float)s->lr, .momentum = (float)s->momentum,
                   .weight_decay = (float)s->weight_decay, .decay_all = s->decay_all};
     long steps_per_epoch = (long)((n + (size_t)B - 1) / (size_t)B);
-    long total = steps_per_epoch * s->epochs, warm = (long)(s->warmup_frac * (double)total);
+    long total = s->steps > 0 ? s->steps : steps_per_epoch * s->epochs;
+    long warm = (long)(s->warmup_frac * (double)total);
+    int epochs = (int)((total + steps_per_epoch - 1) / steps_per_epoch);
     uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
     double t0 = rk_arms_now(), ema_h = 0, ema_p = 0;
     long images = 0;
@@ -240,10 +242,10 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
         nsum++;
         if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
             hooks->step(hooks->ctx, step + 1, total, lh);
-        if ((step + 1) % steps_per_epoch == 0) {
+        if ((step + 1) % steps_per_epoch == 0 || step + 1 == total) {
             double t = rk_arms_now() - t0;
-            rk_epoch_stats es = {.epoch = (int)((step + 1) / steps_per_epoch),
-                                 .epochs = s->epochs,
+            rk_epoch_stats es = {.epoch = (int)((step + steps_per_epoch) / steps_per_epoch),
+                                 .epochs = epochs,
                                  .loss = sum[0] / nsum,
                                  .focal = sum[1] / nsum,
                                  .size = sum[2] / nsum,

@@ -54,6 +54,22 @@ static int find_hash(const item *it, size_t n, const char *h)
     return -1;
 }
 
+/* A process that exists and is not a zombie (an orphaned worker's parent may never reap it,
+ * e.g. in a container whose init does not). */
+static int alive(pid_t pid)
+{
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *close = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return !(close && close[1] == ' ' && close[2] == 'Z');
+}
+
 /* Returns running trials of this host whose worker process is gone to pending. */
 static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
 {
@@ -71,8 +87,7 @@ static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
             all_dead = 0; /* another machine's worker: leave it to the heartbeat */
             break;
         }
-        pid_t pid = (pid_t)atol(w + hl + 1);
-        if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)) all_dead = 0;
+        if (alive((pid_t)atol(w + hl + 1))) all_dead = 0;
     }
     rk_trials_free(t, m);
     *n = 0;
@@ -316,7 +331,9 @@ int cmd_sweep(int argc, char **argv)
             if (it[i].status == RK_TRIAL_FINISHED) continue;
             double ntr = strtod(rk_config_get(g, "data.train"), NULL) * strtod(rk_config_get(g, "trial.fraction"), NULL);
             double b = strtod(rk_config_get(g, "train.batch"), NULL);
-            double steps = (double)(long)((ntr + b - 1) / b) * strtod(rk_config_get(g, "train.epochs"), NULL);
+            double steps = strtod(rk_config_get(g, "train.steps"), NULL);
+            if (steps <= 0)
+                steps = (double)(long)((ntr + b - 1) / b) * strtod(rk_config_get(g, "train.epochs"), NULL);
             images += steps * (b + (strstr(rk_config_get(g, "trial.arm"), "selftrain")
                                         ? strtod(rk_config_get(g, "selftrain.pseudo_batch"), NULL)
                                         : 0));

@@ -49,6 +49,7 @@ static const kspec SCHEMA[] = {
     {"model.depth", T_INT, 1, 8, "2", A_ALL, "convs per stage"},
     {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
     {"train.epochs", T_INT, 1, 100000, "30", A_ALL, "epochs over the labelled subset"},
+    {"train.steps", T_INT, 0, 100000000, "0", A_ALL, "optimizer steps per trial; 0: use train.epochs"},
     {"train.batch", T_INT, 1, 1024, "32", A_ALL, "labelled images per step"},
     {"train.lr", T_REAL, 0, 10, "0.05", A_ALL, "peak learning rate"},
     {"train.warmup_init", T_REAL, 0, 1, "0.01", A_ALL, "warm-up starts at lr times this"},
@@ -619,12 +620,14 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     rk_schedule *s = &t->train;
     *s = rk_schedule_default();
     s->epochs = (int)num(c, "train.epochs"), s->batch = (int)num(c, "train.batch");
+    s->steps = (long)num(c, "train.steps");
     s->lr = num(c, "train.lr"), s->warmup_init = num(c, "train.warmup_init");
     s->warmup_frac = num(c, "train.warmup_frac"), s->momentum = num(c, "train.momentum");
     s->weight_decay = num(c, "train.weight_decay"), s->decay_all = (int)num(c, "train.decay_all");
     s->clip = num(c, "train.clip");
     t->pre = *s;
     t->pre.epochs = (int)num(c, "pretrain.epochs"), t->pre.batch = (int)num(c, "pretrain.batch");
+    t->pre.steps = 0;
     t->pre.lr = num(c, "pretrain.lr"), t->pre.warmup_frac = num(c, "pretrain.warmup_frac");
     t->pre.weight_decay = num(c, "pretrain.weight_decay");
     t->pre_holdout = num(c, "pretrain.holdout");

@@ -351,7 +351,8 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
                            self ? &t->st : NULL, &t->train, t->seed, t->threads, &th, err);
     if (rc) goto done;
     long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
-    res->images = spe * t->train.epochs * (t->train.batch + (self ? t->st.pseudo_batch : 0));
+    long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    res->images = steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
     res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
     snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
     char tmp[1300];

@@ -16,14 +16,22 @@ q() { sqlite3 "$1" "$2"; }
 
 "$rethink" sweep "$exp/tiny.ini" -j 2 --db a.db --quiet >out1.txt 2>&1 || { cat out1.txt; fail "sweep exited $?"; }
 n=$(q a.db "select count(*) from trials where status = 'finished'")
-[ "$n" -eq 16 ] || fail "expected 16 finished trials, got $n"
-[ "$(q a.db "select count(*) from results")" -eq 16 ] || fail "results missing"
+[ "$n" -eq 32 ] || fail "expected 32 finished trials, got $n"
+[ "$(q a.db "select count(*) from results")" -eq 32 ] || fail "results missing"
 "$rethink" sweep "$exp/tiny.ini" -j 2 --db a.db >out2.txt 2>&1 || fail "second sweep exited $?"
 grep -q "nothing to do" out2.txt || { cat out2.txt; fail "second sweep did not say nothing to do"; }
 [ "$(q a.db "select max(attempts) from trials")" -eq 1 ] || fail "a trial ran twice"
+# every arm recorded what it is: self-training cells their teacher and pseudo-labelling cost
+for arm in scratch pretrain selftrain pretrain+selftrain; do
+  [ "$(q a.db "select count(*) from trial_results where arm = '$arm'")" -eq 8 ] || fail "arm $arm rows"
+done
+[ "$(q a.db "select count(*) from trials where arm like '%selftrain' and pseudo_cpu_s > 0")" -eq 16 ] || fail "pseudo-labelling cost missing"
+[ "$(q a.db "select count(*) from trials t join trial_deps d on d.trial_id = t.id")" -eq 16 ] || fail "teacher links missing"
+[ "$(q a.db "select count(distinct data_hash) from trials")" -eq 3 ] || fail "expected 3 labelled subsets (a seed per 50 % subset, one 100 % set)"
+ls artifacts/backbone-*.ckpt >/dev/null 2>&1 || fail "no pre-trained backbone artifact"
 
 # kill -9 the whole sweep (parent and workers) mid-run, then resume
-"$rethink" sweep "$exp/tiny.ini" -j 2 --db b.db -s train.epochs=80 --quiet >out3.txt 2>&1 &
+"$rethink" sweep "$exp/tiny.ini" -j 2 --db b.db -s train.epochs=40 --quiet >out3.txt 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   sleep 0.2
@@ -35,10 +43,10 @@ kill -9 $(pgrep -P "$pid") "$pid" 2>/dev/null  # the sweep and its workers, mid-
 wait "$pid" 2>/dev/null
 before=$(q b.db "select count(*) from trials where status = 'finished'")
 killed=$(q b.db "select count(*) from trials where status = 'running'")
-[ "$before" -lt 16 ] || fail "the sweep finished before it could be killed (make the trials longer)"
-"$rethink" sweep "$exp/tiny.ini" -j 2 --db b.db -s train.epochs=80 >out4.txt 2>&1 || { cat out4.txt; fail "resumed sweep exited $?"; }
+[ "$before" -lt 32 ] || fail "the sweep finished before it could be killed (make the trials longer)"
+"$rethink" sweep "$exp/tiny.ini" -j 2 --db b.db -s train.epochs=40 >out4.txt 2>&1 || { cat out4.txt; fail "resumed sweep exited $?"; }
 [ "$killed" -eq 0 ] || grep -q "resuming: $killed trial" out4.txt || { cat out4.txt; fail "resume did not reclaim the $killed killed trial(s)"; }
-[ "$(q b.db "select count(*) from trials where status = 'finished'")" -eq 16 ] || fail "not all finished after resume"
+[ "$(q b.db "select count(*) from trials where status = 'finished'")" -eq 32 ] || fail "not all finished after resume"
 [ "$(q b.db "pragma integrity_check")" = ok ] || fail "integrity_check"
 [ "$(q b.db "select count(*) from trials t left join results r on r.trial_id = t.id where t.status = 'finished' and r.trial_id is null")" -eq 0 ] || fail "a finished trial without results"
 
@@ -48,4 +56,4 @@ out=$("$rethink" sweep bad.ini --db c.db 2>&1); rc=$?
 printf '[study]\nname = x\n[grid]\narm = scratch, nope\n' > bad2.ini
 out=$("$rethink" sweep bad2.ini --db c.db 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "bad2.ini:4: key 'trial.arm'" || fail "bad grid value: rc $rc: $out"
-echo "sweep: killed with $before of 16 finished and $killed running; resumed; all guarantees hold"
+echo "sweep: killed with $before of 32 finished and $killed running; resumed; all guarantees hold"

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,9 +153,12 @@ static void on_step(void *ctx, long step, long steps, double loss)
 }
 
 /* The pre-trained backbone of this trial, trained and saved if missing. */
+static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const char *path,
+                          rk_trial_result *res, const rk_trial_hooks *h, rk_err *err);
+
 static int backbone(const rk_trial_cfg *t, const rk_config *c, const rk_source *src,
-                    const rk_coco *cats, char *path, size_t pathn, rk_trial_result *res,
-                    const rk_trial_hooks *h, rk_err *err)
+                    char *path, size_t pathn, rk_trial_result *res, const rk_trial_hooks *h,
+                    rk_err *err)
 {
     /* keyed by what the backbone depends on: source recipe, model, pre-training, seed */
     static const char *keys[] = {"study.data", "data.seed", "data.size", "data.source",
@@ -177,8 +182,26 @@ static int backbone(const rk_trial_cfg *t, const rk_config *c, const rk_source *
     rk_sha256_hex(text, tl, hash);
     snprintf(path, pathn, "%s/backbone-%.16s.ckpt", t->artifacts, hash);
     if (exists(path)) return RK_OK;
+    /* Workers needing the same backbone queue on a lock file: the first trains it, the others
+     * wait and then load it, so it is trained once. The lock dies with its process. */
+    char lpath[1300];
+    snprintf(lpath, sizeof lpath, "%s.lock", path);
+    int lfd = open(lpath, O_CREAT | O_RDWR, 0644);
+    if (lfd >= 0) flock(lfd, LOCK_EX);
+    if (exists(path)) {
+        if (lfd >= 0) close(lfd);
+        return RK_OK;
+    }
+    int rc = backbone_train(t, src, path, res, h, err);
+    if (lfd >= 0) close(lfd);
+    return rc;
+}
+
+/* Trains the pre-training classifier on the labelled source images and saves it at path. */
+static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const char *path,
+                          rk_trial_result *res, const rk_trial_hooks *h, rk_err *err)
+{
     note(h, "pre-training the backbone on %zu source images (%s)", src->n, path);
-    (void)cats;
     /* the source's own classes: its distinct labels, in ascending order */
     int maxl = -1;
     for (size_t i = 0; i < src->n; i++) maxl = src->labels[i] > maxl ? src->labels[i] : maxl;
@@ -339,7 +362,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
             goto done;
     } else if (pre) {
         char bpath[1200];
-        if ((rc = backbone(t, c, &src, &tr.coco, bpath, sizeof bpath, res, h, err))) goto done;
+        if ((rc = backbone(t, c, &src, bpath, sizeof bpath, res, h, err))) goto done;
         int loaded = 0;
         if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);

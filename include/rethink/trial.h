@@ -50,6 +50,12 @@ typedef struct rk_trial_hooks {
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *hooks, rk_trial_result *res,
                  rk_err *err);
 
+/* Builds the trial's dataset folder from its recipe if it is missing (and study.build_data
+ * allows); note (may be NULL) hears about it. Safe against concurrent builders: each builds
+ * into its own temporary folder and renames it into place. */
+int rk_trial_prepare_data(const rk_config *c, void (*note)(void *ctx, const char *msg),
+                          void *ctx, rk_err *err);
+
 /* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);
 

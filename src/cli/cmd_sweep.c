@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -156,35 +155,20 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, in
     return failures ? 3 : 0;
 }
 
+static void say(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", msg);
+}
+
 static int build_data_child(const rk_config *cfg)
 {
-    rk_trial_cfg *t = malloc(sizeof *t);
     rk_err err = {0};
-    if (!t || rk_trial_cfg_from(t, cfg, &err)) {
+    if (rk_trial_prepare_data(cfg, say, NULL, &err)) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
         return 1;
     }
-    char p[1200];
-    snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
-    struct stat st;
-    int rc = 0;
-    if (stat(p, &st) != 0) {
-        if (!t->build_data) {
-            fprintf(stderr, "rethink sweep: %s: dataset missing and study.build_data = 0\n", t->data_dir);
-            rc = 1;
-        } else {
-            fprintf(stderr, "building the default dataset in %s (first use) ...\n", t->data_dir);
-            char tmp[1300];
-            snprintf(tmp, sizeof tmp, "%s.tmp-%d", t->data_dir, (int)getpid());
-            if (rk_fashion_scenes_build(&t->data, RK_FASHION_DIR, tmp, 2, NULL, NULL, &err) ||
-                rename(tmp, t->data_dir) != 0) {
-                fprintf(stderr, "rethink sweep: %s\n", err.msg[0] ? err.msg : strerror(errno));
-                rc = 1;
-            }
-        }
-    }
-    free(t);
-    return rc;
+    return 0;
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -306,7 +290,7 @@ int cmd_sweep(int argc, char **argv)
     }
     if (reclaimed && !quiet)
         printf("resuming: %zu trial(s) interrupted in an earlier run go back to pending\n", reclaimed);
-    size_t todo = 0;
+    size_t to_run = 0;
     for (size_t i = 0; i < n; i++) {
         rk_trial t;
         int found = 0;
@@ -314,7 +298,7 @@ int cmd_sweep(int argc, char **argv)
             it[i].status = t.status;
             rk_trial_clear(&t);
         }
-        todo += it[i].status != RK_TRIAL_FINISHED;
+        to_run += it[i].status != RK_TRIAL_FINISHED;
     }
     if (dry) {
         printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
@@ -341,15 +325,15 @@ int cmd_sweep(int argc, char **argv)
         /* ~1,300 img/s per single-thread worker measured on the reference 2-core machine */
         printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run; "
                "about %.0f k training images, roughly %.0f min at -j %d (pre-training extra)\n",
-               n, ngrid, n - ngrid, todo, images / 1000, images / (1300.0 * jobs) / 60, jobs);
+               n, ngrid, n - ngrid, to_run, images / 1000, images / (1300.0 * jobs) / 60, jobs);
         goto done;
     }
-    if (todo == 0) {
+    if (to_run == 0) {
         printf("nothing to do: all %zu trials of study '%s' are finished (in %s)\n", n, study, db_path);
         goto done;
     }
     if (!quiet)
-        printf("sweep '%s': %zu trials, %zu to run, %d workers, database %s\n", study, n, todo, jobs,
+        printf("sweep '%s': %zu trials, %zu to run, %d workers, database %s\n", study, n, to_run, jobs,
                db_path);
     fflush(stdout);
     /* the dataset, before the workers: built by a child (the parent stays free of OpenMP) */
@@ -393,7 +377,7 @@ int cmd_sweep(int argc, char **argv)
             if (!rk_store_open(&r, db_path, &err) && !rk_store_counts(r, study, &k, &err)) {
                 double el = cli_now() - t0;
                 size_t done_now = k.finished + k.failed, left = k.pending + k.running;
-                size_t ran = done_now > (n - todo) ? done_now - (n - todo) : 0;
+                size_t ran = done_now > (n - to_run) ? done_now - (n - to_run) : 0;
                 char eta[32] = "?";
                 if (ran) snprintf(eta, sizeof eta, "%.0fs", el / (double)ran * (double)left);
                 printf("\r  done %zu  running %zu  failed %zu  left %zu  elapsed %.0fs  ETA %s   ",

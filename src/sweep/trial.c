@@ -81,6 +81,22 @@ static int mkdirs(const char *path, rk_err *err)
 }
 
 /* Builds the dataset folder if it has no val annotations yet (and building is allowed). */
+static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err);
+
+int rk_trial_prepare_data(const rk_config *c, void (*say)(void *ctx, const char *msg),
+                          void *ctx, rk_err *err)
+{
+    rk_trial_cfg *t = malloc(sizeof *t);
+    if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    int rc = rk_trial_cfg_from(t, c, err);
+    rk_trial_hooks h = {.note = say, .ctx = ctx};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* nothing else runs yet: use every core */
+    if (!rc && cores > t->threads) t->threads = (int)cores;
+    if (!rc) rc = ensure_data(t, &h, err);
+    free(t);
+    return rc;
+}
+
 static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err)
 {
     char p[1200];

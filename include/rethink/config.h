@@ -7,6 +7,11 @@
  * already contains commas (e.g. augment.S4.scale). Command-line overrides "-s key=value"
  * replace a base value, or an axis when the key is already one or the value lists several.
  *
+ * A section [when:aug=S4] (conditions joined by ',') holds full keys (train.steps = 6000)
+ * applied only to the trials whose values match every condition (numbers compared as
+ * numbers), after the axes, in file order: per-slice settings such as the paper's longer
+ * schedules for stronger augmentation.
+ *
  * A trial's resolved config is the base entries with one value per axis, validated against
  * the schema (unknown keys, bad types and out-of-range values name file, line and key), and
  * serialised as canonical JSON (keys sorted, values as strings); its SHA-256 is the trial's
@@ -44,6 +49,11 @@ typedef struct rk_experiment {
     rk_config base;
     rk_axis *axes; /* in the order first declared; the last varies fastest */
     size_t naxes;
+    /* [when:key=value,...] sections: entries applied to the trials whose resolved values
+     * match every condition, in file order, after the axes (e.g. a longer schedule for S4) */
+    rk_cfg_entry *when;       /* key, value, file, line of each conditional entry */
+    char **when_cond;         /* its section's condition list, "aug=S4,fraction=0.2" */
+    size_t nwhen;
 } rk_experiment;
 
 /* Reads an experiment file (and the policies file it names, study.policies, default

@@ -373,6 +373,43 @@ static int set_axis(rk_experiment *x, const char *key, const char *list, const c
     return RK_OK;
 }
 
+static int add_when(rk_experiment *x, const char *cond, const char *key, const char *value,
+                    const char *file, int line, rk_err *err)
+{
+    if (!strchr(cond, '='))
+        return rk_errf(err, RK_EINVAL, "%s:%d: section [when:%s]: expected [when:key=value,...]",
+                       file, line, cond);
+    rk_cfg_entry *ne = realloc(x->when, (x->nwhen + 1) * sizeof *ne);
+    if (ne) x->when = ne;
+    char **nc = realloc(x->when_cond, (x->nwhen + 1) * sizeof *nc);
+    if (nc) x->when_cond = nc;
+    if (!ne || !nc) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    x->when[x->nwhen] = (rk_cfg_entry){strdup(key), strdup(value), strdup(file), line};
+    x->when_cond[x->nwhen] = strdup(cond);
+    x->nwhen++;
+    return RK_OK;
+}
+
+/* 1 if every "key=value" of cond matches c (numbers compared numerically). */
+static int when_matches(const rk_config *c, const char *cond)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", cond);
+    for (char *s = buf, *next; s; s = next) {
+        next = strchr(s, ',');
+        if (next) *next++ = 0;
+        char *eq = strchr(s, '=');
+        if (!eq) return 0;
+        *eq = 0;
+        const char *want = trim(eq + 1), *have = rk_config_get(c, full_key(trim(s)));
+        double a, b;
+        if (!have) return 0;
+        if (!parse_num(have, &a) && !parse_num(want, &b) ? a != b : strcmp(have, want) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static int load_ini(rk_experiment *x, const char *path, int policies_only, rk_err *err)
 {
     rk_ini_item *it;
@@ -384,6 +421,10 @@ static int load_ini(rk_experiment *x, const char *path, int policies_only, rk_er
         if (policies_only && strncmp(it[i].section, "augment.", 8)) continue;
         if (!strcmp(it[i].section, "grid")) {
             rc = set_axis(x, full_key(it[i].key), it[i].value, path, it[i].line, err);
+            continue;
+        }
+        if (!strncmp(it[i].section, "when:", 5)) {
+            rc = add_when(x, it[i].section + 5, it[i].key, it[i].value, path, it[i].line, err);
             continue;
         }
         if (!it[i].section[0]) {
@@ -410,6 +451,11 @@ void rk_experiment_free(rk_experiment *x)
 {
     if (!x) return;
     rk_config_free(&x->base);
+    for (size_t i = 0; i < x->nwhen; i++) {
+        free(x->when[i].key), free(x->when[i].value), free(x->when[i].file);
+        free(x->when_cond[i]);
+    }
+    free(x->when), free(x->when_cond);
     for (size_t i = 0; i < x->naxes; i++) {
         for (size_t j = 0; j < x->axes[i].n; j++) free(x->axes[i].values[j]);
         free(x->axes[i].values), free(x->axes[i].key), free(x->axes[i].file);
@@ -479,6 +525,15 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
             rc = check_value(k, &e, err);
         }
     }
+    for (size_t w = 0; w < x->nwhen && !rc; w++) {
+        const kspec *k = spec_of(x->when[w].key);
+        if (!k && strncmp(x->when[w].key, "augment.", 8))
+            rc = rk_errf(err, RK_EINVAL, "%s:%d: key '%s' in [when:%s] is not a config key "
+                         "(write the full section.key)", x->when[w].file, x->when[w].line,
+                         x->when[w].key, x->when_cond[w]);
+        else if (k)
+            rc = check_value(k, &x->when[w], err);
+    }
     if (!rc && rk_experiment_size(x) == 0) rc = rk_errf(err, RK_EINVAL, "%s: the grid is empty", path);
     if (rc) rk_experiment_free(x);
     return rc;
@@ -499,6 +554,10 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
         rc = rk_config_put(out, ax->key, ax->values[i % ax->n], ax->file, ax->line, err);
         i /= ax->n;
     }
+    for (size_t w = 0; w < x->nwhen && !rc; w++)
+        if (when_matches(out, x->when_cond[w]))
+            rc = rk_config_put(out, x->when[w].key, x->when[w].value, x->when[w].file,
+                               x->when[w].line, err);
     if (!rc) rc = rk_config_validate(out, err);
     if (rc) rk_config_free(out);
     return rc;

@@ -1,0 +1,174 @@
+/* Experiment files: grid expansion, overrides, [when:...] sections, validation errors, and
+ * the trial identity (which keys enter a trial's hash). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/config.h"
+
+static char dir[256], path[300];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/rk_cfg_XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/x.ini", dir);
+    char pol[300];
+    snprintf(pol, sizeof pol, "%s/augment.ini", dir);
+    FILE *f = fopen(pol, "w");
+    fputs("[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\npad = 124, 116, 104\nmin_size = 1\n"
+          "min_visible = 0.1\n[augment.S4]\nflip = 0.5\nscale = 0.5, 2.0\nrandaugment = 2, 10\n"
+          "pad = 124, 116, 104\nmin_size = 1\nmin_visible = 0.1\n", f);
+    fclose(f);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_exp(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *BASE = "[study]\nname = t\n[train]\nsteps = 100\n[grid]\narm = scratch, selftrain\n"
+                          "aug = S1, S4\nfraction = 0.5, 1.0\n";
+
+START_TEST(grid_expands_with_the_last_axis_fastest)
+{
+    write_exp(BASE);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(rk_experiment_size(&x), 8);
+    rk_config c;
+    ck_assert(rk_experiment_trial(&x, 1, &c, &err) == RK_OK);
+    ck_assert_str_eq(rk_config_get(&c, "trial.arm"), "scratch");
+    ck_assert_str_eq(rk_config_get(&c, "trial.aug"), "S1");
+    ck_assert_str_eq(rk_config_get(&c, "trial.fraction"), "1.0");
+    ck_assert_str_eq(rk_config_get(&c, "train.steps"), "100");
+    ck_assert_str_eq(rk_config_get(&c, "train.batch"), "32"); /* default */
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+START_TEST(when_sections_apply_only_to_matching_trials)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s[when:aug=S4]\ntrain.steps = 300\n[when:aug=S4,fraction=0.5]\n"
+                                "train.lr = 0.1\n", BASE);
+    write_exp(text);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == RK_OK, "%s", err.msg);
+    for (size_t i = 0; i < rk_experiment_size(&x); i++) {
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, i, &c, &err) == RK_OK);
+        int s4 = !strcmp(rk_config_get(&c, "trial.aug"), "S4");
+        int half = !strcmp(rk_config_get(&c, "trial.fraction"), "0.5");
+        ck_assert_str_eq(rk_config_get(&c, "train.steps"), s4 ? "300" : "100");
+        ck_assert_str_eq(rk_config_get(&c, "train.lr"), s4 && half ? "0.1" : "0.05");
+        rk_config_free(&c);
+    }
+    rk_experiment_free(&x);
+}
+END_TEST
+
+START_TEST(overrides_replace_values_and_add_or_replace_axes)
+{
+    write_exp(BASE);
+    const char *ov[] = {"train.lr=0.1,0.05", "arm=selftrain", "train.steps=7"};
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 3, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(rk_experiment_size(&x), 1 * 2 * 2 * 2); /* arm now one value, lr an axis */
+    rk_config c;
+    ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+    ck_assert_str_eq(rk_config_get(&c, "trial.arm"), "selftrain");
+    ck_assert_str_eq(rk_config_get(&c, "train.steps"), "7");
+    ck_assert_str_eq(rk_config_entry(&c, "train.steps")->file, "command line");
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+static void expect_error(const char *text, const char *const *ov, size_t nov, const char *needle)
+{
+    write_exp(text);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_int_ne(rk_experiment_load(&x, path, ov, nov, &err), RK_OK);
+    ck_assert_msg(strstr(err.msg, needle), "message lacks '%s': %s", needle, err.msg);
+}
+
+START_TEST(bad_files_name_file_line_and_key)
+{
+    char want[400];
+    snprintf(want, sizeof want, "%s:4: key 'train.stepz': unknown key", path);
+    expect_error("[study]\nname = t\n[train]\nstepz = 3\n", NULL, 0, want);
+    snprintf(want, sizeof want, "%s:2: key 'train.lr'", path);
+    expect_error("[train]\nlr = fast\n", NULL, 0, want);
+    expect_error("[train]\nlr = 0.1\nlr = 0.2\n", NULL, 0, "given twice (first at line 2)");
+    expect_error("[grid]\narm = scratch, nope\n", NULL, 0, "key 'trial.arm'");
+    expect_error("[grid]\nfraction = 0.5,\n", NULL, 0, "empty value");
+    expect_error("[when:aug=S4]\nsteps = 3\n", NULL, 0, "write the full section.key");
+    const char *ov[] = {"train.batch"};
+    expect_error("[study]\nname = t\n", ov, 1, "expected key=value");
+    expect_error("[study]\nname = t\n[augment.S9]\nflip = 2\n", NULL, 0, "augment.S9");
+}
+END_TEST
+
+static void hash_of(const char *const *ov, size_t n, char h[65])
+{
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, n, &err) == RK_OK, "%s", err.msg);
+    rk_config c;
+    ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+    char *j;
+    ck_assert(rk_config_json(&c, &j, h, &err) == RK_OK);
+    free(j);
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+}
+
+START_TEST(a_trials_identity_depends_only_on_what_its_arm_uses)
+{
+    write_exp("[study]\nname = t\n");
+    char a[65], b[65];
+    const char *s1[] = {"arm=scratch"}, *s2[] = {"arm=scratch", "selftrain.alpha=3", "study.name=u",
+                                                "study.threads=2", "pretrain.epochs=50"};
+    hash_of(s1, 1, a);
+    hash_of(s2, 5, b);
+    ck_assert_str_eq(a, b); /* a scratch trial ignores selftrain, pretrain and bookkeeping keys */
+    const char *t1[] = {"arm=selftrain"}, *t2[] = {"arm=selftrain", "selftrain.alpha=3"};
+    hash_of(t1, 1, a);
+    hash_of(t2, 2, b);
+    ck_assert_str_ne(a, b);
+    const char *u1[] = {"arm=scratch", "train.lr=0.1"};
+    hash_of(s1, 1, a);
+    hash_of(u1, 2, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("experiment");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, grid_expands_with_the_last_axis_fastest);
+    tcase_add_test(tc, when_sections_apply_only_to_matching_trials);
+    tcase_add_test(tc, overrides_replace_values_and_add_or_replace_axes);
+    tcase_add_test(tc, bad_files_name_file_line_and_key);
+    tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -17,10 +17,14 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
         if (eq) snprintf(extra, sizeof extra, ",\"%.*s\":\"%s\"", (int)(eq - t->extra), t->extra, eq + 1);
     }
     /* flat dotted keys, values as strings: the shape of a resolved config */
+    /* self-training trials carry their own keys, as a resolved config does */
+    int self = strstr(t->arm, "selftrain") != NULL;
+    const char *norm = self && !(t->extra && !strncmp(t->extra, "selftrain.normalize=", 20))
+                           ? ",\"selftrain.normalize\":\"1\"" : "";
     snprintf(cfg, sizeof cfg,
              "{\"study.name\":\"%s\",\"train.epochs\":\"%d\",\"trial.arm\":\"%s\","
-             "\"trial.aug\":\"%s\",\"trial.fraction\":\"%g\",\"trial.seed\":\"%lld\"%s}",
-             study, t->epochs, t->arm, t->aug, t->fraction, (long long)t->seed, extra);
+             "\"trial.aug\":\"%s\",\"trial.fraction\":\"%g\",\"trial.seed\":\"%lld\"%s%s}",
+             study, t->epochs, t->arm, t->aug, t->fraction, (long long)t->seed, extra, norm);
     rk_trial_spec sp = {.study = study, .config_json = cfg, .arm = t->arm, .aug = t->aug,
                         .fraction = t->fraction, .seed = t->seed, .max_attempts = 1};
     rk_err err = {0};
@@ -32,7 +36,6 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
     rk_acquire_opts o = {.study = study, .worker = "study_db", .trial = id};
     if (!rc) rc = rk_store_trial_acquire(s, &o, &tr, &got, &err);
     if (!rc && !got) rc = rk_errf(&err, RK_EINVAL, "trial %lld not runnable", (long long)id);
-    int self = strstr(t->arm, "selftrain") != NULL;
     for (int e = 1; e <= t->epochs && !rc; e++) {
         double wobble = 0.02 * (double)(t->seed % 5);
         rk_metric m[3] = {

@@ -209,10 +209,17 @@ static int check_sel(const rk_claim_spec *c, const rk_results *r, const rk_arm_s
                        "scratch, pretrain, selftrain, pretrain+selftrain; study %s has %s)",
                        c->file, line, c->name, key, s->arm, r->study, list);
     for (size_t i = 0; i < s->nwhere; i++)
-        if (!any_param(r, s->where[i].key))
-            return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key '%s': unknown config key '%s' "
-                           "(no trial of study %s has it)", c->file, line, c->name, key,
-                           s->where[i].key, r->study);
+        if (!any_param(r, s->where[i].key)) {
+            if (!c->missing_inconclusive)
+                return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key '%s': unknown config key "
+                               "'%s' (no trial of study %s has it)", c->file, line, c->name, key,
+                               s->where[i].key, r->study);
+            if (!g->missing) {
+                g->missing = 1;
+                snprintf(g->msg, sizeof g->msg, "%s:%d: [claim.%s] key '%s': no trial of study %s "
+                         "has config key %s", c->file, line, c->name, key, r->study, s->where[i].key);
+            }
+        }
     int cells = 0;
     for (size_t i = 0; i < r->ncells && !cells; i++) cells = sel_match(r, &r->cells[i], s);
     if (!cells && !g->missing) {

@@ -645,9 +645,15 @@ static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, 
     else if (ni)
         snprintf(buf, sizeof buf, "%zu of %zu units inconclusive; first: %s: %s", ni, us->n,
                  d->label, d->note ? d->note : "");
+    else if (us->n == 1 && d->note)
+        snprintf(buf, sizeof buf, "holds: %s: %s", d->label, d->note);
+    else if (d->note)
+        snprintf(buf, sizeof buf, "holds in all %zu units; closest: %s: %s", us->n, d->label, d->note);
     else
-        snprintf(buf, sizeof buf, "holds in all %zu units; closest: %s (estimate %.4g, CI [%.4g, "
-                 "%.4g], n = %zu)", us->n, d->label, d->s.mean, d->s.ci_low, d->s.ci_high, d->s.n);
+        snprintf(buf, sizeof buf, "holds in %s%zu unit%s%s %s (estimate %.4g, CI [%.4g, %.4g], "
+                 "n = %zu)", us->n > 1 ? "all " : "", us->n, us->n > 1 ? "s" : "",
+                 us->n > 1 ? "; closest:" : ":", d->label, d->s.mean, d->s.ci_low, d->s.ci_high,
+                 d->s.n);
     if (!(res->reason = strdup(buf))) return oom(err);
     res->units = calloc(us->n + 1, sizeof *res->units);
     if (!res->units) return oom(err);

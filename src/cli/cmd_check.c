@@ -60,7 +60,10 @@ static void print_table(const rk_results *r, const rk_check_result *res, size_t 
 {
     printf("study %s (%s): %zu claims, %g %% confidence per cell\n\n", r->study, r->db_path, n,
            100 * r->confidence);
-    printf("%-13s %-36s %9s  %-21s %4s  %s\n", "verdict", "claim", "estimate", "CI", "n",
+    int w = 5;
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(res[i].name) > w) w = (int)strlen(res[i].name);
+    printf("%-13s %-*s %9s  %-21s %4s  %s\n", "verdict", w, "claim", "estimate", "CI", "n",
            "cells holding");
     for (size_t i = 0; i < n; i++) {
         const rk_check_result *c = &res[i];
@@ -71,7 +74,7 @@ static void print_table(const rk_results *r, const rk_check_result *res, size_t 
         if (isfinite(c->s.ci_low)) snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
         size_t h = 0;
         for (size_t j = 0; j < c->nunits; j++) h += c->units[j].verdict == RK_HOLDS;
-        printf("%-13s %-36s %9s  %-21s %4zu  %zu/%zu\n", rk_verdict_name(c->verdict), c->name,
+        printf("%-13s %-*s %9s  %-21s %4zu  %zu/%zu\n", rk_verdict_name(c->verdict), w, c->name,
                est, ci, c->s.n, h, c->nunits);
         if (c->verdict != RK_HOLDS || verbose) printf("%13s   %s\n", "", c->reason);
         for (size_t j = 0; verbose && j < c->nunits; j++) {

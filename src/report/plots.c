@@ -253,8 +253,9 @@ static int plot_add(ctx *c, const char *name, const char *title, const char *cap
 /* Columns and rows for panels; fixed_cols > 0 imposes the column count. */
 static void layout(size_t panels, int fixed_cols, int *cols, int *rows)
 {
-    /* up to four panels in a row (the paper's four policies side by side), else three */
-    *cols = fixed_cols > 0 ? fixed_cols : panels <= 4 ? (int)panels : 3;
+    /* up to three panels in a row, four as 2 × 2: wider figures shrink below readable text
+     * when a browser fits them to the page */
+    *cols = fixed_cols > 0 ? fixed_cols : panels == 4 ? 2 : panels < 3 ? (int)panels : 3;
     if (*cols < 1) *cols = 1;
     *rows = (int)((panels + (size_t)*cols - 1) / (size_t)*cols);
     if (*rows < 1) *rows = 1;
@@ -902,11 +903,11 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
     delta_arg d = {0, NULL};
     if (!rc) rc = write_dat_delta(&c, "delta_vs_scratch.dat", &d, err);
     if (!rc && d.nbars) {
-        int w = (int)(r->nfractions * r->naugs * (d.nbars * 26 + 40)) + 200;
+        int w = (int)(r->nfractions * r->naugs * (d.nbars * 20 + 30)) + 200;
         snprintf(cap, sizeof cap, "AP of each arm minus AP of scratch in the same cell, paired by "
                  "seed (same labelled subset and initialisation); bars are means, whiskers %g %% "
                  "CI. Above zero: the arm helps.", 100 * r->confidence);
-        rc = plot_add(&c, "delta_vs_scratch", "ΔAP vs scratch", cap, w < 760 ? 760 : w > 2000 ? 2000 : w,
+        rc = plot_add(&c, "delta_vs_scratch", "ΔAP vs scratch", cap, w < 760 ? 760 : w > 1600 ? 1600 : w,
                       520, body_delta, &d, err);
     }
     free(d.bar);

@@ -407,7 +407,7 @@ static void html_table(FILE *f, const tbl *t)
 {
     fputs("<h3>", f);
     html_text(f, t->title);
-    fputs("</h3>\n<table>\n<thead><tr>", f);
+    fputs("</h3>\n<div class=\"scroll\"><table>\n<thead><tr>", f);
     for (size_t k = 0; k < t->ncols; k++) {
         fputs("<th>", f);
         html_text(f, tcell(t, 0, k));
@@ -418,15 +418,17 @@ static void html_table(FILE *f, const tbl *t)
         fputs("<tr>", f);
         for (size_t k = 0; k < t->ncols; k++) {
             const char *v = tcell(t, row, k);
+            /* prose (a claim's description, why it got its verdict, an error) wraps */
             const char *cls = !strcmp(v, "HOLDS") ? " class=\"holds\"" : !strcmp(v, "FAILS")
-                              ? " class=\"fails\"" : !strcmp(v, "INCONCLUSIVE") ? " class=\"inc\"" : "";
+                              ? " class=\"fails\"" : !strcmp(v, "INCONCLUSIVE") ? " class=\"inc\""
+                              : strlen(v) > 40 ? " class=\"text\"" : "";
             fprintf(f, "<td%s>", cls);
             html_text(f, v);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
     }
-    fputs("</tbody>\n</table>\n", f);
+    fputs("</tbody>\n</table></div>\n", f);
     if (*t->caption) {
         fputs("<p class=\"caption\">", f);
         html_text(f, t->caption);
@@ -494,6 +496,8 @@ static const char *CSS =
     "table{border-collapse:collapse;margin:.5em 0;font-size:.92em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}"
     "th:first-child,td:first-child{text-align:left}th{background:#f2f2f2}"
+    "td.text{white-space:normal;text-align:left;min-width:14em;max-width:26em;"
+    "overflow-wrap:anywhere}.scroll{overflow-x:auto}"
     "td.holds{background:#dff0d8}td.fails{background:#f2dede}td.inc{background:#fcf8e3}"
     ".caption{color:#555;font-size:.9em;max-width:60em}"
     "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}"

@@ -172,7 +172,7 @@ static char *sel_text(const rk_arm_sel *s)
 
 typedef struct {
     int missing; /* data absent: error, or inconclusive with if_missing */
-    char msg[512];
+    char msg[1024];
 } gap;
 
 static int known_arm(const char *a)
@@ -241,7 +241,7 @@ static int check_data(const rk_claim_spec *c, const rk_results *r, gap *g, rk_er
     if (c->b.arm && (rc = check_sel(c, r, &c->b, c->line_b, "b", g, err))) return rc;
     for (size_t i = 0; i < c->narms; i++)
         if ((rc = check_sel(c, r, &c->arms[i], c->line_arm, "arm", g, err))) return rc;
-    char list[512];
+    char list[256];
     for (size_t i = 0; i < c->naugs && !g->missing; i++) {
         int have = 0;
         for (size_t j = 0; j < r->naugs && !have; j++) have = !strcmp(r->augs[j], c->augs[i]);
@@ -690,7 +690,7 @@ static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result 
         res->verdict = RK_INCONCLUSIVE;
         res->confidence = r->confidence;
         res->min = c->min, res->max = c->max;
-        char buf[700];
+        char buf[1100];
         snprintf(buf, sizeof buf, "missing data: %s", g.msg);
         return (res->reason = strdup(buf)) ? RK_OK : oom(err);
     }

@@ -27,7 +27,10 @@ static const char *HELP =
     "  --cell ARM,AUG,FRACTION   the cell whose training curves are drawn (default: the\n"
     "                            first selftrain cell)\n"
     "  --confidence C            confidence level of the intervals (default 0.95)\n"
-    "  --gnuplot PROGRAM         gnuplot to run (default: gnuplot from PATH)\n";
+    "  --gnuplot PROGRAM         gnuplot to run (default: gnuplot from PATH)\n"
+    "\n"
+    "exit status: 0 written; 1 writing or gnuplot failed; 2 bad input (usage, a missing\n"
+    "database or study, no such --cell)\n";
 
 int cmd_report(int argc, char **argv)
 {

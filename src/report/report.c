@@ -380,7 +380,13 @@ static void md_table(FILE *f, const tbl *t)
         fputc('\n', f);
         if (row == 0) {
             fputc('|', f);
-            for (size_t k = 0; k < t->ncols; k++) fputs(k ? "---:|" : "---|", f);
+            for (size_t k = 0; k < t->ncols; k++) {
+                /* numbers right, names and prose left */
+                const char *h = tcell(t, 0, k);
+                int left = k == 0 || !strcmp(h, "description") || !strcmp(h, "why") ||
+                           !strcmp(h, "error") || !strcmp(h, "variant") || !strcmp(h, "verdict");
+                fputs(left ? "---|" : "---:|", f);
+            }
             fputc('\n', f);
         }
     }

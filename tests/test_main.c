@@ -12,6 +12,7 @@ Suite *suite_eval(void);
 Suite *suite_arms(void);
 Suite *suite_store(void);
 Suite *suite_config(void);
+Suite *suite_report(void);
 
 int main(void)
 {
@@ -25,6 +26,7 @@ int main(void)
     srunner_add_suite(sr, suite_arms());
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_config());
+    srunner_add_suite(sr, suite_report());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -8,6 +8,9 @@ int cmd_train(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 int bench_eval(int argc, char **argv);
 

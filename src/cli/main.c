@@ -19,6 +19,9 @@ static const char *USAGE =
     "  train          train and evaluate one trial, recorded in the store\n"
     "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
     "  data           build the default datasets; check or show any COCO dataset\n"
+    "  report         tables and plots of a study's results (HTML, Markdown, CSV, PNG, SVG)\n"
+    "  check          judge claims (experiments/paper.claims) with confidence intervals\n"
+    "  baseline save  write a study's per-cell results as a baseline for check --baseline\n"
     "  augment show   render augmented samples of a dataset with their boxes (PNG grid)\n"
     "  bench          benchmarks: train, data, augment, eval\n"
     "  help           show this help (also: rethink <command> --help)\n"
@@ -109,6 +112,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "baseline")) return cmd_baseline(argc - 1, argv + 1);
     fprintf(stderr, "rethink: unknown command '%s'\n\n%s", cmd, USAGE);
     return 2;
 }

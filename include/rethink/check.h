@@ -1,0 +1,151 @@
+/* rethink check: claims over a study's results, each judged HOLDS, FAILS or INCONCLUSIVE
+ * with its evidence (estimate, confidence interval, n, the cells used), for people and CI.
+ *
+ * A claims file (INI, docs/CLAIMS.md) has one section per claim, [claim.NAME]. A claim is
+ * tested in *units* — one per cell of its slice (delta, value), or per step along an axis
+ * (trend), or per cell and stat (baseline) — and each unit's quantity is summarised over
+ * seeds (paired by seed where two arms or two levels are compared):
+ *   HOLDS        the unit's confidence interval lies inside the claimed region,
+ *   FAILS        it lies entirely outside,
+ *   INCONCLUSIVE it straddles the boundary, or n < 2 (no interval), or the cell is missing.
+ * A claim holds when every unit holds, fails when any unit fails, else is inconclusive. Its
+ * reported estimate, interval and n are those of the deciding unit: the first failing one,
+ * else the first inconclusive one, else the one closest to the boundary.
+ *
+ * Baseline units are a regression alarm instead (detectron2's EXPECTED_RESULTS, with seeds):
+ * a cell's mean may move from the baseline's by at most
+ * max(tolerance, k · std_base · √(1/n_base + 1/n_now)); within is HOLDS, beyond is FAILS,
+ * a cell the results lack is INCONCLUSIVE.
+ *
+ * Errors (RK_EINVAL / RK_EFORMAT) are bad input and name file:line and key: a malformed
+ * claims or baseline file, an unknown arm, stat or config key, an aug, fraction or axis the
+ * study does not have (unless the claim says if_missing = inconclusive). */
+#ifndef RETHINK_CHECK_H
+#define RETHINK_CHECK_H
+
+#include <stddef.h>
+
+#include "rethink/core.h"
+#include "rethink/report.h"
+#include "rethink/store.h"
+
+typedef enum { RK_HOLDS = 0, RK_FAILS = 1, RK_INCONCLUSIVE = 2 } rk_verdict;
+
+/* "HOLDS", "FAILS", "INCONCLUSIVE" (the store's strings). */
+const char *rk_verdict_name(rk_verdict v);
+
+typedef enum {
+    RK_CLAIM_DELTA,    /* stat(a) − stat(b), paired by seed, in each cell of the slice */
+    RK_CLAIM_VALUE,    /* stat of an arm in each cell of the slice */
+    RK_CLAIM_TREND,    /* along an axis, consecutive (or first-to-last) paired differences of
+                          an arm's stat or of a delta */
+    RK_CLAIM_BASELINE, /* each cell's mean against a baseline file */
+    RK_CLAIM_STABLE,   /* no trial of the slice diverged (failed with a non-finite loss) */
+} rk_claim_type;
+
+/* An arm with optional config conditions: "selftrain[selftrain.normalize=0]". */
+typedef struct rk_arm_sel {
+    char *arm;
+    rk_param *where;
+    size_t nwhere;
+} rk_arm_sel;
+
+typedef struct rk_baseline_cell {
+    char *arm, *aug, *variant;
+    double fraction;
+    size_t n;
+    double mean[RK_STORE_NSTATS], std[RK_STORE_NSTATS]; /* NAN: absent */
+    int line;
+} rk_baseline_cell;
+
+typedef struct rk_baseline {
+    char *path, *study;
+    double k;                     /* std multiplier */
+    double tol[RK_STORE_NSTATS];  /* absolute tolerance; NAN: stat not checked */
+    rk_baseline_cell *cells;
+    size_t ncells;
+} rk_baseline;
+
+typedef struct rk_claim_spec {
+    char *name, *description;
+    char *file;
+    int line;                     /* the section's first key */
+    rk_claim_type type;
+    int stat;                     /* index into rk_store_stat_names; -1: baseline's own */
+    rk_arm_sel a, b;              /* delta; trend of a delta */
+    rk_arm_sel *arms;             /* value, trend, stable, baseline; none: every arm */
+    size_t narms;
+    char **augs;                  /* none: every aug of the study */
+    size_t naugs;
+    double *fractions;            /* none: every fraction */
+    size_t nfractions;
+    double min, max;              /* the claimed region (min, max); NAN: unbounded */
+    char *axis;                   /* trend: "aug", "fraction" or a config key */
+    int compare_ends;             /* trend: first vs last level instead of each step */
+    int bonferroni;               /* per-unit confidence 1 − (1 − c)/units */
+    int missing_inconclusive;     /* if_missing = inconclusive */
+    rk_baseline *baseline;        /* baseline claims */
+    int line_arm, line_aug, line_fraction, line_axis, line_a, line_b; /* for errors found
+                                                                         against the data */
+} rk_claim_spec;
+
+typedef struct rk_claimset {
+    char *path;
+    char *study;                  /* [claims] study, or NULL */
+    double confidence;            /* [claims] confidence, or NAN */
+    rk_claim_spec *c;
+    size_t n;
+} rk_claimset;
+
+/* Parses a claims file; every error names path:line and the key. */
+int rk_claimset_load(rk_claimset *s, const char *path, rk_err *err);
+/* Reads a baseline file (as rk_baseline_save writes it) and appends the claim "baseline"
+ * checking every stat its [tolerance] section names over every cell. */
+int rk_claimset_add_baseline(rk_claimset *s, const char *baseline_path, rk_err *err);
+void rk_claimset_free(rk_claimset *s);
+
+int rk_baseline_load(rk_baseline *b, const char *path, rk_err *err);
+void rk_baseline_free(rk_baseline *b);
+/* Writes the study's per-cell means, std and n of the 12 stats as a baseline file, with a
+ * default [tolerance] section (AP, AP50; k = 3) to edit. Deterministic. */
+int rk_baseline_save(const rk_results *r, const char *path, rk_err *err);
+
+typedef struct rk_check_unit {
+    char *label;                  /* e.g. "S4 20%", "scratch 100%: S1 -> S2" */
+    rk_verdict verdict;
+    rk_summary s;                 /* the tested quantity over seeds */
+    char *note;                   /* why it is inconclusive, or NULL */
+} rk_check_unit;
+
+typedef struct rk_check_result {
+    char *name, *description;
+    rk_claim_type type;
+    rk_verdict verdict;
+    rk_summary s;                 /* the deciding unit's */
+    double min, max;              /* the claimed region (NAN: unbounded) */
+    double confidence;            /* per unit (after any correction) */
+    char *reason;                 /* one line: why this verdict */
+    rk_check_unit *units;
+    size_t nunits;
+} rk_check_result;
+
+const char *rk_claim_type_name(rk_claim_type t);
+
+/* Judges every claim against the results (at r->confidence). Bad input is an error and no
+ * result is returned. */
+int rk_check_run(const rk_claimset *s, const rk_results *r, rk_check_result **out, size_t *n,
+                 rk_err *err);
+void rk_check_results_free(rk_check_result *res, size_t n);
+/* Appends each verdict to the store's claims table (details: JSON with the units). */
+int rk_check_record(rk_store *db, const char *study, const rk_check_result *res, size_t n,
+                    rk_err *err);
+/* 0 every claim holds (or none), 1 at least one fails, 3 none fails but some are
+ * inconclusive: the exit code of rethink check. */
+int rk_check_exit_code(const rk_check_result *res, size_t n);
+/* One line of JSON: {"study", "confidence", "exit", "holds", "fails", "inconclusive",
+ * "claims": [{"name", "type", "verdict", "estimate", "ci", "n", "reason", "units": [...]}]};
+ * malloc'd. */
+char *rk_check_json(const char *study, double confidence, const rk_check_result *res,
+                    size_t n);
+
+#endif

@@ -1,0 +1,177 @@
+/* rethink report: what a study's results say, with their uncertainty — per-cell statistics
+ * over seeds, deltas between arms paired by seed, and the report folder (gnuplot plots as
+ * PNG and SVG, index.html, report.md, cells.csv, deltas.csv).
+ *
+ * Terms (docs/ARCHITECTURE.md §Reports and claims):
+ *  - a *cell* is (arm, aug, fraction, variant); its trials differ only by seed. The variant
+ *    names the study's extra grid axes — config keys other than trial.* that take more than
+ *    one value among the study's trials (e.g. "selftrain.alpha=0.5") — as "key=value" pairs
+ *    joined by ';', sorted by key; "" when there are none. A trial carries only the axes its
+ *    config has (a scratch trial has no selftrain.alpha), so its cell has fewer pairs.
+ *  - two variants are *compatible* when every key both name has the same value: a
+ *    selftrain cell with α = 0.5 pairs with the scratch cell of its (aug, fraction).
+ *  - values are paired *by seed*: the same seed gives the same labelled subset and the same
+ *    initialisation across arms and augmentations, so a paired difference removes that noise.
+ *
+ * Statistics: mean, sample standard deviation (n − 1) and the two-sided Student-t confidence
+ * interval mean ± t((1 + c)/2, n − 1) · s / √n (quantile from GSL). With n = 1 the standard
+ * deviation and the interval are undefined: NAN, never a made-up width.
+ *
+ * COCO stats are stored as fractions (0.392); tables and plots show them ×100 ("AP points",
+ * as the paper does); cells.csv and deltas.csv keep the stored units.
+ *
+ * The report reads the database read-only (plain SQLite on the store's schema) and never
+ * writes it; claims verdicts shown are the store's latest per claim (rethink check writes
+ * them). Output is deterministic: the same database gives the same bytes. */
+#ifndef RETHINK_REPORT_H
+#define RETHINK_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rethink/core.h"
+#include "rethink/store.h"
+
+/* ---- statistics ---- */
+
+typedef struct rk_summary {
+    size_t n;
+    double mean;            /* NAN when n = 0 */
+    double std;             /* sample (n − 1); NAN when n < 2 */
+    double ci_low, ci_high; /* Student-t interval at the given confidence; NAN when n < 2 */
+} rk_summary;
+
+/* The p-quantile of Student's t with df degrees of freedom; NAN unless 0 < p < 1, df > 0. */
+double rk_t_quantile(double p, double df);
+/* Summary of x[0..n) (non-finite values are skipped: they do not count in n). */
+void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s);
+/* Index of a COCO stat name in rk_store_stat_names ("AP", "AP50", ...), -1 if unknown. */
+int rk_stat_index(const char *name);
+
+/* Values keyed by seed, sorted by seed (seeds unique). */
+typedef struct rk_seeded {
+    size_t n;
+    int64_t *seed;
+    double *v;
+} rk_seeded;
+
+void rk_seeded_free(rk_seeded *s);
+/* out = a − b on the seeds both have (the pairing); seeds in only one are dropped. */
+int rk_seeded_diff(const rk_seeded *a, const rk_seeded *b, rk_seeded *out, rk_err *err);
+
+/* ---- a study's results ---- */
+
+typedef struct rk_param {
+    char *key, *value;
+} rk_param;
+
+typedef struct rk_result_trial {
+    int64_t id, seed;
+    char *arm, *aug;
+    double fraction;
+    char *variant;        /* see above; never NULL */
+    rk_trial_status status;
+    char *error;          /* failed trials: why; else NULL */
+    double stats[RK_STORE_NSTATS]; /* NAN unless finished */
+    double cpu_s, wall_s; /* the trial's own (NAN unless finished) */
+    /* What the cell cost: cpu_s, plus for a self-training trial its teacher's CPU seconds
+     * (trials.teacher_cpu_s when the teacher was trained inside it, else the finished
+     * teacher trial's cpu_s through trial_deps). Pseudo-labelling runs inside the student
+     * trial and is already part of its cpu_s. The pre-trained backbone is shared by every
+     * cell and not counted. */
+    double total_cpu_s;
+    double pseudo_cpu_s;  /* self-training: part of cpu_s; NAN otherwise */
+    rk_param *params;     /* the flattened config, sorted by key */
+    size_t nparams;
+} rk_result_trial;
+
+typedef struct rk_cell {
+    const char *arm, *aug, *variant; /* point into the trials' strings */
+    double fraction;
+    size_t *idx;          /* finished trials of the cell, by seed (indices into t) */
+    size_t n;
+    rk_summary stat[RK_STORE_NSTATS];
+    rk_summary cpu;       /* total_cpu_s */
+} rk_cell;
+
+struct sqlite3;
+
+typedef struct rk_results {
+    char *db_path, *study;
+    double confidence;
+    rk_result_trial *t;   /* every detector trial of the study with an arm, by id */
+    size_t n;
+    char **axes;          /* extra grid axes (config keys), sorted */
+    size_t naxes;
+    /* distinct values among finished trials, in display order: arms as in DESIGN.md
+     * (scratch, pretrain, selftrain, pretrain+selftrain, then others by name), augs in
+     * natural order (S1 < S2 < S10), fractions ascending, variants by name */
+    char **arms, **augs, **variants;
+    size_t narms, naugs, nvariants;
+    double *fractions;
+    size_t nfractions;
+    rk_cell *cells;       /* by arm, variant, fraction, aug (display order) */
+    size_t ncells;
+    struct sqlite3 *db;   /* read-only connection (metrics, claims) */
+} rk_results;
+
+/* Loads a study's trials and builds its cells. study NULL: the database's only study with
+ * finished trials (an error listing them if there are several). A missing database file,
+ * a missing study or one without finished trials is RK_EINVAL with a message saying so. */
+int rk_results_load(rk_results *r, const char *db_path, const char *study, double confidence,
+                    rk_err *err);
+void rk_results_free(rk_results *r);
+
+/* The cell with exactly these coordinates (variant NULL: ""), or NULL. */
+const rk_cell *rk_results_cell(const rk_results *r, const char *arm, const char *aug,
+                               double fraction, const char *variant);
+/* The cell of arm at a's (aug, fraction) whose variant is compatible with a's, preferring
+ * the one with the most shared keys; NULL if none. */
+const rk_cell *rk_results_partner(const rk_results *r, const rk_cell *a, const char *arm);
+/* 1 if the two variants agree on every key both name. */
+int rk_variants_compatible(const char *va, const char *vb);
+/* The value of key in a variant string, copied into out (cap bytes); 0 if absent. */
+int rk_variant_get(const char *variant, const char *key, char *out, size_t cap);
+/* A trial's config value for key, or NULL. */
+const char *rk_result_param(const rk_result_trial *t, const char *key);
+
+/* stat of each finished trial of the cell, by seed. */
+int rk_cell_values(const rk_results *r, const rk_cell *c, int stat, rk_seeded *out,
+                   rk_err *err);
+/* stat(a) − stat(b) paired by seed, summarised at r->confidence (out->n: seeds paired). */
+int rk_paired_delta(const rk_results *r, const rk_cell *a, const rk_cell *b, int stat,
+                    rk_summary *out, rk_err *err);
+
+/* Metrics of a trial by name, by step (the finishing attempt's); free(*m). */
+int rk_results_metrics(const rk_results *r, int64_t trial, const char *name, rk_metric **m,
+                       size_t *n, rk_err *err);
+/* The latest claims verdict per claim of the study (none if the store has none). */
+int rk_results_claims(const rk_results *r, rk_claim **c, size_t *n, rk_err *err);
+
+/* ---- the report folder ---- */
+
+typedef struct rk_report_opts {
+    const char *out_dir;  /* created if missing */
+    /* the cell whose training curves are drawn; arm NULL: the first selftrain cell (else
+     * the first cell) */
+    const char *curve_arm, *curve_aug;
+    double curve_fraction;
+    const char *gnuplot;  /* program to run; NULL: "gnuplot" from PATH */
+} rk_report_opts;
+
+/* What rk_report_write wrote, for the caller to list. */
+typedef struct rk_report_files {
+    char **paths;         /* relative to out_dir */
+    size_t n;
+} rk_report_files;
+
+void rk_report_files_free(rk_report_files *f);
+
+/* Writes the report folder: for every plot NAME.gp (gnuplot script), NAME*.dat, NAME.png
+ * (pngcairo) and NAME.svg; cells.csv, deltas.csv, report.md and index.html. gnuplot runs
+ * as a subprocess in out_dir; a missing gnuplot or a failing script is RK_EIO naming the
+ * script and gnuplot's first error line. files may be NULL. */
+int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_files *files,
+                    rk_err *err);
+
+#endif

@@ -1,0 +1,831 @@
+/* Judging claims against a study's results: each claim becomes a list of units (a cell, a
+ * step along an axis, a baseline cell and stat), each unit a set of per-seed values whose
+ * confidence interval is compared with the claimed region; then the verdicts go to the
+ * store and to JSON.
+ *
+ * Every comparison between two cells pairs values by seed (rk_seeded_diff): the seed fixes
+ * the labelled subset and the initialisation, so pairing removes the part of the noise the
+ * two cells share. A cell whose partner is missing, or a pairing with fewer than two seeds,
+ * makes its unit inconclusive — never a verdict without an interval. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/check.h"
+#include "rethink/config.h"
+
+static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
+
+const char *rk_verdict_name(rk_verdict v)
+{
+    return v == RK_HOLDS ? "HOLDS" : v == RK_FAILS ? "FAILS" : "INCONCLUSIVE";
+}
+
+static int feq(double a, double b) { return fabs(a - b) <= 1e-9 * (1 + fabs(a)); }
+
+/* Values equal as strings, or as numbers when both are numbers ("0.50" = "0.5"). */
+static int value_eq(const char *a, const char *b)
+{
+    if (!strcmp(a, b)) return 1;
+    char *ea, *eb;
+    double x = strtod(a, &ea), y = strtod(b, &eb);
+    return ea != a && eb != b && !*ea && !*eb && feq(x, y);
+}
+
+static const rk_result_trial *first_trial(const rk_results *r, const rk_cell *c)
+{
+    return &r->t[c->idx[0]];
+}
+
+static int sel_match(const rk_results *r, const rk_cell *c, const rk_arm_sel *s)
+{
+    if (strcmp(c->arm, s->arm)) return 0;
+    for (size_t i = 0; i < s->nwhere; i++) {
+        const char *v = rk_result_param(first_trial(r, c), s->where[i].key);
+        if (!v || !value_eq(v, s->where[i].value)) return 0;
+    }
+    return 1;
+}
+
+static int in_slice(const rk_claim_spec *c, const char *aug, double fraction)
+{
+    int ok = c->naugs == 0;
+    for (size_t i = 0; i < c->naugs && !ok; i++) ok = !strcmp(c->augs[i], aug);
+    if (!ok) return 0;
+    ok = c->nfractions == 0;
+    for (size_t i = 0; i < c->nfractions && !ok; i++) ok = feq(c->fractions[i], fraction);
+    return ok;
+}
+
+static int sel_names(const rk_arm_sel *s, const char *key)
+{
+    for (size_t i = 0; s && i < s->nwhere; i++)
+        if (!strcmp(s->where[i].key, key)) return 1;
+    return 0;
+}
+
+/* Variants agree on every key both name, except keys the selectors fix (those are what the
+ * claim compares: selftrain[normalize=1] against selftrain[normalize=0]). Returns the number
+ * of shared keys, -1 if incompatible. */
+static int pair_overlap(const char *va, const char *vb, const rk_arm_sel *sa,
+                        const rk_arm_sel *sb)
+{
+    int shared = 0;
+    const char *p = va;
+    while (p && *p) {
+        const char *end = strchr(p, ';'), *eq = strchr(p, '=');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char key[256], wv[512];
+        size_t kl = eq && eq < p + len ? (size_t)(eq - p) : len;
+        snprintf(key, sizeof key, "%.*s", (int)kl, p);
+        if (!sel_names(sa, key) && !sel_names(sb, key) && rk_variant_get(vb, key, wv, sizeof wv)) {
+            char vv[512];
+            snprintf(vv, sizeof vv, "%.*s", (int)(len - kl - (kl < len)), p + kl + (kl < len));
+            if (strcmp(vv, wv)) return -1;
+            shared++;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return shared;
+}
+
+static const rk_cell *find_partner(const rk_results *r, const rk_cell *a, const rk_arm_sel *sa,
+                                   const rk_arm_sel *sb)
+{
+    const rk_cell *best = NULL;
+    int best_shared = -1;
+    for (size_t i = 0; i < r->ncells; i++) {
+        const rk_cell *c = &r->cells[i];
+        if (c == a || strcmp(c->aug, a->aug) || !feq(c->fraction, a->fraction) ||
+            !sel_match(r, c, sb))
+            continue;
+        int sh = pair_overlap(a->variant, c->variant, sa, sb);
+        if (sh > best_shared) best = c, best_shared = sh;
+    }
+    return best;
+}
+
+/* ---- units under construction ---- */
+
+typedef struct {
+    char *label, *note;
+    rk_seeded v;         /* per-seed values of the tested quantity */
+    const rk_cell *cell; /* the (a) cell, for trends */
+    int sel;             /* which arm selector it came from (trend lines) */
+    char *line, *level;  /* trend: the line it belongs to and its level on the axis */
+    double level_num;
+    int fixed;           /* verdict already decided (baseline), s and verdict are set */
+    rk_verdict verdict;
+    rk_summary s;
+} unit;
+
+typedef struct {
+    unit *u;
+    size_t n;
+} units;
+
+static void units_free(units *us)
+{
+    for (size_t i = 0; i < us->n; i++) {
+        free(us->u[i].label), free(us->u[i].note), free(us->u[i].line), free(us->u[i].level);
+        rk_seeded_free(&us->u[i].v);
+    }
+    free(us->u);
+    memset(us, 0, sizeof *us);
+}
+
+static unit *units_add(units *us)
+{
+    unit *v = realloc(us->u, (us->n + 1) * sizeof *v);
+    if (!v) return NULL;
+    us->u = v;
+    memset(&v[us->n], 0, sizeof *v);
+    return &v[us->n++];
+}
+
+static void fmt_fraction(char *out, size_t cap, double f) { snprintf(out, cap, "%g%%", 100 * f); }
+
+/* "S4 20%" (+ " [variant]") with an optional "arm " prefix. */
+static char *cell_label(const rk_cell *c, const char *arm_prefix)
+{
+    char fr[32], buf[1024];
+    fmt_fraction(fr, sizeof fr, c->fraction);
+    snprintf(buf, sizeof buf, "%s%s%s %s%s%s%s", arm_prefix ? arm_prefix : "",
+             arm_prefix ? " " : "", c->aug, fr, *c->variant ? " [" : "", c->variant,
+             *c->variant ? "]" : "");
+    return strdup(buf);
+}
+
+static char *sel_text(const rk_arm_sel *s)
+{
+    char buf[512];
+    size_t u = (size_t)snprintf(buf, sizeof buf, "%s", s->arm);
+    for (size_t i = 0; i < s->nwhere && u < sizeof buf; i++)
+        u += (size_t)snprintf(buf + u, sizeof buf - u, "%s%s=%s%s", i ? ", " : "[",
+                              s->where[i].key, s->where[i].value, i + 1 == s->nwhere ? "]" : "");
+    return strdup(buf);
+}
+
+/* ---- checks against the data (bad input vs missing data) ---- */
+
+typedef struct {
+    int missing; /* data absent: error, or inconclusive with if_missing */
+    char msg[1024];
+} gap;
+
+static int known_arm(const char *a)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(a, rk_arm_name((rk_arm)i))) return 1;
+    return 0;
+}
+
+static int any_param(const rk_results *r, const char *key)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (rk_result_param(&r->t[i], key)) return 1;
+    return 0;
+}
+
+static void list_strings(char *out, size_t cap, char **v, size_t n)
+{
+    size_t u = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && u < cap; i++)
+        u += (size_t)snprintf(out + u, cap - u, "%s%s", i ? ", " : "", v[i]);
+}
+
+static int check_sel(const rk_claim_spec *c, const rk_results *r, const rk_arm_sel *s, int line,
+                     const char *key, gap *g, rk_err *err)
+{
+    int in_study = 0;
+    for (size_t i = 0; i < r->n && !in_study; i++) in_study = !strcmp(r->t[i].arm, s->arm);
+    char list[256];
+    list_strings(list, sizeof list, r->arms, r->narms);
+    if (!in_study && !known_arm(s->arm))
+        return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key '%s': unknown arm '%s' (arms: "
+                       "scratch, pretrain, selftrain, pretrain+selftrain; study %s has %s)",
+                       c->file, line, c->name, key, s->arm, r->study, list);
+    for (size_t i = 0; i < s->nwhere; i++)
+        if (!any_param(r, s->where[i].key)) {
+            if (!c->missing_inconclusive)
+                return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key '%s': unknown config key "
+                               "'%s' (no trial of study %s has it)", c->file, line, c->name, key,
+                               s->where[i].key, r->study);
+            if (!g->missing) {
+                g->missing = 1;
+                snprintf(g->msg, sizeof g->msg, "%s:%d: [claim.%s] key '%s': no trial of study %s "
+                         "has config key %s", c->file, line, c->name, key, r->study, s->where[i].key);
+            }
+        }
+    int cells = 0;
+    for (size_t i = 0; i < r->ncells && !cells; i++) cells = sel_match(r, &r->cells[i], s);
+    if (!cells && !g->missing) {
+        char *t = sel_text(s);
+        g->missing = 1;
+        snprintf(g->msg, sizeof g->msg, "%s:%d: [claim.%s] key '%s': study %s has no finished "
+                 "trial of %s (arms with results: %s)", c->file, line, c->name, key, r->study,
+                 t ? t : s->arm, list);
+        free(t);
+    }
+    return RK_OK;
+}
+
+static int check_data(const rk_claim_spec *c, const rk_results *r, gap *g, rk_err *err)
+{
+    int rc = RK_OK;
+    memset(g, 0, sizeof *g);
+    if (c->a.arm && (rc = check_sel(c, r, &c->a, c->line_a, "a", g, err))) return rc;
+    if (c->b.arm && (rc = check_sel(c, r, &c->b, c->line_b, "b", g, err))) return rc;
+    for (size_t i = 0; i < c->narms; i++)
+        if ((rc = check_sel(c, r, &c->arms[i], c->line_arm, "arm", g, err))) return rc;
+    char list[256];
+    for (size_t i = 0; i < c->naugs && !g->missing; i++) {
+        int have = 0;
+        for (size_t j = 0; j < r->naugs && !have; j++) have = !strcmp(r->augs[j], c->augs[i]);
+        if (!have) {
+            list_strings(list, sizeof list, r->augs, r->naugs);
+            g->missing = 1;
+            snprintf(g->msg, sizeof g->msg, "%s:%d: [claim.%s] key 'aug': study %s has no %s "
+                     "(it has %s)", c->file, c->line_aug, c->name, r->study, c->augs[i], list);
+        }
+    }
+    for (size_t i = 0; i < c->nfractions && !g->missing; i++) {
+        int have = 0;
+        for (size_t j = 0; j < r->nfractions && !have; j++) have = feq(r->fractions[j], c->fractions[i]);
+        if (!have) {
+            size_t u = 0;
+            for (size_t j = 0; j < r->nfractions && u < sizeof list; j++)
+                u += (size_t)snprintf(list + u, sizeof list - u, "%s%g", j ? ", " : "", r->fractions[j]);
+            g->missing = 1;
+            snprintf(g->msg, sizeof g->msg, "%s:%d: [claim.%s] key 'fraction': study %s has no "
+                     "fraction %g (it has %s)", c->file, c->line_fraction, c->name, r->study,
+                     c->fractions[i], list);
+        }
+    }
+    if (c->axis && strcmp(c->axis, "aug") && strcmp(c->axis, "fraction")) {
+        int axis = 0;
+        for (size_t i = 0; i < r->naxes && !axis; i++) axis = !strcmp(r->axes[i], c->axis);
+        if (!axis && !any_param(r, c->axis))
+            return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key 'axis': unknown config key "
+                           "'%s'", c->file, c->line_axis, c->name, c->axis);
+        if (!axis && !g->missing) {
+            list_strings(list, sizeof list, r->axes, r->naxes);
+            g->missing = 1;
+            snprintf(g->msg, sizeof g->msg, "%s:%d: [claim.%s] key 'axis': %s is not a grid axis "
+                     "of study %s (axes besides arm, aug, fraction, seed: %s)", c->file,
+                     c->line_axis, c->name, c->axis, r->study, r->naxes ? list : "none");
+        }
+    }
+    if (g->missing && !c->missing_inconclusive)
+        return rk_errf(err, RK_EINVAL, "%s (or set if_missing = inconclusive)", g->msg);
+    return RK_OK;
+}
+
+/* ---- building units ---- */
+
+/* The per-seed series of target selector s (or the delta a − b) at cell c. */
+static int series_at(const rk_claim_spec *c, const rk_results *r, const rk_cell *cell,
+                     unit *u, rk_err *err)
+{
+    if (!c->a.arm) return rk_cell_values(r, cell, c->stat, &u->v, err);
+    const rk_cell *b = find_partner(r, cell, &c->a, &c->b);
+    if (!b) {
+        char *t = sel_text(&c->b);
+        char buf[600];
+        snprintf(buf, sizeof buf, "no %s cell to pair with", t ? t : c->b.arm);
+        free(t);
+        u->note = strdup(buf);
+        return u->note ? RK_OK : oom(err);
+    }
+    rk_seeded va, vb;
+    int rc = rk_cell_values(r, cell, c->stat, &va, err);
+    if (rc) return rc;
+    if (!(rc = rk_cell_values(r, b, c->stat, &vb, err))) {
+        rc = rk_seeded_diff(&va, &vb, &u->v, err);
+        rk_seeded_free(&vb);
+    }
+    rk_seeded_free(&va);
+    return rc;
+}
+
+/* Units of delta and value claims, and the points (one per cell) trends are built from. */
+static int cell_units(const rk_claim_spec *c, const rk_results *r, units *us, rk_err *err)
+{
+    for (size_t i = 0; i < r->ncells; i++) {
+        const rk_cell *cell = &r->cells[i];
+        if (!in_slice(c, cell->aug, cell->fraction)) continue;
+        int sel = -1;
+        if (c->a.arm) {
+            if (sel_match(r, cell, &c->a)) sel = 0;
+        } else if (c->narms == 0) {
+            sel = 0;
+        } else {
+            for (size_t k = 0; k < c->narms && sel < 0; k++)
+                if (sel_match(r, cell, &c->arms[k])) sel = (int)k;
+        }
+        if (sel < 0) continue;
+        unit *u = units_add(us);
+        if (!u) return oom(err);
+        u->cell = cell;
+        u->sel = sel;
+        u->label = cell_label(cell, c->a.arm || c->narms == 1 ? NULL : cell->arm);
+        if (!u->label) return oom(err);
+        int rc = series_at(c, r, cell, u, err);
+        if (rc) return rc;
+    }
+    return RK_OK;
+}
+
+static int aug_rank(const rk_results *r, const char *aug)
+{
+    for (size_t i = 0; i < r->naugs; i++)
+        if (!strcmp(r->augs[i], aug)) return (int)i;
+    return -1;
+}
+
+typedef struct {
+    const rk_results *r;
+    int by_aug;
+} level_ctx;
+
+/* Points sorted by line, then level. */
+static int point_cmp(const unit *a, const unit *b, const level_ctx *x)
+{
+    int c = strcmp(a->line, b->line);
+    if (c) return c;
+    if (x->by_aug) {
+        int ra = aug_rank(x->r, a->level), rb = aug_rank(x->r, b->level);
+        return ra < rb ? -1 : ra > rb;
+    }
+    if (isfinite(a->level_num) && isfinite(b->level_num))
+        return a->level_num < b->level_num ? -1 : a->level_num > b->level_num;
+    return strcmp(a->level, b->level);
+}
+
+/* The variant without key (for a trend along a config key). */
+static void variant_without(const char *v, const char *key, char *out, size_t cap)
+{
+    size_t u = 0, kl = strlen(key);
+    out[0] = 0;
+    const char *p = v;
+    while (p && *p) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!(len > kl && !strncmp(p, key, kl) && p[kl] == '=') && u < cap)
+            u += (size_t)snprintf(out + u, cap - u, "%s%.*s", u ? ";" : "", (int)len, p);
+        p = end ? end + 1 : NULL;
+    }
+}
+
+static int trend_units(const rk_claim_spec *c, const rk_results *r, units *out, rk_err *err)
+{
+    units pts = {0};
+    int rc = cell_units(c, r, &pts, err);
+    int by_aug = !strcmp(c->axis, "aug"), by_fraction = !strcmp(c->axis, "fraction");
+    size_t k = 0;
+    /* level and line of each point; cells without the axis key drop out */
+    for (size_t i = 0; i < pts.n && !rc; i++) {
+        unit *p = &pts.u[i];
+        const rk_cell *cell = p->cell;
+        char level[256], rest[1024], line[1400], fr[32];
+        fmt_fraction(fr, sizeof fr, cell->fraction);
+        const char *arm = c->a.arm ? "" : cell->arm, *sp = c->a.arm ? "" : " ";
+        if (by_aug) {
+            snprintf(level, sizeof level, "%s", cell->aug);
+            snprintf(rest, sizeof rest, "%s", cell->variant);
+            snprintf(line, sizeof line, "%s%s%s", arm, sp, fr);
+        } else if (by_fraction) {
+            snprintf(level, sizeof level, "%s", fr);
+            p->level_num = cell->fraction;
+            snprintf(rest, sizeof rest, "%s", cell->variant);
+            snprintf(line, sizeof line, "%s%s%s", arm, sp, cell->aug);
+        } else {
+            const char *v = rk_result_param(first_trial(r, cell), c->axis);
+            if (!v) continue; /* a cell without the axis (scratch has no selftrain.alpha) */
+            snprintf(level, sizeof level, "%s", v);
+            char *end;
+            p->level_num = strtod(v, &end);
+            if (end == v || *end) p->level_num = NAN;
+            variant_without(cell->variant, c->axis, rest, sizeof rest);
+            snprintf(line, sizeof line, "%s%s%s %s", arm, sp, cell->aug, fr);
+        }
+        if (*rest) {
+            size_t u = strlen(line);
+            snprintf(line + u, sizeof line - u, " [%s]", rest);
+        }
+        p->level = strdup(level);
+        p->line = strdup(line);
+        if (!p->level || !p->line) rc = oom(err);
+    }
+    /* drop the points without a level */
+    for (size_t i = 0; i < pts.n; i++) {
+        if (pts.u[i].level && pts.u[i].line) {
+            pts.u[k++] = pts.u[i];
+            continue;
+        }
+        unit *p = &pts.u[i];
+        free(p->label), free(p->note), free(p->line), free(p->level);
+        rk_seeded_free(&p->v);
+    }
+    pts.n = k;
+    if (rc) {
+        units_free(&pts);
+        return rc;
+    }
+    /* insertion sort: a few dozen points, and it keeps equal points in cell order */
+    level_ctx x = {r, by_aug};
+    for (size_t i = 1; i < pts.n; i++)
+        for (size_t j = i; j > 0 && point_cmp(&pts.u[j - 1], &pts.u[j], &x) > 0; j--) {
+            unit t = pts.u[j];
+            pts.u[j] = pts.u[j - 1];
+            pts.u[j - 1] = t;
+        }
+    for (size_t i = 0; i < pts.n && !rc;) {
+        size_t j = i;
+        while (j < pts.n && !strcmp(pts.u[j].line, pts.u[i].line)) j++;
+        size_t m = j - i;
+        for (size_t s = 0; s + 1 < m && !rc; s++) {
+            const unit *lo = &pts.u[i + (c->compare_ends ? 0 : s)];
+            const unit *hi = &pts.u[i + (c->compare_ends ? m - 1 : s + 1)];
+            unit *u = units_add(out);
+            if (!u) {
+                rc = oom(err);
+                break;
+            }
+            char buf[1700];
+            snprintf(buf, sizeof buf, "%s: %s -> %s", lo->line, lo->level, hi->level);
+            u->label = strdup(buf);
+            if (!u->label) rc = oom(err);
+            if (!rc && (lo->note || hi->note)) {
+                u->note = strdup(lo->note ? lo->note : hi->note);
+                if (!u->note) rc = oom(err);
+            } else if (!rc) {
+                rc = rk_seeded_diff(&hi->v, &lo->v, &u->v, err);
+            }
+            if (c->compare_ends) break;
+        }
+        if (m == 1 && !rc) {
+            unit *u = units_add(out);
+            char buf[1700];
+            snprintf(buf, sizeof buf, "%s: only %s", pts.u[i].line, pts.u[i].level);
+            if (!u || !(u->label = strdup(buf)) || !(u->note = strdup("one level: nothing to compare")))
+                rc = oom(err);
+        }
+        i = j;
+    }
+    units_free(&pts);
+    return rc;
+}
+
+static int baseline_units(const rk_claim_spec *c, const rk_results *r, units *us, rk_err *err)
+{
+    const rk_baseline *b = c->baseline;
+    for (size_t i = 0; i < b->ncells; i++) {
+        const rk_baseline_cell *bc = &b->cells[i];
+        if (!in_slice(c, bc->aug, bc->fraction)) continue;
+        int armok = c->narms == 0;
+        for (size_t k = 0; k < c->narms && !armok; k++) armok = !strcmp(c->arms[k].arm, bc->arm);
+        if (!armok) continue;
+        const rk_cell *cur = rk_results_cell(r, bc->arm, bc->aug, bc->fraction, bc->variant);
+        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+            if (isnan(b->tol[s]) || (c->stat >= 0 && s != c->stat) || isnan(bc->mean[s])) continue;
+            unit *u = units_add(us);
+            if (!u) return oom(err);
+            char fr[32], buf[1200];
+            fmt_fraction(fr, sizeof fr, bc->fraction);
+            snprintf(buf, sizeof buf, "%s %s %s%s%s%s %s", bc->arm, bc->aug, fr,
+                     *bc->variant ? " [" : "", bc->variant, *bc->variant ? "]" : "",
+                     rk_store_stat_names[s]);
+            if (!(u->label = strdup(buf))) return oom(err);
+            u->fixed = 1;
+            if (!cur || !isfinite(cur->stat[s].mean)) {
+                u->verdict = RK_INCONCLUSIVE;
+                u->s.mean = u->s.std = u->s.ci_low = u->s.ci_high = NAN;
+                if (!(u->note = strdup("cell not in the results"))) return oom(err);
+                continue;
+            }
+            const rk_summary *now = &cur->stat[s];
+            double d = now->mean - bc->mean[s], tol = b->tol[s];
+            if (isfinite(bc->std[s]) && bc->n > 0 && now->n > 0) {
+                double t2 = b->k * bc->std[s] * sqrt(1.0 / (double)bc->n + 1.0 / (double)now->n);
+                if (t2 > tol) tol = t2;
+            }
+            u->s = *now;
+            u->s.mean = d;
+            u->s.ci_low = now->ci_low - bc->mean[s];
+            u->s.ci_high = now->ci_high - bc->mean[s];
+            u->verdict = fabs(d) <= tol ? RK_HOLDS : RK_FAILS;
+            snprintf(buf, sizeof buf, "moved %+.4g from %.4g (tolerance %.4g)", d, bc->mean[s], tol);
+            if (!(u->note = strdup(buf))) return oom(err);
+        }
+    }
+    return RK_OK;
+}
+
+static int stable_units(const rk_claim_spec *c, const rk_results *r, units *us, rk_err *err)
+{
+    size_t n = 0, diverged = 0, unfinished = 0, finished = 0;
+    const rk_result_trial *first = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const rk_result_trial *t = &r->t[i];
+        if (!in_slice(c, t->aug, t->fraction)) continue;
+        int armok = c->narms == 0;
+        for (size_t k = 0; k < c->narms && !armok; k++) {
+            const rk_arm_sel *s = &c->arms[k];
+            armok = !strcmp(s->arm, t->arm);
+            for (size_t w = 0; w < s->nwhere && armok; w++) {
+                const char *v = rk_result_param(t, s->where[w].key);
+                armok = v && value_eq(v, s->where[w].value);
+            }
+        }
+        if (!armok) continue;
+        n++;
+        /* the trainer fails a trial whose loss is not finite with "... diverged ..." */
+        if (t->status == RK_TRIAL_FAILED && t->error && strstr(t->error, "diverged")) {
+            if (!diverged++) first = t;
+        } else if (t->status == RK_TRIAL_FINISHED) {
+            finished++;
+        } else {
+            unfinished++;
+        }
+    }
+    unit *u = units_add(us);
+    if (!u) return oom(err);
+    char buf[900];
+    snprintf(buf, sizeof buf, "%zu trials", n);
+    if (!(u->label = strdup(buf))) return oom(err);
+    u->fixed = 1;
+    u->s = (rk_summary){n, (double)diverged, NAN, NAN, NAN};
+    if (diverged) {
+        u->verdict = RK_FAILS;
+        snprintf(buf, sizeof buf, "%zu of %zu diverged, e.g. trial %lld (%s %s %g seed %lld): %.300s",
+                 diverged, n, (long long)first->id, first->arm, first->aug, first->fraction,
+                 (long long)first->seed, first->error);
+    } else if (!finished || unfinished) {
+        u->verdict = RK_INCONCLUSIVE;
+        snprintf(buf, sizeof buf, "%zu of %zu trials not finished", n - finished, n);
+    } else {
+        u->verdict = RK_HOLDS;
+        snprintf(buf, sizeof buf, "all %zu finished", n);
+    }
+    return (u->note = strdup(buf)) ? RK_OK : oom(err);
+}
+
+/* ---- judging ---- */
+
+/* How far inside the region the interval is (positive inside, for picking the closest
+ * unit of a claim that holds). */
+static double margin(const rk_summary *s, double lo, double hi)
+{
+    double m = INFINITY;
+    if (!isnan(lo)) m = fmin(m, s->ci_low - lo);
+    if (!isnan(hi)) m = fmin(m, hi - s->ci_high);
+    return m;
+}
+
+static int judge(unit *u, double lo, double hi, double conf, rk_err *err)
+{
+    if (u->fixed) return RK_OK;
+    rk_summarize(u->v.v, u->v.n, conf, &u->s);
+    char buf[300];
+    if (u->note) {
+        u->verdict = RK_INCONCLUSIVE;
+        return RK_OK;
+    }
+    if (u->s.n < 2) {
+        u->verdict = RK_INCONCLUSIVE;
+        snprintf(buf, sizeof buf, u->s.n ? "n = 1 seed: no interval" : "no seeds to pair");
+    } else if ((isnan(lo) || u->s.ci_low > lo) && (isnan(hi) || u->s.ci_high < hi)) {
+        u->verdict = RK_HOLDS;
+        return RK_OK;
+    } else if ((!isnan(lo) && u->s.ci_high < lo) || (!isnan(hi) && u->s.ci_low > hi)) {
+        u->verdict = RK_FAILS;
+        return RK_OK;
+    } else {
+        u->verdict = RK_INCONCLUSIVE;
+        snprintf(buf, sizeof buf, "interval [%.4g, %.4g] straddles %.4g", u->s.ci_low,
+                 u->s.ci_high, !isnan(lo) && u->s.ci_low <= lo ? lo : hi);
+    }
+    return (u->note = strdup(buf)) ? RK_OK : oom(err);
+}
+
+static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, double conf,
+                       rk_err *err)
+{
+    size_t nh = 0, nf = 0, ni = 0;
+    const unit *fail = NULL, *inc = NULL, *close = NULL;
+    double best = INFINITY;
+    for (size_t i = 0; i < us->n; i++) {
+        const unit *u = &us->u[i];
+        if (u->verdict == RK_FAILS && !nf++) fail = u;
+        if (u->verdict == RK_INCONCLUSIVE && !ni++) inc = u;
+        if (u->verdict == RK_HOLDS) {
+            nh++;
+            double m = margin(&u->s, c->min, c->max);
+            if (!close || m < best) close = u, best = m;
+        }
+    }
+    const unit *d = fail ? fail : inc ? inc : close;
+    res->verdict = nf ? RK_FAILS : ni || !us->n ? RK_INCONCLUSIVE : RK_HOLDS;
+    res->confidence = conf;
+    res->min = c->min;
+    res->max = c->max;
+    if (d) res->s = d->s;
+    else res->s = (rk_summary){0, NAN, NAN, NAN, NAN};
+    char buf[1200];
+    if (!us->n)
+        snprintf(buf, sizeof buf, "no cell of the study falls in the claim's slice");
+    else if (nf)
+        snprintf(buf, sizeof buf, "fails in %zu of %zu units; first: %s (estimate %.4g, CI [%.4g, "
+                 "%.4g], n = %zu)%s%s", nf, us->n, d->label, d->s.mean, d->s.ci_low, d->s.ci_high,
+                 d->s.n, d->note ? ": " : "", d->note ? d->note : "");
+    else if (ni)
+        snprintf(buf, sizeof buf, "%zu of %zu units inconclusive; first: %s: %s", ni, us->n,
+                 d->label, d->note ? d->note : "");
+    else if (us->n == 1 && d->note)
+        snprintf(buf, sizeof buf, "holds: %s: %s", d->label, d->note);
+    else if (d->note)
+        snprintf(buf, sizeof buf, "holds in all %zu units; closest: %s: %s", us->n, d->label, d->note);
+    else
+        snprintf(buf, sizeof buf, "holds in %s%zu unit%s%s %s (estimate %.4g, CI [%.4g, %.4g], "
+                 "n = %zu)", us->n > 1 ? "all " : "", us->n, us->n > 1 ? "s" : "",
+                 us->n > 1 ? "; closest:" : ":", d->label, d->s.mean, d->s.ci_low, d->s.ci_high,
+                 d->s.n);
+    if (!(res->reason = strdup(buf))) return oom(err);
+    res->units = calloc(us->n + 1, sizeof *res->units);
+    if (!res->units) return oom(err);
+    for (size_t i = 0; i < us->n; i++) {
+        rk_check_unit *o = &res->units[i];
+        o->label = us->u[i].label, us->u[i].label = NULL;
+        o->note = us->u[i].note, us->u[i].note = NULL;
+        o->verdict = us->u[i].verdict;
+        o->s = us->u[i].s;
+        res->nunits++;
+    }
+    return RK_OK;
+}
+
+static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result *res, rk_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->type = c->type;
+    res->s = (rk_summary){0, NAN, NAN, NAN, NAN};
+    if (!(res->name = strdup(c->name))) return oom(err);
+    if (c->description && !(res->description = strdup(c->description))) return oom(err);
+    gap g;
+    int rc = c->type == RK_CLAIM_BASELINE || c->type == RK_CLAIM_STABLE ? RK_OK
+                                                                       : check_data(c, r, &g, err);
+    if (c->type == RK_CLAIM_BASELINE || c->type == RK_CLAIM_STABLE) {
+        memset(&g, 0, sizeof g);
+        for (size_t i = 0; i < c->narms && !rc; i++)
+            rc = check_sel(c, r, &c->arms[i], c->line_arm, "arm", &g, err);
+        if (!rc && g.missing && !c->missing_inconclusive)
+            rc = rk_errf(err, RK_EINVAL, "%s (or set if_missing = inconclusive)", g.msg);
+    }
+    if (rc) return rc;
+    if (g.missing) {
+        res->verdict = RK_INCONCLUSIVE;
+        res->confidence = r->confidence;
+        res->min = c->min, res->max = c->max;
+        char buf[1100];
+        snprintf(buf, sizeof buf, "missing data: %s", g.msg);
+        return (res->reason = strdup(buf)) ? RK_OK : oom(err);
+    }
+    units us = {0};
+    switch (c->type) {
+    case RK_CLAIM_DELTA:
+    case RK_CLAIM_VALUE: rc = cell_units(c, r, &us, err); break;
+    case RK_CLAIM_TREND: rc = trend_units(c, r, &us, err); break;
+    case RK_CLAIM_BASELINE: rc = baseline_units(c, r, &us, err); break;
+    case RK_CLAIM_STABLE: rc = stable_units(c, r, &us, err); break;
+    }
+    double conf = r->confidence;
+    if (c->bonferroni && us.n > 1) conf = 1 - (1 - conf) / (double)us.n;
+    for (size_t i = 0; i < us.n && !rc; i++) rc = judge(&us.u[i], c->min, c->max, conf, err);
+    if (!rc) rc = fill_result(res, c, &us, conf, err);
+    units_free(&us);
+    return rc;
+}
+
+void rk_check_results_free(rk_check_result *res, size_t n)
+{
+    if (!res) return;
+    for (size_t i = 0; i < n; i++) {
+        free(res[i].name), free(res[i].description), free(res[i].reason);
+        for (size_t j = 0; j < res[i].nunits; j++) free(res[i].units[j].label), free(res[i].units[j].note);
+        free(res[i].units);
+    }
+    free(res);
+}
+
+int rk_check_run(const rk_claimset *s, const rk_results *r, rk_check_result **out, size_t *n,
+                 rk_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    rk_check_result *res = calloc(s->n + 1, sizeof *res);
+    if (!res) return oom(err);
+    int rc = RK_OK;
+    size_t k = 0;
+    for (; k < s->n && !rc; k++) rc = run_one(&s->c[k], r, &res[k], err);
+    if (rc) {
+        rk_check_results_free(res, k);
+        return rc;
+    }
+    *out = res;
+    *n = s->n;
+    return RK_OK;
+}
+
+int rk_check_exit_code(const rk_check_result *res, size_t n)
+{
+    int inc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].verdict == RK_FAILS) return 1;
+        inc |= res[i].verdict == RK_INCONCLUSIVE;
+    }
+    return inc ? 3 : 0;
+}
+
+/* ---- JSON ---- */
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+static cJSON *result_json(const rk_check_result *c, int with_description)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", c->name);
+    cJSON_AddStringToObject(o, "type", rk_claim_type_name(c->type));
+    if (with_description && c->description) cJSON_AddStringToObject(o, "description", c->description);
+    cJSON_AddStringToObject(o, "verdict", rk_verdict_name(c->verdict));
+    add_num(o, "estimate", c->s.mean);
+    cJSON *ci = cJSON_AddArrayToObject(o, "ci");
+    cJSON_AddItemToArray(ci, num_or_null(c->s.ci_low));
+    cJSON_AddItemToArray(ci, num_or_null(c->s.ci_high));
+    cJSON_AddNumberToObject(o, "n", (double)c->s.n);
+    add_num(o, "min", c->min);
+    add_num(o, "max", c->max);
+    add_num(o, "confidence", c->confidence);
+    cJSON_AddStringToObject(o, "reason", c->reason ? c->reason : "");
+    cJSON *us = cJSON_AddArrayToObject(o, "units");
+    for (size_t i = 0; i < c->nunits; i++) {
+        const rk_check_unit *u = &c->units[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "cell", u->label);
+        cJSON_AddStringToObject(x, "verdict", rk_verdict_name(u->verdict));
+        add_num(x, "estimate", u->s.mean);
+        cJSON *uci = cJSON_AddArrayToObject(x, "ci");
+        cJSON_AddItemToArray(uci, num_or_null(u->s.ci_low));
+        cJSON_AddItemToArray(uci, num_or_null(u->s.ci_high));
+        cJSON_AddNumberToObject(x, "n", (double)u->s.n);
+        if (u->note) cJSON_AddStringToObject(x, "note", u->note);
+        cJSON_AddItemToArray(us, x);
+    }
+    return o;
+}
+
+char *rk_check_json(const char *study, double confidence, const rk_check_result *res, size_t n)
+{
+    cJSON *o = cJSON_CreateObject();
+    size_t cnt[3] = {0};
+    for (size_t i = 0; i < n; i++) cnt[res[i].verdict]++;
+    cJSON_AddStringToObject(o, "study", study);
+    cJSON_AddNumberToObject(o, "confidence", confidence);
+    cJSON_AddNumberToObject(o, "exit", rk_check_exit_code(res, n));
+    cJSON_AddNumberToObject(o, "holds", (double)cnt[RK_HOLDS]);
+    cJSON_AddNumberToObject(o, "fails", (double)cnt[RK_FAILS]);
+    cJSON_AddNumberToObject(o, "inconclusive", (double)cnt[RK_INCONCLUSIVE]);
+    cJSON *a = cJSON_AddArrayToObject(o, "claims");
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, result_json(&res[i], 0));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int rk_check_record(rk_store *db, const char *study, const rk_check_result *res, size_t n,
+                    rk_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        cJSON *d = result_json(&res[i], 1);
+        char *details = d ? cJSON_PrintUnformatted(d) : NULL;
+        cJSON_Delete(d);
+        if (!details) return oom(err);
+        rk_claim c = {.study = (char *)study, .name = res[i].name, .estimate = res[i].s.mean,
+                      .ci_low = res[i].s.ci_low, .ci_high = res[i].s.ci_high,
+                      .n = (int64_t)res[i].s.n, .details_json = details};
+        snprintf(c.verdict, sizeof c.verdict, "%s", rk_verdict_name(res[i].verdict));
+        int rc = rk_store_claim_put(db, &c, err);
+        free(details);
+        if (rc) return rc;
+    }
+    return RK_OK;
+}

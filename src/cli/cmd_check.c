@@ -1,0 +1,235 @@
+/* rethink check: judge a claims file (and/or a baseline) against a study's results, record
+ * the verdicts in the store, print them, and say the overall verdict in the exit code.
+ * rethink baseline save: write a study's per-cell results as a baseline file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rethink/check.h"
+
+static const char *HELP =
+    "usage: rethink check CLAIMS [--db FILE] [--study NAME] [--confidence C]\n"
+    "                     [--baseline FILE] [--json] [--verbose]\n"
+    "       rethink check --baseline FILE [--db FILE] [--study NAME] ...\n"
+    "\n"
+    "Judges each claim of the claims file (docs/CLAIMS.md; the paper's are in\n"
+    "experiments/paper.claims) against the study's results: HOLDS when its confidence\n"
+    "interval lies inside the claimed region in every cell, FAILS when it lies outside in\n"
+    "any, INCONCLUSIVE otherwise (the interval straddles the boundary, fewer than 2 seeds,\n"
+    "a missing cell). Verdicts are recorded in the store's claims table and printed.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE          results database (default results.db)\n"
+    "  --study NAME       the study (default: the claims file's [claims] study, else the\n"
+    "                     database's only study)\n"
+    "  --confidence C     confidence level of the intervals (default: the claims file's,\n"
+    "                     else 0.95)\n"
+    "  --baseline FILE    also check every cell against a baseline written by\n"
+    "                     `rethink baseline save` (claim 'baseline')\n"
+    "  --json             the last line of stdout is one JSON object with every verdict\n"
+    "  --verbose          print every cell (unit) of every claim\n"
+    "\n"
+    "exit status:\n"
+    "  0  every claim holds\n"
+    "  1  at least one claim fails\n"
+    "  3  none fails, but at least one is inconclusive\n"
+    "  2  bad input: usage, a malformed claims or baseline file (file:line and key named),\n"
+    "     a missing database or study, an unknown arm, stat, config key or axis value\n";
+
+static const char *BASELINE_HELP =
+    "usage: rethink baseline save [--db FILE] [--study NAME] --out FILE\n"
+    "\n"
+    "Writes the study's per-cell mean, std and n of the 12 COCO stats as a baseline file\n"
+    "(INI) for `rethink check --baseline FILE`, with a [tolerance] section to edit: a cell\n"
+    "fails when its mean moves by more than max(tolerance, k * std * sqrt(1/n_base + 1/n_now)).\n"
+    "\n"
+    "options:\n"
+    "  --db FILE       results database (default results.db)\n"
+    "  --study NAME    the study (default: the database's only study)\n"
+    "  --out FILE      where to write the baseline (required)\n";
+
+static void fmt_signed(char *out, size_t cap, double v)
+{
+    if (isfinite(v)) snprintf(out, cap, "%+.4f", v);
+    else snprintf(out, cap, "-");
+}
+
+static void print_table(const rk_results *r, const rk_check_result *res, size_t n, int verbose)
+{
+    printf("study %s (%s): %zu claims, %g %% confidence per cell\n\n", r->study, r->db_path, n,
+           100 * r->confidence);
+    int w = 5;
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(res[i].name) > w) w = (int)strlen(res[i].name);
+    printf("%-13s %-*s %9s  %-21s %4s  %s\n", "verdict", w, "claim", "estimate", "CI", "n",
+           "cells holding");
+    for (size_t i = 0; i < n; i++) {
+        const rk_check_result *c = &res[i];
+        char est[32], lo[32], hi[32], ci[80] = "-";
+        fmt_signed(est, sizeof est, c->s.mean);
+        fmt_signed(lo, sizeof lo, c->s.ci_low);
+        fmt_signed(hi, sizeof hi, c->s.ci_high);
+        if (isfinite(c->s.ci_low)) snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
+        size_t h = 0;
+        for (size_t j = 0; j < c->nunits; j++) h += c->units[j].verdict == RK_HOLDS;
+        printf("%-13s %-*s %9s  %-21s %4zu  %zu/%zu\n", rk_verdict_name(c->verdict), w, c->name,
+               est, ci, c->s.n, h, c->nunits);
+        if (c->verdict != RK_HOLDS || verbose) printf("%13s   %s\n", "", c->reason);
+        for (size_t j = 0; verbose && j < c->nunits; j++) {
+            const rk_check_unit *u = &c->units[j];
+            fmt_signed(est, sizeof est, u->s.mean);
+            fmt_signed(lo, sizeof lo, u->s.ci_low);
+            fmt_signed(hi, sizeof hi, u->s.ci_high);
+            printf("%17s %-12s %-40s %9s [%s, %s] n=%zu%s%s\n", "", rk_verdict_name(u->verdict),
+                   u->label, est, lo, hi, u->s.n, u->note ? "  " : "", u->note ? u->note : "");
+        }
+    }
+    size_t cnt[3] = {0};
+    for (size_t i = 0; i < n; i++) cnt[res[i].verdict]++;
+    printf("\n%zu hold, %zu fail, %zu inconclusive\n", cnt[RK_HOLDS], cnt[RK_FAILS],
+           cnt[RK_INCONCLUSIVE]);
+}
+
+int cmd_check(int argc, char **argv)
+{
+    const char *claims = NULL, *db_path = "results.db", *study = NULL, *baseline = NULL;
+    double confidence = NAN;
+    int json = 0, verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(HELP, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        }
+        if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+            verbose = 1;
+            continue;
+        }
+        if (a[0] != '-') {
+            if (claims) {
+                fprintf(stderr, "rethink check: one CLAIMS file only (got '%s' and '%s')\n",
+                        claims, a);
+                return 2;
+            }
+            claims = a;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "rethink check: option %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--db")) db_path = v;
+        else if (!strcmp(a, "--study")) study = v;
+        else if (!strcmp(a, "--baseline")) baseline = v;
+        else if (!strcmp(a, "--confidence")) {
+            if (cli_double(a, v, &confidence)) return 2;
+            if (!(confidence > 0 && confidence < 1)) {
+                fprintf(stderr, "rethink check: option --confidence: expected a number in (0, 1), "
+                        "got '%s'\n", v);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "rethink check: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        i++;
+    }
+    if (!claims && !baseline) {
+        fprintf(stderr, "rethink check: a CLAIMS file or --baseline FILE is required (see --help)\n");
+        return 2;
+    }
+    rk_err err = {0};
+    rk_claimset cs = {0};
+    cs.confidence = NAN;
+    int rc = claims ? rk_claimset_load(&cs, claims, &err) : RK_OK;
+    if (!rc && baseline) rc = rk_claimset_add_baseline(&cs, baseline, &err);
+    if (rc) {
+        fprintf(stderr, "rethink check: %s\n", err.msg);
+        rk_claimset_free(&cs);
+        return 2;
+    }
+    if (isnan(confidence)) confidence = isnan(cs.confidence) ? 0.95 : cs.confidence;
+    if (!study) study = cs.study;
+    rk_results r;
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_store *db = NULL;
+    int code = 2;
+    if ((rc = rk_results_load(&r, db_path, study, confidence, &err))) goto fail;
+    if ((rc = rk_check_run(&cs, &r, &res, &n, &err))) goto fail_results;
+    if ((rc = rk_store_open(&db, db_path, &err)) || (rc = rk_check_record(db, r.study, res, n, &err)))
+        goto fail_results;
+    print_table(&r, res, n, verbose);
+    code = rk_check_exit_code(res, n);
+    if (json) {
+        char *j = rk_check_json(r.study, confidence, res, n);
+        if (j) printf("%s\n", j);
+        free(j);
+    }
+    rk_store_close(db);
+    rk_check_results_free(res, n);
+    rk_results_free(&r);
+    rk_claimset_free(&cs);
+    return code;
+fail_results:
+    rk_store_close(db);
+    rk_check_results_free(res, n);
+    rk_results_free(&r);
+fail:
+    fprintf(stderr, "rethink check: %s\n", err.msg);
+    rk_claimset_free(&cs);
+    return 2;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(BASELINE_HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "save")) {
+        fprintf(stderr, "rethink baseline: unknown subcommand '%s' (save)\n", argv[1]);
+        return 2;
+    }
+    const char *db_path = "results.db", *study = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(BASELINE_HELP, stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "rethink baseline save: option %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--db")) db_path = v;
+        else if (!strcmp(a, "--study")) study = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else {
+            fprintf(stderr, "rethink baseline save: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        i++;
+    }
+    if (!out) {
+        fprintf(stderr, "rethink baseline save: --out FILE is required (see --help)\n");
+        return 2;
+    }
+    rk_err err = {0};
+    rk_results r;
+    if (rk_results_load(&r, db_path, study, 0.95, &err)) {
+        fprintf(stderr, "rethink baseline save: %s\n", err.msg);
+        return 2;
+    }
+    int rc = rk_baseline_save(&r, out, &err);
+    if (rc) fprintf(stderr, "rethink baseline save: %s\n", err.msg);
+    else printf("baseline of study %s (%zu cells) written to %s\n", r.study, r.ncells, out);
+    rk_results_free(&r);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,682 @@
+/* The report folder: the plots (plots.c), then the same tables written three ways — cells.csv
+ * and deltas.csv for programs, report.md for a repository, index.html for a browser (one
+ * self-contained file: styles inline, the SVG plots inlined, no external assets).
+ *
+ * Tables are built once as rows of strings (tbl) and rendered to Markdown and HTML, so the
+ * two can never disagree. Everything written is a function of the database alone: no
+ * timestamps, no absolute paths beyond the database path the caller gave. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "report_internal.h"
+
+static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
+
+static int mkdirs(const char *path, rk_err *err)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1;; s++) {
+        int end = !*s;
+        if (*s == '/' || end) {
+            *s = 0;
+            if (mkdir(p, 0777) && errno != EEXIST)
+                return rk_errf(err, RK_EIO, "%s: cannot create: %s", p, strerror(errno));
+            if (end) break;
+            *s = '/';
+        }
+    }
+    return RK_OK;
+}
+
+/* ---- number formatting ---- */
+
+static void fmt_ap(char *out, size_t cap, const rk_summary *s)
+{
+    if (!s || s->n == 0 || !isfinite(s->mean)) snprintf(out, cap, "—");
+    else if (!isfinite(s->ci_low)) snprintf(out, cap, "%.2f (n = 1)", 100 * s->mean);
+    else snprintf(out, cap, "%.2f ± %.2f", 100 * s->mean, 100 * (s->ci_high - s->mean));
+}
+
+static void fmt_delta(char *out, size_t cap, const rk_summary *s)
+{
+    if (!s || s->n == 0 || !isfinite(s->mean)) snprintf(out, cap, "—");
+    else if (!isfinite(s->ci_low)) snprintf(out, cap, "%+.2f (n = %zu)", 100 * s->mean, s->n);
+    else snprintf(out, cap, "%+.2f [%+.2f, %+.2f]", 100 * s->mean, 100 * s->ci_low, 100 * s->ci_high);
+}
+
+/* ---- tables ---- */
+
+typedef struct {
+    char *title, *caption;
+    size_t ncols, nrows; /* nrows excludes the header */
+    char **cell;         /* (nrows + 1) × ncols, row 0 the header */
+} tbl;
+
+typedef struct {
+    tbl *t;
+    size_t n;
+    int oom;
+} tables;
+
+static tbl *tbl_new(tables *ts, const char *title, const char *caption, size_t ncols)
+{
+    tbl *v = realloc(ts->t, (ts->n + 1) * sizeof *v);
+    if (!v) {
+        ts->oom = 1;
+        return NULL;
+    }
+    ts->t = v;
+    tbl *t = &v[ts->n++];
+    memset(t, 0, sizeof *t);
+    t->ncols = ncols;
+    t->title = strdup(title);
+    t->caption = strdup(caption ? caption : "");
+    t->cell = calloc(ncols, sizeof *t->cell);
+    if (!t->title || !t->caption || !t->cell) ts->oom = 1;
+    return t;
+}
+
+/* Sets column k of the last row (row 0 = header before any tbl_row). */
+static void tbl_set(tables *ts, tbl *t, size_t k, const char *s)
+{
+    if (!t || !t->cell) return;
+    char **c = &t->cell[t->nrows * t->ncols + k];
+    free(*c);
+    if (!(*c = strdup(s))) ts->oom = 1;
+}
+
+static void tbl_row(tables *ts, tbl *t)
+{
+    if (!t || !t->cell) return;
+    char **v = realloc(t->cell, (t->nrows + 2) * t->ncols * sizeof *v);
+    if (!v) {
+        ts->oom = 1;
+        return;
+    }
+    t->cell = v;
+    t->nrows++;
+    memset(&v[t->nrows * t->ncols], 0, t->ncols * sizeof *v);
+}
+
+static void tables_free(tables *ts)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        tbl *t = &ts->t[i];
+        if (t->cell)
+            for (size_t k = 0; k < (t->nrows + 1) * t->ncols; k++) free(t->cell[k]);
+        free(t->cell), free(t->title), free(t->caption);
+    }
+    free(ts->t);
+    memset(ts, 0, sizeof *ts);
+}
+
+static const char *tcell(const tbl *t, size_t row, size_t col)
+{
+    const char *s = t->cell[row * t->ncols + col];
+    return s ? s : "";
+}
+
+/* ---- building the tables ---- */
+
+typedef void (*cell_fmt)(const rk_results *r, const rk_cell *c, char *out, size_t cap);
+
+static void ap_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
+{
+    (void)r;
+    fmt_ap(out, cap, c ? &c->stat[0] : NULL);
+}
+
+static void delta_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
+{
+    const rk_cell *b = c ? rk_results_partner(r, c, "scratch") : NULL;
+    rk_summary d;
+    rk_err e = {0};
+    if (!b || rk_paired_delta(r, c, b, 0, &d, &e)) fmt_delta(out, cap, NULL);
+    else fmt_delta(out, cap, &d);
+}
+
+static void cpu_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
+{
+    (void)r;
+    if (!c || !isfinite(c->cpu.mean)) snprintf(out, cap, "—");
+    else snprintf(out, cap, "%.3g s", c->cpu.mean);
+}
+
+/* One table per fraction: a row per series, a column per aug. */
+static void by_fraction_tables(tables *ts, const rk_results *r, const rk_rp_series *ser,
+                               size_t nser, const char *what, const char *caption, cell_fmt fmt,
+                               int skip_scratch)
+{
+    for (size_t fi = 0; fi < r->nfractions; fi++) {
+        char title[300];
+        snprintf(title, sizeof title, "%s — %g %% of the labelled data", what, 100 * r->fractions[fi]);
+        tbl *t = tbl_new(ts, title, caption, r->naugs + 1);
+        if (!t) return;
+        tbl_set(ts, t, 0, "arm");
+        for (size_t a = 0; a < r->naugs; a++) tbl_set(ts, t, a + 1, r->augs[a]);
+        for (size_t k = 0; k < nser; k++) {
+            if (skip_scratch && !strcmp(ser[k].arm, "scratch")) continue;
+            char nm[600], v[128];
+            rk_rp_series_name(&ser[k], nm, sizeof nm);
+            tbl_row(ts, t);
+            tbl_set(ts, t, 0, nm);
+            for (size_t a = 0; a < r->naugs; a++) {
+                const rk_cell *c = rk_results_cell(r, ser[k].arm, r->augs[a], r->fractions[fi],
+                                                   ser[k].variant);
+                fmt(r, c, v, sizeof v);
+                tbl_set(ts, t, a + 1, v);
+            }
+        }
+    }
+}
+
+static void all_stats_table(tables *ts, const rk_results *r)
+{
+    tbl *t = tbl_new(ts, "All 12 COCO stats per cell (mean over seeds, ×100)",
+                     "Means only; cells.csv has std, n and the intervals of every stat.",
+                     5 + RK_STORE_NSTATS);
+    if (!t) return;
+    const char *h[] = {"arm", "variant", "aug", "fraction", "n"};
+    for (size_t k = 0; k < 5; k++) tbl_set(ts, t, k, h[k]);
+    for (int s = 0; s < RK_STORE_NSTATS; s++) tbl_set(ts, t, 5 + (size_t)s, rk_store_stat_names[s]);
+    for (size_t i = 0; i < r->ncells; i++) {
+        const rk_cell *c = &r->cells[i];
+        char v[64];
+        tbl_row(ts, t);
+        tbl_set(ts, t, 0, c->arm);
+        tbl_set(ts, t, 1, c->variant);
+        tbl_set(ts, t, 2, c->aug);
+        snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
+        tbl_set(ts, t, 3, v);
+        snprintf(v, sizeof v, "%zu", c->n);
+        tbl_set(ts, t, 4, v);
+        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+            if (isfinite(c->stat[s].mean)) snprintf(v, sizeof v, "%.2f", 100 * c->stat[s].mean);
+            else snprintf(v, sizeof v, "—");
+            tbl_set(ts, t, 5 + (size_t)s, v);
+        }
+    }
+}
+
+static void claims_table(tables *ts, const rk_claim *cl, size_t n)
+{
+    tbl *t = tbl_new(ts, "Claims (latest verdicts recorded by rethink check)",
+                     "Estimates in stored units (0.01 = 1 AP point); the interval is the deciding "
+                     "cell's. docs/CLAIMS.md explains the verdicts.", 7);
+    if (!t) return;
+    const char *h[] = {"claim", "verdict", "estimate", "CI", "n", "description", "why"};
+    for (size_t k = 0; k < 7; k++) tbl_set(ts, t, k, h[k]);
+    for (size_t i = 0; i < n; i++) {
+        char v[128];
+        tbl_row(ts, t);
+        tbl_set(ts, t, 0, cl[i].name);
+        tbl_set(ts, t, 1, cl[i].verdict);
+        if (isfinite(cl[i].estimate)) snprintf(v, sizeof v, "%+.4f", cl[i].estimate);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, 2, v);
+        if (isfinite(cl[i].ci_low)) snprintf(v, sizeof v, "[%+.4f, %+.4f]", cl[i].ci_low, cl[i].ci_high);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, 3, v);
+        snprintf(v, sizeof v, "%lld", (long long)cl[i].n);
+        tbl_set(ts, t, 4, v);
+        cJSON *d = cl[i].details_json ? cJSON_Parse(cl[i].details_json) : NULL;
+        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(d, "description");
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(d, "reason");
+        tbl_set(ts, t, 5, cJSON_IsString(desc) ? desc->valuestring : "");
+        tbl_set(ts, t, 6, cJSON_IsString(why) ? why->valuestring : "");
+        cJSON_Delete(d);
+    }
+}
+
+static void failed_table(tables *ts, const rk_results *r)
+{
+    size_t nf = 0;
+    for (size_t i = 0; i < r->n; i++) nf += r->t[i].status == RK_TRIAL_FAILED;
+    if (!nf) return;
+    tbl *t = tbl_new(ts, "Failed trials", "Left out of every statistic above.", 6);
+    if (!t) return;
+    const char *h[] = {"trial", "arm", "aug", "fraction", "seed", "error"};
+    for (size_t k = 0; k < 6; k++) tbl_set(ts, t, k, h[k]);
+    for (size_t i = 0; i < r->n; i++) {
+        const rk_result_trial *x = &r->t[i];
+        if (x->status != RK_TRIAL_FAILED) continue;
+        char v[320];
+        tbl_row(ts, t);
+        snprintf(v, sizeof v, "%lld", (long long)x->id);
+        tbl_set(ts, t, 0, v);
+        tbl_set(ts, t, 1, x->arm);
+        tbl_set(ts, t, 2, x->aug);
+        snprintf(v, sizeof v, "%g %%", 100 * x->fraction);
+        tbl_set(ts, t, 3, v);
+        snprintf(v, sizeof v, "%lld", (long long)x->seed);
+        tbl_set(ts, t, 4, v);
+        snprintf(v, sizeof v, "%.300s", x->error ? x->error : "");
+        tbl_set(ts, t, 5, v);
+    }
+}
+
+/* ---- CSV ---- */
+
+static void csv_str(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_num(FILE *f, double v)
+{
+    fputc(',', f);
+    if (isfinite(v)) fprintf(f, "%.6g", v);
+}
+
+static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
+{
+    FILE *f = rk_rp_open(dir, "cells.csv", err);
+    if (!f) return err->rc;
+    fprintf(f, "study,arm,aug,fraction,variant,n");
+    for (int s = 0; s < RK_STORE_NSTATS; s++) {
+        const char *nm = rk_store_stat_names[s];
+        fprintf(f, ",%s_mean,%s_std,%s_ci_low,%s_ci_high", nm, nm, nm, nm);
+    }
+    fprintf(f, ",cpu_s_mean,cpu_s_std\n");
+    for (size_t i = 0; i < r->ncells; i++) {
+        const rk_cell *c = &r->cells[i];
+        csv_str(f, r->study);
+        fputc(',', f);
+        csv_str(f, c->arm);
+        fputc(',', f);
+        csv_str(f, c->aug);
+        fprintf(f, ",%g,", c->fraction);
+        csv_str(f, c->variant);
+        fprintf(f, ",%zu", c->n);
+        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+            csv_num(f, c->stat[s].mean);
+            csv_num(f, c->stat[s].std);
+            csv_num(f, c->stat[s].ci_low);
+            csv_num(f, c->stat[s].ci_high);
+        }
+        csv_num(f, c->cpu.mean);
+        csv_num(f, c->cpu.std);
+        fputc('\n', f);
+    }
+    return rk_rp_close(f, dir, "cells.csv", err);
+}
+
+static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
+{
+    FILE *f = rk_rp_open(dir, "deltas.csv", err);
+    if (!f) return err->rc;
+    fprintf(f, "study,arm,variant,aug,fraction,vs_arm,vs_variant,stat,n,mean,std,ci_low,ci_high\n");
+    int rc = RK_OK;
+    for (size_t i = 0; i < r->ncells && !rc; i++) {
+        const rk_cell *c = &r->cells[i];
+        if (!strcmp(c->arm, "scratch")) continue;
+        const rk_cell *b = rk_results_partner(r, c, "scratch");
+        if (!b) continue;
+        for (int s = 0; s < RK_STORE_NSTATS && !rc; s++) {
+            rk_summary d;
+            if ((rc = rk_paired_delta(r, c, b, s, &d, err))) break;
+            csv_str(f, r->study);
+            fputc(',', f);
+            csv_str(f, c->arm);
+            fputc(',', f);
+            csv_str(f, c->variant);
+            fputc(',', f);
+            csv_str(f, c->aug);
+            fprintf(f, ",%g,", c->fraction);
+            csv_str(f, b->arm);
+            fputc(',', f);
+            csv_str(f, b->variant);
+            fprintf(f, ",%s,%zu", rk_store_stat_names[s], d.n);
+            csv_num(f, d.mean);
+            csv_num(f, d.std);
+            csv_num(f, d.ci_low);
+            csv_num(f, d.ci_high);
+            fputc('\n', f);
+        }
+    }
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
+    return rk_rp_close(f, dir, "deltas.csv", err);
+}
+
+/* ---- Markdown ---- */
+
+static void md_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", f);
+        else if (*s == '\n') fputc(' ', f);
+        else fputc(*s, f);
+    }
+}
+
+static void md_table(FILE *f, const tbl *t)
+{
+    fprintf(f, "### %s\n\n", t->title);
+    for (size_t row = 0; row <= t->nrows; row++) {
+        fputc('|', f);
+        for (size_t k = 0; k < t->ncols; k++) {
+            fputc(' ', f);
+            md_text(f, tcell(t, row, k));
+            fputs(" |", f);
+        }
+        fputc('\n', f);
+        if (row == 0) {
+            fputc('|', f);
+            for (size_t k = 0; k < t->ncols; k++) {
+                /* numbers right, names and prose left */
+                const char *h = tcell(t, 0, k);
+                int left = k == 0 || !strcmp(h, "description") || !strcmp(h, "why") ||
+                           !strcmp(h, "error") || !strcmp(h, "variant") || !strcmp(h, "verdict");
+                fputs(left ? "---|" : "---:|", f);
+            }
+            fputc('\n', f);
+        }
+    }
+    if (*t->caption) fprintf(f, "\n%s\n", t->caption);
+    fputc('\n', f);
+}
+
+/* ---- HTML ---- */
+
+static void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void html_table(FILE *f, const tbl *t)
+{
+    fputs("<h3>", f);
+    html_text(f, t->title);
+    fputs("</h3>\n<div class=\"scroll\"><table>\n<thead><tr>", f);
+    for (size_t k = 0; k < t->ncols; k++) {
+        fputs("<th>", f);
+        html_text(f, tcell(t, 0, k));
+        fputs("</th>", f);
+    }
+    fputs("</tr></thead>\n<tbody>\n", f);
+    for (size_t row = 1; row <= t->nrows; row++) {
+        fputs("<tr>", f);
+        for (size_t k = 0; k < t->ncols; k++) {
+            const char *v = tcell(t, row, k);
+            /* prose (a claim's description, why it got its verdict, an error) wraps */
+            const char *cls = !strcmp(v, "HOLDS") ? " class=\"holds\"" : !strcmp(v, "FAILS")
+                              ? " class=\"fails\"" : !strcmp(v, "INCONCLUSIVE") ? " class=\"inc\""
+                              : strlen(v) > 40 ? " class=\"text\"" : "";
+            fprintf(f, "<td%s>", cls);
+            html_text(f, v);
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody>\n</table></div>\n", f);
+    if (*t->caption) {
+        fputs("<p class=\"caption\">", f);
+        html_text(f, t->caption);
+        fputs("</p>\n", f);
+    }
+}
+
+/* Copies an SVG file into the page: without its XML prolog, with its element ids prefixed
+ * (every gnuplot SVG defines the same ids, and ids must be unique in one document). */
+static int inline_svg(FILE *out, const char *dir, const char *name, const char *prefix,
+                      const char *title, rk_err *err)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f) return rk_errf(err, RK_EIO, "%s: cannot read: %s", p, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!s || fread(s, 1, (size_t)len, f) != (size_t)len) {
+        free(s);
+        fclose(f);
+        return rk_errf(err, RK_EIO, "%s: cannot read", p);
+    }
+    fclose(f);
+    s[len] = 0;
+    const char *q = strstr(s, "<svg");
+    if (!q) {
+        free(s);
+        return rk_errf(err, RK_EFORMAT, "%s: not an SVG file", p);
+    }
+    static const char *const pats[] = {"id='", "id=\"", "href='#", "href=\"#"};
+    while (*q) {
+        if (!strncmp(q, "<title>", 7)) {
+            const char *e = strstr(q, "</title>");
+            if (e) {
+                fputs("<title>", out);
+                html_text(out, title);
+                fputs("</title>", out);
+                q = e + 8;
+                continue;
+            }
+        }
+        int hit = 0;
+        for (size_t k = 0; k < 4 && !hit; k++) {
+            size_t pl = strlen(pats[k]);
+            if (!strncmp(q, pats[k], pl)) {
+                fwrite(q, 1, pl, out);
+                fputs(prefix, out);
+                q += pl;
+                hit = 1;
+            }
+        }
+        if (!hit) fputc(*q++, out);
+    }
+    free(s);
+    return RK_OK;
+}
+
+static const char *CSS =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+    "max-width:1200px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}"
+    "h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:.92em}"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}"
+    "th:first-child,td:first-child{text-align:left}th{background:#f2f2f2}"
+    "td.text{white-space:normal;text-align:left;min-width:14em;max-width:26em;"
+    "overflow-wrap:anywhere}.scroll{overflow-x:auto}"
+    "td.holds{background:#dff0d8}td.fails{background:#f2dede}td.inc{background:#fcf8e3}"
+    ".caption{color:#555;font-size:.9em;max-width:60em}"
+    "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}"
+    "figcaption{color:#555;font-size:.9em;max-width:60em}"
+    "code{background:#f4f4f4;padding:0 .2em}";
+
+/* ---- the whole report ---- */
+
+static void summary_lines(const rk_results *r, char lines[][400], size_t *n)
+{
+    size_t fin = 0, fail = 0, other = 0, nmin = (size_t)-1, nmax = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->t[i].status == RK_TRIAL_FINISHED) fin++;
+        else if (r->t[i].status == RK_TRIAL_FAILED) fail++;
+        else other++;
+    }
+    for (size_t i = 0; i < r->ncells; i++) {
+        if (r->cells[i].n < nmin) nmin = r->cells[i].n;
+        if (r->cells[i].n > nmax) nmax = r->cells[i].n;
+    }
+    *n = 0;
+    snprintf(lines[(*n)++], 400, "database: %s", r->db_path);
+    snprintf(lines[(*n)++], 400, "trials: %zu finished, %zu failed, %zu pending or running", fin,
+             fail, other);
+    if (nmin == nmax)
+        snprintf(lines[(*n)++], 400, "cells: %zu (arm × augmentation × labelled fraction%s), %zu "
+                 "seed%s each", r->ncells, r->naxes ? " × extra axes" : "", nmax, nmax == 1 ? "" : "s");
+    else
+        snprintf(lines[(*n)++], 400, "cells: %zu (arm × augmentation × labelled fraction%s), "
+                 "%zu to %zu seeds each", r->ncells, r->naxes ? " × extra axes" : "", nmin, nmax);
+    if (r->naxes) {
+        size_t u = (size_t)snprintf(lines[*n], 400, "extra grid axes: ");
+        for (size_t a = 0; a < r->naxes && u < 400; a++)
+            u += (size_t)snprintf(lines[*n] + u, 400 - u, "%s%s", a ? ", " : "", r->axes[a]);
+        (*n)++;
+    }
+    snprintf(lines[(*n)++], 400, "statistics: mean over seeds ± half-width of the %g %% Student-t "
+             "interval; ΔAP paired by seed; AP shown ×100 (AP points)", 100 * r->confidence);
+}
+
+int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_files *files,
+                    rk_err *err)
+{
+    if (!o || !o->out_dir || !*o->out_dir)
+        return rk_errf(err, RK_EINVAL, "report: an output folder is required");
+    const char *dir = o->out_dir;
+    int rc = mkdirs(dir, err);
+    if (rc) return rc;
+    rk_rp_plot *plots = NULL;
+    size_t nplots = 0;
+    rk_rp_series *ser = NULL;
+    size_t nser = 0;
+    rk_claim *cl = NULL;
+    size_t ncl = 0;
+    tables ts = {0};
+    if ((rc = rk_rp_plots(r, o, &plots, &nplots, files, err))) goto done;
+    if ((rc = write_cells_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "cells.csv", err))) goto done;
+    if ((rc = write_deltas_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "deltas.csv", err)))
+        goto done;
+    if ((rc = rk_rp_series_list(r, &ser, &nser, err))) goto done;
+    if ((rc = rk_results_claims(r, &cl, &ncl, err))) goto done;
+
+    char cap[400];
+    snprintf(cap, sizeof cap, "AP ×100: mean over seeds ± half-width of the %g %% Student-t "
+             "interval; (n = 1): one seed, no interval.", 100 * r->confidence);
+    by_fraction_tables(&ts, r, ser, nser, "AP", cap, ap_of, 0);
+    size_t n_ap = ts.n;
+    snprintf(cap, sizeof cap, "AP(arm) − AP(scratch) ×100 in the same cell, paired by seed: mean "
+             "[%g %% CI]. Positive: the arm beats training from scratch.", 100 * r->confidence);
+    by_fraction_tables(&ts, r, ser, nser, "ΔAP vs scratch", cap, delta_of, 1);
+    size_t n_delta = ts.n;
+    by_fraction_tables(&ts, r, ser, nser, "CPU seconds per trial",
+                       "Mean over seeds. Self-training includes its teacher's training and its "
+                       "pseudo-labelling; the shared pre-trained backbone is not counted.",
+                       cpu_of, 0);
+    size_t n_cpu = ts.n;
+    all_stats_table(&ts, r);
+    failed_table(&ts, r);
+    size_t n_failed = ts.n;
+    if (ncl) claims_table(&ts, cl, ncl);
+    if (ts.oom) {
+        rc = oom(err);
+        goto done;
+    }
+    char summary[8][400];
+    size_t nsum;
+    summary_lines(r, summary, &nsum);
+
+    /* report.md */
+    FILE *f = rk_rp_open(dir, "report.md", err);
+    if (!f) {
+        rc = err->rc;
+        goto done;
+    }
+    fprintf(f, "# Study %s — rethink report\n\n", r->study);
+    for (size_t i = 0; i < nsum; i++) fprintf(f, "- %s\n", summary[i]);
+    fprintf(f, "- data: [cells.csv](cells.csv) (every stat per cell), [deltas.csv](deltas.csv) "
+               "(paired deltas vs scratch); each plot's gnuplot script and data are beside it\n\n");
+    if (ncl) {
+        fprintf(f, "## Claims\n\n");
+        md_table(f, &ts.t[n_failed]);
+    }
+    fprintf(f, "## AP by cell\n\n");
+    for (size_t i = 0; i < n_ap; i++) md_table(f, &ts.t[i]);
+    fprintf(f, "## Paired deltas against scratch\n\n");
+    for (size_t i = n_ap; i < n_delta; i++) md_table(f, &ts.t[i]);
+    fprintf(f, "## Plots\n\n");
+    for (size_t i = 0; i < nplots; i++)
+        fprintf(f, "### %s\n\n![%s](%s.png)\n\n%s ([SVG](%s.svg), [script](%s.gp))\n\n",
+                plots[i].title, plots[i].title, plots[i].name, plots[i].caption, plots[i].name,
+                plots[i].name);
+    fprintf(f, "## Compute\n\n");
+    for (size_t i = n_delta; i < n_cpu; i++) md_table(f, &ts.t[i]);
+    fprintf(f, "## Every stat\n\n");
+    for (size_t i = n_cpu; i < n_failed; i++) md_table(f, &ts.t[i]);
+    if ((rc = rk_rp_close(f, dir, "report.md", err)) || (rc = rk_rp_file_add(files, "report.md", err)))
+        goto done;
+
+    /* index.html */
+    if (!(f = rk_rp_open(dir, "index.html", err))) {
+        rc = err->rc;
+        goto done;
+    }
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+    html_text(f, r->study);
+    fprintf(f, " — rethink report</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Study ", CSS);
+    html_text(f, r->study);
+    fputs(" — rethink report</h1>\n<ul>\n", f);
+    for (size_t i = 0; i < nsum; i++) {
+        fputs("<li>", f);
+        html_text(f, summary[i]);
+        fputs("</li>\n", f);
+    }
+    fputs("<li>data: <a href=\"cells.csv\">cells.csv</a>, <a href=\"deltas.csv\">deltas.csv</a>, "
+          "<a href=\"report.md\">report.md</a></li>\n</ul>\n", f);
+    if (ncl) {
+        fputs("<h2>Claims</h2>\n", f);
+        html_table(f, &ts.t[n_failed]);
+    }
+    fputs("<h2>AP by cell</h2>\n", f);
+    for (size_t i = 0; i < n_ap; i++) html_table(f, &ts.t[i]);
+    fputs("<h2>Paired deltas against scratch</h2>\n", f);
+    for (size_t i = n_ap; i < n_delta; i++) html_table(f, &ts.t[i]);
+    fputs("<h2>Plots</h2>\n", f);
+    for (size_t i = 0; i < nplots && !rc; i++) {
+        char svg[96], prefix[32];
+        snprintf(svg, sizeof svg, "%s.svg", plots[i].name);
+        snprintf(prefix, sizeof prefix, "p%zu_", i);
+        fprintf(f, "<figure id=\"%s\">\n<h3>", plots[i].name);
+        html_text(f, plots[i].title);
+        fputs("</h3>\n", f);
+        rc = inline_svg(f, dir, svg, prefix, plots[i].title, err);
+        fputs("\n<figcaption>", f);
+        html_text(f, plots[i].caption);
+        fprintf(f, " (<a href=\"%s.png\">PNG</a>, <a href=\"%s.gp\">gnuplot script</a>)"
+                   "</figcaption>\n</figure>\n", plots[i].name, plots[i].name);
+    }
+    if (rc) {
+        fclose(f);
+        goto done;
+    }
+    fputs("<h2>Compute</h2>\n", f);
+    for (size_t i = n_delta; i < n_cpu; i++) html_table(f, &ts.t[i]);
+    fputs("<h2>Every stat</h2>\n", f);
+    for (size_t i = n_cpu; i < n_failed; i++) html_table(f, &ts.t[i]);
+    fputs("</body>\n</html>\n", f);
+    if ((rc = rk_rp_close(f, dir, "index.html", err))) goto done;
+    rc = rk_rp_file_add(files, "index.html", err);
+done:
+    tables_free(&ts);
+    rk_claims_free(cl, ncl);
+    free(ser);
+    free(plots);
+    return rc;
+}

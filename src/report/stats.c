@@ -1,0 +1,82 @@
+/* Statistics over seeds: summaries with Student-t confidence intervals and seed-keyed values
+ * for paired differences.
+ *
+ * The t quantile comes from GSL (gsl_cdf_tdist_Pinv). GSL's default error handler aborts on
+ * a domain error, so every call is guarded here rather than by switching the handler off,
+ * which would change a process-wide setting behind the caller's back. */
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/report.h"
+
+double rk_t_quantile(double p, double df)
+{
+    if (!(p > 0 && p < 1) || !(df > 0) || !isfinite(df)) return NAN;
+    return gsl_cdf_tdist_Pinv(p, df);
+}
+
+void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s)
+{
+    size_t k = 0;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) sum += x[i], k++;
+    s->n = k;
+    s->mean = k ? sum / (double)k : NAN;
+    s->std = s->ci_low = s->ci_high = NAN;
+    if (k < 2) return;
+    /* two-pass variance: the values are close together (AP of one cell), so the one-pass
+     * formula would cancel catastrophically */
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) ss += (x[i] - s->mean) * (x[i] - s->mean);
+    s->std = sqrt(ss / (double)(k - 1));
+    double t = rk_t_quantile(0.5 + 0.5 * confidence, (double)(k - 1));
+    if (!isfinite(t)) return;
+    double hw = t * s->std / sqrt((double)k);
+    s->ci_low = s->mean - hw;
+    s->ci_high = s->mean + hw;
+}
+
+int rk_stat_index(const char *name)
+{
+    for (int i = 0; name && i < RK_STORE_NSTATS; i++)
+        if (!strcmp(name, rk_store_stat_names[i])) return i;
+    return -1;
+}
+
+void rk_seeded_free(rk_seeded *s)
+{
+    if (!s) return;
+    free(s->seed);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+int rk_seeded_diff(const rk_seeded *a, const rk_seeded *b, rk_seeded *out, rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = a->n < b->n ? a->n : b->n;
+    out->seed = malloc((cap + 1) * sizeof *out->seed);
+    out->v = malloc((cap + 1) * sizeof *out->v);
+    if (!out->seed || !out->v) {
+        rk_seeded_free(out);
+        return rk_errf(err, RK_ENOMEM, "out of memory");
+    }
+    /* both sorted by seed: a merge walk */
+    size_t i = 0, j = 0;
+    while (i < a->n && j < b->n) {
+        if (a->seed[i] < b->seed[j]) {
+            i++;
+        } else if (a->seed[i] > b->seed[j]) {
+            j++;
+        } else {
+            out->seed[out->n] = a->seed[i];
+            out->v[out->n++] = a->v[i] - b->v[j];
+            i++, j++;
+        }
+    }
+    return RK_OK;
+}

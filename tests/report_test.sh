@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# rethink report / check / baseline from the command line, end to end:
+#   1. check's exit codes: 0 (all hold), 1 (one fails), 3 (inconclusive), 2 (bad input:
+#      malformed file naming file:line and key, unknown arm, missing study), and --json;
+#   2. baseline save, then check --baseline against the same results: exit 0;
+#   3. report renders valid PNG and SVG files, index.html, report.md and cells.csv, and
+#      includes the verdicts check recorded;
+#   4. with --sweep: the same on a real database from the tiny sweep (experiments/tiny.ini).
+# Usage: report_test.sh RETHINK MAKE_STUDY_DB EXPERIMENTS_DIR [--sweep]
+set -u
+rethink=$1 mkdb=$2 exp=$3 sweep=${4:-}
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+cd "$d" || exit 1
+fail() { echo "FAIL: $*"; exit 1; }
+expect() { # expect CODE CMD...: runs CMD, checks its exit status
+  local want=$1; shift
+  "$@" >out.txt 2>err.txt; local got=$?
+  [ "$got" -eq "$want" ] || { cat out.txt err.txt; fail "'$*' exited $got, expected $want"; }
+}
+png_ok() { head -c 8 "$1" | od -An -c | tr -d ' ' | grep -q '211PNG\\r\\n032\\n' || fail "$1 is not a PNG"; }
+
+if [ "$sweep" != "--sweep" ]; then
+  "$mkdb" s.db --study demo >/dev/null || fail "make_study_db"
+  printf '[claim.st]\ntype = delta\na = selftrain\nb = scratch\nsign = positive\n' > hold.claims
+  printf '[claim.pt]\ntype = delta\na = pretrain\nb = scratch\nfraction = 100%%\naug = S4\nsign = positive\n' > fail.claims
+  printf '[claim.aug]\ntype = trend\narm = scratch\naxis = aug\ndirection = increasing\nfraction = 1.0\n' > inc.claims
+  printf '[claim.x]\ntype = delta\na = selftrain\nb = scratch\nsing = positive\n' > bad.claims
+  printf '[claim.x]\ntype = delta\na = selftrain\nb = scrach\nsign = positive\n' > arm.claims
+  expect 0 "$rethink" check hold.claims --db s.db
+  grep -q "^HOLDS *st " out.txt || fail "no HOLDS line"
+  expect 1 "$rethink" check fail.claims --db s.db
+  expect 3 "$rethink" check inc.claims --db s.db --json
+  tail -n1 out.txt | grep -q '^{"study":"demo".*"exit":3' || fail "--json last line"
+  expect 2 "$rethink" check bad.claims --db s.db
+  grep -q "bad.claims:5: \[claim.x\] unknown key 'sing'" err.txt || { cat err.txt; fail "malformed file not named"; }
+  expect 2 "$rethink" check arm.claims --db s.db
+  grep -q "arm.claims:4:.*unknown arm 'scrach'" err.txt || { cat err.txt; fail "unknown arm not named"; }
+  expect 2 "$rethink" check hold.claims --db s.db --study nope
+  expect 2 "$rethink" check hold.claims --db missing.db
+  [ ! -e missing.db ] || fail "check created a database"
+  expect 2 "$rethink" check
+  # the paper's claims on the paper's numbers: the normalisation ablation is not in the study
+  expect 3 "$rethink" check "$exp/paper.claims" --db s.db --study demo --json
+  grep -q '^INCONCLUSIVE *loss_normalisation_not_worse' out.txt || fail "claim 8 should lack data"
+  grep -q '^HOLDS *selftrain_helps_everywhere' out.txt || fail "claim 4 should hold on the paper's numbers"
+  expect 0 "$rethink" baseline save --db s.db --out base.ini
+  expect 0 "$rethink" check --baseline base.ini --db s.db
+  expect 0 "$rethink" report --db s.db --out rep --cell pretrain,S2,0.5
+  db=s.db
+else
+  expect 0 "$rethink" sweep "$exp/tiny.ini" -j 2 --db tiny.db --quiet
+  # every claim of a two-seed study: verdicts exist, whatever they are (0, 1 or 3, never 2)
+  printf '[claim.st]\ntype = delta\na = selftrain\nb = scratch\nsign = positive\n[claim.aug]\ntype = trend\narm = scratch, pretrain\naxis = aug\ndirection = increasing\n' > t.claims
+  "$rethink" check t.claims --db tiny.db >out.txt 2>&1; rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 3 ] || { cat out.txt; fail "check on the tiny study exited $rc"; }
+  expect 0 "$rethink" report --db tiny.db --out rep
+  db=tiny.db
+fi
+for f in ap_vs_aug ap_vs_fraction delta_vs_scratch curves ap_vs_cpu; do
+  png_ok "rep/$f.png"
+  grep -q '<svg' "rep/$f.svg" || fail "rep/$f.svg is not an SVG"
+  [ -s "rep/$f.gp" ] || fail "rep/$f.gp missing"
+done
+grep -q '^<!DOCTYPE html>' rep/index.html && grep -q '</html>' rep/index.html || fail "index.html"
+[ "$(grep -c '<svg' rep/index.html)" -eq 5 ] || fail "index.html should inline 5 SVG plots"
+grep -q 'ap_vs_aug.png' rep/report.md || fail "report.md links no PNG"
+cells=$(sqlite3 "$db" "select count(*) from (select distinct arm, aug, fraction from trial_results)")
+[ "$(($(wc -l < rep/cells.csv) - 1))" -eq "$cells" ] || fail "cells.csv should have $cells rows"
+if [ "$sweep" != "--sweep" ]; then
+  grep -q 'Claims' rep/report.md && grep -q 'HOLDS' rep/index.html || fail "verdicts missing from the report"
+  grep -q 'pretrain, S2, 50 % labelled' rep/curves.gp || fail "--cell not honoured"
+  expect 2 "$rethink" report --db s.db --out rep2 --cell pretrain,S2
+  expect 2 "$rethink" report --db s.db --out rep2 --cell pretrain,S7,0.5
+  expect 1 "$rethink" report --db s.db --out rep2 --gnuplot /nonexistent/gnuplot
+  grep -q 'gnuplot-nox' err.txt || fail "missing gnuplot not explained"
+fi
+echo "report_test: ok"

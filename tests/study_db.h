@@ -1,0 +1,40 @@
+/* Purpose-built results databases for the report and claims tests: trials written through
+ * the store API exactly as a sweep would (register, acquire, metrics, finish or fail), with
+ * the COCO stats the test chooses, so a test controls whether a claim holds, fails or is
+ * inconclusive. Also the paper-shaped study of make_study_db (the paper's Table 2/3 and
+ * Fig. 3 numbers plus seed noise), for looking at reports. */
+#ifndef RETHINK_TESTS_STUDY_DB_H
+#define RETHINK_TESTS_STUDY_DB_H
+
+#include <stdint.h>
+
+#include "rethink/store.h"
+
+typedef struct sdb_trial {
+    const char *arm, *aug;
+    double fraction;
+    int64_t seed;
+    double ap;              /* stored units (0.392); the other stats follow from it */
+    const char *extra;      /* "key=value" added to the config (an extra axis), or NULL */
+    const char *fail_error; /* non-NULL: the trial fails with this error instead */
+    double cpu_s;           /* 0: 1 s */
+    int epochs;             /* metrics: loss (and val.AP) per epoch; 0: none */
+} sdb_trial;
+
+/* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the
+ * store's message to stderr and returns its rc. */
+int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id);
+/* Links a student to its teacher (trial_deps), as the sweep does for self-training. */
+int sdb_depend(rk_store *s, int64_t student, int64_t teacher);
+
+typedef struct sdb_paper_opts {
+    const char *study;     /* NULL: "paper" */
+    int seeds;             /* 0: 3 */
+    double noise;          /* seed-to-seed sd in AP points; < 0: 0.3 */
+    const char *alphas;    /* NULL, or values of selftrain.alpha as an extra axis ("0.5,1,2") */
+} sdb_paper_opts;
+
+/* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds) with its numbers. */
+int sdb_paper(rk_store *s, const sdb_paper_opts *o);
+
+#endif

@@ -1,0 +1,662 @@
+/* Reports and claims: statistics against hand-computed values, paired deltas, claims that
+ * hold, fail and are inconclusive on purpose-built databases (study_db.c), malformed claims
+ * files naming file:line and key, data errors (unknown arm, missing axis value), baselines,
+ * verdicts recorded in the store, and the report folder (valid PNG and SVG, self-contained
+ * HTML, Markdown, CSV; byte-identical when written twice).
+ *
+ * Each test works in its own temporary folder. Expected t quantiles are from standard tables
+ * (e.g. t(0.975, 2) = 4.302653), so a wrong quantile function fails the tests. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rethink/check.h"
+#include "rethink/report.h"
+#include "study_db.h"
+
+static char tmp[256];
+
+static void setup(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/rk_report_XXXXXX");
+    ck_assert(mkdtemp(tmp) != NULL);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void path_of(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmp, name);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char p[512];
+    path_of(p, sizeof p, name);
+    FILE *f = fopen(p, "w");
+    ck_assert(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert(s && fread(s, 1, (size_t)n, f) == (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return s;
+}
+
+static rk_store *open_db(const char *name)
+{
+    char p[512];
+    path_of(p, sizeof p, name);
+    rk_store *s = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_store_open(&s, p, &err) == RK_OK, "%s", err.msg);
+    return s;
+}
+
+static void add(rk_store *s, const char *arm, const char *aug, double fr, int seed, double ap)
+{
+    sdb_trial t = {arm, aug, fr, seed, ap, NULL, NULL, 1, 0};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+}
+
+static void load(rk_results *r, const char *db)
+{
+    char p[512];
+    path_of(p, sizeof p, db);
+    rk_err err = {0};
+    ck_assert_msg(rk_results_load(r, p, NULL, 0.95, &err) == RK_OK, "%s", err.msg);
+}
+
+#define NEAR(a, b, tol) ck_assert_msg(fabs((a) - (b)) <= (tol), "%s = %.9g, expected %.9g", #a, (double)(a), (double)(b))
+
+/* ---- statistics ---- */
+
+START_TEST(t_quantiles_match_the_tables)
+{
+    NEAR(rk_t_quantile(0.975, 1), 12.706205, 1e-5);
+    NEAR(rk_t_quantile(0.975, 2), 4.302653, 1e-6);
+    NEAR(rk_t_quantile(0.975, 3), 3.182446, 1e-6);
+    NEAR(rk_t_quantile(0.95, 10), 1.812461, 1e-6);
+    NEAR(rk_t_quantile(0.5, 7), 0.0, 1e-12);
+    /* outside the domain: NAN rather than GSL's abort */
+    ck_assert(isnan(rk_t_quantile(1.0, 3)));
+    ck_assert(isnan(rk_t_quantile(0.975, 0)));
+}
+END_TEST
+
+START_TEST(summary_is_mean_sample_std_and_student_t_interval)
+{
+    /* x = 1, 2, 3, 4: mean 2.5, s = sqrt(5/3) = 1.2909944, half-width t(0.975, 3) s / 2 */
+    double x[] = {1, 2, 3, 4};
+    rk_summary s;
+    rk_summarize(x, 4, 0.95, &s);
+    ck_assert_uint_eq(s.n, 4);
+    NEAR(s.mean, 2.5, 1e-12);
+    NEAR(s.std, 1.2909944487, 1e-9);
+    NEAR(s.ci_low, 2.5 - 3.182446305 * 1.2909944487 / 2, 1e-6);
+    NEAR(s.ci_high, 2.5 + 3.182446305 * 1.2909944487 / 2, 1e-6);
+    /* a 90 % interval is narrower: t(0.95, 3) = 2.353363 */
+    rk_summarize(x, 4, 0.90, &s);
+    NEAR(s.ci_high - s.mean, 2.353363 * 1.2909944487 / 2, 1e-5);
+}
+END_TEST
+
+START_TEST(one_seed_has_no_interval_and_non_finite_values_do_not_count)
+{
+    double one[] = {0.4};
+    rk_summary s;
+    rk_summarize(one, 1, 0.95, &s);
+    ck_assert_uint_eq(s.n, 1);
+    NEAR(s.mean, 0.4, 1e-15);
+    ck_assert(isnan(s.std) && isnan(s.ci_low) && isnan(s.ci_high));
+    rk_summarize(one, 0, 0.95, &s);
+    ck_assert(s.n == 0 && isnan(s.mean));
+    double mixed[] = {1, NAN, 3, INFINITY};
+    rk_summarize(mixed, 4, 0.95, &s);
+    ck_assert_uint_eq(s.n, 2);
+    NEAR(s.mean, 2, 1e-15);
+}
+END_TEST
+
+START_TEST(seeded_difference_pairs_common_seeds_only)
+{
+    int64_t sa[] = {1, 2, 3}, sb[] = {2, 3, 4};
+    double va[] = {10, 20, 30}, vb[] = {1, 2, 3};
+    rk_seeded a = {3, sa, va}, b = {3, sb, vb}, d;
+    rk_err err = {0};
+    ck_assert(rk_seeded_diff(&a, &b, &d, &err) == RK_OK);
+    ck_assert_uint_eq(d.n, 2);
+    ck_assert(d.seed[0] == 2 && d.seed[1] == 3);
+    NEAR(d.v[0], 20 - 1, 0); /* seed 2: a 20, b 1 */
+    NEAR(d.v[1], 30 - 2, 0);
+    rk_seeded_free(&d);
+}
+END_TEST
+
+START_TEST(cells_and_paired_deltas_from_a_store)
+{
+    rk_store *s = open_db("r.db");
+    double scratch[] = {0.30, 0.32, 0.31}, pre[] = {0.33, 0.36, 0.34};
+    for (int i = 0; i < 3; i++) {
+        add(s, "scratch", "S1", 0.5, i + 1, scratch[i]);
+        add(s, "pretrain", "S1", 0.5, i + 1, pre[i]);
+    }
+    add(s, "pretrain", "S1", 0.5, 9, 0.5); /* no scratch partner for seed 9: left unpaired */
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "r.db");
+    ck_assert_str_eq(r.study, "st");
+    ck_assert_uint_eq(r.ncells, 2);
+    const rk_cell *a = rk_results_cell(&r, "pretrain", "S1", 0.5, NULL);
+    const rk_cell *b = rk_results_cell(&r, "scratch", "S1", 0.5, "");
+    ck_assert(a && b && a->n == 4 && b->n == 3);
+    NEAR(b->stat[0].mean, 0.31, 1e-12);
+    ck_assert(rk_results_partner(&r, a, "scratch") == b);
+    rk_summary d;
+    rk_err err = {0};
+    ck_assert(rk_paired_delta(&r, a, b, 0, &d, &err) == RK_OK);
+    /* deltas 0.03, 0.04, 0.03: mean 1/30, s = 0.0057735, t(0.975, 2) = 4.302653 */
+    ck_assert_uint_eq(d.n, 3);
+    NEAR(d.mean, 0.1 / 3, 1e-12);
+    NEAR(d.std, 0.00577350269, 1e-9);
+    NEAR(d.ci_high - d.mean, 4.302653 * 0.00577350269 / sqrt(3), 1e-7);
+    rk_results_free(&r);
+}
+END_TEST
+
+START_TEST(a_missing_database_or_study_is_an_error_that_says_so)
+{
+    rk_results r;
+    rk_err err = {0};
+    char p[512];
+    path_of(p, sizeof p, "none.db");
+    ck_assert(rk_results_load(&r, p, NULL, 0.95, &err) == RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "no such database"), "%s", err.msg);
+    ck_assert_msg(access(p, F_OK) != 0, "loading must not create the database");
+    rk_store *s = open_db("r.db");
+    add(s, "scratch", "S1", 0.5, 1, 0.3);
+    rk_store_close(s);
+    path_of(p, sizeof p, "r.db");
+    ck_assert(rk_results_load(&r, p, "nope", 0.95, &err) == RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "'nope'") && strstr(err.msg, "st"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
+{
+    rk_store *s = open_db("r.db");
+    for (int seed = 1; seed <= 2; seed++) {
+        add(s, "scratch", "S1", 1.0, seed, 0.30);
+        sdb_trial t = {"selftrain", "S1", 1.0, seed, 0.33, "selftrain.alpha=0.5", NULL, 1, 0};
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.extra = "selftrain.alpha=2", t.ap = 0.35;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    }
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "r.db");
+    ck_assert_uint_eq(r.naxes, 1);
+    ck_assert_str_eq(r.axes[0], "selftrain.alpha");
+    ck_assert_uint_eq(r.ncells, 3);
+    const rk_cell *a = rk_results_cell(&r, "selftrain", "S1", 1.0, "selftrain.alpha=2");
+    ck_assert(a != NULL);
+    const rk_cell *b = rk_results_partner(&r, a, "scratch");
+    ck_assert(b && !strcmp(b->variant, ""));
+    ck_assert(rk_variants_compatible("selftrain.alpha=2;x.y=1", "x.y=1"));
+    ck_assert(!rk_variants_compatible("selftrain.alpha=2", "selftrain.alpha=0.5"));
+    rk_results_free(&r);
+}
+END_TEST
+
+/* ---- claims ---- */
+
+/* A study where self-training gains 2 AP points with little noise, pre-training loses 2,
+ * and "noisy" gains straddle zero: every verdict on purpose. */
+static void claims_db(void)
+{
+    rk_store *s = open_db("c.db");
+    const char *augs[] = {"S1", "S4"};
+    double fr[] = {0.2, 1.0};
+    double wobble[] = {0.001, -0.001, 0.0005};
+    double noisy[] = {0.02, -0.015, 0.001};
+    for (int a = 0; a < 2; a++)
+        for (int f = 0; f < 2; f++)
+            for (int seed = 1; seed <= 3; seed++) {
+                double base = 0.30 + 0.02 * a + 0.05 * f + 0.01 * seed;
+                add(s, "scratch", augs[a], fr[f], seed, base);
+                add(s, "selftrain", augs[a], fr[f], seed, base + 0.02 + wobble[seed - 1]);
+                add(s, "pretrain", augs[a], fr[f], seed, base - 0.02 + wobble[seed - 1]);
+                add(s, "pretrain+selftrain", augs[a], fr[f], seed, base + noisy[seed - 1]);
+            }
+    rk_store_close(s);
+}
+
+static int run_claims(const char *text, rk_check_result **res, size_t *n, rk_err *err)
+{
+    write_file("x.claims", text);
+    char p[512];
+    path_of(p, sizeof p, "x.claims");
+    rk_claimset cs;
+    int rc = rk_claimset_load(&cs, p, err);
+    if (rc) return rc;
+    rk_results r;
+    path_of(p, sizeof p, "c.db");
+    rc = rk_results_load(&r, p, NULL, 0.95, err);
+    if (!rc) {
+        rc = rk_check_run(&cs, &r, res, n, err);
+        rk_results_free(&r);
+    }
+    rk_claimset_free(&cs);
+    return rc;
+}
+
+static rk_verdict verdict_of(const char *text, int *exit_code)
+{
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims(text, &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_uint_eq(n, 1);
+    rk_verdict v = res[0].verdict;
+    if (exit_code) *exit_code = rk_check_exit_code(res, n);
+    rk_check_results_free(res, n);
+    return v;
+}
+
+START_TEST(a_claim_that_holds_in_every_cell_holds_and_exits_0)
+{
+    claims_db();
+    int code;
+    ck_assert_int_eq(verdict_of("[claim.st]\ntype = delta\na = selftrain\nb = scratch\n"
+                                "sign = positive\n", &code), RK_HOLDS);
+    ck_assert_int_eq(code, 0);
+    /* its size too: at least one point, less than three */
+    ck_assert_int_eq(verdict_of("[claim.st]\ntype = delta\na = selftrain\nb = scratch\n"
+                                "min = 0.01\nmax = 0.03\n", NULL), RK_HOLDS);
+}
+END_TEST
+
+START_TEST(a_claim_contradicted_by_the_interval_fails_and_exits_1)
+{
+    claims_db();
+    int code;
+    ck_assert_int_eq(verdict_of("[claim.pt]\ntype = delta\na = pretrain\nb = scratch\n"
+                                "sign = positive\n", &code), RK_FAILS);
+    ck_assert_int_eq(code, 1);
+    /* a size claim fails when the whole interval is beyond the bound */
+    ck_assert_int_eq(verdict_of("[claim.st]\ntype = delta\na = selftrain\nb = scratch\n"
+                                "min = 0.05\n", NULL), RK_FAILS);
+}
+END_TEST
+
+START_TEST(a_straddling_interval_or_one_seed_is_inconclusive_and_exits_3)
+{
+    claims_db();
+    int code;
+    ck_assert_int_eq(verdict_of("[claim.noisy]\ntype = delta\na = pretrain+selftrain\n"
+                                "b = scratch\nsign = positive\n", &code), RK_INCONCLUSIVE);
+    ck_assert_int_eq(code, 3);
+    /* one more seed in one cell only: that cell pairs a single seed more, still n = 3; a cell
+     * with one seed has no interval at all */
+    rk_store *s = open_db("c.db");
+    add(s, "scratch", "S9", 1.0, 1, 0.3);
+    add(s, "selftrain", "S9", 1.0, 1, 0.5);
+    rk_store_close(s);
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims("[claim.one]\ntype = delta\na = selftrain\nb = scratch\naug = S9\n"
+                             "sign = positive\n", &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_INCONCLUSIVE);
+    ck_assert_uint_eq(res[0].s.n, 1);
+    ck_assert(isnan(res[0].s.ci_low));
+    ck_assert_msg(strstr(res[0].reason, "n = 1"), "%s", res[0].reason);
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+START_TEST(every_cell_claims_fail_on_one_failing_cell_and_exit_codes_combine)
+{
+    claims_db();
+    /* a holding claim with an inconclusive one exits 3; adding a failing one exits 1 */
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims("[claim.a]\ntype = delta\na = selftrain\nb = scratch\nsign = positive\n"
+                             "[claim.b]\ntype = delta\na = pretrain+selftrain\nb = scratch\n"
+                             "sign = positive\n",
+                             &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(res[0].nunits, 4); /* 2 augs × 2 fractions */
+    ck_assert_int_eq(rk_check_exit_code(res, n), 3); /* holds + inconclusive */
+    rk_check_results_free(res, n);
+    ck_assert_msg(run_claims("[claim.a]\ntype = delta\na = selftrain\nb = scratch\nsign = positive\n"
+                             "[claim.b]\ntype = delta\na = pretrain+selftrain\nb = scratch\n"
+                             "sign = positive\n[claim.c]\ntype = delta\na = pretrain\nb = scratch\n"
+                             "sign = positive\n",
+                             &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(rk_check_exit_code(res, n), 1); /* any failure wins */
+    rk_check_results_free(res, n);
+    /* scratch's mean AP is 0.32 / 0.34 / 0.37 / 0.39 in its four cells, each ± 0.025: below
+     * 0.36 holds in the first, straddles in the middle two and fails in the last */
+    ck_assert_msg(run_claims("[claim.v]\ntype = value\narm = scratch\nmax = 0.36\n", &res, &n,
+                             &err) == RK_OK, "%s", err.msg);
+    size_t cnt[3] = {0};
+    for (size_t i = 0; i < res[0].nunits; i++) cnt[res[0].units[i].verdict]++;
+    ck_assert(cnt[RK_HOLDS] == 1 && cnt[RK_INCONCLUSIVE] == 2 && cnt[RK_FAILS] == 1);
+    ck_assert_int_eq(res[0].verdict, RK_FAILS);
+    NEAR(res[0].s.mean, 0.39, 1e-9); /* the deciding unit: the failing cell */
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+START_TEST(trends_compare_paired_steps_along_an_axis)
+{
+    claims_db();
+    /* scratch is 2 points better at S4 than S1 in every fraction, for every seed */
+    ck_assert_int_eq(verdict_of("[claim.t]\ntype = trend\narm = scratch\naxis = aug\n"
+                                "direction = increasing\n", NULL), RK_HOLDS);
+    ck_assert_int_eq(verdict_of("[claim.t]\ntype = trend\narm = scratch\naxis = aug\n"
+                                "direction = decreasing\n", NULL), RK_FAILS);
+    /* the gain of self-training is the same at every fraction: no trend either way */
+    ck_assert_int_eq(verdict_of("[claim.t]\ntype = trend\na = selftrain\nb = scratch\n"
+                                "axis = fraction\ndirection = decreasing\ncompare = ends\n", NULL),
+                     RK_INCONCLUSIVE);
+}
+END_TEST
+
+START_TEST(a_diverged_trial_fails_a_stability_claim)
+{
+    claims_db();
+    const char *claim = "[claim.s]\ntype = stable\narm = selftrain\n";
+    ck_assert_int_eq(verdict_of(claim, NULL), RK_HOLDS);
+    rk_store *s = open_db("c.db");
+    sdb_trial t = {"selftrain", "S1", 1.0, 7, 0, NULL, "training diverged at step 12 (loss nan)", 1, 0};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+    ck_assert_int_eq(verdict_of(claim, NULL), RK_FAILS);
+}
+END_TEST
+
+/* path:line and the key, in every malformed case */
+static void expect_bad(const char *text, const char *line, const char *needle)
+{
+    rk_claimset cs;
+    rk_err err = {0};
+    write_file("bad.claims", text);
+    char p[512], want[600];
+    path_of(p, sizeof p, "bad.claims");
+    ck_assert_msg(rk_claimset_load(&cs, p, &err) != RK_OK, "accepted: %s", text);
+    snprintf(want, sizeof want, "%s:%s:", p, line);
+    ck_assert_msg(strstr(err.msg, want), "'%s' does not name %s", err.msg, want);
+    ck_assert_msg(strstr(err.msg, needle), "'%s' does not name %s", err.msg, needle);
+}
+
+START_TEST(malformed_claims_files_name_file_line_and_key)
+{
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nb = scratch\nsgn = positive\n", "5", "'sgn'");
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nb = scratch\nsign = up\n", "5", "'sign'");
+    expect_bad("[claim.x]\ntype = guess\n", "2", "'type'");
+    expect_bad("[claim.x]\ndescription = no type\n", "2", "'type'");
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nsign = positive\n", "2", "'b'");
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nb = scratch\nsign = positive\nmin = 0.1\n",
+               "5", "'sign'");
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nb = scratch\nmin = 0.2\nmax = 0.1\n", "6", "'max'");
+    expect_bad("[claim.x]\ntype = value\narm = scratch\nstat = mAP\nmin = 0\n", "4", "'stat'");
+    expect_bad("[claim.x]\ntype = value\narm = scratch\nfraction = 2\nmin = 0\n", "4", "'fraction'");
+    expect_bad("[claim.x]\ntype = delta\na = pretrain[x]\nb = scratch\nsign = positive\n", "3", "'a'");
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nb = scratch\naxis = aug\nsign = positive\n",
+               "5", "'axis'");
+    expect_bad("[claim.x]\ntype = trend\narm = scratch\naxis = aug\n", "2", "'direction'");
+    expect_bad("[claims]\nconfidence = 95\n[claim.x]\ntype = stable\n", "2", "'confidence'");
+    expect_bad("[other]\nx = 1\n", "2", "[other]");
+    expect_bad("[claim.x]\ntype = stable\n[claim.x]\ntype = stable\n", "4", "twice");
+    expect_bad("[claim.x]\ntype = stable\nthis is not ini\n", "3", "INI");
+}
+END_TEST
+
+static void expect_data_error(const char *text, const char *needle)
+{
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims(text, &res, &n, &err) != RK_OK, "accepted: %s", text);
+    ck_assert_msg(strstr(err.msg, "x.claims:") && strstr(err.msg, needle), "%s", err.msg);
+}
+
+START_TEST(unknown_arms_and_axis_values_are_bad_input)
+{
+    claims_db();
+    expect_data_error("[claim.x]\ntype = delta\na = scrach\nb = pretrain\nsign = positive\n",
+                      "unknown arm 'scrach'");
+    expect_data_error("[claim.x]\ntype = delta\na = selftrain\nb = scratch\naug = S3\n"
+                      "sign = positive\n", "key 'aug'");
+    expect_data_error("[claim.x]\ntype = delta\na = selftrain\nb = scratch\nfraction = 0.5\n"
+                      "sign = positive\n", "key 'fraction'");
+    expect_data_error("[claim.x]\ntype = trend\narm = scratch\naxis = selftrain.alpha\n"
+                      "direction = increasing\n", "key 'axis'");
+    expect_data_error("[claim.x]\ntype = delta\na = selftrain[no.such=1]\nb = scratch\n"
+                      "sign = positive\n", "unknown config key");
+    /* a known arm the study lacks is missing data: an error, or inconclusive on request */
+    expect_data_error("[claim.x]\ntype = delta\na = selftrain\nb = scratch\naug = S3\n"
+                      "sign = positive\n", "if_missing");
+    ck_assert_int_eq(verdict_of("[claim.x]\ntype = delta\na = selftrain\nb = scratch\naug = S3\n"
+                                "sign = positive\nif_missing = inconclusive\n", NULL),
+                     RK_INCONCLUSIVE);
+}
+END_TEST
+
+START_TEST(verdicts_are_recorded_in_the_store_and_json_is_one_line)
+{
+    claims_db();
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims("[claim.gain]\ntype = delta\na = selftrain\nb = scratch\n"
+                             "sign = positive\ndescription = self-training helps\n",
+                             &res, &n, &err) == RK_OK, "%s", err.msg);
+    rk_store *s = open_db("c.db");
+    ck_assert_msg(rk_check_record(s, "st", res, n, &err) == RK_OK, "%s", err.msg);
+    rk_claim *c = NULL;
+    size_t nc = 0;
+    ck_assert(rk_store_claims_latest(s, "st", &c, &nc, &err) == RK_OK);
+    ck_assert_uint_eq(nc, 1);
+    ck_assert_str_eq(c[0].name, "gain");
+    ck_assert_str_eq(c[0].verdict, "HOLDS");
+    ck_assert_int_eq(c[0].n, 3);
+    ck_assert(c[0].details_json && strstr(c[0].details_json, "\"units\""));
+    rk_claims_free(c, nc);
+    rk_store_close(s);
+    char *j = rk_check_json("st", 0.95, res, n);
+    ck_assert(j && !strchr(j, '\n') && strstr(j, "\"verdict\":\"HOLDS\"") && strstr(j, "\"exit\":0"));
+    free(j);
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+START_TEST(a_baseline_holds_against_itself_and_fails_after_a_regression)
+{
+    claims_db();
+    rk_results r;
+    load(&r, "c.db");
+    char bl[512], p[512];
+    path_of(bl, sizeof bl, "base.ini");
+    rk_err err = {0};
+    ck_assert_msg(rk_baseline_save(&r, bl, &err) == RK_OK, "%s", err.msg);
+    rk_claimset cs = {0};
+    ck_assert_msg(rk_claimset_add_baseline(&cs, bl, &err) == RK_OK, "%s", err.msg);
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    ck_assert_msg(rk_check_run(&cs, &r, &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_HOLDS);
+    ck_assert_uint_eq(res[0].nunits, 2 * r.ncells); /* AP and AP50 in every cell */
+    rk_check_results_free(res, n);
+    rk_results_free(&r);
+    /* a study whose scratch cells lost 3 points: those cells fail */
+    rk_store *s = open_db("d.db");
+    for (int seed = 1; seed <= 3; seed++) add(s, "scratch", "S1", 0.2, seed, 0.30 + 0.01 * seed - 0.03);
+    rk_store_close(s);
+    path_of(p, sizeof p, "d.db");
+    ck_assert(rk_results_load(&r, p, NULL, 0.95, &err) == RK_OK);
+    ck_assert(rk_check_run(&cs, &r, &res, &n, &err) == RK_OK);
+    ck_assert_int_eq(res[0].verdict, RK_FAILS);
+    rk_check_results_free(res, n);
+    rk_results_free(&r);
+    rk_claimset_free(&cs);
+    /* a malformed baseline names its line */
+    write_file("bad.ini", "[tolerance]\nAP = lots\n");
+    path_of(p, sizeof p, "bad.ini");
+    ck_assert(rk_claimset_add_baseline(&cs, p, &err) != RK_OK);
+    ck_assert_msg(strstr(err.msg, "bad.ini:2:") && strstr(err.msg, "'AP'"), "%s", err.msg);
+    rk_claimset_free(&cs);
+}
+END_TEST
+
+/* ---- the report folder ---- */
+
+static void write_report(const char *dir, rk_report_files *files, const char *gnuplot, int *rc,
+                         rk_err *err)
+{
+    rk_results r;
+    load(&r, "p.db");
+    char out[512];
+    path_of(out, sizeof out, dir);
+    rk_report_opts o = {out, NULL, NULL, NAN, gnuplot};
+    *rc = rk_report_write(&r, &o, files, err);
+    rk_results_free(&r);
+}
+
+START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically)
+{
+    rk_store *s = open_db("p.db");
+    sdb_paper_opts po = {"st", 2, 0.3, NULL};
+    ck_assert_int_eq(sdb_paper(s, &po), 0);
+    rk_store_close(s);
+    rk_report_files f1 = {0}, f2 = {0};
+    rk_err err = {0};
+    int rc;
+    write_report("a", &f1, NULL, &rc, &err);
+    ck_assert_msg(rc == RK_OK, "%s", err.msg);
+    write_report("b", &f2, NULL, &rc, &err);
+    ck_assert_msg(rc == RK_OK, "%s", err.msg);
+    ck_assert_uint_eq(f1.n, f2.n);
+    size_t png = 0, svg = 0;
+    for (size_t i = 0; i < f1.n; i++) {
+        char pa[700], pb[700];
+        snprintf(pa, sizeof pa, "%s/a/%s", tmp, f1.paths[i]);
+        snprintf(pb, sizeof pb, "%s/b/%s", tmp, f1.paths[i]);
+        size_t la, lb;
+        char *a = read_file(pa, &la), *b = read_file(pb, &lb);
+        ck_assert_msg(la == lb && !memcmp(a, b, la), "%s differs between two runs", f1.paths[i]);
+        const char *ext = strrchr(f1.paths[i], '.');
+        if (!strcmp(ext, ".png")) {
+            ck_assert_msg(la > 1000 && !memcmp(a, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", pa);
+            png++;
+        }
+        if (!strcmp(ext, ".svg")) {
+            ck_assert_msg(strstr(a, "<svg") && strstr(a, "</svg>"), "%s is not an SVG", pa);
+            svg++;
+        }
+        free(a), free(b);
+    }
+    ck_assert_uint_eq(png, 5); /* aug, fraction, delta, curves, cpu */
+    ck_assert_uint_eq(svg, 5);
+    char p[600];
+    snprintf(p, sizeof p, "%s/a/index.html", tmp);
+    char *html = read_file(p, NULL);
+    ck_assert(!strncmp(html, "<!DOCTYPE html>", 15));
+    size_t inline_svgs = 0;
+    for (const char *q = html; (q = strstr(q, "<svg")); q++) inline_svgs++;
+    ck_assert_uint_eq(inline_svgs, 5);
+    ck_assert_msg(!strstr(html, "<?xml") && !strstr(html, "src=\"http") && !strstr(html, "<link"),
+                  "index.html must be self-contained");
+    ck_assert(strstr(html, "id='p0_gpPt0'") || strstr(html, "id=\"p0_"));
+    ck_assert(strstr(html, "</html>"));
+    free(html);
+    snprintf(p, sizeof p, "%s/a/report.md", tmp);
+    char *md = read_file(p, NULL);
+    ck_assert(strstr(md, "![AP vs augmentation strength](ap_vs_aug.png)") && strstr(md, "| scratch |"));
+    free(md);
+    snprintf(p, sizeof p, "%s/a/cells.csv", tmp);
+    char *csv = read_file(p, NULL);
+    size_t lines = 0;
+    for (const char *q = csv; *q; q++) lines += *q == '\n';
+    ck_assert_uint_eq(lines, 1 + 48); /* header + 4 arms × 4 augs × 3 fractions */
+    const char *head = "study,arm,aug,fraction,variant,n,AP_mean,AP_std,AP_ci_low,AP_ci_high,";
+    ck_assert(!strncmp(csv, head, strlen(head)));
+    free(csv);
+    rk_report_files_free(&f1);
+    rk_report_files_free(&f2);
+}
+END_TEST
+
+START_TEST(a_missing_gnuplot_is_a_clear_error)
+{
+    rk_store *s = open_db("p.db");
+    add(s, "scratch", "S1", 1.0, 1, 0.3);
+    rk_store_close(s);
+    rk_report_files f = {0};
+    rk_err err = {0};
+    int rc;
+    write_report("a", &f, "/nonexistent/gnuplot", &rc, &err);
+    ck_assert_int_eq(rc, RK_EIO);
+    ck_assert_msg(strstr(err.msg, "gnuplot-nox"), "%s", err.msg);
+    rk_report_files_free(&f);
+}
+END_TEST
+
+Suite *suite_report(void);
+
+Suite *suite_report(void)
+{
+    Suite *s = suite_create("report");
+    TCase *st = tcase_create("statistics");
+    tcase_add_checked_fixture(st, setup, teardown);
+    tcase_add_test(st, t_quantiles_match_the_tables);
+    tcase_add_test(st, summary_is_mean_sample_std_and_student_t_interval);
+    tcase_add_test(st, one_seed_has_no_interval_and_non_finite_values_do_not_count);
+    tcase_add_test(st, seeded_difference_pairs_common_seeds_only);
+    tcase_add_test(st, cells_and_paired_deltas_from_a_store);
+    tcase_add_test(st, a_missing_database_or_study_is_an_error_that_says_so);
+    tcase_add_test(st, extra_axes_become_variants_and_pair_with_the_arm_without_them);
+    suite_add_tcase(s, st);
+    TCase *cl = tcase_create("claims");
+    tcase_add_checked_fixture(cl, setup, teardown);
+    tcase_add_test(cl, a_claim_that_holds_in_every_cell_holds_and_exits_0);
+    tcase_add_test(cl, a_claim_contradicted_by_the_interval_fails_and_exits_1);
+    tcase_add_test(cl, a_straddling_interval_or_one_seed_is_inconclusive_and_exits_3);
+    tcase_add_test(cl, every_cell_claims_fail_on_one_failing_cell_and_exit_codes_combine);
+    tcase_add_test(cl, trends_compare_paired_steps_along_an_axis);
+    tcase_add_test(cl, a_diverged_trial_fails_a_stability_claim);
+    tcase_add_test(cl, malformed_claims_files_name_file_line_and_key);
+    tcase_add_test(cl, unknown_arms_and_axis_values_are_bad_input);
+    tcase_add_test(cl, verdicts_are_recorded_in_the_store_and_json_is_one_line);
+    tcase_add_test(cl, a_baseline_holds_against_itself_and_fails_after_a_regression);
+    suite_add_tcase(s, cl);
+    TCase *rp = tcase_create("folder");
+    tcase_add_checked_fixture(rp, setup, teardown);
+    tcase_set_timeout(rp, 120);
+    tcase_add_test(rp, the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically);
+    tcase_add_test(rp, a_missing_gnuplot_is_a_clear_error);
+    suite_add_tcase(s, rp);
+    return s;
+}

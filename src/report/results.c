@@ -309,10 +309,14 @@ static int load_trials(rk_results *r, rk_err *err)
         t->wall_s = real_col(q, 8);
         double teacher = real_col(q, 9), dep = real_col(q, 11);
         t->pseudo_cpu_s = real_col(q, 10);
-        /* cpu_s already contains a teacher trained inside the trial (teacher_cpu_s set);
-         * otherwise the teacher was its own trial */
+        /* A trial's cpu_s is its own training and evaluation only (rk_trial_result): a
+         * self-training cell's total adds its pseudo-labelling and its teacher — measured in
+         * the trial when it trained the teacher itself (teacher_cpu_s), else the teacher's
+         * own trial (trial_deps). */
         int self = strstr(t->arm ? t->arm : "", "selftrain") != NULL;
-        t->total_cpu_s = t->cpu_s + (self && !isfinite(teacher) && isfinite(dep) ? dep : 0);
+        t->total_cpu_s = t->cpu_s;
+        if (self && isfinite(t->pseudo_cpu_s)) t->total_cpu_s += t->pseudo_cpu_s;
+        if (self) t->total_cpu_s += isfinite(teacher) ? teacher : isfinite(dep) ? dep : 0;
         for (int k = 0; k < RK_STORE_NSTATS; k++)
             t->stats[k] = t->status == RK_TRIAL_FINISHED ? real_col(q, 12 + k) : NAN;
         if (!t->arm || !t->aug) bad = 1;

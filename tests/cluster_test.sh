@@ -8,7 +8,8 @@
 #      submit step chains stage 1, stage 2 and the merge with afterok (checked with a fake
 #      sbatch), and whose task command lines, run here as Slurm would run them (concurrently,
 #      each with its own TMPDIR), produce a results.db equal to the single-run database;
-#   3. stage 2 on a database without its teachers is a clear error, not a hang.
+#   3. stage 2 on a database without its teachers is a clear error, not a hang; a shard run
+#      in a database holding other trials runs only its own.
 # Trials are deterministic at a fixed thread count, which is what makes "equal" exact.
 # Usage: cluster_test.sh RETHINK EXPERIMENTS_DIR
 set -u
@@ -89,6 +90,13 @@ done
 # 3. before the merge: stage 2 on a database without the teachers refuses clearly
 out=$("$rethink" sweep "$exp/tiny.ini" --stage 2 --shard 0/3 --db empty.db 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "merge the stage-1 shards" || fail "stage 2 without teachers: rc $rc: $out"
+# a shard run in a database holding the whole grid (registered by --dry-run) runs only its
+# own trials: stage 1 has 16, so shard 0/3 is positions 0, 3, ..., 15
+"$rethink" sweep "$exp/tiny.ini" --dry-run --db all.db >/dev/null 2>&1 || fail "dry run"
+"$rethink" sweep "$exp/tiny.ini" --stage 1 --shard 0/3 -j 2 --db all.db --quiet >shard.txt 2>&1 || { cat shard.txt; fail "shard sweep exited $?"; }
+[ "$(q all.db "select count(*) from trials where status = 'finished'")" -eq 6 ] &&
+  [ "$(q all.db "select count(*) from trials where status = 'pending'")" -eq 26 ] ||
+  fail "shard 0/3 of stage 1 should finish 6 trials and leave 26 pending: $(q all.db "select status, count(*) from trials group by 1")"
 SLURM_JOB_ID=8 SLURM_ARRAY_TASK_ID=0 TMPDIR="$d/slurm/node0" bash job.sbatch merge >merge.txt 2>&1 || { cat merge.txt; fail "merge job exited $?"; }
 [ "$(ls node0 node1 node2)" = "$(printf 'node0:\n\nnode1:\n\nnode2:')" ] || fail "tasks left files on local disk"
 summary shared/results.db >slurm.txt

@@ -244,7 +244,39 @@ static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
     return rc;
 }
 
-static int worker(const char *db_path, const char *study, item *it, size_t n, int slot, int quiet)
+/* Takes the next runnable trial: any of the study's, or with sel (a stage or shard), only
+ * one of sel's, so trials of other shards registered in the same database are left alone.
+ * *left: whether any trial this worker may take is still pending or running. */
+static int take(rk_store *db, rk_acquire_opts *o, const item *it, size_t n, const char *sel,
+                rk_trial *t, int *got, int *left, rk_err *err)
+{
+    *got = 0, *left = 0;
+    if (!sel) {
+        int rc = rk_store_trial_acquire(db, o, t, got, err);
+        rk_trial_counts c;
+        if (!rc && !*got && !(rc = rk_store_counts(db, o->study, &c, err)))
+            *left = c.pending > 0 || c.running > 0;
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!sel[i]) continue;
+        rk_trial cur = {0};
+        int found = 0, rc = rk_store_trial_get(db, it[i].id, &cur, &found, err);
+        if (rc) return rc;
+        rk_trial_status st = found ? cur.status : RK_TRIAL_FAILED;
+        rk_trial_clear(&cur);
+        if (st == RK_TRIAL_RUNNING) *left = 1;
+        if (st != RK_TRIAL_PENDING) continue;
+        *left = 1;
+        o->trial = it[i].id;
+        rc = rk_store_trial_acquire(db, o, t, got, err);
+        if (rc || *got) return rc;
+    }
+    return 0;
+}
+
+static int worker(const char *db_path, const char *study, item *it, size_t n, const char *sel,
+                  int slot, int quiet)
 {
     rk_store *db = NULL;
     rk_err err = {0};
@@ -259,14 +291,13 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, in
     for (;;) {
         rk_acquire_opts o = {.study = study, .worker = name, .host = host};
         rk_trial t;
-        int got = 0;
-        if (rk_store_trial_acquire(db, &o, &t, &got, &err)) {
+        int got = 0, left = 0;
+        if (take(db, &o, it, n, sel, &t, &got, &left, &err)) {
             fprintf(stderr, "worker %d: %s\n", slot, err.msg);
             break;
         }
         if (!got) {
-            rk_trial_counts c;
-            if (rk_store_counts(db, study, &c, &err) || (c.pending == 0 && c.running == 0)) break;
+            if (!left) break;
             sleep(1); /* waiting for a teacher or for trials held by others */
             continue;
         }
@@ -580,7 +611,7 @@ int cmd_sweep(int argc, char **argv)
         kids[j] = fork();
         if (kids[j] == 0) {
             signal(SIGINT, SIG_DFL);
-            _exit(worker(db_path, study, it, n, j, quiet));
+            _exit(worker(db_path, study, it, n, stage ? sel : NULL, j, quiet));
         }
     }
     double t0 = cli_now();

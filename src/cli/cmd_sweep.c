@@ -7,9 +7,16 @@
  *     its trial 'running' with a dead PID, which the next sweep on this host returns to
  *     pending at start (elsewhere the stale heartbeat does it);
  *   - a failing trial does not stop the sweep; it is retried up to its attempt budget.
+ * On a cluster the grid is cut into two stages (1: supervised trials, the teachers among
+ * them; 2: self-training students) and each stage into shards by position in the grid
+ * (--stage S --shard i/N), each run into its own database and folded together by
+ * `rethink merge`; --emit-slurm writes the job-array script that does this (docs/EXPERIMENTS.md
+ * §Clusters). A shard's membership depends only on the experiment file and overrides, never
+ * on database state, so a re-run task takes the same trials and resumes them.
  * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the
  * default dataset is built, when missing, by a forked child before the workers start. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +28,9 @@
 
 static const char *HELP =
     "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--dry-run] [--quiet]\n"
+    "                          [--stage 1|2 [--shard I/N]]\n"
+    "       rethink sweep FILE --emit-slurm [--shards N] [--array-parallelism K]\n"
+    "                          [--out-dir DIR] [-j N] [-s key=value ...] > job.sbatch\n"
     "\n"
     "Runs every trial of the experiment file's grid (docs/EXPERIMENTS.md) on N worker\n"
     "processes, recording each in the store. Trials are identified by the hash of their\n"
@@ -32,7 +42,18 @@ static const char *HELP =
     "  -s key=value    override a key or an axis (-s train.lr=0.1,0.05 adds an axis)\n"
     "  --db FILE       results database (default results.db)\n"
     "  --dry-run       list the trials, their dependencies and the estimated cost; run nothing\n"
-    "  --quiet         no progress display\n";
+    "  --quiet         no progress display\n"
+    "  --stage S       only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
+    "                  (self-training students; their teachers must be finished in --db,\n"
+    "                  e.g. merged there from the stage-1 shards)\n"
+    "  --shard I/N     with --stage: only the stage's trials whose position in it is I mod N\n"
+    "\n"
+    "cluster (docs/EXPERIMENTS.md, Clusters):\n"
+    "  --emit-slurm    print a Slurm job-array script running the study as N shards per stage\n"
+    "                  and merging them; submit it with `bash job.sbatch`\n"
+    "  --shards N      array tasks per stage (default: one trial per task)\n"
+    "  --array-parallelism K  at most K tasks at once (default: N)\n"
+    "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n";
 
 typedef struct {
     rk_config cfg;
@@ -42,6 +63,137 @@ typedef struct {
     int teacher;   /* index of its teacher in the list, -1 */
     int implied;   /* a teacher not in the grid itself */
 } item;
+
+/* 1: supervised (scratch, pretrain), 2: self-training (needs a finished teacher) */
+static int stage_of(const item *t)
+{
+    return strstr(rk_config_get(&t->cfg, "trial.arm"), "selftrain") ? 2 : 1;
+}
+
+/* s as one single-quoted shell word */
+static void sh_quote(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++)
+        if (*s == '\'') fputs("'\\''", f);
+        else fputc(*s, f);
+    fputc('\'', f);
+}
+
+typedef struct {
+    int shards, parallelism, jobs;
+    const char *out_dir;
+} slurm_opts;
+
+/* The job-array script of docs/EXPERIMENTS.md §Clusters. Run without arguments (bash) it
+ * submits the three jobs chained by afterok; under sbatch its argument picks the job. Every
+ * database lives on node-local disk while written and is copied to the shared folder after,
+ * because SQLite's locking is not safe on network filesystems. Paths are made absolute so
+ * the tasks do not depend on where sbatch is called from. */
+static int emit_slurm(const char *file, const char **ov, size_t nov, const item *it, size_t n,
+                      const char *study, const char *threads, const slurm_opts *o, rk_err *err)
+{
+    size_t count[3] = {0};
+    for (size_t i = 0; i < n; i++) count[stage_of(&it[i])]++;
+    size_t most = count[1] > count[2] ? count[1] : count[2];
+    int shards = o->shards > 0 ? o->shards : (int)(most ? most : 1);
+    int par = o->parallelism > 0 ? o->parallelism : shards;
+    char exp[PATH_MAX], exe[PATH_MAX], cwd[PATH_MAX], out[PATH_MAX + 64];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (el <= 0) return rk_errf(err, RK_EIO, "cannot find this program's path (/proc/self/exe)");
+    exe[el] = 0;
+    if (!realpath(file, exp)) return rk_errf(err, RK_EIO, "%s: %s", file, strerror(errno));
+    if (!getcwd(cwd, sizeof cwd)) return rk_errf(err, RK_EIO, "getcwd: %s", strerror(errno));
+    if (o->out_dir && o->out_dir[0] == '/') snprintf(out, sizeof out, "%s", o->out_dir);
+    else if (o->out_dir) snprintf(out, sizeof out, "%s/%s", cwd, o->out_dir);
+    else snprintf(out, sizeof out, "%s/slurm-%s", cwd, study);
+    int cpus = o->jobs * atoi(threads);
+    FILE *f = stdout;
+    fprintf(f, "#!/bin/bash\n"
+               "# Slurm job array for study '%s' (%s), written by `rethink sweep --emit-slurm`.\n"
+               "# %zu trials: stage 1 = %zu supervised trials (baselines and teachers), stage 2 =\n"
+               "# %zu self-training students; each stage runs as %d array tasks, at most %d at once.\n"
+               "#\n"
+               "# Submit everything (three jobs chained with afterok):  bash job.sbatch\n"
+               "#   stage1  task i runs shard i/N of stage 1 into a database on node-local disk\n"
+               "#           and copies it to $OUT/stage1/shard-i.db;\n"
+               "#   stage2  task i merges the stage-1 shards into its own local database (its\n"
+               "#           students find their teachers finished; their checkpoints are in the\n"
+               "#           shared study.artifacts folder), runs shard i/N of stage 2 and copies\n"
+               "#           it to $OUT/stage2/shard-i.db;\n"
+               "#   merge   folds every shard into $OUT/results.db.\n"
+               "# A task run again resumes from its copied shard: finished trials are not re-run.\n"
+               "#SBATCH --job-name=rethink-%s\n"
+               "#SBATCH --array=0-%d%%%d\n"
+               "#SBATCH --cpus-per-task=%d\n"
+               "#SBATCH --output=%s/logs/%%x-%%A_%%a.out\n"
+               "set -euo pipefail\n",
+            study, exp, n, count[1], count[2], shards, par, study, shards - 1, par, cpus, out);
+    fputs("RETHINK=${RETHINK:-", f);
+    sh_quote(f, exe);
+    fputs("}\nEXP=", f);
+    sh_quote(f, exp);
+    fputs("\nOUT=", f);
+    sh_quote(f, out);
+    fputs("\nWORKDIR=", f);
+    sh_quote(f, cwd);
+    fprintf(f, "\nN=%d\nJOBS=%d\nSTAGE2=%d\nOVERRIDES=(", shards, o->jobs, count[2] > 0);
+    for (size_t i = 0; i < nov; i++) {
+        fputs(i ? " -s " : "-s ", f);
+        sh_quote(f, ov[i]);
+    }
+    fputs(")\n"
+          "LOCAL=${TMPDIR:-/tmp}\n"
+          "cd \"$WORKDIR\"  # study.data and study.artifacts are relative to it\n"
+          "mkdir -p \"$OUT/logs\" \"$OUT/stage1\" \"$OUT/stage2\"\n"
+          "\n"
+          "shards() {  # the N shard files of stage $1\n"
+          "  local k; for ((k = 0; k < N; k++)); do echo \"$OUT/stage$1/shard-$k.db\"; done\n"
+          "}\n"
+          "publish() {  # copy a finished local database to the shared folder atomically\n"
+          "  cp \"$1\" \"$2.part\" && mv \"$2.part\" \"$2\"\n"
+          "}\n"
+          "run_stage() {  # stage 1|2 of array task $SLURM_ARRAY_TASK_ID\n"
+          "  local s=$1 i=${SLURM_ARRAY_TASK_ID:?not an array task} rc=0\n"
+          "  local db=\"$LOCAL/rethink-${SLURM_JOB_ID:-local}-s$s-$i.db\"\n"
+          "  rm -f \"$db\" \"$db-wal\" \"$db-shm\"\n"
+          "  if [ -f \"$OUT/stage$s/shard-$i.db\" ]; then cp \"$OUT/stage$s/shard-$i.db\" \"$db\"; fi\n"
+          "  if [ \"$s\" = 2 ]; then\n"
+          "    local -a s1; mapfile -t s1 < <(shards 1)\n"
+          "    \"$RETHINK\" merge --quiet \"${s1[@]}\" --db \"$db\"\n"
+          "  fi\n"
+          "  \"$RETHINK\" sweep \"$EXP\" ${OVERRIDES[@]+\"${OVERRIDES[@]}\"} --stage \"$s\" --shard \"$i/$N\" -j \"$JOBS\" \\\n"
+          "    --db \"$db\" --quiet || rc=$?\n"
+          "  publish \"$db\" \"$OUT/stage$s/shard-$i.db\"\n"
+          "  rm -f \"$db\" \"$db-wal\" \"$db-shm\"\n"
+          "  return $rc\n"
+          "}\n"
+          "\n"
+          "case ${1:-submit} in\n"
+          "submit)\n"
+          "  if [ -n \"${SLURM_JOB_ID:-}\" ]; then\n"
+          "    echo \"submit with 'bash $0', not sbatch (it submits the stages itself)\" >&2; exit 2\n"
+          "  fi\n"
+          "  j=$(sbatch --parsable \"$0\" stage1); j=${j%%;*}  # --parsable: ID[;CLUSTER]\n"
+          "  if [ \"$STAGE2\" = 1 ]; then\n"
+          "    j=$(sbatch --parsable --dependency=afterok:$j \"$0\" stage2); j=${j%%;*}\n"
+          "  fi\n"
+          "  sbatch --parsable --dependency=afterok:$j --array=0 \"$0\" merge\n"
+          "  ;;\n"
+          "stage1) run_stage 1 ;;\n"
+          "stage2) run_stage 2 ;;\n"
+          "merge)\n"
+          "  db=\"$LOCAL/rethink-${SLURM_JOB_ID:-local}-results.db\"\n"
+          "  rm -f \"$db\" \"$db-wal\" \"$db-shm\"\n"
+          "  mapfile -t all < <(shards 1; if [ \"$STAGE2\" = 1 ]; then shards 2; fi)\n"
+          "  \"$RETHINK\" merge \"${all[@]}\" --db \"$db\"\n"
+          "  publish \"$db\" \"$OUT/results.db\"\n"
+          "  rm -f \"$db\" \"$db-wal\" \"$db-shm\"\n"
+          "  ;;\n"
+          "*) echo \"usage: bash $0 [submit|stage1|stage2|merge]\" >&2; exit 2 ;;\n"
+          "esac\n", f);
+    return fflush(f) ? rk_errf(err, RK_EIO, "writing the script: %s", strerror(errno)) : 0;
+}
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { (void)sig, interrupted = 1; }
@@ -94,7 +246,39 @@ static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
     return rc;
 }
 
-static int worker(const char *db_path, const char *study, item *it, size_t n, int slot, int quiet)
+/* Takes the next runnable trial: any of the study's, or with sel (a stage or shard), only
+ * one of sel's, so trials of other shards registered in the same database are left alone.
+ * *left: whether any trial this worker may take is still pending or running. */
+static int take(rk_store *db, rk_acquire_opts *o, const item *it, size_t n, const char *sel,
+                rk_trial *t, int *got, int *left, rk_err *err)
+{
+    *got = 0, *left = 0;
+    if (!sel) {
+        int rc = rk_store_trial_acquire(db, o, t, got, err);
+        rk_trial_counts c;
+        if (!rc && !*got && !(rc = rk_store_counts(db, o->study, &c, err)))
+            *left = c.pending > 0 || c.running > 0;
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!sel[i]) continue;
+        rk_trial cur = {0};
+        int found = 0, rc = rk_store_trial_get(db, it[i].id, &cur, &found, err);
+        if (rc) return rc;
+        rk_trial_status st = found ? cur.status : RK_TRIAL_FAILED;
+        rk_trial_clear(&cur);
+        if (st == RK_TRIAL_RUNNING) *left = 1;
+        if (st != RK_TRIAL_PENDING) continue;
+        *left = 1;
+        o->trial = it[i].id;
+        rc = rk_store_trial_acquire(db, o, t, got, err);
+        if (rc || *got) return rc;
+    }
+    return 0;
+}
+
+static int worker(const char *db_path, const char *study, item *it, size_t n, const char *sel,
+                  int slot, int quiet)
 {
     rk_store *db = NULL;
     rk_err err = {0};
@@ -109,14 +293,13 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, in
     for (;;) {
         rk_acquire_opts o = {.study = study, .worker = name, .host = host};
         rk_trial t;
-        int got = 0;
-        if (rk_store_trial_acquire(db, &o, &t, &got, &err)) {
+        int got = 0, left = 0;
+        if (take(db, &o, it, n, sel, &t, &got, &left, &err)) {
             fprintf(stderr, "worker %d: %s\n", slot, err.msg);
             break;
         }
         if (!got) {
-            rk_trial_counts c;
-            if (rk_store_counts(db, study, &c, &err) || (c.pending == 0 && c.running == 0)) break;
+            if (!left) break;
             sleep(1); /* waiting for a teacher or for trials held by others */
             continue;
         }
@@ -176,7 +359,9 @@ int cmd_sweep(int argc, char **argv)
     const char *file = NULL, *db_path = "results.db";
     const char **ov = calloc((size_t)argc + 1, sizeof *ov);
     size_t nov = 0;
-    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0, jobs_set = 0;
+    int stage = 0, shard = 0, nshards = 1, emit = 0;
+    slurm_opts so = {0};
     if (jobs < 1) jobs = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -193,6 +378,10 @@ int cmd_sweep(int argc, char **argv)
             quiet = 1;
             continue;
         }
+        if (!strcmp(a, "--emit-slurm")) {
+            emit = 1;
+            continue;
+        }
         if (a[0] != '-') {
             file = a;
             continue;
@@ -207,7 +396,27 @@ int cmd_sweep(int argc, char **argv)
                 free(ov);
                 return 2;
             }
+            jobs_set = 1;
         } else if (!strcmp(a, "--db")) db_path = v;
+        else if (!strcmp(a, "--stage") || !strcmp(a, "--shards") ||
+                 !strcmp(a, "--array-parallelism")) {
+            int *dst = !strcmp(a, "--stage") ? &stage : !strcmp(a, "--shards") ? &so.shards
+                                                                                 : &so.parallelism;
+            if (cli_int(a, v, 1, !strcmp(a, "--stage") ? 2 : 100000, dst)) {
+                free(ov);
+                return 2;
+            }
+        } else if (!strcmp(a, "--shard")) {
+            char *end;
+            long si = strtol(v, &end, 10), sn = *end == '/' ? strtol(end + 1, &end, 10) : 0;
+            if (*end || sn < 1 || sn > 100000 || si < 0 || si >= sn) {
+                fprintf(stderr, "rethink sweep: option --shard: expected I/N with 0 <= I < N, "
+                                "got '%s'\n", v);
+                free(ov);
+                return 2;
+            }
+            shard = (int)si, nshards = (int)sn;
+        } else if (!strcmp(a, "--out-dir")) so.out_dir = v;
         else if (!strcmp(a, "-s")) ov[nov++] = v;
         else {
             fprintf(stderr, "rethink sweep: unknown option '%s' (see --help)\n", a);
@@ -221,12 +430,25 @@ int cmd_sweep(int argc, char **argv)
         free(ov);
         return 2;
     }
+    /* a shard of the whole grid would split teachers from their students */
+    if (nshards > 1 && !stage) {
+        fprintf(stderr, "rethink sweep: --shard needs --stage 1|2 (teachers run in stage 1, "
+                        "before their students in stage 2)\n");
+        free(ov);
+        return 2;
+    }
+    if (emit && (stage || nshards > 1 || dry)) {
+        fprintf(stderr, "rethink sweep: --emit-slurm writes the script for all stages and "
+                        "shards; it takes no --stage, --shard or --dry-run\n");
+        free(ov);
+        return 2;
+    }
     rk_err err = {0};
     rk_experiment x;
     int rc = rk_experiment_load(&x, file, ov, nov, &err);
-    free(ov);
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        free(ov);
         return 2;
     }
     size_t ng = rk_experiment_size(&x), n = 0;
@@ -268,10 +490,31 @@ int cmd_sweep(int argc, char **argv)
         it[i].teacher = k;
     }
     const char *study = rc ? NULL : rk_config_get(&x.base, "study.name");
+    char *sel = NULL, *need = NULL;
+    size_t nsel = 0;
+    if (!rc && emit) {
+        so.jobs = jobs_set ? jobs : 1;
+        rc = emit_slurm(file, ov, nov, it, n, study, rk_config_get(&x.base, "study.threads"), &so,
+                        &err);
+        if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        goto done;
+    }
+    /* sel: this run's trials (all, or this stage's shard); need: sel and their teachers,
+     * which are registered and linked but, outside sel, must be finished already */
+    sel = calloc(n + 1, 1), need = calloc(n + 1, 1);
+    if (!rc && (!sel || !need)) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
+    for (size_t i = 0, pos = 0; i < n && !rc; i++) {
+        if (stage && stage_of(&it[i]) != stage) continue;
+        sel[i] = need[i] = !stage || (int)(pos++ % (size_t)nshards) == shard;
+        nsel += sel[i];
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        if (sel[i] && it[i].teacher >= 0) need[it[i].teacher] = 1;
     if (!rc) rc = rk_store_open(&db, db_path, &err);
     /* register teachers first so they get lower ids (acquire takes the lowest runnable) */
     for (int pass = 0; pass < 2 && !rc; pass++)
         for (size_t i = 0; i < n && !rc; i++) {
+            if (!need[i]) continue;
             int is_teacher = 0;
             for (size_t s = 0; s < n; s++) is_teacher |= it[s].teacher == (int)i;
             if (is_teacher != (pass == 0)) continue;
@@ -279,7 +522,8 @@ int cmd_sweep(int argc, char **argv)
             rc = run_register(db, &it[i].cfg, &it[i].id, &it[i].status, h, &err);
         }
     for (size_t i = 0; i < n && !rc; i++)
-        if (it[i].teacher >= 0) rc = rk_store_trial_depend(db, it[i].id, it[it[i].teacher].id, &err);
+        if (sel[i] && it[i].teacher >= 0)
+            rc = rk_store_trial_depend(db, it[i].id, it[it[i].teacher].id, &err);
     size_t reclaimed = 0;
     if (!rc) rc = reclaim_dead(db, study, &reclaimed, &err);
     rk_trial_counts c = {0};
@@ -292,19 +536,32 @@ int cmd_sweep(int argc, char **argv)
         printf("resuming: %zu trial(s) interrupted in an earlier run go back to pending\n", reclaimed);
     size_t to_run = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!need[i]) continue;
         rk_trial t;
         int found = 0;
         if (!rk_store_trial_get(db, it[i].id, &t, &found, &err) && found) {
             it[i].status = t.status;
             rk_trial_clear(&t);
         }
-        to_run += it[i].status != RK_TRIAL_FINISHED;
+        to_run += sel[i] && it[i].status != RK_TRIAL_FINISHED;
     }
+    for (size_t i = 0; i < n; i++)
+        if (need[i] && !sel[i] && it[i].status != RK_TRIAL_FINISHED) {
+            fprintf(stderr, "rethink sweep: stage %d needs its teachers finished in %s, but "
+                            "teacher %.16s (%s, seed %s) is %s: merge the stage-1 shards into it "
+                            "first (rethink merge SHARD... --db %s)\n",
+                    stage, db_path, it[i].hash, rk_config_get(&it[i].cfg, "trial.arm"),
+                    rk_config_get(&it[i].cfg, "trial.seed"), rk_trial_status_name(it[i].status),
+                    db_path);
+            rc = 1;
+            goto done;
+        }
     if (dry) {
         printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
                "status", "hash", "depends on");
         double images = 0;
         for (size_t i = 0; i < n; i++) {
+            if (!sel[i]) continue;
             const rk_config *g = &it[i].cfg;
             printf("%-5zu %-20s %-4s %-8s %-5s %-10s %.16s %s%.16s%s\n", i,
                    rk_config_get(g, "trial.arm"), rk_config_get(g, "trial.aug"),
@@ -323,13 +580,16 @@ int cmd_sweep(int argc, char **argv)
                                         : 0));
         }
         /* ~1,300 img/s per single-thread worker measured on the reference 2-core machine */
+        if (stage) printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", stage, shard, nshards,
+                          nsel, n);
         printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run; "
                "about %.0f k training images, roughly %.0f min at -j %d (pre-training extra)\n",
                n, ngrid, n - ngrid, to_run, images / 1000, images / (1300.0 * jobs) / 60, jobs);
         goto done;
     }
     if (to_run == 0) {
-        printf("nothing to do: all %zu trials of study '%s' are finished (in %s)\n", n, study, db_path);
+        printf("nothing to do: all %zu trials%s of study '%s' are finished (in %s)\n", nsel,
+               stage ? " of this stage and shard" : "", study, db_path);
         goto done;
     }
     if (!quiet)
@@ -353,7 +613,7 @@ int cmd_sweep(int argc, char **argv)
         kids[j] = fork();
         if (kids[j] == 0) {
             signal(SIGINT, SIG_DFL);
-            _exit(worker(db_path, study, it, n, j, quiet));
+            _exit(worker(db_path, study, it, n, stage ? sel : NULL, j, quiet));
         }
     }
     double t0 = cli_now();
@@ -396,6 +656,9 @@ int cmd_sweep(int argc, char **argv)
     rc = interrupted ? 130 : c.failed ? 3 : 0;
 done:
     rk_store_close(db);
+    free(sel);
+    free(need);
+    free(ov);
     for (size_t i = 0; i < n; i++) rk_config_free(&it[i].cfg);
     free(it);
     rk_experiment_free(&x);

@@ -29,6 +29,14 @@ done
 [ "$(q a.db "select count(*) from trials t join trial_deps d on d.trial_id = t.id")" -eq 16 ] || fail "teacher links missing"
 [ "$(q a.db "select count(distinct data_hash) from trials")" -eq 3 ] || fail "expected 3 labelled subsets (a seed per 50 % subset, one 100 % set)"
 ls artifacts/backbone-*.ckpt >/dev/null 2>&1 || fail "no pre-trained backbone artifact"
+# looking at results
+[ "$("$rethink" ls --db a.db | wc -l)" -eq 33 ] || fail "rethink ls: expected a header and 32 rows"
+"$rethink" show 1 --db a.db | grep -q "Ankle boot" || fail "rethink show: per-category AP names"
+h=$(q a.db "select substr(config_hash, 1, 10) from trials where id = 3")
+"$rethink" show "$h" --db a.db | grep -q "^trial 3 " || fail "rethink show by hash prefix"
+[ "$("$rethink" export --csv --db a.db | wc -l)" -eq 33 ] || fail "rethink export --csv rows"
+"$rethink" ls --db nope.db 2>/dev/null && fail "rethink ls on a missing database succeeded"
+[ ! -e nope.db ] || fail "rethink ls created a database"
 
 # kill -9 the whole sweep (parent and workers) mid-run, then resume
 "$rethink" sweep "$exp/tiny.ini" -j 2 --db b.db -s train.epochs=40 --quiet >out3.txt 2>&1 &

@@ -19,6 +19,7 @@ typedef struct rk_trial_result {
     char hash[65];         /* the trial's identity */
     char *config_json;     /* canonical JSON (owned) */
     rk_coco_stats stats;   /* on val (owned) */
+    rk_coco_cat *cats;     /* val's categories, in stats.cat_ap order (owned) */
     double wall_s, cpu_s;  /* this trial's own training + evaluation */
     long images;           /* images through forward+backward */
     double flops;          /* estimated: 3 x 2 x MACs x images */

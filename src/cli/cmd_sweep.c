@@ -317,7 +317,7 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
                      rk_config_get(&it[k].cfg, "trial.seed"));
             rc = run_trial(db, db_path, &t, &it[k].cfg, label, 1, &res, &err);
             if (!rc) {
-                rc = run_record(db, &t, &res, NULL, &err);
+                rc = run_record(db, &t, &res, &err);
                 if (!rc && !quiet)
                     printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, res.stats.stats[RK_AP],
                            res.stats.stats[RK_AP50], res.wall_s);

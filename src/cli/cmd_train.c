@@ -45,7 +45,7 @@ static int run_one(rk_store *db, const char *db_path, int64_t id, const rk_confi
     rk_trial_result res;
     rc = run_trial(db, db_path, &t, cfg, label, quiet, &res, err);
     if (!rc) {
-        rc = run_record(db, &t, &res, NULL, err);
+        rc = run_record(db, &t, &res, err);
         if (!rc && stats) memcpy(stats, res.stats.stats, sizeof(double) * RK_COCO_NSTATS);
         rk_trial_result_free(&res);
     } else {

@@ -18,6 +18,7 @@ static const char *USAGE =
     "  sweep          run every trial of an experiment file's grid, resumably\n"
     "  merge          fold database shards (cluster tasks, separate runs) into one\n"
     "  train          train and evaluate one trial, recorded in the store\n"
+    "  ls             list a study's trials; show TRIAL: one trial; export --csv: all\n"
     "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
     "  data           build the default datasets; check or show any COCO dataset\n"
     "  report         tables and plots of a study's results (HTML, Markdown, CSV, PNG, SVG)\n"
@@ -111,6 +112,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "data")) return cmd_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ls")) return cmd_ls(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);

@@ -117,14 +117,14 @@ int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_con
     return rc;
 }
 
-int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, const rk_coco *cats,
-               rk_err *err)
+int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err)
 {
     rk_category_ap *ca = calloc(res->stats.ncats + 1, sizeof *ca);
     if (!ca) return rk_errf(err, RK_ENOMEM, "out of memory");
     for (size_t k = 0; k < res->stats.ncats; k++) {
-        ca[k].id = cats ? cats->cats[k].id : (int)k + 1;
-        snprintf(ca[k].name, sizeof ca[k].name, "%s", cats ? cats->cats[k].name : "");
+        ca[k].id = res->cats ? res->cats[k].id : (int)k + 1;
+        snprintf(ca[k].name, sizeof ca[k].name, "%s",
+                 res->cats && res->cats[k].name ? res->cats[k].name : "");
         ca[k].ap = res->stats.cat_ap[k];
     }
     rk_trial_outcome o = {res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,

@@ -15,8 +15,7 @@ int run_register(rk_store *db, const rk_config *cfg, int64_t *id, rk_trial_statu
  * own connection to db_path, logging per-epoch metrics under the lease. */
 int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
               const char *label, int quiet, rk_trial_result *res, rk_err *err);
-/* Finishes t with res (results, per-category AP named after cats, compute) atomically. */
-int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, const rk_coco *cats,
-               rk_err *err);
+/* Finishes t with res (results, per-category AP, compute) atomically. */
+int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err);
 
 #endif

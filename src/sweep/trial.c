@@ -50,6 +50,8 @@ void rk_trial_result_free(rk_trial_result *r)
 {
     if (!r) return;
     free(r->config_json);
+    for (size_t i = 0; r->cats && i < r->stats.ncats; i++) free(r->cats[i].name);
+    free(r->cats);
     rk_coco_stats_free(&r->stats);
     memset(r, 0, sizeof *r);
 }
@@ -402,6 +404,11 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         goto done;
     }
     rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
+    if (!rc) {
+        res->cats = calloc(va.coco.ncats + 1, sizeof *res->cats);
+        for (size_t k = 0; res->cats && k < va.coco.ncats; k++)
+            res->cats[k] = (rk_coco_cat){va.coco.cats[k].id, strdup(va.coco.cats[k].name)};
+    }
     res->cpu_s = cpu_now() - c0;
     res->wall_s = wall_now() - w0;
 done:

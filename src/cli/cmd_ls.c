@@ -1,0 +1,267 @@
+/* Looking at results: rethink ls (trials of a study), rethink show TRIAL (one trial's config,
+ * results, per-category AP and compute) and rethink export --csv (every trial as one CSV row). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rethink/eval.h"
+#include "rethink/store.h"
+
+static const char *LS_HELP =
+    "usage: rethink ls [--db FILE] [--study NAME] [--status pending|running|finished|failed]\n"
+    "\n"
+    "Lists trials: id, status, arm, aug, fraction, seed, AP, AP50, wall seconds, hash.\n";
+static const char *SHOW_HELP =
+    "usage: rethink show TRIAL [--db FILE]\n"
+    "\n"
+    "Shows one trial (by id, or by a prefix of its config hash): cell, status, compute, the\n"
+    "12 COCO stats, per-category AP, the resolved config and the error of a failed trial.\n";
+static const char *EXPORT_HELP =
+    "usage: rethink export --csv [--db FILE] [--study NAME] [--out FILE]\n"
+    "\n"
+    "Writes every trial as one CSV row (cell, status, compute, the 12 COCO stats) to FILE or\n"
+    "standard output, for spreadsheets and pandas.\n";
+
+typedef struct {
+    const char *db, *study, *status, *out, *trial;
+    int csv;
+} opts;
+
+/* Parses the shared options; returns 0, or the exit code to return (help printed: -1). */
+static int parse(int argc, char **argv, const char *help, opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            return -1;
+        }
+        if (!strcmp(a, "--csv")) {
+            o->csv = 1;
+            continue;
+        }
+        if (a[0] != '-') {
+            o->trial = a;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "rethink: option %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--db")) o->db = v;
+        else if (!strcmp(a, "--study")) o->study = v;
+        else if (!strcmp(a, "--status")) o->status = v;
+        else if (!strcmp(a, "--out")) o->out = v;
+        else {
+            fprintf(stderr, "rethink: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static int status_of(const char *s)
+{
+    for (int k = 0; k < 4; k++)
+        if (s && !strcmp(s, rk_trial_status_name((rk_trial_status)k))) return k;
+    return -2;
+}
+
+static int open_db(const char *path, rk_store **db)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) { /* opening would create an empty database: say what is missing instead */
+        fprintf(stderr, "rethink: %s: no such database (run rethink sweep first)\n", path);
+        return 1;
+    }
+    fclose(f);
+    rk_err err = {0};
+    if (rk_store_open(db, path, &err)) {
+        fprintf(stderr, "rethink: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void num(FILE *f, double v, const char *fmt)
+{
+    if (isfinite(v))
+        fprintf(f, fmt, v);
+    else
+        fputs("", f);
+}
+
+int cmd_ls(int argc, char **argv)
+{
+    opts o = {.db = "results.db"};
+    int rc = parse(argc, argv, LS_HELP, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    int st = o.status ? status_of(o.status) : -1;
+    if (st == -2) {
+        fprintf(stderr, "rethink ls: --status: expected pending, running, finished or failed\n");
+        return 2;
+    }
+    rk_store *db;
+    if (open_db(o.db, &db)) return 1;
+    rk_trial *t = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    if (rk_store_trials_list(db, o.study, st, &t, &n, &err)) {
+        fprintf(stderr, "rethink ls: %s\n", err.msg);
+        rk_store_close(db);
+        return 1;
+    }
+    printf("%5s  %-9s %-20s %-4s %8s %4s %7s %7s %8s  %s\n", "id", "status", "arm", "aug",
+           "fraction", "seed", "AP", "AP50", "wall s", "hash");
+    for (size_t i = 0; i < n; i++) {
+        double s[RK_STORE_NSTATS];
+        int found = 0;
+        rk_store_result_get(db, t[i].id, s, &found, &err);
+        printf("%5lld  %-9s %-20s %-4s %8g %4lld ", (long long)t[i].id,
+               rk_trial_status_name(t[i].status), t[i].arm ? t[i].arm : "-",
+               t[i].aug ? t[i].aug : "-", t[i].fraction, (long long)t[i].seed);
+        if (found)
+            printf("%7.4f %7.4f ", s[0], s[1]);
+        else
+            printf("%7s %7s ", "-", "-");
+        if (isfinite(t[i].wall_s))
+            printf("%8.1f", t[i].wall_s);
+        else
+            printf("%8s", "-");
+        printf("  %.16s\n", t[i].config_hash);
+    }
+    rk_trials_free(t, n);
+    rk_store_close(db);
+    return 0;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    opts o = {.db = "results.db"};
+    int rc = parse(argc, argv, SHOW_HELP, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!o.trial) {
+        fprintf(stderr, "rethink show: which TRIAL? (an id or a hash prefix; see rethink ls)\n");
+        return 2;
+    }
+    rk_store *db;
+    if (open_db(o.db, &db)) return 1;
+    rk_err err = {0};
+    rk_trial t = {0};
+    int found = 0;
+    char *end;
+    long long id = strtoll(o.trial, &end, 10);
+    if (!*end && strlen(o.trial) < 12) {
+        rc = rk_store_trial_get(db, id, &t, &found, &err);
+    } else { /* a hash prefix: look through the trials */
+        rk_trial *all = NULL;
+        size_t n = 0, hits = 0;
+        rc = rk_store_trials_list(db, NULL, -1, &all, &n, &err);
+        for (size_t i = 0; !rc && i < n; i++)
+            if (!strncmp(all[i].config_hash, o.trial, strlen(o.trial))) hits++, id = all[i].id;
+        rk_trials_free(all, n);
+        if (!rc && hits > 1) {
+            fprintf(stderr, "rethink show: '%s' matches %zu trials; give more of the hash\n",
+                    o.trial, hits);
+            rk_store_close(db);
+            return 2;
+        }
+        if (!rc && hits == 1) rc = rk_store_trial_get(db, id, &t, &found, &err);
+    }
+    if (rc || !found) {
+        fprintf(stderr, "rethink show: %s\n", rc ? err.msg : "no such trial (see rethink ls)");
+        rk_store_close(db);
+        return 1;
+    }
+    printf("trial %lld  %s\n", (long long)t.id, t.config_hash);
+    printf("study %s: %s, aug %s, fraction %g, seed %lld — %s (attempt %d)\n", t.study,
+           t.arm ? t.arm : "-", t.aug ? t.aug : "-", t.fraction, (long long)t.seed,
+           rk_trial_status_name(t.status), t.attempts);
+    if (t.worker) printf("worker %s\n", t.worker);
+    if (isfinite(t.wall_s))
+        printf("compute: %.1f s wall, %.1f s CPU, %lld images, %.3g FLOPs", t.wall_s, t.cpu_s,
+               (long long)t.images, t.flops);
+    if (isfinite(t.pseudo_cpu_s)) printf(", pseudo-labelling %.1f s CPU", t.pseudo_cpu_s);
+    if (isfinite(t.wall_s)) printf("\n");
+    if (t.data_hash) printf("labelled subset sha256 %s\n", t.data_hash);
+    if (t.error) printf("error: %s\n", t.error);
+    double s[RK_STORE_NSTATS];
+    if (!rk_store_result_get(db, t.id, s, &found, &err) && found) {
+        printf("COCO on val:\n");
+        for (int i = 0; i < RK_STORE_NSTATS; i++) printf(" %s = %.3f\n", rk_coco_stat_label(i), s[i]);
+    }
+    rk_category_ap *c = NULL;
+    size_t nc = 0;
+    if (!rk_store_categories_get(db, t.id, &c, &nc, &err) && nc) {
+        printf("per category (AP):");
+        for (size_t i = 0; i < nc; i++) printf("%s %s %.3f", i ? "," : "", c[i].name[0] ? c[i].name : "?", c[i].ap);
+        printf("\n");
+    }
+    free(c);
+    printf("config: %s\n", t.config_json);
+    rk_trial_clear(&t);
+    rk_store_close(db);
+    return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    opts o = {.db = "results.db"};
+    int rc = parse(argc, argv, EXPORT_HELP, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!o.csv) {
+        fprintf(stderr, "rethink export: --csv is the one format (see --help)\n");
+        return 2;
+    }
+    rk_store *db;
+    if (open_db(o.db, &db)) return 1;
+    rk_trial *t = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    FILE *f = o.out ? fopen(o.out, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "rethink export: %s: cannot create\n", o.out);
+        rk_store_close(db);
+        return 1;
+    }
+    if (rk_store_trials_list(db, o.study, -1, &t, &n, &err)) {
+        fprintf(stderr, "rethink export: %s\n", err.msg);
+        rk_store_close(db);
+        return 1;
+    }
+    fputs("id,study,config_hash,arm,aug,fraction,seed,status,attempts,wall_s,cpu_s,images,flops,"
+          "teacher_cpu_s,pseudo_cpu_s", f);
+    for (int i = 0; i < RK_STORE_NSTATS; i++) fprintf(f, ",%s", rk_store_stat_names[i]);
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%lld,%s,%s,%s,%s,%.17g,%lld,%s,%d,", (long long)t[i].id, t[i].study,
+                t[i].config_hash, t[i].arm ? t[i].arm : "", t[i].aug ? t[i].aug : "",
+                t[i].fraction, (long long)t[i].seed, rk_trial_status_name(t[i].status),
+                t[i].attempts);
+        num(f, t[i].wall_s, "%.17g"), fputc(',', f);
+        num(f, t[i].cpu_s, "%.17g"), fputc(',', f);
+        if (t[i].images >= 0) fprintf(f, "%lld", (long long)t[i].images);
+        fputc(',', f);
+        num(f, t[i].flops, "%.17g"), fputc(',', f);
+        num(f, t[i].teacher_cpu_s, "%.17g"), fputc(',', f);
+        num(f, t[i].pseudo_cpu_s, "%.17g");
+        double s[RK_STORE_NSTATS];
+        int found = 0;
+        rk_store_result_get(db, t[i].id, s, &found, &err);
+        for (int k = 0; k < RK_STORE_NSTATS; k++) {
+            fputc(',', f);
+            if (found) fprintf(f, "%.17g", s[k]);
+        }
+        fputc('\n', f);
+    }
+    rk_trials_free(t, n);
+    rk_store_close(db);
+    if (o.out && fclose(f) != 0) {
+        fprintf(stderr, "rethink export: %s: write failed\n", o.out);
+        return 1;
+    }
+    return 0;
+}

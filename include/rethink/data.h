@@ -181,6 +181,9 @@ typedef void (*rk_progress_fn)(void *ctx, const char *stage, size_t done, size_t
 int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
                             int threads, rk_progress_fn progress, void *ctx, rk_err *err);
 
+/* Creates a folder and its parents (like mkdir -p). */
+int rk_mkdirs(const char *path, rk_err *err);
+
 /* Reads a whole file (NUL-terminated); *n gets the length. */
 int rk_read_file(const char *path, char **data, size_t *n, rk_err *err);
 /* Line and column (1-based) of byte offset `off` in text. */

@@ -400,7 +400,7 @@ static int source_image(canvas *cv, placed *objs, rk_image *out, const rk_fashio
 }
 
 /* ---- building ---- */
-static int mkdir_p(const char *path, rk_err *err)
+int rk_mkdirs(const char *path, rk_err *err)
 {
     char buf[4096];
     size_t n = strlen(path);
@@ -603,8 +603,8 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
     snprintf(dval, sizeof dval, "%s/val", out);
     snprintf(dsrc, sizeof dsrc, "%s/source", out);
     snprintf(path, sizeof path, "%s/annotations", out);
-    if ((rc = mkdir_p(dtrain, err)) || (rc = mkdir_p(dval, err)) || (rc = mkdir_p(dsrc, err)) ||
-        (rc = mkdir_p(path, err)))
+    if ((rc = rk_mkdirs(dtrain, err)) || (rc = rk_mkdirs(dval, err)) || (rc = rk_mkdirs(dsrc, err)) ||
+        (rc = rk_mkdirs(path, err)))
         goto done;
     rtrain = calloc((size_t)p->ntrain, sizeof *rtrain);
     rval = calloc((size_t)p->nval, sizeof *rval);

@@ -65,23 +65,6 @@ int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err)
     return rk_config_put(teacher, "trial.arm", t, "teacher of the cell", 0, err);
 }
 
-static int mkdirs(const char *path, rk_err *err)
-{
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        char ch = *p;
-        if (ch == '/' || ch == 0) {
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return rk_errf(err, RK_EIO, "%s: cannot create folder: %s", buf, strerror(errno));
-            *p = ch;
-        }
-        if (!ch) break;
-    }
-    return RK_OK;
-}
-
 /* Builds the dataset folder if it has no val annotations yet (and building is allowed). */
 static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err);
 
@@ -301,7 +284,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     int *cats = NULL;
     if (rc) goto done;
     if ((rc = rk_config_json(c, &res->config_json, res->hash, err))) goto done;
-    if ((rc = mkdirs(t->artifacts, err)) || (rc = ensure_data(t, h, err))) goto done;
+    if ((rc = rk_mkdirs(t->artifacts, err)) || (rc = ensure_data(t, h, err))) goto done;
     char img[1200], ann[1200];
     dataset_paths(t, "train", img, ann);
     if ((rc = rk_dataset_load(&tr, img, ann, t->threads, err))) goto done;
@@ -334,7 +317,6 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         goto done;
     }
     rk_refnet_init(net, &t->det.model, t->seed);
-    double c0 = cpu_now(), w0 = wall_now();
     if (self) {
         /* the teacher: the supervised trial of the same cell */
         rk_config tc;
@@ -385,7 +367,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
     }
-    c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
+    double c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
     epoch_ctx ec = {h, t, net, &va, ids, cats, -1};
     rk_train_hooks th = {on_epoch, on_step, &ec};
     rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, self ? &ps.view : NULL,

@@ -20,10 +20,10 @@ typedef struct {
     int lost;
 } run_ctx;
 
-static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap)
+static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap)
 {
     run_ctx *r = ctx;
-    rk_metric m[9];
+    rk_metric m[10];
     size_t n = 0;
     const char *names[] = {"loss", "loss.focal", "loss.size", "loss.offset", "loss.pseudo", "lr",
                            "img_per_s", "images"};
@@ -36,6 +36,10 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap)
     }
     if (val_ap >= 0) {
         m[n] = (rk_metric){s->epoch, s->epoch, "val.AP", val_ap};
+        n++;
+    }
+    if (dev_ap >= 0) {
+        m[n] = (rk_metric){s->epoch, s->epoch, "dev.AP", dev_ap};
         n++;
     }
     rk_err err = {0};
@@ -130,7 +134,17 @@ int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_e
     rk_trial_outcome o = {res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,
                           res->images, res->flops, res->teacher_cpu_s, res->pseudo_cpu_s,
                           res->data_hash};
-    int rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
+    /* the checkpoint kept on dev and the backbone's quality, beside the training curves */
+    rk_metric m[3];
+    size_t n = 0;
+    if (!isnan(res->dev_ap)) {
+        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.epoch", res->best_epoch};
+        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.dev.AP", res->dev_ap};
+    }
+    if (!isnan(res->source_acc))
+        m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
+    int rc = n ? rk_store_metrics_add(db, t->id, t->attempts, m, n, err) : RK_OK;
+    if (!rc) rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
     free(ca);
     return rc;
 }

@@ -69,6 +69,13 @@ dev_trial="(select id from trials where config like '%\"train.dev\":\"12\"%')"
 [ "$(q a.db "select count(*) from metrics where trial_id = $dev_trial and name = 'select.epoch' and value in (2, 4)")" -eq 1 ] || fail "selected epoch missing"
 [ "$(q a.db "select count(distinct data_hash) from trials where seed = 1 and fraction = 1.0")" -eq 2 ] || fail "the dev split did not change the labelled subset"
 
+# a student's budget is selftrain.steps_scale times its teacher's
+"$rethink" train --config "$exp/tiny.ini" -s arm=selftrain -s aug=S1 -s fraction=1.0 -s seed=2 \
+  -s train.epochs=4 -s selftrain.steps_scale=0.5 --db a.db --quiet >out6.txt 2>&1 || { cat out6.txt; fail "scaled student exited $?"; }
+st="(select id from trials where config like '%\"selftrain.steps_scale\":\"0.5\"%')"
+[ "$(q a.db "select max(step) from metrics where trial_id = $st and name = 'loss'")" = 2 ] || fail "student epochs with steps_scale 0.5"
+[ "$(q a.db "select max(m.step) from metrics m join trial_deps d on d.depends_on = m.trial_id where d.trial_id = $st and m.name = 'loss'")" = 4 ] || fail "teacher epochs"
+
 printf '[study]\nname = x\n[train]\nepochz = 3\n' > bad.ini
 out=$("$rethink" sweep bad.ini --db c.db 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "bad.ini:4: key 'train.epochz': unknown key" || fail "bad key: rc $rc: $out"

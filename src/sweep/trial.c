@@ -406,6 +406,12 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
     }
+    if (self) { /* the student's budget (its teacher trained the full one) */
+        rk_schedule *s = &t->train;
+        double k = t->st_steps_scale;
+        if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
+        else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
+    }
     double c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
     long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
     long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;

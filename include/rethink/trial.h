@@ -63,6 +63,10 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *hooks, rk_trial_resul
 int rk_trial_prepare_data(const rk_config *c, void (*note)(void *ctx, const char *msg),
                           void *ctx, rk_err *err);
 
+/* The training images (labelled + pseudo, over all steps) the trial of a resolved config will
+ * process: what `rethink sweep --dry-run` sums into its estimate. */
+int rk_trial_cost(const rk_config *c, double *images, rk_err *err);
+
 /* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);
 

@@ -293,6 +293,40 @@ static void dataset_paths(const rk_trial_cfg *t, const char *split, char *img, c
     snprintf(ann, 1200, "%s/annotations/instances_%s.json", t->data_dir, split);
 }
 
+/* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
+static void student_budget(rk_trial_cfg *t)
+{
+    rk_schedule *s = &t->train;
+    double k = t->st_steps_scale;
+    if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
+    else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
+}
+
+/* Optimizer steps and images (labelled + pseudo) of training n labelled images. */
+static double train_images(const rk_trial_cfg *t, size_t n, long *steps)
+{
+    long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
+    *steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+    return (double)*steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
+}
+
+int rk_trial_cost(const rk_config *c, double *images, rk_err *err)
+{
+    rk_trial_cfg *t = malloc(sizeof *t);
+    if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    int rc = rk_trial_cfg_from(t, c, err);
+    if (!rc) {
+        if (t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN) student_budget(t);
+        double pool = (double)t->data.ntrain - (double)t->dev;
+        size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
+        long steps;
+        *images = train_images(t, n ? n : 1, &steps);
+    }
+    free(t);
+    return rc;
+}
+
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -406,18 +440,14 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
     }
-    if (self) { /* the student's budget (its teacher trained the full one) */
-        rk_schedule *s = &t->train;
-        double k = t->st_steps_scale;
-        if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
-        else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
-    }
+    if (self) student_budget(t); /* its teacher trained the full one */
     double c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
-    long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
-    long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    long steps;
+    res->images = (long)train_images(t, n, &steps);
     epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
-                    .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids, .spe = spe,
-                    .next_dev = t->dev_every, .best_ap = -INFINITY};
+                    .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
+                    .next_dev = t->dev_every, .best_ap = -INFINITY,
+                    .spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch)};
     snprintf(ec.best_path, sizeof ec.best_path, "%s/trial-%.16s.best.%d", t->artifacts, res->hash,
              (int)getpid());
     rk_train_hooks th = {on_epoch, on_step, &ec};
@@ -434,7 +464,6 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     }
     if (t->dev) remove(ec.best_path);
     if (rc) goto done;
-    res->images = steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
     res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
     snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
     char tmp[1300];

@@ -74,7 +74,7 @@ static rk_store *open_db(const char *name)
 
 static void add(rk_store *s, const char *arm, const char *aug, double fr, int seed, double ap)
 {
-    sdb_trial t = {arm, aug, fr, seed, ap, NULL, NULL, 1, 0};
+    sdb_trial t = {arm, aug, fr, seed, ap, NULL, NULL, 1, 0, NULL};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
 }
 
@@ -206,7 +206,7 @@ START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
     rk_store *s = open_db("r.db");
     for (int seed = 1; seed <= 2; seed++) {
         add(s, "scratch", "S1", 1.0, seed, 0.30);
-        sdb_trial t = {"selftrain", "S1", 1.0, seed, 0.33, "selftrain.alpha=0.5", NULL, 1, 0};
+        sdb_trial t = {"selftrain", "S1", 1.0, seed, 0.33, "selftrain.alpha=0.5", NULL, 1, 0, NULL};
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
         t.extra = "selftrain.alpha=2", t.ap = 0.35;
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
@@ -223,6 +223,99 @@ START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
     ck_assert(b && !strcmp(b->variant, ""));
     ck_assert(rk_variants_compatible("selftrain.alpha=2;x.y=1", "x.y=1"));
     ck_assert(!rk_variants_compatible("selftrain.alpha=2", "selftrain.alpha=0.5"));
+    rk_results_free(&r);
+}
+END_TEST
+
+/* ---- convergence on the dev split ---- */
+
+static rk_metric dev_at(int64_t epoch, double ap)
+{
+    rk_metric m = {epoch, epoch, "dev.AP", ap};
+    return m;
+}
+
+START_TEST(last_quarter_gain_splits_the_evaluations_at_three_quarters_of_the_epochs)
+{
+    /* 8 epochs: 0.75 T = 6, so epoch 6 is early and only epoch 8 is late: 0.30 - 0.30 */
+    rk_metric a[] = {dev_at(2, 0.20), dev_at(4, 0.28), dev_at(6, 0.30), dev_at(8, 0.30)};
+    NEAR(rk_dev_gain_last_quarter(a, 4, 8), 0.0, 1e-15);
+    /* 10 epochs: 0.75 T = 7.5, epoch 7 early, epoch 8 late; the best of each part counts */
+    rk_metric b[] = {dev_at(3, 0.45), dev_at(7, 0.40), dev_at(8, 0.50), dev_at(10, 0.48)};
+    NEAR(rk_dev_gain_last_quarter(b, 4, 10), 0.05, 1e-15);
+    /* worse late (overfitting) is a negative gain; a NAN evaluation does not count */
+    rk_metric c[] = {dev_at(2, 0.50), dev_at(9, NAN), dev_at(10, 0.45)};
+    NEAR(rk_dev_gain_last_quarter(c, 3, 10), -0.05, 1e-15);
+    /* nothing to compare: only the final evaluation, only a NAN late one, or no epochs */
+    ck_assert(isnan(rk_dev_gain_last_quarter(b + 3, 1, 10)));
+    ck_assert(isnan(rk_dev_gain_last_quarter(c, 2, 10)));
+    ck_assert(isnan(rk_dev_gain_last_quarter(a, 4, 0)));
+}
+END_TEST
+
+/* Dev AP at epochs 1..8 of 8, evaluated every other epoch (NAN: not evaluated). */
+static const double PLATEAU[2][8] = {
+    {NAN, 0.20, NAN, 0.28, NAN, 0.30, NAN, 0.30},   /* gain 0.30 - 0.30 = 0; kept epoch 6 (tie) */
+    {NAN, 0.22, NAN, 0.29, NAN, 0.31, NAN, 0.305}}; /* gain 0.305 - 0.31 = -0.005; kept 6 */
+static const double RISING[2][8] = {
+    {NAN, 0.10, NAN, 0.15, NAN, 0.20, NAN, 0.26},   /* gain 0.06; kept 8 */
+    {NAN, 0.12, NAN, 0.18, NAN, 0.22, NAN, 0.25}};  /* gain 0.03; kept 8 */
+static const double FINAL_ONLY[8] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0.33};
+
+/* scratch S1 plateaued, pretrain S1 still rising, selftrain S1 evaluated on dev only at the
+ * end (undetermined), scratch S4 without a dev split (not measured); 8 epochs each. */
+static void convergence_db(const char *name)
+{
+    rk_store *s = open_db(name);
+    for (int seed = 1; seed <= 2; seed++) {
+        sdb_trial t = {"scratch", "S1", 1.0, seed, 0.30, NULL, NULL, 1, 8, PLATEAU[seed - 1]};
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.arm = "pretrain", t.dev_ap = RISING[seed - 1];
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.arm = "scratch", t.aug = "S4", t.dev_ap = NULL;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    }
+    sdb_trial t = {"selftrain", "S1", 1.0, 1, 0.33, NULL, NULL, 1, 8, FINAL_ONLY};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+}
+
+START_TEST(convergence_of_trials_and_cells_comes_from_their_dev_metrics)
+{
+    convergence_db("v.db");
+    rk_results r;
+    load(&r, "v.db");
+    const rk_cell *flat = rk_results_cell(&r, "scratch", "S1", 1.0, NULL);
+    const rk_cell *rising = rk_results_cell(&r, "pretrain", "S1", 1.0, NULL);
+    const rk_cell *late = rk_results_cell(&r, "selftrain", "S1", 1.0, NULL);
+    const rk_cell *none = rk_results_cell(&r, "scratch", "S4", 1.0, NULL);
+    ck_assert(flat && rising && late && none);
+    /* per trial: seed 2 of the plateaued cell */
+    const rk_result_trial *t = &r.t[flat->idx[1]];
+    ck_assert_int_eq(t->seed, 2);
+    NEAR(t->dev_best, 0.31, 1e-15);
+    NEAR(t->dev_gain, -0.005, 1e-12);
+    NEAR(t->select_frac, 0.75, 1e-15);
+    /* per cell: means over the two seeds */
+    ck_assert_uint_eq(flat->dev_best.n, 2);
+    NEAR(flat->dev_best.mean, 0.305, 1e-12);
+    NEAR(flat->dev_gain.mean, -0.0025, 1e-12);
+    NEAR(flat->select_frac.mean, 0.75, 1e-12);
+    ck_assert_int_eq(flat->conv, RK_CONV_PLATEAUED);
+    NEAR(rising->dev_best.mean, 0.255, 1e-12);
+    NEAR(rising->dev_gain.mean, 0.045, 1e-12);
+    NEAR(rising->select_frac.mean, 1.0, 1e-12);
+    ck_assert_int_eq(rising->conv, RK_CONV_IMPROVING);
+    /* one evaluation at the last epoch: a kept checkpoint, but nothing to compare it with */
+    ck_assert_uint_eq(late->dev_best.n, 1);
+    NEAR(late->dev_best.mean, 0.33, 1e-15);
+    ck_assert_uint_eq(late->dev_gain.n, 0);
+    ck_assert_int_eq(late->conv, RK_CONV_UNDETERMINED);
+    /* no dev split: no numbers at all */
+    ck_assert_uint_eq(none->dev_best.n, 0);
+    ck_assert(isnan(none->dev_best.mean) && isnan(none->dev_gain.mean) &&
+              isnan(none->select_frac.mean) && isnan(r.t[none->idx[0]].dev_gain));
+    ck_assert_int_eq(none->conv, RK_CONV_UNMEASURED);
     rk_results_free(&r);
 }
 END_TEST
@@ -390,7 +483,7 @@ START_TEST(a_diverged_trial_fails_a_stability_claim)
     const char *claim = "[claim.s]\ntype = stable\narm = selftrain\n";
     ck_assert_int_eq(verdict_of(claim, NULL), RK_HOLDS);
     rk_store *s = open_db("c.db");
-    sdb_trial t = {"selftrain", "S1", 1.0, 7, 0, NULL, "training diverged at step 12 (loss nan)", 1, 0};
+    sdb_trial t = {"selftrain", "S1", 1.0, 7, 0, NULL, "training diverged at step 12 (loss nan)", 1, 0, NULL};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     rk_store_close(s);
     ck_assert_int_eq(verdict_of(claim, NULL), RK_FAILS);
@@ -548,7 +641,7 @@ static void write_report(const char *dir, rk_report_files *files, const char *gn
 START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically)
 {
     rk_store *s = open_db("p.db");
-    sdb_paper_opts po = {"st", 2, 0.3, NULL};
+    sdb_paper_opts po = {"st", 2, 0.3, NULL, 1}; /* with dev splits: the convergence table too */
     ck_assert_int_eq(sdb_paper(s, &po), 0);
     rk_store_close(s);
     rk_report_files f1 = {0}, f2 = {0};
@@ -638,6 +731,8 @@ Suite *suite_report(void)
     tcase_add_test(st, cells_and_paired_deltas_from_a_store);
     tcase_add_test(st, a_missing_database_or_study_is_an_error_that_says_so);
     tcase_add_test(st, extra_axes_become_variants_and_pair_with_the_arm_without_them);
+    tcase_add_test(st, last_quarter_gain_splits_the_evaluations_at_three_quarters_of_the_epochs);
+    tcase_add_test(st, convergence_of_trials_and_cells_comes_from_their_dev_metrics);
     suite_add_tcase(s, st);
     TCase *cl = tcase_create("claims");
     tcase_add_checked_fixture(cl, setup, teardown);

@@ -702,6 +702,96 @@ START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministical
 }
 END_TEST
 
+/* The report of db into folder dir, its training curves drawn for (arm, aug, 100 %). */
+static void report_of(const char *db, const char *dir, const char *arm, const char *aug)
+{
+    rk_results r;
+    load(&r, db);
+    char out[512];
+    path_of(out, sizeof out, dir);
+    rk_report_opts o = {out, arm, aug, 1.0, NULL};
+    rk_err err = {0};
+    int rc = rk_report_write(&r, &o, NULL, &err);
+    ck_assert_msg(rc == RK_OK, "%s", err.msg);
+    rk_results_free(&r);
+}
+
+static char *report_file(const char *dir, const char *name)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s/%s", tmp, dir, name);
+    return read_file(p, NULL);
+}
+
+/* The line of a CSV text starting with prefix, ends with suffix. */
+static void csv_line_ends(const char *csv, const char *prefix, const char *suffix)
+{
+    const char *l = strstr(csv, prefix);
+    ck_assert_msg(l && (l == csv || l[-1] == '\n'), "no line starts with %s", prefix);
+    size_t len = strcspn(l, "\n"), sl = strlen(suffix);
+    ck_assert_msg(len >= sl && !strncmp(l + len - sl, suffix, sl), "%.*s does not end with %s",
+                  (int)len, l, suffix);
+}
+
+START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
+{
+    convergence_db("p.db");
+    report_of("p.db", "a", "pretrain", "S1");
+    char *md = report_file("a", "report.md");
+    /* the hand-computed means of convergence_db, ×100 for AP; n counts seeds with dev */
+    const char *rows[] = {
+        "| scratch | S1 | 100 % | 2 | 30.50 | 0.75 | -0.25 | plateaued |\n",
+        "| scratch | S4 | 100 % | 0 | — | — | — | not measured |\n",
+        "| pretrain | S1 | 100 % | 2 | 25.50 | 1.00 | +4.50 | still improving |\n",
+        "| selftrain | S1 | 100 % | 1 | 33.00 | 1.00 | — | undetermined |\n"};
+    const char *at = strstr(md, "## Convergence\n");
+    ck_assert_msg(at && strstr(at, "### Convergence on the dev split"), "no convergence table");
+    for (size_t i = 0; i < 4; i++) {
+        const char *row = strstr(at, rows[i]);
+        ck_assert_msg(row, "report.md lacks the row %s", rows[i]);
+        at = row; /* in cell order */
+    }
+    ck_assert_msg(strstr(md, "1 of 2 cells plateaued within their budget; the others were still "
+                             "improving at the end: pretrain S1 100 % (+4.50)"), "summary sentence");
+    ck_assert_msg(strstr(md, "below 0.50 AP points"), "the threshold is not stated");
+    ck_assert_msg(strstr(md, "could not be told: selftrain S1 100 %."), "undetermined cells");
+    ck_assert_msg(strstr(md, "1 cell had no dev split: not measured."), "unmeasured cells");
+    free(md);
+    char *html = report_file("a", "index.html");
+    ck_assert(strstr(html, "<h2>Convergence</h2>\n<p>1 of 2 cells plateaued within their budget"));
+    ck_assert(strstr(html, "<td>+4.50</td><td class=\"inc\">still improving</td>"));
+    ck_assert(strstr(html, "<td>-0.25</td><td class=\"holds\">plateaued</td>"));
+    free(html);
+    /* cells.csv: the three means at the end of each row in stored units, blank when unknown */
+    char *csv = report_file("a", "cells.csv");
+    ck_assert(strstr(csv, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
+                          "select_frac_mean\n"));
+    csv_line_ends(csv, "st,scratch,S1,", ",0.305,-0.0025,0.75");
+    csv_line_ends(csv, "st,pretrain,S1,", ",0.255,0.045,1");
+    csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1");
+    csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,");
+    free(csv);
+}
+END_TEST
+
+START_TEST(without_a_dev_split_convergence_is_said_to_be_unmeasured)
+{
+    rk_store *s = open_db("p.db");
+    sdb_trial t = {"scratch", "S1", 1.0, 1, 0.3, NULL, NULL, 1, 4, NULL};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+    report_of("p.db", "a", "scratch", "S1");
+    char *md = report_file("a", "report.md");
+    ck_assert(strstr(md, "## Convergence\n\nConvergence was not measured: no trial of this study "
+                         "trained with a dev split"));
+    ck_assert_msg(!strstr(md, "Convergence on the dev split"), "a table of nothing");
+    free(md);
+    char *csv = report_file("a", "cells.csv");
+    csv_line_ends(csv, "st,scratch,S1,", ",1,,,,"); /* cpu 1 s, one seed: no std */
+    free(csv);
+}
+END_TEST
+
 START_TEST(a_missing_gnuplot_is_a_clear_error)
 {
     rk_store *s = open_db("p.db");
@@ -751,6 +841,8 @@ Suite *suite_report(void)
     tcase_add_checked_fixture(rp, setup, teardown);
     tcase_set_timeout(rp, 120);
     tcase_add_test(rp, the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically);
+    tcase_add_test(rp, the_convergence_section_gives_each_cell_its_numbers_and_verdict);
+    tcase_add_test(rp, without_a_dev_split_convergence_is_said_to_be_unmeasured);
     tcase_add_test(rp, a_missing_gnuplot_is_a_clear_error);
     suite_add_tcase(s, rp);
     return s;

@@ -771,6 +771,15 @@ START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
     csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1");
     csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,");
     free(csv);
+    /* the curves of pretrain S1 draw its dev AP (×100) as a series of its own */
+    char *dat = report_file("a", "curves.dat");
+    const char *dev = strstr(dat, "# dev.AP, seed 1 ");
+    ck_assert_msg(dev && strstr(dev, ")\n2 10\n4 15\n6 20\n8 26\n\n"), "dev.AP block of seed 1");
+    free(dat);
+    char *gp = report_file("a", "curves.gp");
+    ck_assert_msg(strstr(gp, "dt 2 pt 6 ps 0.7 lc rgb \"#0072B2\" title \"dev AP\""), "dev series");
+    ck_assert(strstr(gp, "set title \"val and dev AP (dashed) per epoch\""));
+    free(gp);
 }
 END_TEST
 

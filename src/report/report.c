@@ -225,35 +225,36 @@ static void convergence_table(tables *ts, const rk_results *r)
              "plateaued when its mean gain is below %.2f AP points; undetermined: no dev "
              "evaluation before or after 75 %% of the epochs; not measured: no dev split.",
              100 * RK_PLATEAU_GAIN);
-    size_t k0 = r->naxes ? 1 : 0; /* a variant column only when there are extra axes */
-    tbl *t = tbl_new(ts, "Convergence on the dev split", cap, 8 + k0);
+    int variant = r->naxes > 0; /* a variant column only when there are extra axes */
+    tbl *t = tbl_new(ts, "Convergence on the dev split", cap, 8 + (size_t)variant);
     if (!t) return;
     const char *h[] = {"arm", "variant", "aug", "fraction", "n", "dev AP (kept)",
                        "kept epoch / epochs", "last-quarter dev gain", "verdict"};
-    tbl_set(ts, t, 0, h[0]);
-    for (size_t k = 1; k < 9; k++)
-        if (k != 1 || k0) tbl_set(ts, t, k - 1 + k0, h[k]);
+    size_t col = 0;
+    for (size_t k = 0; k < 9; k++)
+        if (k != 1 || variant) tbl_set(ts, t, col++, h[k]);
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         char v[64];
         tbl_row(ts, t);
-        tbl_set(ts, t, 0, c->arm);
-        if (k0) tbl_set(ts, t, 1, c->variant);
-        tbl_set(ts, t, 1 + k0, c->aug);
+        col = 0;
+        tbl_set(ts, t, col++, c->arm);
+        if (variant) tbl_set(ts, t, col++, c->variant);
+        tbl_set(ts, t, col++, c->aug);
         snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
-        tbl_set(ts, t, 2 + k0, v);
+        tbl_set(ts, t, col++, v);
         snprintf(v, sizeof v, "%zu", c->dev_best.n);
-        tbl_set(ts, t, 3 + k0, v);
+        tbl_set(ts, t, col++, v);
         if (isfinite(c->dev_best.mean)) snprintf(v, sizeof v, "%.2f", 100 * c->dev_best.mean);
         else snprintf(v, sizeof v, "—");
-        tbl_set(ts, t, 4 + k0, v);
+        tbl_set(ts, t, col++, v);
         if (isfinite(c->select_frac.mean)) snprintf(v, sizeof v, "%.2f", c->select_frac.mean);
         else snprintf(v, sizeof v, "—");
-        tbl_set(ts, t, 5 + k0, v);
+        tbl_set(ts, t, col++, v);
         if (isfinite(c->dev_gain.mean)) snprintf(v, sizeof v, "%+.2f", 100 * c->dev_gain.mean);
         else snprintf(v, sizeof v, "—");
-        tbl_set(ts, t, 6 + k0, v);
-        tbl_set(ts, t, 7 + k0, rk_convergence_name(c->conv));
+        tbl_set(ts, t, col++, v);
+        tbl_set(ts, t, col, rk_convergence_name(c->conv));
     }
 }
 
@@ -697,8 +698,9 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     if (ncl) claims_table(&ts, cl, ncl);
     /* the convergence table only where something was measured; its summary always */
     size_t n_conv = ts.n;
-    for (size_t i = 0; i < r->ncells && n_conv == ts.n; i++)
-        if (r->cells[i].conv != RK_CONV_UNMEASURED) convergence_table(&ts, r);
+    int measured = 0;
+    for (size_t i = 0; i < r->ncells; i++) measured |= r->cells[i].conv != RK_CONV_UNMEASURED;
+    if (measured) convergence_table(&ts, r);
     if (ts.oom || !(conv = convergence_summary(r))) {
         rc = oom(err);
         goto done;

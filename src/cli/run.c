@@ -45,9 +45,13 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
     rk_err err = {0};
     if (r->db && !r->lost && rk_store_metrics_add(r->db, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
-    if (!r->quiet && !r->tty)
+    if (!r->quiet && !r->tty) {
+        char ev[64] = "";
+        if (val_ap >= 0) snprintf(ev, sizeof ev, " val AP %.3f", val_ap);
+        if (dev_ap >= 0) snprintf(ev + strlen(ev), sizeof ev - strlen(ev), " dev AP %.3f", dev_ap);
         printf("%s: epoch %d/%d loss %.4f lr %.4f %.0f img/s%s\n", r->label, s->epoch, s->epochs,
-               s->loss, s->lr, s->img_per_s, val_ap >= 0 ? "" : "");
+               s->loss, s->lr, s->img_per_s, ev);
+    }
 }
 
 static void on_step(void *ctx, long step, long steps, double loss)

@@ -15,26 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rethink/data.h"
 #include "report_internal.h"
 
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
-
-static int mkdirs(const char *path, rk_err *err)
-{
-    char p[2048];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1;; s++) {
-        int end = !*s;
-        if (*s == '/' || end) {
-            *s = 0;
-            if (mkdir(p, 0777) && errno != EEXIST)
-                return rk_errf(err, RK_EIO, "%s: cannot create: %s", p, strerror(errno));
-            if (end) break;
-            *s = '/';
-        }
-    }
-    return RK_OK;
-}
 
 /* ---- number formatting ---- */
 
@@ -661,7 +645,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     if (!o || !o->out_dir || !*o->out_dir)
         return rk_errf(err, RK_EINVAL, "report: an output folder is required");
     const char *dir = o->out_dir;
-    int rc = mkdirs(dir, err);
+    int rc = rk_mkdirs(dir, err);
     if (rc) return rc;
     rk_rp_plot *plots = NULL;
     size_t nplots = 0;

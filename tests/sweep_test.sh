@@ -76,6 +76,10 @@ st="(select id from trials where config like '%\"selftrain.steps_scale\":\"0.5\"
 [ "$(q a.db "select max(step) from metrics where trial_id = $st and name = 'loss'")" = 2 ] || fail "student epochs with steps_scale 0.5"
 [ "$(q a.db "select max(m.step) from metrics m join trial_deps d on d.depends_on = m.trial_id where d.trial_id = $st and m.name = 'loss'")" = 4 ] || fail "teacher epochs"
 
+# a dataset folder built from another recipe is an error naming the key, never other data
+out=$("$rethink" sweep "$exp/tiny.ini" -s data.noise=3 --db d.db 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "built with noise = 6, the experiment has data.noise = 3" || fail "recipe mismatch: rc $rc: $out"
+
 printf '[study]\nname = x\n[train]\nepochz = 3\n' > bad.ini
 out=$("$rethink" sweep bad.ini --db c.db 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "bad.ini:4: key 'train.epochz': unknown key" || fail "bad key: rc $rc: $out"

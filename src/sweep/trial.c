@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "rethink/trial.h"
 
 static double cpu_now(void)
@@ -82,11 +84,76 @@ int rk_trial_prepare_data(const rk_config *c, void (*say)(void *ctx, const char 
     return rc;
 }
 
+/* A dataset folder built by the generator carries card.json with its recipe: a folder built
+ * from another recipe than the experiment's is an error, never silently other data. */
+static int card_matches(const rk_trial_cfg *t, rk_err *err)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/card.json", t->data_dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) return RK_OK; /* not ours (a dataset brought by the user): nothing to compare */
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *nt = realloc(text, cap = 2 * cap + 8192);
+            if (!nt) break;
+            text = nt;
+        }
+        size_t got = fread(text + n, 1, 4096, f);
+        n += got;
+        if (got == 0) break;
+    }
+    fclose(f);
+    if (!text) return rk_errf(err, RK_ENOMEM, "%s: out of memory", p);
+    text[n] = 0;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "params");
+    const rk_scene_params *d = &t->data;
+    const struct { const char *card, *key; double want; } k[] = {
+        {"size", "data.size", d->size},          {"train", "data.train", d->ntrain},
+        {"val", "data.val", d->nval},            {"source", "data.source", d->nsource},
+        {"clutter", "data.clutter", d->clutter}, {"occlusion", "data.occlusion", d->occlusion},
+        {"tint", "data.tint", d->tint},          {"noise", "data.noise", d->noise},
+    };
+    int rc = RK_OK;
+    if (!root || !cJSON_IsObject(par)) {
+        rc = rk_errf(err, RK_EINVAL, "%s: not a dataset card (no params object)", p);
+    } else {
+        const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+        if (cJSON_IsNumber(seed) && seed->valuedouble != (double)d->seed)
+            rc = rk_errf(err, RK_EINVAL, "%s: built with seed %.0f, the experiment has data.seed = %llu; "
+                         "point study.data at another folder or delete this one", t->data_dir,
+                         seed->valuedouble, (unsigned long long)d->seed);
+        for (size_t i = 0; !rc && i < sizeof k / sizeof *k; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, k[i].card);
+            if (cJSON_IsNumber(v) && fabs(v->valuedouble - k[i].want) > 1e-9 * (1 + fabs(k[i].want)))
+                rc = rk_errf(err, RK_EINVAL, "%s: built with %s = %g, the experiment has %s = %g; "
+                             "point study.data at another folder or delete this one", t->data_dir,
+                             k[i].card, v->valuedouble, k[i].key, k[i].want);
+        }
+        const char *pairs[2][2] = {{"objects", "data.objects"}, {"scale", "data.scale"}};
+        double want[2][2] = {{d->min_objects, d->max_objects}, {d->min_scale, d->max_scale}};
+        for (int i = 0; !rc && i < 2; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, pairs[i][0]);
+            if (cJSON_GetArraySize(v) != 2) continue;
+            double a = cJSON_GetArrayItem(v, 0)->valuedouble, b = cJSON_GetArrayItem(v, 1)->valuedouble;
+            if (a != want[i][0] || b != want[i][1])
+                rc = rk_errf(err, RK_EINVAL, "%s: built with %s = %g, %g, the experiment has %s = %g, %g; "
+                             "point study.data at another folder or delete this one", t->data_dir,
+                             pairs[i][0], a, b, pairs[i][1], want[i][0], want[i][1]);
+        }
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
-    if (exists(p)) return RK_OK;
+    if (exists(p)) return card_matches(t, err);
     if (!t->build_data)
         return rk_errf(err, RK_EIO, "%s: dataset missing (and study.build_data = 0)", t->data_dir);
     note(h, "building the default dataset in %s (first use)", t->data_dir);

@@ -86,6 +86,62 @@ START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_jso
 }
 END_TEST
 
+/* Trains a few self-training steps from seed 1 on d's first two scenes plus pseudo view pv;
+ * returns the weights (malloc'd). */
+static float *selftrain_weights(const rk_dataset *d, const rk_pseudo *pv, size_t *n)
+{
+    rk_detector_cfg cfg = rk_detector_default();
+    rk_err err = {0};
+    rk_net *net = rk_refnet_detector(&cfg.model, &err);
+    ck_assert_msg(net, "%s", err.msg);
+    rk_refnet_init(net, &cfg.model, 1);
+    rk_policy pol = identity_policy();
+    rk_schedule s = rk_schedule_default();
+    s.batch = 2, s.steps = 4, s.lr = 0.02;
+    rk_selftrain_cfg st = {.pseudo_batch = 2, .alpha = 1, .normalize = 1, .ema_decay = 0.99};
+    size_t idx[2] = {0, 1};
+    ck_assert_msg(rk_detector_train(net, &cfg, d, idx, 2, &pol, pv, &st, &s, 1, 1, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+    *n = rk_net_num_elements(net);
+    float *w = malloc(*n * sizeof *w);
+    memcpy(w, rk_net_params(net), *n * sizeof *w);
+    rk_net_free(net);
+    return w;
+}
+
+/* Pseudo batches draw only the images listed in `use` (the images the teacher gave boxes):
+ * swapping the other images for different ones changes nothing; without `use` it does. */
+START_TEST(pseudo_batches_draw_only_the_used_images)
+{
+    char out[300], ann[400], imgs[400];
+    snprintf(out, sizeof out, "%s/fs", tmp);
+    rk_scene_params sp = rk_scene_defaults();
+    sp.ntrain = 6, sp.nval = 1, sp.nsource = 0;
+    rk_err err = {0};
+    ck_assert_msg(rk_fashion_scenes_build(&sp, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+    snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
+    snprintf(imgs, sizeof imgs, "%s/train", out);
+    rk_dataset d;
+    ck_assert_msg(rk_dataset_load(&d, imgs, ann, 2, &err) == RK_OK, "%s", err.msg);
+    /* pseudo images: scenes 2 and 3 with a box each at slots 0 and 2; slots 1 and 3 are
+     * box-less and differ between the two sets (scenes 4, 5 vs 5, 4) */
+    rk_image a[4] = {d.images[2], d.images[4], d.images[3], d.images[5]};
+    rk_image b[4] = {d.images[2], d.images[5], d.images[3], d.images[4]};
+    rk_box boxes[2] = {{10, 10, 20, 20, 0, 1}, {30, 20, 16, 24, 3, 1}};
+    size_t start[5] = {0, 1, 1, 2, 2}, use[2] = {0, 2};
+    rk_pseudo pa = {a, 4, boxes, start, use, 2}, pb = {b, 4, boxes, start, use, 2};
+    size_t n;
+    float *wa = selftrain_weights(&d, &pa, &n), *wb = selftrain_weights(&d, &pb, &n);
+    ck_assert_msg(!memcmp(wa, wb, n * sizeof *wa), "an image outside `use` was drawn");
+    pa.use = pb.use = NULL, pa.nuse = pb.nuse = 0;
+    float *va = selftrain_weights(&d, &pa, &n), *vb = selftrain_weights(&d, &pb, &n);
+    ck_assert_msg(memcmp(va, vb, n * sizeof *va), "without `use` every image is drawn");
+    free(wa), free(wb), free(va), free(vb);
+    rk_dataset_free(&d);
+}
+END_TEST
+
 Suite *suite_arms(void)
 {
     Suite *s = suite_create("arms");
@@ -93,6 +149,7 @@ Suite *suite_arms(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, detector_overfits_a_few_scenes_and_eval_scores_it_through_results_json);
+    tcase_add_test(tc, pseudo_batches_draw_only_the_used_images);
     suite_add_tcase(s, tc);
     return s;
 }

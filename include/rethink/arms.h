@@ -59,6 +59,8 @@ typedef struct rk_pseudo {
     size_t n;
     const rk_box *boxes;    /* all boxes, cls = 0-based class, grouped by image */
     const size_t *start;    /* boxes of image i: boxes[start[i] .. start[i+1]) */
+    const size_t *use;      /* the images batches draw from: use[0..nuse) (NULL: all n) */
+    size_t nuse;
 } rk_pseudo;
 
 /* Per-epoch report. */
@@ -119,6 +121,7 @@ typedef struct rk_pseudo_set {
     size_t nboxes;       /* boxes kept */
     size_t nlabelled;    /* images with at least one box */
     size_t *per_class;   /* owned; boxes per class (num_classes) */
+    size_t *labelled;    /* owned; the nlabelled images with at least one box, ascending */
     int nclasses;
     double threshold;
 } rk_pseudo_set;

@@ -121,7 +121,8 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     if (n == 0) return rk_errf(err, RK_EINVAL, "training: no labelled images");
     if (s->epochs <= 0 || s->batch <= 0)
         return rk_errf(err, RK_EINVAL, "training: epochs and batch must be positive");
-    int selftrain = pseudo && st && pseudo->n > 0 && st->pseudo_batch > 0;
+    size_t npool = pseudo ? (pseudo->use ? pseudo->nuse : pseudo->n) : 0;
+    int selftrain = pseudo && st && npool > 0 && st->pseudo_batch > 0;
     int B = s->batch, Bp = selftrain ? st->pseudo_batch : 0, N = B + Bp;
     int C = cfg->model.num_classes, S = cfg->model.in_size, stride = cfg->model.head_stride;
     int H = S / stride, W = S / stride;
@@ -133,8 +134,8 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     box_index bi = {0};
     batch bt = {0};
     rk_stream lab = {n, seed, -1, malloc(n * sizeof(size_t))};
-    rk_stream pst = {selftrain ? pseudo->n : 1, seed ^ 0x7073657564ULL, -1,
-                  malloc((selftrain ? pseudo->n : 1) * sizeof(size_t))};
+    rk_stream pst = {selftrain ? npool : 1, seed ^ 0x7073657564ULL, -1,
+                  malloc((selftrain ? npool : 1) * sizeof(size_t))};
     size_t HW = (size_t)H * W;
     float *dout = malloc((size_t)N * (C + 4) * HW * sizeof(float));
     float *scratch = malloc((size_t)(2 * C + 8) * N * HW * sizeof(float));
@@ -171,8 +172,10 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
             goto done;
         }
         for (int b = 0; b < B; b++) which[b] = idx[rk_stream_at(&lab, (size_t)step * B + b, &ep[b])];
-        for (int b = 0; b < Bp; b++)
-            which[B + b] = rk_stream_at(&pst, (size_t)step * Bp + b, &ep[B + b]);
+        for (int b = 0; b < Bp; b++) {
+            size_t k = rk_stream_at(&pst, (size_t)step * Bp + b, &ep[B + b]);
+            which[B + b] = pseudo->use ? pseudo->use[k] : k;
+        }
         int bad = 0;
         rk_err first = {0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)

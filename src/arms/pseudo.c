@@ -7,7 +7,7 @@
 void rk_pseudo_set_free(rk_pseudo_set *p)
 {
     if (!p) return;
-    free(p->boxes), free(p->start), free(p->per_class);
+    free(p->boxes), free(p->start), free(p->per_class), free(p->labelled);
     memset(p, 0, sizeof *p);
 }
 
@@ -34,7 +34,8 @@ int rk_pseudo_label(rk_net *teacher, const rk_detector_cfg *cfg, const rk_source
     out->start = calloc(src->n + 1, sizeof *out->start);
     out->boxes = malloc((nd + 1) * sizeof *out->boxes);
     out->per_class = calloc((size_t)C, sizeof *out->per_class);
-    if (!out->start || !out->boxes || !out->per_class) {
+    out->labelled = malloc((src->n + 1) * sizeof *out->labelled);
+    if (!out->start || !out->boxes || !out->per_class || !out->labelled) {
         free(d);
         rk_pseudo_set_free(out);
         return rk_errf(err, RK_ENOMEM, "pseudo-labels: out of memory");
@@ -50,14 +51,14 @@ int rk_pseudo_label(rk_net *teacher, const rk_detector_cfg *cfg, const rk_source
         out->per_class[d[i].category_id]++;
     }
     for (size_t i = 0; i < src->n; i++) {
-        out->nlabelled += out->start[i + 1] > 0;
+        if (out->start[i + 1] > 0) out->labelled[out->nlabelled++] = i;
         out->start[i + 1] += out->start[i];
     }
     free(d);
     out->nboxes = k;
     out->nclasses = C;
     out->threshold = threshold;
-    out->view = (rk_pseudo){src->images, src->n, out->boxes, out->start};
+    out->view = (rk_pseudo){src->images, src->n, out->boxes, out->start, NULL, 0};
     return RK_OK;
 }
 

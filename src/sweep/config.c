@@ -75,6 +75,7 @@ static const kspec SCHEMA[] = {
     {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_ST, "decay of the loss moving averages"},
     {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_ST, "pseudo-box score threshold"},
     {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step"},
+    {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_ST, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
     {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "scratch, pretrain, selftrain, pretrain+selftrain"},
@@ -701,6 +702,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st.pseudo_batch = (int)num(c, "selftrain.pseudo_batch");
     t->st_threshold = num(c, "selftrain.threshold");
     t->st_steps_scale = num(c, "selftrain.steps_scale");
+    t->st_keep_empty = (int)num(c, "selftrain.keep_empty");
     t->st_init_random = !strcmp(rk_config_get(c, "selftrain.init"), "random");
     if ((rc = policy_of(c, t->aug, &t->policy, err))) return rc;
     return policy_of(c, rk_config_get(c, "pretrain.aug"), &t->pre_policy, err);

@@ -492,6 +492,10 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
             goto done;
         res->pseudo_cpu_s = cpu_now() - p0;
         res->pseudo_images = ps.nlabelled, res->pseudo_boxes = ps.nboxes;
+        if (!t->st_keep_empty) {
+            ps.view.use = ps.labelled, ps.view.nuse = ps.nlabelled;
+            if (!ps.nlabelled) note(h, "the teacher kept no box: the student trains on the labelled images only");
+        }
         char ppath[1200];
         snprintf(ppath, sizeof ppath, "%s/pseudo-%.16s.json", t->artifacts, res->teacher_hash);
         if (!exists(ppath) && (rc = rk_pseudo_save(&ps, &src, tr.coco.cats, ppath, err))) goto done;

@@ -36,19 +36,27 @@ static rk_policy identity_policy(void)
     return p;
 }
 
-START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_json)
+/* Builds n real train scenes (the fashion-scenes generator) in tmp and loads them. */
+static void real_scenes(int n, rk_dataset *d)
 {
-    char out[300], ann[400], imgs[400], res[400];
+    char out[300], ann[400], imgs[400];
     snprintf(out, sizeof out, "%s/fs", tmp);
     rk_scene_params sp = rk_scene_defaults();
-    sp.ntrain = 8, sp.nval = 1, sp.nsource = 0;
+    sp.ntrain = n, sp.nval = 1, sp.nsource = 0;
     rk_err err = {0};
     ck_assert_msg(rk_fashion_scenes_build(&sp, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == RK_OK,
                   "%s", err.msg);
     snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
     snprintf(imgs, sizeof imgs, "%s/train", out);
+    ck_assert_msg(rk_dataset_load(d, imgs, ann, 2, &err) == RK_OK, "%s", err.msg);
+}
+
+START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_json)
+{
+    char res[400];
+    rk_err err = {0};
     rk_dataset d;
-    ck_assert_msg(rk_dataset_load(&d, imgs, ann, 2, &err) == RK_OK, "%s", err.msg);
+    real_scenes(8, &d);
 
     rk_detector_cfg cfg = rk_detector_default();
     rk_net *net = rk_refnet_detector(&cfg.model, &err);
@@ -113,17 +121,8 @@ static float *selftrain_weights(const rk_dataset *d, const rk_pseudo *pv, size_t
  * swapping the other images for different ones changes nothing; without `use` it does. */
 START_TEST(pseudo_batches_draw_only_the_used_images)
 {
-    char out[300], ann[400], imgs[400];
-    snprintf(out, sizeof out, "%s/fs", tmp);
-    rk_scene_params sp = rk_scene_defaults();
-    sp.ntrain = 6, sp.nval = 1, sp.nsource = 0;
-    rk_err err = {0};
-    ck_assert_msg(rk_fashion_scenes_build(&sp, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == RK_OK,
-                  "%s", err.msg);
-    snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
-    snprintf(imgs, sizeof imgs, "%s/train", out);
     rk_dataset d;
-    ck_assert_msg(rk_dataset_load(&d, imgs, ann, 2, &err) == RK_OK, "%s", err.msg);
+    real_scenes(6, &d);
     /* pseudo images: scenes 2 and 3 with a box each at slots 0 and 2; slots 1 and 3 are
      * box-less and differ between the two sets (scenes 4, 5 vs 5, 4) */
     rk_image a[4] = {d.images[2], d.images[4], d.images[3], d.images[5]};

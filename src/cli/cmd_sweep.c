@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "sweep.h"
 
 static const char *HELP =
     "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--dry-run] [--quiet]\n"
@@ -55,17 +55,8 @@ static const char *HELP =
     "  --array-parallelism K  at most K tasks at once (default: N)\n"
     "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n";
 
-typedef struct {
-    rk_config cfg;
-    char hash[65];
-    int64_t id;
-    rk_trial_status status;
-    int teacher;   /* index of its teacher in the list, -1 */
-    int implied;   /* a teacher not in the grid itself */
-} item;
-
 /* 1: supervised (scratch, pretrain), 2: self-training (needs a finished teacher) */
-static int stage_of(const item *t)
+static int stage_of(const sweep_item *t)
 {
     return strstr(rk_config_get(&t->cfg, "trial.arm"), "selftrain") ? 2 : 1;
 }
@@ -90,8 +81,9 @@ typedef struct {
  * database lives on node-local disk while written and is copied to the shared folder after,
  * because SQLite's locking is not safe on network filesystems. Paths are made absolute so
  * the tasks do not depend on where sbatch is called from. */
-static int emit_slurm(const char *file, const char **ov, size_t nov, const item *it, size_t n,
-                      const char *study, const char *threads, const slurm_opts *o, rk_err *err)
+static int emit_slurm(const char *file, const char **ov, size_t nov, const sweep_item *it,
+                      size_t n, const char *study, const char *threads, const slurm_opts *o,
+                      rk_err *err)
 {
     size_t count[3] = {0};
     for (size_t i = 0; i < n; i++) count[stage_of(&it[i])]++;
@@ -198,7 +190,7 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const item 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { (void)sig, interrupted = 1; }
 
-static int find_hash(const item *it, size_t n, const char *h)
+int sweep_find_hash(const sweep_item *it, size_t n, const char *h)
 {
     for (size_t i = 0; i < n; i++)
         if (!strcmp(it[i].hash, h)) return (int)i;
@@ -246,11 +238,15 @@ static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
     return rc;
 }
 
-/* Takes the next runnable trial: any of the study's, or with sel (a stage or shard), only
- * one of sel's, so trials of other shards registered in the same database are left alone.
- * *left: whether any trial this worker may take is still pending or running. */
-static int take(rk_store *db, rk_acquire_opts *o, const item *it, size_t n, const char *sel,
-                rk_trial *t, int *got, int *left, rk_err *err)
+void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg)
+{
+    snprintf(buf, cap, "[%s] %s %s f=%s s=%s", who, rk_config_get(cfg, "trial.arm"),
+             rk_config_get(cfg, "trial.aug"), rk_config_get(cfg, "trial.fraction"),
+             rk_config_get(cfg, "trial.seed"));
+}
+
+int sweep_take(rk_store *db, rk_acquire_opts *o, const sweep_item *it, size_t n, const char *sel,
+               rk_trial *t, int *got, int *left, rk_err *err)
 {
     *got = 0, *left = 0;
     if (!sel) {
@@ -277,8 +273,8 @@ static int take(rk_store *db, rk_acquire_opts *o, const item *it, size_t n, cons
     return 0;
 }
 
-static int worker(const char *db_path, const char *study, item *it, size_t n, const char *sel,
-                  int slot, int quiet)
+static int worker(const char *db_path, const char *study, sweep_item *it, size_t n,
+                  const char *sel, int slot, int quiet)
 {
     rk_store *db = NULL;
     rk_err err = {0};
@@ -294,7 +290,7 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
         rk_acquire_opts o = {.study = study, .worker = name, .host = host};
         rk_trial t;
         int got = 0, left = 0;
-        if (take(db, &o, it, n, sel, &t, &got, &left, &err)) {
+        if (sweep_take(db, &o, it, n, sel, &t, &got, &left, &err)) {
             fprintf(stderr, "worker %d: %s\n", slot, err.msg);
             break;
         }
@@ -303,7 +299,7 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
             sleep(1); /* waiting for a teacher or for trials held by others */
             continue;
         }
-        int k = find_hash(it, n, t.config_hash);
+        int k = sweep_find_hash(it, n, t.config_hash);
         rk_trial_result res;
         char label[96];
         int rc;
@@ -311,10 +307,9 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
             rc = rk_errf(&err, RK_EINVAL, "trial %lld is not in this experiment's grid (another "
                          "sweep of the same study?)", (long long)t.id);
         } else {
-            snprintf(label, sizeof label, "[%d] %s %s f=%s s=%s", slot,
-                     rk_config_get(&it[k].cfg, "trial.arm"), rk_config_get(&it[k].cfg, "trial.aug"),
-                     rk_config_get(&it[k].cfg, "trial.fraction"),
-                     rk_config_get(&it[k].cfg, "trial.seed"));
+            char who[16];
+            snprintf(who, sizeof who, "%d", slot);
+            sweep_label(label, sizeof label, who, &it[k].cfg);
             rc = run_trial(db, db_path, &t, &it[k].cfg, label, 1, &res, &err);
             if (!rc) {
                 rc = run_record(db, &t, &res, &err);
@@ -452,7 +447,7 @@ int cmd_sweep(int argc, char **argv)
         return 2;
     }
     size_t ng = rk_experiment_size(&x), n = 0;
-    item *it = calloc(2 * ng, sizeof *it);
+    sweep_item *it = calloc(2 * ng, sizeof *it);
     rk_store *db = NULL;
     if (!it) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
     /* the grid, then the teachers it implies (deduplicated by hash) */
@@ -462,7 +457,7 @@ int cmd_sweep(int argc, char **argv)
         if (!rc) rc = rk_config_json(&it[n].cfg, &j, it[n].hash, &err);
         free(j);
         it[n].teacher = -1;
-        if (!rc && find_hash(it, n, it[n].hash) >= 0) {
+        if (!rc && sweep_find_hash(it, n, it[n].hash) >= 0) {
             rk_config_free(&it[n].cfg); /* duplicate (an axis that does not change this arm) */
             continue;
         }
@@ -477,7 +472,7 @@ int cmd_sweep(int argc, char **argv)
         if (!rc) rc = rk_config_json(&tc, &j, th, &err);
         free(j);
         if (rc) break;
-        int k = find_hash(it, n, th);
+        int k = sweep_find_hash(it, n, th);
         if (k < 0) {
             it[n].cfg = tc;
             memcpy(it[n].hash, th, 65);

@@ -14,7 +14,9 @@
  * §Clusters). A shard's membership depends only on the experiment file and overrides, never
  * on database state, so a re-run task takes the same trials and resumes them.
  * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the
- * default dataset is built, when missing, by a forked child before the workers start. */
+ * default dataset is built, when missing, by a forked child before the workers start.
+ * Under mpirun (more than one process) rank 0 registers the grid here as above and then
+ * coordinates ranks 1..N-1 instead of forking workers (sweep_mpi.c). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,8 +29,9 @@
 #include "sweep.h"
 
 static const char *HELP =
-    "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--dry-run] [--quiet]\n"
-    "                          [--stage 1|2 [--shard I/N]]\n"
+    "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--artifacts DIR]\n"
+    "                          [--dry-run] [--quiet] [--stage 1|2 [--shard I/N]]\n"
+    "       mpirun --enable-recovery -np N rethink sweep FILE [options] [--rank-timeout S]\n"
     "       rethink sweep FILE --emit-slurm [--shards N] [--array-parallelism K]\n"
     "                          [--out-dir DIR] [-j N] [-s key=value ...] > job.sbatch\n"
     "\n"
@@ -41,6 +44,8 @@ static const char *HELP =
     "  -j N            worker processes (default: one per core, study.threads each)\n"
     "  -s key=value    override a key or an axis (-s train.lr=0.1,0.05 adds an axis)\n"
     "  --db FILE       results database (default results.db)\n"
+    "  --artifacts DIR folder for checkpoints, backbones and pseudo-labels (the key\n"
+    "                  study.artifacts, default artifacts; not part of a trial's identity)\n"
     "  --dry-run       list the trials, their dependencies and the estimated cost; run nothing\n"
     "  --quiet         no progress display\n"
     "  --stage S       only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
@@ -53,7 +58,15 @@ static const char *HELP =
     "                  and merging them; submit it with `bash job.sbatch`\n"
     "  --shards N      array tasks per stage (default: one trial per task)\n"
     "  --array-parallelism K  at most K tasks at once (default: N)\n"
-    "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n";
+    "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n"
+    "\n"
+    "MPI (docs/EXPERIMENTS.md, MPI): under mpirun, rank 0 registers the grid, hands trials\n"
+    "to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only process that opens the\n"
+    "database; --artifacts and study.data must be on a filesystem every rank sees. Give\n"
+    "mpirun --enable-recovery: without it Open MPI ends the whole job when one rank dies\n"
+    "(the sweep then resumes when run again); with it the dead rank's trial is re-run on\n"
+    "another rank.\n"
+    "  --rank-timeout S  a rank silent for S seconds is presumed dead (default 60)\n";
 
 /* 1: supervised (scratch, pretrain), 2: self-training (needs a finished teacher) */
 static int stage_of(const sweep_item *t)
@@ -349,6 +362,13 @@ static int build_data_child(const rk_config *cfg)
     return 0;
 }
 
+int sweep_mpi_size(void)
+{
+    const char *s = getenv("OMPI_COMM_WORLD_SIZE");
+    int n = s ? atoi(s) : 1;
+    return n > 1 ? n : 1;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *db_path = "results.db";
@@ -356,6 +376,10 @@ int cmd_sweep(int argc, char **argv)
     size_t nov = 0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0, jobs_set = 0;
     int stage = 0, shard = 0, nshards = 1, emit = 0;
+    int nmpi = sweep_mpi_size(), mpi = 0, rank = 0, served = 0; /* mpi: MPI initialised */
+    size_t lost = 0; /* MPI ranks presumed dead */
+    double rank_timeout = 60;
+    const char *artifacts_dir = NULL;
     slurm_opts so = {0};
     if (jobs < 1) jobs = 1;
     for (int i = 1; i < argc; i++) {
@@ -413,7 +437,16 @@ int cmd_sweep(int argc, char **argv)
             shard = (int)si, nshards = (int)sn;
         } else if (!strcmp(a, "--out-dir")) so.out_dir = v;
         else if (!strcmp(a, "-s")) ov[nov++] = v;
-        else {
+        else if (!strcmp(a, "--artifacts")) artifacts_dir = v;
+        else if (!strcmp(a, "--rank-timeout")) {
+            if (cli_double(a, v, &rank_timeout) || rank_timeout <= 0) {
+                if (rank_timeout <= 0)
+                    fprintf(stderr, "rethink sweep: option --rank-timeout: expected seconds > 0, "
+                                    "got '%s'\n", v);
+                free(ov);
+                return 2;
+            }
+        } else {
             fprintf(stderr, "rethink sweep: unknown option '%s' (see --help)\n", a);
             free(ov);
             return 2;
@@ -438,11 +471,29 @@ int cmd_sweep(int argc, char **argv)
         free(ov);
         return 2;
     }
+    if (nmpi > 1 && (emit || dry)) {
+        fprintf(stderr, "rethink sweep: --emit-slurm and --dry-run run without mpirun\n");
+        free(ov);
+        return 2;
+    }
+#ifndef RK_HAVE_MPI
+    if (nmpi > 1) {
+        fprintf(stderr, "rethink sweep: started by mpirun as one of %d processes, but this "
+                        "rethink was built without MPI (install libopenmpi-dev and rebuild)\n",
+                nmpi);
+        free(ov);
+        return 2;
+    }
+#endif
+    char *artifacts = NULL; /* --artifacts DIR as an override, after (so over) any -s */
+    if (artifacts_dir && (artifacts = malloc(strlen(artifacts_dir) + 32)))
+        sprintf(artifacts, "study.artifacts=%s", artifacts_dir), ov[nov++] = artifacts;
     rk_err err = {0};
     rk_experiment x;
     int rc = rk_experiment_load(&x, file, ov, nov, &err);
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        free(artifacts);
         free(ov);
         return 2;
     }
@@ -505,6 +556,23 @@ int cmd_sweep(int argc, char **argv)
     }
     for (size_t i = 0; i < n && !rc; i++)
         if (sel[i] && it[i].teacher >= 0) need[it[i].teacher] = 1;
+    /* MPI: ranks >= 1 only run trials (they never open the database); rank 0 goes on */
+#ifdef RK_HAVE_MPI
+    if (!rc && nmpi > 1) {
+        rc = sweep_mpi_init(&rank, &err);
+        if (rc) {
+            fprintf(stderr, "rethink sweep: %s\n", err.msg);
+            goto done;
+        }
+        mpi = 1;
+        if (rank > 0) {
+            int died = 0;
+            rc = sweep_mpi_worker(it, n, rank_timeout, &died);
+            lost = (size_t)died;
+            goto done;
+        }
+    }
+#endif
     if (!rc) rc = rk_store_open(&db, db_path, &err);
     /* register teachers first so they get lower ids (acquire takes the lowest runnable) */
     for (int pass = 0; pass < 2 && !rc; pass++)
@@ -588,9 +656,25 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     if (!quiet)
-        printf("sweep '%s': %zu trials, %zu to run, %d workers, database %s\n", study, n, to_run, jobs,
-               db_path);
+        printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", study, n, to_run,
+               mpi ? nmpi - 1 : jobs, mpi ? "worker ranks" : "workers", db_path);
     fflush(stdout);
+#ifdef RK_HAVE_MPI
+    if (mpi) {
+        sweep_mpi_plan p = {db, study, it, n, stage ? sel : NULL, &it[0].cfg, rank_timeout, quiet};
+        served = 1;
+        rc = sweep_mpi_coordinate(&p, &lost, &err);
+        if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        if (!rk_store_counts(db, study, &c, &err)) {
+            size_t left = c.pending + c.running;
+            printf("%s: %zu finished, %zu failed, %zu left", study, c.finished, c.failed, left);
+            if (lost) printf(" (%zu rank(s) presumed dead)", lost);
+            printf("%s\n", left ? " (run the same command to resume)" : "");
+            if (!rc) rc = c.failed ? 3 : left ? 1 : 0;
+        }
+        goto done;
+    }
+#endif
     /* the dataset, before the workers: built by a child (the parent stays free of OpenMP) */
     pid_t b = fork();
     if (b == 0) _exit(build_data_child(&it[0].cfg));
@@ -650,9 +734,19 @@ int cmd_sweep(int argc, char **argv)
                c.pending + c.running, interrupted ? " (interrupted: run the same command to resume)" : "");
     rc = interrupted ? 130 : c.failed ? 3 : 0;
 done:
+#ifdef RK_HAVE_MPI
+    if (mpi && rank == 0 && !served) { /* stopped before running anything: release the ranks */
+        sweep_mpi_plan p = {.timeout_s = rank_timeout};
+        sweep_mpi_coordinate(&p, &lost, &err);
+    }
+    if (mpi) sweep_mpi_finalize(lost > 0);
+#else
+    (void)rank, (void)served, (void)rank_timeout, (void)lost;
+#endif
     rk_store_close(db);
     free(sel);
     free(need);
+    free(artifacts);
     free(ov);
     for (size_t i = 0; i < n; i++) rk_config_free(&it[i].cfg);
     free(it);

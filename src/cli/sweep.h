@@ -36,12 +36,13 @@ int sweep_mpi_size(void);
 #ifdef RK_HAVE_MPI
 /* MPI_Init (thread level serialized, errors returned). *rank: this process's rank. */
 int sweep_mpi_init(int *rank, rk_err *err);
-void sweep_mpi_finalize(void);
+/* MPI_Finalize, unless a rank of the job died (rank_died): then nothing. */
+void sweep_mpi_finalize(int rank_died);
 
 /* Rank >= 1: asks rank 0 for trials and runs them until told to stop; never opens the
  * database. timeout_s: rank 0 silent this long is presumed dead (this rank then exits 1).
- * Returns the exit code. */
-int sweep_mpi_worker(const sweep_item *it, size_t n, double timeout_s);
+ * *rank_died: rank 0 said a rank died. Returns the exit code. */
+int sweep_mpi_worker(const sweep_item *it, size_t n, double timeout_s, int *rank_died);
 
 typedef struct sweep_mpi_plan {
     rk_store *db;           /* NULL: nothing to run; every rank is told to stop */
@@ -55,9 +56,9 @@ typedef struct sweep_mpi_plan {
 } sweep_mpi_plan;
 
 /* Rank 0: hands trials to ranks 1..N-1 and records what they send, until every rank was
- * told to stop or presumed dead. *failed: trials that failed here; *lost: ranks presumed
- * dead. Returns 0, or an error that stopped the sweep (the store, the dataset). */
-int sweep_mpi_coordinate(const sweep_mpi_plan *p, size_t *failed, size_t *lost, rk_err *err);
+ * told to stop or presumed dead (*lost of them). Returns 0, or an error that stopped the
+ * sweep (the store, the dataset). */
+int sweep_mpi_coordinate(const sweep_mpi_plan *p, size_t *lost, rk_err *err);
 #endif
 
 #endif

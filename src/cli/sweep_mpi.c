@@ -24,8 +24,9 @@
  * errors are returned, not fatal; rank 0 sends only answers and acknowledgements, i.e. only
  * to a rank that just sent something. Messages are C structs sent as bytes: every rank runs
  * the same binary on the same architecture. Waiting is MPI_Test/MPI_Iprobe with short
- * sleeps, because Open MPI's blocking calls spin a core that the trials need. A worker's two
- * threads share MPI under one mutex (MPI_THREAD_SERIALIZED). */
+ * sleeps, because Open MPI's blocking calls spin a core that the trials need; a worker never
+ * blocks inside MPI at all (a send to a dead rank 0 may never complete), and its two threads
+ * share MPI under one mutex (MPI_THREAD_SERIALIZED). */
 #include <math.h>
 #include <mpi.h>
 #include <pthread.h>
@@ -110,9 +111,38 @@ typedef struct {
     int rank, stop;
 } worker_ctx;
 
+/* Waits for r, taking the MPI lock only to test it, so the other thread keeps its turn. */
+static int wait_req(worker_ctx *w, MPI_Request *r)
+{
+    int rc = MPI_SUCCESS;
+    for (int done = 0; rc == MPI_SUCCESS && !done;) {
+        pthread_mutex_lock(&w->mpi);
+        rc = MPI_Test(r, &done, MPI_STATUS_IGNORE);
+        pthread_mutex_unlock(&w->mpi);
+        if (!done) usleep(POLL_US);
+    }
+    return rc;
+}
+
+/* Sends to rank 0. Never blocks inside MPI: a send to a dead rank 0 may never complete
+ * (seen: MPI_Send spinning forever once rank 0 was killed), and the heartbeat thread must
+ * still get the lock to notice that rank 0 went silent. */
+static int send0(worker_ctx *w, const void *buf, size_t n, int tag)
+{
+    MPI_Request r;
+    pthread_mutex_lock(&w->mpi);
+    int rc = MPI_Isend(buf, (int)n, MPI_BYTE, 0, tag, MPI_COMM_WORLD, &r);
+    pthread_mutex_unlock(&w->mpi);
+    return rc == MPI_SUCCESS ? wait_req(w, &r) : rc;
+}
+
+/* Every BEAT_S: exits if rank 0 has been silent for timeout_s, else sends a heartbeat (one
+ * in flight at most) and takes rank 0's acknowledgements. */
 static void *beat_main(void *p)
 {
     worker_ctx *w = p;
+    msg_lease beat = {0, 0};
+    MPI_Request sent = MPI_REQUEST_NULL; /* beat, while in flight */
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         struct timespec ts;
@@ -121,14 +151,24 @@ static void *beat_main(void *p)
         ts.tv_sec += ts.tv_nsec / 1000000000L, ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         if (w->stop) break;
-        msg_lease beat = w->cur;
+        double silent = cli_now() - w->heard;
+        if (silent > w->timeout_s) {
+            fprintf(stderr, "rethink sweep: rank %d: nothing from rank 0 for %.0f s: presumed "
+                            "dead; stopping (run the sweep again to resume)\n", w->rank, silent);
+            _exit(1); /* this rank writes nothing: there is nothing to save */
+        }
+        msg_lease cur = w->cur;
         pthread_mutex_unlock(&w->mu);
-        int acks = 0;
+        int acks = 0, done = 0;
         pthread_mutex_lock(&w->mpi);
-        MPI_Send(&beat, sizeof beat, MPI_BYTE, 0, TAG_BEAT, MPI_COMM_WORLD);
+        MPI_Test(&sent, &done, MPI_STATUS_IGNORE); /* done at once if none in flight */
+        if (done) {
+            beat = cur;
+            MPI_Isend(&beat, sizeof beat, MPI_BYTE, 0, TAG_BEAT, MPI_COMM_WORLD, &sent);
+        }
         for (int flag = 1; flag;) {
             MPI_Iprobe(0, TAG_ACK, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-            if (flag) {
+            if (flag) { /* a probed 1-byte message: the receive completes at once */
                 char b;
                 MPI_Recv(&b, 1, MPI_BYTE, 0, TAG_ACK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
                 acks++;
@@ -136,25 +176,13 @@ static void *beat_main(void *p)
         }
         pthread_mutex_unlock(&w->mpi);
         pthread_mutex_lock(&w->mu);
-        double now = cli_now();
-        if (acks) w->heard = now;
-        if (now - w->heard > w->timeout_s) {
-            fprintf(stderr, "rethink sweep: rank %d: nothing from rank 0 for %.0f s: presumed "
-                            "dead; stopping (run the sweep again to resume)\n", w->rank,
-                    now - w->heard);
-            _exit(1); /* this rank writes nothing: there is nothing to save */
-        }
+        if (acks) w->heard = cli_now();
     }
     pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-static int send_locked(worker_ctx *w, const void *buf, size_t n, int tag)
-{
     pthread_mutex_lock(&w->mpi);
-    int rc = MPI_Send(buf, (int)n, MPI_BYTE, 0, tag, MPI_COMM_WORLD);
+    if (sent != MPI_REQUEST_NULL) MPI_Request_free(&sent); /* completes on its own */
     pthread_mutex_unlock(&w->mpi);
-    return rc;
+    return NULL;
 }
 
 static int send_metrics(void *ctx, int64_t id, int attempt, const rk_metric *m, size_t n,
@@ -167,7 +195,7 @@ static int send_metrics(void *ctx, int64_t id, int attempt, const rk_metric *m, 
     msg_lease h = {id, attempt};
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, m, n * sizeof *m);
-    int rc = send_locked(w, buf, bytes, TAG_METRICS);
+    int rc = send0(w, buf, bytes, TAG_METRICS);
     free(buf);
     return rc == MPI_SUCCESS ? 0 : rk_errf(err, RK_EIO, "sending metrics to rank 0 failed");
 }
@@ -180,17 +208,13 @@ static int ask(worker_ctx *w, msg_answer *a)
     msg_ask q = {(int)getpid(), ""};
     memcpy(q.host, host, sizeof q.host);
     MPI_Request r;
-    pthread_mutex_lock(&w->mpi);
-    int rc = MPI_Send(&q, sizeof q, MPI_BYTE, 0, TAG_ASK, MPI_COMM_WORLD);
-    if (rc == MPI_SUCCESS)
-        rc = MPI_Irecv(a, sizeof *a, MPI_BYTE, 0, TAG_ANSWER, MPI_COMM_WORLD, &r);
-    pthread_mutex_unlock(&w->mpi);
-    for (int done = 0; rc == MPI_SUCCESS && !done;) {
+    int rc = send0(w, &q, sizeof q, TAG_ASK);
+    if (rc == MPI_SUCCESS) {
         pthread_mutex_lock(&w->mpi);
-        rc = MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+        rc = MPI_Irecv(a, sizeof *a, MPI_BYTE, 0, TAG_ANSWER, MPI_COMM_WORLD, &r);
         pthread_mutex_unlock(&w->mpi);
-        if (!done) usleep(POLL_US);
     }
+    if (rc == MPI_SUCCESS) rc = wait_req(w, &r);
     if (rc != MPI_SUCCESS) return rc;
     pthread_mutex_lock(&w->mu);
     w->heard = cli_now();
@@ -241,7 +265,7 @@ static int run_one(worker_ctx *w, const sweep_item *it, size_t n, const msg_answ
         if (rc) snprintf(m->error, sizeof m->error, "%s", err.msg);
         else result_fill(m, &o);
         if (nc) memcpy(buf + sizeof *m, cats, nc * sizeof *cats);
-        sent = send_locked(w, buf, bytes, TAG_RESULT) == MPI_SUCCESS ? 0 : RK_EIO;
+        sent = send0(w, buf, bytes, TAG_RESULT) == MPI_SUCCESS ? 0 : RK_EIO;
     }
     free(buf);
     free(cats);

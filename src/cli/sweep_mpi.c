@@ -8,7 +8,7 @@
  * (run_trial_with, the trial runner of `rethink train`) and sends its per-epoch metrics and
  * its outcome back; rank 0 writes them under the lease (rk_store_metrics_add,
  * rk_store_trial_finish / _fail). A rank with nothing runnable now is told to ask again in a
- * second; when nothing is left, to stop.
+ * second; when nothing is left, all ranks are told to stop together once all have asked.
  *
  * A dead rank loses only its trial. Every worker rank sends a heartbeat every BEAT_S seconds
  * from a thread, busy or idle, and rank 0 acknowledges each. Rank 0 presumes a rank silent
@@ -27,7 +27,6 @@
  * sleeps, because Open MPI's blocking calls spin a core that the trials need; a worker never
  * blocks inside MPI at all (a send to a dead rank 0 may never complete), and its two threads
  * share MPI under one mutex (MPI_THREAD_SERIALIZED). */
-#include <math.h>
 #include <mpi.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -576,8 +575,10 @@ int sweep_mpi_coordinate(const sweep_mpi_plan *p, size_t *lost, rk_err *err)
     if (!c.stopping && p->data) {
         c.data_done = 0;
         have_data_thread = pthread_create(&th, NULL, data_main, &c) == 0;
-        if (!have_data_thread) data_main(&c);
-        if (c.data_rc) fatal(&c, &c.data_err);
+        if (!have_data_thread) {
+            data_main(&c);
+            if (c.data_rc) fatal(&c, &c.data_err);
+        }
     }
     for (;;) {
         int flag = 0, any = 0;

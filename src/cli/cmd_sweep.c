@@ -60,12 +60,13 @@ static const char *HELP =
     "  --array-parallelism K  at most K tasks at once (default: N)\n"
     "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n"
     "\n"
-    "MPI (docs/EXPERIMENTS.md, MPI): under mpirun, rank 0 registers the grid, hands trials\n"
-    "to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only process that opens the\n"
-    "database; --artifacts and study.data must be on a filesystem every rank sees. Give\n"
-    "mpirun --enable-recovery: without it Open MPI ends the whole job when one rank dies\n"
-    "(the sweep then resumes when run again); with it the dead rank's trial is re-run on\n"
-    "another rank.\n"
+    "MPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
+    "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
+    "process that opens the database; --artifacts and study.data must be on a filesystem\n"
+    "every rank sees. Give mpirun --enable-recovery: without it Open MPI ends the whole job\n"
+    "when one rank dies (the sweep then resumes when run again); with it the dead rank's\n"
+    "trial is re-run on another rank, but mpirun exits 0 whatever the sweep's outcome: read\n"
+    "its last line.\n"
     "  --rank-timeout S  a rank silent for S seconds is presumed dead (default 60)\n";
 
 /* 1: supervised (scratch, pretrain), 2: self-training (needs a finished teacher) */

@@ -4,8 +4,11 @@
 #      malformed file naming file:line and key, unknown arm, missing study), and --json;
 #   2. baseline save, then check --baseline against the same results: exit 0;
 #   3. report renders valid PNG and SVG files, index.html, report.md and cells.csv, and
-#      includes the verdicts check recorded;
-#   4. with --sweep: the same on a real database from the tiny sweep (experiments/tiny.ini).
+#      includes the verdicts check recorded; its convergence section says "not measured"
+#      without a dev split and counts plateaued cells with one (make_study_db --dev 1);
+#   4. with --sweep: the same on a real database from the tiny sweep (experiments/tiny.ini),
+#      and the convergence numbers of a trial trained with a dev split equal the ones
+#      computed by hand from the metrics it recorded.
 # Usage: report_test.sh RETHINK MAKE_STUDY_DB EXPERIMENTS_DIR [--sweep]
 set -u
 rethink=$1 mkdb=$2 exp=$3 sweep=${4:-}
@@ -74,5 +77,22 @@ if [ "$sweep" != "--sweep" ]; then
   expect 2 "$rethink" report --db s.db --out rep2 --cell pretrain,S7,0.5
   expect 1 "$rethink" report --db s.db --out rep2 --gnuplot /nonexistent/gnuplot
   grep -q 'gnuplot-nox' err.txt || fail "missing gnuplot not explained"
+  grep -q '^Convergence was not measured: no trial of this study trained with a dev split' rep/report.md || fail "unmeasured convergence not said"
+  # with dev curves: S1 and S2 peak early, S3 and S4 still gain late (study_db.c)
+  "$mkdb" dev.db --study demo --seeds 2 --dev 1 >/dev/null || fail "make_study_db --dev 1"
+  expect 0 "$rethink" report --db dev.db --out repdev
+  grep -q '^24 of 48 cells plateaued within their budget; the others were still improving at the end: scratch S3 20 % (+' repdev/report.md || fail "convergence summary"
+  [ "$(grep -c '| still improving |$' repdev/report.md)" -eq 24 ] || fail "24 cells still improving"
+  [ "$(grep -c '| plateaued |$' repdev/report.md)" -eq 24 ] || fail "24 cells plateaued"
+else
+  # convergence from what a real trial records (src/cli/run.c): 36 images at batch 8 are 5
+  # steps an epoch, so dev AP at epochs 2 and 4 of 4: one evaluation on each side of 0.75 x 4
+  expect 0 "$rethink" train --config "$exp/tiny.ini" -s arm=scratch -s aug=S1 -s fraction=1.0 \
+    -s seed=1 -s train.dev=12 -s train.dev_every=10 -s train.epochs=4 --db dev.db --quiet
+  expect 0 "$rethink" report --db dev.db --out repdev
+  grep -Eq '^\| scratch \| S1 \| 100 % \| 1 \| [0-9]+\.[0-9]{2} \| (0\.50|1\.00) \| [+-][0-9]+\.[0-9]{2} \| (plateaued|still improving) \|$' repdev/report.md || { grep '| scratch |' repdev/report.md; fail "convergence row of a trial with a dev split"; }
+  # by hand: best dev AP, dev AP(4) - dev AP(2), select.epoch / 4
+  want=$(sqlite3 dev.db "select max(value), (select value from metrics where name = 'dev.AP' and step = 4) - (select value from metrics where name = 'dev.AP' and step = 2), (select value from metrics where name = 'select.epoch') / 4.0 from metrics where name = 'dev.AP'")
+  awk -F, -v w="$want" 'BEGIN { split(w, e, "|") } NR == 2 { for (i = 0; i < 3; i++) { d = $(NF - 2 + i) - e[i + 1]; if ($(NF - 2 + i) == "" || d > 1e-5 || d < -1e-5) exit 1 } }' repdev/cells.csv || { tail -n1 repdev/cells.csv; fail "cells.csv convergence columns differ from the metrics ($want)"; }
 fi
 echo "report_test: ok"

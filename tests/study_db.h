@@ -19,6 +19,10 @@ typedef struct sdb_trial {
     const char *fail_error; /* non-NULL: the trial fails with this error instead */
     double cpu_s;           /* 0: 1 s */
     int epochs;             /* metrics: loss (and val.AP) per epoch; 0: none */
+    /* a dev split: dev.AP at epochs 1..epochs (NAN: not evaluated that epoch), then
+     * select.epoch and select.dev.AP of the best (ties to the earlier), as a trial with
+     * train.dev records them; NULL: none */
+    const double *dev_ap;
 } sdb_trial;
 
 /* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the
@@ -32,6 +36,8 @@ typedef struct sdb_paper_opts {
     int seeds;             /* 0: 3 */
     double noise;          /* seed-to-seed sd in AP points; < 0: 0.3 */
     const char *alphas;    /* NULL, or values of selftrain.alpha as an extra axis ("0.5,1,2") */
+    int dev;               /* 1: dev AP every other epoch, rising more slowly with stronger
+                              augmentation (S1, S2 plateau within 10 epochs; S3, S4 do not) */
 } sdb_paper_opts;
 
 /* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds) with its numbers. */

@@ -58,6 +58,28 @@ killed=$(q b.db "select count(*) from trials where status = 'running'")
 [ "$(q b.db "pragma integrity_check")" = ok ] || fail "integrity_check"
 [ "$(q b.db "select count(*) from trials t left join results r on r.trial_id = t.id where t.status = 'finished' and r.trial_id is null")" -eq 0 ] || fail "a finished trial without results"
 
+# a dev split: held out of the labelled subset, evaluated every train.dev_every steps, the best
+# checkpoint kept; a different subset from the same seed without one
+"$rethink" train --config "$exp/tiny.ini" -s arm=scratch -s aug=S1 -s fraction=1.0 -s seed=1 \
+  -s train.dev=12 -s train.dev_every=10 -s train.epochs=4 \
+  --db a.db --quiet >out5.txt 2>&1 || { cat out5.txt; fail "train with a dev split exited $?"; }
+dev_trial="(select id from trials where config like '%\"train.dev\":\"12\"%')"
+# 36 images at batch 8: 5 steps an epoch; dev at steps 10 and 20 (epochs 2 and 4)
+[ "$(q a.db "select group_concat(step) from metrics where trial_id = $dev_trial and name = 'dev.AP'")" = "2,4" ] || fail "dev evaluations at epochs 2,4"
+[ "$(q a.db "select count(*) from metrics where trial_id = $dev_trial and name = 'select.epoch' and value in (2, 4)")" -eq 1 ] || fail "selected epoch missing"
+[ "$(q a.db "select count(distinct data_hash) from trials where seed = 1 and fraction = 1.0")" -eq 2 ] || fail "the dev split did not change the labelled subset"
+
+# a student's budget is selftrain.steps_scale times its teacher's
+"$rethink" train --config "$exp/tiny.ini" -s arm=selftrain -s aug=S1 -s fraction=1.0 -s seed=2 \
+  -s train.epochs=4 -s selftrain.steps_scale=0.5 --db a.db --quiet >out6.txt 2>&1 || { cat out6.txt; fail "scaled student exited $?"; }
+st="(select id from trials where config like '%\"selftrain.steps_scale\":\"0.5\"%')"
+[ "$(q a.db "select max(step) from metrics where trial_id = $st and name = 'loss'")" = 2 ] || fail "student epochs with steps_scale 0.5"
+[ "$(q a.db "select max(m.step) from metrics m join trial_deps d on d.depends_on = m.trial_id where d.trial_id = $st and m.name = 'loss'")" = 4 ] || fail "teacher epochs"
+
+# a dataset folder built from another recipe is an error naming the key, never other data
+out=$("$rethink" sweep "$exp/tiny.ini" -s data.noise=3 --db d.db 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "built with noise = 6, the experiment has data.noise = 3" || fail "recipe mismatch: rc $rc: $out"
+
 printf '[study]\nname = x\n[train]\nepochz = 3\n' > bad.ini
 out=$("$rethink" sweep bad.ini --db c.db 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "bad.ini:4: key 'train.epochz': unknown key" || fail "bad key: rc $rc: $out"

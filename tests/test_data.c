@@ -488,6 +488,81 @@ START_TEST(fractions_are_nested_deterministic_and_hashed)
 }
 END_TEST
 
+/* The dev split: fixed across seeds, disjoint from every fraction, which nest inside the
+ * rest; the selected dataset carries exactly its images, pixels and annotations. */
+START_TEST(dev_split_is_held_out_of_every_fraction)
+{
+    rk_dataset d = {0};
+    rk_coco *c = &d.coco;
+    rk_err err = {0};
+    c->nimages = 40;
+    c->images = calloc(c->nimages, sizeof *c->images);
+    d.images = calloc(c->nimages, sizeof *d.images);
+    c->anns = calloc(c->nimages, sizeof *c->anns);
+    c->cats = calloc(1, sizeof *c->cats);
+    c->cats[0] = (rk_coco_cat){7, strdup("shirt")};
+    c->ncats = 1;
+    for (size_t i = 0; i < c->nimages; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%zu.jpg", i);
+        c->images[i] = (rk_coco_image){(int64_t)(50 + i), strdup(name), 4, 4};
+        ck_assert(rk_image_alloc(&d.images[i], 4, 4, 3, &err) == RK_OK);
+        memset(d.images[i].px, (int)i, 48);
+        if (i % 2 == 0) /* every other image has one box */
+            c->anns[c->nanns++] = (rk_coco_ann){(int64_t)(900 + i), (int64_t)(50 + i), 7, {1, 1, 2, 2}, 4, 0};
+    }
+    ck_assert(rk_coco_index(c, "test", &err) == RK_OK);
+    size_t *dev, *rest, nrest, *dev2, *rest2, nrest2;
+    ck_assert(rk_holdout(c, 10, &dev, &rest, &nrest, &err) == RK_OK);
+    ck_assert_int_eq(nrest, 30);
+    ck_assert(rk_holdout(c, 10, &dev2, &rest2, &nrest2, &err) == RK_OK);
+    ck_assert(!memcmp(dev, dev2, 10 * sizeof *dev)); /* deterministic */
+    char isdev[40] = {0};
+    for (size_t i = 0; i < 10; i++) isdev[dev[i]] = 1;
+    for (size_t i = 0; i < nrest; i++) ck_assert(!isdev[rest[i]]);
+    for (int seed = 1; seed <= 3; seed++) {
+        size_t *small, ns, *all, na;
+        char h[65];
+        ck_assert(rk_subset_of(c, rest, nrest, 0.2, (uint64_t)seed, &small, &ns, h, &err) == RK_OK);
+        ck_assert(rk_subset_of(c, rest, nrest, 1.0, (uint64_t)seed, &all, &na, h, &err) == RK_OK);
+        ck_assert_int_eq(ns, 6);
+        ck_assert_int_eq(na, 30);
+        for (size_t i = 0; i < ns; i++) {
+            ck_assert(!isdev[small[i]]);
+            int found = 0;
+            for (size_t j = 0; j < na; j++) found |= all[j] == small[i];
+            ck_assert(found);
+        }
+        free(small), free(all);
+    }
+    /* without a pool it is rk_subset */
+    size_t *a, na, *b, nb;
+    char ha[65], hb[65];
+    ck_assert(rk_subset(c, 0.5, 3, &a, &na, ha, &err) == RK_OK);
+    ck_assert(rk_subset_of(c, NULL, c->nimages, 0.5, 3, &b, &nb, hb, &err) == RK_OK);
+    ck_assert_int_eq(na, nb);
+    ck_assert(!memcmp(a, b, na * sizeof *a));
+    ck_assert_str_eq(ha, hb);
+    free(a), free(b);
+    rk_dataset s;
+    ck_assert(rk_dataset_select(&s, &d, dev, 10, &err) == RK_OK);
+    ck_assert_int_eq(s.coco.nimages, 10);
+    size_t boxes = 0;
+    for (size_t i = 0; i < 10; i++) {
+        ck_assert_int_eq(s.coco.images[i].id, c->images[dev[i]].id);
+        ck_assert_int_eq(s.images[i].px[47], (int)dev[i]);
+        boxes += dev[i] % 2 == 0;
+    }
+    ck_assert_int_eq(s.coco.nanns, boxes);
+    for (size_t k = 0; k < s.coco.nanns; k++)
+        ck_assert(rk_coco_image_index(&s.coco, s.coco.anns[k].image_id) >= 0);
+    ck_assert(rk_holdout(c, 40, &dev2, &rest2, &nrest2, &err) == RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "leaves none"), "%s", err.msg);
+    rk_dataset_free(&s), rk_dataset_free(&d);
+    free(dev), free(rest), free(dev2), free(rest2);
+}
+END_TEST
+
 /* ---- codecs ---- */
 START_TEST(gray_jpeg_loads_as_gray_or_rgb)
 {
@@ -565,6 +640,7 @@ Suite *suite_data(void)
     tcase_add_test(l, source_folder_loads_with_and_without_labels);
     tcase_add_test(l, bad_labels_file_and_empty_folder_are_errors);
     tcase_add_test(l, fractions_are_nested_deterministic_and_hashed);
+    tcase_add_test(l, dev_split_is_held_out_of_every_fraction);
     tcase_add_test(l, gray_jpeg_loads_as_gray_or_rgb);
     tcase_add_test(l, png_holds_the_exact_pixels);
     suite_add_tcase(s, l);

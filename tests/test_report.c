@@ -74,7 +74,7 @@ static rk_store *open_db(const char *name)
 
 static void add(rk_store *s, const char *arm, const char *aug, double fr, int seed, double ap)
 {
-    sdb_trial t = {arm, aug, fr, seed, ap, NULL, NULL, 1, 0};
+    sdb_trial t = {arm, aug, fr, seed, ap, NULL, NULL, 1, 0, NULL};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
 }
 
@@ -206,7 +206,7 @@ START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
     rk_store *s = open_db("r.db");
     for (int seed = 1; seed <= 2; seed++) {
         add(s, "scratch", "S1", 1.0, seed, 0.30);
-        sdb_trial t = {"selftrain", "S1", 1.0, seed, 0.33, "selftrain.alpha=0.5", NULL, 1, 0};
+        sdb_trial t = {"selftrain", "S1", 1.0, seed, 0.33, "selftrain.alpha=0.5", NULL, 1, 0, NULL};
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
         t.extra = "selftrain.alpha=2", t.ap = 0.35;
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
@@ -223,6 +223,99 @@ START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
     ck_assert(b && !strcmp(b->variant, ""));
     ck_assert(rk_variants_compatible("selftrain.alpha=2;x.y=1", "x.y=1"));
     ck_assert(!rk_variants_compatible("selftrain.alpha=2", "selftrain.alpha=0.5"));
+    rk_results_free(&r);
+}
+END_TEST
+
+/* ---- convergence on the dev split ---- */
+
+static rk_metric dev_at(int64_t epoch, double ap)
+{
+    rk_metric m = {epoch, epoch, "dev.AP", ap};
+    return m;
+}
+
+START_TEST(last_quarter_gain_splits_the_evaluations_at_three_quarters_of_the_epochs)
+{
+    /* 8 epochs: 0.75 T = 6, so epoch 6 is early and only epoch 8 is late: 0.30 - 0.30 */
+    rk_metric a[] = {dev_at(2, 0.20), dev_at(4, 0.28), dev_at(6, 0.30), dev_at(8, 0.30)};
+    NEAR(rk_dev_gain_last_quarter(a, 4, 8), 0.0, 1e-15);
+    /* 10 epochs: 0.75 T = 7.5, epoch 7 early, epoch 8 late; the best of each part counts */
+    rk_metric b[] = {dev_at(3, 0.45), dev_at(7, 0.40), dev_at(8, 0.50), dev_at(10, 0.48)};
+    NEAR(rk_dev_gain_last_quarter(b, 4, 10), 0.05, 1e-15);
+    /* worse late (overfitting) is a negative gain; a NAN evaluation does not count */
+    rk_metric c[] = {dev_at(2, 0.50), dev_at(9, NAN), dev_at(10, 0.45)};
+    NEAR(rk_dev_gain_last_quarter(c, 3, 10), -0.05, 1e-15);
+    /* nothing to compare: only the final evaluation, only a NAN late one, or no epochs */
+    ck_assert(isnan(rk_dev_gain_last_quarter(b + 3, 1, 10)));
+    ck_assert(isnan(rk_dev_gain_last_quarter(c, 2, 10)));
+    ck_assert(isnan(rk_dev_gain_last_quarter(a, 4, 0)));
+}
+END_TEST
+
+/* Dev AP at epochs 1..8 of 8, evaluated every other epoch (NAN: not evaluated). */
+static const double PLATEAU[2][8] = {
+    {NAN, 0.20, NAN, 0.28, NAN, 0.30, NAN, 0.30},   /* gain 0.30 - 0.30 = 0; kept epoch 6 (tie) */
+    {NAN, 0.22, NAN, 0.29, NAN, 0.31, NAN, 0.305}}; /* gain 0.305 - 0.31 = -0.005; kept 6 */
+static const double RISING[2][8] = {
+    {NAN, 0.10, NAN, 0.15, NAN, 0.20, NAN, 0.26},   /* gain 0.06; kept 8 */
+    {NAN, 0.12, NAN, 0.18, NAN, 0.22, NAN, 0.25}};  /* gain 0.03; kept 8 */
+static const double FINAL_ONLY[8] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0.33};
+
+/* scratch S1 plateaued, pretrain S1 still rising, selftrain S1 evaluated on dev only at the
+ * end (undetermined), scratch S4 without a dev split (not measured); 8 epochs each. */
+static void convergence_db(const char *name)
+{
+    rk_store *s = open_db(name);
+    for (int seed = 1; seed <= 2; seed++) {
+        sdb_trial t = {"scratch", "S1", 1.0, seed, 0.30, NULL, NULL, 1, 8, PLATEAU[seed - 1]};
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.arm = "pretrain", t.dev_ap = RISING[seed - 1];
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.arm = "scratch", t.aug = "S4", t.dev_ap = NULL;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    }
+    sdb_trial t = {"selftrain", "S1", 1.0, 1, 0.33, NULL, NULL, 1, 8, FINAL_ONLY};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+}
+
+START_TEST(convergence_of_trials_and_cells_comes_from_their_dev_metrics)
+{
+    convergence_db("v.db");
+    rk_results r;
+    load(&r, "v.db");
+    const rk_cell *flat = rk_results_cell(&r, "scratch", "S1", 1.0, NULL);
+    const rk_cell *rising = rk_results_cell(&r, "pretrain", "S1", 1.0, NULL);
+    const rk_cell *late = rk_results_cell(&r, "selftrain", "S1", 1.0, NULL);
+    const rk_cell *none = rk_results_cell(&r, "scratch", "S4", 1.0, NULL);
+    ck_assert(flat && rising && late && none);
+    /* per trial: seed 2 of the plateaued cell */
+    const rk_result_trial *t = &r.t[flat->idx[1]];
+    ck_assert_int_eq(t->seed, 2);
+    NEAR(t->dev_best, 0.31, 1e-15);
+    NEAR(t->dev_gain, -0.005, 1e-12);
+    NEAR(t->select_frac, 0.75, 1e-15);
+    /* per cell: means over the two seeds */
+    ck_assert_uint_eq(flat->dev_best.n, 2);
+    NEAR(flat->dev_best.mean, 0.305, 1e-12);
+    NEAR(flat->dev_gain.mean, -0.0025, 1e-12);
+    NEAR(flat->select_frac.mean, 0.75, 1e-12);
+    ck_assert_int_eq(flat->conv, RK_CONV_PLATEAUED);
+    NEAR(rising->dev_best.mean, 0.255, 1e-12);
+    NEAR(rising->dev_gain.mean, 0.045, 1e-12);
+    NEAR(rising->select_frac.mean, 1.0, 1e-12);
+    ck_assert_int_eq(rising->conv, RK_CONV_IMPROVING);
+    /* one evaluation at the last epoch: a kept checkpoint, but nothing to compare it with */
+    ck_assert_uint_eq(late->dev_best.n, 1);
+    NEAR(late->dev_best.mean, 0.33, 1e-15);
+    ck_assert_uint_eq(late->dev_gain.n, 0);
+    ck_assert_int_eq(late->conv, RK_CONV_UNDETERMINED);
+    /* no dev split: no numbers at all */
+    ck_assert_uint_eq(none->dev_best.n, 0);
+    ck_assert(isnan(none->dev_best.mean) && isnan(none->dev_gain.mean) &&
+              isnan(none->select_frac.mean) && isnan(r.t[none->idx[0]].dev_gain));
+    ck_assert_int_eq(none->conv, RK_CONV_UNMEASURED);
     rk_results_free(&r);
 }
 END_TEST
@@ -390,7 +483,7 @@ START_TEST(a_diverged_trial_fails_a_stability_claim)
     const char *claim = "[claim.s]\ntype = stable\narm = selftrain\n";
     ck_assert_int_eq(verdict_of(claim, NULL), RK_HOLDS);
     rk_store *s = open_db("c.db");
-    sdb_trial t = {"selftrain", "S1", 1.0, 7, 0, NULL, "training diverged at step 12 (loss nan)", 1, 0};
+    sdb_trial t = {"selftrain", "S1", 1.0, 7, 0, NULL, "training diverged at step 12 (loss nan)", 1, 0, NULL};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     rk_store_close(s);
     ck_assert_int_eq(verdict_of(claim, NULL), RK_FAILS);
@@ -548,7 +641,7 @@ static void write_report(const char *dir, rk_report_files *files, const char *gn
 START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically)
 {
     rk_store *s = open_db("p.db");
-    sdb_paper_opts po = {"st", 2, 0.3, NULL};
+    sdb_paper_opts po = {"st", 2, 0.3, NULL, 1}; /* with dev splits: the convergence table too */
     ck_assert_int_eq(sdb_paper(s, &po), 0);
     rk_store_close(s);
     rk_report_files f1 = {0}, f2 = {0};
@@ -609,6 +702,105 @@ START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministical
 }
 END_TEST
 
+/* The report of db into folder dir, its training curves drawn for (arm, aug, 100 %). */
+static void report_of(const char *db, const char *dir, const char *arm, const char *aug)
+{
+    rk_results r;
+    load(&r, db);
+    char out[512];
+    path_of(out, sizeof out, dir);
+    rk_report_opts o = {out, arm, aug, 1.0, NULL};
+    rk_err err = {0};
+    int rc = rk_report_write(&r, &o, NULL, &err);
+    ck_assert_msg(rc == RK_OK, "%s", err.msg);
+    rk_results_free(&r);
+}
+
+static char *report_file(const char *dir, const char *name)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s/%s", tmp, dir, name);
+    return read_file(p, NULL);
+}
+
+/* The line of a CSV text starting with prefix, ends with suffix. */
+static void csv_line_ends(const char *csv, const char *prefix, const char *suffix)
+{
+    const char *l = strstr(csv, prefix);
+    ck_assert_msg(l && (l == csv || l[-1] == '\n'), "no line starts with %s", prefix);
+    size_t len = strcspn(l, "\n"), sl = strlen(suffix);
+    ck_assert_msg(len >= sl && !strncmp(l + len - sl, suffix, sl), "%.*s does not end with %s",
+                  (int)len, l, suffix);
+}
+
+START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
+{
+    convergence_db("p.db");
+    report_of("p.db", "a", "pretrain", "S1");
+    char *md = report_file("a", "report.md");
+    /* the hand-computed means of convergence_db, ×100 for AP; n counts seeds with dev */
+    const char *rows[] = {
+        "| scratch | S1 | 100 % | 2 | 30.50 | 0.75 | -0.25 | plateaued |\n",
+        "| scratch | S4 | 100 % | 0 | — | — | — | not measured |\n",
+        "| pretrain | S1 | 100 % | 2 | 25.50 | 1.00 | +4.50 | still improving |\n",
+        "| selftrain | S1 | 100 % | 1 | 33.00 | 1.00 | — | undetermined |\n"};
+    const char *at = strstr(md, "## Convergence\n");
+    ck_assert_msg(at && strstr(at, "### Convergence on the dev split"), "no convergence table");
+    for (size_t i = 0; i < 4; i++) {
+        const char *row = strstr(at, rows[i]);
+        ck_assert_msg(row, "report.md lacks the row %s", rows[i]);
+        at = row; /* in cell order */
+    }
+    ck_assert_msg(strstr(md, "1 of 2 cells plateaued within their budget; the others were still "
+                             "improving at the end: pretrain S1 100 % (+4.50)"), "summary sentence");
+    ck_assert_msg(strstr(md, "below 0.50 AP points"), "the threshold is not stated");
+    ck_assert_msg(strstr(md, "could not be told: selftrain S1 100 %."), "undetermined cells");
+    ck_assert_msg(strstr(md, "1 cell had no dev split: not measured."), "unmeasured cells");
+    free(md);
+    char *html = report_file("a", "index.html");
+    ck_assert(strstr(html, "<h2>Convergence</h2>\n<p>1 of 2 cells plateaued within their budget"));
+    ck_assert(strstr(html, "<td>+4.50</td><td class=\"inc\">still improving</td>"));
+    ck_assert(strstr(html, "<td>-0.25</td><td class=\"holds\">plateaued</td>"));
+    free(html);
+    /* cells.csv: the three means at the end of each row in stored units, blank when unknown */
+    char *csv = report_file("a", "cells.csv");
+    ck_assert(strstr(csv, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
+                          "select_frac_mean\n"));
+    csv_line_ends(csv, "st,scratch,S1,", ",0.305,-0.0025,0.75");
+    csv_line_ends(csv, "st,pretrain,S1,", ",0.255,0.045,1");
+    csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1");
+    csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,");
+    free(csv);
+    /* the curves of pretrain S1 draw its dev AP (×100) as a series of its own */
+    char *dat = report_file("a", "curves.dat");
+    const char *dev = strstr(dat, "# dev.AP, seed 1 ");
+    ck_assert_msg(dev && strstr(dev, ")\n2 10\n4 15\n6 20\n8 26\n\n"), "dev.AP block of seed 1");
+    free(dat);
+    char *gp = report_file("a", "curves.gp");
+    ck_assert_msg(strstr(gp, "dt 2 pt 6 ps 0.7 lc rgb \"#0072B2\" title \"dev AP\""), "dev series");
+    ck_assert(strstr(gp, "set title \"val and dev AP (dashed) per epoch\""));
+    free(gp);
+}
+END_TEST
+
+START_TEST(without_a_dev_split_convergence_is_said_to_be_unmeasured)
+{
+    rk_store *s = open_db("p.db");
+    sdb_trial t = {"scratch", "S1", 1.0, 1, 0.3, NULL, NULL, 1, 4, NULL};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+    report_of("p.db", "a", "scratch", "S1");
+    char *md = report_file("a", "report.md");
+    ck_assert(strstr(md, "## Convergence\n\nConvergence was not measured: no trial of this study "
+                         "trained with a dev split"));
+    ck_assert_msg(!strstr(md, "Convergence on the dev split"), "a table of nothing");
+    free(md);
+    char *csv = report_file("a", "cells.csv");
+    csv_line_ends(csv, "st,scratch,S1,", ",1,,,,"); /* cpu 1 s, one seed: no std */
+    free(csv);
+}
+END_TEST
+
 START_TEST(a_missing_gnuplot_is_a_clear_error)
 {
     rk_store *s = open_db("p.db");
@@ -638,6 +830,8 @@ Suite *suite_report(void)
     tcase_add_test(st, cells_and_paired_deltas_from_a_store);
     tcase_add_test(st, a_missing_database_or_study_is_an_error_that_says_so);
     tcase_add_test(st, extra_axes_become_variants_and_pair_with_the_arm_without_them);
+    tcase_add_test(st, last_quarter_gain_splits_the_evaluations_at_three_quarters_of_the_epochs);
+    tcase_add_test(st, convergence_of_trials_and_cells_comes_from_their_dev_metrics);
     suite_add_tcase(s, st);
     TCase *cl = tcase_create("claims");
     tcase_add_checked_fixture(cl, setup, teardown);
@@ -656,6 +850,8 @@ Suite *suite_report(void)
     tcase_add_checked_fixture(rp, setup, teardown);
     tcase_set_timeout(rp, 120);
     tcase_add_test(rp, the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically);
+    tcase_add_test(rp, the_convergence_section_gives_each_cell_its_numbers_and_verdict);
+    tcase_add_test(rp, without_a_dev_split_convergence_is_said_to_be_unmeasured);
     tcase_add_test(rp, a_missing_gnuplot_is_a_clear_error);
     suite_add_tcase(s, rp);
     return s;

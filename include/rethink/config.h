@@ -104,7 +104,10 @@ typedef struct rk_trial_cfg {
     rk_selftrain_cfg st;
     double st_threshold;
     int st_init_random;    /* student from random init instead of the teacher */
+    double st_steps_scale; /* the student's budget: this times train.steps (or epochs) */
     int eval_every;        /* evaluate on val every this many epochs (0: only at the end) */
+    size_t dev;            /* train images held out as the dev split (0: none) */
+    long dev_every;        /* evaluate on dev every this many steps (at the next epoch end) */
 } rk_trial_cfg;
 
 /* Reads the typed trial from a resolved config (validated or not: errors name the key). */

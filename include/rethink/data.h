@@ -124,6 +124,18 @@ void rk_source_free(rk_source *s);
  * lines — a trial records it to prove which data it saw. */
 int rk_subset(const rk_coco *c, double fraction, uint64_t seed, size_t **idx, size_t *n,
               char hash[65], rk_err *err);
+/* The same over a pool of image indices (pool[0..npool), e.g. the train images left after a
+ * held-out dev split): a fraction takes the first ceil(f * npool) of the pool's ranking. */
+int rk_subset_of(const rk_coco *c, const size_t *pool, size_t npool, double fraction,
+                 uint64_t seed, size_t **idx, size_t *n, char hash[65], rk_err *err);
+/* A held-out split of k images: the first k of a fixed ranking (seed-independent, so every
+ * trial of a study holds out the same images). *dev and *rest (malloc'd, ascending) get the
+ * held-out images and the others. */
+int rk_holdout(const rk_coco *c, size_t k, size_t **dev, size_t **rest, size_t *nrest,
+               rk_err *err);
+/* A new dataset of images idx[0..n) of d and their annotations (pixels copied). */
+int rk_dataset_select(rk_dataset *out, const rk_dataset *d, const size_t *idx, size_t n,
+                      rk_err *err);
 
 /* ---- hashing ---- */
 void rk_sha256_hex(const void *p, size_t n, char out[65]);

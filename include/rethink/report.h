@@ -20,6 +20,16 @@
  * COCO stats are stored as fractions (0.392); tables and plots show them ×100 ("AP points",
  * as the paper does); cells.csv and deltas.csv keep the stored units.
  *
+ * Convergence: a trial trained with a dev split (train.dev > 0) records dev.AP at the epochs
+ * it evaluated, select.epoch (the epoch whose checkpoint it kept: the best dev AP, ties to
+ * the earlier) and select.dev.AP. The paper trains "until held-out AP stops improving"; we
+ * train for a fixed budget and keep the best-on-dev checkpoint, so the report says whether
+ * each cell had stopped improving within its budget: from a trial's epochs T (the last step
+ * of its loss metric), its last-quarter gain is the best dev AP at epochs e > 0.75 T minus
+ * the best at e <= 0.75 T (positive: still improving late), and a cell has plateaued when
+ * its mean gain over seeds is below RK_PLATEAU_GAIN. Trials without dev metrics have no
+ * convergence numbers (NAN), never made-up ones.
+ *
  * The report reads the database read-only (plain SQLite on the store's schema) and never
  * writes it; claims verdicts shown are the store's latest per claim (rethink check writes
  * them). Output is deterministic: the same database gives the same bytes. */
@@ -61,6 +71,15 @@ int rk_seeded_diff(const rk_seeded *a, const rk_seeded *b, rk_seeded *out, rk_er
 
 /* ---- a study's results ---- */
 
+/* A cell has plateaued when its mean last-quarter dev gain is below this (stored units:
+ * 0.005 = 0.5 AP points). */
+#define RK_PLATEAU_GAIN 0.005
+
+/* Best dev AP at epochs e > 0.75 epochs minus the best at e <= 0.75 epochs, over the dev
+ * evaluations dev[0..n) (step = epoch); NAN when either part has no finite evaluation or
+ * epochs < 1. */
+double rk_dev_gain_last_quarter(const rk_metric *dev, size_t n, int64_t epochs);
+
 typedef struct rk_param {
     char *key, *value;
 } rk_param;
@@ -81,9 +100,23 @@ typedef struct rk_result_trial {
      * cell and not counted. */
     double total_cpu_s;
     double pseudo_cpu_s;  /* self-training: part of cpu_s; NAN otherwise */
+    /* convergence on the dev split (finished trials with dev.AP metrics; else NAN) */
+    double dev_best;      /* max dev.AP: the kept checkpoint's dev AP */
+    double dev_gain;      /* rk_dev_gain_last_quarter over its dev.AP and epochs */
+    double select_frac;   /* select.epoch / epochs */
     rk_param *params;     /* the flattened config, sorted by key */
     size_t nparams;
 } rk_result_trial;
+
+typedef enum rk_convergence {
+    RK_CONV_UNMEASURED,   /* no trial of the cell has dev metrics (no dev split) */
+    RK_CONV_UNDETERMINED, /* dev metrics, but no gain: no evaluation in one of the parts */
+    RK_CONV_PLATEAUED,    /* mean last-quarter gain < RK_PLATEAU_GAIN */
+    RK_CONV_IMPROVING     /* still improving at the end of its budget */
+} rk_convergence;
+
+/* "not measured", "undetermined", "plateaued", "still improving". */
+const char *rk_convergence_name(rk_convergence c);
 
 typedef struct rk_cell {
     const char *arm, *aug, *variant; /* point into the trials' strings */
@@ -92,6 +125,9 @@ typedef struct rk_cell {
     size_t n;
     rk_summary stat[RK_STORE_NSTATS];
     rk_summary cpu;       /* total_cpu_s */
+    /* convergence: over the trials with dev metrics (dev_best.n = 0: not measured) */
+    rk_summary dev_best, dev_gain, select_frac;
+    rk_convergence conv;
 } rk_cell;
 
 struct sqlite3;

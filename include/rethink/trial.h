@@ -9,7 +9,10 @@
  *              trial is run first and reported through on_dependency);
  *   pseudo:    pseudo-<teacher hash>.json, the teacher's pseudo-labels in COCO format.
  * Val is used only for the final evaluation (and optional monitoring every study.eval_every
- * epochs, which never selects anything): no model selection on val. */
+ * epochs, which never selects anything): no model selection on val. With train.dev > 0 that
+ * many train scenes are held out of every labelled fraction (the same ones for every trial)
+ * and the kept checkpoint is the one with the best dev AP, evaluated every train.dev_every
+ * steps: training "until held-out AP stops improving" within the step budget. */
 #ifndef RETHINK_TRIAL_H
 #define RETHINK_TRIAL_H
 
@@ -32,13 +35,16 @@ typedef struct rk_trial_result {
     char teacher_hash[65]; /* self-training: the teacher trial */
     char data_hash[65];    /* the labelled subset's SHA-256 */
     char ckpt[1100];       /* where the trained detector was saved */
+    int best_epoch;        /* with a dev split (train.dev): the epoch whose checkpoint was
+                              kept (best dev AP); 0 without one */
+    double dev_ap;         /* its dev AP, else NAN */
 } rk_trial_result;
 
 void rk_trial_result_free(rk_trial_result *r);
 
 typedef struct rk_trial_hooks {
-    /* per epoch of the detector training (metrics; val_ap < 0 when not evaluated) */
-    void (*epoch)(void *ctx, const rk_epoch_stats *s, double val_ap);
+    /* per epoch of the detector training (metrics; val_ap, dev_ap < 0 when not evaluated) */
+    void (*epoch)(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap);
     /* progress lines ("pre-training backbone ...", "pseudo-labelling ...") */
     void (*note)(void *ctx, const char *msg);
     /* a dependency trial (a teacher) was run to completion */
@@ -56,6 +62,10 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *hooks, rk_trial_resul
  * into its own temporary folder and renames it into place. */
 int rk_trial_prepare_data(const rk_config *c, void (*note)(void *ctx, const char *msg),
                           void *ctx, rk_err *err);
+
+/* The training images (labelled + pseudo, over all steps) the trial of a resolved config will
+ * process: what `rethink sweep --dry-run` sums into its estimate. */
+int rk_trial_cost(const rk_config *c, double *images, rk_err *err);
 
 /* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);

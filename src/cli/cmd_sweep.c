@@ -634,14 +634,9 @@ int cmd_sweep(int argc, char **argv)
                    it[i].teacher >= 0 ? "teacher " : "", it[i].teacher >= 0 ? it[it[i].teacher].hash : "",
                    it[i].implied ? " (implied teacher)" : "");
             if (it[i].status == RK_TRIAL_FINISHED) continue;
-            double ntr = strtod(rk_config_get(g, "data.train"), NULL) * strtod(rk_config_get(g, "trial.fraction"), NULL);
-            double b = strtod(rk_config_get(g, "train.batch"), NULL);
-            double steps = strtod(rk_config_get(g, "train.steps"), NULL);
-            if (steps <= 0)
-                steps = (double)(long)((ntr + b - 1) / b) * strtod(rk_config_get(g, "train.epochs"), NULL);
-            images += steps * (b + (strstr(rk_config_get(g, "trial.arm"), "selftrain")
-                                        ? strtod(rk_config_get(g, "selftrain.pseudo_batch"), NULL)
-                                        : 0));
+            double im = 0;
+            rk_err e2 = {0};
+            if (rk_trial_cost(g, &im, &e2) == RK_OK) images += im;
         }
         /* ~1,300 img/s per single-thread worker measured on the reference 2-core machine */
         if (stage) printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", stage, shard, nshards,

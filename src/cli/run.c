@@ -22,10 +22,10 @@ typedef struct {
     int lost;
 } run_ctx;
 
-static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap)
+static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap)
 {
     run_ctx *r = ctx;
-    rk_metric m[9];
+    rk_metric m[10];
     size_t n = 0;
     const char *names[] = {"loss", "loss.focal", "loss.size", "loss.offset", "loss.pseudo", "lr",
                            "img_per_s", "images"};
@@ -40,12 +40,20 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap)
         m[n] = (rk_metric){s->epoch, s->epoch, "val.AP", val_ap};
         n++;
     }
+    if (dev_ap >= 0) {
+        m[n] = (rk_metric){s->epoch, s->epoch, "dev.AP", dev_ap};
+        n++;
+    }
     rk_err err = {0};
     if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
-    if (!r->quiet && !r->tty)
+    if (!r->quiet && !r->tty) {
+        char ev[64] = "";
+        if (val_ap >= 0) snprintf(ev, sizeof ev, " val AP %.3f", val_ap);
+        if (dev_ap >= 0) snprintf(ev + strlen(ev), sizeof ev - strlen(ev), " dev AP %.3f", dev_ap);
         printf("%s: epoch %d/%d loss %.4f lr %.4f %.0f img/s%s\n", r->label, s->epoch, s->epochs,
-               s->loss, s->lr, s->img_per_s, val_ap >= 0 ? "" : "");
+               s->loss, s->lr, s->img_per_s, ev);
+    }
 }
 
 static void on_step(void *ctx, long step, long steps, double loss)
@@ -157,11 +165,26 @@ int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap 
     return 0;
 }
 
+size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRICS])
+{
+    size_t n = 0;
+    if (!isnan(res->dev_ap)) {
+        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.epoch", res->best_epoch};
+        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.dev.AP", res->dev_ap};
+    }
+    if (!isnan(res->source_acc))
+        m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
+    return n;
+}
+
 int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err)
 {
     rk_trial_outcome o;
     rk_category_ap *ca;
+    rk_metric m[RUN_FINAL_METRICS];
+    size_t n = run_final_metrics(res, m);
     int rc = run_outcome(res, &o, &ca, err);
+    if (!rc && n) rc = rk_store_metrics_add(db, t->id, t->attempts, m, n, err);
     if (!rc) rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
     free(ca);
     return rc;

@@ -254,6 +254,9 @@ static int run_one(worker_ctx *w, const sweep_item *it, size_t n, const msg_answ
         rc = run_trial_with(send_metrics, w, &t, &it[k].cfg, label, 1, &res, &err);
         ran = !rc;
         if (!rc) rc = run_outcome(&res, &o, &cats, &err);
+        rk_metric fm[RUN_FINAL_METRICS]; /* as run_record: these, then the outcome */
+        size_t nfm = rc ? 0 : run_final_metrics(&res, fm);
+        if (nfm) rc = send_metrics(w, a->id, a->attempt, fm, nfm, &err);
     }
     size_t nc = rc ? 0 : o.ncats, bytes = sizeof(msg_result) + nc * sizeof(rk_category_ap);
     char *buf = calloc(1, bytes);

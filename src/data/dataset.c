@@ -78,6 +78,46 @@ void rk_dataset_free(rk_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
+int rk_dataset_select(rk_dataset *out, const rk_dataset *d, const size_t *idx, size_t n,
+                      rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const rk_coco *c = &d->coco;
+    rk_coco *o = &out->coco;
+    char *keep = calloc(c->nimages + 1, 1);
+    o->images = calloc(n + 1, sizeof *o->images);
+    out->images = calloc(n + 1, sizeof *out->images);
+    o->cats = calloc(c->ncats + 1, sizeof *o->cats);
+    o->anns = malloc((c->nanns + 1) * sizeof *o->anns);
+    int rc = keep && o->images && out->images && o->cats && o->anns
+                 ? RK_OK
+                 : rk_errf(err, RK_ENOMEM, "dataset select: out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        const rk_coco_image *ci = &c->images[idx[i]];
+        const rk_image *im = &d->images[idx[i]];
+        keep[idx[i]] = 1;
+        o->images[i] = *ci;
+        o->images[i].file_name = strdup(ci->file_name);
+        o->nimages++;
+        if (!o->images[i].file_name) rc = rk_errf(err, RK_ENOMEM, "dataset select: out of memory");
+        if (!rc && !(rc = rk_image_alloc(&out->images[i], im->w, im->h, im->c, err)))
+            memcpy(out->images[i].px, im->px, (size_t)im->w * (size_t)im->h * (size_t)im->c);
+    }
+    for (size_t k = 0; !rc && k < c->ncats; k++) {
+        o->cats[k] = (rk_coco_cat){c->cats[k].id, strdup(c->cats[k].name)};
+        o->ncats++;
+        if (!o->cats[k].name) rc = rk_errf(err, RK_ENOMEM, "dataset select: out of memory");
+    }
+    for (size_t a = 0; !rc && a < c->nanns; a++) {
+        long at = rk_coco_image_index(c, c->anns[a].image_id);
+        if (at >= 0 && keep[at]) o->anns[o->nanns++] = c->anns[a];
+    }
+    if (!rc) rc = rk_coco_index(o, "dataset selection", err);
+    free(keep);
+    if (rc) rk_dataset_free(out);
+    return rc;
+}
+
 int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path, int threads,
                     rk_err *err)
 {
@@ -253,9 +293,15 @@ static int cmp_size(const void *a, const void *b)
 int rk_subset(const rk_coco *c, double fraction, uint64_t seed, size_t **idx, size_t *n,
               char hash[65], rk_err *err)
 {
+    return rk_subset_of(c, NULL, c->nimages, fraction, seed, idx, n, hash, err);
+}
+
+int rk_subset_of(const rk_coco *c, const size_t *pool, size_t npool, double fraction,
+                 uint64_t seed, size_t **idx, size_t *n, char hash[65], rk_err *err)
+{
     if (!(fraction > 0 && fraction <= 1))
         return rk_errf(err, RK_EINVAL, "fraction must be in (0, 1], got %g", fraction);
-    size_t N = c->nimages, k = (size_t)ceil(fraction * (double)N - 1e-9);
+    size_t N = npool, k = (size_t)ceil(fraction * (double)N - 1e-9);
     if (k == 0 && N) k = 1;
     ranked *r = malloc((N + 1) * sizeof *r);
     size_t *out = malloc((k + 1) * sizeof *out);
@@ -267,10 +313,11 @@ int rk_subset(const rk_coco *c, double fraction, uint64_t seed, size_t **idx, si
     /* The rank key depends only on (seed, image id): adding images to a dataset does not
      * reshuffle the others, and every fraction is a prefix of the same ranking. */
     for (size_t i = 0; i < N; i++) {
+        size_t at = pool ? pool[i] : i;
         rk_rng g;
-        rk_rng_init(&g, seed, 0x73756273ULL, (uint64_t)c->images[i].id);
+        rk_rng_init(&g, seed, 0x73756273ULL, (uint64_t)c->images[at].id);
         r[i].key = rk_rng_u64(&g);
-        r[i].idx = i;
+        r[i].idx = at;
     }
     qsort(r, N, sizeof *r, cmp_ranked);
     for (size_t i = 0; i < k; i++) out[i] = r[i].idx;
@@ -285,5 +332,34 @@ int rk_subset(const rk_coco *c, double fraction, uint64_t seed, size_t **idx, si
     free(r), free(text);
     *idx = out;
     *n = k;
+    return RK_OK;
+}
+
+int rk_holdout(const rk_coco *c, size_t k, size_t **dev, size_t **rest, size_t *nrest,
+               rk_err *err)
+{
+    size_t N = c->nimages;
+    if (k >= N)
+        return rk_errf(err, RK_EINVAL, "held-out split of %zu images leaves none of %zu to train on",
+                       k, N);
+    size_t *d = NULL, nd = 0;
+    char hash[65];
+    /* a fixed seed of its own: the dev split is the same for every trial seed */
+    int rc = k ? rk_subset(c, (double)k / (double)N, 0x646576ULL, &d, &nd, hash, err) : RK_OK;
+    size_t *o = rc ? NULL : malloc((N - nd + 1) * sizeof *o);
+    if (!rc && !o) rc = rk_errf(err, RK_ENOMEM, "holdout: out of memory");
+    if (rc) {
+        free(d), free(o);
+        return rc;
+    }
+    size_t m = 0;
+    for (size_t i = 0, j = 0; i < N; i++) {
+        if (j < nd && d[j] == i) {
+            j++;
+            continue;
+        }
+        o[m++] = i;
+    }
+    *dev = d, *rest = o, *nrest = m;
     return RK_OK;
 }

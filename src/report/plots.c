@@ -8,7 +8,8 @@
  *   ap_vs_fraction   AP against the labelled fraction, a line per arm, a panel per aug
  *                    (Table 3);
  *   delta_vs_scratch ΔAP of every other arm against scratch in every cell, paired by seed;
- *   curves           training loss and val AP per epoch of one cell, a line per seed;
+ *   curves           training loss, val AP and dev AP per epoch of one cell, a line per
+ *                    seed (dev AP dashed);
  *   ap_vs_cpu        AP against the CPU seconds a cell cost, per arm (self-training counts
  *                    its teacher);
  *   ap_vs_KEY        AP against each numeric extra grid axis (selftrain.alpha: the α plot).
@@ -562,20 +563,20 @@ static void body_delta(FILE *f, const ctx *c, const void *arg)
 
 typedef struct {
     const rk_cell *cell;
-    int have_val, have_pseudo;
+    int have_val, have_pseudo, have_dev;
 } curve_arg;
 
 static int write_dat_curves(const ctx *c, const char *name, curve_arg *a, rk_err *err)
 {
-    static const char *const names[] = {"loss", "loss.pseudo", "val.AP"};
+    static const char *const names[] = {"loss", "loss.pseudo", "val.AP", "dev.AP"};
     FILE *f = rk_rp_open(c->o->out_dir, name, err);
     if (!f) return err->rc;
     fprintf(f, "# training curves of %s %s %g%s%s: blocks per (metric, seed) in the order loss, "
-               "loss.pseudo, val.AP; columns: step (epoch), value (val.AP x100)\n",
+               "loss.pseudo, val.AP, dev.AP; columns: step (epoch), value (AP x100)\n",
             a->cell->arm, a->cell->aug, a->cell->fraction, *a->cell->variant ? " " : "",
             a->cell->variant);
     int rc = RK_OK;
-    for (int m = 0; m < 3 && !rc; m++)
+    for (int m = 0; m < 4 && !rc; m++)
         for (size_t j = 0; j < a->cell->n && !rc; j++) {
             const rk_result_trial *t = &c->r->t[a->cell->idx[j]];
             rk_metric *v = NULL;
@@ -586,12 +587,13 @@ static int write_dat_curves(const ctx *c, const char *name, curve_arg *a, rk_err
             for (size_t i = 0; i < nv; i++) {
                 /* the pseudo loss is 0 when a trial has none */
                 if (!isfinite(v[i].value) || (m == 1 && v[i].value == 0)) continue;
-                fprintf(f, "%lld %.6g\n", (long long)v[i].step, m == 2 ? 100 * v[i].value : v[i].value);
+                fprintf(f, "%lld %.6g\n", (long long)v[i].step, m >= 2 ? 100 * v[i].value : v[i].value);
                 shown++;
             }
             if (!shown) fprintf(f, "? ?\n");
             if (m == 1 && shown) a->have_pseudo = 1;
             if (m == 2 && shown) a->have_val = 1;
+            if (m == 3 && shown) a->have_dev = 1;
             fprintf(f, "\n\n");
             free(v);
         }
@@ -625,20 +627,32 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
             fprintf(f, ", \\\n     \"curves.dat\" index %zu using 1:2 with lines lw 1.3 dt 2 "
                        "lc rgb \"%s\" %s", n + j, seedcol[j % 7],
                     j ? "notitle" : "title \"pseudo-label loss\"");
-    fprintf(f, "\nset key inside bottom right\nset ylabel \"val AP (COCO, ×100)\"\n"
-               "set title \"validation AP per epoch\"\n");
-    if (a->have_val) {
+    /* held-out AP: val (monitoring only) solid, dev (which chose the kept checkpoint)
+     * dashed in the seed's colour */
+    fprintf(f, "\nset key inside bottom right\nset ylabel \"AP (COCO, ×100)\"\n"
+               "set title \"%s per epoch\"\n", a->have_val && a->have_dev ? "val and dev AP (dashed)"
+               : a->have_dev ? "dev AP (dashed)" : "held-out AP");
+    if (a->have_val || a->have_dev) {
         fprintf(f, "plot");
-        for (size_t j = 0; j < n; j++)
+        for (size_t j = 0; j < n && a->have_val; j++)
             fprintf(f, "%s \"curves.dat\" index %zu using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 "
                        "lc rgb \"%s\" title \"seed %lld\"", j ? ", \\\n    " : " ", 2 * n + j,
                     seedcol[j % 7], (long long)c->r->t[cell->idx[j]].seed);
+        for (size_t j = 0; j < n && a->have_dev; j++) {
+            fprintf(f, "%s \"curves.dat\" index %zu using 1:2 with linespoints lw 1.4 dt 2 pt 6 "
+                       "ps 0.7 lc rgb \"%s\" ", j || a->have_val ? ", \\\n    " : " ", 3 * n + j,
+                    seedcol[j % 7]);
+            /* with val beside it one key entry names the dashes; alone, the seeds */
+            if (!a->have_val) fprintf(f, "title \"seed %lld, dev\"", (long long)c->r->t[cell->idx[j]].seed);
+            else fprintf(f, "%s", j ? "notitle" : "title \"dev AP\"");
+        }
         fprintf(f, "\n");
     } else {
         /* an empty panel that says why, rather than a missing one */
-        fprintf(f, "unset key\nset xrange [0:1]\nset yrange [0:1]\nunset xtics\nunset ytics\n"
-                   "set label 1 \"val AP not recorded during training\\n"
-                   "(set study.eval_every = N to evaluate every N epochs)\" at 0.5,0.5 center\n"
+        fprintf(f, "unset key\nunset ylabel\nset xrange [0:1]\nset yrange [0:1]\nunset xtics\n"
+                   "unset ytics\nset label 1 \"held-out AP not recorded during training\\n"
+                   "(study.eval_every = N: val every N epochs;\\n"
+                   "train.dev = N: a dev split of N scenes)\" at 0.5,0.5 center\n"
                    "plot 2 notitle\nunset label 1\n");
     }
     fprintf(f, "unset multiplot\n");
@@ -911,10 +925,11 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
                       520, body_delta, &d, err);
     }
     free(d.bar);
-    curve_arg ca = {cc, 0, 0};
+    curve_arg ca = {cc, 0, 0, 0};
     if (!rc) rc = write_dat_curves(&c, "curves.dat", &ca, err);
     if (!rc) {
-        snprintf(cap, sizeof cap, "Training loss and validation AP per epoch of the "
+        snprintf(cap, sizeof cap, "Training loss, and validation AP and dev AP (dashed: the "
+                 "held-out split that chose the kept checkpoint) where recorded, per epoch of the "
                  "cell %s, %s, %g %% labelled%s%s, one line per seed (rethink report --cell "
                  "ARM,AUG,FRACTION picks another).", cc->arm, cc->aug, 100 * cc->fraction,
                  *cc->variant ? ", " : "", cc->variant);

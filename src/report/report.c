@@ -1,6 +1,8 @@
 /* The report folder: the plots (plots.c), then the same tables written three ways — cells.csv
  * and deltas.csv for programs, report.md for a repository, index.html for a browser (one
- * self-contained file: styles inline, the SVG plots inlined, no external assets).
+ * self-contained file: styles inline, the SVG plots inlined, no external assets). Besides
+ * AP, deltas and compute, a convergence section says whether each cell's dev AP had stopped
+ * improving within its step budget (report.h), or that it was not measured.
  *
  * Tables are built once as rows of strings (tbl) and rendered to Markdown and HTML, so the
  * two can never disagree. Everything written is a function of the database alone: no
@@ -13,26 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rethink/data.h"
 #include "report_internal.h"
 
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
-
-static int mkdirs(const char *path, rk_err *err)
-{
-    char p[2048];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1;; s++) {
-        int end = !*s;
-        if (*s == '/' || end) {
-            *s = 0;
-            if (mkdir(p, 0777) && errno != EEXIST)
-                return rk_errf(err, RK_EIO, "%s: cannot create: %s", p, strerror(errno));
-            if (end) break;
-            *s = '/';
-        }
-    }
-    return RK_OK;
-}
 
 /* ---- number formatting ---- */
 
@@ -204,6 +190,109 @@ static void all_stats_table(tables *ts, const rk_results *r)
     }
 }
 
+/* ---- convergence ---- */
+
+static void cell_name(const rk_cell *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s %s %g %%%s%s%s", c->arm, c->aug, 100 * c->fraction,
+             *c->variant ? " [" : "", c->variant, *c->variant ? "]" : "");
+}
+
+static void convergence_table(tables *ts, const rk_results *r)
+{
+    char cap[900];
+    snprintf(cap, sizeof cap, "Trials with a held-out dev split (train.dev) keep their best "
+             "checkpoint on dev. Dev AP ×100 of that checkpoint; the epoch it was taken at as a "
+             "fraction of the trial's epochs (1.00: the last); last-quarter gain: the best dev AP "
+             "after 75 %% of the epochs minus the best before, in AP points (positive: still "
+             "improving late). Means over the seeds with dev evaluations (n). A cell has "
+             "plateaued when its mean gain is below %.2f AP points; undetermined: no dev "
+             "evaluation before or after 75 %% of the epochs; not measured: no dev split.",
+             100 * RK_PLATEAU_GAIN);
+    int variant = r->naxes > 0; /* a variant column only when there are extra axes */
+    tbl *t = tbl_new(ts, "Convergence on the dev split", cap, 8 + (size_t)variant);
+    if (!t) return;
+    const char *h[] = {"arm", "variant", "aug", "fraction", "n", "dev AP (kept)",
+                       "kept epoch / epochs", "last-quarter dev gain", "verdict"};
+    size_t col = 0;
+    for (size_t k = 0; k < 9; k++)
+        if (k != 1 || variant) tbl_set(ts, t, col++, h[k]);
+    for (size_t i = 0; i < r->ncells; i++) {
+        const rk_cell *c = &r->cells[i];
+        char v[64];
+        tbl_row(ts, t);
+        col = 0;
+        tbl_set(ts, t, col++, c->arm);
+        if (variant) tbl_set(ts, t, col++, c->variant);
+        tbl_set(ts, t, col++, c->aug);
+        snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
+        tbl_set(ts, t, col++, v);
+        snprintf(v, sizeof v, "%zu", c->dev_best.n);
+        tbl_set(ts, t, col++, v);
+        if (isfinite(c->dev_best.mean)) snprintf(v, sizeof v, "%.2f", 100 * c->dev_best.mean);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, col++, v);
+        if (isfinite(c->select_frac.mean)) snprintf(v, sizeof v, "%.2f", c->select_frac.mean);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, col++, v);
+        if (isfinite(c->dev_gain.mean)) snprintf(v, sizeof v, "%+.2f", 100 * c->dev_gain.mean);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, col++, v);
+        tbl_set(ts, t, col, rk_convergence_name(c->conv));
+    }
+}
+
+/* The section's summary: how many cells plateaued within their budget, which were still
+ * improving (with their gain), which could not be told; malloc'd, NULL when out of memory. */
+static char *convergence_summary(const rk_results *r)
+{
+    size_t cnt[4] = {0};
+    for (size_t i = 0; i < r->ncells; i++) cnt[r->cells[i].conv]++;
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    if (!f) return NULL;
+    if (cnt[RK_CONV_UNMEASURED] == r->ncells) {
+        fprintf(f, "Convergence was not measured: no trial of this study trained with a dev "
+                   "split (train.dev = 0), so whether each cell's AP had stopped improving within "
+                   "its step budget is unknown.");
+    }
+    size_t told = cnt[RK_CONV_PLATEAUED] + cnt[RK_CONV_IMPROVING];
+    char nm[1100];
+    if (told) {
+        fprintf(f, "%zu of %zu cells plateaued within their budget", cnt[RK_CONV_PLATEAUED], told);
+        for (size_t i = 0, k = 0; i < r->ncells; i++) {
+            const rk_cell *c = &r->cells[i];
+            if (c->conv != RK_CONV_IMPROVING) continue;
+            cell_name(c, nm, sizeof nm);
+            fprintf(f, "%s%s (%+.2f)", k++ ? ", " : "; the others were still improving at the "
+                    "end: ", nm, 100 * c->dev_gain.mean);
+        }
+        fprintf(f, "%s. Plateaued: a mean last-quarter dev gain below %.2f AP points.",
+                cnt[RK_CONV_IMPROVING] ? " (last-quarter dev gain, AP points)" : "",
+                100 * RK_PLATEAU_GAIN);
+    }
+    if (cnt[RK_CONV_UNDETERMINED]) {
+        fprintf(f, "%s%zu cell%s had no dev evaluation before or after 75 %% of the epochs, so "
+                   "could not be told:", told ? " " : "", cnt[RK_CONV_UNDETERMINED],
+                cnt[RK_CONV_UNDETERMINED] == 1 ? "" : "s");
+        for (size_t i = 0, k = 0; i < r->ncells; i++) {
+            if (r->cells[i].conv != RK_CONV_UNDETERMINED) continue;
+            cell_name(&r->cells[i], nm, sizeof nm);
+            fprintf(f, "%s %s", k++ ? "," : "", nm);
+        }
+        fprintf(f, ".");
+    }
+    if (cnt[RK_CONV_UNMEASURED] && cnt[RK_CONV_UNMEASURED] < r->ncells)
+        fprintf(f, " %zu cell%s had no dev split: not measured.", cnt[RK_CONV_UNMEASURED],
+                cnt[RK_CONV_UNMEASURED] == 1 ? "" : "s");
+    if (fclose(f)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
 static void claims_table(tables *ts, const rk_claim *cl, size_t n)
 {
     tbl *t = tbl_new(ts, "Claims (latest verdicts recorded by rethink check)",
@@ -292,7 +381,9 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         const char *nm = rk_store_stat_names[s];
         fprintf(f, ",%s_mean,%s_std,%s_ci_low,%s_ci_high", nm, nm, nm, nm);
     }
-    fprintf(f, ",cpu_s_mean,cpu_s_std\n");
+    /* convergence last (blank without dev metrics): appended, so columns keep their place */
+    fprintf(f, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
+               "select_frac_mean\n");
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         csv_str(f, r->study);
@@ -311,6 +402,9 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         }
         csv_num(f, c->cpu.mean);
         csv_num(f, c->cpu.std);
+        csv_num(f, c->dev_best.mean);
+        csv_num(f, c->dev_gain.mean);
+        csv_num(f, c->select_frac.mean);
         fputc('\n', f);
     }
     return rk_rp_close(f, dir, "cells.csv", err);
@@ -425,9 +519,10 @@ static void html_table(FILE *f, const tbl *t)
         for (size_t k = 0; k < t->ncols; k++) {
             const char *v = tcell(t, row, k);
             /* prose (a claim's description, why it got its verdict, an error) wraps */
-            const char *cls = !strcmp(v, "HOLDS") ? " class=\"holds\"" : !strcmp(v, "FAILS")
-                              ? " class=\"fails\"" : !strcmp(v, "INCONCLUSIVE") ? " class=\"inc\""
-                              : strlen(v) > 40 ? " class=\"text\"" : "";
+            const char *cls = !strcmp(v, "HOLDS") || !strcmp(v, "plateaued") ? " class=\"holds\""
+                              : !strcmp(v, "FAILS") ? " class=\"fails\""
+                              : !strcmp(v, "INCONCLUSIVE") || !strcmp(v, "still improving")
+                              ? " class=\"inc\"" : strlen(v) > 40 ? " class=\"text\"" : "";
             fprintf(f, "<td%s>", cls);
             html_text(f, v);
             fputs("</td>", f);
@@ -550,7 +645,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     if (!o || !o->out_dir || !*o->out_dir)
         return rk_errf(err, RK_EINVAL, "report: an output folder is required");
     const char *dir = o->out_dir;
-    int rc = mkdirs(dir, err);
+    int rc = rk_mkdirs(dir, err);
     if (rc) return rc;
     rk_rp_plot *plots = NULL;
     size_t nplots = 0;
@@ -559,6 +654,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     rk_claim *cl = NULL;
     size_t ncl = 0;
     tables ts = {0};
+    char *conv = NULL;
     if ((rc = rk_rp_plots(r, o, &plots, &nplots, files, err))) goto done;
     if ((rc = write_cells_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "cells.csv", err))) goto done;
     if ((rc = write_deltas_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "deltas.csv", err)))
@@ -584,7 +680,12 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     failed_table(&ts, r);
     size_t n_failed = ts.n;
     if (ncl) claims_table(&ts, cl, ncl);
-    if (ts.oom) {
+    /* the convergence table only where something was measured; its summary always */
+    size_t n_conv = ts.n;
+    int measured = 0;
+    for (size_t i = 0; i < r->ncells; i++) measured |= r->cells[i].conv != RK_CONV_UNMEASURED;
+    if (measured) convergence_table(&ts, r);
+    if (ts.oom || !(conv = convergence_summary(r))) {
         rc = oom(err);
         goto done;
     }
@@ -600,7 +701,8 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     }
     fprintf(f, "# Study %s — rethink report\n\n", r->study);
     for (size_t i = 0; i < nsum; i++) fprintf(f, "- %s\n", summary[i]);
-    fprintf(f, "- data: [cells.csv](cells.csv) (every stat per cell), [deltas.csv](deltas.csv) "
+    fprintf(f, "- data: [cells.csv](cells.csv) (every stat and convergence per cell), "
+               "[deltas.csv](deltas.csv) "
                "(paired deltas vs scratch); each plot's gnuplot script and data are beside it\n\n");
     if (ncl) {
         fprintf(f, "## Claims\n\n");
@@ -610,6 +712,10 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     for (size_t i = 0; i < n_ap; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Paired deltas against scratch\n\n");
     for (size_t i = n_ap; i < n_delta; i++) md_table(f, &ts.t[i]);
+    fprintf(f, "## Convergence\n\n");
+    md_text(f, conv);
+    fprintf(f, "\n\n");
+    for (size_t i = n_conv; i < ts.n; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Plots\n\n");
     for (size_t i = 0; i < nplots; i++)
         fprintf(f, "### %s\n\n![%s](%s.png)\n\n%s ([SVG](%s.svg), [script](%s.gp))\n\n",
@@ -648,6 +754,10 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     for (size_t i = 0; i < n_ap; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Paired deltas against scratch</h2>\n", f);
     for (size_t i = n_ap; i < n_delta; i++) html_table(f, &ts.t[i]);
+    fputs("<h2>Convergence</h2>\n<p>", f);
+    html_text(f, conv);
+    fputs("</p>\n", f);
+    for (size_t i = n_conv; i < ts.n; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Plots</h2>\n", f);
     for (size_t i = 0; i < nplots && !rc; i++) {
         char svg[96], prefix[32];
@@ -674,6 +784,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     if ((rc = rk_rp_close(f, dir, "index.html", err))) goto done;
     rc = rk_rp_file_add(files, "index.html", err);
 done:
+    free(conv);
     tables_free(&ts);
     rk_claims_free(cl, ncl);
     free(ser);

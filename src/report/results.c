@@ -1,6 +1,7 @@
 /* A study's results, read from the store's database with a read-only SQLite connection:
- * its detector trials (with their flattened config, compute and 12 COCO stats), the extra
- * grid axes found in their configs, and the cells the finished trials form.
+ * its detector trials (with their flattened config, compute, 12 COCO stats and, when they
+ * trained with a dev split, how far they had converged), the extra grid axes found in their
+ * configs, and the cells the finished trials form.
  *
  * Read-only on purpose: a report or a claims check must never change what it reports on,
  * and may run while a sweep is still writing (WAL readers never block the writer). The
@@ -319,6 +320,7 @@ static int load_trials(rk_results *r, rk_err *err)
         if (self) t->total_cpu_s += isfinite(teacher) ? teacher : isfinite(dep) ? dep : 0;
         for (int k = 0; k < RK_STORE_NSTATS; k++)
             t->stats[k] = t->status == RK_TRIAL_FINISHED ? real_col(q, 12 + k) : NAN;
+        t->dev_best = t->dev_gain = t->select_frac = NAN; /* load_convergence */
         if (!t->arm || !t->aug) bad = 1;
         if (bad) break;
     }
@@ -359,6 +361,58 @@ static int load_trials(rk_results *r, rk_err *err)
     if (bad) return oom(err);
     if (!ok) return sql_err(r, err, "reading params");
     return RK_OK;
+}
+
+/* ---- convergence on the dev split ---- */
+
+double rk_dev_gain_last_quarter(const rk_metric *dev, size_t n, int64_t epochs)
+{
+    if (epochs < 1) return NAN;
+    double early = NAN, late = NAN;
+    for (size_t i = 0; i < n; i++) {
+        double v = dev[i].value;
+        if (!isfinite(v)) continue;
+        /* e > 0.75 T in integers (4e > 3T), so an evaluation at exactly 0.75 T is early */
+        double *best = 4 * dev[i].step > 3 * epochs ? &late : &early;
+        if (isnan(*best) || v > *best) *best = v;
+    }
+    return late - early; /* NAN when either part is empty */
+}
+
+const char *rk_convergence_name(rk_convergence c)
+{
+    switch (c) {
+    case RK_CONV_UNDETERMINED: return "undetermined";
+    case RK_CONV_PLATEAUED: return "plateaued";
+    case RK_CONV_IMPROVING: return "still improving";
+    default: return "not measured";
+    }
+}
+
+/* The convergence numbers of each finished trial that evaluated on a dev split: its metrics
+ * dev.AP (step = epoch), select.epoch, and loss, whose last step is the trial's epochs. */
+static int load_convergence(rk_results *r, rk_err *err)
+{
+    int rc = RK_OK;
+    for (size_t i = 0; i < r->n && !rc; i++) {
+        rk_result_trial *t = &r->t[i];
+        if (t->status != RK_TRIAL_FINISHED) continue;
+        rk_metric *dev = NULL, *loss = NULL, *sel = NULL;
+        size_t ndev = 0, nloss = 0, nsel = 0;
+        rc = rk_results_metrics(r, t->id, "dev.AP", &dev, &ndev, err);
+        if (!rc && ndev) rc = rk_results_metrics(r, t->id, "loss", &loss, &nloss, err);
+        if (!rc && ndev) rc = rk_results_metrics(r, t->id, "select.epoch", &sel, &nsel, err);
+        if (!rc && ndev) {
+            int64_t epochs = nloss ? loss[nloss - 1].step : 0; /* ordered by step */
+            for (size_t k = 0; k < ndev; k++)
+                if (isfinite(dev[k].value) && (isnan(t->dev_best) || dev[k].value > t->dev_best))
+                    t->dev_best = dev[k].value;
+            t->dev_gain = rk_dev_gain_last_quarter(dev, ndev, epochs);
+            if (nsel && epochs > 0) t->select_frac = sel[0].value / (double)epochs;
+        }
+        free(dev), free(loss), free(sel);
+    }
+    return rc;
 }
 
 /* Extra axes: keys other than trial.* with more than one value among the trials that have
@@ -464,6 +518,17 @@ static int build_cells(rk_results *r, rk_err *err)
         }
         for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].total_cpu_s;
         rk_summarize(vals, c->n, r->confidence, &c->cpu);
+        /* rk_summarize skips the NANs of trials without dev metrics: n counts the others */
+        for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].dev_best;
+        rk_summarize(vals, c->n, r->confidence, &c->dev_best);
+        for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].dev_gain;
+        rk_summarize(vals, c->n, r->confidence, &c->dev_gain);
+        for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].select_frac;
+        rk_summarize(vals, c->n, r->confidence, &c->select_frac);
+        c->conv = c->dev_best.n == 0   ? RK_CONV_UNMEASURED
+                  : c->dev_gain.n == 0 ? RK_CONV_UNDETERMINED
+                  : c->dev_gain.mean < RK_PLATEAU_GAIN ? RK_CONV_PLATEAUED
+                                                       : RK_CONV_IMPROVING;
     }
     free(vals);
     free(ord);
@@ -487,6 +552,7 @@ int rk_results_load(rk_results *r, const char *db_path, const char *study, doubl
     int rc = open_db(r, db_path, err);
     if (!rc) rc = pick_study(r, study, err);
     if (!rc) rc = load_trials(r, err);
+    if (!rc) rc = load_convergence(r, err);
     if (!rc) rc = find_axes(r, err);
     if (!rc) rc = build_cells(r, err);
     if (rc) rk_results_free(r);

@@ -60,6 +60,8 @@ static const kspec SCHEMA[] = {
     {"train.clip", T_REAL, 0, 1e6, "10", A_ALL, "gradient-norm clip (0 = off)"},
     {"train.w_size", T_REAL, 0, 100, "1", A_ALL, "weight of the size L1 term"},
     {"train.w_off", T_REAL, 0, 100, "1", A_ALL, "weight of the offset L1 term"},
+    {"train.dev", T_INT, 0, 10000000, "0", A_ALL, "train scenes held out of every labelled fraction: convergence is watched and the checkpoint chosen on them, never on val (0: none)"},
+    {"train.dev_every", T_INT, 1, 100000000, "250", A_ALL, "with train.dev: evaluate on it every N optimizer steps (at the next epoch end) and at the end"},
     {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},
     {"pretrain.epochs", T_INT, 1, 100000, "10", A_PRE, "pre-training epochs over the source"},
     {"pretrain.batch", T_INT, 1, 1024, "64", A_PRE, "pre-training batch"},
@@ -73,6 +75,7 @@ static const kspec SCHEMA[] = {
     {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_ST, "decay of the loss moving averages"},
     {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_ST, "pseudo-box score threshold"},
     {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step"},
+    {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
     {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "scratch, pretrain, selftrain, pretrain+selftrain"},
     {"trial.aug", T_STR, 0, 0, "S1", A_ALL, "augmentation policy name"},
@@ -655,6 +658,8 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->build_data = (int)num(c, "study.build_data");
     t->threads = (int)num(c, "study.threads");
     t->eval_every = (int)num(c, "study.eval_every");
+    t->dev = (size_t)num(c, "train.dev");
+    t->dev_every = (long)num(c, "train.dev_every");
     rk_scene_params *d = &t->data;
     *d = rk_scene_defaults();
     d->seed = (uint64_t)num(c, "data.seed");
@@ -695,6 +700,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st.ema_decay = num(c, "selftrain.ema_decay");
     t->st.pseudo_batch = (int)num(c, "selftrain.pseudo_batch");
     t->st_threshold = num(c, "selftrain.threshold");
+    t->st_steps_scale = num(c, "selftrain.steps_scale");
     t->st_init_random = !strcmp(rk_config_get(c, "selftrain.init"), "random");
     if ((rc = policy_of(c, t->aug, &t->policy, err))) return rc;
     return policy_of(c, rk_config_get(c, "pretrain.aug"), &t->pre_policy, err);

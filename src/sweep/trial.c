@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "rethink/trial.h"
 
 static double cpu_now(void)
@@ -82,11 +84,76 @@ int rk_trial_prepare_data(const rk_config *c, void (*say)(void *ctx, const char 
     return rc;
 }
 
+/* A dataset folder built by the generator carries card.json with its recipe: a folder built
+ * from another recipe than the experiment's is an error, never silently other data. */
+static int card_matches(const rk_trial_cfg *t, rk_err *err)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/card.json", t->data_dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) return RK_OK; /* not ours (a dataset brought by the user): nothing to compare */
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *nt = realloc(text, cap = 2 * cap + 8192);
+            if (!nt) break;
+            text = nt;
+        }
+        size_t got = fread(text + n, 1, 4096, f);
+        n += got;
+        if (got == 0) break;
+    }
+    fclose(f);
+    if (!text) return rk_errf(err, RK_ENOMEM, "%s: out of memory", p);
+    text[n] = 0;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "params");
+    const rk_scene_params *d = &t->data;
+    const struct { const char *card, *key; double want; } k[] = {
+        {"size", "data.size", d->size},          {"train", "data.train", d->ntrain},
+        {"val", "data.val", d->nval},            {"source", "data.source", d->nsource},
+        {"clutter", "data.clutter", d->clutter}, {"occlusion", "data.occlusion", d->occlusion},
+        {"tint", "data.tint", d->tint},          {"noise", "data.noise", d->noise},
+    };
+    int rc = RK_OK;
+    if (!root || !cJSON_IsObject(par)) {
+        rc = rk_errf(err, RK_EINVAL, "%s: not a dataset card (no params object)", p);
+    } else {
+        const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+        if (cJSON_IsNumber(seed) && seed->valuedouble != (double)d->seed)
+            rc = rk_errf(err, RK_EINVAL, "%s: built with seed %.0f, the experiment has data.seed = %llu; "
+                         "point study.data at another folder or delete this one", t->data_dir,
+                         seed->valuedouble, (unsigned long long)d->seed);
+        for (size_t i = 0; !rc && i < sizeof k / sizeof *k; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, k[i].card);
+            if (cJSON_IsNumber(v) && fabs(v->valuedouble - k[i].want) > 1e-9 * (1 + fabs(k[i].want)))
+                rc = rk_errf(err, RK_EINVAL, "%s: built with %s = %g, the experiment has %s = %g; "
+                             "point study.data at another folder or delete this one", t->data_dir,
+                             k[i].card, v->valuedouble, k[i].key, k[i].want);
+        }
+        const char *pairs[2][2] = {{"objects", "data.objects"}, {"scale", "data.scale"}};
+        double want[2][2] = {{d->min_objects, d->max_objects}, {d->min_scale, d->max_scale}};
+        for (int i = 0; !rc && i < 2; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, pairs[i][0]);
+            if (cJSON_GetArraySize(v) != 2) continue;
+            double a = cJSON_GetArrayItem(v, 0)->valuedouble, b = cJSON_GetArrayItem(v, 1)->valuedouble;
+            if (a != want[i][0] || b != want[i][1])
+                rc = rk_errf(err, RK_EINVAL, "%s: built with %s = %g, %g, the experiment has %s = %g, %g; "
+                             "point study.data at another folder or delete this one", t->data_dir,
+                             pairs[i][0], a, b, pairs[i][1], want[i][0], want[i][1]);
+        }
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
-    if (exists(p)) return RK_OK;
+    if (exists(p)) return card_matches(t, err);
     if (!t->build_data)
         return rk_errf(err, RK_EIO, "%s: dataset missing (and study.build_data = 0)", t->data_dir);
     note(h, "building the default dataset in %s (first use)", t->data_dir);
@@ -113,7 +180,15 @@ typedef struct {
     const rk_dataset *val;
     int64_t *ids;
     int *cats;
-    double last_ap;
+    /* the dev split (t->dev > 0): evaluated every t->dev_every steps and at the end; the
+     * best checkpoint so far is kept at best_path */
+    const rk_dataset *dev;
+    int64_t *dev_ids;
+    long spe, next_dev;
+    double best_ap;
+    int best_epoch, rc;
+    char best_path[1300];
+    rk_err err;
 } epoch_ctx;
 
 static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
@@ -131,19 +206,36 @@ static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val
 static int on_epoch(void *ctx, const rk_epoch_stats *s)
 {
     epoch_ctx *e = ctx;
-    double ap = -1;
-    if (e->t->eval_every > 0 && (s->epoch % e->t->eval_every == 0) && s->epoch < s->epochs) {
+    double ap = -1, dev_ap = -1;
+    int last = s->epoch == s->epochs, evaluated = 0;
+    if (e->t->eval_every > 0 && (s->epoch % e->t->eval_every == 0) && !last) {
         rk_coco_stats st;
         rk_err err = {0};
         if (!evaluate(e->net, e->t, e->val, e->ids, e->cats, &st, &err)) {
             ap = st.stats[RK_AP];
             rk_coco_stats_free(&st);
         }
-        /* evaluation re-planned the net for inference; training re-plans lazily */
-        rk_net_plan(e->net, e->t->train.batch + (e->t->arm >= RK_ARM_SELFTRAIN ? e->t->st.pseudo_batch : 0),
-                    RK_BACKEND_DNNL, e->t->threads, &err);
+        evaluated = 1;
     }
-    if (e->h && e->h->epoch) e->h->epoch(e->h->ctx, s, ap);
+    long step = (long)s->epoch * e->spe;
+    if (e->dev && (step >= e->next_dev || last)) {
+        rk_coco_stats st;
+        if ((e->rc = evaluate(e->net, e->t, e->dev, e->dev_ids, e->cats, &st, &e->err))) return 1;
+        dev_ap = st.stats[RK_AP];
+        rk_coco_stats_free(&st);
+        while (e->next_dev <= step) e->next_dev += e->t->dev_every;
+        evaluated = 1;
+        /* strictly better: on ties the earlier (cheaper) checkpoint stays */
+        if (dev_ap > e->best_ap) {
+            e->best_ap = dev_ap, e->best_epoch = s->epoch;
+            if ((e->rc = rk_checkpoint_save(e->net, e->best_path, &e->err))) return 1;
+        }
+    }
+    /* evaluation re-planned the net for inference; training re-plans lazily */
+    if (evaluated)
+        rk_net_plan(e->net, e->t->train.batch + (e->t->arm >= RK_ARM_SELFTRAIN ? e->t->st.pseudo_batch : 0),
+                    RK_BACKEND_DNNL, e->t->threads, &e->err);
+    if (e->h && e->h->epoch) e->h->epoch(e->h->ctx, s, ap, dev_ap);
     return 0;
 }
 
@@ -268,14 +360,50 @@ static void dataset_paths(const rk_trial_cfg *t, const char *split, char *img, c
     snprintf(ann, 1200, "%s/annotations/instances_%s.json", t->data_dir, split);
 }
 
-int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
+/* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
+static void student_budget(rk_trial_cfg *t)
 {
-    memset(res, 0, sizeof *res);
-    res->teacher_cpu_s = res->pseudo_cpu_s = res->source_acc = NAN;
+    rk_schedule *s = &t->train;
+    double k = t->st_steps_scale;
+    if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
+    else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
+}
+
+/* Optimizer steps and images (labelled + pseudo) of training n labelled images. */
+static double train_images(const rk_trial_cfg *t, size_t n, long *steps)
+{
+    long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
+    *steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+    return (double)*steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
+}
+
+int rk_trial_cost(const rk_config *c, double *images, rk_err *err)
+{
     rk_trial_cfg *t = malloc(sizeof *t);
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);
-    rk_dataset tr = {0}, va = {0};
+    if (!rc) {
+        if (t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN) student_budget(t);
+        double pool = (double)t->data.ntrain - (double)t->dev;
+        size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
+        long steps;
+        *images = train_images(t, n ? n : 1, &steps);
+    }
+    free(t);
+    return rc;
+}
+
+int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->teacher_cpu_s = res->pseudo_cpu_s = res->source_acc = res->dev_ap = NAN;
+    rk_trial_cfg *t = malloc(sizeof *t);
+    if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    int rc = rk_trial_cfg_from(t, c, err);
+    rk_dataset tr = {0}, va = {0}, dv = {0};
+    size_t *devi = NULL, *pool = NULL, npool = 0;
+    int64_t *dev_ids = NULL;
     rk_source src = {0};
     rk_net *net = NULL, *teacher = NULL;
     rk_pseudo_set ps = {0};
@@ -301,7 +429,19 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_source_load(&src, sdir, pre && exists(slab) ? slab : NULL, t->threads, err)))
             goto done;
     }
-    if ((rc = rk_subset(&tr.coco, t->fraction, t->seed, &idx, &n, res->data_hash, err))) goto done;
+    /* the dev split comes out of train before any labelled fraction is taken */
+    if ((rc = rk_holdout(&tr.coco, t->dev, &devi, &pool, &npool, err)) ||
+        (rc = rk_subset_of(&tr.coco, pool, npool, t->fraction, t->seed, &idx, &n, res->data_hash,
+                           err)))
+        goto done;
+    if (t->dev) {
+        if ((rc = rk_dataset_select(&dv, &tr, devi, t->dev, err))) goto done;
+        if (!(dev_ids = malloc(t->dev * sizeof *dev_ids))) {
+            rc = rk_errf(err, RK_ENOMEM, "trial: out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < t->dev; i++) dev_ids[i] = dv.coco.images[i].id;
+    }
     ids = malloc((va.coco.nimages + 1) * sizeof *ids);
     cats = malloc((tr.coco.ncats + 1) * sizeof *cats);
     if (!ids || !cats) {
@@ -367,15 +507,30 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
     }
+    if (self) student_budget(t); /* its teacher trained the full one */
     double c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
-    epoch_ctx ec = {h, t, net, &va, ids, cats, -1};
+    long steps;
+    res->images = (long)train_images(t, n, &steps);
+    epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
+                    .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
+                    .next_dev = t->dev_every, .best_ap = -INFINITY,
+                    .spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch)};
+    snprintf(ec.best_path, sizeof ec.best_path, "%s/trial-%.16s.best.%d", t->artifacts, res->hash,
+             (int)getpid());
     rk_train_hooks th = {on_epoch, on_step, &ec};
     rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, self ? &ps.view : NULL,
                            self ? &t->st : NULL, &t->train, t->seed, t->threads, &th, err);
+    if (!rc && ec.rc) {
+        rc = ec.rc;
+        if (err) *err = ec.err;
+    }
+    /* the result is the checkpoint that did best on dev (the last one without a dev split) */
+    if (!rc && t->dev) {
+        rc = rk_checkpoint_load(net, ec.best_path, 1, NULL, err);
+        res->best_epoch = ec.best_epoch, res->dev_ap = ec.best_ap;
+    }
+    if (t->dev) remove(ec.best_path);
     if (rc) goto done;
-    long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
-    long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
-    res->images = steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
     res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
     snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
     char tmp[1300];
@@ -397,7 +552,8 @@ done:
     if (rc) rk_trial_result_free(res);
     rk_pseudo_set_free(&ps);
     rk_net_free(net), rk_net_free(teacher);
-    rk_dataset_free(&tr), rk_dataset_free(&va);
+    rk_dataset_free(&tr), rk_dataset_free(&va), rk_dataset_free(&dv);
+    free(devi), free(pool), free(dev_ids);
     rk_source_free(&src);
     free(idx), free(ids), free(cats), free(t);
     return rc;

@@ -16,6 +16,7 @@ pkgs=(
   gnuplot-nox
   libcjson-dev libinih-dev libgsl-dev
   dataset-fashion-mnist    # the real raw material of the default datasets
+  openmpi-bin libopenmpi-dev  # MPI ranks for rethink sweep under mpirun (optional at build)
 )
 if [[ "${1:-}" == "--torch" ]]; then pkgs+=(python3-torch); fi
 

@@ -14,7 +14,9 @@
  * §Clusters). A shard's membership depends only on the experiment file and overrides, never
  * on database state, so a re-run task takes the same trials and resumes them.
  * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the
- * default dataset is built, when missing, by a forked child before the workers start. */
+ * default dataset is built, when missing, by a forked child before the workers start.
+ * Under mpirun (more than one process) rank 0 registers the grid here as above and then
+ * coordinates ranks 1..N-1 instead of forking workers (sweep_mpi.c). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,11 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "sweep.h"
 
 static const char *HELP =
-    "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--dry-run] [--quiet]\n"
-    "                          [--stage 1|2 [--shard I/N]]\n"
+    "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--artifacts DIR]\n"
+    "                          [--dry-run] [--quiet] [--stage 1|2 [--shard I/N]]\n"
+    "       mpirun --enable-recovery -np N rethink sweep FILE [options] [--rank-timeout S]\n"
     "       rethink sweep FILE --emit-slurm [--shards N] [--array-parallelism K]\n"
     "                          [--out-dir DIR] [-j N] [-s key=value ...] > job.sbatch\n"
     "\n"
@@ -41,6 +44,8 @@ static const char *HELP =
     "  -j N            worker processes (default: one per core, study.threads each)\n"
     "  -s key=value    override a key or an axis (-s train.lr=0.1,0.05 adds an axis)\n"
     "  --db FILE       results database (default results.db)\n"
+    "  --artifacts DIR folder for checkpoints, backbones and pseudo-labels (the key\n"
+    "                  study.artifacts, default artifacts; not part of a trial's identity)\n"
     "  --dry-run       list the trials, their dependencies and the estimated cost; run nothing\n"
     "  --quiet         no progress display\n"
     "  --stage S       only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
@@ -53,19 +58,19 @@ static const char *HELP =
     "                  and merging them; submit it with `bash job.sbatch`\n"
     "  --shards N      array tasks per stage (default: one trial per task)\n"
     "  --array-parallelism K  at most K tasks at once (default: N)\n"
-    "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n";
-
-typedef struct {
-    rk_config cfg;
-    char hash[65];
-    int64_t id;
-    rk_trial_status status;
-    int teacher;   /* index of its teacher in the list, -1 */
-    int implied;   /* a teacher not in the grid itself */
-} item;
+    "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n"
+    "\n"
+    "MPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
+    "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
+    "process that opens the database; --artifacts and study.data must be on a filesystem\n"
+    "every rank sees. Give mpirun --enable-recovery: without it Open MPI ends the whole job\n"
+    "when one rank dies (the sweep then resumes when run again); with it the dead rank's\n"
+    "trial is re-run on another rank, but mpirun exits 0 whatever the sweep's outcome: read\n"
+    "its last line.\n"
+    "  --rank-timeout S  a rank silent for S seconds is presumed dead (default 60)\n";
 
 /* 1: supervised (scratch, pretrain), 2: self-training (needs a finished teacher) */
-static int stage_of(const item *t)
+static int stage_of(const sweep_item *t)
 {
     return strstr(rk_config_get(&t->cfg, "trial.arm"), "selftrain") ? 2 : 1;
 }
@@ -90,8 +95,9 @@ typedef struct {
  * database lives on node-local disk while written and is copied to the shared folder after,
  * because SQLite's locking is not safe on network filesystems. Paths are made absolute so
  * the tasks do not depend on where sbatch is called from. */
-static int emit_slurm(const char *file, const char **ov, size_t nov, const item *it, size_t n,
-                      const char *study, const char *threads, const slurm_opts *o, rk_err *err)
+static int emit_slurm(const char *file, const char **ov, size_t nov, const sweep_item *it,
+                      size_t n, const char *study, const char *threads, const slurm_opts *o,
+                      rk_err *err)
 {
     size_t count[3] = {0};
     for (size_t i = 0; i < n; i++) count[stage_of(&it[i])]++;
@@ -198,7 +204,7 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const item 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { (void)sig, interrupted = 1; }
 
-static int find_hash(const item *it, size_t n, const char *h)
+int sweep_find_hash(const sweep_item *it, size_t n, const char *h)
 {
     for (size_t i = 0; i < n; i++)
         if (!strcmp(it[i].hash, h)) return (int)i;
@@ -246,11 +252,15 @@ static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
     return rc;
 }
 
-/* Takes the next runnable trial: any of the study's, or with sel (a stage or shard), only
- * one of sel's, so trials of other shards registered in the same database are left alone.
- * *left: whether any trial this worker may take is still pending or running. */
-static int take(rk_store *db, rk_acquire_opts *o, const item *it, size_t n, const char *sel,
-                rk_trial *t, int *got, int *left, rk_err *err)
+void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg)
+{
+    snprintf(buf, cap, "[%s] %s %s f=%s s=%s", who, rk_config_get(cfg, "trial.arm"),
+             rk_config_get(cfg, "trial.aug"), rk_config_get(cfg, "trial.fraction"),
+             rk_config_get(cfg, "trial.seed"));
+}
+
+int sweep_take(rk_store *db, rk_acquire_opts *o, const sweep_item *it, size_t n, const char *sel,
+               rk_trial *t, int *got, int *left, rk_err *err)
 {
     *got = 0, *left = 0;
     if (!sel) {
@@ -277,8 +287,8 @@ static int take(rk_store *db, rk_acquire_opts *o, const item *it, size_t n, cons
     return 0;
 }
 
-static int worker(const char *db_path, const char *study, item *it, size_t n, const char *sel,
-                  int slot, int quiet)
+static int worker(const char *db_path, const char *study, sweep_item *it, size_t n,
+                  const char *sel, int slot, int quiet)
 {
     rk_store *db = NULL;
     rk_err err = {0};
@@ -294,7 +304,7 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
         rk_acquire_opts o = {.study = study, .worker = name, .host = host};
         rk_trial t;
         int got = 0, left = 0;
-        if (take(db, &o, it, n, sel, &t, &got, &left, &err)) {
+        if (sweep_take(db, &o, it, n, sel, &t, &got, &left, &err)) {
             fprintf(stderr, "worker %d: %s\n", slot, err.msg);
             break;
         }
@@ -303,7 +313,7 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
             sleep(1); /* waiting for a teacher or for trials held by others */
             continue;
         }
-        int k = find_hash(it, n, t.config_hash);
+        int k = sweep_find_hash(it, n, t.config_hash);
         rk_trial_result res;
         char label[96];
         int rc;
@@ -311,10 +321,9 @@ static int worker(const char *db_path, const char *study, item *it, size_t n, co
             rc = rk_errf(&err, RK_EINVAL, "trial %lld is not in this experiment's grid (another "
                          "sweep of the same study?)", (long long)t.id);
         } else {
-            snprintf(label, sizeof label, "[%d] %s %s f=%s s=%s", slot,
-                     rk_config_get(&it[k].cfg, "trial.arm"), rk_config_get(&it[k].cfg, "trial.aug"),
-                     rk_config_get(&it[k].cfg, "trial.fraction"),
-                     rk_config_get(&it[k].cfg, "trial.seed"));
+            char who[16];
+            snprintf(who, sizeof who, "%d", slot);
+            sweep_label(label, sizeof label, who, &it[k].cfg);
             rc = run_trial(db, db_path, &t, &it[k].cfg, label, 1, &res, &err);
             if (!rc) {
                 rc = run_record(db, &t, &res, &err);
@@ -354,6 +363,13 @@ static int build_data_child(const rk_config *cfg)
     return 0;
 }
 
+int sweep_mpi_size(void)
+{
+    const char *s = getenv("OMPI_COMM_WORLD_SIZE");
+    int n = s ? atoi(s) : 1;
+    return n > 1 ? n : 1;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *db_path = "results.db";
@@ -361,6 +377,10 @@ int cmd_sweep(int argc, char **argv)
     size_t nov = 0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0, jobs_set = 0;
     int stage = 0, shard = 0, nshards = 1, emit = 0;
+    int nmpi = sweep_mpi_size(), mpi = 0, rank = 0, served = 0; /* mpi: MPI initialised */
+    size_t lost = 0; /* MPI ranks presumed dead */
+    double rank_timeout = 60;
+    const char *artifacts_dir = NULL;
     slurm_opts so = {0};
     if (jobs < 1) jobs = 1;
     for (int i = 1; i < argc; i++) {
@@ -418,7 +438,16 @@ int cmd_sweep(int argc, char **argv)
             shard = (int)si, nshards = (int)sn;
         } else if (!strcmp(a, "--out-dir")) so.out_dir = v;
         else if (!strcmp(a, "-s")) ov[nov++] = v;
-        else {
+        else if (!strcmp(a, "--artifacts")) artifacts_dir = v;
+        else if (!strcmp(a, "--rank-timeout")) {
+            if (cli_double(a, v, &rank_timeout) || rank_timeout <= 0) {
+                if (rank_timeout <= 0)
+                    fprintf(stderr, "rethink sweep: option --rank-timeout: expected seconds > 0, "
+                                    "got '%s'\n", v);
+                free(ov);
+                return 2;
+            }
+        } else {
             fprintf(stderr, "rethink sweep: unknown option '%s' (see --help)\n", a);
             free(ov);
             return 2;
@@ -443,16 +472,34 @@ int cmd_sweep(int argc, char **argv)
         free(ov);
         return 2;
     }
+    if (nmpi > 1 && (emit || dry)) {
+        fprintf(stderr, "rethink sweep: --emit-slurm and --dry-run run without mpirun\n");
+        free(ov);
+        return 2;
+    }
+#ifndef RK_HAVE_MPI
+    if (nmpi > 1) {
+        fprintf(stderr, "rethink sweep: started by mpirun as one of %d processes, but this "
+                        "rethink was built without MPI (install libopenmpi-dev and rebuild)\n",
+                nmpi);
+        free(ov);
+        return 2;
+    }
+#endif
+    char *artifacts = NULL; /* --artifacts DIR as an override, after (so over) any -s */
+    if (artifacts_dir && (artifacts = malloc(strlen(artifacts_dir) + 32)))
+        sprintf(artifacts, "study.artifacts=%s", artifacts_dir), ov[nov++] = artifacts;
     rk_err err = {0};
     rk_experiment x;
     int rc = rk_experiment_load(&x, file, ov, nov, &err);
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        free(artifacts);
         free(ov);
         return 2;
     }
     size_t ng = rk_experiment_size(&x), n = 0;
-    item *it = calloc(2 * ng, sizeof *it);
+    sweep_item *it = calloc(2 * ng, sizeof *it);
     rk_store *db = NULL;
     if (!it) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
     /* the grid, then the teachers it implies (deduplicated by hash) */
@@ -462,7 +509,7 @@ int cmd_sweep(int argc, char **argv)
         if (!rc) rc = rk_config_json(&it[n].cfg, &j, it[n].hash, &err);
         free(j);
         it[n].teacher = -1;
-        if (!rc && find_hash(it, n, it[n].hash) >= 0) {
+        if (!rc && sweep_find_hash(it, n, it[n].hash) >= 0) {
             rk_config_free(&it[n].cfg); /* duplicate (an axis that does not change this arm) */
             continue;
         }
@@ -477,7 +524,7 @@ int cmd_sweep(int argc, char **argv)
         if (!rc) rc = rk_config_json(&tc, &j, th, &err);
         free(j);
         if (rc) break;
-        int k = find_hash(it, n, th);
+        int k = sweep_find_hash(it, n, th);
         if (k < 0) {
             it[n].cfg = tc;
             memcpy(it[n].hash, th, 65);
@@ -510,6 +557,23 @@ int cmd_sweep(int argc, char **argv)
     }
     for (size_t i = 0; i < n && !rc; i++)
         if (sel[i] && it[i].teacher >= 0) need[it[i].teacher] = 1;
+    /* MPI: ranks >= 1 only run trials (they never open the database); rank 0 goes on */
+#ifdef RK_HAVE_MPI
+    if (!rc && nmpi > 1) {
+        rc = sweep_mpi_init(&rank, &err);
+        if (rc) {
+            fprintf(stderr, "rethink sweep: %s\n", err.msg);
+            goto done;
+        }
+        mpi = 1;
+        if (rank > 0) {
+            int died = 0;
+            rc = sweep_mpi_worker(it, n, rank_timeout, &died);
+            lost = (size_t)died;
+            goto done;
+        }
+    }
+#endif
     if (!rc) rc = rk_store_open(&db, db_path, &err);
     /* register teachers first so they get lower ids (acquire takes the lowest runnable) */
     for (int pass = 0; pass < 2 && !rc; pass++)
@@ -588,9 +652,25 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     if (!quiet)
-        printf("sweep '%s': %zu trials, %zu to run, %d workers, database %s\n", study, n, to_run, jobs,
-               db_path);
+        printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", study, n, to_run,
+               mpi ? nmpi - 1 : jobs, mpi ? "worker ranks" : "workers", db_path);
     fflush(stdout);
+#ifdef RK_HAVE_MPI
+    if (mpi) {
+        sweep_mpi_plan p = {db, study, it, n, stage ? sel : NULL, &it[0].cfg, rank_timeout, quiet};
+        served = 1;
+        rc = sweep_mpi_coordinate(&p, &lost, &err);
+        if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        if (!rk_store_counts(db, study, &c, &err)) {
+            size_t left = c.pending + c.running;
+            printf("%s: %zu finished, %zu failed, %zu left", study, c.finished, c.failed, left);
+            if (lost) printf(" (%zu rank(s) presumed dead)", lost);
+            printf("%s\n", left ? " (run the same command to resume)" : "");
+            if (!rc) rc = c.failed ? 3 : left ? 1 : 0;
+        }
+        goto done;
+    }
+#endif
     /* the dataset, before the workers: built by a child (the parent stays free of OpenMP) */
     pid_t b = fork();
     if (b == 0) _exit(build_data_child(&it[0].cfg));
@@ -650,9 +730,19 @@ int cmd_sweep(int argc, char **argv)
                c.pending + c.running, interrupted ? " (interrupted: run the same command to resume)" : "");
     rc = interrupted ? 130 : c.failed ? 3 : 0;
 done:
+#ifdef RK_HAVE_MPI
+    if (mpi && rank == 0 && !served) { /* stopped before running anything: release the ranks */
+        sweep_mpi_plan p = {.timeout_s = rank_timeout};
+        sweep_mpi_coordinate(&p, &lost, &err);
+    }
+    if (mpi) sweep_mpi_finalize(lost > 0);
+#else
+    (void)rank, (void)served, (void)rank_timeout, (void)lost;
+#endif
     rk_store_close(db);
     free(sel);
     free(need);
+    free(artifacts);
     free(ov);
     for (size_t i = 0; i < n; i++) rk_config_free(&it[i].cfg);
     free(it);

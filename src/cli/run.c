@@ -1,6 +1,7 @@
 /* Running trials for the command line: one trial under a store lease (with a heartbeat
  * thread), its per-epoch metrics, results and compute recorded, and a progress line on a
- * terminal. Shared by `rethink train` and the sweep's workers. */
+ * terminal. Shared by `rethink train`, the sweep's workers and its MPI ranks (which hand
+ * metrics and outcome to rank 0 instead of the store: run_trial_with, run_outcome). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +12,8 @@
 #include "run.h"
 
 typedef struct {
-    rk_store *db;
+    run_metrics_fn metrics; /* NULL: metrics are not recorded */
+    void *mctx;
     int64_t id;
     int attempt;
     const char *label;
@@ -43,7 +45,7 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
         n++;
     }
     rk_err err = {0};
-    if (r->db && !r->lost && rk_store_metrics_add(r->db, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
+    if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
     if (!r->quiet && !r->tty) {
         char ev[64] = "";
@@ -105,10 +107,18 @@ static void *beat_main(void *p)
     return NULL;
 }
 
-int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
-              const char *label, int quiet, rk_trial_result *res, rk_err *err)
+static int store_metrics(void *db, int64_t id, int attempt, const rk_metric *m, size_t n,
+                         rk_err *err)
 {
-    run_ctx r = {db, t->id, t->attempts, label, isatty(2), quiet, cli_now(), 0};
+    return rk_store_metrics_add(db, id, attempt, m, n, err);
+}
+
+/* db_path non-NULL: a heartbeat thread on its own connection to it while the trial runs */
+static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk_trial *t,
+               const rk_config *cfg, const char *label, int quiet, rk_trial_result *res,
+               rk_err *err)
+{
+    run_ctx r = {metrics, mctx, t->id, t->attempts, label, isatty(2), quiet, cli_now(), 0};
     beat b = {db_path, t->id, t->attempts, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
@@ -125,9 +135,23 @@ int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_con
     return rc;
 }
 
-int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err)
+int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
+              const char *label, int quiet, rk_trial_result *res, rk_err *err)
+{
+    return run(db ? store_metrics : NULL, db, db_path, t, cfg, label, quiet, res, err);
+}
+
+int run_trial_with(run_metrics_fn metrics, void *ctx, const rk_trial *t, const rk_config *cfg,
+                   const char *label, int quiet, rk_trial_result *res, rk_err *err)
+{
+    return run(metrics, ctx, NULL, t, cfg, label, quiet, res, err);
+}
+
+int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
+                rk_err *err)
 {
     rk_category_ap *ca = calloc(res->stats.ncats + 1, sizeof *ca);
+    *cats = ca;
     if (!ca) return rk_errf(err, RK_ENOMEM, "out of memory");
     for (size_t k = 0; k < res->stats.ncats; k++) {
         ca[k].id = res->cats ? res->cats[k].id : (int)k + 1;
@@ -135,11 +159,14 @@ int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_e
                  res->cats && res->cats[k].name ? res->cats[k].name : "");
         ca[k].ap = res->stats.cat_ap[k];
     }
-    rk_trial_outcome o = {res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,
-                          res->images, res->flops, res->teacher_cpu_s, res->pseudo_cpu_s,
-                          res->data_hash};
-    /* the checkpoint kept on dev and the backbone's quality, beside the training curves */
-    rk_metric m[3];
+    *o = (rk_trial_outcome){res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,
+                            res->images, res->flops, res->teacher_cpu_s, res->pseudo_cpu_s,
+                            res->data_hash};
+    return 0;
+}
+
+size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRICS])
+{
     size_t n = 0;
     if (!isnan(res->dev_ap)) {
         m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.epoch", res->best_epoch};
@@ -147,7 +174,17 @@ int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_e
     }
     if (!isnan(res->source_acc))
         m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
-    int rc = n ? rk_store_metrics_add(db, t->id, t->attempts, m, n, err) : RK_OK;
+    return n;
+}
+
+int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err)
+{
+    rk_trial_outcome o;
+    rk_category_ap *ca;
+    rk_metric m[RUN_FINAL_METRICS];
+    size_t n = run_final_metrics(res, m);
+    int rc = run_outcome(res, &o, &ca, err);
+    if (!rc && n) rc = rk_store_metrics_add(db, t->id, t->attempts, m, n, err);
     if (!rc) rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
     free(ca);
     return rc;

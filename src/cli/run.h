@@ -18,4 +18,21 @@ int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_con
 /* Finishes t with res (results, per-category AP, compute) atomically. */
 int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err);
 
+/* Where a trial's per-epoch metrics go (for rk_store_metrics_add's lease semantics: return
+ * RK_STORE_LOST when the lease is gone, and no more are sent). */
+typedef int (*run_metrics_fn)(void *ctx, int64_t id, int attempt, const rk_metric *m, size_t n,
+                              rk_err *err);
+/* run_trial without a store: metrics go to fn (NULL: dropped), no heartbeat thread (an MPI
+ * rank sends both to rank 0, which records them). */
+int run_trial_with(run_metrics_fn fn, void *ctx, const rk_trial *t, const rk_config *cfg,
+                   const char *label, int quiet, rk_trial_result *res, rk_err *err);
+/* What run_record writes, as a store outcome: o points into res and into *cats (per-category
+ * AP, allocated here; free it, also on error). */
+int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
+                rk_err *err);
+/* The metrics run_record adds under the lease just before the outcome (the checkpoint kept
+ * on dev, the backbone's source accuracy): up to RUN_FINAL_METRICS into m; returns how many. */
+#define RUN_FINAL_METRICS 3
+size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRICS]);
+
 #endif

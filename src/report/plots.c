@@ -614,7 +614,8 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
     fprintf(f, "set multiplot layout 1,2 title \"Training curves: %s, %s, %g %% labelled%s%s\" "
                "font \"%s,14\"\n", cell->arm, cell->aug, 100 * cell->fraction,
             *cell->variant ? ", " : "", cell->variant, FONT);
-    fprintf(f, "set key inside top right vertical spacing 1.1 opaque\n"
+    /* headroom above the curves for the key, so it never hides them */
+    fprintf(f, "set key inside top right vertical spacing 1.1 opaque\nset offsets 0, 0, graph 0.35, 0\n"
                "set xlabel \"epoch\"\nset ylabel \"training loss\"\nset title \"loss per epoch\"\n"
                "plot");
     size_t n = cell->n;
@@ -629,7 +630,7 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
                     j ? "notitle" : "title \"pseudo-label loss\"");
     /* held-out AP: val (monitoring only) solid, dev (which chose the kept checkpoint)
      * dashed in the seed's colour */
-    fprintf(f, "\nset key inside bottom right\nset ylabel \"AP (COCO, ×100)\"\n"
+    fprintf(f, "\nset offsets 0, 0, 0, 0\nset key inside bottom right\nset ylabel \"AP (COCO, ×100)\"\n"
                "set title \"%s per epoch\"\n", a->have_val && a->have_dev ? "val and dev AP (dashed)"
                : a->have_dev ? "dev AP (dashed)" : "held-out AP");
     if (a->have_val || a->have_dev) {

@@ -638,12 +638,13 @@ int cmd_sweep(int argc, char **argv)
             rk_err e2 = {0};
             if (rk_trial_cost(g, &im, &e2) == RK_OK) images += im;
         }
-        /* ~1,300 img/s per single-thread worker measured on the reference 2-core machine */
+        /* ~1,180 img/s per single-thread worker: the paper study's trials on the reference 2-core
+         * machine (batch 16, augmentation and dev evaluations included; docs/STUDY.md) */
         if (stage) printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", stage, shard, nshards,
                           nsel, n);
         printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run; "
                "about %.0f k training images, roughly %.0f min at -j %d (pre-training extra)\n",
-               n, ngrid, n - ngrid, to_run, images / 1000, images / (1300.0 * jobs) / 60, jobs);
+               n, ngrid, n - ngrid, to_run, images / 1000, images / (1180.0 * jobs) / 60, jobs);
         goto done;
     }
     if (to_run == 0) {

@@ -90,23 +90,11 @@ static int card_matches(const rk_trial_cfg *t, rk_err *err)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/card.json", t->data_dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) return RK_OK; /* not ours (a dataset brought by the user): nothing to compare */
+    if (!exists(p)) return RK_OK; /* not ours (a dataset brought by the user): nothing to compare */
     char *text = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            char *nt = realloc(text, cap = 2 * cap + 8192);
-            if (!nt) break;
-            text = nt;
-        }
-        size_t got = fread(text + n, 1, 4096, f);
-        n += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    if (!text) return rk_errf(err, RK_ENOMEM, "%s: out of memory", p);
-    text[n] = 0;
+    size_t n = 0;
+    int rc = rk_read_file(p, &text, &n, err);
+    if (rc) return rc;
     cJSON *root = cJSON_Parse(text);
     free(text);
     const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "params");
@@ -117,7 +105,6 @@ static int card_matches(const rk_trial_cfg *t, rk_err *err)
         {"clutter", "data.clutter", d->clutter}, {"occlusion", "data.occlusion", d->occlusion},
         {"tint", "data.tint", d->tint},          {"noise", "data.noise", d->noise},
     };
-    int rc = RK_OK;
     if (!root || !cJSON_IsObject(par)) {
         rc = rk_errf(err, RK_EINVAL, "%s: not a dataset card (no params object)", p);
     } else {
@@ -369,13 +356,13 @@ static void student_budget(rk_trial_cfg *t)
     else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
 }
 
-/* Optimizer steps and images (labelled + pseudo) of training n labelled images. */
-static double train_images(const rk_trial_cfg *t, size_t n, long *steps)
+/* Images (labelled + pseudo, over all steps) of training n labelled images. */
+static double train_images(const rk_trial_cfg *t, size_t n)
 {
     long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
-    *steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
     int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
-    return (double)*steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
+    return (double)steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
 }
 
 int rk_trial_cost(const rk_config *c, double *images, rk_err *err)
@@ -387,8 +374,7 @@ int rk_trial_cost(const rk_config *c, double *images, rk_err *err)
         if (t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN) student_budget(t);
         double pool = (double)t->data.ntrain - (double)t->dev;
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
-        long steps;
-        *images = train_images(t, n ? n : 1, &steps);
+        *images = train_images(t, n ? n : 1);
     }
     free(t);
     return rc;
@@ -513,8 +499,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     }
     if (self) student_budget(t); /* its teacher trained the full one */
     double c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
-    long steps;
-    res->images = (long)train_images(t, n, &steps);
+    res->images = (long)train_images(t, n);
     epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
                     .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
                     .next_dev = t->dev_every, .best_ap = -INFINITY,

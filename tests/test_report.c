@@ -375,6 +375,51 @@ static rk_verdict verdict_of(const char *text, int *exit_code)
     return v;
 }
 
+START_TEST(a_key_set_per_slice_is_a_cell_setting_not_an_axis)
+{
+    /* paper.ini's per-slice budgets: train.steps differs between (aug, fraction) slices but
+     * is the same for every arm and seed inside one, so the cells stay one per arm, aug and
+     * fraction, pair across arms, and a trend can run along aug across budgets */
+    rk_store *s = open_db("c.db");
+    const char *augs[] = {"S1", "S4"};
+    const char *steps[] = {"train.steps=7000", "train.steps=11000"};
+    for (int a = 0; a < 2; a++)
+        for (int seed = 1; seed <= 3; seed++) {
+            double base = 0.30 - 0.05 * a + 0.002 * seed;
+            sdb_trial t = {"scratch", augs[a], 1.0, seed, base, steps[a], NULL, 1, 0, NULL};
+            ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+            t.arm = "pretrain", t.ap = base + 0.01 + 0.001 * (seed == 2);
+            ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        }
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "c.db");
+    ck_assert_uint_eq(r.naxes, 0);
+    ck_assert_uint_eq(r.nsettings, 1);
+    ck_assert_str_eq(r.settings[0], "train.steps");
+    ck_assert_uint_eq(r.ncells, 4);
+    const rk_cell *c = rk_results_cell(&r, "pretrain", "S4", 1.0, "");
+    ck_assert(c != NULL);
+    ck_assert_str_eq(c->settings, "train.steps=11000");
+    ck_assert(rk_results_partner(&r, c, "scratch") != NULL);
+    rk_results_free(&r);
+    ck_assert_int_eq(verdict_of("[claim.t]\ntype = trend\narm = scratch\naxis = aug\n"
+                                "direction = decreasing\nfraction = 1.0\n", NULL), RK_HOLDS);
+    ck_assert_int_eq(verdict_of("[claim.d]\ntype = delta\na = pretrain\nb = scratch\n"
+                                "sign = positive\n", NULL), RK_HOLDS);
+    /* the same key swept inside one slice is an axis again */
+    s = open_db("c.db");
+    sdb_trial t = {"scratch", "S1", 1.0, 1, 0.31, "train.steps=9000", NULL, 1, 0, NULL};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+    load(&r, "c.db");
+    ck_assert_uint_eq(r.naxes, 1);
+    ck_assert_uint_eq(r.nsettings, 0);
+    ck_assert_str_eq(r.axes[0], "train.steps");
+    rk_results_free(&r);
+}
+END_TEST
+
 START_TEST(a_claim_that_holds_in_every_cell_holds_and_exits_0)
 {
     claims_db();
@@ -762,14 +807,15 @@ START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
     ck_assert(strstr(html, "<td>+4.50</td><td class=\"inc\">still improving</td>"));
     ck_assert(strstr(html, "<td>-0.25</td><td class=\"holds\">plateaued</td>"));
     free(html);
-    /* cells.csv: the three means at the end of each row in stored units, blank when unknown */
+    /* cells.csv: the three means near the end of each row in stored units, blank when unknown,
+     * then the per-cell settings (none here) */
     char *csv = report_file("a", "cells.csv");
     ck_assert(strstr(csv, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
-                          "select_frac_mean\n"));
-    csv_line_ends(csv, "st,scratch,S1,", ",0.305,-0.0025,0.75");
-    csv_line_ends(csv, "st,pretrain,S1,", ",0.255,0.045,1");
-    csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1");
-    csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,");
+                          "select_frac_mean,settings\n"));
+    csv_line_ends(csv, "st,scratch,S1,", ",0.305,-0.0025,0.75,");
+    csv_line_ends(csv, "st,pretrain,S1,", ",0.255,0.045,1,");
+    csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1,");
+    csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,,");
     free(csv);
     /* the curves of pretrain S1 draw its dev AP (×100) as a series of its own */
     char *dat = report_file("a", "curves.dat");
@@ -796,7 +842,7 @@ START_TEST(without_a_dev_split_convergence_is_said_to_be_unmeasured)
     ck_assert_msg(!strstr(md, "Convergence on the dev split"), "a table of nothing");
     free(md);
     char *csv = report_file("a", "cells.csv");
-    csv_line_ends(csv, "st,scratch,S1,", ",1,,,,"); /* cpu 1 s, one seed: no std */
+    csv_line_ends(csv, "st,scratch,S1,", ",1,,,,,"); /* cpu 1 s, one seed: no std */
     free(csv);
 }
 END_TEST
@@ -840,6 +886,7 @@ Suite *suite_report(void)
     tcase_add_test(cl, a_straddling_interval_or_one_seed_is_inconclusive_and_exits_3);
     tcase_add_test(cl, every_cell_claims_fail_on_one_failing_cell_and_exit_codes_combine);
     tcase_add_test(cl, trends_compare_paired_steps_along_an_axis);
+    tcase_add_test(cl, a_key_set_per_slice_is_a_cell_setting_not_an_axis);
     tcase_add_test(cl, a_diverged_trial_fails_a_stability_claim);
     tcase_add_test(cl, malformed_claims_files_name_file_line_and_key);
     tcase_add_test(cl, unknown_arms_and_axis_values_are_bad_input);

@@ -89,6 +89,7 @@ typedef struct rk_result_trial {
     char *arm, *aug;
     double fraction;
     char *variant;        /* see above; never NULL */
+    char *settings;       /* its values of the per-cell settings (rk_results.settings); never NULL */
     rk_trial_status status;
     char *error;          /* failed trials: why; else NULL */
     double stats[RK_STORE_NSTATS]; /* NAN unless finished */
@@ -120,6 +121,7 @@ const char *rk_convergence_name(rk_convergence c);
 
 typedef struct rk_cell {
     const char *arm, *aug, *variant; /* point into the trials' strings */
+    const char *settings; /* the per-cell settings ("train.steps=7000") of its first trial */
     double fraction;
     size_t *idx;          /* finished trials of the cell, by seed (indices into t) */
     size_t n;
@@ -137,8 +139,10 @@ typedef struct rk_results {
     double confidence;
     rk_result_trial *t;   /* every detector trial of the study with an arm, by id */
     size_t n;
-    char **axes;          /* extra grid axes (config keys), sorted */
+    char **axes;          /* extra grid axes: keys with two values in one slice, sorted */
     size_t naxes;
+    char **settings;      /* keys that differ only between slices ([when:]), sorted */
+    size_t nsettings;
     /* distinct values among finished trials, in display order: arms as in DESIGN.md
      * (scratch, pretrain, selftrain, pretrain+selftrain, then others by name), augs in
      * natural order (S1 < S2 < S10), fractions ascending, variants by name */

@@ -209,14 +209,15 @@ static void convergence_table(tables *ts, const rk_results *r)
              "plateaued when its mean gain is below %.2f AP points; undetermined: no dev "
              "evaluation before or after 75 %% of the epochs; not measured: no dev split.",
              100 * RK_PLATEAU_GAIN);
-    int variant = r->naxes > 0; /* a variant column only when there are extra axes */
-    tbl *t = tbl_new(ts, "Convergence on the dev split", cap, 8 + (size_t)variant);
+    /* variant and per-cell settings (its budget) columns only when there are some */
+    int variant = r->naxes > 0, settings = r->nsettings > 0;
+    tbl *t = tbl_new(ts, "Convergence on the dev split", cap, 8 + (size_t)(variant + settings));
     if (!t) return;
-    const char *h[] = {"arm", "variant", "aug", "fraction", "n", "dev AP (kept)",
+    const char *h[] = {"arm", "variant", "aug", "fraction", "settings", "n", "dev AP (kept)",
                        "kept epoch / epochs", "last-quarter dev gain", "verdict"};
     size_t col = 0;
-    for (size_t k = 0; k < 9; k++)
-        if (k != 1 || variant) tbl_set(ts, t, col++, h[k]);
+    for (size_t k = 0; k < 10; k++)
+        if ((k != 1 || variant) && (k != 4 || settings)) tbl_set(ts, t, col++, h[k]);
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         char v[64];
@@ -227,6 +228,7 @@ static void convergence_table(tables *ts, const rk_results *r)
         tbl_set(ts, t, col++, c->aug);
         snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
         tbl_set(ts, t, col++, v);
+        if (settings) tbl_set(ts, t, col++, c->settings);
         snprintf(v, sizeof v, "%zu", c->dev_best.n);
         tbl_set(ts, t, col++, v);
         if (isfinite(c->dev_best.mean)) snprintf(v, sizeof v, "%.2f", 100 * c->dev_best.mean);
@@ -383,7 +385,7 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
     }
     /* convergence last (blank without dev metrics): appended, so columns keep their place */
     fprintf(f, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
-               "select_frac_mean\n");
+               "select_frac_mean,settings\n");
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         csv_str(f, r->study);
@@ -405,6 +407,8 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         csv_num(f, c->dev_best.mean);
         csv_num(f, c->dev_gain.mean);
         csv_num(f, c->select_frac.mean);
+        fputc(',', f);
+        csv_str(f, c->settings);
         fputc('\n', f);
     }
     return rk_rp_close(f, dir, "cells.csv", err);
@@ -478,7 +482,8 @@ static void md_table(FILE *f, const tbl *t)
                 /* numbers right, names and prose left */
                 const char *h = tcell(t, 0, k);
                 int left = k == 0 || !strcmp(h, "description") || !strcmp(h, "why") ||
-                           !strcmp(h, "error") || !strcmp(h, "variant") || !strcmp(h, "verdict");
+                           !strcmp(h, "error") || !strcmp(h, "variant") || !strcmp(h, "settings") ||
+                           !strcmp(h, "verdict");
                 fputs(left ? "---|" : "---:|", f);
             }
             fputc('\n', f);
@@ -633,6 +638,13 @@ static void summary_lines(const rk_results *r, char lines[][400], size_t *n)
         size_t u = (size_t)snprintf(lines[*n], 400, "extra grid axes: ");
         for (size_t a = 0; a < r->naxes && u < 400; a++)
             u += (size_t)snprintf(lines[*n] + u, 400 - u, "%s%s", a ? ", " : "", r->axes[a]);
+        (*n)++;
+    }
+    if (r->nsettings) {
+        size_t u = (size_t)snprintf(lines[*n], 400, "settings that differ between cells (set per "
+                                    "slice, not axes; cells.csv has them): ");
+        for (size_t a = 0; a < r->nsettings && u < 400; a++)
+            u += (size_t)snprintf(lines[*n] + u, 400 - u, "%s%s", a ? ", " : "", r->settings[a]);
         (*n)++;
     }
     snprintf(lines[(*n)++], 400, "statistics: mean over seeds ± half-width of the %g %% Student-t "

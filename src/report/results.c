@@ -1,7 +1,7 @@
 /* A study's results, read from the store's database with a read-only SQLite connection:
  * its detector trials (with their flattened config, compute, 12 COCO stats and, when they
- * trained with a dev split, how far they had converged), the extra grid axes found in their
- * configs, and the cells the finished trials form.
+ * trained with a dev split, how far they had converged), the extra grid axes and per-cell
+ * settings found in their configs, and the cells the finished trials form.
  *
  * Read-only on purpose: a report or a claims check must never change what it reports on,
  * and may run while a sweep is still writing (WAL readers never block the writer). The
@@ -415,58 +415,90 @@ static int load_convergence(rk_results *r, rk_err *err)
     return rc;
 }
 
-/* Extra axes: keys other than trial.* with more than one value among the trials that have
- * them; then each trial's variant string. */
+/* Extra axes: keys other than trial.* with two different values inside one (arm, aug,
+ * fraction) slice — a key swept over the grid (`-s selftrain.alpha=0.5,1,2`). A key that
+ * differs only between slices (`[when:fraction=1.0] train.steps = ...`) is a setting of the
+ * cell, not an axis: splitting cells by it would leave every slice its own variant and
+ * nothing to compare across. Such keys are listed as per-cell settings. Then each trial's
+ * variant string. */
+typedef struct param_ref {
+    const rk_param *p;
+    const rk_result_trial *t;
+} param_ref;
+
 static int param_cmp(const void *pa, const void *pb)
 {
-    const rk_param *a = *(const rk_param *const *)pa, *b = *(const rk_param *const *)pb;
-    int c = strcmp(a->key, b->key);
-    return c ? c : strcmp(a->value, b->value);
+    const param_ref *a = pa, *b = pb;
+    int c = strcmp(a->p->key, b->p->key);
+    if (!c) c = strcmp(a->t->arm, b->t->arm);
+    if (!c) c = strcmp(a->t->aug, b->t->aug);
+    if (!c && !feq(a->t->fraction, b->t->fraction)) c = a->t->fraction < b->t->fraction ? -1 : 1;
+    return c ? c : strcmp(a->p->value, b->p->value);
+}
+
+/* Appends a copy of key to a list of keys. */
+static int key_add(char ***v, size_t *n, const char *key, rk_err *err)
+{
+    char **q = realloc(*v, (*n + 1) * sizeof *q);
+    if (!q) return oom(err);
+    *v = q;
+    if (!(q[*n] = strdup(key))) return oom(err);
+    (*n)++;
+    return RK_OK;
+}
+
+/* "k1=v1;k2=v2" over the keys the trial has (NULL: out of memory). */
+static char *join_params(const rk_result_trial *t, char *const *keys, size_t nkeys)
+{
+    size_t len = 1, used = 0;
+    for (size_t a = 0; a < nkeys; a++) {
+        const char *v = rk_result_param(t, keys[a]);
+        if (v) len += strlen(keys[a]) + strlen(v) + 2;
+    }
+    char *s = malloc(len);
+    if (!s) return NULL;
+    s[0] = 0;
+    for (size_t a = 0; a < nkeys; a++) {
+        const char *v = rk_result_param(t, keys[a]);
+        if (v) used += (size_t)snprintf(s + used, len - used, "%s%s=%s", used ? ";" : "", keys[a], v);
+    }
+    return s;
 }
 
 static int find_axes(rk_results *r, rk_err *err)
 {
-    /* every (key, value) of every trial, sorted: a key is an axis when its run of entries
-     * holds two different values */
+    /* every (key, slice, value) of every trial, sorted: a key is an axis when a run of
+     * entries of one key and slice holds two values, a per-cell setting when only runs of
+     * different slices differ */
     size_t total = 0, k = 0;
     for (size_t i = 0; i < r->n; i++) total += r->t[i].nparams;
-    const rk_param **all = malloc((total + 1) * sizeof *all);
+    param_ref *all = malloc((total + 1) * sizeof *all);
     if (!all) return oom(err);
     for (size_t i = 0; i < r->n; i++)
-        for (size_t j = 0; j < r->t[i].nparams; j++) all[k++] = &r->t[i].params[j];
+        for (size_t j = 0; j < r->t[i].nparams; j++) all[k++] = (param_ref){&r->t[i].params[j], &r->t[i]};
     qsort(all, total, sizeof *all, param_cmp);
     int rc = RK_OK;
-    for (size_t i = 0; i + 1 < total && !rc; i++) {
-        if (strcmp(all[i]->key, all[i + 1]->key) || !strcmp(all[i]->value, all[i + 1]->value))
-            continue;
-        if (strncmp(all[i]->key, "trial.", 6) &&
-            (!r->naxes || strcmp(r->axes[r->naxes - 1], all[i]->key))) {
-            char **q = realloc(r->axes, (r->naxes + 1) * sizeof *q);
-            if (!q || !(q[r->naxes] = strdup(all[i]->key))) rc = oom(err);
-            if (q) r->axes = q;
-            if (!rc) r->naxes++;
+    for (size_t i = 0, end; i < total && !rc; i = end) {
+        const char *key = all[i].p->key;
+        int axis = 0, varies = 0;
+        for (end = i + 1; end < total && !strcmp(all[end].p->key, key); end++) {
+            if (strcmp(all[end].p->value, all[end - 1].p->value)) varies = 1;
+            const rk_result_trial *a = all[end - 1].t, *b = all[end].t;
+            if (!strcmp(a->arm, b->arm) && !strcmp(a->aug, b->aug) && feq(a->fraction, b->fraction) &&
+                strcmp(all[end].p->value, all[end - 1].p->value))
+                axis = 1;
         }
+        if (!strncmp(key, "trial.", 6) || !varies) continue;
+        rc = axis ? key_add(&r->axes, &r->naxes, key, err)
+                  : key_add(&r->settings, &r->nsettings, key, err);
     }
     free(all);
-    if (rc) return rc;
-    for (size_t i = 0; i < r->n; i++) {
-        size_t len = 1;
-        for (size_t a = 0; a < r->naxes; a++) {
-            const char *v = rk_result_param(&r->t[i], r->axes[a]);
-            if (v) len += strlen(r->axes[a]) + strlen(v) + 2;
-        }
-        char *s = malloc(len);
-        if (!s) return oom(err);
-        size_t used = 0;
-        s[0] = 0;
-        for (size_t a = 0; a < r->naxes; a++) {
-            const char *v = rk_result_param(&r->t[i], r->axes[a]);
-            if (v) used += (size_t)snprintf(s + used, len - used, "%s%s=%s", used ? ";" : "",
-                                            r->axes[a], v);
-        }
-        r->t[i].variant = s;
+    for (size_t i = 0; i < r->n && !rc; i++) {
+        if (!(r->t[i].variant = join_params(&r->t[i], r->axes, r->naxes)) ||
+            !(r->t[i].settings = join_params(&r->t[i], r->settings, r->nsettings)))
+            rc = oom(err);
     }
-    return RK_OK;
+    return rc;
 }
 
 static int build_cells(rk_results *r, rk_err *err)
@@ -502,6 +534,7 @@ static int build_cells(rk_results *r, rk_err *err)
             !feq(c->fraction, t->fraction)) {
             c = &r->cells[r->ncells++];
             c->arm = t->arm, c->aug = t->aug, c->variant = t->variant, c->fraction = t->fraction;
+            c->settings = t->settings;
             c->idx = malloc((nf + 1) * sizeof *c->idx);
             if (!c->idx) {
                 rc = oom(err);
@@ -564,13 +597,15 @@ void rk_results_free(rk_results *r)
     if (!r) return;
     for (size_t i = 0; i < r->n; i++) {
         rk_result_trial *t = &r->t[i];
-        free(t->arm), free(t->aug), free(t->variant), free(t->error);
+        free(t->arm), free(t->aug), free(t->variant), free(t->settings), free(t->error);
         for (size_t j = 0; j < t->nparams; j++) free(t->params[j].key), free(t->params[j].value);
         free(t->params);
     }
     free(r->t);
     for (size_t a = 0; a < r->naxes; a++) free(r->axes[a]);
     free(r->axes);
+    for (size_t a = 0; a < r->nsettings; a++) free(r->settings[a]);
+    free(r->settings);
     free(r->arms), free(r->augs), free(r->variants), free(r->fractions);
     for (size_t c = 0; c < r->ncells; c++) free(r->cells[c].idx);
     free(r->cells);

@@ -612,6 +612,14 @@ static const char *CSS =
 
 /* ---- the whole report ---- */
 
+/* "TITLE key, key, ..." into a summary line. */
+static void key_list_line(char line[400], const char *title, char *const *keys, size_t n)
+{
+    size_t u = (size_t)snprintf(line, 400, "%s", title);
+    for (size_t a = 0; a < n && u < 400; a++)
+        u += (size_t)snprintf(line + u, 400 - u, "%s%s", a ? ", " : "", keys[a]);
+}
+
 static void summary_lines(const rk_results *r, char lines[][400], size_t *n)
 {
     size_t fin = 0, fail = 0, other = 0, nmin = (size_t)-1, nmax = 0;
@@ -634,19 +642,10 @@ static void summary_lines(const rk_results *r, char lines[][400], size_t *n)
     else
         snprintf(lines[(*n)++], 400, "cells: %zu (arm × augmentation × labelled fraction%s), "
                  "%zu to %zu seeds each", r->ncells, r->naxes ? " × extra axes" : "", nmin, nmax);
-    if (r->naxes) {
-        size_t u = (size_t)snprintf(lines[*n], 400, "extra grid axes: ");
-        for (size_t a = 0; a < r->naxes && u < 400; a++)
-            u += (size_t)snprintf(lines[*n] + u, 400 - u, "%s%s", a ? ", " : "", r->axes[a]);
-        (*n)++;
-    }
-    if (r->nsettings) {
-        size_t u = (size_t)snprintf(lines[*n], 400, "settings that differ between cells (set per "
-                                    "slice, not axes; cells.csv has them): ");
-        for (size_t a = 0; a < r->nsettings && u < 400; a++)
-            u += (size_t)snprintf(lines[*n] + u, 400 - u, "%s%s", a ? ", " : "", r->settings[a]);
-        (*n)++;
-    }
+    if (r->naxes) key_list_line(lines[(*n)++], "extra grid axes: ", r->axes, r->naxes);
+    if (r->nsettings)
+        key_list_line(lines[(*n)++], "settings that differ between cells (set per slice, not "
+                      "axes; cells.csv has them): ", r->settings, r->nsettings);
     snprintf(lines[(*n)++], 400, "statistics: mean over seeds ± half-width of the %g %% Student-t "
              "interval; ΔAP paired by seed; AP shown ×100 (AP points)", 100 * r->confidence);
 }

@@ -482,11 +482,10 @@ static int find_axes(rk_results *r, rk_err *err)
         const char *key = all[i].p->key;
         int axis = 0, varies = 0;
         for (end = i + 1; end < total && !strcmp(all[end].p->key, key); end++) {
-            if (strcmp(all[end].p->value, all[end - 1].p->value)) varies = 1;
+            if (!strcmp(all[end].p->value, all[end - 1].p->value)) continue;
             const rk_result_trial *a = all[end - 1].t, *b = all[end].t;
-            if (!strcmp(a->arm, b->arm) && !strcmp(a->aug, b->aug) && feq(a->fraction, b->fraction) &&
-                strcmp(all[end].p->value, all[end - 1].p->value))
-                axis = 1;
+            varies = 1;
+            axis |= !strcmp(a->arm, b->arm) && !strcmp(a->aug, b->aug) && feq(a->fraction, b->fraction);
         }
         if (!strncmp(key, "trial.", 6) || !varies) continue;
         rc = axis ? key_add(&r->axes, &r->naxes, key, err)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the published reproduction study (issue 9): runs experiments/paper.ini (144
+# Regenerates the published reproduction study (issue 9): runs experiments/paper.ini (192
 # trials; under two hours on 2 cores, docs/STUDY.md), judges experiments/paper.claims, and
 # writes the report to reports/paper/. Resumable: an interrupted run continues where it
 # stopped, and finished trials are never trained again.

@@ -159,6 +159,23 @@ START_TEST(a_trials_identity_depends_only_on_what_its_arm_uses)
 }
 END_TEST
 
+/* Keys added to the schema after results were recorded count only when not at their
+ * default: the default scratch trial keeps the hash it had before train.precision existed
+ * (prefix recorded with the build before it: `rethink sweep --dry-run` beside this augment.ini). */
+START_TEST(a_key_added_later_changes_no_existing_identity)
+{
+    write_exp("[study]\nname = t\n");
+    char a[65], b[65];
+    hash_of(NULL, 0, a);
+    ck_assert_msg(!strncmp(a, "956e48daf75ff142", 16), "default trial's hash changed: %s", a);
+    const char *f32[] = {"train.precision=f32"}, *bf16[] = {"train.precision=bf16"};
+    hash_of(f32, 1, b);
+    ck_assert_str_eq(a, b);
+    hash_of(bf16, 1, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
@@ -169,6 +186,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, overrides_replace_values_and_add_or_replace_axes);
     tcase_add_test(tc, bad_files_name_file_line_and_key);
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
+    tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -41,10 +41,11 @@ static double rel_l2(const float *a, const float *b, size_t n)
 }
 
 /* Builds the same net twice, runs a train-mode forward and a backward with the same dout
- * on REF and DNNL, and compares the output and every parameter gradient. */
+ * on REF and backend `bk`, and compares the output and every parameter gradient. */
 typedef rk_net *(*builder)(void);
 
-static void compare_backends(const char *what, builder build, int N, double tol)
+static void compare_with(rk_backend bk, const char *what, builder build, int N, double out_tol,
+                         double tol)
 {
     rk_err err = {0};
     rk_net *a = build(), *b = build();
@@ -52,7 +53,7 @@ static void compare_backends(const char *what, builder build, int N, double tol)
     rk_net_init_params(a, 11);
     rk_net_init_params(b, 11);
     ck_assert_msg(rk_net_plan(a, N, RK_BACKEND_REF, 1, &err) == RK_OK, "%s", err.msg);
-    ck_assert_msg(rk_net_plan(b, N, RK_BACKEND_DNNL, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_net_plan(b, N, bk, 1, &err) == RK_OK, "%s", err.msg);
     int C, H, W;
     rk_net_input_shape(a, &C, &H, &W);
     size_t nin = in_numel(N, C, H, W), nout = out_numel(a);
@@ -61,7 +62,7 @@ static void compare_backends(const char *what, builder build, int N, double tol)
         const float *ya = rk_net_forward(a, x, train), *yb = rk_net_forward(b, x, train);
         ck_assert(ya && yb);
         double e = rel_l2(yb, ya, nout);
-        ck_assert_msg(e <= tol, "%s: %s output differs, rel %.3g", what, train ? "train" : "eval", e);
+        ck_assert_msg(e <= out_tol, "%s: %s output differs, rel %.3g", what, train ? "train" : "eval", e);
     }
     rk_net_zero_grad(a);
     rk_net_zero_grad(b);
@@ -142,23 +143,44 @@ static rk_net *b_detector(void)
     return rk_refnet_detector(&c, &err);
 }
 
-/* Single ops differ only by float summation order: 1e-5. Through the whole detector with a
- * random (non-loss) dout, ReLU masks amplify rounding: 1e-4 (measured ~3e-6 at N=16). */
-START_TEST(dnnl_matches_ref_conv_bn_relu) { compare_backends("conv_bn", b_conv_bn, 4, 1e-5); }
-END_TEST
-START_TEST(dnnl_matches_ref_gradient_accumulation_over_fanout)
+/* f32: single ops differ only by float summation order: 1e-5. Through the whole detector
+ * with a random (non-loss) dout, ReLU masks amplify rounding: 1e-4 (measured ~3e-6 at N=16).
+ *
+ * bf16 keeps 8 significant bits: one rounding is <= 2^-9 relative (~2e-3). Forward, values
+ * and weight copies are rounded once per layer and the output stays within 2 % of f32
+ * (measured 0.4-1.8 %): limit 3 %. Backward, each layer's input gradient is rounded again
+ * and every weight gradient is a sum over the batch with heavy cancellation under a random
+ * dout, so the relative error roughly doubles per layer going down: measured at most 7 % in
+ * the small nets (limit 15 %) and 56 % in the first layers of the 20-layer detector (38 % in
+ * the classifier; limit 80 %), against 2e-6 in f32. What they catch: a zeroed gradient is
+ * 100 %, a sign error 200 %; skipping the fan-out accumulation gives 45 % in the fanout net
+ * and 84 % in the detector. Whether training in bf16 reaches f32's AP is a trial-level
+ * question: docs/STUDY.md measures it. */
+static const struct {
+    const char *what;
+    builder build;
+    int N;
+    double tol, bf16_tol;
+} CASES[] = {
+    {"conv_bn", b_conv_bn, 4, 1e-5, 0.15},          /* conv k3 s1/s2, k1, bias, ReLU; BN */
+    {"fanout", b_fanout, 3, 1e-5, 0.15},            /* gradient accumulation over consumers */
+    {"pool", b_pool_upsample_relu, 3, 1e-5, 0.15},  /* max pool, upsample, ReLU */
+    {"classifier", b_classifier, 8, 1e-5, 0.8},
+    {"detector", b_detector, 16, 1e-4, 0.8},
+};
+#define NCASES (int)(sizeof CASES / sizeof *CASES)
+
+START_TEST(dnnl_matches_ref)
 {
-    compare_backends("fanout", b_fanout, 3, 1e-5);
+    compare_with(RK_BACKEND_DNNL, CASES[_i].what, CASES[_i].build, CASES[_i].N, CASES[_i].tol,
+                 CASES[_i].tol);
 }
 END_TEST
-START_TEST(dnnl_matches_ref_pool_upsample_relu)
+START_TEST(bf16_matches_ref)
 {
-    compare_backends("pool", b_pool_upsample_relu, 3, 1e-5);
+    compare_with(RK_BACKEND_DNNL_BF16, CASES[_i].what, CASES[_i].build, CASES[_i].N, 0.03,
+                 CASES[_i].bf16_tol);
 }
-END_TEST
-START_TEST(dnnl_matches_ref_classifier) { compare_backends("classifier", b_classifier, 8, 1e-5); }
-END_TEST
-START_TEST(dnnl_matches_ref_detector) { compare_backends("detector", b_detector, 16, 1e-4); }
 END_TEST
 
 /* Train a few SGD steps and return the final parameters. */
@@ -215,6 +237,16 @@ END_TEST
 START_TEST(same_seed_same_threads_gives_identical_weights_dnnl_2_threads)
 {
     determinism_case(RK_BACKEND_DNNL, 2);
+}
+END_TEST
+START_TEST(same_seed_same_threads_gives_identical_weights_bf16_1_thread)
+{
+    determinism_case(RK_BACKEND_DNNL_BF16, 1);
+}
+END_TEST
+START_TEST(same_seed_same_threads_gives_identical_weights_bf16_2_threads)
+{
+    determinism_case(RK_BACKEND_DNNL_BF16, 2);
 }
 END_TEST
 START_TEST(same_seed_same_threads_gives_identical_weights_ref_2_threads)
@@ -564,14 +596,13 @@ Suite *suite_net(void)
 {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("backends");
-    tcase_add_test(tc, dnnl_matches_ref_conv_bn_relu);
-    tcase_add_test(tc, dnnl_matches_ref_gradient_accumulation_over_fanout);
-    tcase_add_test(tc, dnnl_matches_ref_pool_upsample_relu);
-    tcase_add_test(tc, dnnl_matches_ref_classifier);
-    tcase_add_test(tc, dnnl_matches_ref_detector);
+    tcase_add_loop_test(tc, dnnl_matches_ref, 0, NCASES);
+    tcase_add_loop_test(tc, bf16_matches_ref, 0, NCASES);
     tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_dnnl_1_thread);
     tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_dnnl_2_threads);
     tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_ref_2_threads);
+    tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_bf16_1_thread);
+    tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_bf16_2_threads);
     tcase_add_test(tc, different_init_seeds_give_different_weights);
     tcase_add_test(tc, builder_errors_are_reported_by_finalize);
     tcase_add_test(tc, backward_without_training_forward_is_refused);

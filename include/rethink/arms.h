@@ -32,9 +32,12 @@ typedef struct rk_schedule {
     double weight_decay;
     int decay_all;        /* 1: decay BN and biases too; 0: conv/linear weights only */
     double clip;          /* gradient-norm clip, 0 = off */
+    int bf16;             /* 1: mixed precision (bf16 activations, f32 master weights) */
 } rk_schedule;
 
 rk_schedule rk_schedule_default(void);
+/* The backend a schedule trains on: oneDNN, in bf16 when s->bf16. Inference is f32. */
+rk_backend rk_schedule_backend(const rk_schedule *s);
 
 typedef struct rk_detector_cfg {
     rk_refnet_cfg model;

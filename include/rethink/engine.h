@@ -95,7 +95,9 @@ float rk_masked_l1(float *dpred, const float *pred, const float *target, const f
                    size_t n);
 
 /* ---- networks ---- */
-typedef enum { RK_BACKEND_REF = 0, RK_BACKEND_DNNL = 1 } rk_backend;
+/* RK_BACKEND_DNNL_BF16: oneDNN with bf16 activations, activation gradients and weight copies
+ * (f32 master weights, gradients, BN statistics); for CPUs with AVX512-BF16 or AMX. */
+typedef enum { RK_BACKEND_REF = 0, RK_BACKEND_DNNL = 1, RK_BACKEND_DNNL_BF16 = 2 } rk_backend;
 
 typedef struct rk_tensor_info {
     char name[64];

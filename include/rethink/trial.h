@@ -64,8 +64,9 @@ int rk_trial_prepare_data(const rk_config *c, void (*note)(void *ctx, const char
                           void *ctx, rk_err *err);
 
 /* The training images (labelled + pseudo, over all steps) the trial of a resolved config will
- * process: what `rethink sweep --dry-run` sums into its estimate. */
-int rk_trial_cost(const rk_config *c, double *images, rk_err *err);
+ * process, and the CPU seconds that takes one single-thread worker at the rate its precision
+ * measured on the reference 2-core machine: what `rethink sweep --dry-run` sums. */
+int rk_trial_cost(const rk_config *c, double *images, double *cpu_s, rk_err *err);
 
 /* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);

@@ -16,7 +16,7 @@ int rk_classifier_train(rk_net *net, const rk_refnet_cfg *model, const rk_source
         if (cls[idx[i]] < 0 || cls[idx[i]] >= K)
             return rk_errf(err, RK_EINVAL, "pre-training: %s has class %d, the model has %d",
                            src->files[idx[i]], cls[idx[i]], K);
-    int rc = rk_net_plan(net, B, RK_BACKEND_DNNL, threads, err);
+    int rc = rk_net_plan(net, B, rk_schedule_backend(s), threads, err);
     if (rc) return rc;
     rk_stream st = {n, seed, -1, malloc(n * sizeof(size_t))};
     float *x = malloc((size_t)B * 3 * S * S * sizeof(float));

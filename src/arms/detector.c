@@ -15,6 +15,11 @@ rk_schedule rk_schedule_default(void)
     return s;
 }
 
+rk_backend rk_schedule_backend(const rk_schedule *s)
+{
+    return s->bf16 ? RK_BACKEND_DNNL_BF16 : RK_BACKEND_DNNL;
+}
+
 rk_detector_cfg rk_detector_default(void)
 {
     /* Sizes are regressed in output cells (1.5-9 for our 64 px scenes at stride 8), about ten
@@ -129,7 +134,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     if ((size_t)C != d->coco.ncats)
         return rk_errf(err, RK_EINVAL, "training: the model has %d classes, the dataset %zu", C,
                        d->coco.ncats);
-    int rc = rk_net_plan(net, N, RK_BACKEND_DNNL, threads, err);
+    int rc = rk_net_plan(net, N, rk_schedule_backend(s), threads, err);
     if (rc) return rc;
     box_index bi = {0};
     batch bt = {0};

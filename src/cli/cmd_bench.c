@@ -25,7 +25,8 @@ static const char *HELP =
     "  --size S        input side in pixels, multiple of 16 (default 64)\n"
     "  --steps K       timed steps (default 100)\n"
     "  --warmup K      untimed steps first (default 10)\n"
-    "  --backend B     dnnl (default) or ref (im2col + OpenBLAS reference path)\n"
+    "  --backend B     dnnl (default), dnnl-bf16 (bf16 activations and weight copies, f32\n"
+    "                  master weights; needs AVX512-BF16 or AMX) or ref (im2col + OpenBLAS)\n"
     "  --json          last line of stdout: one JSON object with img_per_s, threads, batch, size\n";
 
 static const char *USAGE =
@@ -38,6 +39,8 @@ static const char *USAGE =
     "  eval      COCO evaluation time on synthetic detections (seconds)\n"
     "\n"
     "rethink bench <benchmark> --help describes its options.\n";
+
+static const char *BACKENDS[] = {"ref", "dnnl", "dnnl-bf16"};
 
 static int bench_train(int argc, char **argv)
 {
@@ -59,9 +62,11 @@ static int bench_train(int argc, char **argv)
         else if (!strcmp(a, "--warmup")) rc = cli_int(a, v, 0, 1000000, &warmup);
         else if (!strcmp(a, "--backend")) {
             if (v && !strcmp(v, "dnnl")) backend = RK_BACKEND_DNNL;
+            else if (v && !strcmp(v, "dnnl-bf16")) backend = RK_BACKEND_DNNL_BF16;
             else if (v && !strcmp(v, "ref")) backend = RK_BACKEND_REF;
             else {
-                fprintf(stderr, "rethink bench train: --backend: expected dnnl or ref, got '%s'\n",
+                fprintf(stderr,
+                        "rethink bench train: --backend: expected dnnl, dnnl-bf16 or ref, got '%s'\n",
                         v ? v : "");
                 return 2;
             }
@@ -128,13 +133,13 @@ static int bench_train(int argc, char **argv)
     double gflops = 3 * 2 * rk_refnet_macs(&cfg, 1) * ips * 1e-9;
     printf("rethink %s (%s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
            "final loss %.4f\n",
-           RK_VERSION, backend == RK_BACKEND_DNNL ? "dnnl" : "ref", ips, threads, batch, size,
+           RK_VERSION, BACKENDS[backend], ips, threads, batch, size,
            size, gflops, loss);
     if (json)
         printf("{\"impl\": \"rethink\", \"backend\": \"%s\", \"img_per_s\": %.1f, \"threads\": %d, "
                "\"batch\": %d, \"size\": %d, \"steps\": %d, \"seconds\": %.3f, "
                "\"cpu_seconds\": %.3f, \"gflop_per_s\": %.2f, \"final_loss\": %.6f}\n",
-               backend == RK_BACKEND_DNNL ? "dnnl" : "ref", ips, threads, batch, size, steps, dt,
+               BACKENDS[backend], ips, threads, batch, size, steps, dt,
                cpu, gflops, loss);
     free(x), free(dout), free(heat), free(reg), free(mask), free(scratch);
     rk_net_free(net);

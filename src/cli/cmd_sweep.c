@@ -623,7 +623,7 @@ int cmd_sweep(int argc, char **argv)
     if (dry) {
         printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
                "status", "hash", "depends on");
-        double images = 0;
+        double images = 0, cpu_s = 0;
         for (size_t i = 0; i < n; i++) {
             if (!sel[i]) continue;
             const rk_config *g = &it[i].cfg;
@@ -634,17 +634,15 @@ int cmd_sweep(int argc, char **argv)
                    it[i].teacher >= 0 ? "teacher " : "", it[i].teacher >= 0 ? it[it[i].teacher].hash : "",
                    it[i].implied ? " (implied teacher)" : "");
             if (it[i].status == RK_TRIAL_FINISHED) continue;
-            double im = 0;
+            double im = 0, s = 0;
             rk_err e2 = {0};
-            if (rk_trial_cost(g, &im, &e2) == RK_OK) images += im;
+            if (rk_trial_cost(g, &im, &s, &e2) == RK_OK) images += im, cpu_s += s;
         }
-        /* ~1,180 img/s per single-thread worker: the paper study's trials on the reference 2-core
-         * machine (batch 16, augmentation and dev evaluations included; docs/STUDY.md) */
         if (stage) printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", stage, shard, nshards,
                           nsel, n);
         printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run; "
                "about %.0f k training images, roughly %.0f min at -j %d (pre-training extra)\n",
-               n, ngrid, n - ngrid, to_run, images / 1000, images / (1180.0 * jobs) / 60, jobs);
+               n, ngrid, n - ngrid, to_run, images / 1000, cpu_s / jobs / 60, jobs);
         goto done;
     }
     if (to_run == 0) {

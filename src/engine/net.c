@@ -262,7 +262,7 @@ const rk_tensor_info *rk_net_find(const rk_net *net, const char *name)
 size_t rk_net_activation_bytes(const rk_net *net)
 {
     if (!net->planned) return 0;
-    return net->backend == RK_BACKEND_DNNL ? rk_dnnl_bytes(net) : net->act_floats * sizeof(float);
+    return net->backend != RK_BACKEND_REF ? rk_dnnl_bytes(net) : net->act_floats * sizeof(float);
 }
 
 void rk_net_output_shape(const rk_net *net, int shape[4])
@@ -332,7 +332,14 @@ int rk_net_plan(rk_net *net, int N, rk_backend backend, int threads, rk_err *err
     net->backend = backend;
     net->threads = threads > 0 ? threads : 1;
     rk_set_threads(net->threads);
-    int rc = backend == RK_BACKEND_DNNL ? rk_dnnl_plan_create(net, err) : plan_ref(net, err);
+    int rc = backend != RK_BACKEND_REF ? rk_dnnl_plan_create(net, err) : plan_ref(net, err);
+    if (rc == RK_EDNNL && backend == RK_BACKEND_DNNL_BF16 && err) {
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        rk_errf(err, rc, "bf16 training: oneDNN has no bf16 kernel for this CPU (it needs "
+                "AVX-512, and AVX512-BF16 or AMX to be fast); train in f32 instead "
+                "(train.precision = f32). %s", m);
+    }
     if (rc) {
         free_plan(net);
         return rc;
@@ -449,7 +456,7 @@ const float *rk_net_forward(rk_net *net, const float *input, int train)
     if (!net->planned) return NULL;
     rk_set_threads(net->threads);
     net->trained_forward = train;
-    return net->backend == RK_BACKEND_DNNL ? rk_dnnl_forward(net, input, train)
+    return net->backend != RK_BACKEND_REF ? rk_dnnl_forward(net, input, train)
                                            : forward_ref(net, input, train);
 }
 
@@ -457,7 +464,7 @@ int rk_net_backward(rk_net *net, const float *dout)
 {
     if (!net->planned || !net->trained_forward) return RK_EINVAL;
     rk_set_threads(net->threads);
-    if (net->backend == RK_BACKEND_DNNL) return rk_dnnl_backward(net, dout);
+    if (net->backend != RK_BACKEND_REF) return rk_dnnl_backward(net, dout);
     backward_ref(net, dout);
     return RK_OK;
 }

@@ -11,6 +11,12 @@
  * Fusions: conv+ReLU (eltwise post-op; backward masks with the saved output), BN+ReLU
  * (fuse_norm_relu with a workspace).
  *
+ * Mixed precision (RK_BACKEND_DNNL_BF16): values and their diffs are bf16, and so are the
+ * conv/linear weights the primitives read (the reorders from the arena convert); the arena's
+ * parameters, weight and bias gradients, BN scale/shift and statistics stay f32, so the
+ * optimizer updates f32 master weights. The input is converted on the way in and the output
+ * on the way out, so callers see f32 either way.
+ *
  * Gradient accumulation into a value with several consumers: in backward (reverse op
  * order) the first consumer writes the value's diff buffer; later ones write a shared
  * scratch and add it with a reorder carrying a sum post-op. Which is which is decided once
@@ -42,6 +48,7 @@ typedef struct dop {
 
 struct rk_dnnl_plan {
     dnnl_status_t status; /* first failed execution, reported by forward/backward */
+    dnnl_data_type_t dt;  /* values, their diffs and the weights primitives read */
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     dval *v;
@@ -50,8 +57,8 @@ struct rk_dnnl_plan {
     float *scratch;
     size_t scratch_bytes;
     float *out_plain; /* output as plain NCHW (NULL: the output value is already plain) */
-    dnnl_memory_t out_plain_m, dout_plain_m;
-    dnnl_primitive_t out_reorder, dout_reorder;
+    dnnl_memory_t out_plain_m, dout_plain_m, in_plain_m;
+    dnnl_primitive_t out_reorder, dout_reorder, in_reorder; /* in: f32 input -> bf16 */
     void **bufs; /* every buffer we allocated, for free and accounting */
     size_t nbufs, bytes;
     dnnl_primitive_t *prims;
@@ -186,9 +193,10 @@ static void md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims)
     dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tags[ndims]);
 }
 
-static void md_any(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims)
+static void md_any(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
+                   dnnl_data_type_t dt)
 {
-    dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(md, ndims, dims, dt, dnnl_format_tag_any);
 }
 
 static float *tensor_ptr(rk_net *net, int t) { return net->params + net->tensors[t].offset; }
@@ -255,9 +263,10 @@ static int plan_conv(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     const rk_op *xi = &net->ops[o->in[0]];
     dnnl_dims_t padr = {(o->h - 1) * o->s + o->k - xi->h - o->p,
                         (o->w - 1) * o->s + o->k - xi->w - o->p};
-    dnnl_memory_desc_t wany, yany, bmd, wplain;
-    md_any(&wany, 4, wd);
-    md_any(&yany, 4, yd);
+    dnnl_memory_desc_t wany, dwany, yany, bmd, wplain;
+    md_any(&wany, 4, wd, pl->dt);
+    md_any(&dwany, 4, wd, dnnl_f32);
+    md_any(&yany, 4, yd, pl->dt);
     md_plain(&bmd, 1, bd);
     md_plain(&wplain, 4, wd);
     const dnnl_memory_desc_t *bp = o->pb >= 0 ? &bmd : NULL;
@@ -288,7 +297,7 @@ static int plan_conv(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     }
     dnnl_convolution_desc_t wdsc;
     CK(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &x->md,
-                                                   &wany, bp, &y->md, st, pad, padr));
+                                                   &dwany, bp, &y->md, st, pad, padr));
     if ((rc = make_prim(pl, &wdsc, NULL, fpd, &d->bwd_w, &wpd, err))) goto out;
     rc = setup_weights(net, pl, d, o, &wplain, fpd, dpd, wpd, err);
     dnnl_primitive_desc_destroy(wpd);
@@ -367,7 +376,7 @@ static int plan_simple(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     const rk_op *xi = &net->ops[o->in[0]];
     dnnl_dims_t yd = {N, o->c, o->h, o->w};
     dnnl_memory_desc_t yany;
-    md_any(&yany, 4, yd);
+    md_any(&yany, 4, yd, pl->dt);
     dnnl_primitive_desc_t fpd;
     switch (o->kind) {
     case OP_RELU: {
@@ -438,10 +447,11 @@ static int plan_linear(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     if (o->nconsumers)
         return rk_errf(err, RK_EINVAL, "oneDNN plan: a linear layer must be the net's output");
     dnnl_dims_t wd = {o->c, xi->c, xi->h, xi->w}, yd = {net->N, o->c}, bd = {o->c};
-    dnnl_memory_desc_t wany, wplain, yany, bmd;
-    md_any(&wany, 4, wd);
+    dnnl_memory_desc_t wany, dwany, wplain, yany, bmd;
+    md_any(&wany, 4, wd, pl->dt);
+    md_any(&dwany, 4, wd, dnnl_f32);
     md_plain(&wplain, 4, wd);
-    md_any(&yany, 2, yd);
+    md_any(&yany, 2, yd, pl->dt);
     md_plain(&bmd, 1, bd);
     dnnl_inner_product_desc_t fd, dd, wdsc;
     CK(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &x->md, &wany, &bmd,
@@ -453,7 +463,7 @@ static int plan_linear(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
         CK(dnnl_inner_product_backward_data_desc_init(&dd, &x->md, &wany, &y->md));
         if ((rc = make_prim(pl, &dd, NULL, fpd, &d->bwd_data, &dpd, err))) goto out;
     }
-    CK(dnnl_inner_product_backward_weights_desc_init(&wdsc, &x->md, &wany, &bmd, &y->md));
+    CK(dnnl_inner_product_backward_weights_desc_init(&wdsc, &x->md, &dwany, &bmd, &y->md));
     if ((rc = make_prim(pl, &wdsc, NULL, fpd, &d->bwd_w, &wpd, err))) goto out;
     rc = setup_weights(net, pl, d, o, &wplain, fpd, dpd, wpd, err);
 out:
@@ -497,9 +507,16 @@ int rk_dnnl_plan_create(rk_net *net, rk_err *err)
     CK(dnnl_engine_create(&pl->eng, dnnl_cpu, 0));
     CK(dnnl_stream_create(&pl->strm, pl->eng, dnnl_stream_default_flags));
 
+    pl->dt = net->backend == RK_BACKEND_DNNL_BF16 ? dnnl_bf16 : dnnl_f32;
     const rk_op *in = &net->ops[0];
     dnnl_dims_t xd = {net->N, in->c, in->h, in->w};
-    md_plain(&pl->v[0].md, 4, xd);
+    dnnl_memory_desc_t xplain;
+    md_plain(&xplain, 4, xd);
+    dnnl_memory_desc_init_by_tag(&pl->v[0].md, 4, xd, pl->dt, dnnl_abcd);
+    if (pl->dt != dnnl_f32) {
+        if ((rc = make_mem(pl, &xplain, NULL, &pl->in_plain_m, err))) return rc;
+        if ((rc = make_reorder(pl, &xplain, &pl->v[0].md, 0, &pl->in_reorder, err))) return rc;
+    }
     for (int v = 1; v < nv; v++) {
         cur_op = v;
         switch (net->ops[v].kind) {
@@ -607,7 +624,12 @@ const float *rk_dnnl_forward(rk_net *net, const float *input, int train)
     rk_dnnl_plan *pl = net->dnnl;
     pl->status = dnnl_success;
     args_t A = {.n = 0};
-    memcpy(pl->v[0].data, input, rk_value_numel(net, 0) * sizeof(float));
+    if (pl->in_reorder) {
+        dnnl_memory_set_data_handle(pl->in_plain_m, (void *)input);
+        reorder(pl, pl->in_reorder, pl->in_plain_m, pl->v[0].m);
+    } else {
+        memcpy(pl->v[0].data, input, rk_value_numel(net, 0) * sizeof(float));
+    }
     for (int v = 1; v < pl->nv; v++) {
         const rk_op *o = &net->ops[v];
         dop *d = &pl->o[v];

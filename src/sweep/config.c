@@ -10,12 +10,16 @@
 #include "rethink/config.h"
 
 /* ---- the schema ---- */
-typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT } ktype;
+typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). */
 enum { A_ALL = 15, A_PRE = 1 << RK_ARM_PRETRAIN | 1 << RK_ARM_PRETRAIN_SELFTRAIN,
        A_ST = 1 << RK_ARM_SELFTRAIN | 1 << RK_ARM_PRETRAIN_SELFTRAIN, A_NONE = 0 };
+/* Flag on top of the arms: the key enters the hash only when it is not at its default. Keys
+ * added after results were recorded carry it, so adding one never changes the identity of
+ * a trial that was run before it existed (its results stay found, nothing re-runs). */
+enum { A_IF_SET = 1 << 8 };
 
 typedef struct {
     const char *key;
@@ -62,6 +66,7 @@ static const kspec SCHEMA[] = {
     {"train.w_off", T_REAL, 0, 100, "1", A_ALL, "weight of the offset L1 term"},
     {"train.dev", T_INT, 0, 10000000, "0", A_ALL, "train scenes held out of every labelled fraction: convergence is watched and the checkpoint chosen on them, never on val (0: none)"},
     {"train.dev_every", T_INT, 1, 100000000, "250", A_ALL, "with train.dev: evaluate on it every N optimizer steps (at the next epoch end) and at the end"},
+    {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32, or bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32)"},
     {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},
     {"pretrain.epochs", T_INT, 1, 100000, "10", A_PRE, "pre-training epochs over the source"},
     {"pretrain.batch", T_INT, 1, 1024, "64", A_PRE, "pre-training batch"},
@@ -244,6 +249,10 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_INIT:
         if (strcmp(s, "teacher") && strcmp(s, "random"))
             return rk_errf(err, RK_EINVAL, "%s: expected teacher or random, got '%s'", w, s);
+        break;
+    case T_PREC:
+        if (strcmp(s, "f32") && strcmp(s, "bf16"))
+            return rk_errf(err, RK_EINVAL, "%s: expected f32 or bf16, got '%s'", w, s);
         break;
     case T_STR:
         if (!s[0]) return rk_errf(err, RK_EINVAL, "%s: must not be empty", w);
@@ -568,7 +577,7 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
 }
 
 /* ---- canonical JSON and the identity hash ---- */
-static int hashed(const rk_config *c, const char *key, int arm)
+static int hashed(const rk_config *c, const char *key, const char *value, int arm)
 {
     if (!strncmp(key, "augment.", 8)) {
         /* only the policies this trial uses */
@@ -580,6 +589,7 @@ static int hashed(const rk_config *c, const char *key, int arm)
                ((1 << arm & A_PRE) && !strncmp(key, p2, strlen(p2)));
     }
     const kspec *k = spec_of(key);
+    if (k && (k->arms & A_IF_SET) && !strcmp(value, k->def)) return 0;
     return k && (k->arms & (1 << arm));
 }
 
@@ -610,7 +620,7 @@ int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
     p[n++] = '{';
     int first = 1;
     for (size_t i = 0; i < c->n && p; i++) {
-        if (!hashed(c, c->e[i].key, arm)) continue;
+        if (!hashed(c, c->e[i].key, c->e[i].value, arm)) continue;
         if (!first) p[n++] = ',';
         first = 0;
         p[n++] = '"';
@@ -691,6 +701,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     s->weight_decay = num(c, "train.weight_decay"), s->decay_all = (int)num(c, "train.decay_all");
     s->clip = num(c, "train.clip");
     t->pre = *s;
+    s->bf16 = !strcmp(rk_config_get(c, "train.precision"), "bf16"); /* detector training only */
     t->pre.epochs = (int)num(c, "pretrain.epochs"), t->pre.batch = (int)num(c, "pretrain.batch");
     t->pre.steps = 0;
     t->pre.lr = num(c, "pretrain.lr"), t->pre.warmup_frac = num(c, "pretrain.warmup_frac");

@@ -218,10 +218,13 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
             if ((e->rc = rk_checkpoint_save(e->net, e->best_path, &e->err))) return 1;
         }
     }
-    /* evaluation re-planned the net for inference; training re-plans lazily */
-    if (evaluated)
-        rk_net_plan(e->net, e->t->train.batch + (e->t->arm >= RK_ARM_SELFTRAIN ? e->t->st.pseudo_batch : 0),
-                    RK_BACKEND_DNNL, e->t->threads, &e->err);
+    /* evaluation re-planned the net for inference: back to training's batch and backend */
+    if (evaluated &&
+        (e->rc = rk_net_plan(e->net,
+                             e->t->train.batch +
+                                 (e->t->arm >= RK_ARM_SELFTRAIN ? e->t->st.pseudo_batch : 0),
+                             rk_schedule_backend(&e->t->train), e->t->threads, &e->err)))
+        return 1;
     if (e->h && e->h->epoch) e->h->epoch(e->h->ctx, s, ap, dev_ap);
     return 0;
 }
@@ -365,7 +368,13 @@ static double train_images(const rk_trial_cfg *t, size_t n)
     return (double)steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
 }
 
-int rk_trial_cost(const rk_config *c, double *images, rk_err *err)
+/* Images per CPU second of a single-thread worker, augmentation, dev evaluations and
+ * pseudo-labelling included: the paper study's trials on the reference 2-core machine
+ * (batch 16; docs/STUDY.md). */
+#define RATE_F32 1180.0
+#define RATE_BF16 1735.0 /* 1.47x f32: the scratch arm of the study in both, same cells and seeds */
+
+int rk_trial_cost(const rk_config *c, double *images, double *cpu_s, rk_err *err)
 {
     rk_trial_cfg *t = malloc(sizeof *t);
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
@@ -375,6 +384,7 @@ int rk_trial_cost(const rk_config *c, double *images, rk_err *err)
         double pool = (double)t->data.ntrain - (double)t->dev;
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
         *images = train_images(t, n ? n : 1);
+        *cpu_s = *images / (t->train.bf16 ? RATE_BF16 : RATE_F32);
     }
     free(t);
     return rc;

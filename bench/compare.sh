@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side training throughput: rethink vs PyTorch on the identical reference model and
-# step (batch 32, 64x64, SGD momentum 0.9, wd 1e-4), at 1 and 2 threads, in one run.
+# step (batch 32, 64x64, SGD momentum 0.9, wd 1e-4), at 1 and 2 threads, in one run; then
+# both in mixed precision (rethink --backend dnnl-bf16, PyTorch CPU autocast to bfloat16).
 #   bench/compare.sh [--repeats R]      (default 3; the best of R runs is reported for each)
 # Installs python3-torch if missing (Debian package; the product itself never needs it).
 set -euo pipefail
@@ -27,4 +28,13 @@ for t in 1 2; do
   q=$(best /usr/bin/python3 bench/torch_train.py --threads "$t" --channels-last)
   printf "%-8s %14.0f %14.0f %22.0f %7.2fx %7.2fx\n" "$t" "$r" "$p" "$q" \
     "$(awk -v a="$r" -v b="$p" 'BEGIN { print a / b }')" "$(awk -v a="$r" -v b="$q" 'BEGIN { print a / b }')"
+done
+echo
+printf "%-8s %19s %19s %24s %8s\n" threads "rethink bf16 img/s" "pytorch bf16 img/s" "pytorch NHWC bf16 img/s" ratio
+for t in 1 2; do
+  r=$(best ./build/rethink bench train --threads "$t" --backend dnnl-bf16)
+  p=$(best /usr/bin/python3 bench/torch_train.py --threads "$t" --bf16)
+  q=$(best /usr/bin/python3 bench/torch_train.py --threads "$t" --bf16 --channels-last)
+  printf "%-8s %19.0f %19.0f %24.0f %7.2fx\n" "$t" "$r" "$p" "$q" \
+    "$(awk -v a="$r" -v b="$p" -v c="$q" 'BEGIN { print a / (b > c ? b : c) }')"
 done

@@ -25,6 +25,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--channels-last", action="store_true",
                     help="NHWC memory format (PyTorch's faster oneDNN path on some machines)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="mixed precision: forward and loss under CPU autocast to bfloat16 "
+                         "(f32 master weights), the twin of rethink's --backend dnnl-bf16")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -42,7 +45,9 @@ def main():
     mask = (torch.rand(B, 1, hs, hs) < 0.1).float()
 
     def step():
-        loss = centernet_loss(m(x), heat, reg, mask, C)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            out = m(x)
+        loss = centernet_loss(out.float(), heat, reg, mask, C)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -53,7 +58,7 @@ def main():
         step()
     dt = time.perf_counter() - t
     ips = a.steps * B / dt
-    layout = "channels_last" if a.channels_last else "nchw"
+    layout = ("channels_last" if a.channels_last else "nchw") + (", bf16" if a.bf16 else "")
     print(f"pytorch {torch.__version__} ({layout}): {ips:.0f} img/s "
           f"({a.threads} threads, batch {B}, {S}x{S})")
     if a.json:

@@ -17,16 +17,19 @@ set title "loss per epoch"
 plot  "curves.dat" index 0 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#0072B2" title "seed 1", \
      "curves.dat" index 1 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#D55E00" title "seed 2", \
      "curves.dat" index 2 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#009E73" title "seed 3", \
-     "curves.dat" index 3 using 1:2 with lines lw 1.3 dt 2 lc rgb "#0072B2" title "pseudo-label loss", \
-     "curves.dat" index 4 using 1:2 with lines lw 1.3 dt 2 lc rgb "#D55E00" notitle, \
-     "curves.dat" index 5 using 1:2 with lines lw 1.3 dt 2 lc rgb "#009E73" notitle
+     "curves.dat" index 3 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#CC79A7" title "seed 4", \
+     "curves.dat" index 4 using 1:2 with lines lw 1.3 dt 2 lc rgb "#0072B2" title "pseudo-label loss", \
+     "curves.dat" index 5 using 1:2 with lines lw 1.3 dt 2 lc rgb "#D55E00" notitle, \
+     "curves.dat" index 6 using 1:2 with lines lw 1.3 dt 2 lc rgb "#009E73" notitle, \
+     "curves.dat" index 7 using 1:2 with lines lw 1.3 dt 2 lc rgb "#CC79A7" notitle
 set offsets 0, 0, 0, 0
 set key inside bottom right
 set ylabel "AP (COCO, ×100)"
 set title "dev AP (dashed) per epoch"
-plot  "curves.dat" index 9 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#0072B2" title "seed 1, dev", \
-     "curves.dat" index 10 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#D55E00" title "seed 2, dev", \
-     "curves.dat" index 11 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#009E73" title "seed 3, dev"
+plot  "curves.dat" index 12 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#0072B2" title "seed 1, dev", \
+     "curves.dat" index 13 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#D55E00" title "seed 2, dev", \
+     "curves.dat" index 14 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#009E73" title "seed 3, dev", \
+     "curves.dat" index 15 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#CC79A7" title "seed 4, dev"
 unset multiplot
 unset output
 set terminal svg size 880,420 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
@@ -46,15 +49,18 @@ set title "loss per epoch"
 plot  "curves.dat" index 0 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#0072B2" title "seed 1", \
      "curves.dat" index 1 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#D55E00" title "seed 2", \
      "curves.dat" index 2 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#009E73" title "seed 3", \
-     "curves.dat" index 3 using 1:2 with lines lw 1.3 dt 2 lc rgb "#0072B2" title "pseudo-label loss", \
-     "curves.dat" index 4 using 1:2 with lines lw 1.3 dt 2 lc rgb "#D55E00" notitle, \
-     "curves.dat" index 5 using 1:2 with lines lw 1.3 dt 2 lc rgb "#009E73" notitle
+     "curves.dat" index 3 using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 lc rgb "#CC79A7" title "seed 4", \
+     "curves.dat" index 4 using 1:2 with lines lw 1.3 dt 2 lc rgb "#0072B2" title "pseudo-label loss", \
+     "curves.dat" index 5 using 1:2 with lines lw 1.3 dt 2 lc rgb "#D55E00" notitle, \
+     "curves.dat" index 6 using 1:2 with lines lw 1.3 dt 2 lc rgb "#009E73" notitle, \
+     "curves.dat" index 7 using 1:2 with lines lw 1.3 dt 2 lc rgb "#CC79A7" notitle
 set offsets 0, 0, 0, 0
 set key inside bottom right
 set ylabel "AP (COCO, ×100)"
 set title "dev AP (dashed) per epoch"
-plot  "curves.dat" index 9 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#0072B2" title "seed 1, dev", \
-     "curves.dat" index 10 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#D55E00" title "seed 2, dev", \
-     "curves.dat" index 11 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#009E73" title "seed 3, dev"
+plot  "curves.dat" index 12 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#0072B2" title "seed 1, dev", \
+     "curves.dat" index 13 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#D55E00" title "seed 2, dev", \
+     "curves.dat" index 14 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#009E73" title "seed 3, dev", \
+     "curves.dat" index 15 using 1:2 with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb "#CC79A7" title "seed 4, dev"
 unset multiplot
 unset output

@@ -420,6 +420,32 @@ START_TEST(a_key_set_per_slice_is_a_cell_setting_not_an_axis)
 }
 END_TEST
 
+START_TEST(a_key_omitted_at_its_default_still_splits_cells)
+{
+    /* train.precision is left out of a stored config at its default f32 (old trials never
+     * had it): trials without it and trials with bf16 are two variants, not one cell */
+    rk_store *s = open_db("c.db");
+    for (int seed = 1; seed <= 3; seed++) {
+        sdb_trial t = {"scratch", "S1", 1.0, seed, 0.30, NULL, NULL, 1, 0, NULL};
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.extra = "train.precision=bf16", t.ap = 0.31;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    }
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "c.db");
+    ck_assert_uint_eq(r.naxes, 1);
+    ck_assert_str_eq(r.axes[0], "train.precision");
+    ck_assert_uint_eq(r.ncells, 2);
+    const rk_cell *f = rk_results_cell(&r, "scratch", "S1", 1.0, "train.precision=f32");
+    const rk_cell *b = rk_results_cell(&r, "scratch", "S1", 1.0, "train.precision=bf16");
+    ck_assert(f && b);
+    ck_assert_int_eq(f->n, 3);
+    ck_assert_int_eq(b->n, 3);
+    rk_results_free(&r);
+}
+END_TEST
+
 START_TEST(a_claim_that_holds_in_every_cell_holds_and_exits_0)
 {
     claims_db();
@@ -887,6 +913,7 @@ Suite *suite_report(void)
     tcase_add_test(cl, every_cell_claims_fail_on_one_failing_cell_and_exit_codes_combine);
     tcase_add_test(cl, trends_compare_paired_steps_along_an_axis);
     tcase_add_test(cl, a_key_set_per_slice_is_a_cell_setting_not_an_axis);
+    tcase_add_test(cl, a_key_omitted_at_its_default_still_splits_cells);
     tcase_add_test(cl, a_diverged_trial_fails_a_stability_claim);
     tcase_add_test(cl, malformed_claims_files_name_file_line_and_key);
     tcase_add_test(cl, unknown_arms_and_axis_values_are_bad_input);

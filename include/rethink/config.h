@@ -79,6 +79,11 @@ int rk_config_validate(const rk_config *c, rk_err *err);
 /* Canonical JSON of the entries that define results, and its SHA-256 (hash may be NULL).
  * *json is malloc'd. */
 int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err);
+/* Keys the canonical JSON leaves out when they hold their default (keys added to the schema
+ * after results were recorded, so old identities stay valid): the i-th such key and its
+ * default, NULL past the last. Readers of stored configs fill them in, so that an old trial
+ * and a new one at the default compare equal. */
+const char *rk_config_omitted_key(size_t i, const char **def);
 
 /* ---- a trial, typed ---- */
 typedef enum { RK_ARM_SCRATCH, RK_ARM_PRETRAIN, RK_ARM_SELFTRAIN, RK_ARM_PRETRAIN_SELFTRAIN } rk_arm;

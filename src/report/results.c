@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rethink/config.h"
 #include "rethink/report.h"
 
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
@@ -259,6 +260,33 @@ static int pick_study(rk_results *r, const char *study, rk_err *err)
     return RK_OK;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const rk_param *)a)->key, ((const rk_param *)b)->key);
+}
+
+/* A stored config omits a later-added key at its default (rk_config_omitted_key): put the
+ * default back, so an f32 trial recorded before train.precision existed and a bf16 one are
+ * different cells rather than one. Keeps params sorted by key. */
+static int fill_omitted(rk_results *r, rk_err *err)
+{
+    const char *key, *def;
+    for (size_t i = 0; (key = rk_config_omitted_key(i, &def)); i++)
+        for (size_t k = 0; k < r->n; k++) {
+            rk_result_trial *t = &r->t[k];
+            if (rk_result_param(t, key)) continue;
+            rk_param *v = realloc(t->params, (t->nparams + 1) * sizeof *v);
+            if (!v) return oom(err);
+            t->params = v;
+            rk_param *p = &t->params[t->nparams];
+            if (!(p->key = strdup(key))) return oom(err);
+            if (!(p->value = strdup(def))) return free(p->key), oom(err);
+            t->nparams++;
+            qsort(t->params, t->nparams, sizeof *t->params, key_cmp);
+        }
+    return RK_OK;
+}
+
 static int load_trials(rk_results *r, rk_err *err)
 {
     static const char q_trials[] =
@@ -360,7 +388,7 @@ static int load_trials(rk_results *r, rk_err *err)
     sqlite3_finalize(q);
     if (bad) return oom(err);
     if (!ok) return sql_err(r, err, "reading params");
-    return RK_OK;
+    return fill_omitted(r, err);
 }
 
 /* ---- convergence on the dev split ---- */

@@ -593,6 +593,16 @@ static int hashed(const rk_config *c, const char *key, const char *value, int ar
     return k && (k->arms & (1 << arm));
 }
 
+const char *rk_config_omitted_key(size_t i, const char **def)
+{
+    for (size_t k = 0; k < NSCHEMA; k++)
+        if ((SCHEMA[k].arms & A_IF_SET) && i-- == 0) {
+            if (def) *def = SCHEMA[k].def;
+            return SCHEMA[k].key;
+        }
+    return NULL;
+}
+
 static void json_str(char **p, size_t *n, size_t *cap, const char *s)
 {
     for (const char *q = s;; q++) {

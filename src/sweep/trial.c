@@ -195,6 +195,8 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
     epoch_ctx *e = ctx;
     double ap = -1, dev_ap = -1;
     int last = s->epoch == s->epochs, evaluated = 0;
+    int shape[4]; /* training's batch (labelled + pseudo, as rk_detector_train planned it) */
+    rk_net_output_shape(e->net, shape);
     if (e->t->eval_every > 0 && (s->epoch % e->t->eval_every == 0) && !last) {
         rk_coco_stats st;
         rk_err err = {0};
@@ -219,11 +221,9 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
         }
     }
     /* evaluation re-planned the net for inference: back to training's batch and backend */
-    if (evaluated &&
-        (e->rc = rk_net_plan(e->net,
-                             e->t->train.batch +
-                                 (e->t->arm >= RK_ARM_SELFTRAIN ? e->t->st.pseudo_batch : 0),
-                             rk_schedule_backend(&e->t->train), e->t->threads, &e->err)))
+    if (evaluated && !last &&
+        (e->rc = rk_net_plan(e->net, shape[0], rk_schedule_backend(&e->t->train), e->t->threads,
+                             &e->err)))
         return 1;
     if (e->h && e->h->epoch) e->h->epoch(e->h->ctx, s, ap, dev_ap);
     return 0;

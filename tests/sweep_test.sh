@@ -76,6 +76,14 @@ st="(select id from trials where config like '%\"selftrain.steps_scale\":\"0.5\"
 [ "$(q a.db "select max(step) from metrics where trial_id = $st and name = 'loss'")" = 2 ] || fail "student epochs with steps_scale 0.5"
 [ "$(q a.db "select max(m.step) from metrics m join trial_deps d on d.depends_on = m.trial_id where d.trial_id = $st and m.name = 'loss'")" = 4 ] || fail "teacher epochs"
 
+# a student whose teacher left no pseudo box (keep_empty = 0) trains on labelled images only;
+# after each dev evaluation it must be re-planned for that batch, not labelled + pseudo
+"$rethink" sweep "$exp/tiny.ini" -s arm=selftrain -s aug=S1 -s fraction=1.0 -s seed=1 \
+  -s selftrain.threshold=1 -s selftrain.keep_empty=0 -s train.dev=8 -s train.dev_every=1 \
+  -s train.epochs=3 --db e.db --quiet >out5.txt 2>&1 || { cat out5.txt; fail "empty pseudo pool sweep exited $?"; }
+[ "$(q e.db "select count(*) from trials where attempts = 1 and error is null and status = 'finished'")" -eq 2 ] \
+  || { q e.db "select arm, attempts, error from trials"; fail "student without pseudo boxes"; }
+
 # a dataset folder built from another recipe is an error naming the key, never other data
 out=$("$rethink" sweep "$exp/tiny.ini" -s data.noise=3 --db d.db 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "built with noise = 6, the experiment has data.noise = 3" || fail "recipe mismatch: rc $rc: $out"

@@ -99,6 +99,40 @@ START_TEST(overrides_replace_values_and_add_or_replace_axes)
 }
 END_TEST
 
+/* The command line wins over the file's per-slice values as it does over its base values:
+ * -s train.steps=7 on a file with [when:aug=S4] train.steps = 300 trains every trial 7
+ * steps, and -s train.steps=7,8 sweeps both values in every slice (before, the slice value
+ * replaced both, leaving two trials of one identity). */
+START_TEST(command_line_overrides_win_over_when_sections)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s[when:aug=S4]\ntrain.steps = 300\ntrain.lr = 0.1\n", BASE);
+    write_exp(text);
+    const char *scalar[] = {"train.steps=7"}, *axis[] = {"train.steps=7,8"};
+    for (int k = 0; k < 2; k++) {
+        rk_experiment x;
+        rk_err err = {0};
+        ck_assert_msg(rk_experiment_load(&x, path, k ? axis : scalar, 1, &err) == RK_OK, "%s",
+                      err.msg);
+        size_t n = rk_experiment_size(&x), s4 = 0;
+        ck_assert_int_eq(n, k ? 16 : 8);
+        for (size_t i = 0; i < n; i++) {
+            rk_config c;
+            ck_assert(rk_experiment_trial(&x, i, &c, &err) == RK_OK);
+            int is_s4 = !strcmp(rk_config_get(&c, "trial.aug"), "S4");
+            const char *want = k && i % 2 ? "8" : "7"; /* the new axis varies fastest */
+            ck_assert_str_eq(rk_config_get(&c, "train.steps"), want);
+            /* the slice's other keys still apply */
+            ck_assert_str_eq(rk_config_get(&c, "train.lr"), is_s4 ? "0.1" : "0.05");
+            s4 += is_s4;
+            rk_config_free(&c);
+        }
+        ck_assert_int_eq(s4, n / 2);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
 static void expect_error(const char *text, const char *const *ov, size_t nov, const char *needle)
 {
     write_exp(text);
@@ -110,7 +144,7 @@ static void expect_error(const char *text, const char *const *ov, size_t nov, co
 
 START_TEST(bad_files_name_file_line_and_key)
 {
-    char want[400];
+    char want[800];
     snprintf(want, sizeof want, "%s:4: key 'train.stepz': unknown key", path);
     expect_error("[study]\nname = t\n[train]\nstepz = 3\n", NULL, 0, want);
     snprintf(want, sizeof want, "%s:2: key 'train.lr'", path);
@@ -119,6 +153,11 @@ START_TEST(bad_files_name_file_line_and_key)
     expect_error("[grid]\narm = scratch, nope\n", NULL, 0, "key 'trial.arm'");
     expect_error("[grid]\nfraction = 0.5,\n", NULL, 0, "empty value");
     expect_error("[when:aug=S4]\nsteps = 3\n", NULL, 0, "write the full section.key");
+    /* a slice value of an axis would turn the axis's trials into copies of one trial */
+    snprintf(want, sizeof want, "%s:2: [when:aug=S4] sets 'train.lr', which is a grid axis (%s:6)",
+             path, path);
+    expect_error("[when:aug=S4]\ntrain.lr = 0.1\n[grid]\naug = S1, S4\n\ntrain.lr = 0.1, 0.2\n",
+                 NULL, 0, want);
     const char *ov[] = {"train.batch"};
     expect_error("[study]\nname = t\n", ov, 1, "expected key=value");
     expect_error("[study]\nname = t\n[augment.S9]\nflip = 2\n", NULL, 0, "augment.S9");
@@ -184,6 +223,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, grid_expands_with_the_last_axis_fastest);
     tcase_add_test(tc, when_sections_apply_only_to_matching_trials);
     tcase_add_test(tc, overrides_replace_values_and_add_or_replace_axes);
+    tcase_add_test(tc, command_line_overrides_win_over_when_sections);
     tcase_add_test(tc, bad_files_name_file_line_and_key);
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);

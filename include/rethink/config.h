@@ -10,7 +10,8 @@
  * A section [when:aug=S4] (conditions joined by ',') holds full keys (train.steps = 6000)
  * applied only to the trials whose values match every condition (numbers compared as
  * numbers), after the axes, in file order: per-slice settings such as the paper's longer
- * schedules for stronger augmentation.
+ * schedules for stronger augmentation. A key set on the command line is not changed by any
+ * [when:] section (the command line wins), and a grid axis may not be set in one.
  *
  * A trial's resolved config is the base entries with one value per axis, validated against
  * the schema (unknown keys, bad types and out-of-range values name file, line and key), and

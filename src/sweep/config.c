@@ -403,6 +403,23 @@ static int add_when(rk_experiment *x, const char *cond, const char *key, const c
     return RK_OK;
 }
 
+/* Removes every [when:] entry that sets key: a command-line override wins over the file's
+ * per-slice values, as it does over its base values (-s train.steps=2000 on paper.ini trains
+ * every trial 2,000 steps; -s train.steps=2000,4000 sweeps both in every slice). */
+static void drop_when(rk_experiment *x, const char *key)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < x->nwhen; i++) {
+        if (strcmp(x->when[i].key, key)) {
+            x->when[k] = x->when[i], x->when_cond[k] = x->when_cond[i], k++;
+            continue;
+        }
+        free(x->when[i].key), free(x->when[i].value), free(x->when[i].file);
+        free(x->when_cond[i]);
+    }
+    x->nwhen = k;
+}
+
 /* 1 if every "key=value" of cond matches c (numbers compared numerically). */
 static int when_matches(const rk_config *c, const char *cond)
 {
@@ -520,6 +537,7 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
         for (size_t a = 0; a < x->naxes; a++) axis |= !strcmp(x->axes[a].key, k);
         rc = axis ? set_axis(x, k, v, "command line", 0, err)
                   : rk_config_put(&x->base, k, v, "command line", 0, err);
+        drop_when(x, k);
     }
     /* 5. validate the base and every axis value */
     if (!rc) rc = rk_config_validate(&x->base, err);
@@ -546,6 +564,15 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
                          x->when[w].key, x->when_cond[w]);
         else if (k)
             rc = check_value(k, &x->when[w], err);
+        /* A slice value of an axis key would replace every value of the axis in that slice,
+         * making trials that differ in name only. */
+        for (size_t a = 0; a < x->naxes && !rc; a++)
+            if (!strcmp(x->axes[a].key, x->when[w].key))
+                rc = rk_errf(err, RK_EINVAL, "%s:%d: [when:%s] sets '%s', which is a grid axis "
+                             "(%s:%d): a slice value would replace the axis's values; set it "
+                             "in [grid] or in [when:], not both", x->when[w].file,
+                             x->when[w].line, x->when_cond[w], x->when[w].key, x->axes[a].file,
+                             x->axes[a].line);
     }
     if (!rc && rk_experiment_size(x) == 0) rc = rk_errf(err, RK_EINVAL, "%s: the grid is empty", path);
     if (rc) rk_experiment_free(x);

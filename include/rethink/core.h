@@ -49,4 +49,8 @@ void rk_ini_free(rk_ini_item *items, size_t n);
 /* Compute threads for OpenMP (shared by oneDNN and OpenBLAS). */
 void rk_set_threads(int threads);
 
+/* Seconds: monotonic wall clock, and CPU time of the whole process (every thread). */
+double rk_now(void);
+double rk_cpu_now(void);
+
 #endif

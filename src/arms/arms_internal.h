@@ -22,6 +22,5 @@ typedef struct {
 /* Element k; *epoch gets its epoch. k must not decrease between calls by more than the
  * cached epoch (sequential use). */
 size_t rk_stream_at(rk_stream *s, size_t k, long *epoch);
-double rk_arms_now(void);
 
 #endif

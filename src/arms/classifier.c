@@ -35,7 +35,7 @@ int rk_classifier_train(rk_net *net, const rk_refnet_cfg *model, const rk_source
                   .weight_decay = (float)s->weight_decay, .decay_all = s->decay_all};
     long spe = (long)((n + (size_t)B - 1) / (size_t)B), total = spe * s->epochs;
     long warm = (long)(s->warmup_frac * (double)total), images = 0;
-    double t0 = rk_arms_now(), sloss = 0, sacc = 0;
+    double t0 = rk_now(), sloss = 0, sacc = 0;
     long nsum = 0;
     for (long step = 0; step < total; step++) {
         for (int b = 0; b < B; b++) which[b] = idx[rk_stream_at(&st, (size_t)step * B + b, &ep[b])];
@@ -90,7 +90,7 @@ int rk_classifier_train(rk_net *net, const rk_refnet_cfg *model, const rk_source
         if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
             hooks->step(hooks->ctx, step + 1, total, loss);
         if ((step + 1) % spe == 0) {
-            double t = rk_arms_now() - t0;
+            double t = rk_now() - t0;
             rk_epoch_stats es = {.epoch = (int)((step + 1) / spe), .epochs = s->epochs,
                                  .loss = sloss / nsum, .focal = sacc / nsum, .lr = opt.lr,
                                  .img_per_s = images / t, .seconds = t, .images = images};

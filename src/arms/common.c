@@ -14,13 +14,6 @@ void rk_image_to_input(float *dst, const rk_image *im)
     }
 }
 
-double rk_arms_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static void perm_of(rk_stream *s, long epoch)
 {
     if (s->epoch == epoch) return;

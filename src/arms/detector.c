@@ -164,7 +164,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     long warm = (long)(s->warmup_frac * (double)total);
     int epochs = (int)((total + steps_per_epoch - 1) / steps_per_epoch);
     uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
-    double t0 = rk_arms_now(), ema_h = 0, ema_p = 0;
+    double t0 = rk_now(), ema_h = 0, ema_p = 0;
     long images = 0;
     double sum[5] = {0};
     long nsum = 0;
@@ -251,7 +251,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
         if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
             hooks->step(hooks->ctx, step + 1, total, lh);
         if ((step + 1) % steps_per_epoch == 0 || step + 1 == total) {
-            double t = rk_arms_now() - t0;
+            double t = rk_now() - t0;
             rk_epoch_stats es = {.epoch = (int)((step + steps_per_epoch) / steps_per_epoch),
                                  .epochs = epochs,
                                  .loss = sum[0] / nsum,

@@ -166,9 +166,9 @@ int bench_eval(int argc, char **argv)
     double best = 1e300, total = 0, best_cpu = 1e300;
     for (int k = 0; k < repeats; k++) {
         rk_coco_stats_free(&st);
-        double t0 = cli_now(), c0 = cli_cpu_now();
+        double t0 = rk_now(), c0 = rk_cpu_now();
         int rc = rk_coco_eval(&st, &gt, dets, n, &err);
-        double dt = cli_now() - t0, dc = cli_cpu_now() - c0;
+        double dt = rk_now() - t0, dc = rk_cpu_now() - c0;
         best_cpu = dc < best_cpu ? dc : best_cpu;
         if (rc) {
             fprintf(stderr, "rethink bench eval: %s\n", err.msg);

@@ -18,9 +18,6 @@ int cmd_baseline(int argc, char **argv);
 
 int bench_eval(int argc, char **argv);
 
-/* Wall-clock and process CPU seconds (monotonic). */
-double cli_now(void);
-double cli_cpu_now(void);
 
 /* Parses a positive int option value; prints an error naming the option and returns -1. */
 int cli_int(const char *opt, const char *val, int lo, int hi, int *out);

@@ -113,7 +113,7 @@ static int bench_train(int argc, char **argv)
     float loss = 0;
     double t0 = 0, c0 = 0;
     for (int s = 0; s < warmup + steps; s++) {
-        if (s == warmup) t0 = cli_now(), c0 = cli_cpu_now();
+        if (s == warmup) t0 = rk_now(), c0 = rk_cpu_now();
         const float *out = rk_net_forward(net, x, 1);
         if (!out) {
             fprintf(stderr, "rethink bench train: forward pass failed (oneDNN)\n");
@@ -128,7 +128,7 @@ static int bench_train(int argc, char **argv)
         }
         rk_sgd_step(net, &opt);
     }
-    double dt = cli_now() - t0, cpu = cli_cpu_now() - c0;
+    double dt = rk_now() - t0, cpu = rk_cpu_now() - c0;
     double ips = (double)steps * batch / dt;
     double gflops = 3 * 2 * rk_refnet_macs(&cfg, 1) * ips * 1e-9;
     printf("rethink %s (%s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
@@ -176,33 +176,33 @@ static int bench_data(int argc, char **argv)
     }
     rk_scene_params p = rk_scene_defaults();
     rk_err err = {0};
-    double t0 = cli_now();
+    double t0 = rk_now();
     if (rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, threads, NULL, NULL, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);
         return 1;
     }
-    double t_build = cli_now() - t0;
+    double t_build = rk_now() - t0;
     int nbuilt = p.ntrain + p.nval + p.nsource;
     char dir[4200], ann[4200];
     snprintf(dir, sizeof dir, "%s/source", out);
     rk_source s;
-    t0 = cli_now();
+    t0 = rk_now();
     if (rk_source_load(&s, dir, NULL, threads, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);
         return 1;
     }
-    double t_src = cli_now() - t0;
+    double t_src = rk_now() - t0;
     size_t nsrc = s.n;
     rk_source_free(&s);
     snprintf(dir, sizeof dir, "%s/train", out);
     snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
     rk_dataset d;
-    t0 = cli_now();
+    t0 = rk_now();
     if (rk_dataset_load(&d, dir, ann, threads, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);
         return 1;
     }
-    double t_train = cli_now() - t0;
+    double t_train = rk_now() - t0;
     size_t ntr = d.coco.nimages;
     rk_dataset_free(&d);
     printf("build fashion-scenes: %d images in %.2f s (%.0f img/s)\n", nbuilt, t_build,
@@ -236,11 +236,11 @@ static double rate(void (*fn)(void *, size_t), void *arg, double seconds)
 {
     for (size_t i = 0; i < 20; i++) fn(arg, i); /* warm caches and page in buffers */
     size_t n = 0, batch = 64;
-    double t0 = cli_now(), t;
+    double t0 = rk_now(), t;
     do {
         for (size_t i = 0; i < batch; i++) fn(arg, n + i);
         n += batch;
-        t = cli_now() - t0;
+        t = rk_now() - t0;
     } while (t < seconds);
     return (double)n / t;
 }

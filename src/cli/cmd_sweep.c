@@ -690,7 +690,7 @@ int cmd_sweep(int argc, char **argv)
             _exit(worker(db_path, study, it, n, stage ? sel : NULL, j, quiet));
         }
     }
-    double t0 = cli_now();
+    double t0 = rk_now();
     int alive = jobs, tty = isatty(1) && !quiet;
     while (alive > 0) {
         int status;
@@ -709,7 +709,7 @@ int cmd_sweep(int argc, char **argv)
             rk_store *r = NULL;
             rk_trial_counts k;
             if (!rk_store_open(&r, db_path, &err) && !rk_store_counts(r, study, &k, &err)) {
-                double el = cli_now() - t0;
+                double el = rk_now() - t0;
                 size_t done_now = k.finished + k.failed, left = k.pending + k.running;
                 size_t ran = done_now > (n - to_run) ? done_now - (n - to_run) : 0;
                 char eta[32] = "?";

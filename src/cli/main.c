@@ -47,20 +47,6 @@ int cli_int(const char *opt, const char *val, int lo, int hi, int *out)
     return 0;
 }
 
-double cli_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-double cli_cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 int cli_double(const char *opt, const char *val, double *out)
 {
     char *end;

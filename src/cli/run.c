@@ -60,7 +60,7 @@ static void on_step(void *ctx, long step, long steps, double loss)
 {
     run_ctx *r = ctx;
     if (!r->tty || r->quiet) return;
-    double el = cli_now() - r->t0, eta = step > 0 ? el * (double)(steps - step) / (double)step : 0;
+    double el = rk_now() - r->t0, eta = step > 0 ? el * (double)(steps - step) / (double)step : 0;
     int w = 24, f = (int)(w * (double)step / (double)steps);
     char bar[32];
     for (int i = 0; i < w; i++) bar[i] = i < f ? '#' : '.';
@@ -118,7 +118,7 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
                const rk_config *cfg, const char *label, int quiet, rk_trial_result *res,
                rk_err *err)
 {
-    run_ctx r = {metrics, mctx, t->id, t->attempts, label, isatty(2), quiet, cli_now(), 0};
+    run_ctx r = {metrics, mctx, t->id, t->attempts, label, isatty(2), quiet, rk_now(), 0};
     beat b = {db_path, t->id, t->attempts, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;

@@ -150,7 +150,7 @@ static void *beat_main(void *p)
         ts.tv_sec += ts.tv_nsec / 1000000000L, ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         if (w->stop) break;
-        double silent = cli_now() - w->heard;
+        double silent = rk_now() - w->heard;
         if (silent > w->timeout_s) {
             fprintf(stderr, "rethink sweep: rank %d: nothing from rank 0 for %.0f s: presumed "
                             "dead; stopping (run the sweep again to resume)\n", w->rank, silent);
@@ -175,7 +175,7 @@ static void *beat_main(void *p)
         }
         pthread_mutex_unlock(&w->mpi);
         pthread_mutex_lock(&w->mu);
-        if (acks) w->heard = cli_now();
+        if (acks) w->heard = rk_now();
     }
     pthread_mutex_unlock(&w->mu);
     pthread_mutex_lock(&w->mpi);
@@ -216,7 +216,7 @@ static int ask(worker_ctx *w, msg_answer *a)
     if (rc == MPI_SUCCESS) rc = wait_req(w, &r);
     if (rc != MPI_SUCCESS) return rc;
     pthread_mutex_lock(&w->mu);
-    w->heard = cli_now();
+    w->heard = rk_now();
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
@@ -281,7 +281,7 @@ static int run_one(worker_ctx *w, const sweep_item *it, size_t n, const msg_answ
 int sweep_mpi_worker(const sweep_item *it, size_t n, double timeout_s, int *rank_died)
 {
     worker_ctx w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                    PTHREAD_COND_INITIALIZER, {0, 0}, cli_now(), timeout_s, 0, 0};
+                    PTHREAD_COND_INITIALIZER, {0, 0}, rk_now(), timeout_s, 0, 0};
     MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
     int rank = w.rank;
     pthread_t th;
@@ -410,7 +410,7 @@ static void on_ask(coord *c, int src, const msg_ask *q)
             memcpy(a.hash, t.config_hash, sizeof a.hash);
             ri->cur = (msg_lease){t.id, t.attempts};
             ri->k = k;
-            ri->beat_db = cli_now();
+            ri->beat_db = rk_now();
             rk_trial_clear(&t);
             answer(src, &a);
             return;
@@ -452,7 +452,7 @@ static void on_beat(coord *c, int src, const msg_lease *b)
     rank_info *ri = &c->r[src];
     char ack = 0;
     MPI_Send(&ack, 1, MPI_BYTE, src, TAG_ACK, MPI_COMM_WORLD);
-    double now = cli_now();
+    double now = rk_now();
     /* the store's heartbeat, as often as a forked worker writes it */
     if (b->id && b->id == ri->cur.id && b->attempt == ri->cur.attempt &&
         now - ri->beat_db >= RUN_HEARTBEAT_S) {
@@ -550,7 +550,7 @@ static void receive(coord *c, const MPI_Status *st)
         free(buf);
         return;
     }
-    c->r[src].heard = cli_now();
+    c->r[src].heard = rk_now();
     switch (st->MPI_TAG) {
     case TAG_ASK:
         if ((size_t)bytes == sizeof(msg_ask)) on_ask(c, src, (const msg_ask *)buf);
@@ -571,7 +571,7 @@ int sweep_mpi_coordinate(const sweep_mpi_plan *p, size_t *lost, rk_err *err)
     MPI_Comm_size(MPI_COMM_WORLD, &c.size);
     c.r = calloc((size_t)c.size, sizeof *c.r);
     if (!c.r) return rk_errf(err, RK_ENOMEM, "out of memory");
-    double t0 = cli_now();
+    double t0 = rk_now();
     for (int i = 1; i < c.size; i++) c.r[i].heard = t0;
     pthread_t th;
     int have_data_thread = 0;
@@ -596,7 +596,7 @@ int sweep_mpi_coordinate(const sweep_mpi_plan *p, size_t *lost, rk_err *err)
             have_data_thread = 0;
             if (c.data_rc) fatal(&c, &c.data_err);
         }
-        double now = cli_now();
+        double now = rk_now();
         for (int i = 1; i < c.size; i++)
             if (c.r[i].state == RANK_ACTIVE && now - c.r[i].heard > p->timeout_s)
                 presume_dead(&c, i, now - c.r[i].heard);

@@ -1,4 +1,4 @@
-/* Errors, counter-based randomness and thread control, shared by every stage.
+/* Errors, counter-based randomness, thread control and clocks, shared by every stage.
  *
  * The generator is SplitMix64 used as a counter-based hash: draw i of key k is
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "rethink/core.h"
 
@@ -58,4 +59,18 @@ float rk_rng_normal(rk_rng *r)
 void rk_set_threads(int threads)
 {
     if (threads > 0) omp_set_num_threads(threads);
+}
+
+double rk_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+double rk_cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
 }

@@ -16,20 +16,6 @@
 
 #include "rethink/trial.h"
 
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static int exists(const char *p)
 {
     struct stat st;
@@ -321,7 +307,7 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
         }
         if (ntr == 0) rc = rk_errf(err, RK_EINVAL, "pre-training: no labelled source images");
     }
-    double c0 = cpu_now();
+    double c0 = rk_cpu_now();
     if (!rc) {
         rk_refnet_init(net, &mc, t->seed);
         rc = rk_classifier_train(net, &mc, src, train, ntr, cls, &t->pre_policy, &t->pre,
@@ -338,7 +324,7 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
         rc = rk_checkpoint_save(net, tmp, err);
         if (!rc && rename(tmp, path) != 0) rc = rk_errf(err, RK_EIO, "%s: %s", path, strerror(errno));
     }
-    res->backbone_cpu_s = cpu_now() - c0;
+    res->backbone_cpu_s = rk_cpu_now() - c0;
     rk_net_free(net);
     free(cls), free(train), free(hold), free(map);
     return rc;
@@ -482,11 +468,11 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
             goto done;
         }
         note(h, "pseudo-labelling %zu source images with teacher %.16s", src.n, res->teacher_hash);
-        double p0 = cpu_now();
+        double p0 = rk_cpu_now();
         if ((rc = rk_pseudo_label(teacher, &t->det, &src, t->st_threshold, t->policy.pad,
                                   t->threads, &ps, err)))
             goto done;
-        res->pseudo_cpu_s = cpu_now() - p0;
+        res->pseudo_cpu_s = rk_cpu_now() - p0;
         res->pseudo_images = ps.nlabelled, res->pseudo_boxes = ps.nboxes;
         if (!t->st_keep_empty) {
             ps.view.use = ps.labelled, ps.view.nuse = ps.nlabelled;
@@ -508,7 +494,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
     }
     if (self) student_budget(t); /* its teacher trained the full one */
-    double c0 = cpu_now(), w0 = wall_now(); /* the trial's own cost starts here */
+    double c0 = rk_cpu_now(), w0 = rk_now(); /* the trial's own cost starts here */
     res->images = (long)train_images(t, n);
     epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
                     .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
@@ -545,8 +531,8 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         for (size_t k = 0; res->cats && k < va.coco.ncats; k++)
             res->cats[k] = (rk_coco_cat){va.coco.cats[k].id, strdup(va.coco.cats[k].name)};
     }
-    res->cpu_s = cpu_now() - c0;
-    res->wall_s = wall_now() - w0;
+    res->cpu_s = rk_cpu_now() - c0;
+    res->wall_s = rk_now() - w0;
 done:
     if (rc) rk_trial_result_free(res);
     rk_pseudo_set_free(&ps);

@@ -33,6 +33,17 @@ void rk_refnet_init(rk_net *net, const rk_refnet_cfg *cfg, uint64_t seed);
 /* Multiply-accumulates of one forward pass for one image. */
 double rk_refnet_macs(const rk_refnet_cfg *cfg, int detector);
 
+/* Training throughput of the detector of cfg: `warmup` untimed then `steps` timed full SGD
+ * steps (forward, CenterNet loss, backward, momentum update) of `batch` synthetic images on
+ * `backend` with `threads` threads. No data loading or augmentation. */
+typedef struct rk_train_bench {
+    double img_per_s, seconds, cpu_seconds; /* over the timed steps */
+    double gflop_per_s;                     /* counting 3 x 2 x forward MACs per image */
+    float final_loss;                       /* a checksum of the arithmetic */
+} rk_train_bench;
+int rk_refnet_bench(const rk_refnet_cfg *cfg, int batch, rk_backend backend, int threads,
+                    int warmup, int steps, rk_train_bench *res, rk_err *err);
+
 /* CenterNet loss on the detector output `out` (N, C+4, H, W):
  *   focal(heat, heat_gt) + w_size * L1(size, reg_gt[0:2]) + w_off * L1(off, reg_gt[2:4])
  * with the L1 terms masked by reg_mask (N, 1, H, W) (1 at object centres).

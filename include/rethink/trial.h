@@ -63,10 +63,16 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *hooks, rk_trial_resul
 int rk_trial_prepare_data(const rk_config *c, void (*note)(void *ctx, const char *msg),
                           void *ctx, rk_err *err);
 
-/* The training images (labelled + pseudo, over all steps) the trial of a resolved config will
- * process, and the CPU seconds that takes one single-thread worker at the rate its precision
- * measured on the reference 2-core machine: what `rethink sweep --dry-run` sums. */
-int rk_trial_cost(const rk_config *c, double *images, double *cpu_s, rk_err *err);
+/* What the trial of a resolved config will train: its images (labelled + pseudo, over all
+ * steps) and the shape of a step, so that `rethink sweep --dry-run` can time such steps on
+ * this machine (rk_refnet_bench) and estimate the study's duration. */
+typedef struct rk_trial_work {
+    double images;
+    int step_images;     /* images per optimizer step: batch (+ pseudo batch for students) */
+    int bf16;            /* train.precision = bf16 */
+    rk_refnet_cfg model; /* the detector (num_classes: the default until the data is read) */
+} rk_trial_work;
+int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err);
 
 /* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);

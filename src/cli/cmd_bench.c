@@ -80,69 +80,21 @@ static int bench_train(int argc, char **argv)
     rk_refnet_cfg cfg = rk_refnet_default();
     cfg.in_size = size;
     rk_err err = {0};
-    rk_net *net = rk_refnet_detector(&cfg, &err);
-    if (!net || rk_net_plan(net, batch, backend, threads, &err)) {
+    rk_train_bench b;
+    if (rk_refnet_bench(&cfg, batch, backend, threads, warmup, steps, &b, &err)) {
         fprintf(stderr, "rethink bench train: %s\n", err.msg);
-        rk_net_free(net);
         return 1;
     }
-    rk_refnet_init(net, &cfg, 1);
-    int oshape[4];
-    rk_net_output_shape(net, oshape);
-    int C = cfg.num_classes, H = oshape[2], W = oshape[3];
-    size_t nin = (size_t)batch * 3 * size * size, nout = (size_t)batch * (C + 4) * H * W;
-    size_t HW = (size_t)H * W;
-    float *x = malloc(nin * sizeof(float)), *dout = malloc(nout * sizeof(float));
-    float *heat = malloc((size_t)batch * C * HW * sizeof(float));
-    float *reg = malloc((size_t)batch * 4 * HW * sizeof(float));
-    float *mask = malloc((size_t)batch * HW * sizeof(float));
-    float *scratch = malloc((size_t)(2 * C + 8) * batch * HW * sizeof(float));
-    if (!x || !dout || !heat || !reg || !mask || !scratch) {
-        fprintf(stderr, "rethink bench train: out of memory\n");
-        return 1;
-    }
-    rk_rng r;
-    rk_rng_init(&r, 1, 1, 0);
-    for (size_t i = 0; i < nin; i++) x[i] = rk_rng_normal(&r);
-    for (size_t i = 0; i < (size_t)batch * C * HW; i++) heat[i] = 0.9f * rk_rng_uniform(&r);
-    for (int n = 0; n < batch; n++)
-        for (int c = 0; c < C; c++) heat[((size_t)n * C + c) * HW + (H / 2) * W + W / 2] = 1;
-    for (size_t i = 0; i < (size_t)batch * 4 * HW; i++) reg[i] = rk_rng_normal(&r);
-    for (size_t i = 0; i < (size_t)batch * HW; i++) mask[i] = rk_rng_uniform(&r) < 0.1f;
-    rk_sgd opt = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f, .decay_all = 1};
-    float loss = 0;
-    double t0 = 0, c0 = 0;
-    for (int s = 0; s < warmup + steps; s++) {
-        if (s == warmup) t0 = rk_now(), c0 = rk_cpu_now();
-        const float *out = rk_net_forward(net, x, 1);
-        if (!out) {
-            fprintf(stderr, "rethink bench train: forward pass failed (oneDNN)\n");
-            return 1;
-        }
-        loss = rk_centernet_loss(dout, out, heat, reg, mask, batch, C, H, W, 0.1f, 1.0f, NULL,
-                                 scratch);
-        rk_net_zero_grad(net);
-        if (rk_net_backward(net, dout)) {
-            fprintf(stderr, "rethink bench train: backward pass failed (oneDNN)\n");
-            return 1;
-        }
-        rk_sgd_step(net, &opt);
-    }
-    double dt = rk_now() - t0, cpu = rk_cpu_now() - c0;
-    double ips = (double)steps * batch / dt;
-    double gflops = 3 * 2 * rk_refnet_macs(&cfg, 1) * ips * 1e-9;
     printf("rethink %s (%s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
            "final loss %.4f\n",
-           RK_VERSION, BACKENDS[backend], ips, threads, batch, size,
-           size, gflops, loss);
+           RK_VERSION, BACKENDS[backend], b.img_per_s, threads, batch, size, size, b.gflop_per_s,
+           b.final_loss);
     if (json)
         printf("{\"impl\": \"rethink\", \"backend\": \"%s\", \"img_per_s\": %.1f, \"threads\": %d, "
                "\"batch\": %d, \"size\": %d, \"steps\": %d, \"seconds\": %.3f, "
                "\"cpu_seconds\": %.3f, \"gflop_per_s\": %.2f, \"final_loss\": %.6f}\n",
-               BACKENDS[backend], ips, threads, batch, size, steps, dt,
-               cpu, gflops, loss);
-    free(x), free(dout), free(heat), free(reg), free(mask), free(scratch);
-    rk_net_free(net);
+               BACKENDS[backend], b.img_per_s, threads, batch, size, steps, b.seconds,
+               b.cpu_seconds, b.gflop_per_s, b.final_loss);
     return 0;
 }
 

@@ -19,6 +19,7 @@
  * coordinates ranks 1..N-1 instead of forking workers (sweep_mpi.c). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,9 @@ static const char *HELP =
     "  --db FILE       results database (default results.db)\n"
     "  --artifacts DIR folder for checkpoints, backbones and pseudo-labels (the key\n"
     "                  study.artifacts, default artifacts; not part of a trial's identity)\n"
-    "  --dry-run       list the trials, their dependencies and the estimated cost; run nothing\n"
+    "  --dry-run       list the trials and their dependencies, and estimate the time: the\n"
+    "                  trials' training steps are timed on this machine (a few seconds;\n"
+    "                  with bf16 also in f32, with a note if f32 is faster here); run nothing\n"
     "  --quiet         no progress display\n"
     "  --stage S       only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
     "                  (self-training students; their teachers must be finished in --db,\n"
@@ -199,6 +202,127 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const sweep
           "*) echo \"usage: bash $0 [submit|stage1|stage2|merge]\" >&2; exit 2 ;;\n"
           "esac\n", f);
     return fflush(f) ? rk_errf(err, RK_EIO, "writing the script: %s", strerror(errno)) : 0;
+}
+
+/* ---- the dry run's time estimate ----
+ * Measured on this machine, not assumed: each distinct step shape of the trials to run
+ * (model, images per step, precision) is timed with rk_refnet_bench on one worker's threads,
+ * and a trial takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's
+ * CPU time that is training steps. The rest (augmentation, targets, dev evaluations,
+ * pseudo-labelling) was 8-13 % of the paper study's trials on two machines (docs/STUDY.md,
+ * "Estimating a study's time"). Wall time is the larger of the CPU time spread over the
+ * workers and the longest teacher-then-student chain. */
+#define TRIAL_SHARE 0.9
+
+typedef struct step_shape {
+    rk_refnet_cfg model;
+    int step_images, bf16, threads;
+    double rate;      /* training images per second of one worker, NAN if it failed */
+    double rate_f32;  /* bf16 shapes: the same steps in f32, for the comparison */
+} step_shape;
+
+static int same_shape(const step_shape *a, const rk_trial_work *w, int threads)
+{
+    return !memcmp(&a->model, &w->model, sizeof w->model) && a->step_images == w->step_images &&
+           a->bf16 == w->bf16 && a->threads == threads;
+}
+
+/* The best of three short runs (~0.3 s each at the paper study's shapes): this VM's speed wanders by ±15 % from one
+ * second to the next, and the best run is the steadiest reading of what the CPU does. */
+static double time_steps(const step_shape *s, rk_backend b)
+{
+    int steps = 256 / s->step_images > 4 ? 256 / s->step_images : 4;
+    double best = NAN;
+    for (int k = 0; k < 3; k++) {
+        rk_train_bench r;
+        rk_err err = {0};
+        if (rk_refnet_bench(&s->model, s->step_images, b, s->threads, 3, steps, &r, &err))
+            return NAN;
+        if (!(r.img_per_s <= best)) best = r.img_per_s;
+    }
+    return best;
+}
+
+static void dry_estimate(const sweep_item *it, size_t n, const char *sel, int jobs, int quiet)
+{
+    step_shape *sh = NULL;
+    size_t nsh = 0;
+    double *cpu = calloc(n, sizeof *cpu), images = 0;
+    rk_trial_work *w = calloc(n, sizeof *w);
+    int *shape = calloc(n, sizeof *shape);
+    if (!cpu || !w || !shape) goto done;
+    for (size_t i = 0; i < n; i++) {
+        rk_err err = {0};
+        shape[i] = -1;
+        if (!sel[i] || it[i].status == RK_TRIAL_FINISHED || rk_trial_cost(&it[i].cfg, &w[i], &err))
+            continue;
+        images += w[i].images;
+        const char *th = rk_config_get(&it[i].cfg, "study.threads");
+        int threads = th && atoi(th) > 0 ? atoi(th) : 1;
+        size_t k = 0;
+        while (k < nsh && !same_shape(&sh[k], &w[i], threads)) k++;
+        if (k == nsh) {
+            step_shape *ns = realloc(sh, (nsh + 1) * sizeof *ns);
+            if (!ns) goto done;
+            sh = ns;
+            sh[nsh++] = (step_shape){w[i].model, w[i].step_images, w[i].bf16, threads, NAN, NAN};
+        }
+        shape[i] = (int)k;
+    }
+    if (!nsh) goto done; /* nothing to run */
+    if (!quiet) {
+        fprintf(stderr, "timing training steps on this machine (%zu step shape%s)...\n", nsh,
+                nsh > 1 ? "s" : "");
+    }
+    for (size_t k = 0; k < nsh; k++) {
+        sh[k].rate = time_steps(&sh[k], sh[k].bf16 ? RK_BACKEND_DNNL_BF16 : RK_BACKEND_DNNL);
+        if (sh[k].bf16) sh[k].rate_f32 = time_steps(&sh[k], RK_BACKEND_DNNL);
+    }
+    double total = 0, chain = 0, total_f32 = 0;
+    int unknown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (shape[i] < 0) continue;
+        const step_shape *s = &sh[shape[i]];
+        cpu[i] = w[i].images / (s->rate * TRIAL_SHARE);
+        unknown |= !isfinite(cpu[i]);
+        total += cpu[i];
+        total_f32 += w[i].images / ((s->bf16 ? s->rate_f32 : s->rate) * TRIAL_SHARE);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int t = it[i].teacher;
+        double c = cpu[i] + (t >= 0 && shape[t] >= 0 ? cpu[t] : 0);
+        if (c > chain) chain = c;
+    }
+    printf("about %.0f k training images; training steps on this machine:", images / 1000);
+    for (size_t k = 0; k < nsh; k++)
+        printf("%s %.0f img/s (%s, %d img/step, %d thread%s)", k ? ";" : "", sh[k].rate,
+               sh[k].bf16 ? "bf16" : "f32", sh[k].step_images, sh[k].threads,
+               sh[k].threads > 1 ? "s" : "");
+    if (unknown) {
+        printf("\nno time estimate: a step shape failed to run here (rethink bench train says "
+               "why)\n");
+        goto done;
+    }
+    /* workers beyond the cores share them */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double par = jobs;
+    if (cores > 0 && par * sh[0].threads > cores) par = cores / sh[0].threads > 1 ? cores / sh[0].threads : 1;
+    double wall = total / par > chain ? total / par : chain;
+    printf("\nestimated %.*f min at -j %d", wall < 600, wall / 60, jobs);
+    if (par < jobs) printf(" on %ld cores", cores);
+    printf(" (the trials' CPU time %.*f min; pre-training extra)\n", total < 600, total / 60);
+    for (size_t k = 0; k < nsh; k++)
+        if (sh[k].bf16 && sh[k].rate_f32 > 1.1 * sh[k].rate) {
+            double wf = total_f32 / par > chain * total_f32 / total ? total_f32 / par
+                                                                    : chain * total_f32 / total;
+            printf("note: bf16 trains slower than f32 on this CPU (%.0f vs %.0f img/s at %d "
+                   "img/step): -s train.precision=f32 would take ~%.0f min (other bits, the "
+                   "same AP within about a point: docs/STUDY.md)\n",
+                   sh[k].rate, sh[k].rate_f32, sh[k].step_images, wf / 60);
+            break;
+        }
+done:
+    free(sh), free(cpu), free(w), free(shape);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -623,7 +747,6 @@ int cmd_sweep(int argc, char **argv)
     if (dry) {
         printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
                "status", "hash", "depends on");
-        double images = 0, cpu_s = 0;
         for (size_t i = 0; i < n; i++) {
             if (!sel[i]) continue;
             const rk_config *g = &it[i].cfg;
@@ -633,16 +756,13 @@ int cmd_sweep(int argc, char **argv)
                    rk_trial_status_name(it[i].status), it[i].hash,
                    it[i].teacher >= 0 ? "teacher " : "", it[i].teacher >= 0 ? it[it[i].teacher].hash : "",
                    it[i].implied ? " (implied teacher)" : "");
-            if (it[i].status == RK_TRIAL_FINISHED) continue;
-            double im = 0, s = 0;
-            rk_err e2 = {0};
-            if (rk_trial_cost(g, &im, &s, &e2) == RK_OK) images += im, cpu_s += s;
         }
         if (stage) printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", stage, shard, nshards,
                           nsel, n);
-        printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run; "
-               "about %.0f k training images, roughly %.0f min at -j %d (pre-training extra)\n",
-               n, ngrid, n - ngrid, to_run, images / 1000, cpu_s / jobs / 60, jobs);
+        printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run\n", n, ngrid,
+               n - ngrid, to_run);
+        fflush(stdout);
+        dry_estimate(it, n, sel, jobs, quiet);
         goto done;
     }
     if (to_run == 0) {

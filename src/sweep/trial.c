@@ -354,23 +354,20 @@ static double train_images(const rk_trial_cfg *t, size_t n)
     return (double)steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
 }
 
-/* Images per CPU second of a single-thread worker, augmentation, dev evaluations and
- * pseudo-labelling included: the paper study's trials on the reference 2-core machine
- * (batch 16; docs/STUDY.md). */
-#define RATE_F32 1180.0
-#define RATE_BF16 1735.0 /* 1.47x f32: the scratch arm of the study in both, same cells and seeds */
-
-int rk_trial_cost(const rk_config *c, double *images, double *cpu_s, rk_err *err)
+int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
 {
     rk_trial_cfg *t = malloc(sizeof *t);
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);
     if (!rc) {
-        if (t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN) student_budget(t);
+        int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+        if (self) student_budget(t);
         double pool = (double)t->data.ntrain - (double)t->dev;
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
-        *images = train_images(t, n ? n : 1);
-        *cpu_s = *images / (t->train.bf16 ? RATE_BF16 : RATE_F32);
+        *w = (rk_trial_work){.images = train_images(t, n ? n : 1),
+                             .step_images = t->train.batch + (self ? t->st.pseudo_batch : 0),
+                             .bf16 = t->train.bf16,
+                             .model = t->det.model};
     }
     free(t);
     return rc;

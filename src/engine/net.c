@@ -336,9 +336,12 @@ int rk_net_plan(rk_net *net, int N, rk_backend backend, int threads, rk_err *err
     if (rc == RK_EDNNL && backend == RK_BACKEND_DNNL_BF16 && err) {
         char m[sizeof err->msg];
         snprintf(m, sizeof m, "%s", err->msg);
-        rk_errf(err, rc, "bf16 training: oneDNN has no bf16 kernel for this CPU (it needs "
-                "AVX-512, and AVX512-BF16 or AMX to be fast); train in f32 instead "
-                "(train.precision = f32). %s", m);
+        if (!rk_dnnl_has_bf16())
+            rk_errf(err, rc, "bf16 training: oneDNN has no bf16 kernel for this CPU (it needs "
+                    "AVX-512, and AVX512-BF16 or AMX to be fast); train in f32 instead "
+                    "(train.precision = f32). %s", m);
+        else
+            rk_errf(err, rc, "bf16 training: %s", m);
     }
     if (rc) {
         free_plan(net);

@@ -75,7 +75,24 @@ struct rk_dnnl_plan {
                            (int)st_, cur_op);                                         \
     } while (0)
 
+/* CK for calls made once a primitive descriptor is held: fails through the function's out:
+ * label, which destroys it. */
+#define CKO(call)                                                                     \
+    do {                                                                              \
+        dnnl_status_t st_ = (call);                                                   \
+        if (st_ != dnnl_success) {                                                    \
+            rc = rk_errf(err, RK_EDNNL, "oneDNN: %s failed (status %d) at op %d", #call, \
+                         (int)st_, cur_op);                                           \
+            goto out;                                                                 \
+        }                                                                             \
+    } while (0)
+
 static int cur_op;
+
+int rk_dnnl_has_bf16(void)
+{
+    return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
 
 static void *buf(rk_dnnl_plan *pl, size_t bytes)
 {
@@ -291,25 +308,25 @@ static int plan_conv(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
 
     if (o->in[0] != 0) {
         dnnl_convolution_desc_t bd_;
-        CK(dnnl_convolution_backward_data_desc_init(&bd_, dnnl_convolution_direct, &x->md, &wany,
+        CKO(dnnl_convolution_backward_data_desc_init(&bd_, dnnl_convolution_direct, &x->md, &wany,
                                                     &y->md, st, pad, padr));
         if ((rc = make_prim(pl, &bd_, NULL, fpd, &d->bwd_data, &dpd, err))) goto out;
     }
     dnnl_convolution_desc_t wdsc;
-    CK(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &x->md,
+    CKO(dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &x->md,
                                                    &dwany, bp, &y->md, st, pad, padr));
     if ((rc = make_prim(pl, &wdsc, NULL, fpd, &d->bwd_w, &wpd, err))) goto out;
     rc = setup_weights(net, pl, d, o, &wplain, fpd, dpd, wpd, err);
     dnnl_primitive_desc_destroy(wpd);
     if (!rc && o->relu) {
         dnnl_eltwise_desc_t ed;
-        CK(dnnl_eltwise_backward_desc_init(&ed, dnnl_eltwise_relu_use_dst_for_bwd, &y->md,
+        CKO(dnnl_eltwise_backward_desc_init(&ed, dnnl_eltwise_relu_use_dst_for_bwd, &y->md,
                                            &y->md, 0.0f, 0.0f));
         dnnl_eltwise_desc_t efd;
         dnnl_primitive_desc_t efpd;
-        CK(dnnl_eltwise_forward_desc_init(&efd, dnnl_forward_training,
+        CKO(dnnl_eltwise_forward_desc_init(&efd, dnnl_forward_training,
                                           dnnl_eltwise_relu_use_dst_for_bwd, &y->md, 0.0f, 0.0f));
-        CK(dnnl_primitive_desc_create(&efpd, &efd, NULL, pl->eng, NULL));
+        CKO(dnnl_primitive_desc_create(&efpd, &efd, NULL, pl->eng, NULL));
         rc = make_prim(pl, &ed, NULL, efpd, &d->relu_bwd, NULL, err);
         dnnl_primitive_desc_destroy(efpd);
     }
@@ -337,11 +354,11 @@ static int plan_bn(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
         if ((rc = alloc_mem(pl, wsmd, &d->ws, NULL, err))) goto out;
     }
     dnnl_batch_normalization_desc_t ed;
-    CK(dnnl_batch_normalization_forward_desc_init(&ed, dnnl_forward_inference, &x->md,
+    CKO(dnnl_batch_normalization_forward_desc_init(&ed, dnnl_forward_inference, &x->md,
                                                   net->bn_eps, flags | dnnl_use_global_stats));
     if ((rc = make_prim(pl, &ed, NULL, NULL, &d->fwd_eval, NULL, err))) goto out;
     dnnl_batch_normalization_desc_t bbd;
-    CK(dnnl_batch_normalization_backward_desc_init(&bbd, dnnl_backward, &y->md, &x->md,
+    CKO(dnnl_batch_normalization_backward_desc_init(&bbd, dnnl_backward, &y->md, &x->md,
                                                    net->bn_eps, flags));
     if ((rc = make_prim(pl, &bbd, NULL, fpd, &d->bwd_data, NULL, err))) goto out;
     int C = o->c;
@@ -385,7 +402,7 @@ static int plan_simple(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
                                           dnnl_eltwise_relu_use_dst_for_bwd, &x->md, 0, 0));
         if ((rc = make_prim(pl, &ed, NULL, NULL, &d->fwd, &fpd, err))) return rc;
         y->md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
-        CK(dnnl_eltwise_backward_desc_init(&bd, dnnl_eltwise_relu_use_dst_for_bwd, &y->md,
+        CKO(dnnl_eltwise_backward_desc_init(&bd, dnnl_eltwise_relu_use_dst_for_bwd, &y->md,
                                            &y->md, 0, 0));
         rc = make_prim(pl, &bd, NULL, fpd, &d->bwd_data, NULL, err);
         break;
@@ -409,7 +426,7 @@ static int plan_simple(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
                 dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
             if ((rc = alloc_mem(pl, wsmd, &d->ws, NULL, err))) break;
         }
-        CK(dnnl_pooling_backward_desc_init(&bd, alg, &x->md, &y->md, st, ker, pl_, pr));
+        CKO(dnnl_pooling_backward_desc_init(&bd, alg, &x->md, &y->md, st, ker, pl_, pr));
         rc = make_prim(pl, &bd, NULL, fpd, &d->bwd_data, NULL, err);
         break;
     }
@@ -419,7 +436,7 @@ static int plan_simple(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
                                              NULL, &x->md, &yany));
         if ((rc = make_prim(pl, &rd, NULL, NULL, &d->fwd, &fpd, err))) return rc;
         y->md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
-        CK(dnnl_resampling_backward_desc_init(&bd, dnnl_resampling_nearest, NULL, &x->md,
+        CKO(dnnl_resampling_backward_desc_init(&bd, dnnl_resampling_nearest, NULL, &x->md,
                                               &y->md));
         rc = make_prim(pl, &bd, NULL, fpd, &d->bwd_data, NULL, err);
         break;
@@ -433,6 +450,7 @@ static int plan_simple(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     }
     default: return rk_errf(err, RK_EINVAL, "oneDNN plan: unexpected op %d", v);
     }
+out:
     dnnl_primitive_desc_destroy(fpd);
     return rc;
 }
@@ -460,10 +478,10 @@ static int plan_linear(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     if ((rc = make_prim(pl, &fd, NULL, NULL, &d->fwd, &fpd, err))) return rc;
     y->md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
     if (o->in[0] != 0) {
-        CK(dnnl_inner_product_backward_data_desc_init(&dd, &x->md, &wany, &y->md));
+        CKO(dnnl_inner_product_backward_data_desc_init(&dd, &x->md, &wany, &y->md));
         if ((rc = make_prim(pl, &dd, NULL, fpd, &d->bwd_data, &dpd, err))) goto out;
     }
-    CK(dnnl_inner_product_backward_weights_desc_init(&wdsc, &x->md, &dwany, &bmd, &y->md));
+    CKO(dnnl_inner_product_backward_weights_desc_init(&wdsc, &x->md, &dwany, &bmd, &y->md));
     if ((rc = make_prim(pl, &wdsc, NULL, fpd, &d->bwd_w, &wpd, err))) goto out;
     rc = setup_weights(net, pl, d, o, &wplain, fpd, dpd, wpd, err);
 out:

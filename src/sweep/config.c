@@ -213,7 +213,7 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     switch (k->type) {
     case T_INT:
         if (parse_num(s, &v) || v != floor(v) || v < k->lo || v > k->hi)
-            return rk_errf(err, RK_EINVAL, "%s: expected an integer in %g..%g, got '%s'", w, k->lo,
+            return rk_errf(err, RK_EINVAL, "%s: expected an integer in %.0f..%.0f, got '%s'", w, k->lo,
                            k->hi, s);
         break;
     case T_REAL:

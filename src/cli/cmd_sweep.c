@@ -209,9 +209,8 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const sweep
  * (model, images per step, precision) is timed with rk_refnet_bench on one worker's threads,
  * and a trial takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's
  * CPU time that is training steps. The rest (augmentation, targets, dev evaluations,
- * pseudo-labelling) was 8-13 % of the paper study's trials on two machines (docs/STUDY.md,
- * "Estimating a study's time"). Wall time is the larger of the CPU time spread over the
- * workers and the longest teacher-then-student chain. */
+ * pseudo-labelling) was 5-17 % of the paper study's trials on two machines (docs/STUDY.md,
+ * "Estimating a study's time"). */
 #define TRIAL_SHARE 0.9
 
 typedef struct step_shape {
@@ -227,30 +226,45 @@ static int same_shape(const step_shape *a, const rk_trial_work *w, int threads)
            a->bf16 == w->bf16 && a->threads == threads;
 }
 
-/* The best of three short runs (~0.3 s each at the paper study's shapes): this VM's speed wanders by ±15 % from one
- * second to the next, and the best run is the steadiest reading of what the CPU does. */
-static double time_steps(const step_shape *s, rk_backend b)
+/* The best of three short runs (~0.3 s each at the paper study's shapes): this VM's speed
+ * wanders by ±15 % from one second to the next, and the best run is the steadiest reading
+ * of what the CPU does. NAN if the steps cannot run here (the reason in *err). */
+static double time_steps(const step_shape *s, rk_backend b, rk_err *err)
 {
     int steps = 256 / s->step_images > 4 ? 256 / s->step_images : 4;
     double best = NAN;
     for (int k = 0; k < 3; k++) {
         rk_train_bench r;
-        rk_err err = {0};
-        if (rk_refnet_bench(&s->model, s->step_images, b, s->threads, 3, steps, &r, &err))
+        if (rk_refnet_bench(&s->model, s->step_images, b, s->threads, 3, steps, &r, err))
             return NAN;
         if (!(r.img_per_s <= best)) best = r.img_per_s;
     }
     return best;
 }
 
+/* Wall seconds of trials taking t[i] seconds each (0: not run) on par workers: the larger
+ * of the total spread over the workers and the longest teacher-then-student chain. */
+static double wall_of(const double *t, const sweep_item *it, size_t n, double par)
+{
+    double total = 0, chain = 0;
+    for (size_t i = 0; i < n; i++) {
+        int k = it[i].teacher;
+        double c = t[i] + (k >= 0 ? t[k] : 0);
+        total += t[i];
+        if (c > chain) chain = c;
+    }
+    if (!isfinite(total)) return NAN; /* a trial that cannot run here */
+    return total / par > chain ? total / par : chain;
+}
+
 static void dry_estimate(const sweep_item *it, size_t n, const char *sel, int jobs, int quiet)
 {
     step_shape *sh = NULL;
     size_t nsh = 0;
-    double *cpu = calloc(n, sizeof *cpu), images = 0;
+    double *t = calloc(n, sizeof *t), *t32 = calloc(n, sizeof *t32), images = 0;
     rk_trial_work *w = calloc(n, sizeof *w);
-    int *shape = calloc(n, sizeof *shape);
-    if (!cpu || !w || !shape) goto done;
+    int *shape = calloc(n, sizeof *shape), threads_max = 1;
+    if (!t || !t32 || !w || !shape) goto done;
     for (size_t i = 0; i < n; i++) {
         rk_err err = {0};
         shape[i] = -1;
@@ -259,6 +273,7 @@ static void dry_estimate(const sweep_item *it, size_t n, const char *sel, int jo
         images += w[i].images;
         const char *th = rk_config_get(&it[i].cfg, "study.threads");
         int threads = th && atoi(th) > 0 ? atoi(th) : 1;
+        if (threads > threads_max) threads_max = threads;
         size_t k = 0;
         while (k < nsh && !same_shape(&sh[k], &w[i], threads)) k++;
         if (k == nsh) {
@@ -270,59 +285,59 @@ static void dry_estimate(const sweep_item *it, size_t n, const char *sel, int jo
         shape[i] = (int)k;
     }
     if (!nsh) goto done; /* nothing to run */
-    if (!quiet) {
+    if (!quiet)
         fprintf(stderr, "timing training steps on this machine (%zu step shape%s)...\n", nsh,
                 nsh > 1 ? "s" : "");
-    }
+    rk_err why = {0}; /* the first shape that cannot run here */
     for (size_t k = 0; k < nsh; k++) {
-        sh[k].rate = time_steps(&sh[k], sh[k].bf16 ? RK_BACKEND_DNNL_BF16 : RK_BACKEND_DNNL);
-        if (sh[k].bf16) sh[k].rate_f32 = time_steps(&sh[k], RK_BACKEND_DNNL);
+        rk_err e = {0};
+        sh[k].rate_f32 = time_steps(&sh[k], RK_BACKEND_DNNL, &e);
+        sh[k].rate = sh[k].bf16 ? time_steps(&sh[k], RK_BACKEND_DNNL_BF16, &e) : sh[k].rate_f32;
+        if (!why.msg[0] && e.msg[0]) why = e;
     }
-    double total = 0, chain = 0, total_f32 = 0;
-    int unknown = 0;
+    int slower = -1; /* a bf16 shape that f32 trains clearly faster */
     for (size_t i = 0; i < n; i++) {
         if (shape[i] < 0) continue;
         const step_shape *s = &sh[shape[i]];
-        cpu[i] = w[i].images / (s->rate * TRIAL_SHARE);
-        unknown |= !isfinite(cpu[i]);
-        total += cpu[i];
-        total_f32 += w[i].images / ((s->bf16 ? s->rate_f32 : s->rate) * TRIAL_SHARE);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int t = it[i].teacher;
-        double c = cpu[i] + (t >= 0 && shape[t] >= 0 ? cpu[t] : 0);
-        if (c > chain) chain = c;
-    }
-    printf("about %.0f k training images; training steps on this machine:", images / 1000);
-    for (size_t k = 0; k < nsh; k++)
-        printf("%s %.0f img/s (%s, %d img/step, %d thread%s)", k ? ";" : "", sh[k].rate,
-               sh[k].bf16 ? "bf16" : "f32", sh[k].step_images, sh[k].threads,
-               sh[k].threads > 1 ? "s" : "");
-    if (unknown) {
-        printf("\nno time estimate: a step shape failed to run here (rethink bench train says "
-               "why)\n");
-        goto done;
+        t[i] = w[i].images / (s->rate * TRIAL_SHARE);
+        t32[i] = w[i].images / (s->rate_f32 * TRIAL_SHARE);
+        if (slower < 0 && s->bf16 && s->rate_f32 > 1.1 * s->rate) slower = shape[i];
     }
     /* workers beyond the cores share them */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double par = jobs;
-    if (cores > 0 && par * sh[0].threads > cores) par = cores / sh[0].threads > 1 ? cores / sh[0].threads : 1;
-    double wall = total / par > chain ? total / par : chain;
-    printf("\nestimated %.*f min at -j %d", wall < 600, wall / 60, jobs);
+    if (cores > 0 && par * threads_max > cores)
+        par = cores / threads_max > 1 ? (double)(cores / threads_max) : 1;
+    double wall = wall_of(t, it, n, par), wall32 = wall_of(t32, it, n, par), total = 0;
+    for (size_t i = 0; i < n; i++) total += t[i];
+    printf("about %.0f k training images; training steps on this machine:", images / 1000);
+    for (size_t k = 0; k < nsh; k++) {
+        printf(k ? ";" : "");
+        if (isfinite(sh[k].rate)) printf(" %.0f img/s", sh[k].rate);
+        else printf(" cannot run");
+        printf(" (%s, %d img/step, %d thread%s)", sh[k].bf16 ? "bf16" : "f32", sh[k].step_images,
+               sh[k].threads, sh[k].threads > 1 ? "s" : "");
+    }
+    printf("\n");
+    if (!isfinite(wall)) {
+        printf("no time estimate: %s\n", why.msg);
+        if (isfinite(wall32))
+            printf("in f32 (-s train.precision=f32) it would take ~%.*f min at -j %d\n",
+                   wall32 < 600, wall32 / 60, jobs);
+        goto done;
+    }
+    printf("estimated %.*f min at -j %d", wall < 600, wall / 60, jobs);
     if (par < jobs) printf(" on %ld cores", cores);
-    printf(" (the trials' CPU time %.*f min; pre-training extra)\n", total < 600, total / 60);
-    for (size_t k = 0; k < nsh; k++)
-        if (sh[k].bf16 && sh[k].rate_f32 > 1.1 * sh[k].rate) {
-            double wf = total_f32 / par > chain * total_f32 / total ? total_f32 / par
-                                                                    : chain * total_f32 / total;
-            printf("note: bf16 trains slower than f32 on this CPU (%.0f vs %.0f img/s at %d "
-                   "img/step): -s train.precision=f32 would take ~%.0f min (other bits, the "
-                   "same AP within about a point: docs/STUDY.md)\n",
-                   sh[k].rate, sh[k].rate_f32, sh[k].step_images, wf / 60);
-            break;
-        }
+    printf(" (%.*f min of training on one worker; pre-training extra)\n", total < 600,
+           total / 60);
+    if (slower >= 0 && isfinite(wall32))
+        printf("note: bf16 trains slower than f32 on this CPU (%.0f vs %.0f img/s at %d "
+               "img/step): -s train.precision=f32 would take ~%.*f min (other bits, the same "
+               "AP within about a point: docs/STUDY.md)\n",
+               sh[slower].rate, sh[slower].rate_f32, sh[slower].step_images, wall32 < 600,
+               wall32 / 60);
 done:
-    free(sh), free(cpu), free(w), free(shape);
+    free(sh), free(t), free(t32), free(w), free(shape);
 }
 
 static volatile sig_atomic_t interrupted;

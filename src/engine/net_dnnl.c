@@ -149,7 +149,12 @@ static int make_prim(rk_dnnl_plan *pl, const void *desc, const_dnnl_primitive_at
         return rk_errf(err, RK_EDNNL, "oneDNN: primitive creation failed (status %d) at op %d",
                        (int)st, cur_op);
     }
-    if (track_prim(pl, *prim)) return rk_errf(err, RK_ENOMEM, "oneDNN plan: out of memory");
+    if (track_prim(pl, *prim)) {
+        dnnl_primitive_destroy(*prim);
+        dnnl_primitive_desc_destroy(pd);
+        *prim = NULL;
+        return rk_errf(err, RK_ENOMEM, "oneDNN plan: out of memory");
+    }
     if (pd_out)
         *pd_out = pd;
     else
@@ -175,20 +180,29 @@ static int alloc_mem(rk_dnnl_plan *pl, const dnnl_memory_desc_t *md, dnnl_memory
     return make_mem(pl, md, p, m, err);
 }
 
+/* An attribute with one post-op: ReLU (relu = 1) or sum (accumulate into dst); on failure
+ * nothing is left allocated. */
+static dnnl_status_t post_op_attr(dnnl_primitive_attr_t *attr, int relu)
+{
+    dnnl_post_ops_t po = NULL;
+    dnnl_status_t st = dnnl_primitive_attr_create(attr);
+    if (st == dnnl_success) st = dnnl_post_ops_create(&po);
+    if (st == dnnl_success)
+        st = relu ? dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0, 0)
+                  : dnnl_post_ops_append_sum(po, 1.0f);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    if (po) dnnl_post_ops_destroy(po);
+    if (st != dnnl_success && *attr) dnnl_primitive_attr_destroy(*attr), *attr = NULL;
+    return st;
+}
+
 /* Reorder src -> dst; sum: accumulate into dst. */
 static int make_reorder(rk_dnnl_plan *pl, const dnnl_memory_desc_t *src,
                         const dnnl_memory_desc_t *dst, int sum, dnnl_primitive_t *prim,
                         rk_err *err)
 {
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    if (sum) {
-        CK(dnnl_primitive_attr_create(&attr));
-        CK(dnnl_post_ops_create(&po));
-        CK(dnnl_post_ops_append_sum(po, 1.0f));
-        CK(dnnl_primitive_attr_set_post_ops(attr, po));
-        dnnl_post_ops_destroy(po);
-    }
+    if (sum) CK(post_op_attr(&attr, 0));
     dnnl_primitive_desc_t pd;
     dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, src, pl->eng, dst, pl->eng, attr);
     if (attr) dnnl_primitive_attr_destroy(attr);
@@ -199,7 +213,11 @@ static int make_reorder(rk_dnnl_plan *pl, const dnnl_memory_desc_t *src,
     dnnl_primitive_desc_destroy(pd);
     if (st != dnnl_success)
         return rk_errf(err, RK_EDNNL, "oneDNN: reorder failed (status %d) at op %d", (int)st, cur_op);
-    if (track_prim(pl, *prim)) return rk_errf(err, RK_ENOMEM, "oneDNN plan: out of memory");
+    if (track_prim(pl, *prim)) {
+        dnnl_primitive_destroy(*prim);
+        *prim = NULL;
+        return rk_errf(err, RK_ENOMEM, "oneDNN plan: out of memory");
+    }
     return RK_OK;
 }
 
@@ -292,14 +310,7 @@ static int plan_conv(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     CK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
                                           &x->md, &wany, bp, &yany, st, pad, padr));
     dnnl_primitive_attr_t attr = NULL;
-    if (o->relu) {
-        dnnl_post_ops_t po;
-        CK(dnnl_primitive_attr_create(&attr));
-        CK(dnnl_post_ops_create(&po));
-        CK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
-        CK(dnnl_primitive_attr_set_post_ops(attr, po));
-        dnnl_post_ops_destroy(po);
-    }
+    if (o->relu) CK(post_op_attr(&attr, 1));
     dnnl_primitive_desc_t fpd, dpd = NULL, wpd;
     rc = make_prim(pl, &cd, attr, NULL, &d->fwd, &fpd, err);
     if (attr) dnnl_primitive_attr_destroy(attr);

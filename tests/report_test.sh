@@ -68,6 +68,11 @@ done
 grep -q '^<!DOCTYPE html>' rep/index.html && grep -q '</html>' rep/index.html || fail "index.html"
 [ "$(grep -c '<svg' rep/index.html)" -eq 5 ] || fail "index.html should inline 5 SVG plots"
 grep -q 'ap_vs_aug.png' rep/report.md || fail "report.md links no PNG"
+# COCO's -1 (no ground truth in an area range) is "undefined", never printed as -100 AP
+! grep -q -- '-100\.00' rep/report.md rep/index.html || fail "a -1 stat printed as -100.00"
+if [ "$sweep" = "--sweep" ]; then  # 64-px scenes have no medium or large objects
+  grep -Eq '^\| scratch \|  \| S1 \| 100 % \| 2 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| — \| — \|' rep/report.md || { grep '^| scratch |  | S1 | 100 %' rep/report.md; fail "APm/APl of the tiny study should read —"; }
+fi
 cells=$(sqlite3 "$db" "select count(*) from (select distinct arm, aug, fraction from trial_results)")
 [ "$(($(wc -l < rep/cells.csv) - 1))" -eq "$cells" ] || fail "cells.csv should have $cells rows"
 if [ "$sweep" != "--sweep" ]; then

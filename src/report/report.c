@@ -165,7 +165,9 @@ static void by_fraction_tables(tables *ts, const rk_results *r, const rk_rp_seri
 static void all_stats_table(tables *ts, const rk_results *r)
 {
     tbl *t = tbl_new(ts, "All 12 COCO stats per cell (mean over seeds, ×100)",
-                     "Means only; cells.csv has std, n and the intervals of every stat.",
+                     "Means only; cells.csv has std, n and the intervals of every stat. —: "
+                     "undefined (COCO's -1, kept as -1 in cells.csv: no ground-truth box in "
+                     "that area range).",
                      5 + RK_STORE_NSTATS);
     if (!t) return;
     const char *h[] = {"arm", "variant", "aug", "fraction", "n"};
@@ -183,7 +185,9 @@ static void all_stats_table(tables *ts, const rk_results *r)
         snprintf(v, sizeof v, "%zu", c->n);
         tbl_set(ts, t, 4, v);
         for (int s = 0; s < RK_STORE_NSTATS; s++) {
-            if (isfinite(c->stat[s].mean)) snprintf(v, sizeof v, "%.2f", 100 * c->stat[s].mean);
+            /* COCO's -1 (no ground truth in the area range) is not an AP of -100 */
+            if (isfinite(c->stat[s].mean) && c->stat[s].mean >= 0)
+                snprintf(v, sizeof v, "%.2f", 100 * c->stat[s].mean);
             else snprintf(v, sizeof v, "—");
             tbl_set(ts, t, 5 + (size_t)s, v);
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rethink/config.h"
+#include "rethink/trial.h"
 
 static char dir[256], path[300];
 
@@ -212,6 +213,44 @@ START_TEST(a_key_added_later_changes_no_existing_identity)
     ck_assert_str_eq(a, b);
     hash_of(bf16, 1, b);
     ck_assert_str_ne(a, b);
+    /* at its default in any spelling, a numeric key is left out too */
+    const char *one[] = {"train.steps_scale=1.0"}, *two[] = {"train.steps_scale=2"};
+    hash_of(one, 1, b);
+    ck_assert_str_eq(a, b);
+    hash_of(two, 1, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+/* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
+ * [when:] budgets included, and leaves pre-training alone; a student gets its
+ * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
+START_TEST(steps_scale_multiplies_every_slices_budget)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s[when:aug=S4]\ntrain.steps = 300\n[train]\nbatch = 8\n"
+                                "[selftrain]\npseudo_batch = 8\nsteps_scale = 0.5\n", BASE);
+    write_exp(text);
+    const char *ov[] = {"train.steps_scale=2"};
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+    for (size_t i = 0; i < rk_experiment_size(&x); i++) {
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, i, &c, &err) == RK_OK);
+        rk_trial_cfg t;
+        ck_assert_msg(rk_trial_cfg_from(&t, &c, &err) == RK_OK, "%s", err.msg);
+        int s4 = !strcmp(rk_config_get(&c, "trial.aug"), "S4");
+        int self = !strcmp(rk_config_get(&c, "trial.arm"), "selftrain");
+        ck_assert_int_eq(t.train.steps, s4 ? 600 : 200);
+        ck_assert_int_eq(t.pre.epochs, 10); /* pretrain.epochs' default, unscaled */
+        rk_trial_work w;
+        ck_assert(rk_trial_cost(&c, &w, &err) == RK_OK);
+        /* a student: half the doubled steps, 8 labelled + 8 pseudo images each */
+        ck_assert_double_eq(w.images, self ? (s4 ? 300 : 100) * 16.0 : (s4 ? 600 : 200) * 8.0);
+        rk_config_free(&c);
+    }
+    rk_experiment_free(&x);
 }
 END_TEST
 
@@ -227,6 +266,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, bad_files_name_file_line_and_key);
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
+    tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,6 +38,9 @@ typedef struct rk_schedule {
 rk_schedule rk_schedule_default(void);
 /* The backend a schedule trains on: oneDNN, in bf16 when s->bf16. Inference is f32. */
 rk_backend rk_schedule_backend(const rk_schedule *s);
+/* Multiplies the budget (steps, or epochs when steps is 0) by k, rounding to the nearest and
+ * keeping at least one. */
+void rk_schedule_scale(rk_schedule *s, double k);
 
 typedef struct rk_detector_cfg {
     rk_refnet_cfg model;

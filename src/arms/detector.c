@@ -20,6 +20,12 @@ rk_backend rk_schedule_backend(const rk_schedule *s)
     return s->bf16 ? RK_BACKEND_DNNL_BF16 : RK_BACKEND_DNNL;
 }
 
+void rk_schedule_scale(rk_schedule *s, double k)
+{
+    if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
+    else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
+}
+
 rk_detector_cfg rk_detector_default(void)
 {
     /* Sizes are regressed in output cells (1.5-9 for our 64 px scenes at stride 8), about ten

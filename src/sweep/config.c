@@ -66,6 +66,7 @@ static const kspec SCHEMA[] = {
     {"train.w_off", T_REAL, 0, 100, "1", A_ALL, "weight of the offset L1 term"},
     {"train.dev", T_INT, 0, 10000000, "0", A_ALL, "train scenes held out of every labelled fraction: convergence is watched and the checkpoint chosen on them, never on val (0: none)"},
     {"train.dev_every", T_INT, 1, 100000000, "250", A_ALL, "with train.dev: evaluate on it every N optimizer steps (at the next epoch end) and at the end"},
+    {"train.steps_scale", T_REAL, 0.01, 100, "1", A_ALL | A_IF_SET, "multiplies every detector's step budget (train.steps, or train.epochs, [when:] values included; students get selftrain.steps_scale of it): 2 is the doubling test of convergence, as a variant the report and claims can compare"},
     {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32, or bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32)"},
     {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},
     {"pretrain.epochs", T_INT, 1, 100000, "10", A_PRE, "pre-training epochs over the source"},
@@ -616,7 +617,10 @@ static int hashed(const rk_config *c, const char *key, const char *value, int ar
                ((1 << arm & A_PRE) && !strncmp(key, p2, strlen(p2)));
     }
     const kspec *k = spec_of(key);
-    if (k && (k->arms & A_IF_SET) && !strcmp(value, k->def)) return 0;
+    double v, d; /* at its default: "1.0" is train.steps_scale's "1" */
+    if (k && (k->arms & A_IF_SET) &&
+        (!strcmp(value, k->def) || (!parse_num(value, &v) && !parse_num(k->def, &d) && v == d)))
+        return 0;
     return k && (k->arms & (1 << arm));
 }
 
@@ -739,6 +743,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     s->clip = num(c, "train.clip");
     t->pre = *s;
     s->bf16 = !strcmp(rk_config_get(c, "train.precision"), "bf16"); /* detector training only */
+    rk_schedule_scale(s, num(c, "train.steps_scale"));             /* so is the budget scale */
     t->pre.epochs = (int)num(c, "pretrain.epochs"), t->pre.batch = (int)num(c, "pretrain.batch");
     t->pre.steps = 0;
     t->pre.lr = num(c, "pretrain.lr"), t->pre.warmup_frac = num(c, "pretrain.warmup_frac");

@@ -337,13 +337,7 @@ static void dataset_paths(const rk_trial_cfg *t, const char *split, char *img, c
 }
 
 /* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
-static void student_budget(rk_trial_cfg *t)
-{
-    rk_schedule *s = &t->train;
-    double k = t->st_steps_scale;
-    if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
-    else s->epochs = lround((double)s->epochs * k) > 1 ? (int)lround((double)s->epochs * k) : 1;
-}
+static void student_budget(rk_trial_cfg *t) { rk_schedule_scale(&t->train, t->st_steps_scale); }
 
 /* Images (labelled + pseudo, over all steps) of training n labelled images. */
 static double train_images(const rk_trial_cfg *t, size_t n)

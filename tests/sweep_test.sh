@@ -29,6 +29,12 @@ done
 [ "$(q a.db "select count(*) from trials t join trial_deps d on d.trial_id = t.id")" -eq 16 ] || fail "teacher links missing"
 [ "$(q a.db "select count(distinct data_hash) from trials")" -eq 3 ] || fail "expected 3 labelled subsets (a seed per 50 % subset, one 100 % set)"
 ls artifacts/backbone-*.ckpt >/dev/null 2>&1 || fail "no pre-trained backbone artifact"
+# every trial records the revision of the build that ran it (what --version prints)
+rev=$("$rethink" --version | sed -n 's/^rethink [^ ]* (\(.*\))$/\1/p')
+[ -n "$rev" ] || fail "--version names no revision"
+if [ "$rev" != unknown ]; then
+  [ "$(q a.db "select count(*) from trials where git_rev = '$rev'")" -eq 32 ] || fail "trials do not record git_rev $rev"
+fi
 # looking at results
 [ "$("$rethink" ls --db a.db | wc -l)" -eq 33 ] || fail "rethink ls: expected a header and 32 rows"
 "$rethink" show 1 --db a.db | grep -q "Ankle boot" || fail "rethink show: per-category AP names"

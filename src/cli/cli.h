@@ -18,6 +18,9 @@ int cmd_baseline(int argc, char **argv);
 
 int bench_eval(int argc, char **argv);
 
+/* The git revision of this build (git_rev.h), NULL when unknown: stored with every trial. */
+const char *cli_git_rev(void);
+
 
 /* Parses a positive int option value; prints an error naming the option and returns -1. */
 int cli_int(const char *opt, const char *val, int lo, int hi, int *out);

@@ -440,7 +440,7 @@ static int worker(const char *db_path, const char *study, sweep_item *it, size_t
     snprintf(name, sizeof name, "%s:%d/%d", host, (int)getpid(), slot);
     int failures = 0;
     for (;;) {
-        rk_acquire_opts o = {.study = study, .worker = name, .host = host};
+        rk_acquire_opts o = {.study = study, .worker = name, .host = host, .git_rev = cli_git_rev()};
         rk_trial t;
         int got = 0, left = 0;
         if (sweep_take(db, &o, it, n, sel, &t, &got, &left, &err)) {

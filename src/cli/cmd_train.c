@@ -34,7 +34,7 @@ static int run_one(rk_store *db, const char *db_path, int64_t id, const rk_confi
     char worker[128], host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(worker, sizeof worker, "%s:%d", host, (int)getpid());
-    rk_acquire_opts o = {.worker = worker, .host = host, .trial = id};
+    rk_acquire_opts o = {.worker = worker, .host = host, .git_rev = cli_git_rev(), .trial = id};
     rk_trial t;
     int got = 0;
     int rc = rk_store_trial_acquire(db, &o, &t, &got, err);

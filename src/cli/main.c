@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "rethink/engine.h"
+#include "git_rev.h"
 
 static const char *USAGE =
     "usage: rethink <command> [options]\n"
@@ -45,6 +46,11 @@ int cli_int(const char *opt, const char *val, int lo, int hi, int *out)
     }
     *out = (int)v;
     return 0;
+}
+
+const char *cli_git_rev(void)
+{
+    return strcmp(RK_GIT_REV, "unknown") && RK_GIT_REV[0] ? RK_GIT_REV : NULL;
 }
 
 int cli_double(const char *opt, const char *val, double *out)
@@ -91,7 +97,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("rethink %s\n", RK_VERSION);
+        printf("rethink %s (%s)\n", RK_VERSION, RK_GIT_REV);
         return 0;
     }
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);

@@ -394,7 +394,7 @@ static void on_ask(coord *c, int src, const msg_ask *q)
         return;
     }
     const sweep_mpi_plan *p = c->p;
-    rk_acquire_opts o = {.study = p->study, .worker = ri->name, .host = ri->host};
+    rk_acquire_opts o = {.study = p->study, .worker = ri->name, .host = ri->host, .git_rev = cli_git_rev()};
     rk_trial t = {0};
     rk_err err = {0};
     int got = 0, left = 0;

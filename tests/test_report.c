@@ -183,6 +183,30 @@ START_TEST(cells_and_paired_deltas_from_a_store)
 }
 END_TEST
 
+/* COCO's -1 is "undefined" (no ground truth in the area range), not a value: cells whose
+ * trials all have -1 pair no seeds, instead of a measured difference of 0. */
+START_TEST(an_undefined_stat_has_no_paired_delta)
+{
+    rk_store *s = open_db("u.db");
+    for (int i = 1; i <= 3; i++) {
+        add(s, "scratch", "S1", 0.5, i, -1);
+        add(s, "pretrain", "S1", 0.5, i, -1);
+    }
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "u.db");
+    const rk_cell *a = rk_results_cell(&r, "pretrain", "S1", 0.5, NULL);
+    const rk_cell *b = rk_results_cell(&r, "scratch", "S1", 0.5, NULL);
+    ck_assert(a && b && a->n == 3);
+    rk_summary d;
+    rk_err err = {0};
+    ck_assert(rk_paired_delta(&r, a, b, 0, &d, &err) == RK_OK);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert(!isfinite(d.mean));
+    rk_results_free(&r);
+}
+END_TEST
+
 START_TEST(a_missing_database_or_study_is_an_error_that_says_so)
 {
     rk_results r;
@@ -900,6 +924,7 @@ Suite *suite_report(void)
     tcase_add_test(st, one_seed_has_no_interval_and_non_finite_values_do_not_count);
     tcase_add_test(st, seeded_difference_pairs_common_seeds_only);
     tcase_add_test(st, cells_and_paired_deltas_from_a_store);
+    tcase_add_test(st, an_undefined_stat_has_no_paired_delta);
     tcase_add_test(st, a_missing_database_or_study_is_an_error_that_says_so);
     tcase_add_test(st, extra_axes_become_variants_and_pair_with_the_arm_without_them);
     tcase_add_test(st, last_quarter_gain_splits_the_evaluations_at_three_quarters_of_the_epochs);

@@ -175,7 +175,8 @@ int rk_variant_get(const char *variant, const char *key, char *out, size_t cap);
 /* A trial's config value for key, or NULL. */
 const char *rk_result_param(const rk_result_trial *t, const char *key);
 
-/* stat of each finished trial of the cell, by seed. */
+/* stat of each finished trial of the cell, by seed; COCO's -1 (undefined: no ground truth in
+ * the area range) is left out, so deltas and claims on it have no values. */
 int rk_cell_values(const rk_results *r, const rk_cell *c, int stat, rk_seeded *out,
                    rk_err *err);
 /* stat(a) − stat(b) paired by seed, summarised at r->confidence (out->n: seeds paired). */

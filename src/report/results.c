@@ -682,7 +682,9 @@ int rk_cell_values(const rk_results *r, const rk_cell *c, int stat, rk_seeded *o
     }
     for (size_t j = 0; j < c->n; j++) {
         const rk_result_trial *t = &r->t[c->idx[j]];
-        if (!isfinite(t->stats[stat])) continue;
+        /* COCO's -1 (no ground truth in the area range) is no value: a delta or a claim on
+         * it has nothing to compare, not a difference of 0 */
+        if (!isfinite(t->stats[stat]) || t->stats[stat] < 0) continue;
         out->seed[out->n] = t->seed;
         out->v[out->n++] = t->stats[stat];
     }

@@ -45,7 +45,7 @@ static double rel_l2(const float *a, const float *b, size_t n)
 typedef rk_net *(*builder)(void);
 
 static void compare_with(rk_backend bk, const char *what, builder build, int N, double out_tol,
-                         double tol)
+                         double grad_tol)
 {
     rk_err err = {0};
     rk_net *a = build(), *b = build();
@@ -73,7 +73,7 @@ static void compare_with(rk_backend bk, const char *what, builder build, int N, 
         const float *ga = (ti->trainable ? rk_net_grads(a) : rk_net_params(a)) + ti->offset;
         const float *gb = (ti->trainable ? rk_net_grads(b) : rk_net_params(b)) + ti->offset;
         double e = rel_l2(gb, ga, ti->numel);
-        ck_assert_msg(e <= tol, "%s: %s %s differs, rel %.3g", what, ti->name,
+        ck_assert_msg(e <= grad_tol, "%s: %s %s differs, rel %.3g", what, ti->name,
                       ti->trainable ? "gradient" : "buffer", e);
     }
     free(x), free(dout);
@@ -143,8 +143,16 @@ static rk_net *b_detector(void)
     return rk_refnet_detector(&c, &err);
 }
 
-/* f32: single ops differ only by float summation order: 1e-5. Through the whole detector
- * with a random (non-loss) dout, ReLU masks amplify rounding: 1e-4 (measured ~3e-6 at N=16).
+/* f32: single ops differ only by float summation order: 1e-5, output and gradients alike.
+ * Through a whole model the output stays within 1e-4 (measured ~3e-6 at N=16), but the
+ * gradients meet ReLU masks: where a pre-activation lies within rounding of zero, the two
+ * backends can disagree on its sign, that one element's gradient passes on one side and not
+ * on the other, and the difference propagates to every layer below. Measured in the detector
+ * over input seeds 5..19 (x, dout = seed, seed + 1): 6e-6 to 1.1e-5 where no mask flipped,
+ * 1e-3 to 3.9e-3 in the 3 of 8 seeds where one did (AMD Zen 3, oneDNN's AVX2 kernels; the
+ * same seed 5 flipped nothing on an AVX-512 Xeon). Limit 2e-2: the single-op nets hold the
+ * rounding-level check, the whole models catch what composition breaks, which is far larger
+ * (a dropped fan-out accumulation: 45 % in the fanout net, 84 % in the detector; below).
  *
  * bf16 keeps 8 significant bits: one rounding is <= 2^-9 relative (~2e-3). Forward, values
  * and weight copies are rounded once per layer and the output stays within 2 % of f32
@@ -155,25 +163,26 @@ static rk_net *b_detector(void)
  * the classifier; limit 80 %), against 2e-6 in f32. What they catch: a zeroed gradient is
  * 100 %, a sign error 200 %; skipping the fan-out accumulation gives 45 % in the fanout net
  * and 84 % in the detector. Whether training in bf16 reaches f32's AP is a trial-level
- * question: docs/STUDY.md measures it. */
+ * question: docs/STUDY.md measures it. bf16 runs only where the CPU has the kernels
+ * (rk_dnnl_has_bf16); elsewhere the suite says it left them out. */
 static const struct {
     const char *what;
     builder build;
     int N;
-    double tol, bf16_tol;
+    double out_tol, grad_tol, bf16_tol;
 } CASES[] = {
-    {"conv_bn", b_conv_bn, 4, 1e-5, 0.15},          /* conv k3 s1/s2, k1, bias, ReLU; BN */
-    {"fanout", b_fanout, 3, 1e-5, 0.15},            /* gradient accumulation over consumers */
-    {"pool", b_pool_upsample_relu, 3, 1e-5, 0.15},  /* max pool, upsample, ReLU */
-    {"classifier", b_classifier, 8, 1e-5, 0.8},
-    {"detector", b_detector, 16, 1e-4, 0.8},
+    {"conv_bn", b_conv_bn, 4, 1e-5, 1e-5, 0.15},         /* conv k3 s1/s2, k1, bias, ReLU; BN */
+    {"fanout", b_fanout, 3, 1e-5, 1e-5, 0.15},           /* gradient accumulation over consumers */
+    {"pool", b_pool_upsample_relu, 3, 1e-5, 1e-5, 0.15}, /* max pool, upsample, ReLU */
+    {"classifier", b_classifier, 8, 1e-4, 2e-2, 0.8},
+    {"detector", b_detector, 16, 1e-4, 2e-2, 0.8},
 };
 #define NCASES (int)(sizeof CASES / sizeof *CASES)
 
 START_TEST(dnnl_matches_ref)
 {
-    compare_with(RK_BACKEND_DNNL, CASES[_i].what, CASES[_i].build, CASES[_i].N, CASES[_i].tol,
-                 CASES[_i].tol);
+    compare_with(RK_BACKEND_DNNL, CASES[_i].what, CASES[_i].build, CASES[_i].N, CASES[_i].out_tol,
+                 CASES[_i].grad_tol);
 }
 END_TEST
 START_TEST(bf16_matches_ref)
@@ -597,12 +606,17 @@ Suite *suite_net(void)
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("backends");
     tcase_add_loop_test(tc, dnnl_matches_ref, 0, NCASES);
-    tcase_add_loop_test(tc, bf16_matches_ref, 0, NCASES);
     tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_dnnl_1_thread);
     tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_dnnl_2_threads);
     tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_ref_2_threads);
-    tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_bf16_1_thread);
-    tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_bf16_2_threads);
+    if (rk_dnnl_has_bf16()) {
+        tcase_add_loop_test(tc, bf16_matches_ref, 0, NCASES);
+        tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_bf16_1_thread);
+        tcase_add_test(tc, same_seed_same_threads_gives_identical_weights_bf16_2_threads);
+    } else {
+        fprintf(stderr, "net: this CPU has no bf16 kernels (no AVX-512): the 7 bf16 tests are "
+                        "left out\n");
+    }
     tcase_add_test(tc, different_init_seeds_give_different_weights);
     tcase_add_test(tc, builder_errors_are_reported_by_finalize);
     tcase_add_test(tc, backward_without_training_forward_is_refused);

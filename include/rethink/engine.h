@@ -98,6 +98,9 @@ float rk_masked_l1(float *dpred, const float *pred, const float *target, const f
 /* RK_BACKEND_DNNL_BF16: oneDNN with bf16 activations, activation gradients and weight copies
  * (f32 master weights, gradients, BN statistics); for CPUs with AVX512-BF16 or AMX. */
 typedef enum { RK_BACKEND_REF = 0, RK_BACKEND_DNNL = 1, RK_BACKEND_DNNL_BF16 = 2 } rk_backend;
+/* 1 if oneDNN has bf16 convolutions on this CPU, so that RK_BACKEND_DNNL_BF16 can plan
+ * (AVX-512 at least; native bf16 units make them fast, without them oneDNN emulates bf16). */
+int rk_dnnl_has_bf16(void);
 
 typedef struct rk_tensor_info {
     char name[64];

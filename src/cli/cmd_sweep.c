@@ -780,6 +780,21 @@ int cmd_sweep(int argc, char **argv)
         dry_estimate(it, n, sel, jobs, quiet);
         goto done;
     }
+    /* bf16 trials on a CPU without bf16 kernels would each fail at their first step: say so
+     * once, before any starts (MPI ranks may run on other machines; they report per trial) */
+    size_t nbf16 = 0;
+    for (size_t i = 0; i < n && !mpi; i++)
+        nbf16 += sel[i] && it[i].status != RK_TRIAL_FINISHED &&
+                 !strcmp(rk_config_get(&it[i].cfg, "train.precision"), "bf16");
+    if (nbf16 && !rk_dnnl_has_bf16()) {
+        fprintf(stderr, "rethink sweep: %zu of the trials to run set train.precision = bf16, but "
+                        "this CPU has no bf16 kernels (oneDNN needs AVX-512, and AVX512-BF16 or "
+                        "AMX to be fast): run them on such a CPU, or train in f32 with -s "
+                        "train.precision=f32 (a different cell: f32 and bf16 trials are not "
+                        "pooled)\n", nbf16);
+        rc = 2;
+        goto done;
+    }
     if (to_run == 0) {
         printf("nothing to do: all %zu trials%s of study '%s' are finished (in %s)\n", nsel,
                stage ? " of this stage and shard" : "", study, db_path);

@@ -83,8 +83,5 @@ void rk_dnnl_plan_free(rk_net *net);
 const float *rk_dnnl_forward(rk_net *net, const float *input, int train);
 int rk_dnnl_backward(rk_net *net, const float *dout);
 size_t rk_dnnl_bytes(const rk_net *net);
-/* 1 if oneDNN has bf16 convolutions on this CPU (AVX-512 at least; native bf16 units make
- * them fast, without them oneDNN emulates bf16 on AVX-512). */
-int rk_dnnl_has_bf16(void);
 
 #endif

@@ -783,10 +783,11 @@ int cmd_sweep(int argc, char **argv)
     /* bf16 trials on a CPU without bf16 kernels would each fail at their first step: say so
      * once, before any starts (MPI ranks may run on other machines; they report per trial) */
     size_t nbf16 = 0;
-    for (size_t i = 0; i < n && !mpi; i++)
-        nbf16 += sel[i] && it[i].status != RK_TRIAL_FINISHED &&
-                 !strcmp(rk_config_get(&it[i].cfg, "train.precision"), "bf16");
-    if (nbf16 && !rk_dnnl_has_bf16()) {
+    if (!mpi && !rk_dnnl_has_bf16())
+        for (size_t i = 0; i < n; i++)
+            nbf16 += sel[i] && it[i].status != RK_TRIAL_FINISHED &&
+                     !strcmp(rk_config_get(&it[i].cfg, "train.precision"), "bf16");
+    if (nbf16) {
         fprintf(stderr, "rethink sweep: %zu of the trials to run set train.precision = bf16, but "
                         "this CPU has no bf16 kernels (oneDNN needs AVX-512, and AVX512-BF16 or "
                         "AMX to be fast): run them on such a CPU, or train in f32 with -s "

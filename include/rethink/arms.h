@@ -33,6 +33,18 @@ typedef struct rk_schedule {
     int decay_all;        /* 1: decay BN and biases too; 0: conv/linear weights only */
     double clip;          /* gradient-norm clip, 0 = off */
     int bf16;             /* 1: mixed precision (bf16 activations, f32 master weights) */
+    long warmup_steps;    /* > 0: the warm-up's length in steps (else warmup_frac of the budget) */
+    /* The plateau rule (plateau = 1), the paper's "until held-out AP stops improving" made a
+     * rule: after warm-up the lr stays at its peak; each dev evaluation that does not beat the
+     * best dev AP so far by more than min_delta counts against patience; after patience such
+     * evaluations in a row the lr is multiplied by lr_drop, and after `drops` drops the next
+     * plateau stops training. The budget (steps or epochs) is then a maximum, a safety net.
+     * plateau = 0: warm-up, then cosine to zero over the budget (a fixed budget). */
+    int plateau;
+    int patience;         /* evaluations without an improvement before a drop or the stop */
+    double min_delta;     /* an improvement is dev AP > best + min_delta (AP as a fraction) */
+    double lr_drop;       /* lr multiplier at each drop */
+    int drops;            /* drops before the stop */
 } rk_schedule;
 
 rk_schedule rk_schedule_default(void);
@@ -80,12 +92,31 @@ typedef struct rk_epoch_stats {
     long images;                      /* images processed so far */
 } rk_epoch_stats;
 
+/* The state of the plateau rule (rk_schedule.plateau): whoever evaluates on dev feeds it
+ * (rk_plateau_observe) from the epoch hook; the trainer reads its lr scale every step and
+ * stops after the epoch at which `stop` became 1. */
+typedef struct rk_plateau {
+    double best;   /* best dev AP that counted as an improvement (-inf before the first) */
+    int bad;       /* evaluations since the last improvement */
+    int ndrops;    /* drops made */
+    double scale;  /* lr multiplier: lr_drop^ndrops */
+    int stop;      /* 1: plateaued after the last drop */
+    long stop_step; /* the step of the evaluation that stopped it */
+} rk_plateau;
+
+void rk_plateau_init(rk_plateau *p);
+/* One dev evaluation at `step`: counts it against the schedule's rule and updates the lr
+ * scale and the stop flag. Returns 1 if it dropped the lr or stopped. */
+int rk_plateau_observe(rk_plateau *p, const rk_schedule *s, double dev_ap, long step);
+
 typedef struct rk_train_hooks {
     /* Called after every epoch; a non-zero return stops training (with RK_OK). */
     int (*epoch_end)(void *ctx, const rk_epoch_stats *s);
     /* Called every few steps for progress displays (may be NULL). */
     void (*step)(void *ctx, long step, long steps, double loss);
     void *ctx;
+    /* With a plateau schedule: the rule's state, fed by epoch_end (required then). */
+    rk_plateau *plateau;
 } rk_train_hooks;
 
 /* Trains `net` (a detector of cfg->model, planned or not) on images idx[0..n) of d with

@@ -169,7 +169,18 @@ typedef struct rk_scene_params {
     double tint;                  /* 0: grey items, 1: fully coloured */
     double noise;                 /* pixel noise sigma (0..255 scale) */
     int quality;                  /* JPEG quality */
+    /* The transfer gap (pre-training's source against the target, as ImageNet against COCO):
+     * target scenes (train, val) hold items of classes 0..classes-1 only; source images hold
+     * items of every class (self-training's unlabelled pool, as ImageNet photos show COCO
+     * objects), and with source_labels = RK_SOURCE_LABELS_OTHER labels.csv lists only the
+     * images whose dominant item is of another class (>= classes): the pre-trained classifier
+     * learns other labels than the detector, so its features may transfer, its labels cannot.
+     * Defaults (10, all) build the matched datasets of earlier versions byte for byte. */
+    int classes;
+    int source_labels;
 } rk_scene_params;
+
+enum { RK_SOURCE_LABELS_ALL = 0, RK_SOURCE_LABELS_OTHER = 1 };
 
 rk_scene_params rk_scene_defaults(void);
 /* Checks ranges; the message names the parameter (its command-line option). */

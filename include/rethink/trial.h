@@ -18,6 +18,11 @@
 
 #include "rethink/config.h"
 
+/* Why a detector's training stopped: it ran its whole step budget (a fixed cosine budget,
+ * or a plateau schedule's maximum, the safety net), or the plateau rule stopped it. */
+typedef enum { RK_STOP_BUDGET = 0, RK_STOP_PLATEAU = 1 } rk_stop_reason;
+const char *rk_stop_name(rk_stop_reason r); /* "budget", "plateau" */
+
 typedef struct rk_trial_result {
     char hash[65];         /* the trial's identity */
     char *config_json;     /* canonical JSON (owned) */
@@ -38,6 +43,10 @@ typedef struct rk_trial_result {
     int best_epoch;        /* with a dev split (train.dev): the epoch whose checkpoint was
                               kept (best dev AP); 0 without one */
     double dev_ap;         /* its dev AP, else NAN */
+    long steps;            /* optimizer steps trained */
+    long max_steps;        /* the budget: all of it for a fixed schedule, the maximum for a
+                              plateau schedule */
+    rk_stop_reason stop;   /* why training stopped */
 } rk_trial_result;
 
 void rk_trial_result_free(rk_trial_result *r);

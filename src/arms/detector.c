@@ -20,6 +20,28 @@ rk_backend rk_schedule_backend(const rk_schedule *s)
     return s->bf16 ? RK_BACKEND_DNNL_BF16 : RK_BACKEND_DNNL;
 }
 
+void rk_plateau_init(rk_plateau *p)
+{
+    *p = (rk_plateau){.best = -INFINITY, .scale = 1};
+}
+
+int rk_plateau_observe(rk_plateau *p, const rk_schedule *s, double dev_ap, long step)
+{
+    if (p->stop) return 0;
+    if (dev_ap > p->best + s->min_delta) {
+        p->best = dev_ap, p->bad = 0;
+        return 0;
+    }
+    if (++p->bad < s->patience) return 0;
+    p->bad = 0;
+    if (p->ndrops < s->drops) {
+        p->ndrops++, p->scale *= s->lr_drop;
+    } else {
+        p->stop = 1, p->stop_step = step;
+    }
+    return 1;
+}
+
 void rk_schedule_scale(rk_schedule *s, double k)
 {
     if (s->steps > 0) s->steps = lround((double)s->steps * k) > 1 ? lround((double)s->steps * k) : 1;
@@ -140,6 +162,10 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     if ((size_t)C != d->coco.ncats)
         return rk_errf(err, RK_EINVAL, "training: the model has %d classes, the dataset %zu", C,
                        d->coco.ncats);
+    rk_plateau *plateau = hooks ? hooks->plateau : NULL;
+    if (s->plateau && (!plateau || !hooks->epoch_end))
+        return rk_errf(err, RK_EINVAL, "training: a plateau schedule needs dev evaluations "
+                                       "(train.dev) to decide when to stop");
     int rc = rk_net_plan(net, N, rk_schedule_backend(s), threads, err);
     if (rc) return rc;
     box_index bi = {0};
@@ -167,7 +193,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
                   .weight_decay = (float)s->weight_decay, .decay_all = s->decay_all};
     long steps_per_epoch = (long)((n + (size_t)B - 1) / (size_t)B);
     long total = s->steps > 0 ? s->steps : steps_per_epoch * s->epochs;
-    long warm = (long)(s->warmup_frac * (double)total);
+    long warm = s->warmup_steps > 0 ? s->warmup_steps : (long)(s->warmup_frac * (double)total);
     int epochs = (int)((total + steps_per_epoch - 1) / steps_per_epoch);
     uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
     double t0 = rk_now(), ema_h = 0, ema_p = 0;
@@ -210,7 +236,10 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
             rc = first.rc ? first.rc : RK_EINVAL;
             goto done;
         }
-        opt.lr = rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
+        /* plateau: the warm-up, then the peak times the drops made so far (no decay) */
+        opt.lr = s->plateau ? rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, warm) *
+                                  (float)plateau->scale
+                            : rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
         const float *out = rk_net_forward(net, bt.x, 1);
         if (!out) {
             rc = rk_errf(err, RK_EDNNL, "training: forward pass failed");
@@ -272,6 +301,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
             memset(sum, 0, sizeof sum);
             nsum = 0;
             if (hooks && hooks->epoch_end && hooks->epoch_end(hooks->ctx, &es)) break;
+            if (s->plateau && plateau->stop) break;
         }
     }
 done:

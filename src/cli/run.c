@@ -174,6 +174,10 @@ size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRI
     }
     if (!isnan(res->source_acc))
         m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
+    /* how long it trained and why it stopped (plateau rule, or the budget ran out) */
+    m[n++] = (rk_metric){0, 0, "stop.steps", (double)res->steps};
+    m[n++] = (rk_metric){0, 0, "stop.max_steps", (double)res->max_steps};
+    m[n++] = (rk_metric){0, 0, "stop.plateau", res->stop == RK_STOP_PLATEAU};
     return n;
 }
 

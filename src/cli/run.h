@@ -32,7 +32,7 @@ int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap 
                 rk_err *err);
 /* The metrics run_record adds under the lease just before the outcome (the checkpoint kept
  * on dev, the backbone's source accuracy): up to RUN_FINAL_METRICS into m; returns how many. */
-#define RUN_FINAL_METRICS 3
+#define RUN_FINAL_METRICS 6
 size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRICS]);
 
 #endif

@@ -147,6 +147,8 @@ rk_scene_params rk_scene_defaults(void)
         .tint = 1.0,
         .noise = 6.0,
         .quality = 90,
+        .classes = 10,
+        .source_labels = RK_SOURCE_LABELS_ALL,
     };
     return p;
 }
@@ -179,6 +181,12 @@ int rk_scene_validate(const rk_scene_params *p, rk_err *err)
     NEED(p->noise >= 0 && p->noise <= 64, "noise", "must be in 0..64, got %g", p->noise);
     NEED(p->quality >= 50 && p->quality <= 100, "quality", "must be in 50..100, got %d",
          p->quality);
+    NEED(p->classes >= 1 && p->classes <= 10, "classes", "must be in 1..10, got %d", p->classes);
+    NEED(p->source_labels == RK_SOURCE_LABELS_ALL || p->source_labels == RK_SOURCE_LABELS_OTHER,
+         "source-labels", "must be all or other");
+    NEED(p->source_labels == RK_SOURCE_LABELS_ALL || p->classes < 10, "source-labels",
+         "'other' needs --classes below 10 (the source's own labels are the classes the target "
+         "leaves out)");
 #undef NEED
     return RK_OK;
 }
@@ -371,6 +379,7 @@ static int scene(canvas *cv, placed *objs, rk_image *out, const rk_fashion *fm, 
     int want = irange(r, p->min_objects, p->max_objects), n = 0;
     for (int k = 0; k < want; k++) {
         size_t item = lo + rk_rng_u64(r) % (hi - lo);
+        while (fm->labels[item] >= p->classes) item = lo + rk_rng_u64(r) % (hi - lo);
         n += place(cv, objs, n, fm, item, uni(r, p->min_scale, p->max_scale), p, r);
     }
     finish(cv, objs, n, out, p->noise, r);
@@ -531,7 +540,7 @@ static int build_split(const rk_scene_params *p, const rk_fashion *fm, int split
 }
 
 static int write_coco(const char *path, const image_rec *recs, int count, int size,
-                      int64_t *next_ann, rk_err *err)
+                      int classes, int64_t *next_ann, rk_err *err)
 {
     rk_coco c = {0};
     size_t nann = 0;
@@ -557,20 +566,23 @@ static int write_coco(const char *path, const image_rec *recs, int count, int si
         }
     }
     c.nimages = (size_t)count;
-    for (int k = 0; k < 10; k++) c.cats[k] = (rk_coco_cat){.id = k + 1, .name = (char *)rk_fashion_classes[k]};
-    c.ncats = 10;
+    for (int k = 0; k < classes; k++)
+        c.cats[k] = (rk_coco_cat){.id = k + 1, .name = (char *)rk_fashion_classes[k]};
+    c.ncats = (size_t)classes;
     rc = rk_coco_save(&c, path, err);
 done:
     free(c.images), free(c.anns), free(c.cats), free(names);
     return rc;
 }
 
-static void counts_json(FILE *f, const char *split, const image_rec *recs, int count, int source)
+/* source: count the labelled images (those with label >= min_label), else the objects */
+static void counts_json(FILE *f, const char *split, const image_rec *recs, int count, int source,
+                        int min_label)
 {
     long per[10] = {0}, total = 0;
     for (int i = 0; i < count; i++) {
         if (source) {
-            per[recs[i].label]++, total++;
+            if (recs[i].label >= min_label) per[recs[i].label]++, total++;
             continue;
         }
         for (int k = 0; k < recs[i].n; k++) per[recs[i].objs[k].cls]++, total++;
@@ -626,8 +638,8 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
     snprintf(ptrain, sizeof ptrain, "%s/annotations/instances_train.json", out);
     snprintf(pval, sizeof pval, "%s/annotations/instances_val.json", out);
     snprintf(plab, sizeof plab, "%s/source/labels.csv", out);
-    if ((rc = write_coco(ptrain, rtrain, p->ntrain, p->size, &next_ann, err)) ||
-        (rc = write_coco(pval, rval, p->nval, p->size, &next_ann, err)))
+    if ((rc = write_coco(ptrain, rtrain, p->ntrain, p->size, p->classes, &next_ann, err)) ||
+        (rc = write_coco(pval, rval, p->nval, p->size, p->classes, &next_ann, err)))
         goto done;
     FILE *f = fopen(plab, "wb");
     if (!f) {
@@ -636,7 +648,9 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
     }
     fputs("file_name,class_id,class_name\n", f);
     for (int i = 0; i < p->nsource; i++)
-        fprintf(f, "%06d.jpg,%d,%s\n", i + 1, rsrc[i].label + 1, rk_fashion_classes[rsrc[i].label]);
+        if (p->source_labels == RK_SOURCE_LABELS_ALL || rsrc[i].label >= p->classes)
+            fprintf(f, "%06d.jpg,%d,%s\n", i + 1, rsrc[i].label + 1,
+                    rk_fashion_classes[rsrc[i].label]);
     if (fclose(f) != 0) {
         rc = rk_errf(err, RK_EIO, "%s: write failed", plab);
         goto done;
@@ -662,23 +676,30 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
             "  \"params\": {\"size\": %d, \"train\": %d, \"val\": %d, \"source\": %d, "
             "\"source_size\": %d, \"objects\": [%d, %d], \"scale\": [%g, %g], "
             "\"source_scale\": [%g, %g], \"source_extra\": %d, \"clutter\": %d, "
-            "\"occlusion\": %g, \"tint\": %g, \"noise\": %g, \"quality\": %d},\n",
+            "\"occlusion\": %g, \"tint\": %g, \"noise\": %g, \"quality\": %d",
             p->size, p->ntrain, p->nval, p->nsource, p->source_size, p->min_objects,
             p->max_objects, p->min_scale, p->max_scale, p->src_min_scale, p->src_max_scale,
             p->src_extra, p->clutter, p->occlusion, p->tint, p->noise, p->quality);
+    /* the transfer gap only where set, so that default cards stay as they were (a reader
+     * takes a missing key as the default) */
+    if (p->classes != 10 || p->source_labels != RK_SOURCE_LABELS_ALL)
+        fprintf(f, ", \"classes\": %d, \"source_labels\": \"%s\"", p->classes,
+                p->source_labels == RK_SOURCE_LABELS_OTHER ? "other" : "all");
+    fputs("},\n", f);
     fprintf(f,
             "  \"raw\": {\"source\": \"Debian dataset-fashion-mnist\", \"dir\": \"%s\", "
             "\"train_objects\": \"train[0:%d]\", \"val_objects\": \"t10k[0:%d]\", "
             "\"source_objects\": \"train[%d:%d]\"},\n",
             raw_dir, TRAIN_SLICE_END, te.n, TRAIN_SLICE_END, tr.n);
     fputs("  \"categories\": [", f);
-    for (int k = 0; k < 10; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", rk_fashion_classes[k]);
+    for (int k = 0; k < p->classes; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", rk_fashion_classes[k]);
     fputs("],\n  \"counts\": {\n", f);
-    counts_json(f, "train", rtrain, p->ntrain, 0);
+    counts_json(f, "train", rtrain, p->ntrain, 0, 0);
     fputs(",\n", f);
-    counts_json(f, "val", rval, p->nval, 0);
+    counts_json(f, "val", rval, p->nval, 0, 0);
     fputs(",\n", f);
-    counts_json(f, "source", rsrc, p->nsource, 1);
+    counts_json(f, "source", rsrc, p->nsource, 1,
+                p->source_labels == RK_SOURCE_LABELS_OTHER ? p->classes : 0);
     fprintf(f,
             "\n  },\n  \"sha256\": {\"annotations/instances_train.json\": \"%s\", "
             "\"annotations/instances_val.json\": \"%s\", \"source/labels.csv\": \"%s\"}\n}\n",

@@ -10,7 +10,7 @@
 #include "rethink/config.h"
 
 /* ---- the schema ---- */
-typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC } ktype;
+typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED, T_SRCLAB } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). */
@@ -49,6 +49,8 @@ static const kspec SCHEMA[] = {
     {"data.occlusion", T_REAL, 0, 0.9, "0.4", A_ALL, "largest covered fraction of an object"},
     {"data.tint", T_REAL, 0, 1, "1", A_ALL, "item colouring"},
     {"data.noise", T_REAL, 0, 64, "6", A_ALL, "pixel noise sigma"},
+    {"data.classes", T_INT, 1, 10, "10", A_ALL | A_IF_SET, "target scenes hold items of classes 0..N-1 only (the source keeps every class): with data.source_labels = other, the transfer gap"},
+    {"data.source_labels", T_SRCLAB, 0, 0, "all", A_ALL | A_IF_SET, "which source images are labelled for pre-training: all, or other (only those whose dominant item is of a class the target leaves out; needs data.classes < 10)"},
     {"model.width", T_INT, 1, 1024, "16", A_ALL, "stage-1 channels"},
     {"model.depth", T_INT, 1, 8, "2", A_ALL, "convs per stage"},
     {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
@@ -68,6 +70,14 @@ static const kspec SCHEMA[] = {
     {"train.dev_every", T_INT, 1, 100000000, "250", A_ALL, "with train.dev: evaluate on it every N optimizer steps (at the next epoch end) and at the end"},
     {"train.steps_scale", T_REAL, 0.01, 100, "1", A_ALL | A_IF_SET, "multiplies every detector's step budget (train.steps, or train.epochs, [when:] values included; students get selftrain.steps_scale of it): 2 is the doubling test of convergence, as a variant the report and claims can compare"},
     {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32, or bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32)"},
+    /* The defaults of A_IF_SET keys are part of every identity that omits them: never change
+     * one (a trial recorded at the old default would be found for the new behaviour). */
+    {"train.schedule", T_SCHED, 0, 0, "cosine", A_ALL | A_IF_SET, "cosine: warm-up, then cosine to zero over the step budget (a fixed budget); plateau: warm-up, then the peak lr until dev AP stops improving (train.patience, train.min_delta), drop it (train.lr_drop) up to train.drops times, stop at the plateau after the last drop; the budget is then a maximum (needs train.dev)"},
+    {"train.warmup_steps", T_INT, 0, 100000000, "0", A_ALL | A_IF_SET, "warm-up length in steps (0: train.warmup_frac of the budget)"},
+    {"train.patience", T_INT, 1, 100000, "3", A_ALL | A_IF_SET, "plateau schedule: dev evaluations without an improvement before the lr drops (or training stops)"},
+    {"train.min_delta", T_REAL, 0, 1, "0.002", A_ALL | A_IF_SET, "plateau schedule: an improvement is a dev AP (a fraction) above the best so far by more than this"},
+    {"train.lr_drop", T_REAL, 0, 1, "0.1", A_ALL | A_IF_SET, "plateau schedule: the lr multiplier at each drop"},
+    {"train.drops", T_INT, 0, 100, "2", A_ALL | A_IF_SET, "plateau schedule: lr drops before training stops at the next plateau"},
     {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},
     {"pretrain.epochs", T_INT, 1, 100000, "10", A_PRE, "pre-training epochs over the source"},
     {"pretrain.batch", T_INT, 1, 1024, "64", A_PRE, "pre-training batch"},
@@ -254,6 +264,14 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_PREC:
         if (strcmp(s, "f32") && strcmp(s, "bf16"))
             return rk_errf(err, RK_EINVAL, "%s: expected f32 or bf16, got '%s'", w, s);
+        break;
+    case T_SCHED:
+        if (strcmp(s, "cosine") && strcmp(s, "plateau"))
+            return rk_errf(err, RK_EINVAL, "%s: expected cosine or plateau, got '%s'", w, s);
+        break;
+    case T_SRCLAB:
+        if (strcmp(s, "all") && strcmp(s, "other"))
+            return rk_errf(err, RK_EINVAL, "%s: expected all or other, got '%s'", w, s);
         break;
     case T_STR:
         if (!s[0]) return rk_errf(err, RK_EINVAL, "%s: must not be empty", w);
@@ -725,6 +743,10 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     d->clutter = (int)num(c, "data.clutter");
     d->occlusion = num(c, "data.occlusion"), d->tint = num(c, "data.tint");
     d->noise = num(c, "data.noise");
+    d->classes = (int)num(c, "data.classes");
+    d->source_labels = !strcmp(rk_config_get(c, "data.source_labels"), "other")
+                           ? RK_SOURCE_LABELS_OTHER
+                           : RK_SOURCE_LABELS_ALL;
     if ((rc = rk_scene_validate(d, err))) return rc;
     t->det = rk_detector_default();
     t->det.model.width = (int)num(c, "model.width");
@@ -742,6 +764,18 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     s->weight_decay = num(c, "train.weight_decay"), s->decay_all = (int)num(c, "train.decay_all");
     s->clip = num(c, "train.clip");
     t->pre = *s;
+    /* the schedule's shape is the detector's (pre-training keeps its cosine over epochs) */
+    s->warmup_steps = (long)num(c, "train.warmup_steps");
+    s->plateau = !strcmp(rk_config_get(c, "train.schedule"), "plateau");
+    s->patience = (int)num(c, "train.patience"), s->min_delta = num(c, "train.min_delta");
+    s->lr_drop = num(c, "train.lr_drop"), s->drops = (int)num(c, "train.drops");
+    if (s->plateau && t->dev == 0) {
+        const rk_cfg_entry *e = rk_config_entry(c, "train.schedule");
+        char w[400];
+        where(w, sizeof w, e);
+        return rk_errf(err, RK_EINVAL, "%s: the plateau schedule stops when dev AP stops "
+                       "improving, so it needs a dev split: set train.dev (e.g. 500)", w);
+    }
     s->bf16 = !strcmp(rk_config_get(c, "train.precision"), "bf16"); /* detector training only */
     rk_schedule_scale(s, num(c, "train.steps_scale"));             /* so is the budget scale */
     t->pre.epochs = (int)num(c, "pretrain.epochs"), t->pre.batch = (int)num(c, "pretrain.batch");

@@ -34,6 +34,8 @@ static void note(const rk_trial_hooks *h, const char *fmt, ...)
     h->note(h->ctx, buf);
 }
 
+const char *rk_stop_name(rk_stop_reason r) { return r == RK_STOP_PLATEAU ? "plateau" : "budget"; }
+
 void rk_trial_result_free(rk_trial_result *r)
 {
     if (!r) return;
@@ -90,6 +92,7 @@ static int card_matches(const rk_trial_cfg *t, rk_err *err)
         {"val", "data.val", d->nval},            {"source", "data.source", d->nsource},
         {"clutter", "data.clutter", d->clutter}, {"occlusion", "data.occlusion", d->occlusion},
         {"tint", "data.tint", d->tint},          {"noise", "data.noise", d->noise},
+        {"classes", "data.classes", d->classes},
     };
     if (!root || !cJSON_IsObject(par)) {
         rc = rk_errf(err, RK_EINVAL, "%s: not a dataset card (no params object)", p);
@@ -101,11 +104,20 @@ static int card_matches(const rk_trial_cfg *t, rk_err *err)
                          seed->valuedouble, (unsigned long long)d->seed);
         for (size_t i = 0; !rc && i < sizeof k / sizeof *k; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, k[i].card);
-            if (cJSON_IsNumber(v) && fabs(v->valuedouble - k[i].want) > 1e-9 * (1 + fabs(k[i].want)))
+            /* a card without "classes" was built before the key: all 10 */
+            double have = cJSON_IsNumber(v) ? v->valuedouble : !strcmp(k[i].card, "classes") ? 10 : NAN;
+            if (!isnan(have) && fabs(have - k[i].want) > 1e-9 * (1 + fabs(k[i].want)))
                 rc = rk_errf(err, RK_EINVAL, "%s: built with %s = %g, the experiment has %s = %g; "
                              "point study.data at another folder or delete this one", t->data_dir,
-                             k[i].card, v->valuedouble, k[i].key, k[i].want);
+                             k[i].card, have, k[i].key, k[i].want);
         }
+        const cJSON *sl = cJSON_GetObjectItemCaseSensitive(par, "source_labels");
+        const char *have_sl = cJSON_IsString(sl) ? sl->valuestring : "all";
+        const char *want_sl = d->source_labels == RK_SOURCE_LABELS_OTHER ? "other" : "all";
+        if (!rc && strcmp(have_sl, want_sl))
+            rc = rk_errf(err, RK_EINVAL, "%s: built with source_labels = %s, the experiment has "
+                         "data.source_labels = %s; point study.data at another folder or delete "
+                         "this one", t->data_dir, have_sl, want_sl);
         const char *pairs[2][2] = {{"objects", "data.objects"}, {"scale", "data.scale"}};
         double want[2][2] = {{d->min_objects, d->max_objects}, {d->min_scale, d->max_scale}};
         for (int i = 0; !rc && i < 2; i++) {
@@ -157,7 +169,8 @@ typedef struct {
      * best checkpoint so far is kept at best_path */
     const rk_dataset *dev;
     int64_t *dev_ids;
-    long spe, next_dev;
+    long spe, next_dev, total, last_step;
+    rk_plateau plateau; /* the plateau schedule's rule, fed every dev evaluation */
     double best_ap;
     int best_epoch, rc;
     char best_path[1300];
@@ -193,6 +206,8 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
         evaluated = 1;
     }
     long step = (long)s->epoch * e->spe;
+    if (step > e->total) step = e->total;
+    e->last_step = step;
     if (e->dev && (step >= e->next_dev || last)) {
         rk_coco_stats st;
         if ((e->rc = evaluate(e->net, e->t, e->dev, e->dev_ids, e->cats, &st, &e->err))) return 1;
@@ -205,6 +220,7 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
             e->best_ap = dev_ap, e->best_epoch = s->epoch;
             if ((e->rc = rk_checkpoint_save(e->net, e->best_path, &e->err))) return 1;
         }
+        if (e->t->train.plateau) rk_plateau_observe(&e->plateau, &e->t->train, dev_ap, step);
     }
     /* evaluation re-planned the net for inference: back to training's batch and backend */
     if (evaluated && !last &&
@@ -493,7 +509,11 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
                     .spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch)};
     snprintf(ec.best_path, sizeof ec.best_path, "%s/trial-%.16s.best.%d", t->artifacts, res->hash,
              (int)getpid());
-    rk_train_hooks th = {on_epoch, on_step, &ec};
+    long spe = ec.spe;
+    ec.total = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    rk_plateau_init(&ec.plateau);
+    rk_train_hooks th = {.epoch_end = on_epoch, .step = on_step, .ctx = &ec,
+                         .plateau = &ec.plateau};
     rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, self ? &ps.view : NULL,
                            self ? &t->st : NULL, &t->train, t->seed, t->threads, &th, err);
     if (!rc && ec.rc) {
@@ -507,6 +527,10 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     }
     if (t->dev) remove(ec.best_path);
     if (rc) goto done;
+    res->steps = ec.last_step, res->max_steps = ec.total;
+    res->stop = ec.plateau.stop ? RK_STOP_PLATEAU : RK_STOP_BUDGET;
+    /* the images actually trained (a plateau schedule may stop before its maximum) */
+    res->images = (long)((double)res->images * (double)res->steps / (double)(ec.total ? ec.total : 1));
     res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
     snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
     char tmp[1300];

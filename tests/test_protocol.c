@@ -1,0 +1,240 @@
+/* The fair study protocol (issue 18): the plateau rule that decides when a trial has
+ * converged, its config keys, and the transfer-gap datasets (the source's labels are not the
+ * target's classes). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rethink/arms.h"
+#include "rethink/config.h"
+
+static rk_schedule rule(int patience, double min_delta, int drops)
+{
+    rk_schedule s = rk_schedule_default();
+    s.plateau = 1, s.patience = patience, s.min_delta = min_delta, s.lr_drop = 0.1, s.drops = drops;
+    return s;
+}
+
+START_TEST(plateau_drops_the_lr_after_patience_evaluations_without_improvement)
+{
+    rk_schedule s = rule(3, 0.002, 2);
+    rk_plateau p;
+    rk_plateau_init(&p);
+    /* rising: never counted against patience */
+    const double up[] = {0.10, 0.15, 0.20, 0.21};
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, up[i], i), 0);
+    ck_assert_double_eq(p.scale, 1);
+    /* +0.001 is not above best + min_delta: three such evaluations make the first drop */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.211, 4), 0);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.205, 5), 0);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.2115, 6), 1);
+    ck_assert_int_eq(p.ndrops, 1);
+    ck_assert_double_eq_tol(p.scale, 0.1, 1e-12);
+    ck_assert_int_eq(p.stop, 0);
+    /* the best that counted is still 0.21: 0.2125 is an improvement and resets the count */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.2125, 7), 0);
+    ck_assert_double_eq(p.best, 0.2125);
+    ck_assert_int_eq(p.bad, 0);
+}
+END_TEST
+
+START_TEST(plateau_stops_at_the_plateau_after_the_last_drop)
+{
+    rk_schedule s = rule(2, 0.0, 1);
+    rk_plateau p;
+    rk_plateau_init(&p);
+    rk_plateau_observe(&p, &s, 0.3, 0);
+    rk_plateau_observe(&p, &s, 0.3, 1);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.3, 2), 1); /* the one drop */
+    ck_assert_int_eq(p.ndrops, 1);
+    rk_plateau_observe(&p, &s, 0.29, 3);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.29, 4), 1); /* then the stop */
+    ck_assert_int_eq(p.stop, 1);
+    ck_assert_int_eq(p.stop_step, 4);
+    ck_assert_int_eq(p.ndrops, 1);
+    /* a stopped rule changes nothing more */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.9, 5), 0);
+    ck_assert_double_eq(p.best, 0.3);
+}
+END_TEST
+
+/* ---- config ---- */
+static char dir[256], path[300];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/rk_proto_XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/x.ini", dir);
+    char pol[300];
+    snprintf(pol, sizeof pol, "%s/augment.ini", dir);
+    FILE *f = fopen(pol, "w");
+    fputs("[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\npad = 124, 116, 104\nmin_size = 1\n"
+          "min_visible = 0.1\n", f);
+    fclose(f);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int load_trial(const char *text, const char *const *ov, size_t nov, rk_trial_cfg *t,
+                      rk_config *c, rk_err *err)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    rk_experiment x;
+    int rc = rk_experiment_load(&x, path, ov, nov, err);
+    if (!rc) rc = rk_experiment_trial(&x, 0, c, err);
+    if (!rc) rc = rk_trial_cfg_from(t, c, err);
+    if (!rc) rk_experiment_free(&x);
+    return rc;
+}
+
+START_TEST(plateau_schedule_reads_its_keys_and_needs_a_dev_split)
+{
+    rk_trial_cfg *t = malloc(sizeof *t);
+    rk_config c;
+    rk_err err = {0};
+    const char *ok[] = {"train.schedule=plateau", "train.dev=10", "train.patience=5",
+                        "train.min_delta=0.004", "train.drops=1", "train.lr_drop=0.2",
+                        "train.warmup_steps=300"};
+    ck_assert_msg(load_trial("[study]\nname = t\n[grid]\narm = scratch\n", ok, 7, t, &c, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(t->train.plateau, 1);
+    ck_assert_int_eq(t->train.patience, 5);
+    ck_assert_double_eq(t->train.min_delta, 0.004);
+    ck_assert_int_eq(t->train.drops, 1);
+    ck_assert_double_eq(t->train.lr_drop, 0.2);
+    ck_assert_int_eq(t->train.warmup_steps, 300);
+    ck_assert_int_eq(t->pre.plateau, 0); /* pre-training keeps its cosine over epochs */
+    rk_config_free(&c);
+    const char *no_dev[] = {"train.schedule=plateau"};
+    ck_assert_int_ne(load_trial("[study]\nname = t\n[grid]\narm = scratch\n", no_dev, 1, t, &c, &err), 0);
+    ck_assert_msg(strstr(err.msg, "train.schedule") && strstr(err.msg, "train.dev"), "%s", err.msg);
+    free(t);
+}
+END_TEST
+
+START_TEST(protocol_keys_at_their_defaults_leave_the_identity_unchanged)
+{
+    /* A trial recorded before the keys existed keeps its hash when they are written out at
+     * their defaults; set to anything else, they are part of it. */
+    rk_trial_cfg *t = malloc(sizeof *t);
+    rk_config c;
+    rk_err err = {0};
+    const char *exp = "[study]\nname = t\n[train]\ndev = 10\n[grid]\narm = scratch\n";
+    ck_assert(load_trial(exp, NULL, 0, t, &c, &err) == 0);
+    char h0[65], h1[65], h2[65], *j = NULL;
+    rk_config_json(&c, &j, h0, &err);
+    free(j);
+    rk_config_free(&c);
+    const char *defaults[] = {"train.schedule=cosine", "train.warmup_steps=0",
+                              "train.patience=3",      "train.min_delta=0.002",
+                              "train.lr_drop=0.1",     "train.drops=2",
+                              "data.classes=10",       "data.source_labels=all"};
+    ck_assert_msg(load_trial(exp, defaults, 8, t, &c, &err) == 0, "%s", err.msg);
+    rk_config_json(&c, &j, h1, &err);
+    free(j);
+    rk_config_free(&c);
+    ck_assert_str_eq(h0, h1);
+    const char *set[] = {"train.schedule=plateau"};
+    ck_assert(load_trial(exp, set, 1, t, &c, &err) == 0);
+    rk_config_json(&c, &j, h2, &err);
+    free(j);
+    rk_config_free(&c);
+    ck_assert_str_ne(h0, h2);
+    free(t);
+}
+END_TEST
+
+/* ---- the transfer gap ---- */
+START_TEST(transfer_gap_target_has_its_classes_and_the_source_labels_the_others)
+{
+    rk_scene_params p = rk_scene_defaults();
+    p.ntrain = 40, p.nval = 10, p.nsource = 60, p.classes = 5;
+    p.source_labels = RK_SOURCE_LABELS_OTHER;
+    char out[400], ann[500], lab[500];
+    snprintf(out, sizeof out, "%s/gap", dir);
+    rk_err err = {0};
+    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == 0, "%s",
+                  err.msg);
+    rk_coco coco;
+    snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
+    ck_assert_msg(rk_coco_load(&coco, ann, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(coco.ncats, 5);
+    ck_assert(coco.nanns > 40);
+    for (size_t i = 0; i < coco.nanns; i++) ck_assert_int_le(coco.anns[i].category_id, 5);
+    rk_coco_free(&coco);
+    /* labels.csv: only classes 6..10 (ids), and not every source image */
+    snprintf(lab, sizeof lab, "%s/source/labels.csv", out);
+    FILE *f = fopen(lab, "r");
+    ck_assert(f != NULL);
+    char line[256];
+    int rows = 0;
+    ck_assert(fgets(line, sizeof line, f) != NULL); /* header */
+    while (fgets(line, sizeof line, f)) {
+        int id = atoi(strchr(line, ',') + 1);
+        ck_assert_int_ge(id, 6);
+        ck_assert_int_le(id, 10);
+        rows++;
+    }
+    fclose(f);
+    ck_assert_int_gt(rows, 10);
+    ck_assert_int_lt(rows, 60); /* the images of target classes stay unlabelled */
+    /* 'other' with every class in the target is refused, naming the option */
+    p.classes = 10;
+    ck_assert_int_ne(rk_scene_validate(&p, &err), 0);
+    ck_assert_msg(strstr(err.msg, "source-labels") != NULL, "%s", err.msg);
+}
+END_TEST
+
+START_TEST(default_scenes_are_byte_identical_to_the_builder_before_the_transfer_gap)
+{
+    /* SHA-256 of the files `rethink data build fashion-scenes --train 12 --val 6 --source 8
+     * --seed 3` wrote at 6fd71f0, before data.classes existed: the matched datasets of every
+     * published study must not change */
+    rk_scene_params p = rk_scene_defaults();
+    p.ntrain = 12, p.nval = 6, p.nsource = 8, p.seed = 3;
+    char out[400], f[500], h[65];
+    snprintf(out, sizeof out, "%s/fs", dir);
+    rk_err err = {0};
+    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == 0, "%s",
+                  err.msg);
+    const char *files[][2] = {
+        {"annotations/instances_train.json",
+         "71c0b958143349973d6b1a5395759fb4c853b0e2d6d36b782c79d48794022cb0"},
+        {"annotations/instances_val.json",
+         "4072c3cc861bc780e9db7412503504d6f6e5385fdad6ee34e02c94aacdae98af"},
+        {"source/labels.csv", "0cdf410a59d7f452af6b06977b96a0ac98eb96cbc7587f504df506c0c9a8aacb"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(f, sizeof f, "%s/%s", out, files[i][0]);
+        ck_assert_msg(rk_sha256_file(f, h, &err) == 0, "%s", err.msg);
+        ck_assert_msg(!strcmp(h, files[i][1]), "%s changed: %s", files[i][0], h);
+    }
+}
+END_TEST
+
+Suite *suite_protocol(void)
+{
+    Suite *s = suite_create("protocol");
+    TCase *tc = tcase_create("plateau");
+    tcase_add_test(tc, plateau_drops_the_lr_after_patience_evaluations_without_improvement);
+    tcase_add_test(tc, plateau_stops_at_the_plateau_after_the_last_drop);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, plateau_schedule_reads_its_keys_and_needs_a_dev_split);
+    tcase_add_test(tc, protocol_keys_at_their_defaults_leave_the_identity_unchanged);
+    tcase_add_test(tc, transfer_gap_target_has_its_classes_and_the_source_labels_the_others);
+    tcase_add_test(tc, default_scenes_are_byte_identical_to_the_builder_before_the_transfer_gap);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -287,13 +287,13 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
     char host[64] = "", name[128];
     gethostname(host, sizeof host - 1);
     snprintf(name, sizeof name, "%s:%d/%d", host, (int)getpid(), slot);
-    int failures = 0;
+    int failures = 0, broken = 0;
     for (;;) {
         rk_acquire_opts o = {.study = p->study, .worker = name, .host = host,
                              .git_rev = cli_git_rev()};
         rk_trial t;
         int got = 0, k = -1, left = 0;
-        if (rk_sweep_take(db, p, &o, &t, &got, &k, &left, &err)) {
+        if ((broken = rk_sweep_take(db, p, &o, &t, &got, &k, &left, &err))) {
             fprintf(stderr, "worker %d: %s\n", slot, err.msg);
             break;
         }
@@ -332,7 +332,7 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
         rk_trial_clear(&t);
     }
     rk_store_close(db);
-    return failures ? 3 : 0;
+    return broken ? 1 : failures ? 3 : 0;
 }
 
 static int build_data_child(const rk_config *cfg)
@@ -480,7 +480,8 @@ static int run_workers(const sweep_opts *o, const rk_sweep_plan *p, size_t to_ru
         }
     }
     int tty = isatty(1) && !o->quiet;
-    progress g = {o->db_path, p->study, p->n - to_run, rk_now()};
+    progress g = {.db_path = o->db_path, .study = p->study, .done_before = p->n - to_run,
+                  .t0 = rk_now()};
     if (wait_children(kids, n, 500000, tty && !rc ? show_progress : NULL, &g)) {
         fprintf(stderr, "rethink sweep: waiting for the workers: %s\n", strerror(errno));
         stop_children(kids, n);

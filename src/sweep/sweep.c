@@ -259,20 +259,25 @@ int rk_sweep_finish(rk_store *db, const rk_trial *t, const rk_trial_result *res,
 
 /* ---- reclaiming ---- */
 
-/* A process that exists and is not a zombie (an orphaned worker's parent may never reap it,
- * e.g. in a container whose init does not). */
+/* A process that exists, is not a zombie (an orphaned worker's parent may never reap it, e.g.
+ * in a container whose init does not) and is not on its way out: a worker killed a moment
+ * ago by kill -9 with its parent can take a while to tear its threads down on a loaded
+ * machine, and it will never write again (the kernel's PF_EXITING in the flags field). */
 static int alive(pid_t pid)
 {
     if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return 0;
-    char path[64], buf[256];
+    char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f) return 1;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    const char *close = strrchr(buf, ')'); /* "pid (comm) S ..." */
-    return !(close && close[1] == ' ' && close[2] == 'Z');
+    const char *close = strrchr(buf, ')'); /* "pid (comm) S ppid pgrp session tty tpgid flags" */
+    char state = 0;
+    unsigned flags = 0;
+    if (!close || sscanf(close + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2) return 1;
+    return state != 'Z' && state != 'X' && !(flags & 0x4u /* PF_EXITING */);
 }
 
 int rk_sweep_reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)

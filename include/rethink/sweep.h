@@ -29,7 +29,7 @@ typedef struct rk_sweep_trial {
     char hash[65];          /* its identity */
     int teacher;            /* index of its teacher in the plan, -1: none */
     int implied;            /* a teacher the grid does not hold itself */
-    int stage;              /* 1: no teacher; 2: a teacher of stage 1 */
+    int stage;              /* 1: no teacher; else its teacher's + 1 (students: 2) */
     int selected;           /* this run's (rk_sweep_select) */
     int needed;             /* selected, or the teacher of a selected trial: registered */
     int64_t id;             /* in the store (rk_sweep_register); 0 before */
@@ -91,8 +91,7 @@ int rk_sweep_finish(rk_store *db, const rk_trial *t, const rk_trial_result *res,
  * *n: how many. A sweep calls it at start. */
 int rk_sweep_reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err);
 
-/* ---- the dry run's time estimate (measured on this machine, not assumed) ---- */
-
+/* ---- the dry run's time estimate, measured on this machine ---- */
 typedef struct rk_sweep_shape {
     rk_refnet_cfg model;
     int step_images, bf16, threads;

@@ -203,7 +203,7 @@ typedef struct sweep_opts {
     double rank_timeout;
 } sweep_opts;
 
-static void say(void *ctx, const char *msg)
+void sweep_say(void *ctx, const char *msg)
 {
     (void)ctx;
     fprintf(stderr, "%s\n", msg);
@@ -338,7 +338,7 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
 static int build_data_child(const rk_config *cfg)
 {
     rk_err err = {0};
-    if (rk_trial_prepare_data(cfg, say, NULL, &err)) {
+    if (rk_trial_prepare_data(cfg, sweep_say, NULL, &err)) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
         return 1;
     }
@@ -569,7 +569,7 @@ static int sweep_local(const sweep_opts *o, rk_sweep_plan *p)
         rk_sweep_estimate e;
         rk_err err = {0};
         print_plan(p, to_run);
-        rc = rk_sweep_estimate_time(p, o->jobs, o->quiet ? NULL : say, NULL, &e, &err);
+        rc = rk_sweep_estimate_time(p, o->jobs, o->quiet ? NULL : sweep_say, NULL, &e, &err);
         if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
         else print_estimate(&e, o->jobs);
         rk_sweep_estimate_free(&e);

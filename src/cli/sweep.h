@@ -6,6 +6,8 @@
 
 #include "run.h"
 
+/* A library note (progress of a dataset build, of the dry run's timing) as a line on stderr. */
+void sweep_say(void *ctx, const char *msg);
 /* "[who] arm aug f=F s=S", the sweep's name for a trial in its output. */
 void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg);
 

@@ -353,17 +353,11 @@ static void answer(int rank, const msg_answer *a)
     MPI_Send(a, sizeof *a, MPI_BYTE, rank, TAG_ANSWER, MPI_COMM_WORLD);
 }
 
-static void say(void *ctx, const char *msg)
-{
-    (void)ctx;
-    fprintf(stderr, "%s\n", msg);
-}
-
 /* the dataset, built while rank 0 answers "wait" */
 static void *data_main(void *p)
 {
     coord *c = p;
-    c->data_rc = rk_trial_prepare_data(c->p->data, say, NULL, &c->data_err);
+    c->data_rc = rk_trial_prepare_data(c->p->data, sweep_say, NULL, &c->data_err);
     atomic_store(&c->data_done, 1);
     return NULL;
 }

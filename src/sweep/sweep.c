@@ -74,6 +74,7 @@ int rk_sweep_plan_load(rk_sweep_plan *p, const rk_experiment *x, rk_err *err)
         if (!(rc = rk_experiment_trial(x, i, &c, err))) rc = add(p, &cap, &c, 0, &k, err);
     }
     p->ngrid = p->n;
+    if (!rc && !p->n) rc = rk_errf(err, RK_EINVAL, "%s: the grid has no trials", x->path);
     /* then the teachers it implies, each once; a teacher's stage follows its own */
     for (size_t i = 0; i < p->n && !rc; i++) {
         rk_arm a = rk_arm_parse(rk_config_get(&p->t[i].cfg, "trial.arm"));

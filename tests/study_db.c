@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rethink/arms.h"
 #include "study_db.h"
 
 static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
@@ -18,7 +19,8 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
     }
     /* flat dotted keys, values as strings: the shape of a resolved config */
     /* self-training trials carry their own keys, as a resolved config does */
-    int self = strstr(t->arm, "selftrain") != NULL;
+    rk_arm arm = rk_arm_parse(t->arm);
+    int self = arm != RK_ARM_NONE && rk_arms[arm].teacher != RK_ARM_NONE;
     const char *norm = self && !(t->extra && !strncmp(t->extra, "selftrain.normalize=", 20))
                            ? ",\"selftrain.normalize\":\"1\"" : "";
     snprintf(cfg, sizeof cfg,

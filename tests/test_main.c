@@ -14,6 +14,7 @@ Suite *suite_store(void);
 Suite *suite_config(void);
 Suite *suite_report(void);
 Suite *suite_protocol(void);
+Suite *suite_sweep(void);
 
 int main(void)
 {
@@ -29,6 +30,7 @@ int main(void)
     srunner_add_suite(sr, suite_config());
     srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_protocol());
+    srunner_add_suite(sr, suite_sweep());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

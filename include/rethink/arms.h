@@ -19,6 +19,37 @@
 #include "rethink/eval.h"
 #include "rethink/model.h"
 
+/* ---- the training arms: one row each in rk_arms (adding an arm is adding a row) ----
+ * Names are used everywhere: experiment files, the store, reports, plots and claims. */
+typedef enum rk_arm {
+    RK_ARM_NONE = -1,
+    RK_ARM_SCRATCH,
+    RK_ARM_PRETRAIN,
+    RK_ARM_SELFTRAIN,
+    RK_ARM_PRETRAIN_SELFTRAIN,
+    RK_NARMS
+} rk_arm;
+
+typedef struct rk_arm_info {
+    const char *name;
+    /* Self-training: the arm of its teacher, the supervised trial of the same (aug, fraction,
+     * seed) cell, which must finish first (its pseudo-labels and initial weights); NONE: the
+     * arm trains on labelled data only. */
+    rk_arm teacher;
+    /* Its detector descends from the pre-trained backbone (loaded by the arm itself, or by
+     * its teacher): the pretrain.* keys are part of its identity. */
+    int pretrained;
+    const char *color; /* in plots, fixed across them (Okabe-Ito) */
+    int point;         /* gnuplot point type in plots */
+} rk_arm_info;
+
+/* Indexed by rk_arm, in display order (DESIGN.md's). */
+extern const rk_arm_info rk_arms[RK_NARMS];
+/* The arm called name; RK_ARM_NONE if none is. */
+rk_arm rk_arm_parse(const char *name);
+/* Its name; "?" out of range. */
+const char *rk_arm_name(rk_arm a);
+
 typedef struct rk_schedule {
     int epochs;           /* passes over the labelled images ... */
     long steps;           /* ... or, when > 0, this many optimizer steps whatever the data

@@ -87,9 +87,6 @@ int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err);
 const char *rk_config_omitted_key(size_t i, const char **def);
 
 /* ---- a trial, typed ---- */
-typedef enum { RK_ARM_SCRATCH, RK_ARM_PRETRAIN, RK_ARM_SELFTRAIN, RK_ARM_PRETRAIN_SELFTRAIN } rk_arm;
-const char *rk_arm_name(rk_arm a);
-
 typedef struct rk_trial_cfg {
     rk_arm arm;
     char aug[64];

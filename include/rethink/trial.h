@@ -1,12 +1,12 @@
 /* rethink trial: runs one cell (arm, augmentation, labelled fraction, seed) end to end —
- * data, backbone, teacher, pseudo-labels, training, evaluation on val — from its resolved
+ * data, backbone, the teacher's pseudo-labels, training, evaluation on val — from its resolved
  * config, with content-addressed artifacts in the study's artifacts folder:
  *   data:      the dataset folder is built from the recipe if missing (study.build_data);
  *   backbone:  backbone-<hash>.ckpt, the pre-trained classifier, keyed by the pre-training
  *              config, the source and the seed; trained here if missing;
- *   trial:     trial-<hash>.ckpt, every finished detector (a selftrain cell's teacher is the
- *              scratch/pretrain trial of the same cell: if its checkpoint is missing, that
- *              trial is run first and reported through on_dependency);
+ *   trial:     trial-<hash>.ckpt, every finished detector (a self-training cell's teacher is
+ *              the supervised trial of the same cell, rk_arms[arm].teacher: a trial of its
+ *              own, which must have finished first — the sweep's plan sees to it, sweep.h);
  *   pseudo:    pseudo-<teacher hash>.json, the teacher's pseudo-labels in COCO format.
  * Val is used only for the final evaluation (and optional monitoring every study.eval_every
  * epochs, which never selects anything): no model selection on val. With train.dev > 0 that
@@ -31,8 +31,6 @@ typedef struct rk_trial_result {
     double wall_s, cpu_s;  /* this trial's own training + evaluation */
     long images;           /* images through forward+backward */
     double flops;          /* estimated: 3 x 2 x MACs x images */
-    double teacher_cpu_s;  /* self-training: the teacher's CPU seconds when trained here,
-                              else NAN (the caller may look it up) */
     double pseudo_cpu_s;   /* self-training: pseudo-labelling CPU seconds, else NAN */
     double backbone_cpu_s; /* pre-training CPU seconds if the backbone was trained here */
     double source_acc;     /* pre-trained backbone's held-out source accuracy, else NAN */
@@ -56,8 +54,6 @@ typedef struct rk_trial_hooks {
     void (*epoch)(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap);
     /* progress lines ("pre-training backbone ...", "pseudo-labelling ...") */
     void (*note)(void *ctx, const char *msg);
-    /* a dependency trial (a teacher) was run to completion */
-    void (*on_dependency)(void *ctx, const rk_config *cfg, const rk_trial_result *r);
     void (*step)(void *ctx, long step, long steps, double loss);
     void *ctx;
 } rk_trial_hooks;
@@ -83,7 +79,8 @@ typedef struct rk_trial_work {
 } rk_trial_work;
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err);
 
-/* The config of a self-training cell's teacher (same cell, arm scratch or pretrain). */
+/* The config of a self-training cell's teacher: the same cell with the arm's teacher arm
+ * (rk_arms[arm].teacher). An arm without a teacher is an RK_EINVAL error. */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);
 
 #endif

@@ -175,12 +175,7 @@ typedef struct {
     char msg[1024];
 } gap;
 
-static int known_arm(const char *a)
-{
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(a, rk_arm_name((rk_arm)i))) return 1;
-    return 0;
-}
+static int known_arm(const char *a) { return rk_arm_parse(a) != RK_ARM_NONE; }
 
 static int any_param(const rk_results *r, const char *key)
 {

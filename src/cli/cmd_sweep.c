@@ -1,21 +1,19 @@
 /* rethink sweep: every trial of an experiment file's grid, on N worker processes, through
- * the store. Resumable by construction:
- *   - every trial (and the teacher each self-training cell implies) is registered by config
- *     hash and linked to its teacher, so a finished trial is never run again and a student
- *     waits for its teacher;
- *   - workers take trials under leases with a heartbeat; a worker killed at any moment leaves
- *     its trial 'running' with a dead PID, which the next sweep on this host returns to
- *     pending at start (elsewhere the stale heartbeat does it);
- *   - a failing trial does not stop the sweep; it is retried up to its attempt budget.
- * On a cluster the grid is cut into two stages (1: supervised trials, the teachers among
- * them; 2: self-training students) and each stage into shards by position in the grid
- * (--stage S --shard i/N), each run into its own database and folded together by
- * `rethink merge`; --emit-slurm writes the job-array script that does this (docs/EXPERIMENTS.md
- * §Clusters). A shard's membership depends only on the experiment file and overrides, never
- * on database state, so a re-run task takes the same trials and resumes them.
+ * the store. The plan — the grid, the teachers it implies, stages and shards, teachers
+ * registered first and linked to their students, the next runnable trial — is the library's
+ * (include/rethink/sweep.h); this file parses, prints and runs processes:
+ *   - workers are forked and take trials under leases with a heartbeat; a worker killed at any
+ *     moment leaves its trial 'running' with a dead PID, which the next sweep on this host
+ *     returns to pending at start (elsewhere the stale heartbeat does it);
+ *   - a failing trial does not stop the sweep; it is retried up to its attempt budget;
+ *   - the parent tracks its children by pid and signals only those it has not reaped (so
+ *     never a stranger that reused a pid); SIGINT and SIGTERM are passed on to the workers,
+ *     which are waited for before the parent exits (128 + the signal), leaving none behind.
+ * --emit-slurm writes the job-array script that runs the plan's stages as shards and merges
+ * them (docs/EXPERIMENTS.md §Clusters).
  * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the
  * default dataset is built, when missing, by a forked child before the workers start.
- * Under mpirun (more than one process) rank 0 registers the grid here as above and then
+ * Under mpirun (more than one process) rank 0 registers the plan as above and then
  * coordinates ranks 1..N-1 instead of forking workers (sweep_mpi.c). */
 #include <errno.h>
 #include <limits.h>
@@ -72,12 +70,6 @@ static const char *HELP =
     "its last line.\n"
     "  --rank-timeout S  a rank silent for S seconds is presumed dead (default 60)\n";
 
-/* 1: supervised (scratch, pretrain), 2: self-training (needs a finished teacher) */
-static int stage_of(const sweep_item *t)
-{
-    return strstr(rk_config_get(&t->cfg, "trial.arm"), "selftrain") ? 2 : 1;
-}
-
 /* s as one single-quoted shell word */
 static void sh_quote(FILE *f, const char *s)
 {
@@ -98,12 +90,12 @@ typedef struct {
  * database lives on node-local disk while written and is copied to the shared folder after,
  * because SQLite's locking is not safe on network filesystems. Paths are made absolute so
  * the tasks do not depend on where sbatch is called from. */
-static int emit_slurm(const char *file, const char **ov, size_t nov, const sweep_item *it,
-                      size_t n, const char *study, const char *threads, const slurm_opts *o,
-                      rk_err *err)
+static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sweep_plan *p,
+                      const char *threads, const slurm_opts *o, rk_err *err)
 {
-    size_t count[3] = {0};
-    for (size_t i = 0; i < n; i++) count[stage_of(&it[i])]++;
+    size_t count[RK_NARMS + 2] = {0}, n = p->n; /* by stage */
+    const char *study = p->study;
+    for (size_t i = 0; i < n; i++) count[p->t[i].stage]++;
     size_t most = count[1] > count[2] ? count[1] : count[2];
     int shards = o->shards > 0 ? o->shards : (int)(most ? most : 1);
     int par = o->parallelism > 0 ? o->parallelism : shards;
@@ -204,192 +196,78 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const sweep
     return fflush(f) ? rk_errf(err, RK_EIO, "writing the script: %s", strerror(errno)) : 0;
 }
 
-/* ---- the dry run's time estimate ----
- * Measured on this machine, not assumed: each distinct step shape of the trials to run
- * (model, images per step, precision) is timed with rk_refnet_bench on one worker's threads,
- * and a trial takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's
- * CPU time that is training steps. The rest (augmentation, targets, dev evaluations,
- * pseudo-labelling) was 5-17 % of the paper study's trials on two machines (docs/STUDY.md,
- * "Estimating a study's time"). */
-#define TRIAL_SHARE 0.9
+/* What the command line asked for, once parsed. */
+typedef struct sweep_opts {
+    const char *db_path;
+    int jobs, dry, quiet;
+    double rank_timeout;
+} sweep_opts;
 
-typedef struct step_shape {
-    rk_refnet_cfg model;
-    int step_images, bf16, threads;
-    double rate;      /* training images per second of one worker, NAN if it failed */
-    double rate_f32;  /* bf16 shapes: the same steps in f32, for the comparison */
-} step_shape;
-
-static int same_shape(const step_shape *a, const rk_trial_work *w, int threads)
+void sweep_say(void *ctx, const char *msg)
 {
-    return !memcmp(&a->model, &w->model, sizeof w->model) && a->step_images == w->step_images &&
-           a->bf16 == w->bf16 && a->threads == threads;
+    (void)ctx;
+    fprintf(stderr, "%s\n", msg);
 }
 
-/* The best of three short runs (~0.3 s each at the paper study's shapes): this VM's speed
- * wanders by ±15 % from one second to the next, and the best run is the steadiest reading
- * of what the CPU does. NAN if the steps cannot run here (the reason in *err). */
-static double time_steps(const step_shape *s, rk_backend b, rk_err *err)
+/* ---- the dry run: the plan and its estimated time ---- */
+
+static void print_plan(const rk_sweep_plan *p, size_t to_run)
 {
-    int steps = 256 / s->step_images > 4 ? 256 / s->step_images : 4;
-    double best = NAN;
-    for (int k = 0; k < 3; k++) {
-        rk_train_bench r;
-        if (rk_refnet_bench(&s->model, s->step_images, b, s->threads, 3, steps, &r, err))
-            return NAN;
-        if (!(r.img_per_s <= best)) best = r.img_per_s;
+    printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
+           "status", "hash", "depends on");
+    for (size_t i = 0; i < p->n; i++) {
+        const rk_sweep_trial *t = &p->t[i];
+        if (!t->selected) continue;
+        const rk_config *g = &t->cfg;
+        printf("%-5zu %-20s %-4s %-8s %-5s %-10s %.16s %s%.16s%s\n", i,
+               rk_config_get(g, "trial.arm"), rk_config_get(g, "trial.aug"),
+               rk_config_get(g, "trial.fraction"), rk_config_get(g, "trial.seed"),
+               rk_trial_status_name(t->status), t->hash, t->teacher >= 0 ? "teacher " : "",
+               t->teacher >= 0 ? p->t[t->teacher].hash : "", t->implied ? " (implied teacher)" : "");
     }
-    return best;
+    if (p->stage)
+        printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", p->stage, p->shard, p->nshards,
+               p->nselected, p->n);
+    printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run\n", p->n, p->ngrid,
+           p->n - p->ngrid, to_run);
+    fflush(stdout);
 }
 
-/* Wall seconds of trials taking t[i] seconds each (0: not run) on par workers: the larger
- * of the total spread over the workers and the longest teacher-then-student chain. */
-static double wall_of(const double *t, const sweep_item *it, size_t n, double par)
+static void print_estimate(const rk_sweep_estimate *e, int jobs)
 {
-    double total = 0, chain = 0;
-    for (size_t i = 0; i < n; i++) {
-        int k = it[i].teacher;
-        double c = t[i] + (k >= 0 ? t[k] : 0);
-        total += t[i];
-        if (c > chain) chain = c;
-    }
-    if (!isfinite(total)) return NAN; /* a trial that cannot run here */
-    return total / par > chain ? total / par : chain;
-}
-
-static void dry_estimate(const sweep_item *it, size_t n, const char *sel, int jobs, int quiet)
-{
-    step_shape *sh = NULL;
-    size_t nsh = 0;
-    double *t = calloc(n, sizeof *t), *t32 = calloc(n, sizeof *t32), images = 0;
-    rk_trial_work *w = calloc(n, sizeof *w);
-    int *shape = calloc(n, sizeof *shape), threads_max = 1;
-    if (!t || !t32 || !w || !shape) goto done;
-    for (size_t i = 0; i < n; i++) {
-        rk_err err = {0};
-        shape[i] = -1;
-        if (!sel[i] || it[i].status == RK_TRIAL_FINISHED || rk_trial_cost(&it[i].cfg, &w[i], &err))
-            continue;
-        images += w[i].images;
-        const char *th = rk_config_get(&it[i].cfg, "study.threads");
-        int threads = th && atoi(th) > 0 ? atoi(th) : 1;
-        if (threads > threads_max) threads_max = threads;
-        size_t k = 0;
-        while (k < nsh && !same_shape(&sh[k], &w[i], threads)) k++;
-        if (k == nsh) {
-            step_shape *ns = realloc(sh, (nsh + 1) * sizeof *ns);
-            if (!ns) goto done;
-            sh = ns;
-            sh[nsh++] = (step_shape){w[i].model, w[i].step_images, w[i].bf16, threads, NAN, NAN};
-        }
-        shape[i] = (int)k;
-    }
-    if (!nsh) goto done; /* nothing to run */
-    if (!quiet)
-        fprintf(stderr, "timing training steps on this machine (%zu step shape%s)...\n", nsh,
-                nsh > 1 ? "s" : "");
-    rk_err why = {0}; /* the first shape that cannot run here */
-    for (size_t k = 0; k < nsh; k++) {
-        rk_err e = {0};
-        sh[k].rate_f32 = time_steps(&sh[k], RK_BACKEND_DNNL, &e);
-        sh[k].rate = sh[k].bf16 ? time_steps(&sh[k], RK_BACKEND_DNNL_BF16, &e) : sh[k].rate_f32;
-        if (!why.msg[0] && e.msg[0]) why = e;
-    }
-    int slower = -1; /* a bf16 shape that f32 trains clearly faster */
-    for (size_t i = 0; i < n; i++) {
-        if (shape[i] < 0) continue;
-        const step_shape *s = &sh[shape[i]];
-        t[i] = w[i].images / (s->rate * TRIAL_SHARE);
-        t32[i] = w[i].images / (s->rate_f32 * TRIAL_SHARE);
-        if (slower < 0 && s->bf16 && s->rate_f32 > 1.1 * s->rate) slower = shape[i];
-    }
-    /* workers beyond the cores share them */
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    double par = jobs;
-    if (cores > 0 && par * threads_max > cores)
-        par = cores / threads_max > 1 ? (double)(cores / threads_max) : 1;
-    double wall = wall_of(t, it, n, par), wall32 = wall_of(t32, it, n, par), total = 0;
-    for (size_t i = 0; i < n; i++) total += t[i];
-    printf("about %.0f k training images; training steps on this machine:", images / 1000);
-    for (size_t k = 0; k < nsh; k++) {
+    if (!e->nshapes) return; /* nothing to run */
+    printf("about %.0f k training images; training steps on this machine:", e->images / 1000);
+    for (size_t k = 0; k < e->nshapes; k++) {
+        const rk_sweep_shape *s = &e->shape[k];
         printf(k ? ";" : "");
-        if (isfinite(sh[k].rate)) printf(" %.0f img/s", sh[k].rate);
+        if (isfinite(s->rate)) printf(" %.0f img/s", s->rate);
         else printf(" cannot run");
-        printf(" (%s, %d img/step, %d thread%s)", sh[k].bf16 ? "bf16" : "f32", sh[k].step_images,
-               sh[k].threads, sh[k].threads > 1 ? "s" : "");
+        printf(" (%s, %d img/step, %d thread%s)", s->bf16 ? "bf16" : "f32", s->step_images,
+               s->threads, s->threads > 1 ? "s" : "");
     }
     printf("\n");
+    double wall = e->wall_s, wall32 = e->wall_f32_s, total = e->train_s;
     if (!isfinite(wall)) {
-        printf("no time estimate: %s\n", why.msg);
+        printf("no time estimate: %s\n", e->why);
         if (isfinite(wall32))
             printf("in f32 (-s train.precision=f32) it would take ~%.*f min at -j %d\n",
                    wall32 < 600, wall32 / 60, jobs);
-        goto done;
+        return;
     }
     printf("estimated %.*f min at -j %d", wall < 600, wall / 60, jobs);
-    if (par < jobs) printf(" on %ld cores", cores);
+    if (e->par < jobs) printf(" on %ld cores", e->cores);
     printf(" (%.*f min of training on one worker; pre-training extra)\n", total < 600,
            total / 60);
-    if (slower >= 0 && isfinite(wall32))
+    if (e->slower >= 0 && isfinite(wall32)) {
+        const rk_sweep_shape *s = &e->shape[e->slower];
         printf("note: bf16 trains slower than f32 on this CPU (%.0f vs %.0f img/s at %d "
                "img/step): -s train.precision=f32 would take ~%.*f min (other bits, the same "
                "AP within about a point: docs/STUDY.md)\n",
-               sh[slower].rate, sh[slower].rate_f32, sh[slower].step_images, wall32 < 600,
-               wall32 / 60);
-done:
-    free(sh), free(t), free(t32), free(w), free(shape);
-}
-
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { (void)sig, interrupted = 1; }
-
-int sweep_find_hash(const sweep_item *it, size_t n, const char *h)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(it[i].hash, h)) return (int)i;
-    return -1;
-}
-
-/* A process that exists and is not a zombie (an orphaned worker's parent may never reap it,
- * e.g. in a container whose init does not). */
-static int alive(pid_t pid)
-{
-    if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return 0;
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *close = strrchr(buf, ')'); /* "pid (comm) S ..." */
-    return !(close && close[1] == ' ' && close[2] == 'Z');
-}
-
-/* Returns running trials of this host whose worker process is gone to pending. */
-static int reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err)
-{
-    rk_trial *t = NULL;
-    size_t m = 0;
-    char host[64] = "";
-    gethostname(host, sizeof host - 1);
-    int rc = rk_store_trials_list(db, study, RK_TRIAL_RUNNING, &t, &m, err);
-    if (rc) return rc;
-    int all_dead = m > 0;
-    for (size_t i = 0; i < m && all_dead; i++) {
-        const char *w = t[i].worker ? t[i].worker : "";
-        size_t hl = strlen(host);
-        if (strncmp(w, host, hl) || w[hl] != ':') {
-            all_dead = 0; /* another machine's worker: leave it to the heartbeat */
-            break;
-        }
-        if (alive((pid_t)atol(w + hl + 1))) all_dead = 0;
+               s->rate, s->rate_f32, s->step_images, wall32 < 600, wall32 / 60);
     }
-    rk_trials_free(t, m);
-    *n = 0;
-    if (all_dead) rc = rk_store_reset_stale(db, study, 1e-9, n, err); /* any heartbeat age */
-    return rc;
 }
+
+/* ---- workers ---- */
 
 void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg)
 {
@@ -398,36 +276,7 @@ void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg)
              rk_config_get(cfg, "trial.seed"));
 }
 
-int sweep_take(rk_store *db, rk_acquire_opts *o, const sweep_item *it, size_t n, const char *sel,
-               rk_trial *t, int *got, int *left, rk_err *err)
-{
-    *got = 0, *left = 0;
-    if (!sel) {
-        int rc = rk_store_trial_acquire(db, o, t, got, err);
-        rk_trial_counts c;
-        if (!rc && !*got && !(rc = rk_store_counts(db, o->study, &c, err)))
-            *left = c.pending > 0 || c.running > 0;
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!sel[i]) continue;
-        rk_trial cur = {0};
-        int found = 0, rc = rk_store_trial_get(db, it[i].id, &cur, &found, err);
-        if (rc) return rc;
-        rk_trial_status st = found ? cur.status : RK_TRIAL_FAILED;
-        rk_trial_clear(&cur);
-        if (st == RK_TRIAL_RUNNING) *left = 1;
-        if (st != RK_TRIAL_PENDING) continue;
-        *left = 1;
-        o->trial = it[i].id;
-        rc = rk_store_trial_acquire(db, o, t, got, err);
-        if (rc || *got) return rc;
-    }
-    return 0;
-}
-
-static int worker(const char *db_path, const char *study, sweep_item *it, size_t n,
-                  const char *sel, int slot, int quiet)
+static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int quiet)
 {
     rk_store *db = NULL;
     rk_err err = {0};
@@ -438,12 +287,13 @@ static int worker(const char *db_path, const char *study, sweep_item *it, size_t
     char host[64] = "", name[128];
     gethostname(host, sizeof host - 1);
     snprintf(name, sizeof name, "%s:%d/%d", host, (int)getpid(), slot);
-    int failures = 0;
+    int failures = 0, broken = 0;
     for (;;) {
-        rk_acquire_opts o = {.study = study, .worker = name, .host = host, .git_rev = cli_git_rev()};
+        rk_acquire_opts o = {.study = p->study, .worker = name, .host = host,
+                             .git_rev = cli_git_rev()};
         rk_trial t;
-        int got = 0, left = 0;
-        if (sweep_take(db, &o, it, n, sel, &t, &got, &left, &err)) {
+        int got = 0, k = -1, left = 0;
+        if ((broken = rk_sweep_take(db, p, &o, &t, &got, &k, &left, &err))) {
             fprintf(stderr, "worker %d: %s\n", slot, err.msg);
             break;
         }
@@ -452,7 +302,6 @@ static int worker(const char *db_path, const char *study, sweep_item *it, size_t
             sleep(1); /* waiting for a teacher or for trials held by others */
             continue;
         }
-        int k = sweep_find_hash(it, n, t.config_hash);
         rk_trial_result res;
         char label[96];
         int rc;
@@ -462,10 +311,10 @@ static int worker(const char *db_path, const char *study, sweep_item *it, size_t
         } else {
             char who[16];
             snprintf(who, sizeof who, "%d", slot);
-            sweep_label(label, sizeof label, who, &it[k].cfg);
-            rc = run_trial(db, db_path, &t, &it[k].cfg, label, 1, &res, &err);
+            sweep_label(label, sizeof label, who, &p->t[k].cfg);
+            rc = run_trial(db, db_path, &t, &p->t[k].cfg, label, 1, &res, &err);
             if (!rc) {
-                rc = run_record(db, &t, &res, &err);
+                rc = rk_sweep_finish(db, &t, &res, &err);
                 if (!rc && !quiet)
                     printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, res.stats.stats[RK_AP],
                            res.stats.stats[RK_AP50], res.wall_s);
@@ -483,19 +332,13 @@ static int worker(const char *db_path, const char *study, sweep_item *it, size_t
         rk_trial_clear(&t);
     }
     rk_store_close(db);
-    return failures ? 3 : 0;
-}
-
-static void say(void *ctx, const char *msg)
-{
-    (void)ctx;
-    fprintf(stderr, "%s\n", msg);
+    return broken ? 1 : failures ? 3 : 0;
 }
 
 static int build_data_child(const rk_config *cfg)
 {
     rk_err err = {0};
-    if (rk_trial_prepare_data(cfg, say, NULL, &err)) {
+    if (rk_trial_prepare_data(cfg, sweep_say, NULL, &err)) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
         return 1;
     }
@@ -509,6 +352,310 @@ int sweep_mpi_size(void)
     return n > 1 ? n : 1;
 }
 
+/* ---- the parent's children: tracked by pid, signalled only until reaped ---- */
+
+static volatile sig_atomic_t stop_sig; /* SIGINT or SIGTERM: stop the sweep */
+static void on_stop(int sig) { stop_sig = sig; }
+
+typedef struct child {
+    pid_t pid; /* 0: not started */
+    int reaped, status;
+} child;
+
+/* fork() with SIGINT and SIGTERM held back across it, so that the child, which takes their
+ * default actions back before letting them through, never runs the parent's handler. */
+static pid_t spawn(void)
+{
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, &old);
+    pid_t pid = fork();
+    int e = errno;
+    if (pid == 0) signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return pid;
+}
+
+/* Reaps, without waiting, those of the n children that ended. Returns how many still run,
+ * or -1 (errno) when waitpid fails: then they cannot be accounted for. */
+static int reap(child *k, int n)
+{
+    int live = 0;
+    for (int j = 0; j < n; j++) {
+        if (k[j].pid <= 0 || k[j].reaped) continue;
+        pid_t r;
+        while ((r = waitpid(k[j].pid, &k[j].status, WNOHANG)) < 0 && errno == EINTR) {}
+        if (r < 0) return -1;
+        if (r == k[j].pid) k[j].reaped = 1;
+        else live++;
+    }
+    return live;
+}
+
+/* SIGTERM to the children not reaped yet: until reaped, a pid is still our child's. */
+static void stop_children(const child *k, int n)
+{
+    for (int j = 0; j < n; j++)
+        if (k[j].pid > 0 && !k[j].reaped) kill(k[j].pid, SIGTERM);
+}
+
+/* Waits for the n children, passing a stop signal on to them once; poll_us between looks.
+ * tick (may be NULL) runs between looks while none is stopped. Returns 0, or -1 (errno). */
+static int wait_children(child *k, int n, useconds_t poll_us, void (*tick)(void *), void *ctx)
+{
+    int live, passed = 0;
+    while ((live = reap(k, n)) > 0) {
+        if (stop_sig && !passed) stop_children(k, n), passed = 1;
+        if (tick && !passed) tick(ctx);
+        usleep(passed ? 20000 : poll_us);
+    }
+    return live;
+}
+
+/* The dataset, before the workers: built by a child (the parent stays free of OpenMP).
+ * Returns the exit code. */
+static int build_data(const rk_sweep_plan *p)
+{
+    child b = {.pid = spawn()};
+    if (b.pid == 0) _exit(build_data_child(&p->t[0].cfg));
+    if (b.pid < 0 || wait_children(&b, 1, 100000, NULL, NULL)) {
+        fprintf(stderr, "rethink sweep: %s the dataset build: %s\n",
+                b.pid < 0 ? "starting" : "waiting for", strerror(errno));
+        if (b.pid > 0) stop_children(&b, 1);
+        return 1;
+    }
+    if (stop_sig) return 128 + stop_sig;
+    if (WIFSIGNALED(b.status))
+        fprintf(stderr, "rethink sweep: the dataset build ended by signal %d\n",
+                WTERMSIG(b.status));
+    return WIFEXITED(b.status) && WEXITSTATUS(b.status) == 0 ? 0 : 1; /* it said why */
+}
+
+typedef struct progress {
+    const char *db_path, *study;
+    size_t done_before; /* trials finished before this run */
+    double t0;
+} progress;
+
+static void show_progress(void *ctx)
+{
+    const progress *g = ctx;
+    rk_store *r = NULL;
+    rk_trial_counts k;
+    rk_err err = {0};
+    if (!rk_store_open(&r, g->db_path, &err) && !rk_store_counts(r, g->study, &k, &err)) {
+        double el = rk_now() - g->t0;
+        size_t done_now = k.finished + k.failed, left = k.pending + k.running;
+        size_t ran = done_now > g->done_before ? done_now - g->done_before : 0;
+        char eta[32] = "?";
+        if (ran) snprintf(eta, sizeof eta, "%.0fs", el / (double)ran * (double)left);
+        printf("\r  done %zu  running %zu  failed %zu  left %zu  elapsed %.0fs  ETA %s   ",
+               k.finished, k.running, k.failed, left, el, eta);
+        fflush(stdout);
+    }
+    rk_store_close(r);
+}
+
+/* Forks o->jobs workers and waits for them; a stop signal is passed on. Returns 0, or 1 if a
+ * worker could not be started or waited for (the started ones are stopped and reaped). */
+static int run_workers(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run)
+{
+    child *kids = calloc((size_t)o->jobs, sizeof *kids);
+    if (!kids) {
+        fprintf(stderr, "rethink sweep: out of memory\n");
+        return 1;
+    }
+    int n = 0, rc = 0;
+    for (; n < o->jobs && !stop_sig; n++) {
+        kids[n].pid = spawn();
+        if (kids[n].pid == 0) _exit(worker(o->db_path, p, n, o->quiet));
+        if (kids[n].pid < 0) {
+            fprintf(stderr, "rethink sweep: cannot start worker %d: %s\n", n, strerror(errno));
+            stop_children(kids, n);
+            rc = 1;
+            break;
+        }
+    }
+    int tty = isatty(1) && !o->quiet;
+    progress g = {.db_path = o->db_path, .study = p->study, .done_before = p->n - to_run,
+                  .t0 = rk_now()};
+    if (wait_children(kids, n, 500000, tty && !rc ? show_progress : NULL, &g)) {
+        fprintf(stderr, "rethink sweep: waiting for the workers: %s\n", strerror(errno));
+        stop_children(kids, n);
+        rc = 1;
+    }
+    if (tty) printf("\n");
+    for (int j = 0; j < n && !stop_sig; j++)
+        if (kids[j].reaped && WIFSIGNALED(kids[j].status))
+            fprintf(stderr, "rethink sweep: worker %d (pid %d) ended by signal %d\n", j,
+                    (int)kids[j].pid, WTERMSIG(kids[j].status));
+    free(kids);
+    return rc;
+}
+
+/* ---- the sweep ---- */
+
+/* Registers the plan's selection, returns dead workers' trials to pending and reads the
+ * statuses: what every sweep does before it runs anything. Returns the exit code. */
+static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t *to_run)
+{
+    rk_err err = {0};
+    size_t reclaimed = 0;
+    int rc = rk_store_open(db, o->db_path, &err);
+    if (!rc) rc = rk_sweep_register(*db, p, &err);
+    if (!rc) rc = rk_sweep_reclaim_dead(*db, p->study, &reclaimed, &err);
+    if (!rc) rc = rk_sweep_refresh(*db, p, to_run, &err);
+    if (rc) {
+        fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        return rc;
+    }
+    if (reclaimed && !o->quiet)
+        printf("resuming: %zu trial(s) interrupted in an earlier run go back to pending\n", reclaimed);
+    int m = rk_sweep_missing_teacher(p);
+    if (m >= 0) {
+        const rk_sweep_trial *t = &p->t[m];
+        fprintf(stderr, "rethink sweep: stage %d needs its teachers finished in %s, but "
+                        "teacher %.16s (%s, seed %s) is %s: merge the stage-1 shards into it "
+                        "first (rethink merge SHARD... --db %s)\n",
+                p->stage, o->db_path, t->hash, rk_config_get(&t->cfg, "trial.arm"),
+                rk_config_get(&t->cfg, "trial.seed"), rk_trial_status_name(t->status), o->db_path);
+        return 1;
+    }
+    return 0;
+}
+
+/* "nothing to do" (returns 0), or the sweep's first line (returns 1). */
+static int announce(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run, int workers,
+                    const char *what)
+{
+    if (to_run == 0) {
+        printf("nothing to do: all %zu trials%s of study '%s' are finished (in %s)\n",
+               p->nselected, p->stage ? " of this stage and shard" : "", p->study, o->db_path);
+        return 0;
+    }
+    if (!o->quiet)
+        printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", p->study, p->n, to_run,
+               workers, what, o->db_path);
+    fflush(stdout);
+    return 1;
+}
+
+/* The study's closing line, from its counts (*c); lost: MPI ranks presumed dead; stopped:
+ * by a signal; resume: say how to resume when trials are left. */
+static int closing_line(rk_store *db, const char *study, size_t lost, int stopped, int resume,
+                        rk_trial_counts *c, rk_err *err)
+{
+    int rc = rk_store_counts(db, study, c, err);
+    if (rc) return rc;
+    size_t left = c->pending + c->running;
+    printf("%s: %zu finished, %zu failed, %zu left", study, c->finished, c->failed, left);
+    if (lost) printf(" (%zu rank(s) presumed dead)", lost);
+    if (stopped) printf(" (interrupted: run the same command to resume)");
+    else if (resume && left) printf(" (run the same command to resume)");
+    printf("\n");
+    return 0;
+}
+
+/* On this machine: forked workers. */
+static int sweep_local(const sweep_opts *o, rk_sweep_plan *p)
+{
+    rk_store *db = NULL;
+    size_t to_run = 0;
+    int rc = prepare(o, p, &db, &to_run);
+    if (!rc && o->dry) {
+        rk_sweep_estimate e;
+        rk_err err = {0};
+        print_plan(p, to_run);
+        rc = rk_sweep_estimate_time(p, o->jobs, o->quiet ? NULL : sweep_say, NULL, &e, &err);
+        if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        else print_estimate(&e, o->jobs);
+        rk_sweep_estimate_free(&e);
+        rk_store_close(db);
+        return rc;
+    }
+    /* bf16 trials on a CPU without bf16 kernels would each fail at their first step: say so
+     * once, before any starts (MPI ranks may run on other machines; they report per trial) */
+    size_t nbf16 = 0;
+    int no_bf16 = !rc && !rk_dnnl_has_bf16();
+    for (size_t i = 0; no_bf16 && i < p->n; i++)
+        nbf16 += p->t[i].selected && p->t[i].status != RK_TRIAL_FINISHED &&
+                 !strcmp(rk_config_get(&p->t[i].cfg, "train.precision"), "bf16");
+    if (nbf16) {
+        fprintf(stderr, "rethink sweep: %zu of the trials to run set train.precision = bf16, but "
+                        "this CPU has no bf16 kernels (oneDNN needs AVX-512, and AVX512-BF16 or "
+                        "AMX to be fast): run them on such a CPU, or train in f32 with -s "
+                        "train.precision=f32 (a different cell: f32 and bf16 trials are not "
+                        "pooled)\n", nbf16);
+        rc = 2;
+    }
+    rk_store_close(db);
+    if (rc || !announce(o, p, to_run, o->jobs, "workers")) return rc;
+    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: waits see EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if ((rc = build_data(p))) return rc;
+    rc = run_workers(o, p, to_run);
+    rk_trial_counts c = {0};
+    rk_err err = {0};
+    size_t undone = 0; /* of this run's trials: neither finished nor failed (a lost worker's) */
+    int rc2 = rk_store_open(&db, o->db_path, &err);
+    if (!rc2) rc2 = closing_line(db, p->study, 0, stop_sig != 0, 0, &c, &err);
+    if (!rc2) rc2 = rk_sweep_refresh(db, p, &to_run, &err);
+    for (size_t i = 0; !rc2 && i < p->n; i++)
+        undone += p->t[i].selected && p->t[i].status != RK_TRIAL_FINISHED &&
+                  p->t[i].status != RK_TRIAL_FAILED;
+    if (rc2) fprintf(stderr, "rethink sweep: %s\n", err.msg);
+    rk_store_close(db);
+    if (stop_sig) return 128 + stop_sig; /* as a shell reports a process ended by it */
+    if (rc || rc2) return 1;
+    if (c.failed) return 3;
+    if (undone)
+        fprintf(stderr, "rethink sweep: %zu trial(s) left undone (run the same command to "
+                        "resume)\n", undone);
+    return undone ? 1 : 0;
+}
+
+#ifdef RK_HAVE_MPI
+/* Under mpirun: rank 0 registers and coordinates, the other ranks run trials. */
+static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
+{
+    int rank = 0, rc;
+    size_t lost = 0, to_run = 0; /* lost: ranks presumed dead */
+    rk_err err = {0};
+    if ((rc = sweep_mpi_init(&rank, &err))) {
+        fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        return rc;
+    }
+    if (rank > 0) { /* ranks >= 1 only run trials (they never open the database) */
+        int died = 0;
+        rc = sweep_mpi_worker(p, o->rank_timeout, &died);
+        sweep_mpi_finalize(died);
+        return rc;
+    }
+    rk_store *db = NULL;
+    sweep_mpi_plan mp = {.timeout_s = o->rank_timeout}; /* no db: every rank is told to stop */
+    rc = prepare(o, p, &db, &to_run);
+    if (!rc && announce(o, p, to_run, nmpi - 1, "worker ranks")) {
+        mp = (sweep_mpi_plan){.db = db, .plan = p, .data = &p->t[0].cfg,
+                              .timeout_s = o->rank_timeout, .quiet = o->quiet};
+        rc = sweep_mpi_coordinate(&mp, &lost, &err);
+        if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        rk_trial_counts c;
+        if (!closing_line(db, p->study, lost, 0, 1, &c, &err) && !rc)
+            rc = c.failed ? 3 : c.pending + c.running ? 1 : 0;
+    } else {
+        sweep_mpi_coordinate(&mp, &lost, &err);
+    }
+    rk_store_close(db);
+    sweep_mpi_finalize(lost > 0);
+    return rc;
+}
+#endif
+
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *db_path = "results.db";
@@ -516,8 +663,7 @@ int cmd_sweep(int argc, char **argv)
     size_t nov = 0;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0, jobs_set = 0;
     int stage = 0, shard = 0, nshards = 1, emit = 0;
-    int nmpi = sweep_mpi_size(), mpi = 0, rank = 0, served = 0; /* mpi: MPI initialised */
-    size_t lost = 0; /* MPI ranks presumed dead */
+    int nmpi = sweep_mpi_size();
     double rank_timeout = 60;
     const char *artifacts_dir = NULL;
     slurm_opts so = {0};
@@ -637,265 +783,27 @@ int cmd_sweep(int argc, char **argv)
         free(ov);
         return 2;
     }
-    size_t ng = rk_experiment_size(&x), n = 0;
-    sweep_item *it = calloc(2 * ng, sizeof *it);
-    rk_store *db = NULL;
-    if (!it) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
-    /* the grid, then the teachers it implies (deduplicated by hash) */
-    for (size_t i = 0; i < ng && !rc; i++) {
-        rc = rk_experiment_trial(&x, i, &it[n].cfg, &err);
-        char *j = NULL;
-        if (!rc) rc = rk_config_json(&it[n].cfg, &j, it[n].hash, &err);
-        free(j);
-        it[n].teacher = -1;
-        if (!rc && sweep_find_hash(it, n, it[n].hash) >= 0) {
-            rk_config_free(&it[n].cfg); /* duplicate (an axis that does not change this arm) */
-            continue;
-        }
-        if (!rc) n++;
-    }
-    size_t ngrid = n;
-    for (size_t i = 0; i < ngrid && !rc; i++) {
-        if (!strstr(rk_config_get(&it[i].cfg, "trial.arm"), "selftrain")) continue;
-        rk_config tc;
-        char th[65], *j = NULL;
-        rc = rk_trial_teacher_config(&it[i].cfg, &tc, &err);
-        if (!rc) rc = rk_config_json(&tc, &j, th, &err);
-        free(j);
-        if (rc) break;
-        int k = sweep_find_hash(it, n, th);
-        if (k < 0) {
-            it[n].cfg = tc;
-            memcpy(it[n].hash, th, 65);
-            it[n].teacher = -1;
-            it[n].implied = 1;
-            k = (int)n++;
-        } else {
-            rk_config_free(&tc);
-        }
-        it[i].teacher = k;
-    }
-    const char *study = rc ? NULL : rk_config_get(&x.base, "study.name");
-    char *sel = NULL, *need = NULL;
-    size_t nsel = 0;
-    if (!rc && emit) {
-        so.jobs = jobs_set ? jobs : 1;
-        rc = emit_slurm(file, ov, nov, it, n, study, rk_config_get(&x.base, "study.threads"), &so,
-                        &err);
-        if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
-        goto done;
-    }
-    /* sel: this run's trials (all, or this stage's shard); need: sel and their teachers,
-     * which are registered and linked but, outside sel, must be finished already */
-    sel = calloc(n + 1, 1), need = calloc(n + 1, 1);
-    if (!rc && (!sel || !need)) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
-    for (size_t i = 0, pos = 0; i < n && !rc; i++) {
-        if (stage && stage_of(&it[i]) != stage) continue;
-        sel[i] = need[i] = !stage || (int)(pos++ % (size_t)nshards) == shard;
-        nsel += sel[i];
-    }
-    for (size_t i = 0; i < n && !rc; i++)
-        if (sel[i] && it[i].teacher >= 0) need[it[i].teacher] = 1;
-    /* MPI: ranks >= 1 only run trials (they never open the database); rank 0 goes on */
-#ifdef RK_HAVE_MPI
-    if (!rc && nmpi > 1) {
-        rc = sweep_mpi_init(&rank, &err);
-        if (rc) {
-            fprintf(stderr, "rethink sweep: %s\n", err.msg);
-            goto done;
-        }
-        mpi = 1;
-        if (rank > 0) {
-            int died = 0;
-            rc = sweep_mpi_worker(it, n, rank_timeout, &died);
-            lost = (size_t)died;
-            goto done;
-        }
-    }
-#endif
-    if (!rc) rc = rk_store_open(&db, db_path, &err);
-    /* register teachers first so they get lower ids (acquire takes the lowest runnable) */
-    for (int pass = 0; pass < 2 && !rc; pass++)
-        for (size_t i = 0; i < n && !rc; i++) {
-            if (!need[i]) continue;
-            int is_teacher = 0;
-            for (size_t s = 0; s < n; s++) is_teacher |= it[s].teacher == (int)i;
-            if (is_teacher != (pass == 0)) continue;
-            char h[65];
-            rc = run_register(db, &it[i].cfg, &it[i].id, &it[i].status, h, &err);
-        }
-    for (size_t i = 0; i < n && !rc; i++)
-        if (sel[i] && it[i].teacher >= 0)
-            rc = rk_store_trial_depend(db, it[i].id, it[it[i].teacher].id, &err);
-    size_t reclaimed = 0;
-    if (!rc) rc = reclaim_dead(db, study, &reclaimed, &err);
-    rk_trial_counts c = {0};
-    if (!rc) rc = rk_store_counts(db, study, &c, &err);
+    sweep_opts o = {.db_path = db_path, .jobs = jobs, .dry = dry, .quiet = quiet,
+                    .rank_timeout = rank_timeout};
+    rk_sweep_plan p;
+    rc = rk_sweep_plan_load(&p, &x, &err);
+    if (!rc && (rc = rk_sweep_select(&p, stage, shard, nshards, &err))) rk_sweep_plan_free(&p);
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
-        goto done;
-    }
-    if (reclaimed && !quiet)
-        printf("resuming: %zu trial(s) interrupted in an earlier run go back to pending\n", reclaimed);
-    size_t to_run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!need[i]) continue;
-        rk_trial t;
-        int found = 0;
-        if (!rk_store_trial_get(db, it[i].id, &t, &found, &err) && found) {
-            it[i].status = t.status;
-            rk_trial_clear(&t);
-        }
-        to_run += sel[i] && it[i].status != RK_TRIAL_FINISHED;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (need[i] && !sel[i] && it[i].status != RK_TRIAL_FINISHED) {
-            fprintf(stderr, "rethink sweep: stage %d needs its teachers finished in %s, but "
-                            "teacher %.16s (%s, seed %s) is %s: merge the stage-1 shards into it "
-                            "first (rethink merge SHARD... --db %s)\n",
-                    stage, db_path, it[i].hash, rk_config_get(&it[i].cfg, "trial.arm"),
-                    rk_config_get(&it[i].cfg, "trial.seed"), rk_trial_status_name(it[i].status),
-                    db_path);
-            rc = 1;
-            goto done;
-        }
-    if (dry) {
-        printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
-               "status", "hash", "depends on");
-        for (size_t i = 0; i < n; i++) {
-            if (!sel[i]) continue;
-            const rk_config *g = &it[i].cfg;
-            printf("%-5zu %-20s %-4s %-8s %-5s %-10s %.16s %s%.16s%s\n", i,
-                   rk_config_get(g, "trial.arm"), rk_config_get(g, "trial.aug"),
-                   rk_config_get(g, "trial.fraction"), rk_config_get(g, "trial.seed"),
-                   rk_trial_status_name(it[i].status), it[i].hash,
-                   it[i].teacher >= 0 ? "teacher " : "", it[i].teacher >= 0 ? it[it[i].teacher].hash : "",
-                   it[i].implied ? " (implied teacher)" : "");
-        }
-        if (stage) printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", stage, shard, nshards,
-                          nsel, n);
-        printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run\n", n, ngrid,
-               n - ngrid, to_run);
-        fflush(stdout);
-        dry_estimate(it, n, sel, jobs, quiet);
-        goto done;
-    }
-    /* bf16 trials on a CPU without bf16 kernels would each fail at their first step: say so
-     * once, before any starts (MPI ranks may run on other machines; they report per trial) */
-    size_t nbf16 = 0;
-    if (!mpi && !rk_dnnl_has_bf16())
-        for (size_t i = 0; i < n; i++)
-            nbf16 += sel[i] && it[i].status != RK_TRIAL_FINISHED &&
-                     !strcmp(rk_config_get(&it[i].cfg, "train.precision"), "bf16");
-    if (nbf16) {
-        fprintf(stderr, "rethink sweep: %zu of the trials to run set train.precision = bf16, but "
-                        "this CPU has no bf16 kernels (oneDNN needs AVX-512, and AVX512-BF16 or "
-                        "AMX to be fast): run them on such a CPU, or train in f32 with -s "
-                        "train.precision=f32 (a different cell: f32 and bf16 trials are not "
-                        "pooled)\n", nbf16);
-        rc = 2;
-        goto done;
-    }
-    if (to_run == 0) {
-        printf("nothing to do: all %zu trials%s of study '%s' are finished (in %s)\n", nsel,
-               stage ? " of this stage and shard" : "", study, db_path);
-        goto done;
-    }
-    if (!quiet)
-        printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", study, n, to_run,
-               mpi ? nmpi - 1 : jobs, mpi ? "worker ranks" : "workers", db_path);
-    fflush(stdout);
-#ifdef RK_HAVE_MPI
-    if (mpi) {
-        sweep_mpi_plan p = {db, study, it, n, stage ? sel : NULL, &it[0].cfg, rank_timeout, quiet};
-        served = 1;
-        rc = sweep_mpi_coordinate(&p, &lost, &err);
+    } else if (emit) {
+        so.jobs = jobs_set ? jobs : 1;
+        rc = emit_slurm(file, ov, nov, &p, rk_config_get(&x.base, "study.threads"), &so, &err);
         if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
-        if (!rk_store_counts(db, study, &c, &err)) {
-            size_t left = c.pending + c.running;
-            printf("%s: %zu finished, %zu failed, %zu left", study, c.finished, c.failed, left);
-            if (lost) printf(" (%zu rank(s) presumed dead)", lost);
-            printf("%s\n", left ? " (run the same command to resume)" : "");
-            if (!rc) rc = c.failed ? 3 : left ? 1 : 0;
-        }
-        goto done;
-    }
-#endif
-    /* the dataset, before the workers: built by a child (the parent stays free of OpenMP) */
-    pid_t b = fork();
-    if (b == 0) _exit(build_data_child(&it[0].cfg));
-    int bst = 0;
-    waitpid(b, &bst, 0);
-    if (!WIFEXITED(bst) || WEXITSTATUS(bst)) {
-        rc = 1;
-        goto done;
-    }
-    rk_store_close(db);
-    db = NULL;
-    signal(SIGINT, on_sigint);
-    pid_t *kids = calloc((size_t)jobs, sizeof *kids);
-    for (int j = 0; j < jobs && kids; j++) {
-        kids[j] = fork();
-        if (kids[j] == 0) {
-            signal(SIGINT, SIG_DFL);
-            _exit(worker(db_path, study, it, n, stage ? sel : NULL, j, quiet));
-        }
-    }
-    double t0 = rk_now();
-    int alive = jobs, tty = isatty(1) && !quiet;
-    while (alive > 0) {
-        int status;
-        pid_t p = waitpid(-1, &status, WNOHANG);
-        if (p > 0) {
-            alive--;
-            continue;
-        }
-        if (p < 0 && errno != EINTR) break;
-        if (interrupted) {
-            for (int j = 0; j < jobs; j++) kill(kids[j], SIGTERM);
-            while (waitpid(-1, &status, 0) > 0) {}
-            break;
-        }
-        if (tty) {
-            rk_store *r = NULL;
-            rk_trial_counts k;
-            if (!rk_store_open(&r, db_path, &err) && !rk_store_counts(r, study, &k, &err)) {
-                double el = rk_now() - t0;
-                size_t done_now = k.finished + k.failed, left = k.pending + k.running;
-                size_t ran = done_now > (n - to_run) ? done_now - (n - to_run) : 0;
-                char eta[32] = "?";
-                if (ran) snprintf(eta, sizeof eta, "%.0fs", el / (double)ran * (double)left);
-                printf("\r  done %zu  running %zu  failed %zu  left %zu  elapsed %.0fs  ETA %s   ",
-                       k.finished, k.running, k.failed, left, el, eta);
-                fflush(stdout);
-            }
-            rk_store_close(r);
-        }
-        usleep(500000);
-    }
-    free(kids);
-    if (tty) printf("\n");
-    if (!rk_store_open(&db, db_path, &err) && !rk_store_counts(db, study, &c, &err))
-        printf("%s: %zu finished, %zu failed, %zu left%s\n", study, c.finished, c.failed,
-               c.pending + c.running, interrupted ? " (interrupted: run the same command to resume)" : "");
-    rc = interrupted ? 130 : c.failed ? 3 : 0;
-done:
+    } else {
 #ifdef RK_HAVE_MPI
-    if (mpi && rank == 0 && !served) { /* stopped before running anything: release the ranks */
-        sweep_mpi_plan p = {.timeout_s = rank_timeout};
-        sweep_mpi_coordinate(&p, &lost, &err);
-    }
-    if (mpi) sweep_mpi_finalize(lost > 0);
+        rc = nmpi > 1 ? sweep_mpi(&o, &p, nmpi) : sweep_local(&o, &p);
 #else
-    (void)rank, (void)served, (void)rank_timeout, (void)lost;
+        rc = sweep_local(&o, &p);
 #endif
-    rk_store_close(db);
-    free(sel);
-    free(need);
+    }
+    rk_sweep_plan_free(&p);
     free(artifacts);
     free(ov);
-    for (size_t i = 0; i < n; i++) rk_config_free(&it[i].cfg);
-    free(it);
     rk_experiment_free(&x);
     return rc;
 }

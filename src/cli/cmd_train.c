@@ -1,6 +1,7 @@
 /* rethink train: one trial (arm, aug, fraction, seed) from an experiment file, trained,
- * evaluated on val and recorded in the store. A self-training cell's teacher is trained
- * first when the store has no finished one. */
+ * evaluated on val and recorded in the store. It runs the sweep's plan of that one trial
+ * (include/rethink/sweep.h): a self-training cell's teacher is registered with it, linked,
+ * and run first as a trial of its own when the store has no finished one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +28,36 @@ static void summary(const double *st)
     for (int i = 0; i < RK_COCO_NSTATS; i++) printf(" %s = %.3f\n", rk_coco_stat_label(i), st[i]);
 }
 
-/* Acquires trial `id` for this process (it must be runnable), runs and records it. */
-static int run_one(rk_store *db, const char *db_path, int64_t id, const rk_config *cfg,
-                   const char *label, int quiet, double *stats, rk_err *err)
+/* Takes the plan's next runnable trial (a teacher before its student), runs and records it;
+ * *k: which one. stats: the trial's 12 COCO stats. */
+static int run_next(rk_store *db, const char *db_path, const rk_sweep_plan *p, int quiet,
+                    int *k, double *stats, rk_err *err)
 {
     char worker[128], host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(worker, sizeof worker, "%s:%d", host, (int)getpid());
-    rk_acquire_opts o = {.worker = worker, .host = host, .git_rev = cli_git_rev(), .trial = id};
+    rk_acquire_opts o = {.worker = worker, .host = host, .git_rev = cli_git_rev()};
     rk_trial t;
-    int got = 0;
-    int rc = rk_store_trial_acquire(db, &o, &t, &got, err);
+    int got = 0, left = 0;
+    int rc = rk_sweep_take(db, p, &o, &t, &got, k, &left, err);
     if (rc) return rc;
     if (!got)
         return rk_errf(err, RK_EINVAL, "trial %lld is not runnable (running elsewhere, or its "
-                       "teacher is not finished)", (long long)id);
+                       "teacher is not finished)", (long long)p->t[0].id);
+    const rk_sweep_trial *s = &p->t[*k];
+    const char *arm = rk_config_get(&s->cfg, "trial.arm");
+    char label[64];
+    if (*k == 0) {
+        snprintf(label, sizeof label, "%s %.8s", arm, s->hash);
+    } else {
+        snprintf(label, sizeof label, "teacher %.8s", s->hash);
+        if (!quiet) fprintf(stderr, "training the teacher of this cell first (%s)\n", arm);
+    }
     rk_trial_result res;
-    rc = run_trial(db, db_path, &t, cfg, label, quiet, &res, err);
+    rc = run_trial(db, db_path, &t, &s->cfg, label, quiet, &res, err);
     if (!rc) {
-        rc = run_record(db, &t, &res, err);
-        if (!rc && stats) memcpy(stats, res.stats.stats, sizeof(double) * RK_COCO_NSTATS);
+        rc = rk_sweep_finish(db, &t, &res, err);
+        if (!rc) memcpy(stats, res.stats.stats, sizeof(double) * RK_COCO_NSTATS);
         rk_trial_result_free(&res);
     } else {
         rk_err e2 = {0};
@@ -109,51 +120,34 @@ int cmd_train(int argc, char **argv)
         rk_experiment_free(&x);
         return 2;
     }
-    rk_config cfg = {0}, tcfg = {0};
+    rk_sweep_plan p;
     rk_store *db = NULL;
-    int rc = rk_experiment_trial(&x, 0, &cfg, &err);
+    int rc = rk_sweep_plan_load(&p, &x, &err); /* the trial, then the teacher it implies */
+    p.narrow = 1;                              /* only these, never another of the study */
     if (!rc) rc = rk_store_open(&db, db_path, &err);
-    int64_t id = 0, tid = 0;
-    rk_trial_status st = RK_TRIAL_PENDING, tst = RK_TRIAL_FINISHED;
-    char hash[65], thash[65];
-    if (!rc) rc = run_register(db, &cfg, &id, &st, hash, &err);
-    const char *arm = rk_config_get(&cfg, "trial.arm");
-    int self = !rc && strstr(arm, "selftrain") != NULL;
-    if (self) { /* the teacher: the supervised trial of the same cell */
-        rc = rk_trial_teacher_config(&cfg, &tcfg, &err);
-        if (!rc) rc = run_register(db, &tcfg, &tid, &tst, thash, &err);
-        if (!rc) rc = rk_store_trial_depend(db, id, tid, &err);
-    }
+    if (!rc) rc = rk_sweep_register(db, &p, &err);
+    const rk_sweep_trial *me = rc ? NULL : &p.t[0];
+    const char *arm = me ? rk_config_get(&me->cfg, "trial.arm") : NULL;
     double stats[RK_COCO_NSTATS];
-    if (!rc && st == RK_TRIAL_FINISHED) {
+    if (me && me->status == RK_TRIAL_FINISHED) {
         int found = 0;
-        rc = rk_store_result_get(db, id, stats, &found, &err);
-        printf("trial %.16s (%s) already finished; stored results:\n", hash, arm);
+        rc = rk_store_result_get(db, me->id, stats, &found, &err);
+        printf("trial %.16s (%s) already finished; stored results:\n", me->hash, arm);
         if (!rc && found) summary(stats);
-        goto done;
-    }
-    if (!rc && self && tst != RK_TRIAL_FINISHED) {
-        char label[64];
-        snprintf(label, sizeof label, "teacher %.8s", thash);
-        if (!quiet) fprintf(stderr, "training the teacher of this cell first (%s)\n", rk_config_get(&tcfg, "trial.arm"));
-        rc = run_one(db, db_path, tid, &tcfg, label, quiet, NULL, &err);
-    }
-    if (!rc) {
-        char label[64];
-        snprintf(label, sizeof label, "%s %.8s", arm, hash);
-        rc = run_one(db, db_path, id, &cfg, label, quiet, stats, &err);
+    } else if (me) {
+        int k = -1; /* in the store's order: an unfinished teacher first, then this trial (0) */
+        while (!rc && k != 0) rc = run_next(db, db_path, &p, quiet, &k, stats, &err);
         if (!rc) {
-            printf("trial %.16s: %s, aug %s, fraction %s, seed %s — COCO on val:\n", hash, arm,
-                   rk_config_get(&cfg, "trial.aug"), rk_config_get(&cfg, "trial.fraction"),
-                   rk_config_get(&cfg, "trial.seed"));
+            printf("trial %.16s: %s, aug %s, fraction %s, seed %s — COCO on val:\n", me->hash, arm,
+                   rk_config_get(&me->cfg, "trial.aug"), rk_config_get(&me->cfg, "trial.fraction"),
+                   rk_config_get(&me->cfg, "trial.seed"));
             summary(stats);
             printf("recorded in %s\n", db_path);
         }
     }
-done:
     if (rc) fprintf(stderr, "rethink train: %s\n", err.msg);
     rk_store_close(db);
-    rk_config_free(&cfg), rk_config_free(&tcfg);
+    rk_sweep_plan_free(&p);
     rk_experiment_free(&x);
     return rc ? 1 : 0;
 }

@@ -1,8 +1,7 @@
 /* Running trials for the command line: one trial under a store lease (with a heartbeat
- * thread), its per-epoch metrics, results and compute recorded, and a progress line on a
- * terminal. Shared by `rethink train`, the sweep's workers and its MPI ranks (which hand
- * metrics and outcome to rank 0 instead of the store: run_trial_with, run_outcome). */
-#include <math.h>
+ * thread), its per-epoch metrics recorded, and a progress line on a terminal. Shared by
+ * `rethink train`, the sweep's workers and its MPI ranks (which hand metrics to rank 0
+ * instead of the store: run_trial_with). Finishing is the library's rk_sweep_finish. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +121,7 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
     beat b = {db_path, t->id, t->attempts, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
-    rk_trial_hooks h = {on_epoch, on_note, NULL, on_step, &r};
+    rk_trial_hooks h = {.epoch = on_epoch, .note = on_note, .step = on_step, .ctx = &r};
     int rc = rk_trial_run(cfg, &h, res, err);
     if (have_beat) {
         pthread_mutex_lock(&b.mu);
@@ -145,66 +144,4 @@ int run_trial_with(run_metrics_fn metrics, void *ctx, const rk_trial *t, const r
                    const char *label, int quiet, rk_trial_result *res, rk_err *err)
 {
     return run(metrics, ctx, NULL, t, cfg, label, quiet, res, err);
-}
-
-int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
-                rk_err *err)
-{
-    rk_category_ap *ca = calloc(res->stats.ncats + 1, sizeof *ca);
-    *cats = ca;
-    if (!ca) return rk_errf(err, RK_ENOMEM, "out of memory");
-    for (size_t k = 0; k < res->stats.ncats; k++) {
-        ca[k].id = res->cats ? res->cats[k].id : (int)k + 1;
-        snprintf(ca[k].name, sizeof ca[k].name, "%s",
-                 res->cats && res->cats[k].name ? res->cats[k].name : "");
-        ca[k].ap = res->stats.cat_ap[k];
-    }
-    *o = (rk_trial_outcome){res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,
-                            res->images, res->flops, res->teacher_cpu_s, res->pseudo_cpu_s,
-                            res->data_hash};
-    return 0;
-}
-
-size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRICS])
-{
-    size_t n = 0;
-    if (!isnan(res->dev_ap)) {
-        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.epoch", res->best_epoch};
-        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.dev.AP", res->dev_ap};
-    }
-    if (!isnan(res->source_acc))
-        m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
-    /* how long it trained and why it stopped (plateau rule, or the budget ran out) */
-    m[n++] = (rk_metric){0, 0, "stop.steps", (double)res->steps};
-    m[n++] = (rk_metric){0, 0, "stop.max_steps", (double)res->max_steps};
-    m[n++] = (rk_metric){0, 0, "stop.plateau", res->stop == RK_STOP_PLATEAU};
-    return n;
-}
-
-int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err)
-{
-    rk_trial_outcome o;
-    rk_category_ap *ca;
-    rk_metric m[RUN_FINAL_METRICS];
-    size_t n = run_final_metrics(res, m);
-    int rc = run_outcome(res, &o, &ca, err);
-    if (!rc && n) rc = rk_store_metrics_add(db, t->id, t->attempts, m, n, err);
-    if (!rc) rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
-    free(ca);
-    return rc;
-}
-
-int run_register(rk_store *db, const rk_config *cfg, int64_t *id, rk_trial_status *st,
-                 char hash[65], rk_err *err)
-{
-    char *json = NULL;
-    int rc = rk_config_json(cfg, &json, hash, err);
-    if (rc) return rc;
-    rk_trial_spec sp = {rk_config_get(cfg, "study.name"), json, hash, NULL,
-                        rk_config_get(cfg, "trial.arm"), rk_config_get(cfg, "trial.aug"),
-                        strtod(rk_config_get(cfg, "trial.fraction"), NULL),
-                        strtoll(rk_config_get(cfg, "trial.seed"), NULL, 10), 0};
-    rc = rk_store_trial_register(db, &sp, id, st, NULL, err);
-    free(json);
-    return rc;
 }

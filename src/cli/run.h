@@ -3,20 +3,14 @@
 #define RETHINK_CLI_RUN_H
 
 #include "cli.h"
-#include "rethink/store.h"
-#include "rethink/trial.h"
+#include "rethink/sweep.h"
 
 #define RUN_HEARTBEAT_S 10
 
-/* Registers a resolved config as a trial (idempotent by hash). */
-int run_register(rk_store *db, const rk_config *cfg, int64_t *id, rk_trial_status *st,
-                 char hash[65], rk_err *err);
 /* Runs trial t (already acquired: t->attempts is the lease) with a heartbeat thread on its
  * own connection to db_path, logging per-epoch metrics under the lease. */
 int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
               const char *label, int quiet, rk_trial_result *res, rk_err *err);
-/* Finishes t with res (results, per-category AP, compute) atomically. */
-int run_record(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err);
 
 /* Where a trial's per-epoch metrics go (for rk_store_metrics_add's lease semantics: return
  * RK_STORE_LOST when the lease is gone, and no more are sent). */
@@ -26,13 +20,5 @@ typedef int (*run_metrics_fn)(void *ctx, int64_t id, int attempt, const rk_metri
  * rank sends both to rank 0, which records them). */
 int run_trial_with(run_metrics_fn fn, void *ctx, const rk_trial *t, const rk_config *cfg,
                    const char *label, int quiet, rk_trial_result *res, rk_err *err);
-/* What run_record writes, as a store outcome: o points into res and into *cats (per-category
- * AP, allocated here; free it, also on error). */
-int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
-                rk_err *err);
-/* The metrics run_record adds under the lease just before the outcome (the checkpoint kept
- * on dev, the backbone's source accuracy): up to RUN_FINAL_METRICS into m; returns how many. */
-#define RUN_FINAL_METRICS 6
-size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRICS]);
 
 #endif

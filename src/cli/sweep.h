@@ -1,31 +1,13 @@
 /* rethink sweep's parts shared by its forked workers (cmd_sweep.c) and its MPI ranks
- * (sweep_mpi.c, built when Open MPI is found: RK_HAVE_MPI). CLI-only. */
+ * (sweep_mpi.c, built when Open MPI is found: RK_HAVE_MPI). CLI-only: the plan and the
+ * schedule are the library's (include/rethink/sweep.h). */
 #ifndef RETHINK_CLI_SWEEP_H
 #define RETHINK_CLI_SWEEP_H
 
 #include "run.h"
 
-/* One trial of the sweep: the grid's cells, then the teachers they imply. Every process of a
- * sweep expands the same list from the same experiment file and overrides, so a trial is
- * named between processes by its config hash. */
-typedef struct sweep_item {
-    rk_config cfg;
-    char hash[65];
-    int64_t id;
-    rk_trial_status status;
-    int teacher;   /* index of its teacher in the list, -1 */
-    int implied;   /* a teacher not in the grid itself */
-} sweep_item;
-
-/* Index of the item with config hash h, -1 if none. */
-int sweep_find_hash(const sweep_item *it, size_t n, const char *h);
-
-/* Takes the next runnable trial: any of the study's, or with sel (a stage or shard), only
- * one of sel's, so trials of other shards registered in the same database are left alone.
- * *left: whether any trial this worker may take is still pending or running. */
-int sweep_take(rk_store *db, rk_acquire_opts *o, const sweep_item *it, size_t n,
-               const char *sel, rk_trial *t, int *got, int *left, rk_err *err);
-
+/* A library note (progress of a dataset build, of the dry run's timing) as a line on stderr. */
+void sweep_say(void *ctx, const char *msg);
 /* "[who] arm aug f=F s=S", the sweep's name for a trial in its output. */
 void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg);
 
@@ -42,14 +24,11 @@ void sweep_mpi_finalize(int rank_died);
 /* Rank >= 1: asks rank 0 for trials and runs them until told to stop; never opens the
  * database. timeout_s: rank 0 silent this long is presumed dead (this rank then exits 1).
  * *rank_died: rank 0 said a rank died. Returns the exit code. */
-int sweep_mpi_worker(const sweep_item *it, size_t n, double timeout_s, int *rank_died);
+int sweep_mpi_worker(const rk_sweep_plan *plan, double timeout_s, int *rank_died);
 
 typedef struct sweep_mpi_plan {
     rk_store *db;           /* NULL: nothing to run; every rank is told to stop */
-    const char *study;
-    const sweep_item *it;   /* the trials, n of them; sel as for sweep_take */
-    size_t n;
-    const char *sel;
+    const rk_sweep_plan *plan; /* registered (rk_sweep_register) */
     const rk_config *data;  /* built (in a thread) before trials are handed out; may be NULL */
     double timeout_s;       /* a rank silent this long is presumed dead */
     int quiet;

@@ -1,9 +1,9 @@
 /* rethink sweep under mpirun: rank 0 coordinates, ranks 1..N-1 run trials.
  *
- * Rank 0 is the only process that opens the database. It registers the grid exactly as a
+ * Rank 0 is the only process that opens the database. It registers the plan exactly as a
  * single-machine sweep does (cmd_sweep.c), then serves. A rank that asks for work gets the
- * next runnable trial from sweep_take — the store's acquire, so dependency order, leases and
- * attempt budgets are the store's — recorded under the rank's own "host:pid/rank R", so a
+ * next runnable trial from rk_sweep_take — the store's acquire, so dependency order, leases
+ * and attempt budgets are the store's — recorded under the rank's own "host:pid/rank R", so a
  * later sweep on that host reclaims it like a dead forked worker's. The rank runs it
  * (run_trial_with, the trial runner of `rethink train`) and sends its per-epoch metrics and
  * its outcome back; rank 0 writes them under the lease (rk_store_metrics_add,
@@ -232,12 +232,12 @@ static void result_fill(msg_result *m, const rk_trial_outcome *o)
 }
 
 /* Runs one trial and sends its outcome (or its error) to rank 0; non-zero if that failed. */
-static int run_one(worker_ctx *w, const sweep_item *it, size_t n, const msg_answer *a)
+static int run_one(worker_ctx *w, const rk_sweep_plan *p, const msg_answer *a)
 {
     rk_err err = {0};
     rk_trial t = {.id = a->id, .attempts = a->attempt, .status = RK_TRIAL_RUNNING};
     memcpy(t.config_hash, a->hash, sizeof t.config_hash);
-    int k = sweep_find_hash(it, n, a->hash), ran = 0;
+    int k = rk_sweep_find(p, a->hash), ran = 0;
     rk_trial_result res;
     rk_trial_outcome o = {0};
     rk_category_ap *cats = NULL;
@@ -247,15 +247,15 @@ static int run_one(worker_ctx *w, const sweep_item *it, size_t n, const msg_answ
     if (!rc) {
         char label[128], who[16];
         snprintf(who, sizeof who, "rank %d", w->rank);
-        sweep_label(label, sizeof label, who, &it[k].cfg);
+        sweep_label(label, sizeof label, who, &p->t[k].cfg);
         pthread_mutex_lock(&w->mu);
         w->cur = (msg_lease){a->id, a->attempt};
         pthread_mutex_unlock(&w->mu);
-        rc = run_trial_with(send_metrics, w, &t, &it[k].cfg, label, 1, &res, &err);
+        rc = run_trial_with(send_metrics, w, &t, &p->t[k].cfg, label, 1, &res, &err);
         ran = !rc;
-        if (!rc) rc = run_outcome(&res, &o, &cats, &err);
-        rk_metric fm[RUN_FINAL_METRICS]; /* as run_record: these, then the outcome */
-        size_t nfm = rc ? 0 : run_final_metrics(&res, fm);
+        if (!rc) rc = rk_sweep_outcome(&res, &o, &cats, &err);
+        rk_metric fm[RK_SWEEP_FINAL_METRICS]; /* as rk_sweep_finish: these, then the outcome */
+        size_t nfm = rc ? 0 : rk_sweep_final_metrics(&res, fm);
         if (nfm) rc = send_metrics(w, a->id, a->attempt, fm, nfm, &err);
     }
     size_t nc = rc ? 0 : o.ncats, bytes = sizeof(msg_result) + nc * sizeof(rk_category_ap);
@@ -278,7 +278,7 @@ static int run_one(worker_ctx *w, const sweep_item *it, size_t n, const msg_answ
     return sent;
 }
 
-int sweep_mpi_worker(const sweep_item *it, size_t n, double timeout_s, int *rank_died)
+int sweep_mpi_worker(const rk_sweep_plan *plan, double timeout_s, int *rank_died)
 {
     worker_ctx w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
                     PTHREAD_COND_INITIALIZER, {0, 0}, rk_now(), timeout_s, 0, 0};
@@ -305,7 +305,7 @@ int sweep_mpi_worker(const sweep_item *it, size_t n, double timeout_s, int *rank
             sleep(1); /* waiting for a teacher or for trials held by others */
             continue;
         }
-        if (run_one(&w, it, n, &a)) {
+        if (run_one(&w, plan, &a)) {
             fprintf(stderr, "rethink sweep: rank %d: sending trial %lld's outcome to rank 0 "
                             "failed\n", rank, (long long)a.id);
             rc = 1;
@@ -331,7 +331,7 @@ typedef struct {
     char name[128];    /* "host:pid/rank R": trials.worker */
     char host[64];
     msg_lease cur;     /* the trial it was given (id 0: none) */
-    int k;             /* its index in the plan's items */
+    int k;             /* its index in the plan */
     double beat_db;    /* when its trial's heartbeat was last written */
 } rank_info;
 
@@ -353,17 +353,11 @@ static void answer(int rank, const msg_answer *a)
     MPI_Send(a, sizeof *a, MPI_BYTE, rank, TAG_ANSWER, MPI_COMM_WORLD);
 }
 
-static void say(void *ctx, const char *msg)
-{
-    (void)ctx;
-    fprintf(stderr, "%s\n", msg);
-}
-
 /* the dataset, built while rank 0 answers "wait" */
 static void *data_main(void *p)
 {
     coord *c = p;
-    c->data_rc = rk_trial_prepare_data(c->p->data, say, NULL, &c->data_err);
+    c->data_rc = rk_trial_prepare_data(c->p->data, sweep_say, NULL, &c->data_err);
     atomic_store(&c->data_done, 1);
     return NULL;
 }
@@ -394,17 +388,17 @@ static void on_ask(coord *c, int src, const msg_ask *q)
         return;
     }
     const sweep_mpi_plan *p = c->p;
-    rk_acquire_opts o = {.study = p->study, .worker = ri->name, .host = ri->host, .git_rev = cli_git_rev()};
+    rk_acquire_opts o = {.study = p->plan->study, .worker = ri->name, .host = ri->host,
+                         .git_rev = cli_git_rev()};
     rk_trial t = {0};
     rk_err err = {0};
-    int got = 0, left = 0;
+    int got = 0, k = -1, left = 0;
     for (;;) {
-        if (sweep_take(p->db, &o, p->it, p->n, p->sel, &t, &got, &left, &err)) {
+        if (rk_sweep_take(p->db, p->plan, &o, &t, &got, &k, &left, &err)) {
             fatal(c, &err);
             break;
         }
         if (!got) break;
-        int k = sweep_find_hash(p->it, p->n, t.config_hash);
         if (k >= 0) {
             a = (msg_answer){ANSWER_TRIAL, t.attempts, t.id, "", 0};
             memcpy(a.hash, t.config_hash, sizeof a.hash);
@@ -490,7 +484,7 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
     int mine = m.id == ri->cur.id && m.attempt == ri->cur.attempt;
     char label[128], who[16];
     snprintf(who, sizeof who, "rank %d", src);
-    if (mine) sweep_label(label, sizeof label, who, &p->it[ri->k].cfg);
+    if (mine) sweep_label(label, sizeof label, who, &p->plan->t[ri->k].cfg);
     else snprintf(label, sizeof label, "[%s] trial %lld", who, (long long)m.id);
     rk_err err = {0};
     int rc = m.rc;

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rethink/arms.h"
 #include "report_internal.h"
 
 #define PANEL_W 440
@@ -33,24 +34,19 @@
 
 const char *rk_rp_arm_color(const char *arm)
 {
-    /* Okabe-Ito: distinguishable with the common colour-vision deficiencies */
-    static const char *const named[][2] = {{"scratch", "#000000"}, {"pretrain", "#0072B2"},
-                                           {"selftrain", "#D55E00"}, {"pretrain+selftrain", "#009E73"}};
+    /* the arm table's, else Okabe-Ito's others by a hash of the name */
     static const char *const other[] = {"#CC79A7", "#E69F00", "#56B4E9", "#F0E442"};
-    for (size_t i = 0; i < 4; i++)
-        if (!strcmp(arm, named[i][0])) return named[i][1];
+    rk_arm a = rk_arm_parse(arm);
+    if (a != RK_ARM_NONE) return rk_arms[a].color;
     unsigned h = 0;
     for (const char *p = arm; *p; p++) h = h * 31 + (unsigned char)*p;
-    return other[h % 4];
+    return other[h % (sizeof other / sizeof *other)];
 }
 
 int rk_rp_arm_point(const char *arm)
 {
-    static const char *const named[] = {"scratch", "pretrain", "selftrain", "pretrain+selftrain"};
-    static const int pts[] = {7, 5, 9, 13}; /* filled circle, square, triangle, diamond */
-    for (size_t i = 0; i < 4; i++)
-        if (!strcmp(arm, named[i])) return pts[i];
-    return 11;
+    rk_arm a = rk_arm_parse(arm);
+    return a != RK_ARM_NONE ? rk_arms[a].point : 11;
 }
 
 /* ---- files ---- */
@@ -881,7 +877,7 @@ static const rk_cell *curve_cell(const rk_results *r, const rk_report_opts *o, r
         return NULL;
     }
     for (size_t i = 0; i < r->ncells; i++)
-        if (!strcmp(r->cells[i].arm, "selftrain")) return &r->cells[i];
+        if (rk_arm_parse(r->cells[i].arm) == RK_ARM_SELFTRAIN) return &r->cells[i];
     return &r->cells[0];
 }
 

@@ -43,10 +43,8 @@ static double real_col(sqlite3_stmt *st, int i)
 
 static int arm_rank(const char *a)
 {
-    static const char *const order[] = {"scratch", "pretrain", "selftrain", "pretrain+selftrain"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(a, order[i])) return i;
-    return 4;
+    rk_arm k = rk_arm_parse(a); /* the arm table's order, unknown arms after */
+    return k == RK_ARM_NONE ? RK_NARMS : (int)k;
 }
 
 static int arm_cmp(const char *a, const char *b)
@@ -342,7 +340,8 @@ static int load_trials(rk_results *r, rk_err *err)
          * self-training cell's total adds its pseudo-labelling and its teacher — measured in
          * the trial when it trained the teacher itself (teacher_cpu_s), else the teacher's
          * own trial (trial_deps). */
-        int self = strstr(t->arm ? t->arm : "", "selftrain") != NULL;
+        rk_arm arm = rk_arm_parse(t->arm);
+        int self = arm != RK_ARM_NONE && rk_arms[arm].teacher != RK_ARM_NONE;
         t->total_cpu_s = t->cpu_s;
         if (self && isfinite(t->pseudo_cpu_s)) t->total_cpu_s += t->pseudo_cpu_s;
         if (self) t->total_cpu_s += isfinite(teacher) ? teacher : isfinite(dep) ? dep : 0;

@@ -13,9 +13,10 @@
 typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED, T_SRCLAB } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
- * not enter its hash (so a selftrain setting never re-runs its scratch teacher). */
-enum { A_ALL = 15, A_PRE = 1 << RK_ARM_PRETRAIN | 1 << RK_ARM_PRETRAIN_SELFTRAIN,
-       A_ST = 1 << RK_ARM_SELFTRAIN | 1 << RK_ARM_PRETRAIN_SELFTRAIN, A_NONE = 0 };
+ * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
+ * table: A_PRE keys matter to the arms descended from the pre-trained backbone, A_ST keys to
+ * the arms with a teacher. */
+enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4 };
 /* Flag on top of the arms: the key enters the hash only when it is not at its default. Keys
  * added after results were recorded carry it, so adding one never changes the identity of
  * a trial that was run before it existed (its results stay found, nothing re-runs). */
@@ -94,7 +95,7 @@ static const kspec SCHEMA[] = {
     {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_ST, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
-    {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "scratch, pretrain, selftrain, pretrain+selftrain"},
+    {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "training arm: a name in rk_arms (include/rethink/arms.h)"},
     {"trial.aug", T_STR, 0, 0, "S1", A_ALL, "augmentation policy name"},
     {"trial.fraction", T_REAL, 0, 1, "1", A_ALL, "labelled fraction in (0, 1]"},
     {"trial.seed", T_INT, 0, 2147483647, "1", A_ALL, "trial seed"},
@@ -108,15 +109,11 @@ static const kspec *spec_of(const char *key)
     return NULL;
 }
 
-static const char *ARMS[] = {"scratch", "pretrain", "selftrain", "pretrain+selftrain"};
-
-const char *rk_arm_name(rk_arm a) { return a >= 0 && a <= 3 ? ARMS[a] : "?"; }
-
-static int parse_arm(const char *v)
+static int matters(int arms, rk_arm a)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(v, ARMS[i])) return i;
-    return -1;
+    const rk_arm_info *r = &rk_arms[a];
+    return (arms & A_ALL) || ((arms & A_PRE) && r->pretrained) ||
+           ((arms & A_ST) && r->teacher != RK_ARM_NONE);
 }
 
 /* ---- entries ---- */
@@ -252,10 +249,13 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
         break;
     }
     case T_ARM:
-        if (parse_arm(s) < 0)
-            return rk_errf(err, RK_EINVAL,
-                           "%s: expected scratch, pretrain, selftrain or pretrain+selftrain, got '%s'",
-                           w, s);
+        if (rk_arm_parse(s) == RK_ARM_NONE) {
+            char names[256] = "";
+            for (int a = 0; a < RK_NARMS; a++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         a == 0 ? "" : a + 1 < RK_NARMS ? ", " : " or ", rk_arms[a].name);
+            return rk_errf(err, RK_EINVAL, "%s: expected %s, got '%s'", w, names, s);
+        }
         break;
     case T_INIT:
         if (strcmp(s, "teacher") && strcmp(s, "random"))
@@ -623,7 +623,7 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
 }
 
 /* ---- canonical JSON and the identity hash ---- */
-static int hashed(const rk_config *c, const char *key, const char *value, int arm)
+static int hashed(const rk_config *c, const char *key, const char *value, rk_arm arm)
 {
     if (!strncmp(key, "augment.", 8)) {
         /* only the policies this trial uses */
@@ -632,14 +632,14 @@ static int hashed(const rk_config *c, const char *key, const char *value, int ar
         snprintf(p1, sizeof p1, "augment.%s.", aug ? aug : "");
         snprintf(p2, sizeof p2, "augment.%s.", pre ? pre : "");
         return !strncmp(key, p1, strlen(p1)) ||
-               ((1 << arm & A_PRE) && !strncmp(key, p2, strlen(p2)));
+               (rk_arms[arm].pretrained && !strncmp(key, p2, strlen(p2)));
     }
     const kspec *k = spec_of(key);
     double v, d; /* at its default: "1.0" is train.steps_scale's "1" */
     if (k && (k->arms & A_IF_SET) &&
         (!strcmp(value, k->def) || (!parse_num(value, &v) && !parse_num(k->def, &d) && v == d)))
         return 0;
-    return k && (k->arms & (1 << arm));
+    return k && matters(k->arms, arm);
 }
 
 const char *rk_config_omitted_key(size_t i, const char **def)
@@ -670,9 +670,8 @@ static void json_str(char **p, size_t *n, size_t *cap, const char *s)
 
 int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
 {
-    const char *arm_s = rk_config_get(c, "trial.arm");
-    int arm = arm_s ? parse_arm(arm_s) : 0;
-    if (arm < 0) arm = 0;
+    rk_arm arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
+    if (arm == RK_ARM_NONE) arm = RK_ARM_SCRATCH;
     size_t n = 0, cap = 256;
     char *p = malloc(cap);
     if (!p) return rk_errf(err, RK_ENOMEM, "config: out of memory");
@@ -718,7 +717,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     int rc = rk_config_validate(c, err);
     if (rc) return rc;
     memset(t, 0, sizeof *t);
-    t->arm = (rk_arm)parse_arm(rk_config_get(c, "trial.arm"));
+    t->arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
     snprintf(t->aug, sizeof t->aug, "%s", rk_config_get(c, "trial.aug"));
     t->fraction = num(c, "trial.fraction");
     t->seed = (unsigned long)num(c, "trial.seed");

@@ -49,10 +49,13 @@ void rk_trial_result_free(rk_trial_result *r)
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err)
 {
     const char *arm = rk_config_get(c, "trial.arm");
+    rk_arm a = rk_arm_parse(arm);
+    if (a == RK_ARM_NONE || rk_arms[a].teacher == RK_ARM_NONE)
+        return rk_errf(err, RK_EINVAL, "trial.arm = %s: the arm has no teacher", arm ? arm : "");
     int rc = rk_config_copy(teacher, c, err);
     if (rc) return rc;
-    const char *t = arm && !strcmp(arm, "pretrain+selftrain") ? "pretrain" : "scratch";
-    return rk_config_put(teacher, "trial.arm", t, "teacher of the cell", 0, err);
+    return rk_config_put(teacher, "trial.arm", rk_arm_name(rk_arms[a].teacher),
+                         "teacher of the cell", 0, err);
 }
 
 /* Builds the dataset folder if it has no val annotations yet (and building is allowed). */
@@ -360,7 +363,7 @@ static double train_images(const rk_trial_cfg *t, size_t n)
 {
     long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
     long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
-    int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+    int self = rk_arms[t->arm].teacher != RK_ARM_NONE;
     return (double)steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
 }
 
@@ -370,7 +373,7 @@ int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);
     if (!rc) {
-        int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+        int self = rk_arms[t->arm].teacher != RK_ARM_NONE;
         if (self) student_budget(t);
         double pool = (double)t->data.ntrain - (double)t->dev;
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
@@ -386,7 +389,7 @@ int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
 {
     memset(res, 0, sizeof *res);
-    res->teacher_cpu_s = res->pseudo_cpu_s = res->source_acc = res->dev_ap = NAN;
+    res->pseudo_cpu_s = res->source_acc = res->dev_ap = NAN;
     rk_trial_cfg *t = malloc(sizeof *t);
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);
@@ -408,8 +411,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     dataset_paths(t, "val", img, ann);
     if ((rc = rk_dataset_load(&va, img, ann, t->threads, err))) goto done;
     t->det.model.num_classes = (int)tr.coco.ncats;
-    int pre = t->arm == RK_ARM_PRETRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
-    int self = t->arm == RK_ARM_SELFTRAIN || t->arm == RK_ARM_PRETRAIN_SELFTRAIN;
+    int pre = rk_arms[t->arm].pretrained, self = rk_arms[t->arm].teacher != RK_ARM_NONE;
     if (pre || self) {
         char sdir[1200], slab[1200];
         snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
@@ -447,28 +449,23 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     }
     rk_refnet_init(net, &t->det.model, t->seed);
     if (self) {
-        /* the teacher: the supervised trial of the same cell */
+        /* the teacher: the supervised trial of the same cell, a trial of its own that the
+         * sweep's plan ran first (include/rethink/sweep.h) */
         rk_config tc;
         if ((rc = rk_trial_teacher_config(c, &tc, err))) goto done;
         char *tj = NULL;
         rc = rk_config_json(&tc, &tj, res->teacher_hash, err);
         free(tj);
-        char tpath[1200];
-        snprintf(tpath, sizeof tpath, "%s/trial-%.16s.ckpt", t->artifacts, res->teacher_hash);
-        if (!rc && !exists(tpath)) {
-            note(h, "teacher %.16s missing: training it first", res->teacher_hash);
-            rk_trial_result tres;
-            rk_trial_hooks th = h ? *h : (rk_trial_hooks){0};
-            th.epoch = NULL, th.step = NULL;
-            rc = rk_trial_run(&tc, &th, &tres, err);
-            if (!rc) {
-                res->teacher_cpu_s = tres.cpu_s;
-                if (h && h->on_dependency) h->on_dependency(h->ctx, &tc, &tres);
-            }
-            rk_trial_result_free(&tres);
-        }
         rk_config_free(&tc);
         if (rc) goto done;
+        char tpath[1200];
+        snprintf(tpath, sizeof tpath, "%s/trial-%.16s.ckpt", t->artifacts, res->teacher_hash);
+        if (!exists(tpath)) {
+            rc = rk_errf(err, RK_EINVAL, "the teacher's checkpoint %s is missing: its trial "
+                         "(%.16s) must finish first, and if it did, study.artifacts is not the "
+                         "folder it was saved in", tpath, res->teacher_hash);
+            goto done;
+        }
         teacher = rk_refnet_detector(&t->det.model, err);
         if (!teacher || (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err))) {
             if (!rc) rc = err ? err->rc : RK_EINVAL;

@@ -1,0 +1,134 @@
+/* The dry run's time estimate of a sweep (include/rethink/sweep.h): measured on this machine,
+ * not assumed. Each distinct step shape of the trials to run (model, images per step,
+ * precision, threads) is timed with rk_refnet_bench on one worker's threads, and a trial
+ * takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's CPU time
+ * that is training steps. The rest (augmentation, targets, dev evaluations, pseudo-labelling)
+ * was 5-17 % of the paper study's trials on two machines (docs/STUDY.md, "Estimating a
+ * study's time"). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rethink/sweep.h"
+
+#define TRIAL_SHARE 0.9
+
+static int same_shape(const rk_sweep_shape *a, const rk_trial_work *w, int threads)
+{
+    return !memcmp(&a->model, &w->model, sizeof w->model) && a->step_images == w->step_images &&
+           a->bf16 == w->bf16 && a->threads == threads;
+}
+
+/* The best of three short runs (~0.3 s each at the paper study's shapes): this VM's speed
+ * wanders by ±15 % from one second to the next, and the best run is the steadiest reading
+ * of what the CPU does. NAN if the steps cannot run here (the reason in *err). */
+static double time_steps(const rk_sweep_shape *s, rk_backend b, rk_err *err)
+{
+    int steps = 256 / s->step_images > 4 ? 256 / s->step_images : 4;
+    double best = NAN;
+    for (int k = 0; k < 3; k++) {
+        rk_train_bench r;
+        if (rk_refnet_bench(&s->model, s->step_images, b, s->threads, 3, steps, &r, err))
+            return NAN;
+        if (!(r.img_per_s <= best)) best = r.img_per_s;
+    }
+    return best;
+}
+
+/* Wall seconds of trials taking t[i] seconds each (0: not run) on par workers: the larger
+ * of the total spread over the workers and the longest teacher-then-student chain. */
+static double wall_of(const double *t, const rk_sweep_plan *p, double par)
+{
+    double total = 0, chain = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        int k = p->t[i].teacher;
+        double c = t[i] + (k >= 0 ? t[k] : 0);
+        total += t[i];
+        if (c > chain) chain = c;
+    }
+    if (!isfinite(total)) return NAN; /* a trial that cannot run here */
+    return total / par > chain ? total / par : chain;
+}
+
+/* The step shapes of the selected, unfinished trials into e; shape[i]: trial i's, -1 none. */
+static int collect(const rk_sweep_plan *p, rk_trial_work *w, int *shape, int *threads_max,
+                   rk_sweep_estimate *e, rk_err *err)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const rk_sweep_trial *s = &p->t[i];
+        rk_err ignored = {0};
+        shape[i] = -1;
+        if (!s->selected || s->status == RK_TRIAL_FINISHED || rk_trial_cost(&s->cfg, &w[i], &ignored))
+            continue;
+        e->images += w[i].images;
+        const char *th = rk_config_get(&s->cfg, "study.threads");
+        int threads = th && atoi(th) > 0 ? atoi(th) : 1;
+        if (threads > *threads_max) *threads_max = threads;
+        size_t k = 0;
+        while (k < e->nshapes && !same_shape(&e->shape[k], &w[i], threads)) k++;
+        if (k == e->nshapes) {
+            rk_sweep_shape *ns = realloc(e->shape, (e->nshapes + 1) * sizeof *ns);
+            if (!ns) return rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+            e->shape = ns;
+            e->shape[e->nshapes++] = (rk_sweep_shape){.model = w[i].model,
+                                                      .step_images = w[i].step_images,
+                                                      .bf16 = w[i].bf16, .threads = threads,
+                                                      .rate = NAN, .rate_f32 = NAN};
+        }
+        shape[i] = (int)k;
+    }
+    return RK_OK;
+}
+
+int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
+                           void (*note)(void *ctx, const char *msg), void *ctx,
+                           rk_sweep_estimate *e, rk_err *err)
+{
+    memset(e, 0, sizeof *e);
+    e->wall_s = e->wall_f32_s = NAN, e->slower = -1, e->par = jobs;
+    double *t = calloc(p->n + 1, sizeof *t), *t32 = calloc(p->n + 1, sizeof *t32);
+    rk_trial_work *w = calloc(p->n + 1, sizeof *w);
+    int *shape = calloc(p->n + 1, sizeof *shape), threads_max = 1;
+    int rc = t && t32 && w && shape ? RK_OK : rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+    if (!rc) rc = collect(p, w, shape, &threads_max, e, err);
+    if (rc || !e->nshapes) goto done; /* nothing to run: nothing to time */
+    if (note) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "timing training steps on this machine (%zu step shape%s)...",
+                 e->nshapes, e->nshapes > 1 ? "s" : "");
+        note(ctx, msg);
+    }
+    for (size_t k = 0; k < e->nshapes; k++) {
+        rk_sweep_shape *s = &e->shape[k];
+        rk_err why = {0};
+        s->rate_f32 = time_steps(s, RK_BACKEND_DNNL, &why);
+        s->rate = s->bf16 ? time_steps(s, RK_BACKEND_DNNL_BF16, &why) : s->rate_f32;
+        if (!e->why[0] && why.msg[0]) snprintf(e->why, sizeof e->why, "%s", why.msg);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        if (shape[i] < 0) continue;
+        const rk_sweep_shape *s = &e->shape[shape[i]];
+        t[i] = w[i].images / (s->rate * TRIAL_SHARE);
+        t32[i] = w[i].images / (s->rate_f32 * TRIAL_SHARE);
+        if (e->slower < 0 && s->bf16 && s->rate_f32 > 1.1 * s->rate) e->slower = shape[i];
+        e->train_s += t[i];
+    }
+    /* workers beyond the cores share them */
+    e->cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (e->cores > 0 && e->par * threads_max > e->cores)
+        e->par = e->cores / threads_max > 1 ? (double)(e->cores / threads_max) : 1;
+    e->wall_s = wall_of(t, p, e->par);
+    e->wall_f32_s = wall_of(t32, p, e->par);
+done:
+    free(t), free(t32), free(w), free(shape);
+    return rc;
+}
+
+void rk_sweep_estimate_free(rk_sweep_estimate *e)
+{
+    if (!e) return;
+    free(e->shape);
+    memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,445 @@
+/* The sweep's plan and schedule (include/rethink/sweep.h) and the arm table it reads: grid
+ * expansion with implied teachers, teachers registered first and linked to their students,
+ * stage/shard membership, next-ready order, finishing, and reclaiming a dead worker's trial.
+ * A student never trains its teacher itself (rk_trial_run). */
+#include <check.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rethink/sweep.h"
+
+static char dir[256], path[300], db_path[300];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/rk_sweep_XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/x.ini", dir);
+    snprintf(db_path, sizeof db_path, "%s/x.db", dir);
+    char pol[300];
+    snprintf(pol, sizeof pol, "%s/augment.ini", dir);
+    FILE *f = fopen(pol, "w");
+    fputs("[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\npad = 124, 116, 104\nmin_size = 1\n"
+          "min_visible = 0.1\n", f);
+    fclose(f);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Writes the experiment file and loads its plan (every trial selected). */
+static void plan_of(const char *text, const char *const *ov, size_t nov, rk_sweep_plan *p)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, nov, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_sweep_plan_load(p, &x, &err) == RK_OK, "%s", err.msg);
+    rk_experiment_free(&x);
+}
+
+static const char *arm_of(const rk_sweep_plan *p, size_t i)
+{
+    return rk_config_get(&p->t[i].cfg, "trial.arm");
+}
+
+static long long raw_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert(sqlite3_open(db_path, &db) == SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static rk_store *open_db(void)
+{
+    rk_store *s = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_store_open(&s, db_path, &err) == RK_OK, "%s", err.msg);
+    return s;
+}
+
+/* Three arms over two fractions; selftrain.alpha is an axis that changes only the students,
+ * so the grid holds each scratch trial twice (deduplicated to once) and no pretrain trial
+ * (pretrain+selftrain's teachers are implied). */
+static const char *GRID = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\n"
+                          "arm = selftrain, pretrain+selftrain, scratch\nfraction = 0.5, 1.0\n"
+                          "selftrain.alpha = 1, 2\n";
+
+START_TEST(every_arm_is_one_row_of_the_table)
+{
+    for (int a = 0; a < RK_NARMS; a++) {
+        const rk_arm_info *r = &rk_arms[a];
+        ck_assert_int_eq(rk_arm_parse(r->name), a);
+        ck_assert_str_eq(rk_arm_name((rk_arm)a), r->name);
+        if (r->teacher == RK_ARM_NONE) continue;
+        /* a teacher is a supervised arm, and a student descends from the backbone exactly
+         * when its teacher does */
+        ck_assert_int_eq(rk_arms[r->teacher].teacher, RK_ARM_NONE);
+        ck_assert_int_eq(rk_arms[r->teacher].pretrained, r->pretrained);
+    }
+    ck_assert_int_eq(rk_arm_parse("selftrain "), RK_ARM_NONE);
+    ck_assert_int_eq(rk_arm_parse(NULL), RK_ARM_NONE);
+    ck_assert_str_eq(rk_arm_name(RK_NARMS), "?");
+    ck_assert_int_eq(rk_arms[RK_ARM_PRETRAIN_SELFTRAIN].teacher, RK_ARM_PRETRAIN);
+}
+END_TEST
+
+START_TEST(a_plan_is_the_grid_then_the_teachers_it_implies_each_once)
+{
+    rk_sweep_plan p;
+    plan_of(GRID, NULL, 0, &p);
+    /* grid: (2 selftrain + 2 pretrain+selftrain + 1 scratch) x 2 fractions */
+    ck_assert_int_eq(p.ngrid, 10);
+    ck_assert_int_eq(p.n, 12); /* + a pretrain teacher per fraction */
+    ck_assert_str_eq(p.study, "t");
+    for (size_t i = 0; i < p.n; i++) {
+        const rk_sweep_trial *t = &p.t[i];
+        ck_assert_int_eq(rk_sweep_find(&p, t->hash), (int)i); /* unique hashes */
+        ck_assert_int_eq(t->implied, i >= p.ngrid);
+        ck_assert(t->selected && t->needed);
+        rk_arm a = rk_arm_parse(arm_of(&p, i));
+        if (rk_arms[a].teacher == RK_ARM_NONE) {
+            ck_assert_int_eq(t->teacher, -1);
+            ck_assert_int_eq(t->stage, 1);
+            continue;
+        }
+        ck_assert_int_eq(t->stage, 2);
+        ck_assert_int_ge(t->teacher, 0);
+        /* its teacher is the supervised trial of the same cell, by identity */
+        rk_config tc;
+        char *json = NULL, h[65];
+        rk_err err = {0};
+        ck_assert(rk_trial_teacher_config(&t->cfg, &tc, &err) == RK_OK);
+        ck_assert(rk_config_json(&tc, &json, h, &err) == RK_OK);
+        ck_assert_str_eq(p.t[t->teacher].hash, h);
+        ck_assert_str_eq(arm_of(&p, (size_t)t->teacher), rk_arm_name(rk_arms[a].teacher));
+        ck_assert_int_eq(p.t[t->teacher].implied, rk_arms[a].teacher == RK_ARM_PRETRAIN);
+        free(json);
+        rk_config_free(&tc);
+    }
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
+START_TEST(teachers_are_registered_before_their_students_and_linked_to_them)
+{
+    rk_sweep_plan p;
+    plan_of(GRID, NULL, 0, &p);
+    rk_store *s = open_db();
+    rk_err err = {0};
+    ck_assert_msg(rk_sweep_register(s, &p, &err) == RK_OK, "%s", err.msg);
+    size_t students = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        ck_assert_int_gt(p.t[i].id, 0);
+        ck_assert_int_eq(p.t[i].status, RK_TRIAL_PENDING);
+        int k = p.t[i].teacher;
+        if (k < 0) continue;
+        students++;
+        ck_assert_int_lt(p.t[k].id, p.t[i].id); /* acquire takes the lowest id first */
+        char q[160];
+        snprintf(q, sizeof q, "select count(*) from trial_deps where trial_id = %lld and "
+                 "depends_on = %lld", (long long)p.t[i].id, (long long)p.t[k].id);
+        ck_assert_int_eq(raw_int(q), 1);
+    }
+    ck_assert_int_eq(raw_int("select count(*) from trial_deps"), (long long)students);
+    ck_assert_int_eq(raw_int("select count(*) from trials"), (long long)p.n);
+    /* registering again changes nothing */
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    ck_assert_int_eq(raw_int("select count(*) from trials"), (long long)p.n);
+    ck_assert_int_eq(raw_int("select count(*) from trial_deps"), (long long)students);
+    rk_store_close(s);
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
+/* Acquires trial id for worker (it must be runnable) and finishes it with AP = ap through
+ * rk_sweep_finish, as a worker does. */
+static void finish(rk_store *s, int64_t id, double ap)
+{
+    rk_acquire_opts o = {.worker = "test", .trial = id};
+    rk_trial t;
+    int got = 0;
+    rk_err err = {0};
+    ck_assert_msg(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(got, "trial %lld is not runnable", (long long)id);
+    rk_trial_result res = {.wall_s = 1, .cpu_s = 1, .images = 8, .flops = NAN,
+                           .pseudo_cpu_s = NAN, .source_acc = NAN, .dev_ap = NAN};
+    for (int k = 0; k < RK_COCO_NSTATS; k++) res.stats.stats[k] = ap;
+    ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+    rk_trial_clear(&t);
+}
+
+/* The 16-digit hashes of stage s, shard i/n, in plan order, each followed by a space. */
+static size_t shard_hashes(const char *const *ov, size_t nov, int s, int i, int n, char *out,
+                           size_t cap)
+{
+    rk_sweep_plan p;
+    rk_err err = {0};
+    plan_of(GRID, ov, nov, &p);
+    ck_assert_msg(rk_sweep_select(&p, s, i, n, &err) == RK_OK, "%s", err.msg);
+    ck_assert(p.narrow);
+    size_t count = 0;
+    out[0] = 0;
+    for (size_t k = 0; k < p.n; k++) {
+        const rk_sweep_trial *t = &p.t[k];
+        if (!t->selected) {
+            /* outside the selection only the selection's teachers are needed */
+            int teaches = 0;
+            for (size_t j = 0; j < p.n; j++)
+                teaches |= p.t[j].selected && p.t[j].teacher == (int)k;
+            ck_assert_int_eq(t->needed, teaches);
+            continue;
+        }
+        ck_assert_int_eq(t->stage, s);
+        ck_assert(t->needed);
+        snprintf(out + strlen(out), cap - strlen(out), "%.16s ", t->hash);
+        count++;
+    }
+    ck_assert_int_eq(p.nselected, count);
+    rk_sweep_plan_free(&p);
+    return count;
+}
+
+START_TEST(stage_and_shard_membership_depends_only_on_the_file_and_overrides)
+{
+    /* stage 2: the 8 students, as shards 0, 1, 2 of 3 by position: 3 + 3 + 2 */
+    char a[3][512], all[1536] = "", b[512];
+    size_t want[3] = {3, 3, 2};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(shard_hashes(NULL, 0, 2, i, 3, a[i], sizeof a[i]), want[i]);
+        strcat(all, a[i]);
+    }
+    for (const char *h = all; *h; h += 17) { /* disjoint: each hash once over the shards */
+        char one[18];
+        snprintf(one, sizeof one, "%.17s", h);
+        ck_assert_ptr_eq(strstr(all, one), h);
+    }
+    /* the database's state plays no part: with trials finished and failed, the same shards */
+    rk_sweep_plan p;
+    rk_err err = {0};
+    plan_of(GRID, NULL, 0, &p);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.t[i].teacher < 0) finish(s, p.t[i].id, 0.25);
+    finish(s, p.t[0].id, 0.5);
+    rk_acquire_opts o = {.worker = "test", .trial = p.t[1].id};
+    rk_trial t;
+    int got = 0;
+    ck_assert(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK && got);
+    ck_assert(rk_store_trial_fail(s, t.id, t.attempts, "broken", 0, &err) == RK_OK);
+    rk_trial_clear(&t);
+    ck_assert_int_eq(raw_int("select count(*) from trials where status = 'failed'"), 1);
+    rk_store_close(s);
+    for (int i = 0; i < 3; i++) {
+        shard_hashes(NULL, 0, 2, i, 3, b, sizeof b);
+        ck_assert_str_eq(b, a[i]);
+    }
+    /* an override that changes the grid changes them */
+    const char *ov[] = {"fraction=0.5"};
+    ck_assert_int_eq(shard_hashes(ov, 1, 2, 0, 3, b, sizeof b), 2);
+    /* stage 1 whole: the supervised trials, implied teachers included */
+    ck_assert_int_eq(shard_hashes(NULL, 0, 1, 0, 1, b, sizeof b), 4);
+    ck_assert_int_eq(rk_sweep_select(&p, 3, 0, 1, &err), RK_EINVAL);
+    ck_assert_int_eq(rk_sweep_select(&p, 1, 2, 2, &err), RK_EINVAL);
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
+/* Takes the next trial for worker name; returns its plan index, -1 if none (*left says
+ * whether one may still come). */
+static int take(rk_store *s, const rk_sweep_plan *p, const char *name, int *left)
+{
+    rk_acquire_opts o = {.study = p->study, .worker = name};
+    rk_trial t;
+    int got = 0, k = -1;
+    rk_err err = {0};
+    ck_assert_msg(rk_sweep_take(s, p, &o, &t, &got, &k, left, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(got, k >= 0);
+    if (got) ck_assert_str_eq(t.config_hash, p->t[k].hash);
+    rk_trial_clear(&t);
+    return k;
+}
+
+/* One cell's student and its (implied) teacher: the student waits until the teacher
+ * finished, in both ways of taking (the study's lowest runnable id; the selection's, by id). */
+static void next_ready_respects_the_teacher(int narrow)
+{
+    static const char *CELL = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\narm = selftrain\n";
+    rk_sweep_plan p;
+    rk_err err = {0};
+    plan_of(CELL, NULL, 0, &p);
+    ck_assert_int_eq(p.n, 2);
+    p.narrow = narrow;
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    int left = 0;
+    ck_assert_int_eq(take(s, &p, "w1", &left), 1); /* the teacher, although listed second */
+    ck_assert_int_eq(take(s, &p, "w2", &left), -1); /* the student waits for it */
+    ck_assert(left);
+    rk_trial t;
+    int got = 0;
+    ck_assert(rk_store_trial_get(s, p.t[1].id, &t, &got, &err) == RK_OK && got);
+    rk_trial_result res = {.flops = NAN, .pseudo_cpu_s = NAN, .source_acc = NAN, .dev_ap = NAN};
+    ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+    rk_trial_clear(&t);
+    ck_assert_int_eq(take(s, &p, "w2", &left), 0); /* now the student */
+    ck_assert_int_eq(take(s, &p, "w1", &left), -1);
+    ck_assert(left); /* it is still running */
+    ck_assert(rk_store_trial_get(s, p.t[0].id, &t, &got, &err) == RK_OK && got);
+    ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+    rk_trial_clear(&t);
+    ck_assert_int_eq(take(s, &p, "w1", &left), -1);
+    ck_assert(!left); /* all done */
+    size_t to_run = 9;
+    ck_assert(rk_sweep_refresh(s, &p, &to_run, &err) == RK_OK);
+    ck_assert_int_eq(to_run, 0);
+    ck_assert_int_eq(p.t[0].status, RK_TRIAL_FINISHED);
+    rk_store_close(s);
+    rk_sweep_plan_free(&p);
+}
+
+START_TEST(the_next_trial_waits_for_its_teacher)
+{
+    next_ready_respects_the_teacher(0);
+}
+END_TEST
+
+START_TEST(the_next_trial_of_a_selection_waits_for_its_teacher)
+{
+    next_ready_respects_the_teacher(1);
+}
+END_TEST
+
+START_TEST(a_stage_two_run_names_a_teacher_that_is_not_finished)
+{
+    rk_sweep_plan p;
+    rk_err err = {0};
+    size_t to_run = 0;
+    plan_of(GRID, NULL, 0, &p);
+    ck_assert(rk_sweep_select(&p, 2, 0, 1, &err) == RK_OK);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    ck_assert(rk_sweep_refresh(s, &p, &to_run, &err) == RK_OK);
+    ck_assert_int_eq(to_run, 8);
+    int m = rk_sweep_missing_teacher(&p);
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(p.t[m].stage, 1);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.t[i].needed && !p.t[i].selected) finish(s, p.t[i].id, 0.25);
+    ck_assert(rk_sweep_refresh(s, &p, &to_run, &err) == RK_OK);
+    ck_assert_int_eq(rk_sweep_missing_teacher(&p), -1);
+    rk_store_close(s);
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
+/* Takes trial id as worker "HOST:pid/0" of this host. */
+static void take_as(rk_store *s, int64_t id, const char *host, pid_t pid)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s:%d/0", host, (int)pid);
+    rk_acquire_opts o = {.worker = name, .host = host, .trial = id};
+    rk_trial t;
+    int got = 0;
+    rk_err err = {0};
+    ck_assert(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK && got);
+    rk_trial_clear(&t);
+}
+
+START_TEST(a_dead_workers_trial_goes_back_to_pending)
+{
+    rk_sweep_plan p;
+    rk_err err = {0};
+    plan_of("[study]\nname = t\n[grid]\nseed = 1, 2\n", NULL, 0, &p);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    /* a pid that was a process of this host and is gone: a child, exited and reaped */
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    ck_assert_int_gt(dead, 0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    take_as(s, p.t[0].id, host, dead);
+    /* while another trial's worker lives (this process), nothing is reclaimed */
+    take_as(s, p.t[1].id, host, getpid());
+    size_t n = 9;
+    ck_assert_msg(rk_sweep_reclaim_dead(s, p.study, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(raw_int("select count(*) from trials where status = 'running'"), 2);
+    /* another machine's worker: left to the heartbeat */
+    ck_assert(rk_store_trial_fail(s, p.t[1].id, 1, "stop", 1, &err) == RK_OK);
+    take_as(s, p.t[1].id, "elsewhere", dead);
+    ck_assert(rk_sweep_reclaim_dead(s, p.study, &n, &err) == RK_OK);
+    ck_assert_int_eq(n, 0);
+    /* every running trial's worker of this host and gone: all go back to pending */
+    ck_assert(rk_store_trial_fail(s, p.t[1].id, 2, "stop", 1, &err) == RK_OK);
+    ck_assert(rk_sweep_reclaim_dead(s, p.study, &n, &err) == RK_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(raw_int("select count(*) from trials where status = 'pending'"), 2);
+    char q[96];
+    snprintf(q, sizeof q, "select attempts from trials where id = %lld", (long long)p.t[0].id);
+    ck_assert_int_eq(raw_int(q), 1); /* its lease stays counted */
+    rk_store_close(s);
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
+/* The self-training student of a tiny real dataset, with no teacher checkpoint: the trial
+ * fails naming it, and trains nothing (the teacher is a trial of its own, run first). */
+START_TEST(a_student_never_trains_its_teacher)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 6\nval = 2\n"
+             "source = 4\n[train]\nsteps = 1\nbatch = 2\n[selftrain]\npseudo_batch = 2\n"
+             "[grid]\narm = selftrain\n", dir, dir);
+    rk_sweep_plan p;
+    plan_of(text, NULL, 0, &p);
+    rk_trial_result res;
+    rk_err err = {0};
+    ck_assert_int_ne(rk_trial_run(&p.t[0].cfg, NULL, &res, &err), RK_OK);
+    ck_assert_msg(strstr(err.msg, "teacher's checkpoint"), "%s", err.msg);
+    char q[400];
+    snprintf(q, sizeof q, "%s/art/trial-%.16s.ckpt", dir, p.t[1].hash);
+    ck_assert_msg(strstr(err.msg, q), "%s", err.msg);
+    ck_assert_int_ne(access(q, F_OK), 0); /* the teacher was not trained */
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
+Suite *suite_sweep(void)
+{
+    Suite *s = suite_create("sweep");
+    TCase *tc = tcase_create("plan");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, every_arm_is_one_row_of_the_table);
+    tcase_add_test(tc, a_plan_is_the_grid_then_the_teachers_it_implies_each_once);
+    tcase_add_test(tc, teachers_are_registered_before_their_students_and_linked_to_them);
+    tcase_add_test(tc, stage_and_shard_membership_depends_only_on_the_file_and_overrides);
+    tcase_add_test(tc, the_next_trial_waits_for_its_teacher);
+    tcase_add_test(tc, the_next_trial_of_a_selection_waits_for_its_teacher);
+    tcase_add_test(tc, a_stage_two_run_names_a_teacher_that_is_not_finished);
+    tcase_add_test(tc, a_dead_workers_trial_goes_back_to_pending);
+    tcase_add_test(tc, a_student_never_trains_its_teacher);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -50,7 +50,7 @@ static int run_one(rk_store *db, const char *db_path, int64_t id, const rk_confi
         rk_trial_result_free(&res);
     } else {
         rk_err e2 = {0};
-        rk_store_trial_fail(db, t.id, t.attempts, err->msg, 0, &e2);
+        rk_store_trial_fail(db, t.id, t.attempts, rc, err->msg, 0, &e2);
     }
     rk_trial_clear(&t);
     return rc;

@@ -49,16 +49,11 @@ static void write_file(const char *name, const char *text)
 
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert(s && fread(s, 1, (size_t)n, f) == (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    if (len) *len = (size_t)n;
+    char *s = NULL;
+    size_t n;
+    rk_err err = {0};
+    ck_assert_msg(rk_read_file(path, &s, &n, &err) == RK_OK, "%s", err.msg);
+    if (len) *len = n;
     return s;
 }
 

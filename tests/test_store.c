@@ -294,15 +294,20 @@ START_TEST(concurrent_openers_of_a_fresh_file_create_the_schema_once)
 }
 END_TEST
 
-START_TEST(a_file_that_is_not_a_database_is_a_clear_error)
+static void write_junk(const char *path)
 {
-    char db[300];
-    path_of(db, sizeof db, "junk.db");
-    FILE *f = fopen(db, "wb");
+    FILE *f = fopen(path, "wb");
     ck_assert(f);
     fputs("this is not an SQLite database, just some text long enough to have a header....",
           f);
     fclose(f);
+}
+
+START_TEST(a_file_that_is_not_a_database_is_a_clear_error)
+{
+    char db[300];
+    path_of(db, sizeof db, "junk.db");
+    write_junk(db);
     rk_store *s = NULL;
     rk_err err = {0};
     ck_assert_int_ne(rk_store_open(&s, db, &err), RK_OK);
@@ -342,11 +347,7 @@ START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
     ck_assert_int_eq(rk_store_open_readonly(&s, missing, &err), RK_EINVAL);
     ck_assert_msg(strstr(err.msg, "no such database"), "%s", err.msg);
     ck_assert_int_eq(access(missing, F_OK), -1); /* not created */
-    FILE *f = fopen(junk, "wb");
-    ck_assert(f);
-    fputs("this is not an SQLite database, just some text long enough to have a header....",
-          f);
-    fclose(f);
+    write_junk(junk);
     ck_assert_int_eq(rk_store_open_readonly(&s, junk, &err), RK_EINVAL);
     ck_assert_msg(strstr(err.msg, "not a rethink results database"), "%s", err.msg);
     ck_assert_int_eq(raw_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'from the future')"),

@@ -15,10 +15,8 @@
 /* ---- errors ---- */
 /* RK_EDIVERGED: training stopped on a non-finite loss. The store records a failed trial's
  * code, so a claims check counts divergence by it, never by the message's text. */
-enum {
-    RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5,
-    RK_EDIVERGED = 6
-};
+enum { RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5,
+       RK_EDIVERGED = 6 };
 
 typedef struct rk_err {
     int rc;

@@ -31,9 +31,9 @@
  * its mean gain over seeds is below RK_PLATEAU_GAIN. Trials without dev metrics have no
  * convergence numbers (NAN), never made-up ones.
  *
- * The report reads the database through the store, opened read-only (rk_store_open_readonly),
- * and never writes it; claims verdicts shown are the store's latest per claim (rethink check writes
- * them). Output is deterministic: the same database gives the same bytes. */
+ * The report reads the database through the store, opened read-only, and never writes it;
+ * claims verdicts shown are the store's latest per claim (rethink check writes them). Output
+ * is deterministic: the same database gives the same bytes. */
 #ifndef RETHINK_REPORT_H
 #define RETHINK_REPORT_H
 

@@ -19,7 +19,8 @@
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
 
 /* A summary of nothing: no values, every number NAN. */
-#define NO_SUMMARY ((rk_summary){.n = 0, .mean = NAN, .std = NAN, .ci_low = NAN, .ci_high = NAN})
+#define NO_SUMMARY                                                                          \
+    ((rk_summary){.n = 0, .mean = NAN, .std = NAN, .ci_low = NAN, .ci_high = NAN})
 
 const char *rk_verdict_name(rk_verdict v)
 {
@@ -40,14 +41,20 @@ static const rk_result_trial *first_trial(const rk_results *r, const rk_cell *c)
     return &r->t[c->idx[0]];
 }
 
-static int sel_match(const rk_results *r, const rk_cell *c, const rk_arm_sel *s)
+/* t is of the selector's arm and has the config values it names. */
+static int trial_match(const rk_result_trial *t, const rk_arm_sel *s)
 {
-    if (strcmp(c->arm, s->arm)) return 0;
+    if (strcmp(t->arm, s->arm)) return 0;
     for (size_t i = 0; i < s->nwhere; i++) {
-        const char *v = rk_result_param(first_trial(r, c), s->where[i].key);
+        const char *v = rk_result_param(t, s->where[i].key);
         if (!v || !value_eq(v, s->where[i].value)) return 0;
     }
     return 1;
+}
+
+static int sel_match(const rk_results *r, const rk_cell *c, const rk_arm_sel *s)
+{
+    return trial_match(first_trial(r, c), s);
 }
 
 static int in_slice(const rk_claim_spec *c, const char *aug, double fraction)
@@ -513,14 +520,7 @@ static int stable_units(const rk_claim_spec *c, const rk_results *r, units *us, 
         const rk_result_trial *t = &r->t[i];
         if (!in_slice(c, t->aug, t->fraction)) continue;
         int armok = c->narms == 0;
-        for (size_t k = 0; k < c->narms && !armok; k++) {
-            const rk_arm_sel *s = &c->arms[k];
-            armok = !strcmp(s->arm, t->arm);
-            for (size_t w = 0; w < s->nwhere && armok; w++) {
-                const char *v = rk_result_param(t, s->where[w].key);
-                armok = v && value_eq(v, s->where[w].value);
-            }
-        }
+        for (size_t k = 0; k < c->narms && !armok; k++) armok = trial_match(t, &c->arms[k]);
         if (!armok) continue;
         n++;
         /* the trainer fails a trial whose loss is not finite with RK_EDIVERGED and the store

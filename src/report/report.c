@@ -8,12 +8,10 @@
  * two can never disagree. Everything written is a function of the database alone: no
  * timestamps, no absolute paths beyond the database path the caller gave. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "report_internal.h"
 
@@ -550,21 +548,11 @@ static void html_table(FILE *f, const tbl *t)
 static int inline_svg(FILE *out, const char *dir, const char *name, const char *prefix,
                       const char *title, rk_err *err)
 {
-    char p[2048];
+    char p[2048], *s;
+    size_t len;
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot read: %s", p, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (!s || fread(s, 1, (size_t)len, f) != (size_t)len) {
-        free(s);
-        fclose(f);
-        return rk_errf(err, RK_EIO, "%s: cannot read", p);
-    }
-    fclose(f);
-    s[len] = 0;
+    int rc = rk_read_file(p, &s, &len, err);
+    if (rc) return rc;
     const char *q = strstr(s, "<svg");
     if (!q) {
         free(s);

@@ -364,7 +364,8 @@ static int find_axes(rk_results *r, rk_err *err)
     param_ref *all = malloc((total + 1) * sizeof *all);
     if (!all) return oom(err);
     for (size_t i = 0; i < r->n; i++)
-        for (size_t j = 0; j < r->t[i].nparams; j++) all[k++] = (param_ref){&r->t[i].params[j], &r->t[i]};
+        for (size_t j = 0; j < r->t[i].nparams; j++)
+            all[k++] = (param_ref){.p = &r->t[i].params[j], .t = &r->t[i]};
     qsort(all, total, sizeof *all, param_cmp);
     int rc = RK_OK;
     for (size_t i = 0, end; i < total && !rc; i = end) {

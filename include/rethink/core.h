@@ -62,6 +62,9 @@ int rk_sha256_file(const char *path, char out[65], rk_err *err);
 /* Compute threads for OpenMP (shared by oneDNN and OpenBLAS). */
 void rk_set_threads(int threads);
 
+/* a = b up to 1e-9 relative: fractions and values that went through text. */
+int rk_feq(double a, double b);
+
 /* Seconds: monotonic wall clock, and CPU time of the whole process (every thread). */
 double rk_now(void);
 double rk_cpu_now(void);

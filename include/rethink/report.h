@@ -58,8 +58,6 @@ double rk_t_quantile(double p, double df);
 void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s);
 /* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", ...), -1 if unknown. */
 int rk_stat_index(const char *name);
-/* a = b up to 1e-9 relative: fractions and values that went through text. */
-int rk_feq(double a, double b);
 
 /* Values keyed by seed, sorted by seed (seeds unique). */
 typedef struct rk_seeded {

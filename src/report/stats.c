@@ -40,8 +40,6 @@ void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s)
     s->ci_high = s->mean + hw;
 }
 
-int rk_feq(double a, double b) { return fabs(a - b) <= 1e-9 * (1 + fabs(a)); }
-
 int rk_stat_index(const char *name)
 {
     for (int i = 0; name && i < RK_COCO_NSTATS; i++)

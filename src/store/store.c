@@ -334,9 +334,10 @@ int rk_store_open(rk_store **s, const char *path, rk_err *err)
 
 /* No pragma here: WAL is a property of the file (its writers set it), and a read-only
  * connection can neither set it nor needs foreign keys. */
-int rk_sq_open_readonly(rk_store **out, const char *path, const rk_sq_migration *m, size_t n,
-                        rk_err *err)
+int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
 {
+    const rk_sq_migration *m = rk_sq_migrations;
+    size_t n = rk_sq_nmigrations;
     struct stat sb;
     *out = NULL;
     if (path && *path && stat(path, &sb) != 0)
@@ -369,10 +370,6 @@ int rk_sq_open_readonly(rk_store **out, const char *path, const rk_sq_migration 
     return RK_OK;
 }
 
-int rk_store_open_readonly(rk_store **s, const char *path, rk_err *err)
-{
-    return rk_sq_open_readonly(s, path, rk_sq_migrations, rk_sq_nmigrations, err);
-}
 
 void rk_store_close(rk_store *s)
 {

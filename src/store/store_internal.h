@@ -89,9 +89,6 @@ int rk_sq_migrate(rk_store *s, const rk_sq_migration *m, size_t n, rk_err *err);
  * use it to check upgrades from an older schema. */
 int rk_sq_open(rk_store **s, const char *path, const rk_sq_migration *m, size_t n,
                rk_err *err);
-/* rk_store_open_readonly with a given migration list. */
-int rk_sq_open_readonly(rk_store **s, const char *path, const rk_sq_migration *m, size_t n,
-                        rk_err *err);
 
 /* Tests only: called at named points inside transactions ("finish:results-written") so a
  * test can kill the process mid-transaction. NULL in production. */

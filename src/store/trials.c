@@ -667,7 +667,7 @@ static int read_params(rk_store *s, rk_trial_record *t, rk_err *err)
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, t->t.id);
     size_t cap = 0;
-    int r, oom = 0;
+    int r = SQLITE_DONE, oom = 0;
     while (!oom && (r = sqlite3_step(st)) == SQLITE_ROW) {
         if (rk_sq_grow((void **)&t->params, &cap, t->nparams, sizeof *t->params)) {
             oom = 1;

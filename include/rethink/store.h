@@ -302,7 +302,8 @@ void rk_claims_free(rk_claim *c, size_t n);
 /* Opens an existing database read-only: the schema version is checked (a newer one is an
  * RK_EFORMAT error naming both; a file that is not a rethink database, or a missing one, is
  * RK_EINVAL) and never migrated. Every write function fails on it. An older schema is read
- * as the current one: columns added since read as unknown (schema.c says how). */
+ * as the current one, the columns added since filled as their migration fills them
+ * (schema.c), without writing the file. */
 int rk_store_open_readonly(rk_store **s, const char *path, rk_err *err);
 
 /* Names of the studies that have a finished detector trial with an arm (what a report can

@@ -84,7 +84,7 @@ static report work(const char *db, int slot, int nmetrics, int work_us)
         m[k] = (rk_metric){.step = k, .epoch = k, .value = k};
         snprintf(m[k].name, sizeof m[k].name, "loss");
     }
-    double stats[RK_STORE_NSTATS] = {0};
+    double stats[RK_COCO_NSTATS] = {0};
     for (;;) {
         rk_acquire_opts o = {.worker = name};
         rk_trial t;

@@ -41,13 +41,13 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
     for (int e = 1; e <= t->epochs && !rc; e++) {
         double wobble = 0.02 * (double)(t->seed % 5);
         rk_metric m[3] = {
-            {e, e, "loss", 0.5 + wobble + 2.0 * exp(-0.3 * e)},
-            {e, e, "val.AP", t->ap * (1 - exp(-0.5 * e))},
-            {e, e, "loss.pseudo", self ? 0.3 + wobble + exp(-0.25 * e) : 0},
+            {e, e, RK_METRIC_LOSS, 0.5 + wobble + 2.0 * exp(-0.3 * e)},
+            {e, e, RK_METRIC_VAL_AP, t->ap * (1 - exp(-0.5 * e))},
+            {e, e, RK_METRIC_LOSS_PSEUDO, self ? 0.3 + wobble + exp(-0.25 * e) : 0},
         };
         rc = rk_store_metrics_add(s, id, tr.attempts, m, 3, &err);
         if (!rc && t->dev_ap && isfinite(t->dev_ap[e - 1])) {
-            rk_metric d = {e, e, "dev.AP", t->dev_ap[e - 1]};
+            rk_metric d = {e, e, RK_METRIC_DEV_AP, t->dev_ap[e - 1]};
             rc = rk_store_metrics_add(s, id, tr.attempts, &d, 1, &err);
         }
     }
@@ -58,16 +58,17 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
             if (isfinite(t->dev_ap[e - 1]) && (!best || t->dev_ap[e - 1] > t->dev_ap[best - 1]))
                 best = e;
         if (best) {
-            rk_metric m[2] = {{best, best, "select.epoch", best},
-                              {best, best, "select.dev.AP", t->dev_ap[best - 1]}};
+            rk_metric m[2] = {{best, best, RK_METRIC_SELECT_EPOCH, best},
+                              {best, best, RK_METRIC_SELECT_DEV_AP, t->dev_ap[best - 1]}};
             rc = rk_store_metrics_add(s, id, tr.attempts, m, 2, &err);
         }
     }
     if (!rc && t->fail_error) {
-        rc = rk_store_trial_fail(s, id, tr.attempts, t->fail_error, 0, &err);
+        rc = rk_store_trial_fail(s, id, tr.attempts, t->fail_code ? t->fail_code : RK_EINVAL,
+                                 t->fail_error, 0, &err);
     } else if (!rc) {
         double a = t->ap;
-        double st[RK_STORE_NSTATS] = {a, clamp01(1.6 * a), clamp01(1.05 * a), clamp01(0.6 * a),
+        double st[RK_COCO_NSTATS] = {a, clamp01(1.6 * a), clamp01(1.05 * a), clamp01(0.6 * a),
                                       clamp01(1.1 * a), clamp01(1.3 * a), clamp01(0.9 * a),
                                       clamp01(1.3 * a), clamp01(1.4 * a), clamp01(0.8 * a),
                                       clamp01(1.4 * a), clamp01(1.6 * a)};
@@ -151,8 +152,9 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
                 char aug[8];
                 snprintf(aug, sizeof aug, "%s", AUGS[ai]);
                 int64_t tid, pid;
-                sdb_trial t = {"scratch", aug, FRACS[fi], sd, (base + noise * 0.5 * rk_rng_normal(&g)) / 100,
-                               NULL, NULL, cost, PAPER_EPOCHS, NULL};
+                sdb_trial t = {.arm = "scratch", .aug = aug, .fraction = FRACS[fi], .seed = sd,
+                               .ap = (base + noise * 0.5 * rk_rng_normal(&g)) / 100, .cpu_s = cost,
+                               .epochs = PAPER_EPOCHS};
                 if (add_paper(s, study, &t, dev, ai, &tid)) return 1;
                 t.arm = "pretrain", t.ap = (pre + noise * 0.5 * rk_rng_normal(&g)) / 100;
                 t.cpu_s = 0.9 * cost;
@@ -166,9 +168,10 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
                         fit = 1 - 0.12 * l * l;
                     }
                     int64_t sid;
-                    sdb_trial st = {"selftrain", aug, FRACS[fi], sd,
-                                    (base + fit * SELF_GAIN[ai][fi] + noise * 0.5 * rk_rng_normal(&g)) / 100,
-                                    nal ? extra : NULL, NULL, 2.2 * cost, PAPER_EPOCHS, NULL};
+                    double ap = base + fit * SELF_GAIN[ai][fi] + noise * 0.5 * rk_rng_normal(&g);
+                    sdb_trial st = {.arm = "selftrain", .aug = aug, .fraction = FRACS[fi],
+                                    .seed = sd, .ap = ap / 100, .extra = nal ? extra : NULL,
+                                    .cpu_s = 2.2 * cost, .epochs = PAPER_EPOCHS};
                     if (add_paper(s, study, &st, dev, ai, &sid) || sdb_depend(s, sid, tid)) return 1;
                     st.arm = "pretrain+selftrain";
                     st.ap = (pre + fit * PRE_SELF_GAIN[fi] + noise * 0.5 * rk_rng_normal(&g)) / 100;

@@ -23,6 +23,8 @@ typedef struct sdb_trial {
      * select.epoch and select.dev.AP of the best (ties to the earlier), as a trial with
      * train.dev records them; NULL: none */
     const double *dev_ap;
+    int fail_code;          /* with fail_error: the rc it fails with (RK_EDIVERGED: a
+                               non-finite loss); 0: RK_EINVAL */
 } sdb_trial;
 
 /* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the

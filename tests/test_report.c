@@ -49,16 +49,11 @@ static void write_file(const char *name, const char *text)
 
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert(s && fread(s, 1, (size_t)n, f) == (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    if (len) *len = (size_t)n;
+    char *s = NULL;
+    size_t n;
+    rk_err err = {0};
+    ck_assert_msg(rk_read_file(path, &s, &n, &err) == RK_OK, "%s", err.msg);
+    if (len) *len = n;
     return s;
 }
 
@@ -74,7 +69,7 @@ static rk_store *open_db(const char *name)
 
 static void add(rk_store *s, const char *arm, const char *aug, double fr, int seed, double ap)
 {
-    sdb_trial t = {arm, aug, fr, seed, ap, NULL, NULL, 1, 0, NULL};
+    sdb_trial t = {.arm = arm, .aug = aug, .fraction = fr, .seed = seed, .ap = ap};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
 }
 
@@ -230,7 +225,8 @@ START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
     rk_store *s = open_db("r.db");
     for (int seed = 1; seed <= 2; seed++) {
         add(s, "scratch", "S1", 1.0, seed, 0.30);
-        sdb_trial t = {"selftrain", "S1", 1.0, seed, 0.33, "selftrain.alpha=0.5", NULL, 1, 0, NULL};
+        sdb_trial t = {.arm = "selftrain", .aug = "S1", .fraction = 1.0, .seed = seed, .ap = 0.33,
+                       .extra = "selftrain.alpha=0.5"};
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
         t.extra = "selftrain.alpha=2", t.ap = 0.35;
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
@@ -244,10 +240,35 @@ START_TEST(extra_axes_become_variants_and_pair_with_the_arm_without_them)
     const rk_cell *a = rk_results_cell(&r, "selftrain", "S1", 1.0, "selftrain.alpha=2");
     ck_assert(a != NULL);
     const rk_cell *b = rk_results_partner(&r, a, "scratch");
-    ck_assert(b && !strcmp(b->variant, ""));
-    ck_assert(rk_variants_compatible("selftrain.alpha=2;x.y=1", "x.y=1"));
-    ck_assert(!rk_variants_compatible("selftrain.alpha=2", "selftrain.alpha=0.5"));
+    ck_assert(b && b->variant->n == 0 && !strcmp(b->variant->text, ""));
+    ck_assert_uint_eq(a->variant->n, 1);
+    ck_assert_str_eq(rk_variant_value(a->variant, "selftrain.alpha"), "2");
+    ck_assert_ptr_null(rk_variant_value(a->variant, "train.lr"));
     rk_results_free(&r);
+}
+END_TEST
+
+/* Variants are compared pair by pair, whatever their values hold: a ';' or '=' inside a
+ * value does not split it, and the text is only for showing. */
+START_TEST(variants_agree_on_the_keys_both_name_and_show_as_sorted_pairs)
+{
+    rk_param ab[] = {{"selftrain.alpha", "2"}, {"x.y", "a;b=c"}}, y[] = {{"x.y", "a;b=c"}},
+             other[] = {{"selftrain.alpha", "0.5"}}, z[] = {{"x.y", "a"}};
+    rk_variant vab = {ab, 2, NULL}, vy = {y, 1, NULL}, vo = {other, 1, NULL}, vz = {z, 1, NULL};
+    rk_variant none = {NULL, 0, NULL};
+    ck_assert(rk_variants_compatible(&vab, &vy) && rk_variants_compatible(&vy, &vab));
+    ck_assert(!rk_variants_compatible(&vab, &vo));
+    ck_assert(!rk_variants_compatible(&vab, &vz)); /* "a" is not "a;b=c" */
+    ck_assert(rk_variants_compatible(&vab, &none));
+    char buf[64];
+    ck_assert_uint_eq(rk_variant_format(&vab, NULL, buf, sizeof buf), 27);
+    ck_assert_str_eq(buf, "selftrain.alpha=2;x.y=a;b=c");
+    rk_variant_format(&vab, "selftrain.alpha", buf, sizeof buf);
+    ck_assert_str_eq(buf, "x.y=a;b=c");
+    ck_assert_uint_eq(rk_variant_format(&vab, NULL, buf, 10), 27); /* the length it needs */
+    ck_assert_str_eq(buf, "selftrain");
+    rk_variant_format(&none, NULL, buf, sizeof buf);
+    ck_assert_str_eq(buf, "");
 }
 END_TEST
 
@@ -292,14 +313,16 @@ static void convergence_db(const char *name)
 {
     rk_store *s = open_db(name);
     for (int seed = 1; seed <= 2; seed++) {
-        sdb_trial t = {"scratch", "S1", 1.0, seed, 0.30, NULL, NULL, 1, 8, PLATEAU[seed - 1]};
+        sdb_trial t = {.arm = "scratch", .aug = "S1", .fraction = 1.0, .seed = seed, .ap = 0.30,
+                       .epochs = 8, .dev_ap = PLATEAU[seed - 1]};
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
         t.arm = "pretrain", t.dev_ap = RISING[seed - 1];
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
         t.arm = "scratch", t.aug = "S4", t.dev_ap = NULL;
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     }
-    sdb_trial t = {"selftrain", "S1", 1.0, 1, 0.33, NULL, NULL, 1, 8, FINAL_ONLY};
+    sdb_trial t = {.arm = "selftrain", .aug = "S1", .fraction = 1.0, .seed = 1, .ap = 0.33,
+                   .epochs = 8, .dev_ap = FINAL_ONLY};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     rk_store_close(s);
 }
@@ -410,7 +433,8 @@ START_TEST(a_key_set_per_slice_is_a_cell_setting_not_an_axis)
     for (int a = 0; a < 2; a++)
         for (int seed = 1; seed <= 3; seed++) {
             double base = 0.30 - 0.05 * a + 0.002 * seed;
-            sdb_trial t = {"scratch", augs[a], 1.0, seed, base, steps[a], NULL, 1, 0, NULL};
+            sdb_trial t = {.arm = "scratch", .aug = augs[a], .fraction = 1.0, .seed = seed,
+                           .ap = base, .extra = steps[a]};
             ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
             t.arm = "pretrain", t.ap = base + 0.01 + 0.001 * (seed == 2);
             ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
@@ -433,7 +457,8 @@ START_TEST(a_key_set_per_slice_is_a_cell_setting_not_an_axis)
                                 "sign = positive\n", NULL), RK_HOLDS);
     /* the same key swept inside one slice is an axis again */
     s = open_db("c.db");
-    sdb_trial t = {"scratch", "S1", 1.0, 1, 0.31, "train.steps=9000", NULL, 1, 0, NULL};
+    sdb_trial t = {.arm = "scratch", .aug = "S1", .fraction = 1.0, .seed = 1, .ap = 0.31,
+                   .extra = "train.steps=9000"};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     rk_store_close(s);
     load(&r, "c.db");
@@ -450,7 +475,7 @@ START_TEST(a_key_omitted_at_its_default_still_splits_cells)
      * had it): trials without it and trials with bf16 are two variants, not one cell */
     rk_store *s = open_db("c.db");
     for (int seed = 1; seed <= 3; seed++) {
-        sdb_trial t = {"scratch", "S1", 1.0, seed, 0.30, NULL, NULL, 1, 0, NULL};
+        sdb_trial t = {.arm = "scratch", .aug = "S1", .fraction = 1.0, .seed = seed, .ap = 0.30};
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
         t.extra = "train.precision=bf16", t.ap = 0.31;
         ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
@@ -578,10 +603,35 @@ START_TEST(a_diverged_trial_fails_a_stability_claim)
     const char *claim = "[claim.s]\ntype = stable\narm = selftrain\n";
     ck_assert_int_eq(verdict_of(claim, NULL), RK_HOLDS);
     rk_store *s = open_db("c.db");
-    sdb_trial t = {"selftrain", "S1", 1.0, 7, 0, NULL, "training diverged at step 12 (loss nan)", 1, 0, NULL};
+    sdb_trial t = {.arm = "selftrain", .aug = "S1", .fraction = 1.0, .seed = 7,
+                   .fail_error = "loss is not finite at step 12", .fail_code = RK_EDIVERGED};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     rk_store_close(s);
-    ck_assert_int_eq(verdict_of(claim, NULL), RK_FAILS);
+    rk_check_result *res;
+    size_t n;
+    rk_err err = {0};
+    ck_assert_msg(run_claims(claim, &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_FAILS);
+    /* its own numbers: one trial of the 13 diverged, and no mean pretending to be that */
+    NEAR(res[0].estimate, 1, 0);
+    ck_assert_uint_eq(res[0].s.n, 13);
+    ck_assert(isnan(res[0].s.mean));
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+/* Divergence is the error code the trainer failed with, not words in its message: a trial
+ * that failed otherwise is unfinished (inconclusive), whatever its message says. */
+START_TEST(divergence_is_read_from_the_error_code_not_the_message)
+{
+    claims_db();
+    rk_store *s = open_db("c.db");
+    sdb_trial t = {.arm = "selftrain", .aug = "S1", .fraction = 1.0, .seed = 7,
+                   .fail_error = "diverged from the plan: no disk", .fail_code = RK_EIO};
+    ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    rk_store_close(s);
+    ck_assert_int_eq(verdict_of("[claim.s]\ntype = stable\narm = selftrain\n", NULL),
+                     RK_INCONCLUSIVE);
 }
 END_TEST
 
@@ -882,7 +932,8 @@ END_TEST
 START_TEST(without_a_dev_split_convergence_is_said_to_be_unmeasured)
 {
     rk_store *s = open_db("p.db");
-    sdb_trial t = {"scratch", "S1", 1.0, 1, 0.3, NULL, NULL, 1, 4, NULL};
+    sdb_trial t = {.arm = "scratch", .aug = "S1", .fraction = 1.0, .seed = 1, .ap = 0.3,
+                   .epochs = 4};
     ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
     rk_store_close(s);
     report_of("p.db", "a", "scratch", "S1");
@@ -927,6 +978,7 @@ Suite *suite_report(void)
     tcase_add_test(st, an_undefined_stat_has_no_paired_delta);
     tcase_add_test(st, a_missing_database_or_study_is_an_error_that_says_so);
     tcase_add_test(st, extra_axes_become_variants_and_pair_with_the_arm_without_them);
+    tcase_add_test(st, variants_agree_on_the_keys_both_name_and_show_as_sorted_pairs);
     tcase_add_test(st, last_quarter_gain_splits_the_evaluations_at_three_quarters_of_the_epochs);
     tcase_add_test(st, convergence_of_trials_and_cells_comes_from_their_dev_metrics);
     suite_add_tcase(s, st);
@@ -940,6 +992,7 @@ Suite *suite_report(void)
     tcase_add_test(cl, a_key_set_per_slice_is_a_cell_setting_not_an_axis);
     tcase_add_test(cl, a_key_omitted_at_its_default_still_splits_cells);
     tcase_add_test(cl, a_diverged_trial_fails_a_stability_claim);
+    tcase_add_test(cl, divergence_is_read_from_the_error_code_not_the_message);
     tcase_add_test(cl, malformed_claims_files_name_file_line_and_key);
     tcase_add_test(cl, unknown_arms_and_axis_values_are_bad_input);
     tcase_add_test(cl, verdicts_are_recorded_in_the_store_and_json_is_one_line);

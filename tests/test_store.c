@@ -140,13 +140,13 @@ static int64_t reg(rk_store *s, const char *study, const char *arm, int i, int m
 
 static void stats_for(double *stats, double ap)
 {
-    for (int i = 0; i < RK_STORE_NSTATS; i++) stats[i] = ap + 0.001 * i;
+    for (int i = 0; i < RK_COCO_NSTATS; i++) stats[i] = ap + 0.001 * i;
     stats[5] = -1; /* APl: no large objects, pycocotools' -1 */
 }
 
 static int finish(rk_store *s, int64_t id, int attempt, double ap, rk_err *err)
 {
-    double stats[RK_STORE_NSTATS];
+    double stats[RK_COCO_NSTATS];
     stats_for(stats, ap);
     rk_category_ap cats[2] = {{.id = 1, .name = "T-shirt/top", .ap = ap},
                               {.id = 2, .name = "Trouser", .ap = ap / 2}};
@@ -193,7 +193,7 @@ START_TEST(schema_is_created_and_its_version_recorded)
                               " AND name = '%s'", tables[i]);
         ck_assert_msg(raw_int(db, q) == 1, "missing table %s", tables[i]);
     }
-    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM schema_version"), 1);
+    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM schema_version"), RK_STORE_SCHEMA_VERSION);
     /* WAL is a property of the file: a plain sqlite3 connection sees it too */
     sqlite3 *r = raw_open(db);
     sqlite3_stmt *st;
@@ -246,7 +246,7 @@ START_TEST(an_older_database_is_upgraded_in_place)
     static const char *const v1[] = {"CREATE TABLE a (x INTEGER)", NULL};
     static const char *const v2[] = {"ALTER TABLE a ADD COLUMN y TEXT DEFAULT 'new'",
                                      "CREATE TABLE b (z INTEGER)", NULL};
-    static const rk_sq_migration m[] = {{1, "a", v1}, {2, "b", v2}};
+    static const rk_sq_migration m[] = {{1, "a", v1, NULL}, {2, "b", v2, NULL}};
     char db[300];
     path_of(db, sizeof db, "m.db");
     rk_store *s = NULL;
@@ -290,23 +290,107 @@ START_TEST(concurrent_openers_of_a_fresh_file_create_the_schema_once)
         ck_assert(waitpid(pid[i], &st, 0) == pid[i]);
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "opener %d failed", i);
     }
-    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM schema_version"), 1);
+    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM schema_version"), RK_STORE_SCHEMA_VERSION);
 }
 END_TEST
+
+static void write_junk(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert(f);
+    fputs("this is not an SQLite database, just some text long enough to have a header....",
+          f);
+    fclose(f);
+}
 
 START_TEST(a_file_that_is_not_a_database_is_a_clear_error)
 {
     char db[300];
     path_of(db, sizeof db, "junk.db");
-    FILE *f = fopen(db, "wb");
-    ck_assert(f);
-    fputs("this is not an SQLite database, just some text long enough to have a header....",
-          f);
-    fclose(f);
+    write_junk(db);
     rk_store *s = NULL;
     rk_err err = {0};
     ck_assert_int_ne(rk_store_open(&s, db, &err), RK_OK);
     ck_assert_msg(strstr(err.msg, db) && strstr(err.msg, "not a database"), "%s", err.msg);
+}
+END_TEST
+
+/* What report and check rely on: a read-only store changes nothing, ever, and says clearly
+ * what it cannot read. */
+START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
+{
+    char db[300], missing[300], junk[300];
+    path_of(db, sizeof db, "a.db");
+    path_of(missing, sizeof missing, "missing.db");
+    path_of(junk, sizeof junk, "junk.db");
+    rk_store *s = open_ok(db);
+    reg(s, "st", "scratch", 1, 0);
+    rk_store_close(s);
+    static const char *const q[] = {"SELECT type, name, sql FROM sqlite_master ORDER BY name",
+                                    "SELECT * FROM trials", "SELECT * FROM params", NULL};
+    char *before = raw_digest(db, q);
+    rk_err err = {0};
+    ck_assert_msg(rk_store_open_readonly(&s, db, &err) == RK_OK, "%s", err.msg);
+    int v = 0;
+    ck_assert(rk_store_schema_version(s, &v, &err) == RK_OK);
+    ck_assert_int_eq(v, RK_STORE_SCHEMA_VERSION);
+    ck_assert_int_eq(rk_store_study_put(s, "new", NULL, NULL, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "read-only"), "%s", err.msg);
+    rk_claim c = {.study = "st", .name = "x", .verdict = "HOLDS"};
+    ck_assert_int_eq(rk_store_claim_put(s, &c, &err), RK_EINVAL);
+    rk_store_close(s);
+    char *after = raw_digest(db, q);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+
+    ck_assert_int_eq(rk_store_open_readonly(&s, missing, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "no such database"), "%s", err.msg);
+    ck_assert_int_eq(access(missing, F_OK), -1); /* not created */
+    write_junk(junk);
+    ck_assert_int_eq(rk_store_open_readonly(&s, junk, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "not a rethink results database"), "%s", err.msg);
+    ck_assert_int_eq(raw_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'from the future')"),
+                     SQLITE_OK);
+    ck_assert_int_eq(rk_store_open_readonly(&s, db, &err), RK_EFORMAT);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err.msg, "99") && strstr(err.msg, "newer"), "%s", err.msg);
+}
+END_TEST
+
+/* A version-1 file (before trials.error_code) read without migrating it sees the codes the
+ * migration gives it: RK_EDIVERGED where the message said "diverged", else unknown. */
+START_TEST(a_version_1_database_reads_as_it_migrates_and_stays_version_1)
+{
+    char db[300];
+    path_of(db, sizeof db, "v1.db");
+    rk_store *s = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_sq_open(&s, db, rk_sq_migrations, 1, &err) == RK_OK, "%s", err.msg);
+    int64_t ids[3] = {reg(s, "st", "scratch", 1, 0), reg(s, "st", "scratch", 2, 0),
+                      reg(s, "st", "scratch", 3, 0)};
+    rk_store_close(s);
+    ck_assert_int_eq(raw_exec(db, "UPDATE trials SET status = 'failed', error = CASE seed"
+                                  " WHEN 1 THEN 'training diverged at step 3 (loss nan, pseudo 0)'"
+                                  " WHEN 2 THEN 'boom' END WHERE seed IN (1, 2)"), SQLITE_OK);
+    const int want[3] = {RK_EDIVERGED, 0, 0};
+    for (int migrate = 0; migrate < 2; migrate++) {
+        if (migrate) rk_store_close(open_ok(db));
+        ck_assert_msg(rk_store_open_readonly(&s, db, &err) == RK_OK, "%s", err.msg);
+        int v = 0;
+        ck_assert(rk_store_schema_version(s, &v, &err) == RK_OK);
+        ck_assert_int_eq(v, migrate ? 2 : 1);
+        rk_trial_record *t;
+        size_t n;
+        ck_assert_msg(rk_store_trial_records(s, "st", &t, &n, &err) == RK_OK, "%s", err.msg);
+        ck_assert_uint_eq(n, 3);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_int_eq(t[i].t.id, ids[i]);
+            ck_assert_int_eq(t[i].t.error_code, want[i]);
+        }
+        rk_trial_records_free(t, n);
+        rk_store_close(s);
+    }
 }
 END_TEST
 
@@ -421,7 +505,7 @@ START_TEST(a_finished_trial_is_never_acquired_again)
     ck_assert_int_eq(rk_store_trial_heartbeat(s, t.id, t.attempts, &err), RK_STORE_LOST);
     ck_assert_int_eq(finish(s, t.id, t.attempts, 0.9, &err), RK_STORE_LOST);
     ck_assert_int_ne(raw_exec(db, "UPDATE trials SET status = 'pending'"), SQLITE_OK);
-    double stats[RK_STORE_NSTATS];
+    double stats[RK_COCO_NSTATS];
     int found;
     ck_assert(rk_store_result_get(s, t.id, stats, &found, &err) == RK_OK && found);
     ck_assert_double_eq_tol(stats[0], 0.3, 1e-12);
@@ -456,7 +540,8 @@ START_TEST(a_stale_running_trial_is_reclaimed_and_its_attempt_counted)
     rk_metric m = {.step = 1, .epoch = 0, .name = "loss", .value = 1};
     ck_assert_int_eq(rk_store_metrics_add(s, id, first.attempts, &m, 1, &err), RK_STORE_LOST);
     ck_assert_int_eq(finish(s, id, first.attempts, 0.1, &err), RK_STORE_LOST);
-    ck_assert_int_eq(rk_store_trial_fail(s, id, first.attempts, "x", 0, &err), RK_STORE_LOST);
+    ck_assert_int_eq(rk_store_trial_fail(s, id, first.attempts, RK_EINVAL, "x", 0, &err),
+                     RK_STORE_LOST);
     ck_assert(rk_store_trial_heartbeat(s, id, second.attempts, &err) == RK_OK);
     ck_assert(finish(s, id, second.attempts, 0.2, &err) == RK_OK);
     rk_trial_clear(&first);
@@ -511,12 +596,14 @@ START_TEST(fail_with_retry_returns_to_pending_until_attempts_run_out)
     rk_err err = {0};
     int got;
     rk_trial t = acquire_ok(s, "st", &got);
-    ck_assert(rk_store_trial_fail(s, id, t.attempts, "loss is NaN", 1, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EDIVERGED, "loss is NaN", 1, &err) ==
+              RK_OK);
     rk_trial_clear(&t);
     t = acquire_ok(s, "st", &got);
     ck_assert_int_eq(got, 1);
     ck_assert_str_eq(t.error, "loss is NaN");
-    ck_assert(rk_store_trial_fail(s, id, t.attempts, "loss is NaN again", 1, &err) == RK_OK);
+    ck_assert_int_eq(t.error_code, RK_EDIVERGED);
+    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EIO, "no disk", 1, &err) == RK_OK);
     rk_trial_clear(&t);
     t = acquire_ok(s, "st", &got);
     ck_assert_int_eq(got, 0);
@@ -572,7 +659,8 @@ START_TEST(a_failed_dependency_fails_its_dependents_by_name)
     ck_assert(rk_store_trial_depend(s, grand, student, &err) == RK_OK);
     int got;
     rk_trial t = acquire_ok(s, "st", &got);
-    ck_assert(rk_store_trial_fail(s, teacher, t.attempts, "diverged", 0, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, teacher, t.attempts, RK_EDIVERGED, "diverged", 0, &err) ==
+              RK_OK);
     char teacher_hash[65];
     memcpy(teacher_hash, t.config_hash, sizeof teacher_hash);
     rk_trial_clear(&t);
@@ -582,6 +670,7 @@ START_TEST(a_failed_dependency_fails_its_dependents_by_name)
     ck_assert(rk_store_trial_get(s, student, &t, &found, &err) == RK_OK);
     ck_assert_int_eq(t.status, RK_TRIAL_FAILED);
     ck_assert_msg(strstr(t.error, teacher_hash), "%s", t.error);
+    ck_assert_int_eq(t.error_code, 0); /* its own failure is not its teacher's divergence */
     rk_trial_clear(&t);
     ck_assert(rk_store_trial_get(s, grand, &t, &found, &err) == RK_OK);
     ck_assert_int_eq(t.status, RK_TRIAL_FAILED); /* down the chain */
@@ -604,7 +693,7 @@ START_TEST(finish_writes_results_compute_and_categories_together)
     int64_t id = reg(s, "st", "selftrain", 1, 0);
     int got;
     rk_trial t = acquire_ok(s, "st", &got);
-    double stats[RK_STORE_NSTATS];
+    double stats[RK_COCO_NSTATS];
     stats_for(stats, 0.25);
     rk_category_ap cats[1] = {{.id = 3, .name = "Pullover", .ap = 0.125}};
     rk_trial_outcome o = {.stats = stats, .cats = cats, .ncats = 1, .wall_s = 10, .cpu_s = 19,
@@ -623,9 +712,9 @@ START_TEST(finish_writes_results_compute_and_categories_together)
     ck_assert_str_eq(t.data_hash, "subset");
     ck_assert(!isnan(t.finished) && t.finished >= t.started);
     rk_trial_clear(&t);
-    double got_stats[RK_STORE_NSTATS];
+    double got_stats[RK_COCO_NSTATS];
     ck_assert(rk_store_result_get(s, id, got_stats, &found, &err) == RK_OK && found);
-    for (int i = 0; i < RK_STORE_NSTATS; i++) ck_assert_double_eq(got_stats[i], stats[i]);
+    for (int i = 0; i < RK_COCO_NSTATS; i++) ck_assert_double_eq(got_stats[i], stats[i]);
     rk_category_ap *c;
     size_t n;
     ck_assert(rk_store_categories_get(s, id, &c, &n, &err) == RK_OK);
@@ -709,6 +798,54 @@ START_TEST(counts_and_lists_are_per_study)
     rk_store_close(s);
     ck_assert_int_eq(raw_int(db, "SELECT length(experiment_hash) FROM studies WHERE name = 'a'"),
                      64);
+}
+END_TEST
+
+/* What a report reads: the study's detector trials with an arm, their results row, their
+ * teachers' compute and their flattened config (sorted; JSON null reads ""). */
+START_TEST(trial_records_are_a_studys_detector_trials_with_results_and_params)
+{
+    char db[300];
+    path_of(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    rk_err err = {0};
+    int64_t teacher = reg(s, "st", "scratch", 1, 0);
+    int64_t student = reg(s, "st", "selftrain", 1, 0);
+    reg(s, "other", "scratch", 1, 0);
+    rk_trial_spec bb = {.study = "st", .config_json = "{\"backbone\":1}", .kind = "backbone",
+                        .arm = "pretrain", .fraction = NAN};
+    rk_trial_spec noarm = {.study = "st", .config_json = "{\"x\":1}", .fraction = NAN};
+    ck_assert(rk_store_trial_register(s, &bb, NULL, NULL, NULL, &err) == RK_OK);
+    ck_assert(rk_store_trial_register(s, &noarm, NULL, NULL, NULL, &err) == RK_OK);
+    ck_assert(rk_store_trial_depend(s, student, teacher, &err) == RK_OK);
+    int got;
+    rk_trial t = acquire_ok(s, "st", &got);
+    ck_assert_int_eq(t.id, teacher);
+    ck_assert(finish(s, t.id, t.attempts, 0.3, &err) == RK_OK);
+    rk_trial_clear(&t);
+    rk_trial_record *r;
+    size_t n;
+    ck_assert_msg(rk_store_trial_records(s, "st", &r, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(r[0].t.id, teacher);
+    ck_assert_int_eq(r[0].t.status, RK_TRIAL_FINISHED);
+    ck_assert_double_eq(r[0].stats[RK_AP], 0.3);
+    ck_assert_double_eq(r[0].stats[RK_APL], -1);
+    ck_assert(isnan(r[0].deps_cpu_s));
+    ck_assert_int_eq(r[1].t.id, student);
+    ck_assert_int_eq(r[1].t.status, RK_TRIAL_PENDING);
+    ck_assert(isnan(r[1].stats[RK_AP]));
+    ck_assert_double_eq(r[1].deps_cpu_s, 2.5); /* its finished teacher's */
+    const char *keys[] = {"arm", "aug", "aug_scale", "fraction", "note", "seed", "study",
+                          "train.epochs", "train.lr"};
+    const char *vals[] = {"selftrain", "S1", "[0.5,2]", "0.5", "", "1", "st", "3", "0.1"};
+    ck_assert_uint_eq(r[1].nparams, 9);
+    for (size_t i = 0; i < 9; i++) {
+        ck_assert_str_eq(r[1].params[i].key, keys[i]);
+        ck_assert_str_eq(r[1].params[i].value, vals[i]);
+    }
+    rk_trial_records_free(r, n);
+    rk_store_close(s);
 }
 END_TEST
 
@@ -837,7 +974,8 @@ static void build_shard(const char *path, double ap_shift)
         rk_trial t = acquire_ok(s, "st", &got);
         ck_assert_int_eq(got, 1);
         if (t.id == bad) {
-            ck_assert(rk_store_trial_fail(s, t.id, t.attempts, "boom", 0, &err) == RK_OK);
+            ck_assert(rk_store_trial_fail(s, t.id, t.attempts, RK_EINVAL, "boom", 0, &err) ==
+                      RK_OK);
             rk_trial_clear(&t);
             continue;
         }
@@ -857,7 +995,8 @@ static void build_shard(const char *path, double ap_shift)
 
 /* What a merged database must agree on, independent of row ids. */
 static const char *const by_hash[] = {
-    "SELECT s.name, t.config_hash, t.config, t.status, t.arm, t.cpu_s, t.images"
+    "SELECT s.name, t.config_hash, t.config, t.status, t.arm, t.cpu_s, t.images, t.error,"
+    " t.error_code"
     " FROM trials t JOIN studies s ON s.id = t.study_id ORDER BY t.config_hash",
     "SELECT t.config_hash, r.AP, r.AP50, r.APl, r.ARl FROM results r JOIN trials t"
     " ON t.id = r.trial_id ORDER BY t.config_hash",
@@ -981,7 +1120,7 @@ START_TEST(merge_completes_trials_the_destination_has_not_finished)
     ck_assert_msg(rk_store_merge(d, shard, &ms, &err) == RK_OK, "%s", err.msg);
     ck_assert_int_eq(ms.trials_completed, 1);
     ck_assert_int_eq(ms.trials_added, 3);
-    double stats[RK_STORE_NSTATS];
+    double stats[RK_COCO_NSTATS];
     int found;
     ck_assert(rk_store_result_get(d, teacher, stats, &found, &err) == RK_OK && found);
     rk_metric *out;
@@ -1265,6 +1404,8 @@ Suite *suite_store(void)
     tcase_add_test(sc, an_older_database_is_upgraded_in_place);
     tcase_add_test(sc, concurrent_openers_of_a_fresh_file_create_the_schema_once);
     tcase_add_test(sc, a_file_that_is_not_a_database_is_a_clear_error);
+    tcase_add_test(sc, a_read_only_store_never_writes_and_refuses_what_it_cannot_read);
+    tcase_add_test(sc, a_version_1_database_reads_as_it_migrates_and_stays_version_1);
     suite_add_tcase(s, sc);
     TCase *lc = tcase_create("lifecycle");
     tcase_add_checked_fixture(lc, setup, teardown);
@@ -1280,6 +1421,7 @@ Suite *suite_store(void)
     tcase_add_test(lc, finish_writes_results_compute_and_categories_together);
     tcase_add_test(lc, the_schema_refuses_a_finished_trial_without_results);
     tcase_add_test(lc, counts_and_lists_are_per_study);
+    tcase_add_test(lc, trial_records_are_a_studys_detector_trials_with_results_and_params);
     suite_add_tcase(s, lc);
     TCase *rc = tcase_create("records");
     tcase_add_checked_fixture(rc, setup, teardown);

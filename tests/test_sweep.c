@@ -244,7 +244,7 @@ START_TEST(stage_and_shard_membership_depends_only_on_the_file_and_overrides)
     rk_trial t;
     int got = 0;
     ck_assert(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK && got);
-    ck_assert(rk_store_trial_fail(s, t.id, t.attempts, "broken", 0, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, t.id, t.attempts, RK_EINVAL, "broken", 0, &err) == RK_OK);
     rk_trial_clear(&t);
     ck_assert_int_eq(raw_int("select count(*) from trials where status = 'failed'"), 1);
     rk_store_close(s);
@@ -386,12 +386,12 @@ START_TEST(a_dead_workers_trial_goes_back_to_pending)
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(raw_int("select count(*) from trials where status = 'running'"), 2);
     /* another machine's worker: left to the heartbeat */
-    ck_assert(rk_store_trial_fail(s, p.t[1].id, 1, "stop", 1, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, p.t[1].id, 1, RK_EIO, "stop", 1, &err) == RK_OK);
     take_as(s, p.t[1].id, "elsewhere", dead);
     ck_assert(rk_sweep_reclaim_dead(s, p.study, &n, &err) == RK_OK);
     ck_assert_int_eq(n, 0);
     /* every running trial's worker of this host and gone: all go back to pending */
-    ck_assert(rk_store_trial_fail(s, p.t[1].id, 2, "stop", 1, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, p.t[1].id, 2, RK_EIO, "stop", 1, &err) == RK_OK);
     ck_assert(rk_sweep_reclaim_dead(s, p.study, &n, &err) == RK_OK);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(raw_int("select count(*) from trials where status = 'pending'"), 2);

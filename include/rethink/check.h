@@ -54,14 +54,14 @@ typedef struct rk_baseline_cell {
     char *arm, *aug, *variant;
     double fraction;
     size_t n;
-    double mean[RK_STORE_NSTATS], std[RK_STORE_NSTATS]; /* NAN: absent */
+    double mean[RK_COCO_NSTATS], std[RK_COCO_NSTATS]; /* NAN: absent */
     int line;
 } rk_baseline_cell;
 
 typedef struct rk_baseline {
     char *path, *study;
     double k;                     /* std multiplier */
-    double tol[RK_STORE_NSTATS];  /* absolute tolerance; NAN: stat not checked */
+    double tol[RK_COCO_NSTATS];  /* absolute tolerance; NAN: stat not checked */
     rk_baseline_cell *cells;
     size_t ncells;
 } rk_baseline;
@@ -71,7 +71,7 @@ typedef struct rk_claim_spec {
     char *file;
     int line;                     /* the section's first key */
     rk_claim_type type;
-    int stat;                     /* index into rk_store_stat_names; -1: baseline's own */
+    int stat;                     /* a COCO stat (rk_coco_stat_name); -1: baseline's own */
     rk_arm_sel a, b;              /* delta; trend of a delta */
     rk_arm_sel *arms;             /* value, trend, stable, baseline; none: every arm */
     size_t narms;
@@ -113,7 +113,10 @@ int rk_baseline_save(const rk_results *r, const char *path, rk_err *err);
 typedef struct rk_check_unit {
     char *label;                  /* e.g. "S4 20%", "scratch 100%: S1 -> S2" */
     rk_verdict verdict;
-    rk_summary s;                 /* the tested quantity over seeds */
+    rk_summary s;                 /* the tested quantity over seeds (stable: only n, the
+                                     trials seen) */
+    double estimate;              /* what the verdict is about: s.mean, or for a stable
+                                     claim the number of diverged trials */
     char *note;                   /* why it is inconclusive, or NULL */
 } rk_check_unit;
 
@@ -122,6 +125,7 @@ typedef struct rk_check_result {
     rk_claim_type type;
     rk_verdict verdict;
     rk_summary s;                 /* the deciding unit's */
+    double estimate;              /* the deciding unit's */
     double min, max;              /* the claimed region (NAN: unbounded) */
     double confidence;            /* per unit (after any correction) */
     char *reason;                 /* one line: why this verdict */

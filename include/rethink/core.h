@@ -1,5 +1,5 @@
 /* rethink core: what every stage shares — error reporting, counter-based randomness,
- * thread control and the version.
+ * thread control, files and hashing, and the version.
  *
  * Errors: every fallible function returns an int rc (RK_OK == 0) and fills an rk_err with a
  * message the caller can show (file, line or key, what was expected). Library code never
@@ -13,7 +13,10 @@
 #define RK_VERSION "0.1.0"
 
 /* ---- errors ---- */
-enum { RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5 };
+/* RK_EDIVERGED: training stopped on a non-finite loss. The store records a failed trial's
+ * code, so a claims check counts divergence by it, never by the message's text. */
+enum { RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5,
+       RK_EDIVERGED = 6 };
 
 typedef struct rk_err {
     int rc;
@@ -46,8 +49,21 @@ typedef struct rk_ini_item {
 int rk_ini_read(const char *path, rk_ini_item **items, size_t *n, rk_err *err);
 void rk_ini_free(rk_ini_item *items, size_t n);
 
+/* ---- files and hashing ---- */
+
+/* Creates a folder and its parents (like mkdir -p). */
+int rk_mkdirs(const char *path, rk_err *err);
+/* Reads a whole file (NUL-terminated); *n gets the length. */
+int rk_read_file(const char *path, char **data, size_t *n, rk_err *err);
+/* SHA-256 (nettle) as 64 lowercase hex digits and a NUL. */
+void rk_sha256_hex(const void *p, size_t n, char out[65]);
+int rk_sha256_file(const char *path, char out[65], rk_err *err);
+
 /* Compute threads for OpenMP (shared by oneDNN and OpenBLAS). */
 void rk_set_threads(int threads);
+
+/* a = b up to 1e-9 relative: fractions and values that went through text. */
+int rk_feq(double a, double b);
 
 /* Seconds: monotonic wall clock, and CPU time of the whole process (every thread). */
 double rk_now(void);

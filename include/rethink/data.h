@@ -137,10 +137,6 @@ int rk_holdout(const rk_coco *c, size_t k, size_t **dev, size_t **rest, size_t *
 int rk_dataset_select(rk_dataset *out, const rk_dataset *d, const size_t *idx, size_t n,
                       rk_err *err);
 
-/* ---- hashing ---- */
-void rk_sha256_hex(const void *p, size_t n, char out[65]);
-int rk_sha256_file(const char *path, char out[65], rk_err *err);
-
 /* ---- Fashion-MNIST and the default datasets ---- */
 #define RK_FASHION_DIR "/usr/share/datasets/fashion-mnist"
 extern const char *const rk_fashion_classes[10];
@@ -204,11 +200,6 @@ typedef void (*rk_progress_fn)(void *ctx, const char *stage, size_t done, size_t
 int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
                             int threads, rk_progress_fn progress, void *ctx, rk_err *err);
 
-/* Creates a folder and its parents (like mkdir -p). */
-int rk_mkdirs(const char *path, rk_err *err);
-
-/* Reads a whole file (NUL-terminated); *n gets the length. */
-int rk_read_file(const char *path, char **data, size_t *n, rk_err *err);
 /* Line and column (1-based) of byte offset `off` in text. */
 void rk_text_position(const char *text, size_t off, int *line, int *col);
 

@@ -4,10 +4,11 @@
  *
  * Terms (docs/ARCHITECTURE.md §Reports and claims):
  *  - a *cell* is (arm, aug, fraction, variant); its trials differ only by seed. The variant
- *    names the study's extra grid axes — config keys other than trial.* that take more than
- *    one value among the study's trials (e.g. "selftrain.alpha=0.5") — as "key=value" pairs
- *    joined by ';', sorted by key; "" when there are none. A trial carries only the axes its
- *    config has (a scratch trial has no selftrain.alpha), so its cell has fewer pairs.
+ *    holds the trial's values on the study's extra grid axes — config keys other than
+ *    trial.* that take more than one value among the study's trials — as key/value pairs
+ *    sorted by key, shown as "selftrain.alpha=0.5;train.lr=0.1" ("" when there are none). A
+ *    trial carries only the axes its config has (a scratch trial has no selftrain.alpha),
+ *    so its cell has fewer pairs.
  *  - two variants are *compatible* when every key both name has the same value: a
  *    selftrain cell with α = 0.5 pairs with the scratch cell of its (aug, fraction).
  *  - values are paired *by seed*: the same seed gives the same labelled subset and the same
@@ -30,9 +31,9 @@
  * its mean gain over seeds is below RK_PLATEAU_GAIN. Trials without dev metrics have no
  * convergence numbers (NAN), never made-up ones.
  *
- * The report reads the database read-only (plain SQLite on the store's schema) and never
- * writes it; claims verdicts shown are the store's latest per claim (rethink check writes
- * them). Output is deterministic: the same database gives the same bytes. */
+ * The report reads the database through the store, opened read-only, and never writes it;
+ * claims verdicts shown are the store's latest per claim (rethink check writes them). Output
+ * is deterministic: the same database gives the same bytes. */
 #ifndef RETHINK_REPORT_H
 #define RETHINK_REPORT_H
 
@@ -55,7 +56,7 @@ typedef struct rk_summary {
 double rk_t_quantile(double p, double df);
 /* Summary of x[0..n) (non-finite values are skipped: they do not count in n). */
 void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s);
-/* Index of a COCO stat name in rk_store_stat_names ("AP", "AP50", ...), -1 if unknown. */
+/* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", ...), -1 if unknown. */
 int rk_stat_index(const char *name);
 
 /* Values keyed by seed, sorted by seed (seeds unique). */
@@ -80,19 +81,33 @@ int rk_seeded_diff(const rk_seeded *a, const rk_seeded *b, rk_seeded *out, rk_er
  * epochs < 1. */
 double rk_dev_gain_last_quarter(const rk_metric *dev, size_t n, int64_t epochs);
 
-typedef struct rk_param {
-    char *key, *value;
-} rk_param;
+/* A trial's values on the extra grid axes (see above). */
+typedef struct rk_variant {
+    rk_param *kv;         /* (n) sorted by key; the strings are the trial's params' */
+    size_t n;
+    char *text;           /* rk_variant_format of all pairs: shown, and orders cells */
+} rk_variant;
+
+/* Writes "k1=v1;k2=v2" of v's pairs except key `skip` (NULL: none) into out (cap bytes,
+ * NUL-terminated, truncated if need be; cap 0: nothing written): the one way a variant is
+ * shown. Returns the length of the whole text, as snprintf. */
+size_t rk_variant_format(const rk_variant *v, const char *skip, char *out, size_t cap);
+/* The value of key in v, or NULL. */
+const char *rk_variant_value(const rk_variant *v, const char *key);
+/* 1 if the two variants agree on every key both name. */
+int rk_variants_compatible(const rk_variant *a, const rk_variant *b);
 
 typedef struct rk_result_trial {
     int64_t id, seed;
     char *arm, *aug;
     double fraction;
-    char *variant;        /* see above; never NULL */
-    char *settings;       /* its values of the per-cell settings (rk_results.settings); never NULL */
+    rk_variant variant;
+    char *settings;       /* its values of the per-cell settings (rk_results.settings), shown
+                             as a variant is; never NULL */
     rk_trial_status status;
     char *error;          /* failed trials: why; else NULL */
-    double stats[RK_STORE_NSTATS]; /* NAN unless finished */
+    int error_code;       /* failed trials: the rc they failed with (core.h), 0 unknown */
+    double stats[RK_COCO_NSTATS]; /* NAN unless finished */
     double cpu_s, wall_s; /* the trial's own (NAN unless finished) */
     /* What the cell cost: cpu_s, plus for a self-training trial its teacher's CPU seconds
      * (trials.teacher_cpu_s when the teacher was trained inside it, else the finished
@@ -120,19 +135,18 @@ typedef enum rk_convergence {
 const char *rk_convergence_name(rk_convergence c);
 
 typedef struct rk_cell {
-    const char *arm, *aug, *variant; /* point into the trials' strings */
+    const char *arm, *aug;   /* point into the trials' strings */
+    const rk_variant *variant; /* its first trial's */
     const char *settings; /* the per-cell settings ("train.steps=7000") of its first trial */
     double fraction;
     size_t *idx;          /* finished trials of the cell, by seed (indices into t) */
     size_t n;
-    rk_summary stat[RK_STORE_NSTATS];
+    rk_summary stat[RK_COCO_NSTATS];
     rk_summary cpu;       /* total_cpu_s */
     /* convergence: over the trials with dev metrics (dev_best.n = 0: not measured) */
     rk_summary dev_best, dev_gain, select_frac;
     rk_convergence conv;
 } rk_cell;
-
-struct sqlite3;
 
 typedef struct rk_results {
     char *db_path, *study;
@@ -145,14 +159,15 @@ typedef struct rk_results {
     size_t nsettings;
     /* distinct values among finished trials, in display order: arms as in DESIGN.md
      * (scratch, pretrain, selftrain, pretrain+selftrain, then others by name), augs in
-     * natural order (S1 < S2 < S10), fractions ascending, variants by name */
+     * natural order (S1 < S2 < S10), fractions ascending, variants (their text) by name */
     char **arms, **augs, **variants;
     size_t narms, naugs, nvariants;
     double *fractions;
     size_t nfractions;
     rk_cell *cells;       /* by arm, variant, fraction, aug (display order) */
     size_t ncells;
-    struct sqlite3 *db;   /* read-only connection (metrics, claims) */
+    rk_store *db;         /* read-only (metrics: rk_store_metrics_get; claims verdicts:
+                             rk_store_claims_latest) */
 } rk_results;
 
 /* Loads a study's trials and builds its cells. study NULL: the database's only study with
@@ -162,16 +177,12 @@ int rk_results_load(rk_results *r, const char *db_path, const char *study, doubl
                     rk_err *err);
 void rk_results_free(rk_results *r);
 
-/* The cell with exactly these coordinates (variant NULL: ""), or NULL. */
+/* The cell with exactly these coordinates (variant: its text; NULL: ""), or NULL. */
 const rk_cell *rk_results_cell(const rk_results *r, const char *arm, const char *aug,
                                double fraction, const char *variant);
 /* The cell of arm at a's (aug, fraction) whose variant is compatible with a's, preferring
  * the one with the most shared keys; NULL if none. */
 const rk_cell *rk_results_partner(const rk_results *r, const rk_cell *a, const char *arm);
-/* 1 if the two variants agree on every key both name. */
-int rk_variants_compatible(const char *va, const char *vb);
-/* The value of key in a variant string, copied into out (cap bytes); 0 if absent. */
-int rk_variant_get(const char *variant, const char *key, char *out, size_t cap);
 /* A trial's config value for key, or NULL. */
 const char *rk_result_param(const rk_result_trial *t, const char *key);
 
@@ -182,12 +193,6 @@ int rk_cell_values(const rk_results *r, const rk_cell *c, int stat, rk_seeded *o
 /* stat(a) − stat(b) paired by seed, summarised at r->confidence (out->n: seeds paired). */
 int rk_paired_delta(const rk_results *r, const rk_cell *a, const rk_cell *b, int stat,
                     rk_summary *out, rk_err *err);
-
-/* Metrics of a trial by name, by step (the finishing attempt's); free(*m). */
-int rk_results_metrics(const rk_results *r, int64_t trial, const char *name, rk_metric **m,
-                       size_t *n, rk_err *err);
-/* The latest claims verdict per claim of the study (none if the store has none). */
-int rk_results_claims(const rk_results *r, rk_claim **c, size_t *n, rk_err *err);
 
 /* ---- the report folder ---- */
 

@@ -30,6 +30,11 @@
  * locked". An rk_store is one connection:
  * use it from one thread at a time (a heartbeat thread opens its own).
  *
+ * Readers that must never change what they read (rethink report, check) open the file with
+ * rk_store_open_readonly: no migration and no write, ever, so a report may run beside a
+ * sweep that is writing (WAL readers never block the writer). An older file is read as it
+ * is, shown as the current schema (see schema.c); a newer one is refused.
+ *
  * Times are unix seconds (UTC, fractional) as REAL columns. Absent doubles are NAN in the
  * structs below and NULL in the database; absent integers are -1 / NULL.
  *
@@ -42,11 +47,11 @@
 #include <stdint.h>
 
 #include "rethink/core.h"
+#include "rethink/eval.h"
 
-/* The schema this build writes; a database with a higher version is refused. */
-#define RK_STORE_SCHEMA_VERSION 1
-/* The 12 COCO summary statistics, in pycocotools' order (results table columns). */
-#define RK_STORE_NSTATS 12
+/* The schema this build writes; a database with a higher version is refused. The results
+ * table has a column per COCO stat (rk_coco_stat_name, RK_COCO_NSTATS of them). */
+#define RK_STORE_SCHEMA_VERSION 2
 #define RK_STORE_MAX_ATTEMPTS 3  /* default per trial */
 #define RK_STORE_STALE_S 120.0   /* default: a running trial silent this long is presumed dead */
 #define RK_STORE_BUSY_MS 30000   /* how long a writer waits for the lock */
@@ -54,9 +59,6 @@
 /* rc (beyond core.h's): the caller's lease on a trial is gone (it was reclaimed, finished or
  * failed by someone else); nothing was written. Stop working on the trial. */
 enum { RK_STORE_LOST = 16 };
-
-/* "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl" */
-extern const char *const rk_store_stat_names[RK_STORE_NSTATS];
 
 typedef enum rk_trial_status {
     RK_TRIAL_PENDING = 0,
@@ -116,6 +118,7 @@ typedef struct rk_trial {
     rk_trial_status status;
     int attempts, max_attempts; /* attempts: times acquired; the current lease's number */
     char *worker, *host, *git_rev, *data_hash, *error; /* NULL until known */
+    int error_code; /* a failure's rc (core.h; RK_EDIVERGED: a non-finite loss); 0 unknown */
     double created, started, finished, heartbeat;     /* unix s; NAN until known */
     double wall_s, cpu_s, flops, teacher_cpu_s, pseudo_cpu_s; /* NAN until finished */
     int64_t images;                                           /* -1 until finished */
@@ -157,7 +160,7 @@ typedef struct rk_category_ap {
 } rk_category_ap;
 
 typedef struct rk_trial_outcome {
-    const double *stats;        /* RK_STORE_NSTATS, COCO order; NULL only for non-detector kinds */
+    const double *stats;        /* RK_COCO_NSTATS, COCO order; NULL only for non-detector kinds */
     const rk_category_ap *cats; /* per-category AP, may be NULL with ncats 0 */
     size_t ncats;
     double wall_s, cpu_s;       /* this trial's own cost */
@@ -173,10 +176,11 @@ typedef struct rk_trial_outcome {
  * earlier attempts are dropped: a finished trial's metrics are its finishing attempt's. */
 int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_outcome *o,
                           rk_err *err);
-/* Records the error text; with retry and attempts left the trial goes back to pending,
- * otherwise it is failed. */
-int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, const char *error, int retry,
-                        rk_err *err);
+/* Records the failure: code is the rc the work failed with (core.h; 0 unknown), error its
+ * message. With retry and attempts left the trial goes back to pending, otherwise it is
+ * failed. */
+int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, int code, const char *error,
+                        int retry, rk_err *err);
 
 int rk_store_trial_get(rk_store *s, int64_t id, rk_trial *t, int *found, rk_err *err);
 int rk_store_trial_find(rk_store *s, const char *config_hash, rk_trial *t, int *found,
@@ -202,10 +206,28 @@ int rk_store_retry_failed(rk_store *s, const char *study, size_t *n, rk_err *err
 
 /* ---- metrics ---- */
 
+/* Metric names: what the trainer records (src/cli/run.c) and the report reads. Per epoch
+ * (step = epoch): */
+#define RK_METRIC_LOSS "loss"               /* mean training loss of the epoch */
+#define RK_METRIC_LOSS_FOCAL "loss.focal"   /* its three terms */
+#define RK_METRIC_LOSS_SIZE "loss.size"
+#define RK_METRIC_LOSS_OFFSET "loss.offset"
+#define RK_METRIC_LOSS_PSEUDO "loss.pseudo" /* the pseudo-labelled half's loss (0: none) */
+#define RK_METRIC_LR "lr"
+#define RK_METRIC_IMG_PER_S "img_per_s"
+#define RK_METRIC_IMAGES "images"           /* images seen so far */
+#define RK_METRIC_VAL_AP "val.AP"           /* study.eval_every */
+#define RK_METRIC_DEV_AP "dev.AP"           /* train.dev: AP on the held-out dev split */
+/* Once per trial: the checkpoint kept (best dev AP, step = its epoch), and the pre-trained
+ * backbone's held-out source accuracy (step 0). */
+#define RK_METRIC_SELECT_EPOCH "select.epoch"
+#define RK_METRIC_SELECT_DEV_AP "select.dev.AP"
+#define RK_METRIC_SOURCE_ACC "backbone.source_acc"
+
 typedef struct rk_metric {
     int64_t step;  /* the x axis: optimizer step (or epoch when logging per epoch) */
     int64_t epoch; /* -1: none */
-    char name[64]; /* e.g. "loss", "loss.focal", "lr", "img_per_s", "val.AP" */
+    char name[64]; /* RK_METRIC_*, e.g. "loss", "val.AP" */
     double value;
 } rk_metric;
 
@@ -219,7 +241,7 @@ int rk_store_metrics_get(rk_store *s, int64_t id, const char *name, rk_metric **
 
 /* ---- results ---- */
 
-/* stats[RK_STORE_NSTATS] of a trial; *found = 0 if it has none. */
+/* stats[RK_COCO_NSTATS] of a trial; *found = 0 if it has none. */
 int rk_store_result_get(rk_store *s, int64_t id, double *stats, int *found, rk_err *err);
 /* Per-category AP by category id; free(*c). */
 int rk_store_categories_get(rk_store *s, int64_t id, rk_category_ap **c, size_t *n,
@@ -274,6 +296,40 @@ int rk_store_claim_put(rk_store *s, const rk_claim *c, rk_err *err);
 int rk_store_claims_latest(rk_store *s, const char *study, rk_claim **c, size_t *n,
                            rk_err *err);
 void rk_claims_free(rk_claim *c, size_t n);
+
+/* ---- reading a study (rethink report and check) ---- */
+
+/* Opens an existing database read-only: the schema version is checked (a newer one is an
+ * RK_EFORMAT error naming both; a file that is not a rethink database, or a missing one, is
+ * RK_EINVAL) and never migrated. Every write function fails on it. An older schema is read
+ * as the current one, the columns added since filled as their migration fills them
+ * (schema.c), without writing the file. */
+int rk_store_open_readonly(rk_store **s, const char *path, rk_err *err);
+
+/* Names of the studies that have a finished detector trial with an arm (what a report can
+ * show), sorted; free with rk_store_strings_free. */
+int rk_store_studies_with_results(rk_store *s, char ***names, size_t *n, rk_err *err);
+
+/* One key of a trial's flattened config ("train.lr") and its value as text. */
+typedef struct rk_param {
+    char *key, *value;
+} rk_param;
+
+/* A detector trial as a report reads it. */
+typedef struct rk_trial_record {
+    rk_trial t;
+    double stats[RK_COCO_NSTATS]; /* its results row; NAN without one */
+    double deps_cpu_s;            /* cpu_s of the finished trials it depends on (a student's
+                                     teacher), summed; NAN if none */
+    rk_param *params;             /* its flattened config, sorted by key; NULL values read "" */
+    size_t nparams;
+} rk_trial_record;
+
+/* The study's detector trials that have an arm, in id order; free with
+ * rk_trial_records_free. */
+int rk_store_trial_records(rk_store *s, const char *study, rk_trial_record **t, size_t *n,
+                           rk_err *err);
+void rk_trial_records_free(rk_trial_record *t, size_t n);
 
 /* ---- merging shards (scale-out) ---- */
 

@@ -68,7 +68,7 @@ int rk_classifier_train(rk_net *net, const rk_refnet_cfg *model, const rk_source
         }
         float loss = rk_softmax_xent(dlog, out, lab, B, K);
         if (!isfinite(loss)) {
-            rc = rk_errf(err, RK_EINVAL, "pre-training diverged at step %ld", step);
+            rc = rk_errf(err, RK_EDIVERGED, "pre-training diverged at step %ld", step);
             goto done;
         }
         int correct = 0;

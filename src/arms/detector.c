@@ -269,7 +269,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
             for (size_t i = (size_t)B * per; i < (size_t)N * per; i++) dout[i] *= (float)wp;
         }
         if (!isfinite(lh) || !isfinite(lp)) {
-            rc = rk_errf(err, RK_EINVAL, "training diverged at step %ld (loss %g, pseudo %g)",
+            rc = rk_errf(err, RK_EDIVERGED, "training diverged at step %ld (loss %g, pseudo %g)",
                          step, lh, lp);
             goto done;
         }

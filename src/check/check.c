@@ -18,12 +18,14 @@
 
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
 
+/* A summary of nothing: no values, every number NAN. */
+#define NO_SUMMARY                                                                          \
+    ((rk_summary){.n = 0, .mean = NAN, .std = NAN, .ci_low = NAN, .ci_high = NAN})
+
 const char *rk_verdict_name(rk_verdict v)
 {
     return v == RK_HOLDS ? "HOLDS" : v == RK_FAILS ? "FAILS" : "INCONCLUSIVE";
 }
-
-static int feq(double a, double b) { return fabs(a - b) <= 1e-9 * (1 + fabs(a)); }
 
 /* Values equal as strings, or as numbers when both are numbers ("0.50" = "0.5"). */
 static int value_eq(const char *a, const char *b)
@@ -31,7 +33,7 @@ static int value_eq(const char *a, const char *b)
     if (!strcmp(a, b)) return 1;
     char *ea, *eb;
     double x = strtod(a, &ea), y = strtod(b, &eb);
-    return ea != a && eb != b && !*ea && !*eb && feq(x, y);
+    return ea != a && eb != b && !*ea && !*eb && rk_feq(x, y);
 }
 
 static const rk_result_trial *first_trial(const rk_results *r, const rk_cell *c)
@@ -39,14 +41,20 @@ static const rk_result_trial *first_trial(const rk_results *r, const rk_cell *c)
     return &r->t[c->idx[0]];
 }
 
-static int sel_match(const rk_results *r, const rk_cell *c, const rk_arm_sel *s)
+/* t is of the selector's arm and has the config values it names. */
+static int trial_match(const rk_result_trial *t, const rk_arm_sel *s)
 {
-    if (strcmp(c->arm, s->arm)) return 0;
+    if (strcmp(t->arm, s->arm)) return 0;
     for (size_t i = 0; i < s->nwhere; i++) {
-        const char *v = rk_result_param(first_trial(r, c), s->where[i].key);
+        const char *v = rk_result_param(t, s->where[i].key);
         if (!v || !value_eq(v, s->where[i].value)) return 0;
     }
     return 1;
+}
+
+static int sel_match(const rk_results *r, const rk_cell *c, const rk_arm_sel *s)
+{
+    return trial_match(first_trial(r, c), s);
 }
 
 static int in_slice(const rk_claim_spec *c, const char *aug, double fraction)
@@ -55,7 +63,7 @@ static int in_slice(const rk_claim_spec *c, const char *aug, double fraction)
     for (size_t i = 0; i < c->naugs && !ok; i++) ok = !strcmp(c->augs[i], aug);
     if (!ok) return 0;
     ok = c->nfractions == 0;
-    for (size_t i = 0; i < c->nfractions && !ok; i++) ok = feq(c->fractions[i], fraction);
+    for (size_t i = 0; i < c->nfractions && !ok; i++) ok = rk_feq(c->fractions[i], fraction);
     return ok;
 }
 
@@ -69,24 +77,15 @@ static int sel_names(const rk_arm_sel *s, const char *key)
 /* Variants agree on every key both name, except keys the selectors fix (those are what the
  * claim compares: selftrain[normalize=1] against selftrain[normalize=0]). Returns the number
  * of shared keys, -1 if incompatible. */
-static int pair_overlap(const char *va, const char *vb, const rk_arm_sel *sa,
+static int pair_overlap(const rk_variant *va, const rk_variant *vb, const rk_arm_sel *sa,
                         const rk_arm_sel *sb)
 {
     int shared = 0;
-    const char *p = va;
-    while (p && *p) {
-        const char *end = strchr(p, ';'), *eq = strchr(p, '=');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char key[256], wv[512];
-        size_t kl = eq && eq < p + len ? (size_t)(eq - p) : len;
-        snprintf(key, sizeof key, "%.*s", (int)kl, p);
-        if (!sel_names(sa, key) && !sel_names(sb, key) && rk_variant_get(vb, key, wv, sizeof wv)) {
-            char vv[512];
-            snprintf(vv, sizeof vv, "%.*s", (int)(len - kl - (kl < len)), p + kl + (kl < len));
-            if (strcmp(vv, wv)) return -1;
-            shared++;
-        }
-        p = end ? end + 1 : NULL;
+    for (size_t i = 0; i < va->n; i++) {
+        const char *key = va->kv[i].key, *w = rk_variant_value(vb, key);
+        if (!w || sel_names(sa, key) || sel_names(sb, key)) continue;
+        if (strcmp(va->kv[i].value, w)) return -1;
+        shared++;
     }
     return shared;
 }
@@ -98,7 +97,7 @@ static const rk_cell *find_partner(const rk_results *r, const rk_cell *a, const 
     int best_shared = -1;
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
-        if (c == a || strcmp(c->aug, a->aug) || !feq(c->fraction, a->fraction) ||
+        if (c == a || strcmp(c->aug, a->aug) || !rk_feq(c->fraction, a->fraction) ||
             !sel_match(r, c, sb))
             continue;
         int sh = pair_overlap(a->variant, c->variant, sa, sb);
@@ -113,6 +112,8 @@ typedef struct {
     char *label, *note;
     rk_seeded v;         /* per-seed values of the tested quantity */
     const rk_cell *cell; /* the (a) cell, for trends */
+    double estimate;     /* what the verdict is about: s.mean, or a stable claim's diverged
+                            trials (its s has only n, the trials seen) */
     int sel;             /* which arm selector it came from (trend lines) */
     char *line, *level;  /* trend: the line it belongs to and its level on the axis */
     double level_num;
@@ -152,9 +153,9 @@ static char *cell_label(const rk_cell *c, const char *arm_prefix)
 {
     char fr[32], buf[1024];
     fmt_fraction(fr, sizeof fr, c->fraction);
+    const char *v = c->variant->text;
     snprintf(buf, sizeof buf, "%s%s%s %s%s%s%s", arm_prefix ? arm_prefix : "",
-             arm_prefix ? " " : "", c->aug, fr, *c->variant ? " [" : "", c->variant,
-             *c->variant ? "]" : "");
+             arm_prefix ? " " : "", c->aug, fr, *v ? " [" : "", v, *v ? "]" : "");
     return strdup(buf);
 }
 
@@ -249,7 +250,8 @@ static int check_data(const rk_claim_spec *c, const rk_results *r, gap *g, rk_er
     }
     for (size_t i = 0; i < c->nfractions && !g->missing; i++) {
         int have = 0;
-        for (size_t j = 0; j < r->nfractions && !have; j++) have = feq(r->fractions[j], c->fractions[i]);
+        for (size_t j = 0; j < r->nfractions && !have; j++)
+            have = rk_feq(r->fractions[j], c->fractions[i]);
         if (!have) {
             size_t u = 0;
             for (size_t j = 0; j < r->nfractions && u < sizeof list; j++)
@@ -360,21 +362,6 @@ static int point_cmp(const unit *a, const unit *b, const level_ctx *x)
     return strcmp(a->level, b->level);
 }
 
-/* The variant without key (for a trend along a config key). */
-static void variant_without(const char *v, const char *key, char *out, size_t cap)
-{
-    size_t u = 0, kl = strlen(key);
-    out[0] = 0;
-    const char *p = v;
-    while (p && *p) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (!(len > kl && !strncmp(p, key, kl) && p[kl] == '=') && u < cap)
-            u += (size_t)snprintf(out + u, cap - u, "%s%.*s", u ? ";" : "", (int)len, p);
-        p = end ? end + 1 : NULL;
-    }
-}
-
 static int trend_units(const rk_claim_spec *c, const rk_results *r, units *out, rk_err *err)
 {
     units pts = {0};
@@ -390,12 +377,12 @@ static int trend_units(const rk_claim_spec *c, const rk_results *r, units *out, 
         const char *arm = c->a.arm ? "" : cell->arm, *sp = c->a.arm ? "" : " ";
         if (by_aug) {
             snprintf(level, sizeof level, "%s", cell->aug);
-            snprintf(rest, sizeof rest, "%s", cell->variant);
+            snprintf(rest, sizeof rest, "%s", cell->variant->text);
             snprintf(line, sizeof line, "%s%s%s", arm, sp, fr);
         } else if (by_fraction) {
             snprintf(level, sizeof level, "%s", fr);
             p->level_num = cell->fraction;
-            snprintf(rest, sizeof rest, "%s", cell->variant);
+            snprintf(rest, sizeof rest, "%s", cell->variant->text);
             snprintf(line, sizeof line, "%s%s%s", arm, sp, cell->aug);
         } else {
             const char *v = rk_result_param(first_trial(r, cell), c->axis);
@@ -404,7 +391,7 @@ static int trend_units(const rk_claim_spec *c, const rk_results *r, units *out, 
             char *end;
             p->level_num = strtod(v, &end);
             if (end == v || *end) p->level_num = NAN;
-            variant_without(cell->variant, c->axis, rest, sizeof rest);
+            rk_variant_format(cell->variant, c->axis, rest, sizeof rest); /* without the axis */
             snprintf(line, sizeof line, "%s%s%s %s", arm, sp, cell->aug, fr);
         }
         if (*rest) {
@@ -431,7 +418,7 @@ static int trend_units(const rk_claim_spec *c, const rk_results *r, units *out, 
         return rc;
     }
     /* insertion sort: a few dozen points, and it keeps equal points in cell order */
-    level_ctx x = {r, by_aug};
+    level_ctx x = {.r = r, .by_aug = by_aug};
     for (size_t i = 1; i < pts.n; i++)
         for (size_t j = i; j > 0 && point_cmp(&pts.u[j - 1], &pts.u[j], &x) > 0; j--) {
             unit t = pts.u[j];
@@ -485,7 +472,7 @@ static int baseline_units(const rk_claim_spec *c, const rk_results *r, units *us
         for (size_t k = 0; k < c->narms && !armok; k++) armok = !strcmp(c->arms[k].arm, bc->arm);
         if (!armok) continue;
         const rk_cell *cur = rk_results_cell(r, bc->arm, bc->aug, bc->fraction, bc->variant);
-        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+        for (int s = 0; s < RK_COCO_NSTATS; s++) {
             if (isnan(b->tol[s]) || (c->stat >= 0 && s != c->stat) || isnan(bc->mean[s])) continue;
             unit *u = units_add(us);
             if (!u) return oom(err);
@@ -493,12 +480,12 @@ static int baseline_units(const rk_claim_spec *c, const rk_results *r, units *us
             fmt_fraction(fr, sizeof fr, bc->fraction);
             snprintf(buf, sizeof buf, "%s %s %s%s%s%s %s", bc->arm, bc->aug, fr,
                      *bc->variant ? " [" : "", bc->variant, *bc->variant ? "]" : "",
-                     rk_store_stat_names[s]);
+                     rk_coco_stat_name(s));
             if (!(u->label = strdup(buf))) return oom(err);
             u->fixed = 1;
             if (!cur || !isfinite(cur->stat[s].mean)) {
                 u->verdict = RK_INCONCLUSIVE;
-                u->s.mean = u->s.std = u->s.ci_low = u->s.ci_high = NAN;
+                u->s.mean = u->s.std = u->s.ci_low = u->s.ci_high = u->estimate = NAN;
                 if (!(u->note = strdup("cell not in the results"))) return oom(err);
                 continue;
             }
@@ -509,7 +496,7 @@ static int baseline_units(const rk_claim_spec *c, const rk_results *r, units *us
                 if (t2 > tol) tol = t2;
             }
             u->s = *now;
-            u->s.mean = d;
+            u->s.mean = u->estimate = d;
             u->s.ci_low = now->ci_low - bc->mean[s];
             u->s.ci_high = now->ci_high - bc->mean[s];
             u->verdict = fabs(d) <= tol ? RK_HOLDS : RK_FAILS;
@@ -528,18 +515,12 @@ static int stable_units(const rk_claim_spec *c, const rk_results *r, units *us, 
         const rk_result_trial *t = &r->t[i];
         if (!in_slice(c, t->aug, t->fraction)) continue;
         int armok = c->narms == 0;
-        for (size_t k = 0; k < c->narms && !armok; k++) {
-            const rk_arm_sel *s = &c->arms[k];
-            armok = !strcmp(s->arm, t->arm);
-            for (size_t w = 0; w < s->nwhere && armok; w++) {
-                const char *v = rk_result_param(t, s->where[w].key);
-                armok = v && value_eq(v, s->where[w].value);
-            }
-        }
+        for (size_t k = 0; k < c->narms && !armok; k++) armok = trial_match(t, &c->arms[k]);
         if (!armok) continue;
         n++;
-        /* the trainer fails a trial whose loss is not finite with "... diverged ..." */
-        if (t->status == RK_TRIAL_FAILED && t->error && strstr(t->error, "diverged")) {
+        /* the trainer fails a trial whose loss is not finite with RK_EDIVERGED and the store
+         * records the code (for failures older than that: src/store/schema.c, version 2) */
+        if (t->status == RK_TRIAL_FAILED && t->error_code == RK_EDIVERGED) {
             if (!diverged++) first = t;
         } else if (t->status == RK_TRIAL_FINISHED) {
             finished++;
@@ -553,12 +534,14 @@ static int stable_units(const rk_claim_spec *c, const rk_results *r, units *us, 
     snprintf(buf, sizeof buf, "%zu trials", n);
     if (!(u->label = strdup(buf))) return oom(err);
     u->fixed = 1;
-    u->s = (rk_summary){n, (double)diverged, NAN, NAN, NAN};
+    u->s = NO_SUMMARY;
+    u->s.n = n;
+    u->estimate = (double)diverged;
     if (diverged) {
         u->verdict = RK_FAILS;
         snprintf(buf, sizeof buf, "%zu of %zu diverged, e.g. trial %lld (%s %s %g seed %lld): %.300s",
                  diverged, n, (long long)first->id, first->arm, first->aug, first->fraction,
-                 (long long)first->seed, first->error);
+                 (long long)first->seed, first->error ? first->error : "");
     } else if (!finished || unfinished) {
         u->verdict = RK_INCONCLUSIVE;
         snprintf(buf, sizeof buf, "%zu of %zu trials not finished", n - finished, n);
@@ -585,6 +568,7 @@ static int judge(unit *u, double lo, double hi, double conf, rk_err *err)
 {
     if (u->fixed) return RK_OK;
     rk_summarize(u->v.v, u->v.n, conf, &u->s);
+    u->estimate = u->s.mean;
     char buf[300];
     if (u->note) {
         u->verdict = RK_INCONCLUSIVE;
@@ -628,15 +612,15 @@ static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, 
     res->confidence = conf;
     res->min = c->min;
     res->max = c->max;
-    if (d) res->s = d->s;
-    else res->s = (rk_summary){0, NAN, NAN, NAN, NAN};
+    res->s = d ? d->s : NO_SUMMARY;
+    res->estimate = d ? d->estimate : NAN;
     char buf[1200];
     if (!us->n)
         snprintf(buf, sizeof buf, "no cell of the study falls in the claim's slice");
     else if (nf)
         snprintf(buf, sizeof buf, "fails in %zu of %zu units; first: %s (estimate %.4g, CI [%.4g, "
-                 "%.4g], n = %zu)%s%s", nf, us->n, d->label, d->s.mean, d->s.ci_low, d->s.ci_high,
-                 d->s.n, d->note ? ": " : "", d->note ? d->note : "");
+                 "%.4g], n = %zu)%s%s", nf, us->n, d->label, d->estimate, d->s.ci_low,
+                 d->s.ci_high, d->s.n, d->note ? ": " : "", d->note ? d->note : "");
     else if (ni)
         snprintf(buf, sizeof buf, "%zu of %zu units inconclusive; first: %s: %s", ni, us->n,
                  d->label, d->note ? d->note : "");
@@ -647,8 +631,8 @@ static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, 
     else
         snprintf(buf, sizeof buf, "holds in %s%zu unit%s%s %s (estimate %.4g, CI [%.4g, %.4g], "
                  "n = %zu)", us->n > 1 ? "all " : "", us->n, us->n > 1 ? "s" : "",
-                 us->n > 1 ? "; closest:" : ":", d->label, d->s.mean, d->s.ci_low, d->s.ci_high,
-                 d->s.n);
+                 us->n > 1 ? "; closest:" : ":", d->label, d->estimate, d->s.ci_low,
+                 d->s.ci_high, d->s.n);
     if (!(res->reason = strdup(buf))) return oom(err);
     res->units = calloc(us->n + 1, sizeof *res->units);
     if (!res->units) return oom(err);
@@ -658,6 +642,7 @@ static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, 
         o->note = us->u[i].note, us->u[i].note = NULL;
         o->verdict = us->u[i].verdict;
         o->s = us->u[i].s;
+        o->estimate = us->u[i].estimate;
         res->nunits++;
     }
     return RK_OK;
@@ -667,7 +652,8 @@ static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result 
 {
     memset(res, 0, sizeof *res);
     res->type = c->type;
-    res->s = (rk_summary){0, NAN, NAN, NAN, NAN};
+    res->s = NO_SUMMARY;
+    res->estimate = NAN;
     if (!(res->name = strdup(c->name))) return oom(err);
     if (c->description && !(res->description = strdup(c->description))) return oom(err);
     gap g;
@@ -762,7 +748,7 @@ static cJSON *result_json(const rk_check_result *c, int with_description)
     cJSON_AddStringToObject(o, "type", rk_claim_type_name(c->type));
     if (with_description && c->description) cJSON_AddStringToObject(o, "description", c->description);
     cJSON_AddStringToObject(o, "verdict", rk_verdict_name(c->verdict));
-    add_num(o, "estimate", c->s.mean);
+    add_num(o, "estimate", c->estimate);
     cJSON *ci = cJSON_AddArrayToObject(o, "ci");
     cJSON_AddItemToArray(ci, num_or_null(c->s.ci_low));
     cJSON_AddItemToArray(ci, num_or_null(c->s.ci_high));
@@ -777,7 +763,7 @@ static cJSON *result_json(const rk_check_result *c, int with_description)
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "cell", u->label);
         cJSON_AddStringToObject(x, "verdict", rk_verdict_name(u->verdict));
-        add_num(x, "estimate", u->s.mean);
+        add_num(x, "estimate", u->estimate);
         cJSON *uci = cJSON_AddArrayToObject(x, "ci");
         cJSON_AddItemToArray(uci, num_or_null(u->s.ci_low));
         cJSON_AddItemToArray(uci, num_or_null(u->s.ci_high));
@@ -814,7 +800,7 @@ int rk_check_record(rk_store *db, const char *study, const rk_check_result *res,
         char *details = d ? cJSON_PrintUnformatted(d) : NULL;
         cJSON_Delete(d);
         if (!details) return oom(err);
-        rk_claim c = {.study = (char *)study, .name = res[i].name, .estimate = res[i].s.mean,
+        rk_claim c = {.study = (char *)study, .name = res[i].name, .estimate = res[i].estimate,
                       .ci_low = res[i].s.ci_low, .ci_high = res[i].s.ci_high,
                       .n = (int64_t)res[i].s.n, .details_json = details};
         snprintf(c.verdict, sizeof c.verdict, "%s", rk_verdict_name(res[i].verdict));

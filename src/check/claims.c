@@ -381,7 +381,7 @@ static int build_claim(rk_claimset *s, const rk_ini_item *it, size_t n, rk_claim
         if (c->stat >= 0 && isnan(c->baseline->tol[c->stat]))
             return rk_errf(err, RK_EFORMAT, "%s:%d: [claim.%s] key 'stat': %s has no tolerance in "
                            "%s's [tolerance] section", P, k[K_STAT]->line, N,
-                           rk_store_stat_names[c->stat], path);
+                           rk_coco_stat_name(c->stat), path);
     }
     return RK_OK;
 }
@@ -481,7 +481,7 @@ int rk_baseline_load(rk_baseline *b, const char *path, rk_err *err)
 {
     memset(b, 0, sizeof *b);
     b->k = 3;
-    for (int i = 0; i < RK_STORE_NSTATS; i++) b->tol[i] = NAN;
+    for (int i = 0; i < RK_COCO_NSTATS; i++) b->tol[i] = NAN;
     rk_ini_item *it = NULL;
     size_t n = 0;
     int rc = rk_ini_read(path, &it, &n, err);
@@ -526,7 +526,7 @@ int rk_baseline_load(rk_baseline *b, const char *path, rk_err *err)
             memset(c, 0, sizeof *c);
             c->fraction = NAN;
             c->line = x->line;
-            for (int s = 0; s < RK_STORE_NSTATS; s++) c->mean[s] = c->std[s] = NAN;
+            for (int s = 0; s < RK_COCO_NSTATS; s++) c->mean[s] = c->std[s] = NAN;
             cur = x->section;
         }
         rk_baseline_cell *c = &b->cells[b->ncells - 1];
@@ -570,7 +570,7 @@ int rk_baseline_load(rk_baseline *b, const char *path, rk_err *err)
                          path, c->line);
     }
     int any = 0;
-    for (int s = 0; s < RK_STORE_NSTATS; s++) any |= !isnan(b->tol[s]);
+    for (int s = 0; s < RK_COCO_NSTATS; s++) any |= !isnan(b->tol[s]);
     if (!rc && !any)
         rc = rk_errf(err, RK_EFORMAT, "%s: no [tolerance] for any stat (e.g. AP = 0.005)", path);
     rk_ini_free(it, n);
@@ -595,12 +595,12 @@ int rk_baseline_save(const rk_results *r, const char *path, rk_err *err)
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         fprintf(f, "\n[cell.%zu]\narm = %s\naug = %s\nfraction = %.9g\nvariant = %s\nn = %zu\n",
-                i + 1, c->arm, c->aug, c->fraction, c->variant, c->n);
-        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+                i + 1, c->arm, c->aug, c->fraction, c->variant->text, c->n);
+        for (int s = 0; s < RK_COCO_NSTATS; s++) {
             if (!isfinite(c->stat[s].mean)) continue;
-            fprintf(f, "%s = %.9g\n", rk_store_stat_names[s], c->stat[s].mean);
+            fprintf(f, "%s = %.9g\n", rk_coco_stat_name(s), c->stat[s].mean);
             if (isfinite(c->stat[s].std))
-                fprintf(f, "%s.std = %.9g\n", rk_store_stat_names[s], c->stat[s].std);
+                fprintf(f, "%s.std = %.9g\n", rk_coco_stat_name(s), c->stat[s].std);
         }
     }
     int bad = ferror(f);

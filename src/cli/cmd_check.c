@@ -68,7 +68,7 @@ static void print_table(const rk_results *r, const rk_check_result *res, size_t 
     for (size_t i = 0; i < n; i++) {
         const rk_check_result *c = &res[i];
         char est[32], lo[32], hi[32], ci[80] = "-";
-        fmt_signed(est, sizeof est, c->s.mean);
+        fmt_signed(est, sizeof est, c->estimate);
         fmt_signed(lo, sizeof lo, c->s.ci_low);
         fmt_signed(hi, sizeof hi, c->s.ci_high);
         if (isfinite(c->s.ci_low)) snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
@@ -79,7 +79,7 @@ static void print_table(const rk_results *r, const rk_check_result *res, size_t 
         if (c->verdict != RK_HOLDS || verbose) printf("%13s   %s\n", "", c->reason);
         for (size_t j = 0; verbose && j < c->nunits; j++) {
             const rk_check_unit *u = &c->units[j];
-            fmt_signed(est, sizeof est, u->s.mean);
+            fmt_signed(est, sizeof est, u->estimate);
             fmt_signed(lo, sizeof lo, u->s.ci_low);
             fmt_signed(hi, sizeof hi, u->s.ci_high);
             printf("%17s %-12s %-40s %9s [%s, %s] n=%zu%s%s\n", "", rk_verdict_name(u->verdict),

@@ -117,7 +117,7 @@ int cmd_ls(int argc, char **argv)
     printf("%5s  %-9s %-20s %-4s %8s %4s %7s %7s %8s  %s\n", "id", "status", "arm", "aug",
            "fraction", "seed", "AP", "AP50", "wall s", "hash");
     for (size_t i = 0; i < n; i++) {
-        double s[RK_STORE_NSTATS];
+        double s[RK_COCO_NSTATS];
         int found = 0;
         rk_store_result_get(db, t[i].id, s, &found, &err);
         printf("%5lld  %-9s %-20s %-4s %8g %4lld ", (long long)t[i].id,
@@ -188,10 +188,10 @@ int cmd_show(int argc, char **argv)
     if (isfinite(t.wall_s)) printf("\n");
     if (t.data_hash) printf("labelled subset sha256 %s\n", t.data_hash);
     if (t.error) printf("error: %s\n", t.error);
-    double s[RK_STORE_NSTATS];
+    double s[RK_COCO_NSTATS];
     if (!rk_store_result_get(db, t.id, s, &found, &err) && found) {
         printf("COCO on val:\n");
-        for (int i = 0; i < RK_STORE_NSTATS; i++) printf(" %s = %.3f\n", rk_coco_stat_label(i), s[i]);
+        for (int i = 0; i < RK_COCO_NSTATS; i++) printf(" %s = %.3f\n", rk_coco_stat_label(i), s[i]);
     }
     rk_category_ap *c = NULL;
     size_t nc = 0;
@@ -234,7 +234,7 @@ int cmd_export(int argc, char **argv)
     }
     fputs("id,study,config_hash,arm,aug,fraction,seed,status,attempts,wall_s,cpu_s,images,flops,"
           "teacher_cpu_s,pseudo_cpu_s", f);
-    for (int i = 0; i < RK_STORE_NSTATS; i++) fprintf(f, ",%s", rk_store_stat_names[i]);
+    for (int i = 0; i < RK_COCO_NSTATS; i++) fprintf(f, ",%s", rk_coco_stat_name(i));
     fputc('\n', f);
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%lld,%s,%s,%s,%s,%.17g,%lld,%s,%d,", (long long)t[i].id, t[i].study,
@@ -248,10 +248,10 @@ int cmd_export(int argc, char **argv)
         num(f, t[i].flops, "%.17g"), fputc(',', f);
         num(f, t[i].teacher_cpu_s, "%.17g"), fputc(',', f);
         num(f, t[i].pseudo_cpu_s, "%.17g");
-        double s[RK_STORE_NSTATS];
+        double s[RK_COCO_NSTATS];
         int found = 0;
         rk_store_result_get(db, t[i].id, s, &found, &err);
-        for (int k = 0; k < RK_STORE_NSTATS; k++) {
+        for (int k = 0; k < RK_COCO_NSTATS; k++) {
             fputc(',', f);
             if (found) fprintf(f, "%.17g", s[k]);
         }

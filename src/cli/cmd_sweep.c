@@ -326,7 +326,7 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
             rk_err e2 = {0};
             fprintf(stderr, "trial %lld failed (attempt %d): %s\n", (long long)t.id, t.attempts,
                     err.msg);
-            rk_store_trial_fail(db, t.id, t.attempts, err.msg, 1, &e2);
+            rk_store_trial_fail(db, t.id, t.attempts, rc, err.msg, 1, &e2);
             failures++;
         }
         rk_trial_clear(&t);

@@ -61,7 +61,7 @@ static int run_next(rk_store *db, const char *db_path, const rk_sweep_plan *p, i
         rk_trial_result_free(&res);
     } else {
         rk_err e2 = {0};
-        rk_store_trial_fail(db, t.id, t.attempts, err->msg, 0, &e2);
+        rk_store_trial_fail(db, t.id, t.attempts, rc, err->msg, 0, &e2);
     }
     rk_trial_clear(&t);
     return rc;

@@ -26,8 +26,9 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
     run_ctx *r = ctx;
     rk_metric m[10];
     size_t n = 0;
-    const char *names[] = {"loss", "loss.focal", "loss.size", "loss.offset", "loss.pseudo", "lr",
-                           "img_per_s", "images"};
+    const char *names[] = {RK_METRIC_LOSS,        RK_METRIC_LOSS_FOCAL, RK_METRIC_LOSS_SIZE,
+                           RK_METRIC_LOSS_OFFSET, RK_METRIC_LOSS_PSEUDO, RK_METRIC_LR,
+                           RK_METRIC_IMG_PER_S,   RK_METRIC_IMAGES};
     double vals[] = {s->loss, s->focal, s->size, s->offset, s->pseudo_loss, s->lr, s->img_per_s,
                      (double)s->images};
     for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
@@ -36,11 +37,11 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
         n++;
     }
     if (val_ap >= 0) {
-        m[n] = (rk_metric){s->epoch, s->epoch, "val.AP", val_ap};
+        m[n] = (rk_metric){s->epoch, s->epoch, RK_METRIC_VAL_AP, val_ap};
         n++;
     }
     if (dev_ap >= 0) {
-        m[n] = (rk_metric){s->epoch, s->epoch, "dev.AP", dev_ap};
+        m[n] = (rk_metric){s->epoch, s->epoch, RK_METRIC_DEV_AP, dev_ap};
         n++;
     }
     rk_err err = {0};

@@ -66,7 +66,7 @@ typedef struct {
 typedef struct {
     int64_t id;
     int attempt, rc; /* rc != 0: failed with error */
-    double stats[RK_STORE_NSTATS];
+    double stats[RK_COCO_NSTATS];
     double wall_s, cpu_s, flops, teacher_cpu_s, pseudo_cpu_s;
     int64_t images;
     uint32_t ncats;
@@ -414,7 +414,7 @@ static void on_ask(coord *c, int src, const msg_ask *q)
                 "of the same study?)", (long long)t.id);
         fprintf(stderr, "trial %lld failed (attempt %d): %s\n", (long long)t.id, t.attempts,
                 err.msg);
-        rk_store_trial_fail(p->db, t.id, t.attempts, err.msg, 1, &err);
+        rk_store_trial_fail(p->db, t.id, t.attempts, err.rc, err.msg, 1, &err);
         rk_trial_clear(&t);
     }
     rk_trial_clear(&t);
@@ -505,7 +505,7 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
         rk_err e2 = {0};
         fprintf(stderr, "%s: trial %lld failed (attempt %d): %s\n", label, (long long)m.id,
                 m.attempt, err.msg);
-        if (m.rc) rk_store_trial_fail(p->db, m.id, m.attempt, err.msg, 1, &e2);
+        if (m.rc) rk_store_trial_fail(p->db, m.id, m.attempt, m.rc, err.msg, 1, &e2);
         else fatal(c, &err); /* the store refused a finish: stop */
     }
     fflush(stdout);
@@ -529,7 +529,7 @@ static void presume_dead(coord *c, int src, double silent)
     fprintf(stderr, "rethink sweep: %s; its trial %lld (attempt %d) goes back to pending\n",
             why, (long long)ri->cur.id, ri->cur.attempt);
     rk_err err = {0};
-    int rc = rk_store_trial_fail(c->p->db, ri->cur.id, ri->cur.attempt, why, 1, &err);
+    int rc = rk_store_trial_fail(c->p->db, ri->cur.id, ri->cur.attempt, RK_EIO, why, 1, &err);
     if (rc && rc != RK_STORE_LOST) fatal(c, &err);
     ri->cur = (msg_lease){0, 0};
 }

@@ -1,4 +1,5 @@
-/* Errors, counter-based randomness, thread control and clocks, shared by every stage.
+/* Errors, counter-based randomness, thread control, clocks and a tolerant comparison of
+ * doubles, shared by every stage.
  *
  * The generator is SplitMix64 used as a counter-based hash: draw i of key k is
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
@@ -60,6 +61,8 @@ void rk_set_threads(int threads)
 {
     if (threads > 0) omp_set_num_threads(threads);
 }
+
+int rk_feq(double a, double b) { return fabs(a - b) <= 1e-9 * (1 + fabs(a)); }
 
 double rk_now(void)
 {

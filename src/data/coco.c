@@ -13,37 +13,6 @@
 
 #include "rethink/data.h"
 
-int rk_read_file(const char *path, char **data, size_t *n, rk_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *p = malloc(cap + 1);
-    for (;;) {
-        if (!p) {
-            fclose(f);
-            return rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
-        }
-        size_t got = fread(p + len, 1, cap - len, f);
-        len += got;
-        if (len < cap) break;
-        cap *= 2;
-        char *q = realloc(p, cap + 1);
-        if (!q) free(p);
-        p = q;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(p);
-        return rk_errf(err, RK_EIO, "%s: read error", path);
-    }
-    p[len] = 0;
-    *data = p;
-    *n = len;
-    return RK_OK;
-}
-
 void rk_text_position(const char *text, size_t off, int *line, int *col)
 {
     int l = 1, c = 1;

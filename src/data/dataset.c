@@ -1,38 +1,17 @@
 /* Datasets in memory: a COCO dataset with every image decoded once (the decode cache), a
- * folder of source JPEGs with optional labels, nested labelled fractions, and SHA-256.
- * Loading is all-or-nothing: on any error the output is left empty. */
+ * folder of source JPEGs with optional labels, and nested labelled fractions (the chosen ids
+ * hashed with rk_sha256_hex). Loading is all-or-nothing: on any error the output is left
+ * empty. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "rethink/data.h"
-
-void rk_sha256_hex(const void *p, size_t n, char out[65])
-{
-    struct sha256_ctx c;
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_init(&c);
-    sha256_update(&c, n, p);
-    sha256_digest(&c, sizeof d, d);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-int rk_sha256_file(const char *path, char out[65], rk_err *err)
-{
-    char *data;
-    size_t n;
-    int rc = rk_read_file(path, &data, &n, err);
-    if (rc) return rc;
-    rk_sha256_hex(data, n, out);
-    free(data);
-    return RK_OK;
-}
 
 /* Decodes files[i] (under dir) into images[i] for i < n, in parallel; the first error
  * (lowest index) wins so the message does not depend on scheduling. */

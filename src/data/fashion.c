@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include "rethink/data.h"
@@ -409,23 +408,6 @@ static int source_image(canvas *cv, placed *objs, rk_image *out, const rk_fashio
 }
 
 /* ---- building ---- */
-int rk_mkdirs(const char *path, rk_err *err)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) return rk_errf(err, RK_EINVAL, "%s: path too long", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++)
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return rk_errf(err, RK_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
-            buf[i] = c;
-        }
-    return RK_OK;
-}
-
 typedef struct {
     placed objs[64];
     int n;

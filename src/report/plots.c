@@ -97,9 +97,9 @@ int rk_rp_series_list(const rk_results *r, rk_rp_series **out, size_t *n, rk_err
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         rk_rp_series *s = *n ? &(*out)[*n - 1] : NULL;
-        if (!s || strcmp(s->arm, c->arm) || strcmp(s->variant, c->variant)) {
+        if (!s || strcmp(s->arm, c->arm) || strcmp(s->variant, c->variant->text)) {
             s = &(*out)[(*n)++];
-            s->arm = c->arm, s->variant = c->variant, s->first = i;
+            s->arm = c->arm, s->variant = c->variant->text, s->first = i;
         }
         s->n++;
     }
@@ -120,8 +120,6 @@ static void gq(FILE *f, const char *s)
         fputc(*s, f);
     }
 }
-
-static int feq(double a, double b) { return fabs(a - b) <= 1e-9 * (1 + fabs(a)); }
 
 /* Mean and interval ×100 (AP points); an undefined interval collapses onto the mean. */
 static void point3(FILE *f, const rk_summary *s)
@@ -564,20 +562,21 @@ typedef struct {
 
 static int write_dat_curves(const ctx *c, const char *name, curve_arg *a, rk_err *err)
 {
-    static const char *const names[] = {"loss", "loss.pseudo", "val.AP", "dev.AP"};
+    static const char *const names[] = {RK_METRIC_LOSS, RK_METRIC_LOSS_PSEUDO, RK_METRIC_VAL_AP,
+                                        RK_METRIC_DEV_AP};
     FILE *f = rk_rp_open(c->o->out_dir, name, err);
     if (!f) return err->rc;
     fprintf(f, "# training curves of %s %s %g%s%s: blocks per (metric, seed) in the order loss, "
                "loss.pseudo, val.AP, dev.AP; columns: step (epoch), value (AP x100)\n",
-            a->cell->arm, a->cell->aug, a->cell->fraction, *a->cell->variant ? " " : "",
-            a->cell->variant);
+            a->cell->arm, a->cell->aug, a->cell->fraction, *a->cell->variant->text ? " " : "",
+            a->cell->variant->text);
     int rc = RK_OK;
     for (int m = 0; m < 4 && !rc; m++)
         for (size_t j = 0; j < a->cell->n && !rc; j++) {
             const rk_result_trial *t = &c->r->t[a->cell->idx[j]];
             rk_metric *v = NULL;
             size_t nv = 0;
-            if ((rc = rk_results_metrics(c->r, t->id, names[m], &v, &nv, err))) break;
+            if ((rc = rk_store_metrics_get(c->r->db, t->id, names[m], &v, &nv, err))) break;
             fprintf(f, "# %s, seed %lld (trial %lld)\n", names[m], (long long)t->seed, (long long)t->id);
             size_t shown = 0;
             for (size_t i = 0; i < nv; i++) {
@@ -609,7 +608,7 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
                                           "#56B4E9", "#000000"};
     fprintf(f, "set multiplot layout 1,2 title \"Training curves: %s, %s, %g %% labelled%s%s\" "
                "font \"%s,14\"\n", cell->arm, cell->aug, 100 * cell->fraction,
-            *cell->variant ? ", " : "", cell->variant, FONT);
+            *cell->variant->text ? ", " : "", cell->variant->text, FONT);
     /* headroom above the curves for the key, so it never hides them */
     fprintf(f, "set key inside top right vertical spacing 1.1 opaque\nset offsets 0, 0, graph 0.35, 0\n"
                "set xlabel \"epoch\"\nset ylabel \"training loss\"\nset title \"loss per epoch\"\n"
@@ -720,16 +719,11 @@ typedef struct {
 /* "arm [the variant without key]" of a cell. */
 static void axis_group(const rk_cell *cell, const char *key, char *out, size_t cap)
 {
-    char rest[1024] = "";
-    size_t u = 0, kl = strlen(key);
-    for (const char *p = cell->variant; p && *p;) {
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (!(len > kl && !strncmp(p, key, kl) && p[kl] == '=') && u < sizeof rest)
-            u += (size_t)snprintf(rest + u, sizeof rest - u, "%s%.*s", u ? ";" : "", (int)len, p);
-        p = end ? end + 1 : NULL;
-    }
-    snprintf(out, cap, "%s%s%s%s", cell->arm, *rest ? " [" : "", rest, *rest ? "]" : "");
+    size_t u = (size_t)snprintf(out, cap, "%s [", cell->arm);
+    if (u + 1 >= cap) return;
+    size_t k = rk_variant_format(cell->variant, key, out + u, cap - u);
+    if (!k) out[u - 2] = 0; /* no other axis: the arm alone */
+    else if (u + k + 1 < cap) memcpy(out + u + k, "]", 2);
 }
 
 /* Colour of aug a of n, light to dark blue (ColorBrewer Blues, its lightest shades left out:
@@ -773,8 +767,9 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
     x->lo = INFINITY, x->hi = -INFINITY;
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *cell = &r->cells[i];
-        char v[256], g[400];
-        if (!rk_variant_get(cell->variant, x->key, v, sizeof v)) continue;
+        const char *v = rk_variant_value(cell->variant, x->key);
+        char g[400];
+        if (!v) continue;
         double xv = strtod(v, NULL);
         x->lo = fmin(x->lo, xv), x->hi = fmax(x->hi, xv);
         axis_group(cell, x->key, g, sizeof g);
@@ -796,9 +791,10 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
                 size_t np = 0;
                 for (size_t i = 0; i < r->ncells; i++) {
                     const rk_cell *cell = &r->cells[i];
-                    char v[256], gr[400];
-                    if (!feq(cell->fraction, r->fractions[fi]) || strcmp(cell->aug, r->augs[a]) ||
-                        !rk_variant_get(cell->variant, x->key, v, sizeof v))
+                    const char *v = rk_variant_value(cell->variant, x->key);
+                    char gr[400];
+                    if (!v || !rk_feq(cell->fraction, r->fractions[fi]) ||
+                        strcmp(cell->aug, r->augs[a]))
                         continue;
                     axis_group(cell, x->key, gr, sizeof gr);
                     if (strcmp(gr, x->group[g])) continue;
@@ -869,7 +865,7 @@ static const rk_cell *curve_cell(const rk_results *r, const rk_report_opts *o, r
         for (size_t i = 0; i < r->ncells; i++) {
             const rk_cell *c = &r->cells[i];
             if (!strcmp(c->arm, o->curve_arm) && !strcmp(c->aug, o->curve_aug) &&
-                feq(c->fraction, o->curve_fraction))
+                rk_feq(c->fraction, o->curve_fraction))
                 return c;
         }
         rk_errf(err, RK_EINVAL, "--cell %s,%s,%g: study %s has no such cell (finished)",
@@ -884,7 +880,7 @@ static const rk_cell *curve_cell(const rk_results *r, const rk_report_opts *o, r
 int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots, size_t *n,
                 rk_report_files *files, rk_err *err)
 {
-    ctx c = {r, o, files, NULL, 0, NULL, 0};
+    ctx c = {.r = r, .o = o, .files = files};
     *plots = NULL;
     *n = 0;
     const rk_cell *cc = curve_cell(r, o, err);
@@ -911,7 +907,7 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
         rc = plot_add(&c, "ap_vs_fraction", "AP vs labelled fraction", cap, PANEL_W * cols,
                       grid_height(r->naugs, 0, c.nser, PANEL_W * cols), body_fraction, NULL, err);
     }
-    delta_arg d = {0, NULL};
+    delta_arg d = {0};
     if (!rc) rc = write_dat_delta(&c, "delta_vs_scratch.dat", &d, err);
     if (!rc && d.nbars) {
         int w = (int)(r->nfractions * r->naugs * (d.nbars * 20 + 30)) + 200;
@@ -922,14 +918,14 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
                       520, body_delta, &d, err);
     }
     free(d.bar);
-    curve_arg ca = {cc, 0, 0, 0};
+    curve_arg ca = {.cell = cc};
     if (!rc) rc = write_dat_curves(&c, "curves.dat", &ca, err);
     if (!rc) {
         snprintf(cap, sizeof cap, "Training loss, and validation AP and dev AP (dashed: the "
                  "held-out split that chose the kept checkpoint) where recorded, per epoch of the "
                  "cell %s, %s, %g %% labelled%s%s, one line per seed (rethink report --cell "
                  "ARM,AUG,FRACTION picks another).", cc->arm, cc->aug, 100 * cc->fraction,
-                 *cc->variant ? ", " : "", cc->variant);
+                 *cc->variant->text ? ", " : "", cc->variant->text);
         rc = plot_add(&c, "curves", "Training curves", cap, 2 * PANEL_W, PANEL_H + KEY_H,
                       body_curves, &ca, err);
     }
@@ -950,7 +946,7 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
             if (v) numeric = is_number(v), have = 1;
         }
         if (!numeric || !have) continue;
-        axis_arg x = {r->axes[a], "", 0, NULL, 0, 0, 0};
+        axis_arg x = {.key = r->axes[a]};
         char name[64];
         snprintf(name, sizeof name, "ap_vs_%.50s", r->axes[a]);
         for (char *p = name; *p; p++)

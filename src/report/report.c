@@ -8,14 +8,11 @@
  * two can never disagree. Everything written is a function of the database alone: no
  * timestamps, no absolute paths beyond the database path the caller gave. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "rethink/data.h"
 #include "report_internal.h"
 
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
@@ -168,23 +165,23 @@ static void all_stats_table(tables *ts, const rk_results *r)
                      "Means only; cells.csv has std, n and the intervals of every stat. —: "
                      "undefined (COCO's -1, kept as -1 in cells.csv: no ground-truth box in "
                      "that area range).",
-                     5 + RK_STORE_NSTATS);
+                     5 + RK_COCO_NSTATS);
     if (!t) return;
     const char *h[] = {"arm", "variant", "aug", "fraction", "n"};
     for (size_t k = 0; k < 5; k++) tbl_set(ts, t, k, h[k]);
-    for (int s = 0; s < RK_STORE_NSTATS; s++) tbl_set(ts, t, 5 + (size_t)s, rk_store_stat_names[s]);
+    for (int s = 0; s < RK_COCO_NSTATS; s++) tbl_set(ts, t, 5 + (size_t)s, rk_coco_stat_name(s));
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         char v[64];
         tbl_row(ts, t);
         tbl_set(ts, t, 0, c->arm);
-        tbl_set(ts, t, 1, c->variant);
+        tbl_set(ts, t, 1, c->variant->text);
         tbl_set(ts, t, 2, c->aug);
         snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
         tbl_set(ts, t, 3, v);
         snprintf(v, sizeof v, "%zu", c->n);
         tbl_set(ts, t, 4, v);
-        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+        for (int s = 0; s < RK_COCO_NSTATS; s++) {
             /* COCO's -1 (no ground truth in the area range) is not an AP of -100 */
             if (isfinite(c->stat[s].mean) && c->stat[s].mean >= 0)
                 snprintf(v, sizeof v, "%.2f", 100 * c->stat[s].mean);
@@ -199,7 +196,7 @@ static void all_stats_table(tables *ts, const rk_results *r)
 static void cell_name(const rk_cell *c, char *out, size_t cap)
 {
     snprintf(out, cap, "%s %s %g %%%s%s%s", c->arm, c->aug, 100 * c->fraction,
-             *c->variant ? " [" : "", c->variant, *c->variant ? "]" : "");
+             *c->variant->text ? " [" : "", c->variant->text, *c->variant->text ? "]" : "");
 }
 
 static void convergence_table(tables *ts, const rk_results *r)
@@ -228,7 +225,7 @@ static void convergence_table(tables *ts, const rk_results *r)
         tbl_row(ts, t);
         col = 0;
         tbl_set(ts, t, col++, c->arm);
-        if (variant) tbl_set(ts, t, col++, c->variant);
+        if (variant) tbl_set(ts, t, col++, c->variant->text);
         tbl_set(ts, t, col++, c->aug);
         snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
         tbl_set(ts, t, col++, v);
@@ -383,8 +380,8 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
     FILE *f = rk_rp_open(dir, "cells.csv", err);
     if (!f) return err->rc;
     fprintf(f, "study,arm,aug,fraction,variant,n");
-    for (int s = 0; s < RK_STORE_NSTATS; s++) {
-        const char *nm = rk_store_stat_names[s];
+    for (int s = 0; s < RK_COCO_NSTATS; s++) {
+        const char *nm = rk_coco_stat_name(s);
         fprintf(f, ",%s_mean,%s_std,%s_ci_low,%s_ci_high", nm, nm, nm, nm);
     }
     /* convergence last (blank without dev metrics): appended, so columns keep their place */
@@ -398,9 +395,9 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         fputc(',', f);
         csv_str(f, c->aug);
         fprintf(f, ",%g,", c->fraction);
-        csv_str(f, c->variant);
+        csv_str(f, c->variant->text);
         fprintf(f, ",%zu", c->n);
-        for (int s = 0; s < RK_STORE_NSTATS; s++) {
+        for (int s = 0; s < RK_COCO_NSTATS; s++) {
             csv_num(f, c->stat[s].mean);
             csv_num(f, c->stat[s].std);
             csv_num(f, c->stat[s].ci_low);
@@ -429,21 +426,21 @@ static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
         if (!strcmp(c->arm, "scratch")) continue;
         const rk_cell *b = rk_results_partner(r, c, "scratch");
         if (!b) continue;
-        for (int s = 0; s < RK_STORE_NSTATS && !rc; s++) {
+        for (int s = 0; s < RK_COCO_NSTATS && !rc; s++) {
             rk_summary d;
             if ((rc = rk_paired_delta(r, c, b, s, &d, err))) break;
             csv_str(f, r->study);
             fputc(',', f);
             csv_str(f, c->arm);
             fputc(',', f);
-            csv_str(f, c->variant);
+            csv_str(f, c->variant->text);
             fputc(',', f);
             csv_str(f, c->aug);
             fprintf(f, ",%g,", c->fraction);
             csv_str(f, b->arm);
             fputc(',', f);
-            csv_str(f, b->variant);
-            fprintf(f, ",%s,%zu", rk_store_stat_names[s], d.n);
+            csv_str(f, b->variant->text);
+            fprintf(f, ",%s,%zu", rk_coco_stat_name(s), d.n);
             csv_num(f, d.mean);
             csv_num(f, d.std);
             csv_num(f, d.ci_low);
@@ -551,21 +548,11 @@ static void html_table(FILE *f, const tbl *t)
 static int inline_svg(FILE *out, const char *dir, const char *name, const char *prefix,
                       const char *title, rk_err *err)
 {
-    char p[2048];
+    char p[2048], *s;
+    size_t len;
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot read: %s", p, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (!s || fread(s, 1, (size_t)len, f) != (size_t)len) {
-        free(s);
-        fclose(f);
-        return rk_errf(err, RK_EIO, "%s: cannot read", p);
-    }
-    fclose(f);
-    s[len] = 0;
+    int rc = rk_read_file(p, &s, &len, err);
+    if (rc) return rc;
     const char *q = strstr(s, "<svg");
     if (!q) {
         free(s);
@@ -675,7 +662,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     if ((rc = write_deltas_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "deltas.csv", err)))
         goto done;
     if ((rc = rk_rp_series_list(r, &ser, &nser, err))) goto done;
-    if ((rc = rk_results_claims(r, &cl, &ncl, err))) goto done;
+    if ((rc = rk_store_claims_latest(r->db, r->study, &cl, &ncl, err))) goto done;
 
     char cap[400];
     snprintf(cap, sizeof cap, "AP ×100: mean over seeds ± half-width of the %g %% Student-t "

@@ -42,8 +42,8 @@ void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s)
 
 int rk_stat_index(const char *name)
 {
-    for (int i = 0; name && i < RK_STORE_NSTATS; i++)
-        if (!strcmp(name, rk_store_stat_names[i])) return i;
+    for (int i = 0; name && i < RK_COCO_NSTATS; i++)
+        if (!strcmp(name, rk_coco_stat_name(i))) return i;
     return -1;
 }
 

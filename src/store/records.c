@@ -17,18 +17,6 @@ static int oom_err(rk_store *s, rk_err *err)
     return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
 }
 
-/* Grows *v (element size sz) so that index k fits. */
-static int grow(void **v, size_t *cap, size_t k, size_t sz)
-{
-    if (k < *cap) return 0;
-    size_t nc = *cap ? 2 * *cap : 16;
-    void *nv = realloc(*v, nc * sz);
-    if (!nv) return -1;
-    *v = nv;
-    *cap = nc;
-    return 0;
-}
-
 /* ---- metrics ---- */
 
 int rk_store_metrics_add(rk_store *s, int64_t id, int attempt, const rk_metric *m, size_t n,
@@ -80,7 +68,7 @@ int rk_store_metrics_get(rk_store *s, int64_t id, const char *name, rk_metric **
     size_t k = 0, cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&v, &cap, k, sizeof *v)) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
             rc = oom_err(s, err);
             break;
         }
@@ -105,8 +93,7 @@ int rk_store_metrics_get(rk_store *s, int64_t id, const char *name, rk_metric **
 
 int rk_store_result_get(rk_store *s, int64_t id, double *stats, int *found, rk_err *err)
 {
-    static const char q[] = "SELECT AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm,"
-                            " ARl FROM results WHERE trial_id = ?";
+    static const char q[] = "SELECT " RK_SQ_STATS("") " FROM results WHERE trial_id = ?";
     sqlite3_stmt *st;
     int rc = rk_sq_stmt(s, q, &st, err);
     if (rc) return rc;
@@ -114,7 +101,7 @@ int rk_store_result_get(rk_store *s, int64_t id, double *stats, int *found, rk_e
     int r = sqlite3_step(st);
     *found = r == SQLITE_ROW;
     if (*found)
-        for (int i = 0; i < RK_STORE_NSTATS; i++) stats[i] = rk_sq_col_real(st, i);
+        for (int i = 0; i < RK_COCO_NSTATS; i++) stats[i] = rk_sq_col_real(st, i);
     sqlite3_reset(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? RK_OK : rk_sq_err(s, err, "reading results");
 }
@@ -134,7 +121,7 @@ int rk_store_categories_get(rk_store *s, int64_t id, rk_category_ap **out, size_
     size_t k = 0, cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&v, &cap, k, sizeof *v)) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
             rc = oom_err(s, err);
             break;
         }
@@ -359,7 +346,7 @@ int rk_store_claims_latest(rk_store *s, const char *study, rk_claim **out, size_
     size_t k = 0, cap = 0;
     int r, oom = 0;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&v, &cap, k, sizeof *v)) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
             oom = 1;
             break;
         }

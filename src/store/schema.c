@@ -3,6 +3,11 @@
  * edit a released migration: append a new one (ALTER TABLE, new tables, data moves), bump
  * RK_STORE_SCHEMA_VERSION, and add a test opening a database of the previous version.
  *
+ * A migration also says how a read-only reader (rk_store_open_readonly, which never
+ * migrates) sees a database of the version before it as its own: TEMP views named like the
+ * tables they change, which SQLite resolves before the file's own (temp is searched first),
+ * so every query of the store reads an old file unchanged.
+ *
  * Conventions (docs/ARCHITECTURE.md §Store): plain columns so sqlite3 and pandas read the
  * tables directly; times are unix seconds UTC as REAL; an unknown value is NULL. The
  * triggers make the lifecycle invariants hold whoever writes the file:
@@ -158,8 +163,30 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
+/* Version 2: a failed trial's error code (core.h's rc), so that a claims check counts
+ * divergence (RK_EDIVERGED) by its code rather than by its message. NULL is unknown: a
+ * failure the store itself declares (a worker that stopped sending heartbeats, a failed
+ * dependency), or one recorded before version 2. Of those, version 1 said "diverged" only
+ * in the message (the trainer's "training diverged at step N", the backbone's
+ * "pre-training diverged at step N"): such rows get RK_EDIVERGED, when migrated and when
+ * read without migrating alike. */
+#define V1_ERROR_CODE "CASE WHEN instr(error, 'diverged') > 0 THEN 6 END"
+_Static_assert(RK_EDIVERGED == 6, "V1_ERROR_CODE writes RK_EDIVERGED as 6");
+
+static const char *const schema_v2[] = {
+    "ALTER TABLE trials ADD COLUMN error_code INTEGER",
+    "UPDATE trials SET error_code = " V1_ERROR_CODE,
+    NULL,
+};
+
+static const char *const read_v1_as_v2[] = {
+    "CREATE TEMP VIEW trials AS SELECT *, " V1_ERROR_CODE " AS error_code FROM main.trials",
+    NULL,
+};
+
 const rk_sq_migration rk_sq_migrations[] = {
-    {1, "initial schema", schema_v1},
+    {1, "initial schema", schema_v1, NULL},
+    {2, "trials.error_code", schema_v2, read_v1_as_v2},
 };
 const size_t rk_sq_nmigrations = sizeof rk_sq_migrations / sizeof rk_sq_migrations[0];
 

@@ -1,4 +1,5 @@
-/* The store's connection: opening (pragmas, migrations), the prepared statement cache,
+/* The store's connection: opening (pragmas, migrations; or read-only, never migrating), the
+ * prepared statement cache,
  * transaction and binding helpers shared by the other store files, studies, and the
  * consistency check.
  *
@@ -11,17 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "rethink/data.h"
 #include "store_internal.h"
 
 void (*rk_store_test_hook)(const char *point);
-
-const char *const rk_store_stat_names[RK_STORE_NSTATS] = {
-    "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
-};
 
 const char *rk_trial_status_name(rk_trial_status st)
 {
@@ -79,6 +76,8 @@ int rk_sq_exec(rk_store *s, const char *sql, rk_err *err)
 
 int rk_sq_begin(rk_store *s, rk_err *err)
 {
+    if (s->readonly)
+        return rk_errf(err, RK_EINVAL, "store %s: opened read-only, cannot write", s->path);
     /* IMMEDIATE: take the write lock now, waiting on the busy timeout. A deferred
      * transaction that reads first and writes later cannot wait: upgrading a stale read
      * snapshot fails at once with SQLITE_BUSY, which is Optuna's "database is locked". */
@@ -135,6 +134,17 @@ char *rk_sq_col_dup(sqlite3_stmt *st, int i, int *oom)
     char *d = strdup((const char *)v);
     if (!d) *oom = 1;
     return d;
+}
+
+int rk_sq_grow(void **v, size_t *cap, size_t k, size_t sz)
+{
+    if (k < *cap) return 0;
+    size_t nc = *cap ? 2 * *cap : 16;
+    void *nv = realloc(*v, nc * sz);
+    if (!nv) return -1;
+    *v = nv;
+    *cap = nc;
+    return 0;
 }
 
 double rk_sq_now(void)
@@ -276,8 +286,8 @@ static int set_wal(rk_store *s, rk_err *err)
     }
 }
 
-int rk_sq_open(rk_store **out, const char *path, const rk_sq_migration *m, size_t n,
-               rk_err *err)
+/* A connection to path (sqlite3_open_v2's flags) with the store's busy handler. */
+static int store_connect(rk_store **out, const char *path, int flags, rk_err *err)
 {
     *out = NULL;
     if (!path || !*path) return rk_errf(err, RK_EINVAL, "store: no database path given");
@@ -286,17 +296,26 @@ int rk_sq_open(rk_store **out, const char *path, const rk_sq_migration *m, size_
         free(s);
         return rk_errf(err, RK_ENOMEM, "store %s: out of memory", path);
     }
-    int rc;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        rc = rk_errf(err, RK_EIO, "store %s: cannot open: %s", path,
-                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto fail;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        int rc = rk_errf(err, RK_EIO, "store %s: cannot open: %s", path,
+                         s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        rk_store_close(s);
+        return rc;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    /* first: the pragmas below may wait too */
+    /* first: the pragmas that follow may wait too */
     s->jitter = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)getpid() << 17) ^ (uint64_t)(uintptr_t)s;
     sqlite3_busy_handler(s->db, busy_wait, s);
+    *out = s;
+    return RK_OK;
+}
+
+int rk_sq_open(rk_store **out, const char *path, const rk_sq_migration *m, size_t n,
+               rk_err *err)
+{
+    rk_store *s;
+    int rc = store_connect(&s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (rc) return rc;
     if ((rc = rk_sq_exec(s, "PRAGMA foreign_keys = ON", err))) goto fail;
     if ((rc = set_wal(s, err))) goto fail;
     if ((rc = rk_sq_exec(s, "PRAGMA synchronous = NORMAL", err))) goto fail;
@@ -312,6 +331,45 @@ int rk_store_open(rk_store **s, const char *path, rk_err *err)
 {
     return rk_sq_open(s, path, rk_sq_migrations, rk_sq_nmigrations, err);
 }
+
+/* No pragma here: WAL is a property of the file (its writers set it), and a read-only
+ * connection can neither set it nor needs foreign keys. */
+int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
+{
+    const rk_sq_migration *m = rk_sq_migrations;
+    size_t n = rk_sq_nmigrations;
+    struct stat sb;
+    *out = NULL;
+    if (path && *path && stat(path, &sb) != 0)
+        return rk_errf(err, RK_EINVAL, "%s: no such database (run a sweep first, or pass --db)",
+                       path);
+    rk_store *s;
+    int v = 0, latest = n ? m[n - 1].version : 0;
+    int rc = store_connect(&s, path, SQLITE_OPEN_READONLY, err);
+    if (rc) return rc;
+    s->readonly = 1;
+    if (read_version(s, &v, err) || v < 1)
+        rc = rk_errf(err, RK_EINVAL, "%s: not a rethink results database (no schema_version)",
+                     path);
+    else if (v > latest)
+        rc = rk_errf(err, RK_EFORMAT, "%s: schema version %d is newer than this rethink's %d",
+                     path, v, latest);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (m[i].version <= v) continue;
+        if (!m[i].read_as)
+            rc = rk_errf(err, RK_EFORMAT, "%s: schema version %d cannot be read without "
+                         "upgrading it: open it once with rethink ls", path, v);
+        for (const char *const *q = m[i].read_as; !rc && q && *q; q++)
+            rc = rk_sq_exec(s, *q, err);
+    }
+    if (rc) {
+        rk_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return RK_OK;
+}
+
 
 void rk_store_close(rk_store *s)
 {
@@ -389,9 +447,9 @@ void rk_store_strings_free(char **v, size_t n)
     free(v);
 }
 
-int rk_store_studies_list(rk_store *s, char ***names, size_t *n, rk_err *err)
+/* The first column of every row of the (cached) statement q, as strings. */
+static int names_query(rk_store *s, const char *q, char ***names, size_t *n, rk_err *err)
 {
-    static const char q[] = "SELECT name FROM studies ORDER BY name";
     *names = NULL;
     *n = 0;
     sqlite3_stmt *st;
@@ -401,14 +459,9 @@ int rk_store_studies_list(rk_store *s, char ***names, size_t *n, rk_err *err)
     size_t k = 0, cap = 0;
     int r, oom = 0;
     while ((r = sqlite3_step(st)) == SQLITE_ROW && !oom) {
-        if (k == cap) {
-            cap = cap ? 2 * cap : 8;
-            char **nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                oom = 1;
-                break;
-            }
-            v = nv;
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
+            oom = 1;
+            break;
         }
         if (!(v[k] = rk_sq_col_dup(st, 0, &oom))) oom = 1;
         else k++;
@@ -422,6 +475,21 @@ int rk_store_studies_list(rk_store *s, char ***names, size_t *n, rk_err *err)
     *names = v;
     *n = k;
     return RK_OK;
+}
+
+int rk_store_studies_list(rk_store *s, char ***names, size_t *n, rk_err *err)
+{
+    static const char q[] = "SELECT name FROM studies ORDER BY name";
+    return names_query(s, q, names, n, err);
+}
+
+int rk_store_studies_with_results(rk_store *s, char ***names, size_t *n, rk_err *err)
+{
+    static const char q[] =
+        "SELECT DISTINCT s.name FROM trials t JOIN studies s ON s.id = t.study_id"
+        " JOIN results r ON r.trial_id = t.id WHERE t.status = 'finished'"
+        " AND t.kind = 'detector' AND t.arm IS NOT NULL ORDER BY s.name";
+    return names_query(s, q, names, n, err);
 }
 
 /* ---- consistency ---- */

@@ -26,6 +26,7 @@ struct rk_store {
         sqlite3_stmt *st;
     } cache[RK_SQ_MAX_STMTS];
     size_t ncache;
+    int readonly;      /* rk_store_open_readonly: rk_sq_begin refuses */
     double busy_since; /* start of the current wait for the lock (busy handler) */
     uint64_t jitter;   /* xorshift state: desynchronises waiters' retries */
 };
@@ -49,6 +50,13 @@ double rk_sq_col_real(sqlite3_stmt *st, int i);
 int64_t rk_sq_col_int(sqlite3_stmt *st, int i, int64_t if_null);
 /* malloc'd copy of a text column, NULL for SQL NULL; *oom set on allocation failure. */
 char *rk_sq_col_dup(sqlite3_stmt *st, int i, int *oom);
+/* Grows *v (element size sz) so that index k fits: 0, or -1 out of memory (*v kept). */
+int rk_sq_grow(void **v, size_t *cap, size_t k, size_t sz);
+/* The results table's stat columns, in rk_coco_stat_name order, each prefixed by p ("r.":
+ * column names are case-insensitive, so ARm would be ambiguous beside trials.arm). */
+#define RK_SQ_STATS(p)                                                                      \
+    p "AP, " p "AP50, " p "AP75, " p "APs, " p "APm, " p "APl, " p "AR1, " p "AR10, " p     \
+    "AR100, " p "ARs, " p "ARm, " p "ARl"
 /* Unix time now, seconds (UTC, fractional). */
 double rk_sq_now(void);
 
@@ -64,6 +72,10 @@ typedef struct rk_sq_migration {
     int version;             /* strictly increasing from 1 */
     const char *description;
     const char *const *steps; /* SQL statements, NULL-terminated */
+    /* TEMP statements that show a read-only connection a database of the previous version
+     * as this one, writing nothing to the file (NULL-terminated; NULL: such a database
+     * cannot be read without migrating it first) */
+    const char *const *read_as;
 } rk_sq_migration;
 
 extern const rk_sq_migration rk_sq_migrations[];

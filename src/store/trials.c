@@ -1,5 +1,6 @@
 /* Trial lifecycle: register (idempotent by config hash), dependencies, acquire (the lease),
- * heartbeat, finish, fail, stale-trial recovery, and reads.
+ * heartbeat, finish, fail, stale-trial recovery, and reads (one trial, a list, and a study's
+ * detector trials with their results and params for reports).
  *
  * The lease is (id, attempts): acquire increments attempts and every later write of the
  * worker names the attempt it holds. Writes check "status = 'running' AND attempts = ?" in
@@ -16,16 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rethink/data.h"
 #include "store_internal.h"
 
-/* Trials joined with their study name: the column order read_trial expects. */
-#define TRIAL_COLS                                                                          \
+/* Trials joined with their study name: the column order read_trial expects (TRIAL_NCOLS
+ * columns; a query may select more after them). */
+#define TRIAL_COLUMNS                                                                       \
     "SELECT t.id, t.config_hash, s.name, t.config, t.kind, t.arm, t.aug, t.fraction,"       \
     " t.seed, t.status, t.attempts, t.max_attempts, t.worker, t.host, t.git_rev,"           \
     " t.data_hash, t.error, t.created, t.started, t.finished, t.heartbeat, t.wall_s,"       \
-    " t.cpu_s, t.flops, t.teacher_cpu_s, t.pseudo_cpu_s, t.images"                          \
-    " FROM trials t JOIN studies s ON s.id = t.study_id "
+    " t.cpu_s, t.flops, t.teacher_cpu_s, t.pseudo_cpu_s, t.images, t.error_code"
+#define TRIAL_NCOLS 28
+#define TRIAL_FROM " FROM trials t JOIN studies s ON s.id = t.study_id "
+#define TRIAL_COLS TRIAL_COLUMNS TRIAL_FROM
 
 /* "(?N IS NULL OR t.study_id = <id of study ?N>)": NULL study means every study. */
 #define STUDY_FILTER(n) \
@@ -94,6 +97,7 @@ static int read_trial(rk_store *s, sqlite3_stmt *st, rk_trial *t, rk_err *err)
     t->teacher_cpu_s = rk_sq_col_real(st, 24);
     t->pseudo_cpu_s = rk_sq_col_real(st, 25);
     t->images = rk_sq_col_int(st, 26, -1);
+    t->error_code = (int)rk_sq_col_int(st, 27, 0);
     if (oom) {
         rk_trial_clear(t);
         return rk_errf(err, RK_ENOMEM, "store %s: out of memory reading a trial", s->path);
@@ -308,7 +312,7 @@ static int expire_stale(rk_store *s, const char *study, double cutoff, size_t *n
         " finished = CASE WHEN attempts - attempt_base >= max_attempts THEN ?2 END,"
         " error = printf('attempt %d: worker %s stopped sending heartbeats%s', attempts,"
         "   coalesce(worker, '?'), CASE WHEN attempts - attempt_base >= max_attempts"
-        "   THEN printf(' (%d attempts used)', max_attempts) ELSE '' END)"
+        "   THEN printf(' (%d attempts used)', max_attempts) ELSE '' END), error_code = NULL"
         " WHERE status = 'running' AND (heartbeat IS NULL OR heartbeat < ?1)"
         " AND " STUDY_FILTER(3);
     sqlite3_stmt *st;
@@ -330,7 +334,7 @@ static int fail_orphans(rk_store *s, const char *study, rk_err *err)
         "UPDATE trials AS t SET status = 'failed', finished = ?1,"
         " error = 'dependency ' || (SELECT u.config_hash FROM trial_deps d JOIN trials u"
         "   ON u.id = d.depends_on WHERE d.trial_id = t.id AND u.status = 'failed'"
-        "   ORDER BY u.id LIMIT 1) || ' failed'"
+        "   ORDER BY u.id LIMIT 1) || ' failed', error_code = NULL"
         " WHERE status = 'pending' AND " STUDY_FILTER(2)
         " AND EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
         "   WHERE d.trial_id = t.id AND u.status = 'failed')";
@@ -489,8 +493,8 @@ int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_o
                           rk_err *err)
 {
     static const char q_res[] =
-        "INSERT OR REPLACE INTO results (trial_id, AP, AP50, AP75, APs, APm, APl, AR1, AR10,"
-        " AR100, ARs, ARm, ARl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        "INSERT OR REPLACE INTO results (trial_id, " RK_SQ_STATS("") ")"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     static const char q_cat_del[] = "DELETE FROM category_results WHERE trial_id = ?";
     static const char q_cat[] =
         "INSERT INTO category_results (trial_id, category_id, name, AP) VALUES (?, ?, ?, ?)";
@@ -517,7 +521,7 @@ int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_o
     if (o->stats) {
         if ((rc = rk_sq_stmt(s, q_res, &st, err))) goto fail;
         sqlite3_bind_int64(st, 1, id);
-        for (int i = 0; i < RK_STORE_NSTATS; i++) rk_sq_bind_real(st, 2 + i, o->stats[i]);
+        for (int i = 0; i < RK_COCO_NSTATS; i++) rk_sq_bind_real(st, 2 + i, o->stats[i]);
         if ((rc = rk_sq_step_done(s, st, err, "recording results"))) goto fail;
     }
     if ((rc = rk_sq_stmt(s, q_cat_del, &st, err))) goto fail;
@@ -555,8 +559,8 @@ fail:
     return rc;
 }
 
-int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, const char *error, int retry,
-                        rk_err *err)
+int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, int code, const char *error,
+                        int retry, rk_err *err)
 {
     static const char q[] =
         "UPDATE trials SET"
@@ -564,7 +568,7 @@ int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, const char *error,
         "          ELSE 'failed' END,"
         " finished = CASE WHEN ?1 AND attempts - attempt_base < max_attempts THEN NULL"
         "            ELSE ?2 END,"
-        " heartbeat = ?2, error = ?3 WHERE id = ?4";
+        " heartbeat = ?2, error = ?3, error_code = ?5 WHERE id = ?4";
     int rc = rk_sq_begin(s, err);
     if (rc) return rc;
     if ((rc = rk_sq_check_lease(s, id, attempt, NULL, err))) goto fail;
@@ -574,6 +578,7 @@ int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, const char *error,
     sqlite3_bind_double(st, 2, rk_sq_now());
     rk_sq_bind_text(st, 3, error ? error : "failed (no message)");
     sqlite3_bind_int64(st, 4, id);
+    if (code) sqlite3_bind_int(st, 5, code);
     if ((rc = rk_sq_step_done(s, st, err, "recording a failure"))) goto fail;
     return rk_sq_commit(s, err);
 fail:
@@ -620,14 +625,9 @@ int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **
     size_t k = 0, cap = 0;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            cap = cap ? 2 * cap : 16;
-            rk_trial *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory listing trials", s->path);
-                break;
-            }
-            v = nv;
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
+            rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory listing trials", s->path);
+            break;
         }
         if ((rc = read_trial(s, st, &v[k], err))) break;
         k++;
@@ -636,6 +636,91 @@ int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **
     sqlite3_reset(st);
     if (rc) {
         rk_trials_free(v, k);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return RK_OK;
+}
+
+/* ---- a study's detector trials, for reports ---- */
+
+void rk_trial_records_free(rk_trial_record *t, size_t n)
+{
+    if (!t) return;
+    for (size_t i = 0; i < n; i++) {
+        rk_trial_clear(&t[i].t);
+        for (size_t j = 0; j < t[i].nparams; j++)
+            free(t[i].params[j].key), free(t[i].params[j].value);
+        free(t[i].params);
+    }
+    free(t);
+}
+
+/* t->params from the params table. */
+static int read_params(rk_store *s, rk_trial_record *t, rk_err *err)
+{
+    static const char q[] =
+        "SELECT key, coalesce(value, '') FROM params WHERE trial_id = ? ORDER BY key";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, t->t.id);
+    size_t cap = 0;
+    int r = SQLITE_DONE, oom = 0;
+    while (!oom && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rk_sq_grow((void **)&t->params, &cap, t->nparams, sizeof *t->params)) {
+            oom = 1;
+            break;
+        }
+        rk_param *p = &t->params[t->nparams++];
+        p->key = rk_sq_col_dup(st, 0, &oom);
+        p->value = rk_sq_col_dup(st, 1, &oom);
+    }
+    sqlite3_reset(st);
+    if (oom) return rk_errf(err, RK_ENOMEM, "store %s: out of memory reading params", s->path);
+    return r == SQLITE_DONE ? RK_OK : rk_sq_err(s, err, "reading params");
+}
+
+/* All in one read transaction: trials, results and params of one snapshot, even while a
+ * sweep writes. */
+int rk_store_trial_records(rk_store *s, const char *study, rk_trial_record **out, size_t *n,
+                           rk_err *err)
+{
+    static const char q[] =
+        TRIAL_COLUMNS ", " RK_SQ_STATS("r.") ", (SELECT sum(d.cpu_s) FROM trial_deps x"
+        " JOIN trials d ON d.id = x.depends_on WHERE x.trial_id = t.id"
+        " AND d.status = 'finished')" TRIAL_FROM
+        "LEFT JOIN results r ON r.trial_id = t.id"
+        " WHERE s.name = ?1 AND t.kind = 'detector' AND t.arm IS NOT NULL ORDER BY t.id";
+    *out = NULL;
+    *n = 0;
+    rk_trial_record *v = NULL;
+    size_t k = 0, cap = 0;
+    sqlite3_stmt *st;
+    int rc = rk_sq_exec(s, "BEGIN", err), r = SQLITE_DONE;
+    if (!rc) rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) goto done;
+    rk_sq_bind_text(st, 1, study);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
+            rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory reading trials", s->path);
+            break;
+        }
+        rk_trial_record *x = &v[k];
+        memset(x, 0, sizeof *x);
+        if ((rc = read_trial(s, st, &x->t, err))) break;
+        k++;
+        for (int i = 0; i < RK_COCO_NSTATS; i++) x->stats[i] = rk_sq_col_real(st, TRIAL_NCOLS + i);
+        x->deps_cpu_s = rk_sq_col_real(st, TRIAL_NCOLS + RK_COCO_NSTATS);
+    }
+    if (!rc && r != SQLITE_DONE) rc = rk_sq_err(s, err, "reading trials");
+    sqlite3_reset(st);
+    for (size_t i = 0; i < k && !rc; i++) rc = read_params(s, &v[i], err);
+done:
+    rk_sq_rollback(s); /* a read: nothing to keep */
+    if (rc) {
+        rk_trial_records_free(v, k);
         return rc;
     }
     *out = v;

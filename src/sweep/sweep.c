@@ -217,11 +217,11 @@ size_t rk_sweep_final_metrics(const rk_trial_result *res, rk_metric m[RK_SWEEP_F
 {
     size_t n = 0;
     if (!isnan(res->dev_ap)) {
-        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.epoch", res->best_epoch};
-        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.dev.AP", res->dev_ap};
+        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, RK_METRIC_SELECT_EPOCH, res->best_epoch};
+        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, RK_METRIC_SELECT_DEV_AP, res->dev_ap};
     }
     if (!isnan(res->source_acc))
-        m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
+        m[n++] = (rk_metric){0, 0, RK_METRIC_SOURCE_ACC, res->source_acc};
     /* how long it trained and why it stopped (plateau rule, or the budget ran out) */
     m[n++] = (rk_metric){0, 0, "stop.steps", (double)res->steps};
     m[n++] = (rk_metric){0, 0, "stop.max_steps", (double)res->max_steps};

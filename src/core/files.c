@@ -1,0 +1,80 @@
+/* Files and hashing that every stage needs: mkdir -p, whole-file reads, SHA-256 (nettle).
+ * The store hashes configs and experiments with it, data hashes subsets and datasets, and
+ * the report creates its folder; none of them should need data.h for that. */
+#include <errno.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rethink/core.h"
+
+int rk_mkdirs(const char *path, rk_err *err)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) return rk_errf(err, RK_EINVAL, "%s: path too long", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++)
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return rk_errf(err, RK_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
+            buf[i] = c;
+        }
+    return RK_OK;
+}
+
+int rk_read_file(const char *path, char **data, size_t *n, rk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return rk_errf(err, RK_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *p = malloc(cap + 1);
+    for (;;) {
+        if (!p) {
+            fclose(f);
+            return rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+        }
+        size_t got = fread(p + len, 1, cap - len, f);
+        len += got;
+        if (len < cap) break;
+        cap *= 2;
+        char *q = realloc(p, cap + 1);
+        if (!q) free(p);
+        p = q;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(p);
+        return rk_errf(err, RK_EIO, "%s: read error", path);
+    }
+    p[len] = 0;
+    *data = p;
+    *n = len;
+    return RK_OK;
+}
+
+void rk_sha256_hex(const void *p, size_t n, char out[65])
+{
+    struct sha256_ctx c;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&c);
+    sha256_update(&c, n, p);
+    sha256_digest(&c, sizeof d, d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+int rk_sha256_file(const char *path, char out[65], rk_err *err)
+{
+    char *data;
+    size_t n;
+    int rc = rk_read_file(path, &data, &n, err);
+    if (rc) return rc;
+    rk_sha256_hex(data, n, out);
+    free(data);
+    return RK_OK;
+}

@@ -17,26 +17,27 @@ static rk_schedule rule(int patience, double min_delta, int drops)
     return s;
 }
 
-START_TEST(plateau_drops_the_lr_after_patience_evaluations_without_improvement)
+START_TEST(plateau_compares_the_mean_of_the_last_window_with_the_window_before)
 {
     rk_schedule s = rule(3, 0.002, 2);
     rk_plateau p;
     rk_plateau_init(&p);
-    /* rising: never counted against patience */
-    const double up[] = {0.10, 0.15, 0.20, 0.21};
-    for (int i = 0; i < 4; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, up[i], i), 0);
+    /* a noisy rise: single evaluations fall below earlier ones, but each window's mean is
+     * above the one before (0.10 -> 0.15 -> ...): no plateau */
+    const double rise[] = {0.10, 0.14, 0.06, 0.16, 0.12, 0.17, 0.21, 0.13, 0.20};
+    for (int i = 0; i < 9; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, rise[i], i), 0);
+    ck_assert_double_eq_tol(p.gain, (0.21 + 0.13 + 0.20 - 0.16 - 0.12 - 0.17) / 3, 1e-12);
     ck_assert_double_eq(p.scale, 1);
-    /* +0.001 is not above best + min_delta: three such evaluations make the first drop */
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.211, 4), 0);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.205, 5), 0);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.2115, 6), 1);
+    /* flat around 0.18: the last window gains 0.001 over the one before: the first drop */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.181, 9), 0);  /* window 0.13 0.20 0.181 */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.175, 10), 0);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.184, 11), 1); /* 0.18 vs 0.179 */
     ck_assert_int_eq(p.ndrops, 1);
     ck_assert_double_eq_tol(p.scale, 0.1, 1e-12);
     ck_assert_int_eq(p.stop, 0);
-    /* the best that counted is still 0.21: 0.2125 is an improvement and resets the count */
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.2125, 7), 0);
-    ck_assert_double_eq(p.best, 0.2125);
-    ck_assert_int_eq(p.bad, 0);
+    /* a new phase needs two fresh windows before its first comparison */
+    ck_assert_int_eq(p.n, 0);
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.25, 12 + i), 0);
 }
 END_TEST
 
@@ -47,16 +48,19 @@ START_TEST(plateau_stops_at_the_plateau_after_the_last_drop)
     rk_plateau_init(&p);
     rk_plateau_observe(&p, &s, 0.3, 0);
     rk_plateau_observe(&p, &s, 0.3, 1);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.3, 2), 1); /* the one drop */
+    rk_plateau_observe(&p, &s, 0.3, 2);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.3, 3), 1); /* the one drop (gain 0 <= 0) */
     ck_assert_int_eq(p.ndrops, 1);
-    rk_plateau_observe(&p, &s, 0.29, 3);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.29, 4), 1); /* then the stop */
+    rk_plateau_observe(&p, &s, 0.31, 4);
+    rk_plateau_observe(&p, &s, 0.31, 5);
+    rk_plateau_observe(&p, &s, 0.30, 6);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.30, 7), 1); /* then the stop */
     ck_assert_int_eq(p.stop, 1);
-    ck_assert_int_eq(p.stop_step, 4);
+    ck_assert_int_eq(p.stop_step, 7);
     ck_assert_int_eq(p.ndrops, 1);
     /* a stopped rule changes nothing more */
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.9, 5), 0);
-    ck_assert_double_eq(p.best, 0.3);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.9, 8), 0);
+    ck_assert_double_eq(p.scale, 0.1);
 }
 END_TEST
 
@@ -226,7 +230,7 @@ Suite *suite_protocol(void)
 {
     Suite *s = suite_create("protocol");
     TCase *tc = tcase_create("plateau");
-    tcase_add_test(tc, plateau_drops_the_lr_after_patience_evaluations_without_improvement);
+    tcase_add_test(tc, plateau_compares_the_mean_of_the_last_window_with_the_window_before);
     tcase_add_test(tc, plateau_stops_at_the_plateau_after_the_last_drop);
     suite_add_tcase(s, tc);
     tc = tcase_create("config");

@@ -66,14 +66,18 @@ typedef struct rk_schedule {
     int bf16;             /* 1: mixed precision (bf16 activations, f32 master weights) */
     long warmup_steps;    /* > 0: the warm-up's length in steps (else warmup_frac of the budget) */
     /* The plateau rule (plateau = 1), the paper's "until held-out AP stops improving" made a
-     * rule: after warm-up the lr stays at its peak; each dev evaluation that does not beat the
-     * best dev AP so far by more than min_delta counts against patience; after patience such
-     * evaluations in a row the lr is multiplied by lr_drop, and after `drops` drops the next
-     * plateau stops training. The budget (steps or epochs) is then a maximum, a safety net.
-     * plateau = 0: warm-up, then cosine to zero over the budget (a fixed budget). */
+     * rule: after warm-up the lr stays at its peak; at each dev evaluation, once the current
+     * phase has 2 x patience of them, the mean dev AP of the last `patience` evaluations is
+     * compared with the mean of the `patience` before them: a gain of min_delta or less is a
+     * plateau. The first `drops` plateaus multiply the lr by lr_drop (a new phase begins), the
+     * next one stops training. Comparing window means, not single evaluations, keeps the noise
+     * of dev AP at a high lr from ending a phase that is still rising. The budget (steps or
+     * epochs) is then a maximum, a safety net. plateau = 0: warm-up, then cosine to zero over
+     * the budget (a fixed budget). */
     int plateau;
-    int patience;         /* evaluations without an improvement before a drop or the stop */
-    double min_delta;     /* an improvement is dev AP > best + min_delta (AP as a fraction) */
+    int patience;         /* evaluations per window (1..RK_PLATEAU_MAX_PATIENCE) */
+    double min_delta;     /* a phase still improves while its window mean gains more than this
+                             (AP as a fraction) */
     double lr_drop;       /* lr multiplier at each drop */
     int drops;            /* drops before the stop */
 } rk_schedule;
@@ -126,12 +130,14 @@ typedef struct rk_epoch_stats {
 /* The state of the plateau rule (rk_schedule.plateau): whoever evaluates on dev feeds it
  * (rk_plateau_observe) from the epoch hook; the trainer reads its lr scale every step and
  * stops after the epoch at which `stop` became 1. */
+#define RK_PLATEAU_MAX_PATIENCE 64
 typedef struct rk_plateau {
-    double best;   /* best dev AP that counted as an improvement (-inf before the first) */
-    int bad;       /* evaluations since the last improvement */
-    int ndrops;    /* drops made */
-    double scale;  /* lr multiplier: lr_drop^ndrops */
-    int stop;      /* 1: plateaued after the last drop */
+    double dev[2 * RK_PLATEAU_MAX_PATIENCE]; /* the phase's last 2 x patience dev APs, oldest first */
+    int n;          /* how many of them (the phase's evaluations, at most 2 x patience) */
+    double gain;    /* the last comparison's window gain (NAN before the first) */
+    int ndrops;     /* drops made */
+    double scale;   /* lr multiplier: lr_drop^ndrops */
+    int stop;       /* 1: plateaued after the last drop */
     long stop_step; /* the step of the evaluation that stopped it */
 } rk_plateau;
 

@@ -22,18 +22,22 @@ rk_backend rk_schedule_backend(const rk_schedule *s)
 
 void rk_plateau_init(rk_plateau *p)
 {
-    *p = (rk_plateau){.best = -INFINITY, .scale = 1};
+    *p = (rk_plateau){.gain = NAN, .scale = 1};
 }
 
 int rk_plateau_observe(rk_plateau *p, const rk_schedule *s, double dev_ap, long step)
 {
+    int W = s->patience < 1 ? 1 : s->patience > RK_PLATEAU_MAX_PATIENCE ? RK_PLATEAU_MAX_PATIENCE
+                                                                         : s->patience;
     if (p->stop) return 0;
-    if (dev_ap > p->best + s->min_delta) {
-        p->best = dev_ap, p->bad = 0;
-        return 0;
-    }
-    if (++p->bad < s->patience) return 0;
-    p->bad = 0;
+    if (p->n == 2 * W) memmove(p->dev, p->dev + 1, (size_t)(--p->n) * sizeof *p->dev);
+    p->dev[p->n++] = dev_ap;
+    if (p->n < 2 * W) return 0;
+    double before = 0, recent = 0;
+    for (int i = 0; i < W; i++) before += p->dev[i], recent += p->dev[W + i];
+    p->gain = (recent - before) / W;
+    if (p->gain > s->min_delta) return 0;
+    p->n = 0; /* a new phase, or the end */
     if (p->ndrops < s->drops) {
         p->ndrops++, p->scale *= s->lr_drop;
     } else {

@@ -73,10 +73,10 @@ static const kspec SCHEMA[] = {
     {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32, or bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32)"},
     /* The defaults of A_IF_SET keys are part of every identity that omits them: never change
      * one (a trial recorded at the old default would be found for the new behaviour). */
-    {"train.schedule", T_SCHED, 0, 0, "cosine", A_ALL | A_IF_SET, "cosine: warm-up, then cosine to zero over the step budget (a fixed budget); plateau: warm-up, then the peak lr until dev AP stops improving (train.patience, train.min_delta), drop it (train.lr_drop) up to train.drops times, stop at the plateau after the last drop; the budget is then a maximum (needs train.dev)"},
+    {"train.schedule", T_SCHED, 0, 0, "cosine", A_ALL | A_IF_SET, "cosine: warm-up, then cosine to zero over the step budget (a fixed budget); plateau: warm-up, then the peak lr until dev AP stops improving (window means, train.patience, train.min_delta), drop it (train.lr_drop) up to train.drops times, stop at the plateau after the last drop; the budget is then a maximum (needs train.dev)"},
     {"train.warmup_steps", T_INT, 0, 100000000, "0", A_ALL | A_IF_SET, "warm-up length in steps (0: train.warmup_frac of the budget)"},
-    {"train.patience", T_INT, 1, 100000, "3", A_ALL | A_IF_SET, "plateau schedule: dev evaluations without an improvement before the lr drops (or training stops)"},
-    {"train.min_delta", T_REAL, 0, 1, "0.002", A_ALL | A_IF_SET, "plateau schedule: an improvement is a dev AP (a fraction) above the best so far by more than this"},
+    {"train.patience", T_INT, 1, 64, "3", A_ALL | A_IF_SET, "plateau schedule: evaluations per window; a phase plateaus when the mean dev AP of its last window is not above the window before by more than train.min_delta"},
+    {"train.min_delta", T_REAL, 0, 1, "0.002", A_ALL | A_IF_SET, "plateau schedule: the least window-mean gain in dev AP (a fraction) that counts as still improving"},
     {"train.lr_drop", T_REAL, 0, 1, "0.1", A_ALL | A_IF_SET, "plateau schedule: the lr multiplier at each drop"},
     {"train.drops", T_INT, 0, 100, "2", A_ALL | A_IF_SET, "plateau schedule: lr drops before training stops at the next plateau"},
     {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},

@@ -59,8 +59,8 @@ START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_jso
     real_scenes(8, &d);
 
     rk_detector_cfg cfg = rk_detector_default();
-    rk_net *net = rk_refnet_detector(&cfg.model, &err);
-    ck_assert_msg(net, "%s", err.msg);
+    rk_net *net;
+    ck_assert_msg(rk_refnet_detector(&net, &cfg.model, &err) == RK_OK, "%s", err.msg);
     rk_refnet_init(net, &cfg.model, 1);
     rk_policy pol = identity_policy();
     rk_schedule s = rk_schedule_default();
@@ -100,8 +100,8 @@ static float *selftrain_weights(const rk_dataset *d, const rk_pseudo *pv, size_t
 {
     rk_detector_cfg cfg = rk_detector_default();
     rk_err err = {0};
-    rk_net *net = rk_refnet_detector(&cfg.model, &err);
-    ck_assert_msg(net, "%s", err.msg);
+    rk_net *net;
+    ck_assert_msg(rk_refnet_detector(&net, &cfg.model, &err) == RK_OK, "%s", err.msg);
     rk_refnet_init(net, &cfg.model, 1);
     rk_policy pol = identity_policy();
     rk_schedule s = rk_schedule_default();

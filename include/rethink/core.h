@@ -1,9 +1,13 @@
-/* rethink core: what every stage shares — error reporting, counter-based randomness,
- * thread control and the version.
+/* rethink core: what every stage shares — error reporting, invariant checks, counter-based
+ * randomness, thread control and the version.
  *
  * Errors: every fallible function returns an int rc (RK_OK == 0) and fills an rk_err with a
- * message the caller can show (file, line or key, what was expected). Library code never
- * prints or exits. */
+ * message the caller can show (file, line or key, what was expected). A function that makes
+ * an object returns its rc too and hands the object out through a pointer it sets to NULL
+ * on error (int rk_refnet_detector(rk_net **net, ...)), so the code is never read back from
+ * err, which callers may pass as NULL. Only allocators that can fail for memory alone
+ * return the object itself, NULL as malloc does (rk_net_create). Library code never prints
+ * or exits, except RK_ASSERT on a broken invariant. */
 #ifndef RETHINK_CORE_H
 #define RETHINK_CORE_H
 
@@ -23,6 +27,18 @@ typedef struct rk_err {
 /* Sets err (may be NULL) and returns rc. */
 int rk_errf(rk_err *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- invariants ----
+ * RK_ASSERT(e) checks an invariant where it crosses an API boundary (a net's arenas under
+ * its plan, a store connection's statements) and is always on, NDEBUG or not; inside a
+ * module plain assert() states the rest. A false one is a bug in this program, never bad
+ * input: what it guards (a plan pointing into freed memory, a connection whose next write
+ * fails for a reason no caller can act on) is not safe to run on with, nor to describe as
+ * an rk_err a caller would handle as a user error, so it prints file:line and the
+ * expression to stderr and aborts, leaving a core where the bug is. Anything a user can
+ * cause (files, keys, values) is an rk_err instead. */
+#define RK_ASSERT(e) ((e) ? (void)0 : rk_assert_fail(#e, __FILE__, __LINE__))
+_Noreturn void rk_assert_fail(const char *expr, const char *file, int line);
 
 /* ---- randomness: counter-based, keyed by (seed, stream, index); no global state ---- */
 typedef struct rk_rng {

@@ -712,6 +712,35 @@ START_TEST(counts_and_lists_are_per_study)
 }
 END_TEST
 
+/* The invariant "a statement is reset before its function returns", broken on purpose
+ * through the internal API: the next write stops the process (RK_ASSERT) rather than fail
+ * later with SQLITE_BUSY_SNAPSHOT for a reason no caller could act on. */
+START_TEST(a_statement_left_active_stops_the_next_write)
+{
+    char db[300];
+    path_of(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    reg(s, "st", "scratch", 1, 3);
+    static const char q[] = "SELECT id FROM trials";
+    sqlite3_stmt *st;
+    rk_err err = {0};
+    ck_assert_int_eq(rk_sq_stmt(s, q, &st, &err), RK_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW); /* active: a row read, not reset */
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        (void)!freopen("/dev/null", "w", stderr); /* the expected "invariant broken" line */
+        rk_store_trial_fail(s, 1, 1, "x", 0, &err);
+        _exit(0);
+    }
+    int ws;
+    ck_assert(waitpid(pid, &ws, 0) == pid);
+    ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGABRT, "the write went on");
+    sqlite3_reset(st);
+    rk_store_close(s);
+}
+END_TEST
+
 /* ---- records ---- */
 
 START_TEST(metrics_are_batched_per_attempt_and_a_finished_trial_keeps_its_last_attempts)
@@ -1280,6 +1309,7 @@ Suite *suite_store(void)
     tcase_add_test(lc, finish_writes_results_compute_and_categories_together);
     tcase_add_test(lc, the_schema_refuses_a_finished_trial_without_results);
     tcase_add_test(lc, counts_and_lists_are_per_study);
+    tcase_add_test(lc, a_statement_left_active_stops_the_next_write);
     suite_add_tcase(s, lc);
     TCase *rc = tcase_create("records");
     tcase_add_checked_fixture(rc, setup, teardown);

@@ -55,7 +55,8 @@ static int bench_train(int argc, char **argv)
         {.name = "backend", .kind = CLI_CHOICE, .dst = &backend, .arg = "B", .choices = BACKENDS,
          .help = "dnnl (default), dnnl-bf16 (bf16 activations and weight copies, f32\n"
                  "master weights; needs AVX512-BF16 or AMX) or ref (im2col + OpenBLAS)"},
-        OPT_JSON(&json, "last line of stdout: one JSON object with img_per_s, threads, batch, size"),
+        OPT_JSON(&json,
+                 "last line of stdout: one JSON object with img_per_s, threads, batch, size"),
         {0}};
     if (cli_parse(&(cli_cmd){"bench train", HELP, opts}, argc, argv, &code)) return code;
     rk_refnet_cfg cfg = rk_refnet_default();
@@ -216,8 +217,8 @@ static int bench_augment(int argc, char **argv)
     for (size_t i = 0; i < (size_t)size * size * 3; i++)
         b.src.px[i] = (uint8_t)(rk_rng_u64(&b.r) % 200 + (i / 3 % size) / 2);
     for (int k = 0; k < 4; k++)
-        b.boxes[k] =
-            (rk_box){size * (0.1 + 0.2 * k), size * 0.2, size * 0.25, size * 0.4, k, 1};
+        b.boxes[k] = (rk_box){.x = size * (0.1 + 0.2 * k), .y = size * 0.2, .w = size * 0.25,
+                              .h = size * 0.4, .cls = k, .vis = 1};
     rk_op_consts consts = rk_opset_consts(RK_OPSET_RANDAUGMENT);
     double scale = size / 640.0;
     char js[4096];

@@ -22,6 +22,14 @@ typedef struct {
     int lost;
 } run_ctx;
 
+/* A metric at step = epoch = e. */
+static rk_metric metric(int64_t e, const char *name, double value)
+{
+    rk_metric m = {.step = e, .epoch = e, .value = value};
+    snprintf(m.name, sizeof m.name, "%s", name);
+    return m;
+}
+
 static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap)
 {
     run_ctx *r = ctx;
@@ -31,19 +39,10 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
                            "img_per_s", "images"};
     double vals[] = {s->loss, s->focal, s->size, s->offset, s->pseudo_loss, s->lr, s->img_per_s,
                      (double)s->images};
-    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
-        m[n] = (rk_metric){s->epoch, s->epoch, "", vals[i]};
-        snprintf(m[n].name, sizeof m[n].name, "%s", names[i]);
-        n++;
-    }
-    if (val_ap >= 0) {
-        m[n] = (rk_metric){s->epoch, s->epoch, "val.AP", val_ap};
-        n++;
-    }
-    if (dev_ap >= 0) {
-        m[n] = (rk_metric){s->epoch, s->epoch, "dev.AP", dev_ap};
-        n++;
-    }
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+        m[n++] = metric(s->epoch, names[i], vals[i]);
+    if (val_ap >= 0) m[n++] = metric(s->epoch, "val.AP", val_ap);
+    if (dev_ap >= 0) m[n++] = metric(s->epoch, "dev.AP", dev_ap);
     rk_err err = {0};
     if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
@@ -118,11 +117,13 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
                const rk_config *cfg, const char *label, int quiet, rk_trial_result *res,
                rk_err *err)
 {
-    run_ctx r = {metrics, mctx, t->id, t->attempts, label, isatty(2), quiet, rk_now(), 0};
-    beat b = {db_path, t->id, t->attempts, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    run_ctx r = {.metrics = metrics, .mctx = mctx, .id = t->id, .attempt = t->attempts,
+                 .label = label, .tty = isatty(2), .quiet = quiet, .t0 = rk_now()};
+    beat b = {.path = db_path, .id = t->id, .attempt = t->attempts,
+              .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
-    rk_trial_hooks h = {on_epoch, on_note, NULL, on_step, &r};
+    rk_trial_hooks h = {.epoch = on_epoch, .note = on_note, .step = on_step, .ctx = &r};
     int rc = rk_trial_run(cfg, &h, res, err);
     if (have_beat) {
         pthread_mutex_lock(&b.mu);
@@ -159,9 +160,10 @@ int run_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap 
                  res->cats && res->cats[k].name ? res->cats[k].name : "");
         ca[k].ap = res->stats.cat_ap[k];
     }
-    *o = (rk_trial_outcome){res->stats.stats, ca, res->stats.ncats, res->wall_s, res->cpu_s,
-                            res->images, res->flops, res->teacher_cpu_s, res->pseudo_cpu_s,
-                            res->data_hash};
+    *o = (rk_trial_outcome){.stats = res->stats.stats, .cats = ca, .ncats = res->stats.ncats,
+                            .wall_s = res->wall_s, .cpu_s = res->cpu_s, .images = res->images,
+                            .flops = res->flops, .teacher_cpu_s = res->teacher_cpu_s,
+                            .pseudo_cpu_s = res->pseudo_cpu_s, .data_hash = res->data_hash};
     return 0;
 }
 
@@ -169,11 +171,11 @@ size_t run_final_metrics(const rk_trial_result *res, rk_metric m[RUN_FINAL_METRI
 {
     size_t n = 0;
     if (!isnan(res->dev_ap)) {
-        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.epoch", res->best_epoch};
-        m[n++] = (rk_metric){res->best_epoch, res->best_epoch, "select.dev.AP", res->dev_ap};
+        m[n++] = metric(res->best_epoch, "select.epoch", res->best_epoch);
+        m[n++] = metric(res->best_epoch, "select.dev.AP", res->dev_ap);
     }
     if (!isnan(res->source_acc))
-        m[n++] = (rk_metric){0, 0, "backbone.source_acc", res->source_acc};
+        m[n++] = metric(0, "backbone.source_acc", res->source_acc);
     return n;
 }
 
@@ -196,10 +198,11 @@ int run_register(rk_store *db, const rk_config *cfg, int64_t *id, rk_trial_statu
     char *json = NULL;
     int rc = rk_config_json(cfg, &json, hash, err);
     if (rc) return rc;
-    rk_trial_spec sp = {rk_config_get(cfg, "study.name"), json, hash, NULL,
-                        rk_config_get(cfg, "trial.arm"), rk_config_get(cfg, "trial.aug"),
-                        strtod(rk_config_get(cfg, "trial.fraction"), NULL),
-                        strtoll(rk_config_get(cfg, "trial.seed"), NULL, 10), 0};
+    rk_trial_spec sp = {.study = rk_config_get(cfg, "study.name"), .config_json = json,
+                        .config_hash = hash, .arm = rk_config_get(cfg, "trial.arm"),
+                        .aug = rk_config_get(cfg, "trial.aug"),
+                        .fraction = strtod(rk_config_get(cfg, "trial.fraction"), NULL),
+                        .seed = strtoll(rk_config_get(cfg, "trial.seed"), NULL, 10)};
     rc = rk_store_trial_register(db, &sp, id, st, NULL, err);
     free(json);
     return rc;

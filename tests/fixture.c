@@ -1,5 +1,8 @@
-/* Fixture reading and the mixed-tolerance comparison used by every numeric test. */
+/* Fixture reading, the mixed-tolerance comparison used by every numeric test, and the
+ * temporary folder of the tests that write files. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <check.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,4 +67,30 @@ void fx_assert_close(const char *what, const float *got, const float *ref, size_
     }
     ck_assert_msg(nbad == 0, "%s: %zu of %zu elements differ; worst [%zu] got %.8g want %.8g", what,
                   nbad, n, worst, got[worst], ref[worst]);
+}
+
+char fx_tmp[256];
+
+void fx_tmp_setup(void)
+{
+    snprintf(fx_tmp, sizeof fx_tmp, "/tmp/rk_test_XXXXXX");
+    ck_assert_msg(mkdtemp(fx_tmp) != NULL, "mkdtemp: cannot make a temporary folder");
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void fx_tmp_teardown(void)
+{
+    /* depth first (a folder after its contents), not following symbolic links */
+    ck_assert_msg(nftw(fx_tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s",
+                  fx_tmp);
+}
+
+void fx_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", fx_tmp, name);
 }

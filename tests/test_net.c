@@ -282,26 +282,6 @@ START_TEST(different_init_seeds_give_different_weights)
 END_TEST
 
 /* ---- checkpoints ---- */
-static char tmpdir[256];
-
-static void setup_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rk_test_XXXXXX");
-    ck_assert(mkdtemp(tmpdir) != NULL);
-}
-
-static void teardown_tmp(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void path_in_tmp(char *out, size_t n, const char *name)
-{
-    snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
 static rk_net *detector_seeded(uint64_t seed)
 {
     rk_refnet_cfg c = rk_refnet_default();
@@ -319,7 +299,7 @@ static rk_net *detector_seeded(uint64_t seed)
 START_TEST(checkpoint_round_trips_every_tensor_bit_exactly)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "a.ckpt");
+    fx_path(path, sizeof path, "a.ckpt");
     rk_err err = {0};
     rk_net *a = detector_seeded(3), *b = detector_seeded(4);
     ck_assert_msg(rk_checkpoint_save(a, path, &err) == RK_OK, "%s", err.msg);
@@ -369,8 +349,8 @@ static void expect_load_error(rk_net *net, const char *path, int strict, int rc,
 START_TEST(truncated_checkpoint_is_a_clear_error)
 {
     char path[512], bad[512];
-    path_in_tmp(path, sizeof path, "a.ckpt");
-    path_in_tmp(bad, sizeof bad, "truncated.ckpt");
+    fx_path(path, sizeof path, "a.ckpt");
+    fx_path(bad, sizeof bad, "truncated.ckpt");
     rk_net *a = detector_seeded(3);
     rk_err err;
     ck_assert(rk_checkpoint_save(a, path, &err) == RK_OK);
@@ -388,7 +368,7 @@ END_TEST
 START_TEST(corrupted_checkpoint_byte_is_detected_by_checksum)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "a.ckpt");
+    fx_path(path, sizeof path, "a.ckpt");
     rk_net *a = detector_seeded(3);
     rk_err err;
     ck_assert(rk_checkpoint_save(a, path, &err) == RK_OK);
@@ -405,7 +385,7 @@ END_TEST
 START_TEST(checkpoint_of_another_shape_is_rejected_naming_the_tensor)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "wide.ckpt");
+    fx_path(path, sizeof path, "wide.ckpt");
     rk_refnet_cfg c = rk_refnet_default();
     c.width = 8;
     rk_err err;
@@ -420,7 +400,7 @@ END_TEST
 START_TEST(missing_checkpoint_and_non_checkpoint_files_are_errors)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "nope.ckpt");
+    fx_path(path, sizeof path, "nope.ckpt");
     rk_net *a = detector_seeded(1);
     expect_load_error(a, path, 1, RK_EIO, "cannot open");
     write_bytes(path, (const unsigned char *)"hello, this is not a checkpoint file", 36);
@@ -432,7 +412,7 @@ END_TEST
 START_TEST(classifier_backbone_loads_into_detector_by_name)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "cls.ckpt");
+    fx_path(path, sizeof path, "cls.ckpt");
     rk_refnet_cfg c = rk_refnet_default();
     rk_err err = {0};
     rk_net *cls = refnet(&c, 1), *det = refnet(&c, 0);
@@ -633,7 +613,7 @@ Suite *suite_net(void)
     suite_add_tcase(s, tc);
 
     TCase *ck = tcase_create("checkpoint");
-    tcase_add_checked_fixture(ck, setup_tmp, teardown_tmp);
+    tcase_add_checked_fixture(ck, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(ck, checkpoint_round_trips_every_tensor_bit_exactly);
     tcase_add_test(ck, truncated_checkpoint_is_a_clear_error);
     tcase_add_test(ck, corrupted_checkpoint_byte_is_detected_by_checksum);

@@ -19,6 +19,13 @@ static const char *HELP =
     "interval lies inside the claimed region in every cell, FAILS when it lies outside in\n"
     "any, INCONCLUSIVE otherwise (the interval straddles the boundary, fewer than 2 seeds,\n"
     "a missing cell). Verdicts are recorded in the store's claims table and printed.\n";
+static const char *EXIT_STATUS = /* after the options */
+    "\nexit status:\n"
+    "  0  every claim holds\n"
+    "  1  at least one claim fails\n"
+    "  3  none fails, but at least one is inconclusive\n"
+    "  2  bad input: usage, a malformed claims or baseline file (file:line and key named),\n"
+    "     a missing database or study, an unknown arm, stat, config key or axis value";
 
 static const char *BASELINE_HELP =
     "usage: rethink baseline save [--db FILE] [--study NAME] --out FILE\n"
@@ -26,6 +33,11 @@ static const char *BASELINE_HELP =
     "Writes the study's per-cell mean, std and n of the 12 COCO stats as a baseline file\n"
     "(INI) for `rethink check --baseline FILE`, with a [tolerance] section to edit: a cell\n"
     "fails when its mean moves by more than max(tolerance, k * std * sqrt(1/n_base + 1/n_now)).\n";
+
+static const char *BASELINE_USAGE =
+    "usage: rethink baseline save [--db FILE] [--study NAME] --out FILE\n"
+    "\n"
+    "rethink baseline save --help describes it.\n";
 
 static void fmt_signed(char *out, size_t cap, double v)
 {
@@ -90,12 +102,7 @@ int cmd_check(int argc, char **argv)
          .help = "the last line of stdout is one JSON object with every verdict"},
         {.name = "verbose", .short_name = 'v', .kind = CLI_FLAG, .dst = &verbose,
          .help = "print every cell (unit) of every claim"},
-        {.help = "\nexit status:\n"
-                 "  0  every claim holds\n"
-                 "  1  at least one claim fails\n"
-                 "  3  none fails, but at least one is inconclusive\n"
-                 "  2  bad input: usage, a malformed claims or baseline file (file:line and key named),\n"
-                 "     a missing database or study, an unknown arm, stat, config key or axis value"},
+        {.help = EXIT_STATUS},
         {0}};
     if (cli_parse(&(cli_cmd){"check", HELP, opts}, argc, argv, &code)) return code;
     if (!claims && !baseline) {
@@ -170,6 +177,5 @@ static int baseline_save(int argc, char **argv)
 int cmd_baseline(int argc, char **argv)
 {
     static const cli_sub subs[] = {{"save", baseline_save}, {0}};
-    return cli_dispatch("baseline", "usage: rethink baseline save [--db FILE] [--study NAME] --out FILE\n"
-                        "\nrethink baseline save --help describes it.\n", subs, argc, argv);
+    return cli_dispatch("baseline", BASELINE_USAGE, subs, argc, argv);
 }

@@ -12,6 +12,9 @@ static const char *HELP =
     "Scores detections against ground truth with pycocotools' COCOeval semantics (bbox) and\n"
     "prints its 12-line summary (AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm,\n"
     "ARl). Images and categories are those of the ground truth.\n";
+static const char *EXIT_STATUS = /* after the options */
+    "\nexit status: 0 success, 1 unreadable or invalid input (the message names the file and\n"
+    "the entry), 2 usage error.";
 
 int cmd_eval(int argc, char **argv)
 {
@@ -28,8 +31,7 @@ int cmd_eval(int argc, char **argv)
         {.name = "json", .kind = CLI_FLAG, .dst = &json,
          .help = "last line of stdout: one JSON object with keys AP AP50 AP75 APs APm\n"
                  "APl AR1 AR10 AR100 ARs ARm ARl (fractions; -1 where undefined)"},
-        {.help = "\nexit status: 0 success, 1 unreadable or invalid input (the message names the file and\n"
-                 "the entry), 2 usage error."},
+        {.help = EXIT_STATUS},
         {0}};
     if (cli_parse(&(cli_cmd){"eval", HELP, opts}, argc, argv, &code)) return code;
 

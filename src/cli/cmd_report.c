@@ -22,6 +22,9 @@ static const char *HELP =
     "convergence table says which cells plateaued within their budget (dev AP gained\n"
     "less than 0.5 points in the last quarter of training) and which were still\n"
     "improving; cells.csv ends with those numbers. The database is only read.\n";
+static const char *EXIT_STATUS = /* after the options */
+    "\nexit status: 0 written; 1 writing or gnuplot failed; 2 bad input (usage, a missing\n"
+    "database or study, no such --cell)";
 
 typedef struct cell {
     char arm[64], aug[64];
@@ -64,8 +67,7 @@ int cmd_report(int argc, char **argv)
          .help = "confidence level of the intervals (default 0.95)"},
         {.name = "gnuplot", .kind = CLI_STR, .dst = &o.gnuplot, .arg = "PROGRAM",
          .help = "gnuplot to run (default: gnuplot from PATH)"},
-        {.help = "\nexit status: 0 written; 1 writing or gnuplot failed; 2 bad input (usage, a missing\n"
-                 "database or study, no such --cell)"},
+        {.help = EXIT_STATUS},
         {0}};
     if (cli_parse(&(cli_cmd){"report", HELP, opts}, argc, argv, &code)) return code;
     if (!isnan(curve.fraction))

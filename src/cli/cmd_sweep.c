@@ -40,6 +40,14 @@ static const char *HELP =
     "processes, recording each in the store. Trials are identified by the hash of their\n"
     "resolved config: re-running a sweep only runs what is not finished, and a sweep stopped\n"
     "at any point (Ctrl-C, kill -9) resumes where it was.\n";
+static const char *MPI_HELP = /* before --rank-timeout */
+    "\nMPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
+    "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
+    "process that opens the database; --artifacts and study.data must be on a filesystem\n"
+    "every rank sees. Give mpirun --enable-recovery: without it Open MPI ends the whole job\n"
+    "when one rank dies (the sweep then resumes when run again); with it the dead rank's\n"
+    "trial is re-run on another rank, but mpirun exits 0 whatever the sweep's outcome: read\n"
+    "its last line.";
 
 /* --shard I/N into int[2] */
 static int parse_shard(const char *v, void *dst)
@@ -529,13 +537,7 @@ int cmd_sweep(int argc, char **argv)
          .lo = 1, .hi = 100000, .help = "at most K tasks at once (default: N)"},
         {.name = "out-dir", .kind = CLI_STR, .dst = &so.out_dir, .arg = "DIR",
          .help = "shared folder for shards, logs and results.db (default slurm-STUDY)"},
-        {.help = "\nMPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
-                 "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
-                 "process that opens the database; --artifacts and study.data must be on a filesystem\n"
-                 "every rank sees. Give mpirun --enable-recovery: without it Open MPI ends the whole job\n"
-                 "when one rank dies (the sweep then resumes when run again); with it the dead rank's\n"
-                 "trial is re-run on another rank, but mpirun exits 0 whatever the sweep's outcome: read\n"
-                 "its last line."},
+        {.help = MPI_HELP},
         {.name = "rank-timeout", .kind = CLI_NUM, .dst = &rank_timeout, .arg = "S", .lo = 0,
          .hi = INFINITY, .open = CLI_OPEN_LO,
          .help = "a rank silent for S seconds is presumed dead (default 60)"},

@@ -36,7 +36,8 @@ static const char *expected(const cli_opt *o, char *buf, size_t cap)
     case CLI_INT: snprintf(buf, cap, "an integer in %.0f..%.0f", o->lo, o->hi); break;
     case CLI_NUM:
         if (o->lo == 0 && o->hi == 0) snprintf(buf, cap, "a number");
-        else if (isinf(o->hi)) snprintf(buf, cap, "a number %s %g", o->open & CLI_OPEN_LO ? ">" : ">=", o->lo);
+        else if (isinf(o->hi))
+            snprintf(buf, cap, "a number %s %g", o->open & CLI_OPEN_LO ? ">" : ">=", o->lo);
         else
             snprintf(buf, cap, "a number in %c%g, %g%c", o->open & CLI_OPEN_LO ? '(' : '[', o->lo,
                      o->hi, o->open & CLI_OPEN_HI ? ')' : ']');
@@ -178,7 +179,8 @@ static int option(const cli_cmd *c, size_t n, int ch, int li, char **argv, int *
     }
     if (ch == '?' || !o) {
         if (optopt) snprintf(buf, sizeof buf, "-%c", optopt);
-        else snprintf(buf, sizeof buf, "%.*s", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+        else snprintf(buf, sizeof buf, "%.*s", (int)strcspn(argv[optind - 1], "="),
+                      argv[optind - 1]);
         fprintf(stderr, "rethink %s: unknown option '%s' (see --help)\n", c->name, buf);
         return 2;
     }

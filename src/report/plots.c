@@ -883,9 +883,9 @@ static int curve_cell(const rk_cell **cc, const rk_results *r, const rk_report_o
                 feq(c->fraction, o->curve_fraction))
                 *cc = c;
         }
-        return *cc ? RK_OK
-                   : rk_errf(err, RK_EINVAL, "--cell %s,%s,%g: study %s has no such cell (finished)",
-                             o->curve_arm, o->curve_aug, o->curve_fraction, r->study);
+        if (*cc) return RK_OK;
+        return rk_errf(err, RK_EINVAL, "--cell %s,%s,%g: study %s has no such cell (finished)",
+                       o->curve_arm, o->curve_aug, o->curve_fraction, r->study);
     }
     for (size_t i = 0; i < r->ncells && !*cc; i++)
         if (!strcmp(r->cells[i].arm, "selftrain")) *cc = &r->cells[i];

@@ -28,8 +28,9 @@ const char *cli_git_rev(void);
  * with getopt_long against it and cli_help prints --help from it. So everywhere:
  * `--opt value` and `--opt=value` both work, a long option must be spelled out (no
  * prefixes: a script's `--dry` would break the day a `--dry-x` appears), options and
- * positional arguments mix in any order (`--` ends the options), and every error reads
- * "rethink CMD: option --x: expected ..., got '...'" (exit status 2). */
+ * positional arguments mix in any order (`--` ends the options), -h and --help print the
+ * help, and every error reads "rethink CMD: option --x: expected ..., got '...'" (exit
+ * status 2). */
 typedef enum cli_kind {
     CLI_FLAG,   /* no value: *(int *)dst = 1 */
     CLI_STR,    /* *(const char **)dst = the value (it points into argv) */

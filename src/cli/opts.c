@@ -105,7 +105,10 @@ static int store(const cli_opt *o, const char *v)
     }
     case CLI_CHOICE:
         for (int i = 0; o->choices[i]; i++)
-            if (!strcmp(v, o->choices[i])) return *(int *)o->dst = i, 0;
+            if (!strcmp(v, o->choices[i])) {
+                *(int *)o->dst = i;
+                return 0;
+            }
         return -1;
     case CLI_LIST: {
         cli_list *l = o->dst;
@@ -117,18 +120,24 @@ static int store(const cli_opt *o, const char *v)
     return -1;
 }
 
-static void lists(const cli_cmd *c, size_t cap, int alloc, int *oom)
+/* Every CLI_LIST of c gets room for cap values and the NULL after them; -1 if out of memory. */
+static int lists_alloc(const cli_cmd *c, size_t cap)
 {
-    for (const cli_opt *o = c->opts; !is_end(o); o++) {
-        if (o->kind != CLI_LIST || !o->dst) continue;
-        cli_list *l = o->dst;
-        if (!alloc) {
+    int rc = 0;
+    for (const cli_opt *o = c->opts; !is_end(o); o++)
+        if (o->kind == CLI_LIST && !(((cli_list *)o->dst)->v = calloc(cap + 1, sizeof(char *))))
+            rc = -1;
+    return rc;
+}
+
+static void lists_free(const cli_cmd *c)
+{
+    for (const cli_opt *o = c->opts; !is_end(o); o++)
+        if (o->kind == CLI_LIST) {
+            cli_list *l = o->dst;
             free(l->v);
             l->v = NULL, l->n = 0;
-        } else if (!(l->v = calloc(cap + 1, sizeof *l->v))) {
-            *oom = 1;
         }
-    }
 }
 
 /* The argv element that getopt_long just read the long option from (its value, when
@@ -228,8 +237,7 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, int *status)
     struct option *lo = calloc(n + 2, sizeof *lo);
     char *shorts = malloc(2 * n + 4);
     int *given = calloc(n + 1, sizeof *given); /* row i was given */
-    int oom = !lo || !shorts || !given;
-    lists(c, (size_t)argc, 1, &oom);
+    int oom = lists_alloc(c, (size_t)argc) || !lo || !shorts || !given;
     if (oom) fprintf(stderr, "rethink %s: out of memory\n", c->name);
     size_t nl = 0, ns = 0;
     if (!oom) shorts[ns++] = '-', shorts[ns++] = ':', shorts[ns++] = 'h';
@@ -261,7 +269,7 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, int *status)
     free(lo), free(shorts), free(given);
     if (help) cli_help(c, stdout);
     if (!rc && !help) return 0;
-    lists(c, 0, 0, NULL);
+    lists_free(c);
     *status = rc;
     return 1;
 }

@@ -2,12 +2,10 @@
  * randomness, thread control and the version.
  *
  * Errors: every fallible function returns an int rc (RK_OK == 0) and fills an rk_err with a
- * message the caller can show (file, line or key, what was expected). A function that makes
- * an object returns its rc too and hands the object out through a pointer it sets to NULL
- * on error (int rk_refnet_detector(rk_net **net, ...)), so the code is never read back from
- * err, which callers may pass as NULL. Only allocators that can fail for memory alone
- * return the object itself, NULL as malloc does (rk_net_create). Library code never prints
- * or exits, except RK_ASSERT on a broken invariant. */
+ * message the caller can show (file, line or key, what was expected). A constructor returns
+ * its rc too and hands the object out through a pointer, NULL on error (rk_refnet_detector),
+ * because err may be NULL: nobody reads the code back from it. Library code never prints or
+ * exits, except RK_ASSERT on a broken invariant. */
 #ifndef RETHINK_CORE_H
 #define RETHINK_CORE_H
 
@@ -29,14 +27,12 @@ int rk_errf(rk_err *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- invariants ----
- * RK_ASSERT(e) checks an invariant where it crosses an API boundary (a net's arenas under
- * its plan, a store connection's statements) and is always on, NDEBUG or not; inside a
- * module plain assert() states the rest. A false one is a bug in this program, never bad
- * input: what it guards (a plan pointing into freed memory, a connection whose next write
- * fails for a reason no caller can act on) is not safe to run on with, nor to describe as
- * an rk_err a caller would handle as a user error, so it prints file:line and the
- * expression to stderr and aborts, leaving a core where the bug is. Anything a user can
- * cause (files, keys, values) is an rk_err instead. */
+ * RK_ASSERT(e), always on, checks an invariant where it crosses an API boundary (a net's
+ * arena under its plan, a store connection's statements); assert() states the rest inside.
+ * A false one is a bug, never bad input: what it guards (a plan into freed memory, a
+ * connection whose next write fails for no reason a caller can act on) is not safe to run
+ * on nor an rk_err a caller could handle, so it prints file:line and the expression to
+ * stderr and aborts, leaving a core where the bug is. What users cause is an rk_err. */
 #define RK_ASSERT(e) ((e) ? (void)0 : rk_assert_fail(#e, __FILE__, __LINE__))
 _Noreturn void rk_assert_fail(const char *expr, const char *file, int line);
 

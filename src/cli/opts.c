@@ -20,12 +20,11 @@ static int is_text(const cli_opt *o) { return !o->name && !o->short_name && !o->
 static int is_pos(const cli_opt *o) { return !o->name && !o->short_name && o->dst; }
 static int takes_value(const cli_opt *o) { return o->kind != CLI_FLAG; }
 
-/* "--db" or "-j" into buf: how the messages name a row. */
+/* "--db" or "-j" into buf: how the messages name an option. */
 static const char *spelled(const cli_opt *o, char *buf, size_t cap)
 {
     if (o->name) snprintf(buf, cap, "--%s", o->name);
-    else if (o->short_name) snprintf(buf, cap, "-%c", o->short_name);
-    else snprintf(buf, cap, "%s", o->arg ? o->arg : "argument");
+    else snprintf(buf, cap, "-%c", o->short_name);
     return buf;
 }
 

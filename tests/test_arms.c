@@ -5,22 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "rethink/arms.h"
-
-static char tmp[256];
-
-static void setup(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/rk_arms_XXXXXX");
-    ck_assert(mkdtemp(tmp) != NULL);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
-}
 
 /* No augmentation: the images as they are (scale exactly 1, no flip). */
 static rk_policy identity_policy(void)
@@ -36,11 +22,11 @@ static rk_policy identity_policy(void)
     return p;
 }
 
-/* Builds n real train scenes (the fashion-scenes generator) in tmp and loads them. */
+/* Builds n real train scenes (the fashion-scenes generator) in fx_tmp and loads them. */
 static void real_scenes(int n, rk_dataset *d)
 {
     char out[300], ann[400], imgs[400];
-    snprintf(out, sizeof out, "%s/fs", tmp);
+    fx_path(out, sizeof out, "fs");
     rk_scene_params sp = rk_scene_defaults();
     sp.ntrain = n, sp.nval = 1, sp.nsource = 0;
     rk_err err = {0};
@@ -59,8 +45,8 @@ START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_jso
     real_scenes(8, &d);
 
     rk_detector_cfg cfg = rk_detector_default();
-    rk_net *net = rk_refnet_detector(&cfg.model, &err);
-    ck_assert_msg(net, "%s", err.msg);
+    rk_net *net;
+    ck_assert_msg(rk_refnet_detector(&net, &cfg.model, &err) == RK_OK, "%s", err.msg);
     rk_refnet_init(net, &cfg.model, 1);
     rk_policy pol = identity_policy();
     rk_schedule s = rk_schedule_default();
@@ -79,7 +65,7 @@ START_TEST(detector_overfits_a_few_scenes_and_eval_scores_it_through_results_jso
                   "%s", err.msg);
     ck_assert_int_gt(nd, 0);
     /* through the results file, as `rethink eval` would read it */
-    snprintf(res, sizeof res, "%s/results.json", tmp);
+    fx_path(res, sizeof res, "results.json");
     ck_assert_msg(rk_dets_save(dets, nd, res, &err) == RK_OK, "%s", err.msg);
     free(dets);
     ck_assert_msg(rk_dets_load(&dets, &nd, res, &d.coco, &err) == RK_OK, "%s", err.msg);
@@ -100,8 +86,8 @@ static float *selftrain_weights(const rk_dataset *d, const rk_pseudo *pv, size_t
 {
     rk_detector_cfg cfg = rk_detector_default();
     rk_err err = {0};
-    rk_net *net = rk_refnet_detector(&cfg.model, &err);
-    ck_assert_msg(net, "%s", err.msg);
+    rk_net *net;
+    ck_assert_msg(rk_refnet_detector(&net, &cfg.model, &err) == RK_OK, "%s", err.msg);
     rk_refnet_init(net, &cfg.model, 1);
     rk_policy pol = identity_policy();
     rk_schedule s = rk_schedule_default();
@@ -145,7 +131,7 @@ Suite *suite_arms(void)
 {
     Suite *s = suite_create("arms");
     TCase *tc = tcase_create("detector");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fx_tmp_setup, fx_tmp_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, detector_overfits_a_few_scenes_and_eval_scores_it_through_results_json);
     tcase_add_test(tc, pseudo_batches_draw_only_the_used_images);

@@ -5,30 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "rethink/config.h"
 #include "rethink/trial.h"
 
-static char dir[256], path[300];
+static char path[300];
 
+/* fx_tmp with the policies S1 and S4 beside the experiment file (path) */
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/rk_cfg_XXXXXX");
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/x.ini", dir);
-    char pol[300];
-    snprintf(pol, sizeof pol, "%s/augment.ini", dir);
-    FILE *f = fopen(pol, "w");
-    fputs("[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\npad = 124, 116, 104\nmin_size = 1\n"
-          "min_visible = 0.1\n[augment.S4]\nflip = 0.5\nscale = 0.5, 2.0\nrandaugment = 2, 10\n"
-          "pad = 124, 116, 104\nmin_size = 1\nmin_visible = 0.1\n", f);
-    fclose(f);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    fx_policies_s4_setup();
+    fx_path(path, sizeof path, "x.ini");
 }
 
 static void write_exp(const char *text)
@@ -258,7 +245,7 @@ Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("experiment");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_add_test(tc, grid_expands_with_the_last_axis_fastest);
     tcase_add_test(tc, when_sections_apply_only_to_matching_trials);
     tcase_add_test(tc, overrides_replace_values_and_add_or_replace_axes);

@@ -10,22 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fixture.h"
 #include "rethink/data.h"
-
-static char tmp[256];
-
-static void setup(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/rk_data_XXXXXX");
-    ck_assert(mkdtemp(tmp) != NULL);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
-}
 
 static rk_scene_params tiny(void)
 {
@@ -54,7 +40,7 @@ static void write_text(const char *path, const char *text)
 START_TEST(built_annotations_equal_what_was_rendered)
 {
     char out[300], ann[400], imgs[400];
-    snprintf(out, sizeof out, "%s/fs", tmp);
+    fx_path(out, sizeof out, "fs");
     build_tiny(out, 2);
     snprintf(ann, sizeof ann, "%s/annotations/instances_train.json", out);
     snprintf(imgs, sizeof imgs, "%s/train", out);
@@ -132,8 +118,8 @@ static void sha_of(const char *path, char out[65])
 START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
 {
     char a[300], b[300], pa[400], pb[400], ha[65], hb[65];
-    snprintf(a, sizeof a, "%s/a", tmp);
-    snprintf(b, sizeof b, "%s/b", tmp);
+    fx_path(a, sizeof a, "a");
+    fx_path(b, sizeof b, "b");
     build_tiny(a, 1);
     build_tiny(b, 2);
     const char *files[] = {"card.json", "annotations/instances_train.json",
@@ -214,11 +200,11 @@ static void make_jpeg(const char *path, int w, int h)
 static void make_dataset(const char *json)
 {
     char p[400];
-    snprintf(p, sizeof p, "%s/a.jpg", tmp);
+    fx_path(p, sizeof p, "a.jpg");
     make_jpeg(p, 32, 24);
-    snprintf(p, sizeof p, "%s/b.jpg", tmp);
+    fx_path(p, sizeof p, "b.jpg");
     make_jpeg(p, 16, 16);
-    snprintf(p, sizeof p, "%s/ann.json", tmp);
+    fx_path(p, sizeof p, "ann.json");
     write_text(p, json);
 }
 
@@ -235,10 +221,10 @@ static void expect_error(const char *json, const char *needle1, const char *need
 {
     make_dataset(json);
     char ann[400];
-    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    fx_path(ann, sizeof ann, "ann.json");
     rk_dataset d;
     rk_err err = {0};
-    ck_assert_msg(rk_dataset_load(&d, tmp, ann, 2, &err) != RK_OK, "expected an error for %s", needle1);
+    ck_assert_msg(rk_dataset_load(&d, fx_tmp, ann, 2, &err) != RK_OK, "expected an error for %s", needle1);
     ck_assert_msg(strstr(err.msg, needle1), "message lacks '%s': %s", needle1, err.msg);
     if (needle2) ck_assert_msg(strstr(err.msg, needle2), "message lacks '%s': %s", needle2, err.msg);
     ck_assert(d.images == NULL && d.coco.nimages == 0); /* nothing half-loaded */
@@ -260,10 +246,10 @@ START_TEST(valid_dataset_loads_with_decoded_images)
 {
     make_dataset(GOOD);
     char ann[400];
-    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    fx_path(ann, sizeof ann, "ann.json");
     rk_dataset d;
     rk_err err = {0};
-    ck_assert_msg(rk_dataset_load(&d, tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_dataset_load(&d, fx_tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
     ck_assert_int_eq(d.coco.nanns, 2);
     ck_assert_int_eq(d.images[0].w, 32);
     ck_assert_int_eq(d.images[0].h, 24);
@@ -295,12 +281,12 @@ START_TEST(undecodable_and_truncated_jpegs_are_errors)
 {
     make_dataset(GOOD);
     char p[400], ann[400];
-    snprintf(p, sizeof p, "%s/b.jpg", tmp);
-    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
+    fx_path(p, sizeof p, "b.jpg");
+    fx_path(ann, sizeof ann, "ann.json");
     write_text(p, "this is not a jpeg");
     rk_dataset d;
     rk_err err = {0};
-    ck_assert(rk_dataset_load(&d, tmp, ann, 1, &err) != RK_OK);
+    ck_assert(rk_dataset_load(&d, fx_tmp, ann, 1, &err) != RK_OK);
     ck_assert_msg(strstr(err.msg, "b.jpg") && strstr(err.msg, "image id 2"), "%s", err.msg);
     /* truncated: a real JPEG cut inside its entropy-coded data (past the headers) */
     make_jpeg(p, 16, 16);
@@ -311,7 +297,7 @@ START_TEST(undecodable_and_truncated_jpegs_are_errors)
     fwrite(data, 1, n - 40, f);
     fclose(f);
     free(data);
-    ck_assert(rk_dataset_load(&d, tmp, ann, 1, &err) != RK_OK);
+    ck_assert(rk_dataset_load(&d, fx_tmp, ann, 1, &err) != RK_OK);
     ck_assert_msg(strstr(err.msg, "b.jpg") && strstr(err.msg, "truncated"), "%s", err.msg);
 }
 END_TEST
@@ -378,8 +364,8 @@ START_TEST(coco_save_then_load_round_trips)
 {
     make_dataset(GOOD);
     char ann[400], out[400];
-    snprintf(ann, sizeof ann, "%s/ann.json", tmp);
-    snprintf(out, sizeof out, "%s/out.json", tmp);
+    fx_path(ann, sizeof ann, "ann.json");
+    fx_path(out, sizeof out, "out.json");
     rk_coco a, b;
     rk_err err = {0};
     ck_assert(rk_coco_load(&a, ann, &err) == RK_OK);
@@ -400,7 +386,7 @@ END_TEST
 START_TEST(source_folder_loads_with_and_without_labels)
 {
     char out[300], dir[400], lab[400];
-    snprintf(out, sizeof out, "%s/fs", tmp);
+    fx_path(out, sizeof out, "fs");
     build_tiny(out, 2);
     snprintf(dir, sizeof dir, "%s/source", out);
     snprintf(lab, sizeof lab, "%s/source/labels.csv", out);
@@ -432,10 +418,10 @@ END_TEST
 START_TEST(bad_labels_file_and_empty_folder_are_errors)
 {
     char out[300], dir[400], lab[400];
-    snprintf(out, sizeof out, "%s/fs", tmp);
+    fx_path(out, sizeof out, "fs");
     build_tiny(out, 2);
     snprintf(dir, sizeof dir, "%s/source", out);
-    snprintf(lab, sizeof lab, "%s/labels.csv", tmp);
+    fx_path(lab, sizeof lab, "labels.csv");
     rk_source s;
     rk_err err = {0};
     write_text(lab, "file_name,class_id\n000001.jpg,3\nnope.jpg,2\n");
@@ -444,7 +430,7 @@ START_TEST(bad_labels_file_and_empty_folder_are_errors)
     write_text(lab, "file_name,class_id\n000001.jpg,three\n");
     ck_assert(rk_source_load(&s, dir, lab, 1, &err) != RK_OK);
     ck_assert_msg(strstr(err.msg, "labels.csv:2"), "%s", err.msg);
-    ck_assert(rk_source_load(&s, tmp, NULL, 1, &err) != RK_OK); /* tmp holds no .jpg */
+    ck_assert(rk_source_load(&s, fx_tmp, NULL, 1, &err) != RK_OK); /* fx_tmp holds no .jpg */
     ck_assert_msg(strstr(err.msg, "no .jpg"), "%s", err.msg);
 }
 END_TEST
@@ -567,7 +553,7 @@ END_TEST
 START_TEST(gray_jpeg_loads_as_gray_or_rgb)
 {
     char p[400];
-    snprintf(p, sizeof p, "%s/g.jpg", tmp);
+    fx_path(p, sizeof p, "g.jpg");
     rk_image g, a, b;
     rk_err err = {0};
     ck_assert(rk_image_alloc(&g, 20, 10, 1, &err) == RK_OK);
@@ -586,7 +572,7 @@ END_TEST
 START_TEST(png_holds_the_exact_pixels)
 {
     char p[400];
-    snprintf(p, sizeof p, "%s/x.png", tmp);
+    fx_path(p, sizeof p, "x.png");
     rk_image im;
     rk_err err = {0};
     ck_assert(rk_image_alloc(&im, 7, 5, 3, &err) == RK_OK);
@@ -617,7 +603,7 @@ Suite *suite_data(void)
 {
     Suite *s = suite_create("data");
     TCase *b = tcase_create("build");
-    tcase_add_checked_fixture(b, setup, teardown);
+    tcase_add_checked_fixture(b, fx_tmp_setup, fx_tmp_teardown);
     tcase_set_timeout(b, 120);
     tcase_add_test(b, built_annotations_equal_what_was_rendered);
     tcase_add_test(b, rendered_boxes_are_tight_around_visible_object_pixels);
@@ -626,7 +612,7 @@ Suite *suite_data(void)
     tcase_add_test(b, scene_parameters_out_of_range_name_the_option);
     suite_add_tcase(s, b);
     TCase *l = tcase_create("load");
-    tcase_add_checked_fixture(l, setup, teardown);
+    tcase_add_checked_fixture(l, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(l, valid_dataset_loads_with_decoded_images);
     tcase_add_test(l, malformed_json_reports_line_and_column);
     tcase_add_test(l, missing_image_file_names_file_and_id);

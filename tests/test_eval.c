@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "rethink/eval.h"
 
 #define TOL 1e-12
@@ -540,26 +541,11 @@ START_TEST(summary_labels_are_pycocotools_text)
 END_TEST
 
 /* ---- results files ---- */
-static char tmpdir[256];
-
-static void setup_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rk_eval_XXXXXX");
-    ck_assert(mkdtemp(tmpdir) != NULL);
-}
-
-static void teardown_tmp(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Writes text to tmpdir/dt.json and returns the path (static buffer). */
+/* Writes text to fx_tmp/dt.json and returns the path (static buffer). */
 static const char *write_dt(const char *text)
 {
     static char path[300];
-    snprintf(path, sizeof path, "%s/dt.json", tmpdir);
+    fx_path(path, sizeof path, "dt.json");
     FILE *f = fopen(path, "w");
     ck_assert(f != NULL);
     fputs(text, f);
@@ -588,7 +574,7 @@ START_TEST(results_file_round_trips_bit_exactly)
     rk_det d[] = {det(1, 1, 0.1 + 0.2, 1.0 / 3, 1e-7, 123456.789, 0.1 + 0.7),
                   det(1, 1, -5, 0, 0, 7, -0.25)};
     char path[300];
-    snprintf(path, sizeof path, "%s/rt.json", tmpdir);
+    fx_path(path, sizeof path, "rt.json");
     rk_err err = {0};
     ck_assert_msg(rk_dets_save(d, 2, path, &err) == RK_OK, "%s", err.msg);
     rk_coco gt;
@@ -827,7 +813,7 @@ Suite *suite_eval(void)
     suite_add_tcase(s, tc);
 
     TCase *io = tcase_create("results");
-    tcase_add_checked_fixture(io, setup_tmp, teardown_tmp);
+    tcase_add_checked_fixture(io, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(io, results_file_round_trips_bit_exactly);
     tcase_add_test(io, empty_results_array_is_no_detections);
     tcase_add_test(io, malformed_results_json_names_line_and_column);

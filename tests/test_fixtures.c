@@ -237,8 +237,8 @@ static void refnet_step_case(rk_backend backend)
     fx_file f = fx_load("refnet_step.bin");
     rk_refnet_cfg cfg = rk_refnet_default();
     rk_err err = {0};
-    rk_net *net = rk_refnet_detector(&cfg, &err);
-    ck_assert_msg(net != NULL, "%s", err.msg);
+    rk_net *net;
+    ck_assert_msg(rk_refnet_detector(&net, &cfg, &err) == RK_OK, "%s", err.msg);
     const fx_array *x = fx_get(&f, "x"), *outr = fx_get(&f, "out");
     int N = x->dims[0];
     ck_assert_msg(rk_net_plan(net, N, backend, 2, &err) == RK_OK, "%s", err.msg);

@@ -127,20 +127,28 @@ static rk_net *b_pool_upsample_relu(void)
     return fin(n);
 }
 
+/* The reference detector (classifier: 1) of c; the test fails if it cannot be built. */
+static rk_net *refnet(const rk_refnet_cfg *c, int classifier)
+{
+    rk_err err = {0};
+    rk_net *net;
+    int rc = classifier ? rk_refnet_classifier(&net, c, &err) : rk_refnet_detector(&net, c, &err);
+    ck_assert_msg(rc == RK_OK && net, "%s", err.msg);
+    return net;
+}
+
 static rk_net *b_classifier(void)
 {
     rk_refnet_cfg c = rk_refnet_default();
     c.width = 8;
     c.in_size = 32;
-    rk_err err;
-    return rk_refnet_classifier(&c, &err);
+    return refnet(&c, 1);
 }
 
 static rk_net *b_detector(void)
 {
     rk_refnet_cfg c = rk_refnet_default();
-    rk_err err;
-    return rk_refnet_detector(&c, &err);
+    return refnet(&c, 0);
 }
 
 /* f32: single ops differ only by float summation order: 1e-5, output and gradients alike.
@@ -199,8 +207,8 @@ static float *train_steps(rk_backend backend, int threads, int steps)
     c.width = 8;
     c.in_size = 32;
     rk_err err = {0};
-    rk_net *net = rk_refnet_detector(&c, &err);
-    ck_assert_msg(net && rk_net_plan(net, 4, backend, threads, &err) == RK_OK, "%s", err.msg);
+    rk_net *net = refnet(&c, 0);
+    ck_assert_msg(rk_net_plan(net, 4, backend, threads, &err) == RK_OK, "%s", err.msg);
     rk_refnet_init(net, &c, 42);
     size_t nout = out_numel(net);
     float *x = randn(in_numel(4, 3, 32, 32), 1), *dout = randn(nout, 2);
@@ -223,8 +231,7 @@ static size_t small_detector_elements(void)
     rk_refnet_cfg c = rk_refnet_default();
     c.width = 8;
     c.in_size = 32;
-    rk_err err;
-    rk_net *net = rk_refnet_detector(&c, &err);
+    rk_net *net = refnet(&c, 0);
     size_t n = rk_net_num_elements(net);
     rk_net_free(net);
     return n;
@@ -267,8 +274,7 @@ END_TEST
 START_TEST(different_init_seeds_give_different_weights)
 {
     rk_refnet_cfg c = rk_refnet_default();
-    rk_err err;
-    rk_net *a = rk_refnet_detector(&c, &err), *b = rk_refnet_detector(&c, &err);
+    rk_net *a = refnet(&c, 0), *b = refnet(&c, 0);
     rk_refnet_init(b, &c, 1);
     ck_assert(memcmp(rk_net_params(a), rk_net_params(b), rk_net_num_params(a) * sizeof(float)));
     rk_net_free(a), rk_net_free(b);
@@ -276,31 +282,10 @@ START_TEST(different_init_seeds_give_different_weights)
 END_TEST
 
 /* ---- checkpoints ---- */
-static char tmpdir[256];
-
-static void setup_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/rk_test_XXXXXX");
-    ck_assert(mkdtemp(tmpdir) != NULL);
-}
-
-static void teardown_tmp(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void path_in_tmp(char *out, size_t n, const char *name)
-{
-    snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
 static rk_net *detector_seeded(uint64_t seed)
 {
     rk_refnet_cfg c = rk_refnet_default();
-    rk_err err;
-    rk_net *net = rk_refnet_detector(&c, &err);
+    rk_net *net = refnet(&c, 0);
     rk_refnet_init(net, &c, seed);
     /* make running stats non-trivial so they are seen to round-trip */
     for (size_t t = 0; t < rk_net_num_tensors(net); t++) {
@@ -314,7 +299,7 @@ static rk_net *detector_seeded(uint64_t seed)
 START_TEST(checkpoint_round_trips_every_tensor_bit_exactly)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "a.ckpt");
+    fx_path(path, sizeof path, "a.ckpt");
     rk_err err = {0};
     rk_net *a = detector_seeded(3), *b = detector_seeded(4);
     ck_assert_msg(rk_checkpoint_save(a, path, &err) == RK_OK, "%s", err.msg);
@@ -364,8 +349,8 @@ static void expect_load_error(rk_net *net, const char *path, int strict, int rc,
 START_TEST(truncated_checkpoint_is_a_clear_error)
 {
     char path[512], bad[512];
-    path_in_tmp(path, sizeof path, "a.ckpt");
-    path_in_tmp(bad, sizeof bad, "truncated.ckpt");
+    fx_path(path, sizeof path, "a.ckpt");
+    fx_path(bad, sizeof bad, "truncated.ckpt");
     rk_net *a = detector_seeded(3);
     rk_err err;
     ck_assert(rk_checkpoint_save(a, path, &err) == RK_OK);
@@ -383,7 +368,7 @@ END_TEST
 START_TEST(corrupted_checkpoint_byte_is_detected_by_checksum)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "a.ckpt");
+    fx_path(path, sizeof path, "a.ckpt");
     rk_net *a = detector_seeded(3);
     rk_err err;
     ck_assert(rk_checkpoint_save(a, path, &err) == RK_OK);
@@ -400,11 +385,11 @@ END_TEST
 START_TEST(checkpoint_of_another_shape_is_rejected_naming_the_tensor)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "wide.ckpt");
+    fx_path(path, sizeof path, "wide.ckpt");
     rk_refnet_cfg c = rk_refnet_default();
     c.width = 8;
     rk_err err;
-    rk_net *narrow = rk_refnet_detector(&c, &err), *det = detector_seeded(1);
+    rk_net *narrow = refnet(&c, 0), *det = detector_seeded(1);
     ck_assert(rk_checkpoint_save(narrow, path, &err) == RK_OK);
     expect_load_error(det, path, 0, RK_EINVAL, "stage1.0.conv.weight");
     expect_load_error(det, path, 0, RK_EINVAL, "8x3x3x3");
@@ -415,7 +400,7 @@ END_TEST
 START_TEST(missing_checkpoint_and_non_checkpoint_files_are_errors)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "nope.ckpt");
+    fx_path(path, sizeof path, "nope.ckpt");
     rk_net *a = detector_seeded(1);
     expect_load_error(a, path, 1, RK_EIO, "cannot open");
     write_bytes(path, (const unsigned char *)"hello, this is not a checkpoint file", 36);
@@ -427,10 +412,10 @@ END_TEST
 START_TEST(classifier_backbone_loads_into_detector_by_name)
 {
     char path[512];
-    path_in_tmp(path, sizeof path, "cls.ckpt");
+    fx_path(path, sizeof path, "cls.ckpt");
     rk_refnet_cfg c = rk_refnet_default();
     rk_err err = {0};
-    rk_net *cls = rk_refnet_classifier(&c, &err), *det = rk_refnet_detector(&c, &err);
+    rk_net *cls = refnet(&c, 1), *det = refnet(&c, 0);
     rk_net_init_params(cls, 77);
     ck_assert(rk_checkpoint_save(cls, path, &err) == RK_OK);
     /* strict loading refuses: the classifier has cls.fc, the detector a neck and head */
@@ -482,8 +467,13 @@ START_TEST(builder_errors_are_reported_by_finalize)
 
     rk_refnet_cfg c = rk_refnet_default();
     c.in_size = 60;
-    ck_assert(rk_refnet_detector(&c, &err) == NULL);
+    rk_net *det = (rk_net *)&c; /* set to NULL on error */
+    ck_assert_int_eq(rk_refnet_detector(&det, &c, &err), RK_EINVAL);
+    ck_assert_ptr_null(det);
     ck_assert_msg(strstr(err.msg, "model.in_size"), "%s", err.msg);
+    /* the code is the return value, so a caller without a message still gets it */
+    ck_assert_int_eq(rk_refnet_classifier(&det, &c, NULL), RK_EINVAL);
+    ck_assert_ptr_null(det);
 }
 END_TEST
 
@@ -491,7 +481,7 @@ START_TEST(backward_without_training_forward_is_refused)
 {
     rk_refnet_cfg c = rk_refnet_default();
     rk_err err;
-    rk_net *n = rk_refnet_detector(&c, &err);
+    rk_net *n = refnet(&c, 0);
     ck_assert(rk_net_plan(n, 2, RK_BACKEND_DNNL, 1, &err) == RK_OK);
     float *x = randn(in_numel(2, 3, 64, 64), 1), *d = randn(out_numel(n), 2);
     ck_assert_int_eq(rk_net_backward(n, d), RK_EINVAL);
@@ -512,8 +502,7 @@ START_TEST(detector_head_stride_and_size_are_parameters)
         c.head_stride = strides[i];
         c.in_size = 96;
         c.num_classes = 3;
-        rk_net *n = rk_refnet_detector(&c, &err);
-        ck_assert_msg(n, "%s", err.msg);
+        rk_net *n = refnet(&c, 0);
         ck_assert_msg(rk_net_plan(n, 2, RK_BACKEND_DNNL, 1, &err) == RK_OK, "%s", err.msg);
         int s[4];
         rk_net_output_shape(n, s);
@@ -624,7 +613,7 @@ Suite *suite_net(void)
     suite_add_tcase(s, tc);
 
     TCase *ck = tcase_create("checkpoint");
-    tcase_add_checked_fixture(ck, setup_tmp, teardown_tmp);
+    tcase_add_checked_fixture(ck, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(ck, checkpoint_round_trips_every_tensor_bit_exactly);
     tcase_add_test(ck, truncated_checkpoint_is_a_clear_error);
     tcase_add_test(ck, corrupted_checkpoint_byte_is_detected_by_checksum);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "rethink/arms.h"
 #include "rethink/config.h"
 
@@ -65,26 +66,12 @@ START_TEST(plateau_stops_at_the_plateau_after_the_last_drop)
 END_TEST
 
 /* ---- config ---- */
-static char dir[256], path[300];
+static char path[300];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/rk_proto_XXXXXX");
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/x.ini", dir);
-    char pol[300];
-    snprintf(pol, sizeof pol, "%s/augment.ini", dir);
-    FILE *f = fopen(pol, "w");
-    fputs("[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\npad = 124, 116, 104\nmin_size = 1\n"
-          "min_visible = 0.1\n", f);
-    fclose(f);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    fx_policies_setup();
+    fx_path(path, sizeof path, "x.ini");
 }
 
 static int load_trial(const char *text, const char *const *ov, size_t nov, rk_trial_cfg *t,
@@ -165,7 +152,7 @@ START_TEST(transfer_gap_target_has_its_classes_and_the_source_labels_the_others)
     p.ntrain = 40, p.nval = 10, p.nsource = 60, p.classes = 5;
     p.source_labels = RK_SOURCE_LABELS_OTHER;
     char out[400], ann[500], lab[500];
-    snprintf(out, sizeof out, "%s/gap", dir);
+    fx_path(out, sizeof out, "gap");
     rk_err err = {0};
     ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == 0, "%s",
                   err.msg);
@@ -207,7 +194,7 @@ START_TEST(default_scenes_are_byte_identical_to_the_builder_before_the_transfer_
     rk_scene_params p = rk_scene_defaults();
     p.ntrain = 12, p.nval = 6, p.nsource = 8, p.seed = 3;
     char out[400], f[500], h[65];
-    snprintf(out, sizeof out, "%s/fs", dir);
+    fx_path(out, sizeof out, "fs");
     rk_err err = {0};
     ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 2, NULL, NULL, &err) == 0, "%s",
                   err.msg);
@@ -234,7 +221,7 @@ Suite *suite_protocol(void)
     tcase_add_test(tc, plateau_stops_at_the_plateau_after_the_last_drop);
     suite_add_tcase(s, tc);
     tc = tcase_create("config");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_add_test(tc, plateau_schedule_reads_its_keys_and_needs_a_dev_split);
     tcase_add_test(tc, protocol_keys_at_their_defaults_leave_the_identity_unchanged);
     tcase_add_test(tc, transfer_gap_target_has_its_classes_and_the_source_labels_the_others);

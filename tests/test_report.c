@@ -13,34 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "rethink/check.h"
 #include "rethink/report.h"
 #include "study_db.h"
 
-static char tmp[256];
-
-static void setup(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/rk_report_XXXXXX");
-    ck_assert(mkdtemp(tmp) != NULL);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void path_of(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", tmp, name);
-}
-
 static void write_file(const char *name, const char *text)
 {
     char p[512];
-    path_of(p, sizeof p, name);
+    fx_path(p, sizeof p, name);
     FILE *f = fopen(p, "w");
     ck_assert(f != NULL);
     fputs(text, f);
@@ -60,7 +41,7 @@ static char *read_file(const char *path, size_t *len)
 static rk_store *open_db(const char *name)
 {
     char p[512];
-    path_of(p, sizeof p, name);
+    fx_path(p, sizeof p, name);
     rk_store *s = NULL;
     rk_err err = {0};
     ck_assert_msg(rk_store_open(&s, p, &err) == RK_OK, "%s", err.msg);
@@ -76,7 +57,7 @@ static void add(rk_store *s, const char *arm, const char *aug, double fr, int se
 static void load(rk_results *r, const char *db)
 {
     char p[512];
-    path_of(p, sizeof p, db);
+    fx_path(p, sizeof p, db);
     rk_err err = {0};
     ck_assert_msg(rk_results_load(r, p, NULL, 0.95, &err) == RK_OK, "%s", err.msg);
 }
@@ -207,14 +188,14 @@ START_TEST(a_missing_database_or_study_is_an_error_that_says_so)
     rk_results r;
     rk_err err = {0};
     char p[512];
-    path_of(p, sizeof p, "none.db");
+    fx_path(p, sizeof p, "none.db");
     ck_assert(rk_results_load(&r, p, NULL, 0.95, &err) == RK_EINVAL);
     ck_assert_msg(strstr(err.msg, "no such database"), "%s", err.msg);
     ck_assert_msg(access(p, F_OK) != 0, "loading must not create the database");
     rk_store *s = open_db("r.db");
     add(s, "scratch", "S1", 0.5, 1, 0.3);
     rk_store_close(s);
-    path_of(p, sizeof p, "r.db");
+    fx_path(p, sizeof p, "r.db");
     ck_assert(rk_results_load(&r, p, "nope", 0.95, &err) == RK_EINVAL);
     ck_assert_msg(strstr(err.msg, "'nope'") && strstr(err.msg, "st"), "%s", err.msg);
 }
@@ -394,12 +375,12 @@ static int run_claims(const char *text, rk_check_result **res, size_t *n, rk_err
 {
     write_file("x.claims", text);
     char p[512];
-    path_of(p, sizeof p, "x.claims");
+    fx_path(p, sizeof p, "x.claims");
     rk_claimset cs;
     int rc = rk_claimset_load(&cs, p, err);
     if (rc) return rc;
     rk_results r;
-    path_of(p, sizeof p, "c.db");
+    fx_path(p, sizeof p, "c.db");
     rc = rk_results_load(&r, p, NULL, 0.95, err);
     if (!rc) {
         rc = rk_check_run(&cs, &r, res, n, err);
@@ -642,7 +623,7 @@ static void expect_bad(const char *text, const char *line, const char *needle)
     rk_err err = {0};
     write_file("bad.claims", text);
     char p[512], want[600];
-    path_of(p, sizeof p, "bad.claims");
+    fx_path(p, sizeof p, "bad.claims");
     ck_assert_msg(rk_claimset_load(&cs, p, &err) != RK_OK, "accepted: %s", text);
     snprintf(want, sizeof want, "%s:%s:", p, line);
     ck_assert_msg(strstr(err.msg, want), "'%s' does not name %s", err.msg, want);
@@ -737,7 +718,7 @@ START_TEST(a_baseline_holds_against_itself_and_fails_after_a_regression)
     rk_results r;
     load(&r, "c.db");
     char bl[512], p[512];
-    path_of(bl, sizeof bl, "base.ini");
+    fx_path(bl, sizeof bl, "base.ini");
     rk_err err = {0};
     ck_assert_msg(rk_baseline_save(&r, bl, &err) == RK_OK, "%s", err.msg);
     rk_claimset cs = {0};
@@ -753,7 +734,7 @@ START_TEST(a_baseline_holds_against_itself_and_fails_after_a_regression)
     rk_store *s = open_db("d.db");
     for (int seed = 1; seed <= 3; seed++) add(s, "scratch", "S1", 0.2, seed, 0.30 + 0.01 * seed - 0.03);
     rk_store_close(s);
-    path_of(p, sizeof p, "d.db");
+    fx_path(p, sizeof p, "d.db");
     ck_assert(rk_results_load(&r, p, NULL, 0.95, &err) == RK_OK);
     ck_assert(rk_check_run(&cs, &r, &res, &n, &err) == RK_OK);
     ck_assert_int_eq(res[0].verdict, RK_FAILS);
@@ -762,7 +743,7 @@ START_TEST(a_baseline_holds_against_itself_and_fails_after_a_regression)
     rk_claimset_free(&cs);
     /* a malformed baseline names its line */
     write_file("bad.ini", "[tolerance]\nAP = lots\n");
-    path_of(p, sizeof p, "bad.ini");
+    fx_path(p, sizeof p, "bad.ini");
     ck_assert(rk_claimset_add_baseline(&cs, p, &err) != RK_OK);
     ck_assert_msg(strstr(err.msg, "bad.ini:2:") && strstr(err.msg, "'AP'"), "%s", err.msg);
     rk_claimset_free(&cs);
@@ -777,7 +758,7 @@ static void write_report(const char *dir, rk_report_files *files, const char *gn
     rk_results r;
     load(&r, "p.db");
     char out[512];
-    path_of(out, sizeof out, dir);
+    fx_path(out, sizeof out, dir);
     rk_report_opts o = {out, NULL, NULL, NAN, gnuplot};
     *rc = rk_report_write(&r, &o, files, err);
     rk_results_free(&r);
@@ -800,8 +781,8 @@ START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministical
     size_t png = 0, svg = 0;
     for (size_t i = 0; i < f1.n; i++) {
         char pa[700], pb[700];
-        snprintf(pa, sizeof pa, "%s/a/%s", tmp, f1.paths[i]);
-        snprintf(pb, sizeof pb, "%s/b/%s", tmp, f1.paths[i]);
+        snprintf(pa, sizeof pa, "%s/a/%s", fx_tmp, f1.paths[i]);
+        snprintf(pb, sizeof pb, "%s/b/%s", fx_tmp, f1.paths[i]);
         size_t la, lb;
         char *a = read_file(pa, &la), *b = read_file(pb, &lb);
         ck_assert_msg(la == lb && !memcmp(a, b, la), "%s differs between two runs", f1.paths[i]);
@@ -819,7 +800,7 @@ START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministical
     ck_assert_uint_eq(png, 5); /* aug, fraction, delta, curves, cpu */
     ck_assert_uint_eq(svg, 5);
     char p[600];
-    snprintf(p, sizeof p, "%s/a/index.html", tmp);
+    fx_path(p, sizeof p, "a/index.html");
     char *html = read_file(p, NULL);
     ck_assert(!strncmp(html, "<!DOCTYPE html>", 15));
     size_t inline_svgs = 0;
@@ -830,11 +811,11 @@ START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministical
     ck_assert(strstr(html, "id='p0_gpPt0'") || strstr(html, "id=\"p0_"));
     ck_assert(strstr(html, "</html>"));
     free(html);
-    snprintf(p, sizeof p, "%s/a/report.md", tmp);
+    fx_path(p, sizeof p, "a/report.md");
     char *md = read_file(p, NULL);
     ck_assert(strstr(md, "![AP vs augmentation strength](ap_vs_aug.png)") && strstr(md, "| scratch |"));
     free(md);
-    snprintf(p, sizeof p, "%s/a/cells.csv", tmp);
+    fx_path(p, sizeof p, "a/cells.csv");
     char *csv = read_file(p, NULL);
     size_t lines = 0;
     for (const char *q = csv; *q; q++) lines += *q == '\n';
@@ -853,7 +834,7 @@ static void report_of(const char *db, const char *dir, const char *arm, const ch
     rk_results r;
     load(&r, db);
     char out[512];
-    path_of(out, sizeof out, dir);
+    fx_path(out, sizeof out, dir);
     rk_report_opts o = {out, arm, aug, 1.0, NULL};
     rk_err err = {0};
     int rc = rk_report_write(&r, &o, NULL, &err);
@@ -864,7 +845,7 @@ static void report_of(const char *db, const char *dir, const char *arm, const ch
 static char *report_file(const char *dir, const char *name)
 {
     char p[700];
-    snprintf(p, sizeof p, "%s/%s/%s", tmp, dir, name);
+    snprintf(p, sizeof p, "%s/%s/%s", fx_tmp, dir, name);
     return read_file(p, NULL);
 }
 
@@ -969,7 +950,7 @@ Suite *suite_report(void)
 {
     Suite *s = suite_create("report");
     TCase *st = tcase_create("statistics");
-    tcase_add_checked_fixture(st, setup, teardown);
+    tcase_add_checked_fixture(st, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(st, t_quantiles_match_the_tables);
     tcase_add_test(st, summary_is_mean_sample_std_and_student_t_interval);
     tcase_add_test(st, one_seed_has_no_interval_and_non_finite_values_do_not_count);
@@ -983,7 +964,7 @@ Suite *suite_report(void)
     tcase_add_test(st, convergence_of_trials_and_cells_comes_from_their_dev_metrics);
     suite_add_tcase(s, st);
     TCase *cl = tcase_create("claims");
-    tcase_add_checked_fixture(cl, setup, teardown);
+    tcase_add_checked_fixture(cl, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(cl, a_claim_that_holds_in_every_cell_holds_and_exits_0);
     tcase_add_test(cl, a_claim_contradicted_by_the_interval_fails_and_exits_1);
     tcase_add_test(cl, a_straddling_interval_or_one_seed_is_inconclusive_and_exits_3);
@@ -999,7 +980,7 @@ Suite *suite_report(void)
     tcase_add_test(cl, a_baseline_holds_against_itself_and_fails_after_a_regression);
     suite_add_tcase(s, cl);
     TCase *rp = tcase_create("folder");
-    tcase_add_checked_fixture(rp, setup, teardown);
+    tcase_add_checked_fixture(rp, fx_tmp_setup, fx_tmp_teardown);
     tcase_set_timeout(rp, 120);
     tcase_add_test(rp, the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically);
     tcase_add_test(rp, the_convergence_section_gives_each_cell_its_numbers_and_verdict);

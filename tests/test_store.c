@@ -21,28 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "rethink/store.h"
 #include "store/store_internal.h"
-
-static char tmp[256];
-
-static void setup(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/rk_store_XXXXXX");
-    ck_assert(mkdtemp(tmp) != NULL);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void path_of(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", tmp, name);
-}
 
 static rk_store *open_ok(const char *path)
 {
@@ -177,7 +158,7 @@ static void age_heartbeats(const char *path)
 START_TEST(schema_is_created_and_its_version_recorded)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int v = 0;
     rk_err err = {0};
@@ -208,7 +189,7 @@ END_TEST
 START_TEST(reopening_changes_nothing)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     reg(s, "st", "scratch", 1, 0);
     rk_store_close(s);
@@ -227,7 +208,7 @@ END_TEST
 START_TEST(a_database_of_a_newer_schema_is_refused)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store_close(open_ok(db));
     ck_assert_int_eq(raw_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'from the future')"),
                      SQLITE_OK);
@@ -248,7 +229,7 @@ START_TEST(an_older_database_is_upgraded_in_place)
                                      "CREATE TABLE b (z INTEGER)", NULL};
     static const rk_sq_migration m[] = {{1, "a", v1, NULL}, {2, "b", v2, NULL}};
     char db[300];
-    path_of(db, sizeof db, "m.db");
+    fx_path(db, sizeof db, "m.db");
     rk_store *s = NULL;
     rk_err err = {0};
     ck_assert_msg(rk_sq_open(&s, db, m, 1, &err) == RK_OK, "%s", err.msg);
@@ -270,7 +251,7 @@ END_TEST
 START_TEST(concurrent_openers_of_a_fresh_file_create_the_schema_once)
 {
     char db[300];
-    path_of(db, sizeof db, "fresh.db");
+    fx_path(db, sizeof db, "fresh.db");
     enum { K = 8 };
     pid_t pid[K];
     for (int i = 0; i < K; i++) {
@@ -306,7 +287,7 @@ static void write_junk(const char *path)
 START_TEST(a_file_that_is_not_a_database_is_a_clear_error)
 {
     char db[300];
-    path_of(db, sizeof db, "junk.db");
+    fx_path(db, sizeof db, "junk.db");
     write_junk(db);
     rk_store *s = NULL;
     rk_err err = {0};
@@ -320,9 +301,9 @@ END_TEST
 START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
 {
     char db[300], missing[300], junk[300];
-    path_of(db, sizeof db, "a.db");
-    path_of(missing, sizeof missing, "missing.db");
-    path_of(junk, sizeof junk, "junk.db");
+    fx_path(db, sizeof db, "a.db");
+    fx_path(missing, sizeof missing, "missing.db");
+    fx_path(junk, sizeof junk, "junk.db");
     rk_store *s = open_ok(db);
     reg(s, "st", "scratch", 1, 0);
     rk_store_close(s);
@@ -363,7 +344,7 @@ END_TEST
 START_TEST(a_version_1_database_reads_as_it_migrates_and_stays_version_1)
 {
     char db[300];
-    path_of(db, sizeof db, "v1.db");
+    fx_path(db, sizeof db, "v1.db");
     rk_store *s = NULL;
     rk_err err = {0};
     ck_assert_msg(rk_sq_open(&s, db, rk_sq_migrations, 1, &err) == RK_OK, "%s", err.msg);
@@ -399,7 +380,7 @@ END_TEST
 START_TEST(registering_the_same_config_twice_gives_one_trial)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     const char *cfg = "{\"arm\":\"scratch\",\"train\":{\"lr\":0.1,\"warmup\":true},\"seed\":1}";
     rk_trial_spec sp = {.study = "st", .config_json = cfg, .arm = "scratch", .fraction = NAN,
@@ -435,7 +416,7 @@ END_TEST
 START_TEST(one_hash_with_two_configs_is_refused)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     rk_trial_spec a = {.study = "st", .config_json = "{\"x\":1}", .config_hash = "h1"};
     rk_trial_spec b = {.study = "st", .config_json = "{\"x\":2}", .config_hash = "h1"};
@@ -452,7 +433,7 @@ END_TEST
 START_TEST(acquire_returns_each_pending_trial_once)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t ids[3];
     for (int i = 0; i < 3; i++) ids[i] = reg(s, "st", "scratch", i, 0);
@@ -484,7 +465,7 @@ END_TEST
 START_TEST(a_finished_trial_is_never_acquired_again)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     reg(s, "st", "scratch", 1, 0);
     int got;
@@ -519,7 +500,7 @@ END_TEST
 START_TEST(a_stale_running_trial_is_reclaimed_and_its_attempt_counted)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 3);
     int got;
@@ -555,7 +536,7 @@ END_TEST
 START_TEST(a_stale_trial_is_failed_after_max_attempts)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 2);
     for (int a = 1; a <= 2; a++) {
@@ -590,7 +571,7 @@ END_TEST
 START_TEST(fail_with_retry_returns_to_pending_until_attempts_run_out)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 2);
     rk_err err = {0};
@@ -618,7 +599,7 @@ END_TEST
 START_TEST(dependencies_gate_acquiring)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     /* registered student first, so id order alone would pick it */
     int64_t student = reg(s, "st", "selftrain", 1, 0);
@@ -649,7 +630,7 @@ END_TEST
 START_TEST(a_failed_dependency_fails_its_dependents_by_name)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t teacher = reg(s, "st", "scratch", 1, 1);
     int64_t student = reg(s, "st", "selftrain", 1, 0);
@@ -688,7 +669,7 @@ END_TEST
 START_TEST(finish_writes_results_compute_and_categories_together)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "selftrain", 1, 0);
     int got;
@@ -733,7 +714,7 @@ END_TEST
 START_TEST(the_schema_refuses_a_finished_trial_without_results)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 0);
     int got;
@@ -760,7 +741,7 @@ END_TEST
 START_TEST(counts_and_lists_are_per_study)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     for (int i = 0; i < 4; i++) reg(s, "a", "scratch", i, 0);
     for (int i = 0; i < 2; i++) reg(s, "b", "scratch", i, 0);
@@ -806,7 +787,7 @@ END_TEST
 START_TEST(trial_records_are_a_studys_detector_trials_with_results_and_params)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     rk_err err = {0};
     int64_t teacher = reg(s, "st", "scratch", 1, 0);
@@ -849,12 +830,41 @@ START_TEST(trial_records_are_a_studys_detector_trials_with_results_and_params)
 }
 END_TEST
 
+/* The invariant "a statement is reset before its function returns", broken on purpose
+ * through the internal API: the next write stops the process (RK_ASSERT) rather than fail
+ * later with SQLITE_BUSY_SNAPSHOT for a reason no caller could act on. */
+START_TEST(a_statement_left_active_stops_the_next_write)
+{
+    char db[300];
+    fx_path(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    reg(s, "st", "scratch", 1, 3);
+    static const char q[] = "SELECT id FROM trials";
+    sqlite3_stmt *st;
+    rk_err err = {0};
+    ck_assert_int_eq(rk_sq_stmt(s, q, &st, &err), RK_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW); /* active: a row read, not reset */
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        (void)!freopen("/dev/null", "w", stderr); /* the expected "invariant broken" line */
+        rk_store_trial_fail(s, 1, 1, RK_EINVAL, "x", 0, &err);
+        _exit(0);
+    }
+    int ws;
+    ck_assert(waitpid(pid, &ws, 0) == pid);
+    ck_assert_msg(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGABRT, "the write went on");
+    sqlite3_reset(st);
+    rk_store_close(s);
+}
+END_TEST
+
 /* ---- records ---- */
 
 START_TEST(metrics_are_batched_per_attempt_and_a_finished_trial_keeps_its_last_attempts)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 0);
     rk_err err = {0};
@@ -891,7 +901,7 @@ END_TEST
 START_TEST(artifacts_are_idempotent_by_content_hash)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 0);
     rk_err err = {0};
@@ -925,7 +935,7 @@ END_TEST
 START_TEST(claims_keep_history_and_read_the_latest_verdict)
 {
     char db[300];
-    path_of(db, sizeof db, "a.db");
+    fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     rk_err err = {0};
     rk_claim c = {.study = "st", .name = "selftrain_beats_scratch", .verdict = "INCONCLUSIVE",
@@ -1017,8 +1027,8 @@ static const char *const by_hash[] = {
 START_TEST(merge_brings_trials_results_metrics_and_artifacts)
 {
     char shard[300], dst[300];
-    path_of(shard, sizeof shard, "shard.db");
-    path_of(dst, sizeof dst, "dst.db");
+    fx_path(shard, sizeof shard, "shard.db");
+    fx_path(dst, sizeof dst, "dst.db");
     build_shard(shard, 0);
     rk_store *d = open_ok(dst);
     reg(d, "other", "scratch", 9, 0); /* dst's own trials stay */
@@ -1049,8 +1059,8 @@ END_TEST
 START_TEST(merging_the_same_shard_twice_changes_nothing)
 {
     char shard[300], dst[300];
-    path_of(shard, sizeof shard, "shard.db");
-    path_of(dst, sizeof dst, "dst.db");
+    fx_path(shard, sizeof shard, "shard.db");
+    fx_path(dst, sizeof dst, "dst.db");
     build_shard(shard, 0);
     rk_store *d = open_ok(dst);
     rk_err err = {0};
@@ -1077,8 +1087,8 @@ END_TEST
 START_TEST(a_merge_conflict_names_the_config_hash_and_changes_nothing)
 {
     char a[300], b[300];
-    path_of(a, sizeof a, "a.db");
-    path_of(b, sizeof b, "b.db");
+    fx_path(a, sizeof a, "a.db");
+    fx_path(b, sizeof b, "b.db");
     build_shard(a, 0);
     build_shard(b, 0.05); /* same trials, different AP: not deterministic, or a bug */
     static const char *const all[] = {"SELECT * FROM trials ORDER BY id",
@@ -1106,8 +1116,8 @@ END_TEST
 START_TEST(merge_completes_trials_the_destination_has_not_finished)
 {
     char shard[300], dst[300];
-    path_of(shard, sizeof shard, "shard.db");
-    path_of(dst, sizeof dst, "dst.db");
+    fx_path(shard, sizeof shard, "shard.db");
+    fx_path(dst, sizeof dst, "dst.db");
     build_shard(shard, 0);
     rk_store *d = open_ok(dst);
     int64_t teacher = reg(d, "st", "scratch", 1, 5);
@@ -1263,7 +1273,7 @@ START_TEST(eight_workers_never_see_a_locked_database_and_finish_each_trial_once)
 {
     enum { N = 240, W = 8 };
     char db[300];
-    path_of(db, sizeof db, "c.db");
+    fx_path(db, sizeof db, "c.db");
     register_grid(db, N, 3);
     int fds[2], gate[2];
     ck_assert(pipe(fds) == 0 && pipe(gate) == 0);
@@ -1308,7 +1318,7 @@ static void stop_mid_finish(const char *point)
 START_TEST(sigkill_mid_finish_leaves_the_trial_unfinished_and_the_database_consistent)
 {
     char db[300];
-    path_of(db, sizeof db, "k.db");
+    fx_path(db, sizeof db, "k.db");
     register_grid(db, 2, 3);
     int fds[2];
     ck_assert(pipe(fds) == 0);
@@ -1362,7 +1372,7 @@ START_TEST(workers_killed_at_random_moments_lose_nothing)
 {
     enum { N = 80, W = 4, KILLS = 12 };
     char db[300];
-    path_of(db, sizeof db, "r.db");
+    fx_path(db, sizeof db, "r.db");
     register_grid(db, N, 100);
     worker_cfg w = {.db = db, .stale_s = 60, .metrics_per_trial = 4, .deadline_s = 60};
     pid_t pid[W];
@@ -1397,7 +1407,7 @@ Suite *suite_store(void)
 {
     Suite *s = suite_create("store");
     TCase *sc = tcase_create("schema");
-    tcase_add_checked_fixture(sc, setup, teardown);
+    tcase_add_checked_fixture(sc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(sc, schema_is_created_and_its_version_recorded);
     tcase_add_test(sc, reopening_changes_nothing);
     tcase_add_test(sc, a_database_of_a_newer_schema_is_refused);
@@ -1408,7 +1418,7 @@ Suite *suite_store(void)
     tcase_add_test(sc, a_version_1_database_reads_as_it_migrates_and_stays_version_1);
     suite_add_tcase(s, sc);
     TCase *lc = tcase_create("lifecycle");
-    tcase_add_checked_fixture(lc, setup, teardown);
+    tcase_add_checked_fixture(lc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(lc, registering_the_same_config_twice_gives_one_trial);
     tcase_add_test(lc, one_hash_with_two_configs_is_refused);
     tcase_add_test(lc, acquire_returns_each_pending_trial_once);
@@ -1422,22 +1432,23 @@ Suite *suite_store(void)
     tcase_add_test(lc, the_schema_refuses_a_finished_trial_without_results);
     tcase_add_test(lc, counts_and_lists_are_per_study);
     tcase_add_test(lc, trial_records_are_a_studys_detector_trials_with_results_and_params);
+    tcase_add_test(lc, a_statement_left_active_stops_the_next_write);
     suite_add_tcase(s, lc);
     TCase *rc = tcase_create("records");
-    tcase_add_checked_fixture(rc, setup, teardown);
+    tcase_add_checked_fixture(rc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(rc, metrics_are_batched_per_attempt_and_a_finished_trial_keeps_its_last_attempts);
     tcase_add_test(rc, artifacts_are_idempotent_by_content_hash);
     tcase_add_test(rc, claims_keep_history_and_read_the_latest_verdict);
     suite_add_tcase(s, rc);
     TCase *mc = tcase_create("merge");
-    tcase_add_checked_fixture(mc, setup, teardown);
+    tcase_add_checked_fixture(mc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(mc, merge_brings_trials_results_metrics_and_artifacts);
     tcase_add_test(mc, merging_the_same_shard_twice_changes_nothing);
     tcase_add_test(mc, a_merge_conflict_names_the_config_hash_and_changes_nothing);
     tcase_add_test(mc, merge_completes_trials_the_destination_has_not_finished);
     suite_add_tcase(s, mc);
     TCase *cc = tcase_create("concurrency");
-    tcase_add_checked_fixture(cc, setup, teardown);
+    tcase_add_checked_fixture(cc, fx_tmp_setup, fx_tmp_teardown);
     tcase_set_timeout(cc, 120);
     tcase_add_test(cc, eight_workers_never_see_a_locked_database_and_finish_each_trial_once);
     tcase_add_test(cc, sigkill_mid_finish_leaves_the_trial_unfinished_and_the_database_consistent);

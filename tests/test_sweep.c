@@ -11,29 +11,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "rethink/sweep.h"
 
-static char dir[256], path[300], db_path[300];
+static char path[300], db_path[300];
 
+/* fx_tmp with policy S1, the experiment file's name in path and the database's in db_path */
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/rk_sweep_XXXXXX");
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/x.ini", dir);
-    snprintf(db_path, sizeof db_path, "%s/x.db", dir);
-    char pol[300];
-    snprintf(pol, sizeof pol, "%s/augment.ini", dir);
-    FILE *f = fopen(pol, "w");
-    fputs("[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\npad = 124, 116, 104\nmin_size = 1\n"
-          "min_visible = 0.1\n", f);
-    fclose(f);
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    fx_policies_setup();
+    fx_path(path, sizeof path, "x.ini");
+    fx_path(db_path, sizeof db_path, "x.db");
 }
 
 /* Writes the experiment file and loads its plan (every trial selected). */
@@ -411,7 +399,7 @@ START_TEST(a_student_never_trains_its_teacher)
     snprintf(text, sizeof text,
              "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 6\nval = 2\n"
              "source = 4\n[train]\nsteps = 1\nbatch = 2\n[selftrain]\npseudo_batch = 2\n"
-             "[grid]\narm = selftrain\n", dir, dir);
+             "[grid]\narm = selftrain\n", fx_tmp, fx_tmp);
     rk_sweep_plan p;
     plan_of(text, NULL, 0, &p);
     rk_trial_result res;
@@ -419,7 +407,7 @@ START_TEST(a_student_never_trains_its_teacher)
     ck_assert_int_ne(rk_trial_run(&p.t[0].cfg, NULL, &res, &err), RK_OK);
     ck_assert_msg(strstr(err.msg, "teacher's checkpoint"), "%s", err.msg);
     char q[400];
-    snprintf(q, sizeof q, "%s/art/trial-%.16s.ckpt", dir, p.t[1].hash);
+    snprintf(q, sizeof q, "%s/art/trial-%.16s.ckpt", fx_tmp, p.t[1].hash);
     ck_assert_msg(strstr(err.msg, q), "%s", err.msg);
     ck_assert_int_ne(access(q, F_OK), 0); /* the teacher was not trained */
     rk_sweep_plan_free(&p);
@@ -430,7 +418,7 @@ Suite *suite_sweep(void)
 {
     Suite *s = suite_create("sweep");
     TCase *tc = tcase_create("plan");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_add_test(tc, every_arm_is_one_row_of_the_table);
     tcase_add_test(tc, a_plan_is_the_grid_then_the_teachers_it_implies_each_once);
     tcase_add_test(tc, teachers_are_registered_before_their_students_and_linked_to_them);

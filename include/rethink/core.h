@@ -1,9 +1,11 @@
-/* rethink core: what every stage shares — error reporting, counter-based randomness,
- * thread control, files and hashing, and the version.
+/* rethink core: what every stage shares — error reporting, invariant checks, counter-based
+ * randomness, thread control, files and hashing, and the version.
  *
  * Errors: every fallible function returns an int rc (RK_OK == 0) and fills an rk_err with a
- * message the caller can show (file, line or key, what was expected). Library code never
- * prints or exits. */
+ * message the caller can show (file, line or key, what was expected). A constructor returns
+ * its rc too and hands the object out through a pointer, NULL on error (rk_refnet_detector),
+ * because err may be NULL: nobody reads the code back from it. Library code never prints or
+ * exits, except RK_ASSERT on a broken invariant. */
 #ifndef RETHINK_CORE_H
 #define RETHINK_CORE_H
 
@@ -26,6 +28,16 @@ typedef struct rk_err {
 /* Sets err (may be NULL) and returns rc. */
 int rk_errf(rk_err *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- invariants ----
+ * RK_ASSERT(e), always on, checks an invariant where it crosses an API boundary (a net's
+ * arena under its plan, a store connection's statements); assert() states the rest inside.
+ * A false one is a bug, never bad input: what it guards (a plan into freed memory, a
+ * connection whose next write fails for no reason a caller can act on) is not safe to run
+ * on nor an rk_err a caller could handle, so it prints file:line and the expression to
+ * stderr and aborts, leaving a core where the bug is. What users cause is an rk_err. */
+#define RK_ASSERT(e) ((e) ? (void)0 : rk_assert_fail(#e, __FILE__, __LINE__))
+_Noreturn void rk_assert_fail(const char *expr, const char *file, int line);
 
 /* ---- randomness: counter-based, keyed by (seed, stream, index); no global state ---- */
 typedef struct rk_rng {

@@ -20,11 +20,13 @@ typedef struct rk_refnet_cfg {
 /* The defaults above. */
 rk_refnet_cfg rk_refnet_default(void);
 
-/* Output (N, num_classes + 4, in/stride, in/stride): heatmap logits, then 2 size and 2
- * offset channels. Returns a finalized net (rk_refnet_init with seed 0). */
-rk_net *rk_refnet_detector(const rk_refnet_cfg *cfg, rk_err *err);
-/* Output (N, num_classes): logits after global average pool of stage 4 and a linear layer. */
-rk_net *rk_refnet_classifier(const rk_refnet_cfg *cfg, rk_err *err);
+/* *net = a finalized detector (rk_refnet_init with seed 0), NULL on error. Output
+ * (N, num_classes + 4, in/stride, in/stride): heatmap logits, then 2 size and 2 offset
+ * channels. */
+int rk_refnet_detector(rk_net **net, const rk_refnet_cfg *cfg, rk_err *err);
+/* *net = a finalized classifier, NULL on error. Output (N, num_classes): logits after
+ * global average pool of stage 4 and a linear layer. */
+int rk_refnet_classifier(rk_net **net, const rk_refnet_cfg *cfg, rk_err *err);
 
 /* Initialises parameters from seed: rk_net_init_params, plus CenterNet's heatmap prior on
  * the detector (head.out bias of the class channels = -2.19, i.e. sigmoid = 0.1). */

@@ -144,9 +144,9 @@ static int batch_init(batch *bt, int N, int S, int C, int H, int W, int stride, 
     bt->sbox = malloc((size_t)N * bt->maxn * sizeof *bt->sbox);
     if (!bt->x || !bt->heat || !bt->reg || !bt->mask || !bt->slot || !bt->sbox)
         return rk_errf(err, RK_ENOMEM, "training: out of memory for a batch of %d", N);
-    for (int b = 0; b < N; b++)
-        if (rk_image_alloc(&bt->slot[b], S, S, 3, err)) return err ? err->rc : RK_ENOMEM;
-    return RK_OK;
+    int rc = RK_OK;
+    for (int b = 0; b < N && !rc; b++) rc = rk_image_alloc(&bt->slot[b], S, S, 3, err);
+    return rc;
 }
 
 int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset *d,

@@ -16,19 +16,8 @@ static const char *HELP_EVAL =
     "usage: rethink bench eval [options]\n"
     "\n"
     "Generates a deterministic synthetic COCO ground truth and detections (640x480 images,\n"
-    "1-12 objects each, boxes of 4-400 px in all area ranges, 2%% crowds, scores quantised to\n"
-    "1e-3 so that ties occur) and times rk_coco_eval on them.\n"
-    "\n"
-    "options:\n"
-    "  --images N          images (default 5000)\n"
-    "  --dets-per-image K  detections per image (default 100)\n"
-    "  --categories C      categories (default 10)\n"
-    "  --seed S            generator seed (default 1)\n"
-    "  --repeats R         timed evaluations; the best is reported (default 5)\n"
-    "  --write DIR         also write DIR/gt.json and DIR/dt.json (for rethink eval and\n"
-    "                      tests/coco_reference.py)\n"
-    "  --json              last line of stdout: one JSON object with seconds (best wall),\n"
-    "                      cpu_seconds, images, detections, categories and the 12 stats\n";
+    "1-12 objects each, boxes of 4-400 px in all area ranges, 2% crowds, scores quantised to\n"
+    "1e-3 so that ties occur) and times rk_coco_eval on them.\n";
 
 static double u01(rk_rng *r) { return (rk_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
 static double round2(double v) { return round(v * 100) / 100; }
@@ -111,35 +100,27 @@ oom:
 
 int bench_eval(int argc, char **argv)
 {
-    int nimg = 5000, per_img = 100, ncat = 10, seed = 1, repeats = 5, json = 0;
+    int nimg = 5000, per_img = 100, ncat = 10, seed = 1, repeats = 5, json = 0, code;
     const char *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP_EVAL, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        } else if (!strcmp(a, "--images")) rc = cli_int(a, v, 1, 10000000, &nimg);
-        else if (!strcmp(a, "--dets-per-image")) rc = cli_int(a, v, 0, 100000, &per_img);
-        else if (!strcmp(a, "--categories")) rc = cli_int(a, v, 1, 100000, &ncat);
-        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647, &seed);
-        else if (!strcmp(a, "--repeats")) rc = cli_int(a, v, 1, 1000, &repeats);
-        else if (!strcmp(a, "--write")) {
-            if (!v) {
-                fprintf(stderr, "rethink bench eval: option --write needs a directory\n");
-                return 2;
-            }
-            dir = v;
-        } else {
-            fprintf(stderr, "rethink bench eval: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) return 2;
-        i++;
-    }
+    const cli_opt opts[] = {
+        {.name = "images", .kind = CLI_INT, .dst = &nimg, .arg = "N", .lo = 1, .hi = 10000000,
+         .help = "images (default 5000)"},
+        {.name = "dets-per-image", .kind = CLI_INT, .dst = &per_img, .arg = "K", .hi = 100000,
+         .help = "detections per image (default 100)"},
+        {.name = "categories", .kind = CLI_INT, .dst = &ncat, .arg = "C", .lo = 1, .hi = 100000,
+         .help = "categories (default 10)"},
+        {.name = "seed", .kind = CLI_INT, .dst = &seed, .arg = "S", .hi = 2147483647,
+         .help = "generator seed (default 1)"},
+        {.name = "repeats", .kind = CLI_INT, .dst = &repeats, .arg = "R", .lo = 1, .hi = 1000,
+         .help = "timed evaluations; the best is reported (default 5)"},
+        {.name = "write", .kind = CLI_STR, .dst = &dir, .arg = "DIR",
+         .help = "also write DIR/gt.json and DIR/dt.json (for rethink eval and\n"
+                 "tests/coco_reference.py)"},
+        {.name = "json", .kind = CLI_FLAG, .dst = &json,
+         .help = "last line of stdout: one JSON object with seconds (best wall),\n"
+                 "cpu_seconds, images, detections, categories and the 12 stats"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"bench eval", HELP_EVAL, opts}, argc, argv, &code)) return code;
     rk_err err = {0};
     rk_coco gt;
     rk_det *dets = NULL;

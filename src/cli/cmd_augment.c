@@ -4,7 +4,6 @@
  * seed would see; the same arguments give a byte-identical PNG. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "rethink/augment.h"
@@ -15,64 +14,40 @@ static const char *HELP =
     "\n"
     "Augments samples of a COCO-format dataset with a policy and writes them, with their\n"
     "boxes and class names, as a PNG grid. Each tile's caption: image index, epoch, flip,\n"
-    "scale, and the ops applied with their arguments.\n"
+    "scale, and the ops applied with their arguments.\n";
+
+static const char *USAGE =
+    "usage: rethink augment show --images DIR --ann FILE --policy NAME --out FILE.png [options]\n"
     "\n"
-    "options:\n"
-    "  --images DIR      folder the annotation file's file_name entries are relative to\n"
-    "  --ann FILE        COCO instances JSON\n"
-    "  --policy NAME     policy section [augment.NAME], e.g. S1, S2, S3, S4\n"
-    "  --policies FILE   INI file with the policies (default experiments/augment.ini)\n"
-    "  --n N             samples (default 16)\n"
-    "  --seed S          augmentation seed (default 1)\n"
-    "  --epoch E         first epoch (default 0)\n"
-    "  --size PX         output side, the model's input (default 64)\n"
-    "  --zoom K          tiles are upscaled K times for legibility (default 4)\n"
-    "  --cols C          grid columns (default 4)\n"
-    "  --out FILE        PNG to write\n";
+    "rethink augment show --help describes its options.\n";
 
 static int show(int argc, char **argv)
 {
     const char *images = NULL, *ann = NULL, *policy = NULL, *out = NULL;
     const char *policies = "experiments/augment.ini";
-    int n = 16, seed = 1, epoch = 0, size = 64, zoom = 4, cols = 4;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        const char **str = !strcmp(a, "--images")     ? &images
-                           : !strcmp(a, "--ann")      ? &ann
-                           : !strcmp(a, "--policy")   ? &policy
-                           : !strcmp(a, "--policies") ? &policies
-                           : !strcmp(a, "--out")      ? &out
-                                                      : NULL;
-        if (str) {
-            if (!v) {
-                fprintf(stderr, "rethink augment show: option %s needs a value\n", a);
-                return 2;
-            }
-            *str = v;
-        } else if (!strcmp(a, "--n")) rc = cli_int(a, v, 1, 1024, &n);
-        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647, &seed);
-        else if (!strcmp(a, "--epoch")) rc = cli_int(a, v, 0, 2147483647, &epoch);
-        else if (!strcmp(a, "--size")) rc = cli_int(a, v, 8, 4096, &size);
-        else if (!strcmp(a, "--zoom")) rc = cli_int(a, v, 1, 16, &zoom);
-        else if (!strcmp(a, "--cols")) rc = cli_int(a, v, 1, 64, &cols);
-        else {
-            fprintf(stderr, "rethink augment show: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) return 2;
-        i++;
-    }
-    const char *missing = !images ? "--images" : !ann ? "--ann" : !policy ? "--policy"
-                          : !out  ? "--out"    : NULL;
-    if (missing) {
-        fprintf(stderr, "rethink augment show: missing %s (see --help)\n", missing);
-        return 2;
-    }
+    int n = 16, seed = 1, epoch = 0, size = 64, zoom = 4, cols = 4, code;
+    const cli_opt opts[] = {
+        CLI_OPT_IMAGES(&images), CLI_OPT_ANN(&ann),
+        {.name = "policy", .kind = CLI_STR, .dst = &policy, .arg = "NAME", .required = 1,
+         .help = "policy section [augment.NAME], e.g. S1, S2, S3, S4"},
+        {.name = "policies", .kind = CLI_STR, .dst = &policies, .arg = "FILE",
+         .help = "INI file with the policies (default experiments/augment.ini)"},
+        {.name = "n", .kind = CLI_INT, .dst = &n, .arg = "N", .lo = 1, .hi = 1024,
+         .help = "samples (default 16)"},
+        {.name = "seed", .kind = CLI_INT, .dst = &seed, .arg = "S", .hi = 2147483647,
+         .help = "augmentation seed (default 1)"},
+        {.name = "epoch", .kind = CLI_INT, .dst = &epoch, .arg = "E", .hi = 2147483647,
+         .help = "first epoch (default 0)"},
+        {.name = "size", .kind = CLI_INT, .dst = &size, .arg = "PX", .lo = 8, .hi = 4096,
+         .help = "output side, the model's input (default 64)"},
+        {.name = "zoom", .kind = CLI_INT, .dst = &zoom, .arg = "K", .lo = 1, .hi = 16,
+         .help = "tiles are upscaled K times for legibility (default 4)"},
+        {.name = "cols", .kind = CLI_INT, .dst = &cols, .arg = "C", .lo = 1, .hi = 64,
+         .help = "grid columns (default 4)"},
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "FILE", .required = 1,
+         .help = "PNG to write"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"augment show", HELP, opts}, argc, argv, &code)) return code;
     rk_err err = {0};
     rk_policy pol;
     if (rk_policy_load_ini(&pol, policies, policy, &err)) {
@@ -135,12 +110,6 @@ static int show(int argc, char **argv)
 
 int cmd_augment(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-        !strcmp(argv[1], "help")) {
-        fputs(HELP, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
-    fprintf(stderr, "rethink augment: unknown subcommand '%s' (available: show)\n", argv[1]);
-    return 2;
+    static const cli_sub subs[] = {{"show", show}, {0}};
+    return cli_dispatch("augment", USAGE, subs, argc, argv);
 }

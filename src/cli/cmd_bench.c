@@ -17,17 +17,7 @@
 static const char *HELP =
     "usage: rethink bench train [options]\n"
     "\n"
-    "Trains the reference detector (DESIGN.md) on synthetic data and prints images/second.\n"
-    "\n"
-    "options:\n"
-    "  --threads N     compute threads (default 2)\n"
-    "  --batch B       batch size (default 32)\n"
-    "  --size S        input side in pixels, multiple of 16 (default 64)\n"
-    "  --steps K       timed steps (default 100)\n"
-    "  --warmup K      untimed steps first (default 10)\n"
-    "  --backend B     dnnl (default), dnnl-bf16 (bf16 activations and weight copies, f32\n"
-    "                  master weights; needs AVX512-BF16 or AMX) or ref (im2col + OpenBLAS)\n"
-    "  --json          last line of stdout: one JSON object with img_per_s, threads, batch, size\n";
+    "Trains the reference detector (DESIGN.md) on synthetic data and prints images/second.\n";
 
 static const char *USAGE =
     "usage: rethink bench <benchmark> [options]\n"
@@ -40,48 +30,40 @@ static const char *USAGE =
     "\n"
     "rethink bench <benchmark> --help describes its options.\n";
 
-static const char *BACKENDS[] = {"ref", "dnnl", "dnnl-bf16"};
+/* indexed by rk_backend */
+static const char *const BACKENDS[] = {"ref", "dnnl", "dnnl-bf16", NULL};
+
+#define OPT_THREADS(var)                                                                  \
+    {.name = "threads", .kind = CLI_INT, .dst = (var), .arg = "N", .lo = 1, .hi = 256,    \
+     .help = "compute threads (default 2)"}
+#define OPT_JSON(var, text) {.name = "json", .kind = CLI_FLAG, .dst = (var), .help = (text)}
 
 static int bench_train(int argc, char **argv)
 {
-    int threads = 2, batch = 32, size = 64, steps = 100, warmup = 10, json = 0;
-    rk_backend backend = RK_BACKEND_DNNL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        } else if (!strcmp(a, "--threads")) rc = cli_int(a, v, 1, 256, &threads);
-        else if (!strcmp(a, "--batch")) rc = cli_int(a, v, 1, 4096, &batch);
-        else if (!strcmp(a, "--size")) rc = cli_int(a, v, 16, 1024, &size);
-        else if (!strcmp(a, "--steps")) rc = cli_int(a, v, 1, 1000000, &steps);
-        else if (!strcmp(a, "--warmup")) rc = cli_int(a, v, 0, 1000000, &warmup);
-        else if (!strcmp(a, "--backend")) {
-            if (v && !strcmp(v, "dnnl")) backend = RK_BACKEND_DNNL;
-            else if (v && !strcmp(v, "dnnl-bf16")) backend = RK_BACKEND_DNNL_BF16;
-            else if (v && !strcmp(v, "ref")) backend = RK_BACKEND_REF;
-            else {
-                fprintf(stderr,
-                        "rethink bench train: --backend: expected dnnl, dnnl-bf16 or ref, got '%s'\n",
-                        v ? v : "");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "rethink bench train: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) return 2;
-        i++;
-    }
+    int threads = 2, batch = 32, size = 64, steps = 100, warmup = 10, json = 0, code;
+    int backend = RK_BACKEND_DNNL;
+    const cli_opt opts[] = {
+        OPT_THREADS(&threads),
+        {.name = "batch", .kind = CLI_INT, .dst = &batch, .arg = "B", .lo = 1, .hi = 4096,
+         .help = "batch size (default 32)"},
+        {.name = "size", .kind = CLI_INT, .dst = &size, .arg = "S", .lo = 16, .hi = 1024,
+         .help = "input side in pixels, multiple of 16 (default 64)"},
+        {.name = "steps", .kind = CLI_INT, .dst = &steps, .arg = "K", .lo = 1, .hi = 1000000,
+         .help = "timed steps (default 100)"},
+        {.name = "warmup", .kind = CLI_INT, .dst = &warmup, .arg = "K", .hi = 1000000,
+         .help = "untimed steps first (default 10)"},
+        {.name = "backend", .kind = CLI_CHOICE, .dst = &backend, .arg = "B", .choices = BACKENDS,
+         .help = "dnnl (default), dnnl-bf16 (bf16 activations and weight copies, f32\n"
+                 "master weights; needs AVX512-BF16 or AMX) or ref (im2col + OpenBLAS)"},
+        OPT_JSON(&json,
+                 "last line of stdout: one JSON object with img_per_s, threads, batch, size"),
+        {0}};
+    if (cli_parse(&(cli_cmd){"bench train", HELP, opts}, argc, argv, &code)) return code;
     rk_refnet_cfg cfg = rk_refnet_default();
     cfg.in_size = size;
     rk_err err = {0};
     rk_train_bench b;
-    if (rk_refnet_bench(&cfg, batch, backend, threads, warmup, steps, &b, &err)) {
+    if (rk_refnet_bench(&cfg, batch, (rk_backend)backend, threads, warmup, steps, &b, &err)) {
         fprintf(stderr, "rethink bench train: %s\n", err.msg);
         return 1;
     }
@@ -108,24 +90,14 @@ static const char *DATA_HELP =
 static int bench_data(int argc, char **argv)
 {
     const char *out = "/tmp/rethink-bench-data";
-    int threads = 2, json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(DATA_HELP, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        } else if (!strcmp(a, "--out") && v) out = v;
-        else if (!strcmp(a, "--threads")) {
-            if (cli_int(a, v, 1, 256, &threads)) return 2;
-        } else {
-            fprintf(stderr, "rethink bench data: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
+    int threads = 2, json = 0, code;
+    const cli_opt opts[] = {
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "DIR",
+         .help = "where to build (default /tmp/rethink-bench-data)"},
+        OPT_THREADS(&threads),
+        OPT_JSON(&json, "last line of stdout: one JSON object with every measurement"),
+        {0}};
+    if (cli_parse(&(cli_cmd){"bench data", DATA_HELP, opts}, argc, argv, &code)) return code;
     rk_scene_params p = rk_scene_defaults();
     rk_err err = {0};
     double t0 = rk_now();
@@ -175,13 +147,7 @@ static const char *AUG_HELP =
     "\n"
     "Augmentation throughput on one thread, images/second: each op at level 10 on a\n"
     "synthetic image with 4 boxes, then each policy (rk_augment, including the resize/crop)\n"
-    "from the policies file.\n"
-    "\n"
-    "options:\n"
-    "  --size S          input and output side in pixels (default 64)\n"
-    "  --seconds T       time per measurement (default 0.3)\n"
-    "  --policies FILE   INI file with the policies (default experiments/augment.ini)\n"
-    "  --json            last line of stdout: one JSON object with every measurement\n";
+    "from the policies file.\n";
 
 /* Runs fn(arg, i) for i = 0, 1, ... until `seconds` have passed; returns calls per second. */
 static double rate(void (*fn)(void *, size_t), void *arg, double seconds)
@@ -225,40 +191,19 @@ static void run_policy(void *p, size_t i)
 
 static int bench_augment(int argc, char **argv)
 {
-    int size = 64, json = 0;
+    int size = 64, json = 0, code;
     double seconds = 0.3;
     const char *policies = "experiments/augment.ini";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(AUG_HELP, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        } else if (!strcmp(a, "--size")) rc = cli_int(a, v, 16, 4096, &size);
-        else if (!strcmp(a, "--seconds")) {
-            char *end = NULL;
-            seconds = v ? strtod(v, &end) : 0;
-            if (!v || *end || !(seconds > 0) || seconds > 600) {
-                fprintf(stderr, "rethink bench augment: --seconds: expected a number in (0, 600], "
-                                "got '%s'\n", v ? v : "");
-                return 2;
-            }
-        } else if (!strcmp(a, "--policies")) {
-            if (!v) {
-                fprintf(stderr, "rethink bench augment: option --policies needs a value\n");
-                return 2;
-            }
-            policies = v;
-        } else {
-            fprintf(stderr, "rethink bench augment: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) return 2;
-        i++;
-    }
+    const cli_opt opts[] = {
+        {.name = "size", .kind = CLI_INT, .dst = &size, .arg = "S", .lo = 16, .hi = 4096,
+         .help = "input and output side in pixels (default 64)"},
+        {.name = "seconds", .kind = CLI_NUM, .dst = &seconds, .arg = "T", .lo = 0, .hi = 600,
+         .open = CLI_OPEN_LO, .help = "time per measurement (default 0.3)"},
+        {.name = "policies", .kind = CLI_STR, .dst = &policies, .arg = "FILE",
+         .help = "INI file with the policies (default experiments/augment.ini)"},
+        OPT_JSON(&json, "last line of stdout: one JSON object with every measurement"),
+        {0}};
+    if (cli_parse(&(cli_cmd){"bench augment", AUG_HELP, opts}, argc, argv, &code)) return code;
     rk_err err = {0};
     aug_bench b = {0};
     if (rk_image_alloc(&b.src, size, size, 3, &err) || rk_image_alloc(&b.im, size, size, 3, &err) ||
@@ -272,8 +217,8 @@ static int bench_augment(int argc, char **argv)
     for (size_t i = 0; i < (size_t)size * size * 3; i++)
         b.src.px[i] = (uint8_t)(rk_rng_u64(&b.r) % 200 + (i / 3 % size) / 2);
     for (int k = 0; k < 4; k++)
-        b.boxes[k] =
-            (rk_box){size * (0.1 + 0.2 * k), size * 0.2, size * 0.25, size * 0.4, k, 1};
+        b.boxes[k] = (rk_box){.x = size * (0.1 + 0.2 * k), .y = size * 0.2, .w = size * 0.25,
+                              .h = size * 0.4, .cls = k, .vis = 1};
     rk_op_consts consts = rk_opset_consts(RK_OPSET_RANDAUGMENT);
     double scale = size / 640.0;
     char js[4096];
@@ -310,16 +255,7 @@ static int bench_augment(int argc, char **argv)
 
 int cmd_bench(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-        !strcmp(argv[1], "help")) {
-        fputs(USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "eval")) return bench_eval(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "data")) return bench_data(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "augment")) return bench_augment(argc - 1, argv + 1);
-    fprintf(stderr, "rethink bench: unknown benchmark '%s' (see rethink bench --help)\n",
-            argv[1]);
-    return 2;
+    static const cli_sub subs[] = {{"train", bench_train}, {"eval", bench_eval},
+                                   {"data", bench_data}, {"augment", bench_augment}, {0}};
+    return cli_dispatch("bench", USAGE, subs, argc, argv);
 }

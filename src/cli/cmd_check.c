@@ -18,37 +18,26 @@ static const char *HELP =
     "experiments/paper.claims) against the study's results: HOLDS when its confidence\n"
     "interval lies inside the claimed region in every cell, FAILS when it lies outside in\n"
     "any, INCONCLUSIVE otherwise (the interval straddles the boundary, fewer than 2 seeds,\n"
-    "a missing cell). Verdicts are recorded in the store's claims table and printed.\n"
-    "\n"
-    "options:\n"
-    "  --db FILE          results database (default results.db)\n"
-    "  --study NAME       the study (default: the claims file's [claims] study, else the\n"
-    "                     database's only study)\n"
-    "  --confidence C     confidence level of the intervals (default: the claims file's,\n"
-    "                     else 0.95)\n"
-    "  --baseline FILE    also check every cell against a baseline written by\n"
-    "                     `rethink baseline save` (claim 'baseline')\n"
-    "  --json             the last line of stdout is one JSON object with every verdict\n"
-    "  --verbose          print every cell (unit) of every claim\n"
-    "\n"
-    "exit status:\n"
+    "a missing cell). Verdicts are recorded in the store's claims table and printed.\n";
+static const char *EXIT_STATUS = /* after the options */
+    "\nexit status:\n"
     "  0  every claim holds\n"
     "  1  at least one claim fails\n"
     "  3  none fails, but at least one is inconclusive\n"
     "  2  bad input: usage, a malformed claims or baseline file (file:line and key named),\n"
-    "     a missing database or study, an unknown arm, stat, config key or axis value\n";
+    "     a missing database or study, an unknown arm, stat, config key or axis value";
 
 static const char *BASELINE_HELP =
     "usage: rethink baseline save [--db FILE] [--study NAME] --out FILE\n"
     "\n"
     "Writes the study's per-cell mean, std and n of the 12 COCO stats as a baseline file\n"
     "(INI) for `rethink check --baseline FILE`, with a [tolerance] section to edit: a cell\n"
-    "fails when its mean moves by more than max(tolerance, k * std * sqrt(1/n_base + 1/n_now)).\n"
+    "fails when its mean moves by more than max(tolerance, k * std * sqrt(1/n_base + 1/n_now)).\n";
+
+static const char *BASELINE_USAGE =
+    "usage: rethink baseline save [--db FILE] [--study NAME] --out FILE\n"
     "\n"
-    "options:\n"
-    "  --db FILE       results database (default results.db)\n"
-    "  --study NAME    the study (default: the database's only study)\n"
-    "  --out FILE      where to write the baseline (required)\n";
+    "rethink baseline save --help describes it.\n";
 
 static void fmt_signed(char *out, size_t cap, double v)
 {
@@ -96,50 +85,26 @@ int cmd_check(int argc, char **argv)
 {
     const char *claims = NULL, *db_path = "results.db", *study = NULL, *baseline = NULL;
     double confidence = NAN;
-    int json = 0, verbose = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        }
-        if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-            verbose = 1;
-            continue;
-        }
-        if (a[0] != '-') {
-            if (claims) {
-                fprintf(stderr, "rethink check: one CLAIMS file only (got '%s' and '%s')\n",
-                        claims, a);
-                return 2;
-            }
-            claims = a;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink check: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--db")) db_path = v;
-        else if (!strcmp(a, "--study")) study = v;
-        else if (!strcmp(a, "--baseline")) baseline = v;
-        else if (!strcmp(a, "--confidence")) {
-            if (cli_double(a, v, &confidence)) return 2;
-            if (!(confidence > 0 && confidence < 1)) {
-                fprintf(stderr, "rethink check: option --confidence: expected a number in (0, 1), "
-                        "got '%s'\n", v);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "rethink check: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
+    int json = 0, verbose = 0, code;
+    const cli_opt opts[] = {
+        {.kind = CLI_STR, .dst = &claims, .arg = "CLAIMS"},
+        CLI_OPT_DB(&db_path),
+        {.name = "study", .kind = CLI_STR, .dst = &study, .arg = "NAME",
+         .help = "the study (default: the claims file's [claims] study, else the\n"
+                 "database's only study)"},
+        {.name = "confidence", .kind = CLI_NUM, .dst = &confidence, .arg = "C", .lo = 0, .hi = 1,
+         .open = CLI_OPEN_LO | CLI_OPEN_HI,
+         .help = "confidence level of the intervals (default: the claims file's,\nelse 0.95)"},
+        {.name = "baseline", .kind = CLI_STR, .dst = &baseline, .arg = "FILE",
+         .help = "also check every cell against a baseline written by\n"
+                 "`rethink baseline save` (claim 'baseline')"},
+        {.name = "json", .kind = CLI_FLAG, .dst = &json,
+         .help = "the last line of stdout is one JSON object with every verdict"},
+        {.name = "verbose", .short_name = 'v', .kind = CLI_FLAG, .dst = &verbose,
+         .help = "print every cell (unit) of every claim"},
+        {.help = EXIT_STATUS},
+        {0}};
+    if (cli_parse(&(cli_cmd){"check", HELP, opts}, argc, argv, &code)) return code;
     if (!claims && !baseline) {
         fprintf(stderr, "rethink check: a CLAIMS file or --baseline FILE is required (see --help)\n");
         return 2;
@@ -160,7 +125,6 @@ int cmd_check(int argc, char **argv)
     rk_check_result *res = NULL;
     size_t n = 0;
     rk_store *db = NULL;
-    int code = 2;
     if ((rc = rk_results_load(&r, db_path, study, confidence, &err))) goto fail;
     if ((rc = rk_check_run(&cs, &r, &res, &n, &err))) goto fail_results;
     if ((rc = rk_store_open(&db, db_path, &err)) || (rc = rk_check_record(db, r.study, res, n, &err)))
@@ -187,40 +151,16 @@ fail:
     return 2;
 }
 
-int cmd_baseline(int argc, char **argv)
+static int baseline_save(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(BASELINE_HELP, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "save")) {
-        fprintf(stderr, "rethink baseline: unknown subcommand '%s' (save)\n", argv[1]);
-        return 2;
-    }
     const char *db_path = "results.db", *study = NULL, *out = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(BASELINE_HELP, stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink baseline save: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--db")) db_path = v;
-        else if (!strcmp(a, "--study")) study = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else {
-            fprintf(stderr, "rethink baseline save: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (!out) {
-        fprintf(stderr, "rethink baseline save: --out FILE is required (see --help)\n");
-        return 2;
-    }
+    int code;
+    const cli_opt opts[] = {
+        CLI_OPT_DB(&db_path), CLI_OPT_STUDY(&study),
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "FILE", .required = 1,
+         .help = "where to write the baseline (required)"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"baseline save", BASELINE_HELP, opts}, argc, argv, &code)) return code;
     rk_err err = {0};
     rk_results r;
     if (rk_results_load(&r, db_path, study, 0.95, &err)) {
@@ -232,4 +172,10 @@ int cmd_baseline(int argc, char **argv)
     else printf("baseline of study %s (%zu cells) written to %s\n", r.study, r.ncells, out);
     rk_results_free(&r);
     return rc ? 1 : 0;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+    static const cli_sub subs[] = {{"save", baseline_save}, {0}};
+    return cli_dispatch("baseline", BASELINE_USAGE, subs, argc, argv);
 }

@@ -1,7 +1,6 @@
 /* rethink data: build the default datasets, check (validate + summarise) any COCO dataset. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,27 +24,7 @@ static const char *BUILD_HELP =
     "\n"
     "Detection scenes in COCO format (train/, val/, annotations/) and labelled source images\n"
     "(source/, source/labels.csv) from Fashion-MNIST, plus a dataset card (card.json).\n"
-    "Same options and seed give byte-identical files.\n"
-    "\n"
-    "options (defaults in brackets):\n"
-    "  --out DIR             output folder [data/fashion-scenes]\n"
-    "  --raw DIR             Fashion-MNIST idx files [" RK_FASHION_DIR "]\n"
-    "  --seed S              [1]\n"
-    "  --size PX             target scene side [64]\n"
-    "  --train N             train scenes [4000]\n"
-    "  --val N               val scenes [1000]\n"
-    "  --source N            source images [10000]\n"
-    "  --source-size PX      source image side [64]\n"
-    "  --objects MIN,MAX     objects per scene [2,5]\n"
-    "  --scale MIN,MAX       object side in px [12,36]\n"
-    "  --source-scale MIN,MAX  dominant source object side in px [28,44]\n"
-    "  --source-extra N      at most N small unlabelled objects per source image [2]\n"
-    "  --clutter N           background distractor shapes [6]\n"
-    "  --occlusion F         largest fraction of an object later ones may cover [0.4]\n"
-    "  --tint F              0 grey items .. 1 fully coloured [1]\n"
-    "  --noise SIGMA         pixel noise [6]\n"
-    "  --quality Q           JPEG quality [90]\n"
-    "  --threads N           [2]\n";
+    "Same options and seed give byte-identical files.\n";
 
 static const char *CHECK_HELP =
     "usage: rethink data check --images DIR --ann FILE [--threads N]\n"
@@ -59,13 +38,7 @@ static const char *SHOW_HELP =
     "usage: rethink data show --images DIR --ann FILE --out FILE.png [options]\n"
     "\n"
     "Draws images of a COCO-format dataset with their boxes and class names as a PNG grid,\n"
-    "for a person to look at. Each caption: image id and file name.\n"
-    "\n"
-    "options:\n"
-    "  --n N         images (default 16): the first N, or N drawn with --seed\n"
-    "  --seed S      pick the images at random with this seed (default: the first N)\n"
-    "  --zoom K      upscale tiles K times (default 4)\n"
-    "  --cols C      grid columns (default 4)\n";
+    "for a person to look at. Each caption: image id and file name.\n";
 
 static int tty;
 
@@ -79,56 +52,57 @@ static void progress(void *ctx, const char *stage, size_t done, size_t total)
 
 static int build(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "fashion-scenes")) {
-        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-            fputs(BUILD_HELP, stdout);
-            return 0;
-        }
-        fprintf(stderr, "rethink data build: expected 'fashion-scenes' (the only recipe), see --help\n");
-        return 2;
-    }
+    static const char *const KINDS[] = {"fashion-scenes", NULL};
     rk_scene_params p = rk_scene_defaults();
     const char *out = "data/fashion-scenes", *raw = RK_FASHION_DIR;
-    int threads = 2;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0, seed;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(BUILD_HELP, stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--raw")) raw = v;
-        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647, &seed), p.seed = (uint64_t)seed;
-        else if (!strcmp(a, "--size")) rc = cli_int(a, v, 16, 1024, &p.size);
-        else if (!strcmp(a, "--train")) rc = cli_int(a, v, 1, 10000000, &p.ntrain);
-        else if (!strcmp(a, "--val")) rc = cli_int(a, v, 1, 10000000, &p.nval);
-        else if (!strcmp(a, "--source")) rc = cli_int(a, v, 0, 10000000, &p.nsource);
-        else if (!strcmp(a, "--source-size")) rc = cli_int(a, v, 16, 1024, &p.source_size);
-        else if (!strcmp(a, "--objects")) {
-            double lo, hi;
-            rc = cli_pair(a, v, &lo, &hi);
-            p.min_objects = (int)lo, p.max_objects = (int)hi;
-        } else if (!strcmp(a, "--scale")) rc = cli_pair(a, v, &p.min_scale, &p.max_scale);
-        else if (!strcmp(a, "--source-scale")) rc = cli_pair(a, v, &p.src_min_scale, &p.src_max_scale);
-        else if (!strcmp(a, "--source-extra")) rc = cli_int(a, v, 0, 20, &p.src_extra);
-        else if (!strcmp(a, "--clutter")) rc = cli_int(a, v, 0, 100, &p.clutter);
-        else if (!strcmp(a, "--occlusion")) rc = cli_double(a, v, &p.occlusion);
-        else if (!strcmp(a, "--tint")) rc = cli_double(a, v, &p.tint);
-        else if (!strcmp(a, "--noise")) rc = cli_double(a, v, &p.noise);
-        else if (!strcmp(a, "--quality")) rc = cli_int(a, v, 50, 100, &p.quality);
-        else if (!strcmp(a, "--threads")) rc = cli_int(a, v, 1, 256, &threads);
-        else {
-            fprintf(stderr, "rethink data build: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) return 2;
-        i++;
-    }
+    int threads = 2, kind = 0, seed = (int)p.seed, code;
+    double objects[2] = {p.min_objects, p.max_objects}, scale[2] = {p.min_scale, p.max_scale};
+    double src_scale[2] = {p.src_min_scale, p.src_max_scale};
+    const cli_opt opts[] = {
+        {.kind = CLI_CHOICE, .dst = &kind, .arg = "KIND", .choices = KINDS, .required = 1},
+        {.help = "\noptions (defaults in brackets):"},
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "DIR",
+         .help = "output folder [data/fashion-scenes]"},
+        {.name = "raw", .kind = CLI_STR, .dst = &raw, .arg = "DIR",
+         .help = "Fashion-MNIST idx files [" RK_FASHION_DIR "]"},
+        {.name = "seed", .kind = CLI_INT, .dst = &seed, .arg = "S", .hi = 2147483647,
+         .help = "[1]"},
+        {.name = "size", .kind = CLI_INT, .dst = &p.size, .arg = "PX", .lo = 16, .hi = 1024,
+         .help = "target scene side [64]"},
+        {.name = "train", .kind = CLI_INT, .dst = &p.ntrain, .arg = "N", .lo = 1, .hi = 10000000,
+         .help = "train scenes [4000]"},
+        {.name = "val", .kind = CLI_INT, .dst = &p.nval, .arg = "N", .lo = 1, .hi = 10000000,
+         .help = "val scenes [1000]"},
+        {.name = "source", .kind = CLI_INT, .dst = &p.nsource, .arg = "N", .hi = 10000000,
+         .help = "source images [10000]"},
+        {.name = "source-size", .kind = CLI_INT, .dst = &p.source_size, .arg = "PX", .lo = 16,
+         .hi = 1024, .help = "source image side [64]"},
+        {.name = "objects", .kind = CLI_PAIR, .dst = objects, .arg = "MIN,MAX",
+         .help = "objects per scene [2,5]"},
+        {.name = "scale", .kind = CLI_PAIR, .dst = scale, .arg = "MIN,MAX",
+         .help = "object side in px [12,36]"},
+        {.name = "source-scale", .kind = CLI_PAIR, .dst = src_scale, .arg = "MIN,MAX",
+         .help = "dominant source object side in px [28,44]"},
+        {.name = "source-extra", .kind = CLI_INT, .dst = &p.src_extra, .arg = "N", .hi = 20,
+         .help = "at most N small unlabelled objects per source image [2]"},
+        {.name = "clutter", .kind = CLI_INT, .dst = &p.clutter, .arg = "N", .hi = 100,
+         .help = "background distractor shapes [6]"},
+        {.name = "occlusion", .kind = CLI_NUM, .dst = &p.occlusion, .arg = "F",
+         .help = "largest fraction of an object later ones may cover [0.4]"},
+        {.name = "tint", .kind = CLI_NUM, .dst = &p.tint, .arg = "F",
+         .help = "0 grey items .. 1 fully coloured [1]"},
+        {.name = "noise", .kind = CLI_NUM, .dst = &p.noise, .arg = "SIGMA",
+         .help = "pixel noise [6]"},
+        {.name = "quality", .kind = CLI_INT, .dst = &p.quality, .arg = "Q", .lo = 50, .hi = 100,
+         .help = "JPEG quality [90]"},
+        {.name = "threads", .kind = CLI_INT, .dst = &threads, .arg = "N", .lo = 1, .hi = 256,
+         .help = "[2]"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"data build", BUILD_HELP, opts}, argc, argv, &code)) return code;
+    p.seed = (uint64_t)seed;
+    p.min_objects = (int)objects[0], p.max_objects = (int)objects[1];
+    p.min_scale = scale[0], p.max_scale = scale[1];
+    p.src_min_scale = src_scale[0], p.src_max_scale = src_scale[1];
     rk_err err = {0};
     if (rk_scene_validate(&p, &err)) {
         fprintf(stderr, "rethink data build: %s\n", err.msg);
@@ -152,31 +126,13 @@ static int build(int argc, char **argv)
 static int check(int argc, char **argv)
 {
     const char *images = NULL, *ann = NULL;
-    int threads = 2;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(CHECK_HELP, stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--images")) images = v;
-        else if (!strcmp(a, "--ann")) ann = v;
-        else if (!strcmp(a, "--threads")) {
-            if (cli_int(a, v, 1, 256, &threads)) return 2;
-        } else {
-            fprintf(stderr, "rethink data check: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (!images || !ann) {
-        fprintf(stderr, "rethink data check: --images DIR and --ann FILE are required\n");
-        return 2;
-    }
+    int threads = 2, code;
+    const cli_opt opts[] = {
+        CLI_OPT_IMAGES(&images), CLI_OPT_ANN(&ann),
+        {.name = "threads", .kind = CLI_INT, .dst = &threads, .arg = "N", .lo = 1, .hi = 256,
+         .help = "decoding threads (default 2)"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"data check", CHECK_HELP, opts}, argc, argv, &code)) return code;
     rk_dataset d;
     rk_err err = {0};
     if (rk_dataset_load(&d, images, ann, threads, &err)) {
@@ -207,36 +163,21 @@ static int check(int argc, char **argv)
 static int show(int argc, char **argv)
 {
     const char *images = NULL, *ann = NULL, *out = NULL;
-    int n = 16, zoom = 4, cols = 4, seed = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(SHOW_HELP, stdout);
-            return 0;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--images")) images = v;
-        else if (!strcmp(a, "--ann")) ann = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--n")) rc = cli_int(a, v, 1, 1024, &n);
-        else if (!strcmp(a, "--seed")) rc = cli_int(a, v, 0, 2147483647, &seed);
-        else if (!strcmp(a, "--zoom")) rc = cli_int(a, v, 1, 16, &zoom);
-        else if (!strcmp(a, "--cols")) rc = cli_int(a, v, 1, 64, &cols);
-        else {
-            fprintf(stderr, "rethink data show: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        if (rc) return 2;
-        i++;
-    }
-    if (!images || !ann || !out) {
-        fprintf(stderr, "rethink data show: --images DIR, --ann FILE and --out FILE.png are required\n");
-        return 2;
-    }
+    int n = 16, zoom = 4, cols = 4, seed = -1, code;
+    const cli_opt opts[] = {
+        CLI_OPT_IMAGES(&images), CLI_OPT_ANN(&ann),
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "FILE.png", .required = 1,
+         .help = "PNG to write"},
+        {.name = "n", .kind = CLI_INT, .dst = &n, .arg = "N", .lo = 1, .hi = 1024,
+         .help = "images (default 16): the first N, or N drawn with --seed"},
+        {.name = "seed", .kind = CLI_INT, .dst = &seed, .arg = "S", .hi = 2147483647,
+         .help = "pick the images at random with this seed (default: the first N)"},
+        {.name = "zoom", .kind = CLI_INT, .dst = &zoom, .arg = "K", .lo = 1, .hi = 16,
+         .help = "upscale tiles K times (default 4)"},
+        {.name = "cols", .kind = CLI_INT, .dst = &cols, .arg = "C", .lo = 1, .hi = 64,
+         .help = "grid columns (default 4)"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"data show", SHOW_HELP, opts}, argc, argv, &code)) return code;
     rk_dataset d;
     rk_err err = {0};
     if (rk_dataset_load(&d, images, ann, 2, &err)) {
@@ -285,13 +226,6 @@ static int show(int argc, char **argv)
 
 int cmd_data(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(HELP, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "build")) return build(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "check")) return check(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "show")) return show(argc - 1, argv + 1);
-    fprintf(stderr, "rethink data: unknown command '%s' (see rethink data --help)\n", argv[1]);
-    return 2;
+    static const cli_sub subs[] = {{"build", build}, {"check", check}, {"show", show}, {0}};
+    return cli_dispatch("data", HELP, subs, argc, argv);
 }

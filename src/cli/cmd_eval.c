@@ -2,7 +2,6 @@
  * pycocotools' 12-line summary, optionally per-category AP and one JSON line. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "rethink/eval.h"
@@ -12,48 +11,29 @@ static const char *HELP =
     "\n"
     "Scores detections against ground truth with pycocotools' COCOeval semantics (bbox) and\n"
     "prints its 12-line summary (AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm,\n"
-    "ARl). Images and categories are those of the ground truth.\n"
-    "\n"
-    "options:\n"
-    "  --gt FILE        ground truth: COCO instances JSON (images, annotations, categories)\n"
-    "  --dt FILE        detections: COCO results JSON, an array of\n"
-    "                   {\"image_id\", \"category_id\", \"bbox\": [x, y, w, h], \"score\"}\n"
-    "  --per-category   also print AP@[.50:.95] of every category (-1: no GT)\n"
-    "  --json           last line of stdout: one JSON object with keys AP AP50 AP75 APs APm\n"
-    "                   APl AR1 AR10 AR100 ARs ARm ARl (fractions; -1 where undefined)\n"
-    "\n"
-    "exit status: 0 success, 1 unreadable or invalid input (the message names the file and\n"
-    "the entry), 2 usage error.\n";
+    "ARl). Images and categories are those of the ground truth.\n";
+static const char *EXIT_STATUS = /* after the options */
+    "\nexit status: 0 success, 1 unreadable or invalid input (the message names the file and\n"
+    "the entry), 2 usage error.";
 
 int cmd_eval(int argc, char **argv)
 {
     const char *gt_path = NULL, *dt_path = NULL;
-    int json = 0, per_cat = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--per-category")) {
-            per_cat = 1;
-        } else if (!strcmp(a, "--gt") || !strcmp(a, "--dt")) {
-            if (!v) {
-                fprintf(stderr, "rethink eval: option %s needs a file name\n", a);
-                return 2;
-            }
-            *(a[2] == 'g' ? &gt_path : &dt_path) = v;
-            i++;
-        } else {
-            fprintf(stderr, "rethink eval: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-    }
-    if (!gt_path || !dt_path) {
-        fprintf(stderr, "rethink eval: %s is required (see --help)\n", !gt_path ? "--gt" : "--dt");
-        return 2;
-    }
+    int json = 0, per_cat = 0, code;
+    const cli_opt opts[] = {
+        {.name = "gt", .kind = CLI_STR, .dst = &gt_path, .arg = "FILE", .required = 1,
+         .help = "ground truth: COCO instances JSON (images, annotations, categories)"},
+        {.name = "dt", .kind = CLI_STR, .dst = &dt_path, .arg = "FILE", .required = 1,
+         .help = "detections: COCO results JSON, an array of\n"
+                 "{\"image_id\", \"category_id\", \"bbox\": [x, y, w, h], \"score\"}"},
+        {.name = "per-category", .kind = CLI_FLAG, .dst = &per_cat,
+         .help = "also print AP@[.50:.95] of every category (-1: no GT)"},
+        {.name = "json", .kind = CLI_FLAG, .dst = &json,
+         .help = "last line of stdout: one JSON object with keys AP AP50 AP75 APs APm\n"
+                 "APl AR1 AR10 AR100 ARs ARm ARl (fractions; -1 where undefined)"},
+        {.help = EXIT_STATUS},
+        {0}};
+    if (cli_parse(&(cli_cmd){"eval", HELP, opts}, argc, argv, &code)) return code;
 
     rk_err err = {0};
     rk_coco gt;

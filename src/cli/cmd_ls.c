@@ -24,51 +24,8 @@ static const char *EXPORT_HELP =
     "Writes every trial as one CSV row (cell, status, compute, the 12 COCO stats) to FILE or\n"
     "standard output, for spreadsheets and pandas.\n";
 
-typedef struct {
-    const char *db, *study, *status, *out, *trial;
-    int csv;
-} opts;
-
-/* Parses the shared options; returns 0, or the exit code to return (help printed: -1). */
-static int parse(int argc, char **argv, const char *help, opts *o)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(help, stdout);
-            return -1;
-        }
-        if (!strcmp(a, "--csv")) {
-            o->csv = 1;
-            continue;
-        }
-        if (a[0] != '-') {
-            o->trial = a;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--db")) o->db = v;
-        else if (!strcmp(a, "--study")) o->study = v;
-        else if (!strcmp(a, "--status")) o->status = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else {
-            fprintf(stderr, "rethink: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    return 0;
-}
-
-static int status_of(const char *s)
-{
-    for (int k = 0; k < 4; k++)
-        if (s && !strcmp(s, rk_trial_status_name((rk_trial_status)k))) return k;
-    return -2;
-}
+/* rk_trial_status_name of RK_TRIAL_PENDING.. in order */
+static const char *const STATUSES[] = {"pending", "running", "finished", "failed", NULL};
 
 static int open_db(const char *path, rk_store **db)
 {
@@ -96,20 +53,20 @@ static void num(FILE *f, double v, const char *fmt)
 
 int cmd_ls(int argc, char **argv)
 {
-    opts o = {.db = "results.db"};
-    int rc = parse(argc, argv, LS_HELP, &o);
-    if (rc) return rc < 0 ? 0 : rc;
-    int st = o.status ? status_of(o.status) : -1;
-    if (st == -2) {
-        fprintf(stderr, "rethink ls: --status: expected pending, running, finished or failed\n");
-        return 2;
-    }
+    const char *db_path = "results.db", *study = NULL;
+    int st = -1, code;
+    const cli_opt opts[] = {
+        CLI_OPT_DB(&db_path), CLI_OPT_STUDY(&study),
+        {.name = "status", .kind = CLI_CHOICE, .dst = &st, .arg = "S", .choices = STATUSES,
+         .help = "only trials in status S: pending, running, finished or failed"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"ls", LS_HELP, opts}, argc, argv, &code)) return code;
     rk_store *db;
-    if (open_db(o.db, &db)) return 1;
+    if (open_db(db_path, &db)) return 1;
     rk_trial *t = NULL;
     size_t n = 0;
     rk_err err = {0};
-    if (rk_store_trials_list(db, o.study, st, &t, &n, &err)) {
+    if (rk_store_trials_list(db, study, st, &t, &n, &err)) {
         fprintf(stderr, "rethink ls: %s\n", err.msg);
         rk_store_close(db);
         return 1;
@@ -140,32 +97,36 @@ int cmd_ls(int argc, char **argv)
 
 int cmd_show(int argc, char **argv)
 {
-    opts o = {.db = "results.db"};
-    int rc = parse(argc, argv, SHOW_HELP, &o);
-    if (rc) return rc < 0 ? 0 : rc;
-    if (!o.trial) {
+    const char *db_path = "results.db", *trial = NULL;
+    int rc, code;
+    const cli_opt opts[] = {
+        {.kind = CLI_STR, .dst = &trial, .arg = "TRIAL"},
+        CLI_OPT_DB(&db_path),
+        {0}};
+    if (cli_parse(&(cli_cmd){"show", SHOW_HELP, opts}, argc, argv, &code)) return code;
+    if (!trial) {
         fprintf(stderr, "rethink show: which TRIAL? (an id or a hash prefix; see rethink ls)\n");
         return 2;
     }
     rk_store *db;
-    if (open_db(o.db, &db)) return 1;
+    if (open_db(db_path, &db)) return 1;
     rk_err err = {0};
     rk_trial t = {0};
     int found = 0;
     char *end;
-    long long id = strtoll(o.trial, &end, 10);
-    if (!*end && strlen(o.trial) < 12) {
+    long long id = strtoll(trial, &end, 10);
+    if (!*end && strlen(trial) < 12) {
         rc = rk_store_trial_get(db, id, &t, &found, &err);
     } else { /* a hash prefix: look through the trials */
         rk_trial *all = NULL;
         size_t n = 0, hits = 0;
         rc = rk_store_trials_list(db, NULL, -1, &all, &n, &err);
         for (size_t i = 0; !rc && i < n; i++)
-            if (!strncmp(all[i].config_hash, o.trial, strlen(o.trial))) hits++, id = all[i].id;
+            if (!strncmp(all[i].config_hash, trial, strlen(trial))) hits++, id = all[i].id;
         rk_trials_free(all, n);
         if (!rc && hits > 1) {
             fprintf(stderr, "rethink show: '%s' matches %zu trials; give more of the hash\n",
-                    o.trial, hits);
+                    trial, hits);
             rk_store_close(db);
             return 2;
         }
@@ -209,25 +170,31 @@ int cmd_show(int argc, char **argv)
 
 int cmd_export(int argc, char **argv)
 {
-    opts o = {.db = "results.db"};
-    int rc = parse(argc, argv, EXPORT_HELP, &o);
-    if (rc) return rc < 0 ? 0 : rc;
-    if (!o.csv) {
+    const char *db_path = "results.db", *study = NULL, *out = NULL;
+    int csv = 0, code;
+    const cli_opt opts[] = {
+        {.name = "csv", .kind = CLI_FLAG, .dst = &csv, .help = "CSV (the one format; required)"},
+        CLI_OPT_DB(&db_path), CLI_OPT_STUDY(&study),
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "FILE",
+         .help = "where to write (default: standard output)"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"export", EXPORT_HELP, opts}, argc, argv, &code)) return code;
+    if (!csv) {
         fprintf(stderr, "rethink export: --csv is the one format (see --help)\n");
         return 2;
     }
     rk_store *db;
-    if (open_db(o.db, &db)) return 1;
+    if (open_db(db_path, &db)) return 1;
     rk_trial *t = NULL;
     size_t n = 0;
     rk_err err = {0};
-    FILE *f = o.out ? fopen(o.out, "w") : stdout;
+    FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
-        fprintf(stderr, "rethink export: %s: cannot create\n", o.out);
+        fprintf(stderr, "rethink export: %s: cannot create\n", out);
         rk_store_close(db);
         return 1;
     }
-    if (rk_store_trials_list(db, o.study, -1, &t, &n, &err)) {
+    if (rk_store_trials_list(db, study, -1, &t, &n, &err)) {
         fprintf(stderr, "rethink export: %s\n", err.msg);
         rk_store_close(db);
         return 1;
@@ -259,8 +226,8 @@ int cmd_export(int argc, char **argv)
     }
     rk_trials_free(t, n);
     rk_store_close(db);
-    if (o.out && fclose(f) != 0) {
-        fprintf(stderr, "rethink export: %s: write failed\n", o.out);
+    if (out && fclose(f) != 0) {
+        fprintf(stderr, "rethink export: %s: write failed\n", out);
         return 1;
     }
     return 0;

@@ -5,7 +5,6 @@
  * configs) stops the merge with that shard left out and the hash named. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -21,49 +20,22 @@ static const char *HELP =
     "hash and exits 1 (shards merged before it stay merged). Claims verdicts are not merged:\n"
     "re-run `rethink check` on the merged database.\n"
     "\n"
-    "Keep FILE on local disk (SQLite is not safe on network filesystems); copy it after.\n"
-    "\n"
-    "options:\n"
-    "  --db FILE       the database to merge into (required)\n"
-    "  --quiet         print only errors\n";
+    "Keep FILE on local disk (SQLite is not safe on network filesystems); copy it after.\n";
 
 int cmd_merge(int argc, char **argv)
 {
     const char *db_path = NULL;
-    int quiet = 0;
-    const char **shards = calloc((size_t)argc + 1, sizeof *shards);
-    size_t ns = 0;
-    if (!shards) {
-        fprintf(stderr, "rethink merge: out of memory\n");
-        return 1;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            free(shards);
-            return 0;
-        }
-        if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--db")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "rethink merge: option --db needs a value (see --help)\n");
-                free(shards);
-                return 2;
-            }
-            db_path = argv[++i];
-        } else if (a[0] == '-') {
-            fprintf(stderr, "rethink merge: unknown option '%s' (see --help)\n", a);
-            free(shards);
-            return 2;
-        } else shards[ns++] = a;
-    }
-    if (!db_path || ns == 0) {
-        fprintf(stderr, "rethink merge: %s (see --help)\n",
-                !db_path ? "--db FILE is required" : "at least one SHARD is required");
-        free(shards);
-        return 2;
-    }
+    int quiet = 0, code;
+    cli_list sh = {0};
+    const cli_opt opts[] = {
+        {.kind = CLI_LIST, .dst = &sh, .arg = "SHARD", .required = 1},
+        {.name = "db", .kind = CLI_STR, .dst = &db_path, .arg = "FILE", .required = 1,
+         .help = "the database to merge into (required)"},
+        {.name = "quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "print only errors"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"merge", HELP, opts}, argc, argv, &code)) return code;
+    const char **shards = sh.v;
+    size_t ns = sh.n;
     /* a missing shard is a typo or a task that never copied its result back: opening it as a
      * store would silently create an empty one */
     for (size_t i = 0; i < ns; i++)

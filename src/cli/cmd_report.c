@@ -21,74 +21,57 @@ static const char *HELP =
     "`rethink check` are included. For trials trained with a dev split (train.dev) a\n"
     "convergence table says which cells plateaued within their budget (dev AP gained\n"
     "less than 0.5 points in the last quarter of training) and which were still\n"
-    "improving; cells.csv ends with those numbers. The database is only read.\n"
-    "\n"
-    "options:\n"
-    "  --db FILE                 results database (default results.db)\n"
-    "  --study NAME              the study (default: the database's only study)\n"
-    "  --out DIR                 output folder, created if missing (required)\n"
-    "  --cell ARM,AUG,FRACTION   the cell whose training curves are drawn (default: the\n"
-    "                            first selftrain cell)\n"
-    "  --confidence C            confidence level of the intervals (default 0.95)\n"
-    "  --gnuplot PROGRAM         gnuplot to run (default: gnuplot from PATH)\n"
-    "\n"
-    "exit status: 0 written; 1 writing or gnuplot failed; 2 bad input (usage, a missing\n"
-    "database or study, no such --cell)\n";
+    "improving; cells.csv ends with those numbers. The database is only read.\n";
+static const char *EXIT_STATUS = /* after the options */
+    "\nexit status: 0 written; 1 writing or gnuplot failed; 2 bad input (usage, a missing\n"
+    "database or study, no such --cell)";
+
+typedef struct cell {
+    char arm[64], aug[64];
+    double fraction;
+} cell;
+
+/* "ARM,AUG,FRACTION" with a fraction in (0, 1] */
+static int parse_cell(const char *v, void *dst)
+{
+    cell *c = dst;
+    const char *c1 = strchr(v, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+    char *end = NULL;
+    double fr = c2 ? strtod(c2 + 1, &end) : NAN;
+    if (!c2 || c1 == v || c2 == c1 + 1 || (size_t)(c1 - v) >= sizeof c->arm ||
+        (size_t)(c2 - c1 - 1) >= sizeof c->aug || !end || *end || end == c2 + 1 ||
+        !(fr > 0 && fr <= 1))
+        return -1;
+    snprintf(c->arm, sizeof c->arm, "%.*s", (int)(c1 - v), v);
+    snprintf(c->aug, sizeof c->aug, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+    c->fraction = fr;
+    return 0;
+}
 
 int cmd_report(int argc, char **argv)
 {
-    const char *db_path = "results.db", *study = NULL, *out = NULL, *cell = NULL;
+    const char *db_path = "results.db", *study = NULL, *out = NULL;
     double confidence = 0.95;
-    rk_report_opts o = {0};
-    o.curve_fraction = NAN;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            return 0;
-        }
-        if (!v || a[0] != '-') {
-            fprintf(stderr, v ? "rethink report: unexpected argument '%s' (see --help)\n"
-                              : "rethink report: option %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--db")) db_path = v;
-        else if (!strcmp(a, "--study")) study = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--cell")) cell = v;
-        else if (!strcmp(a, "--gnuplot")) o.gnuplot = v;
-        else if (!strcmp(a, "--confidence")) {
-            if (cli_double(a, v, &confidence)) return 2;
-            if (!(confidence > 0 && confidence < 1)) {
-                fprintf(stderr, "rethink report: option --confidence: expected a number in (0, 1), "
-                        "got '%s'\n", v);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "rethink report: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-        i++;
-    }
-    if (!out) {
-        fprintf(stderr, "rethink report: --out DIR is required (see --help)\n");
-        return 2;
-    }
-    char arm[64], aug[64];
-    if (cell) {
-        const char *c1 = strchr(cell, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
-        char *end = NULL;
-        double fr = c2 ? strtod(c2 + 1, &end) : NAN;
-        if (!c2 || c1 == cell || c2 == c1 + 1 || (size_t)(c1 - cell) >= sizeof arm ||
-            (size_t)(c2 - c1 - 1) >= sizeof aug || !end || *end || end == c2 + 1 || !(fr > 0 && fr <= 1)) {
-            fprintf(stderr, "rethink report: option --cell: expected ARM,AUG,FRACTION (e.g. "
-                    "selftrain,S4,0.2), got '%s'\n", cell);
-            return 2;
-        }
-        snprintf(arm, sizeof arm, "%.*s", (int)(c1 - cell), cell);
-        snprintf(aug, sizeof aug, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
-        o.curve_arm = arm, o.curve_aug = aug, o.curve_fraction = fr;
-    }
+    cell curve = {.fraction = NAN};
+    rk_report_opts o = {.curve_fraction = NAN};
+    int code;
+    const cli_opt opts[] = {
+        CLI_OPT_DB(&db_path), CLI_OPT_STUDY(&study),
+        {.name = "out", .kind = CLI_STR, .dst = &out, .arg = "DIR", .required = 1,
+         .help = "output folder, created if missing (required)"},
+        {.name = "cell", .kind = CLI_FN, .dst = &curve, .arg = "ARM,AUG,FRACTION",
+         .parse = parse_cell, .expect = "ARM,AUG,FRACTION (e.g. selftrain,S4,0.2)",
+         .help = "the cell whose training curves are drawn (default: the\nfirst selftrain cell)"},
+        {.name = "confidence", .kind = CLI_NUM, .dst = &confidence, .arg = "C", .lo = 0, .hi = 1,
+         .open = CLI_OPEN_LO | CLI_OPEN_HI,
+         .help = "confidence level of the intervals (default 0.95)"},
+        {.name = "gnuplot", .kind = CLI_STR, .dst = &o.gnuplot, .arg = "PROGRAM",
+         .help = "gnuplot to run (default: gnuplot from PATH)"},
+        {.help = EXIT_STATUS},
+        {0}};
+    if (cli_parse(&(cli_cmd){"report", HELP, opts}, argc, argv, &code)) return code;
+    if (!isnan(curve.fraction))
+        o.curve_arm = curve.arm, o.curve_aug = curve.aug, o.curve_fraction = curve.fraction;
     o.out_dir = out;
     rk_err err = {0};
     rk_results r;

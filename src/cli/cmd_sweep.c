@@ -37,38 +37,25 @@ static const char *HELP =
     "Runs every trial of the experiment file's grid (docs/EXPERIMENTS.md) on N worker\n"
     "processes, recording each in the store. Trials are identified by the hash of their\n"
     "resolved config: re-running a sweep only runs what is not finished, and a sweep stopped\n"
-    "at any point (Ctrl-C, kill -9) resumes where it was.\n"
-    "\n"
-    "options:\n"
-    "  -j N            worker processes (default: one per core, study.threads each)\n"
-    "  -s key=value    override a key or an axis (-s train.lr=0.1,0.05 adds an axis)\n"
-    "  --db FILE       results database (default results.db)\n"
-    "  --artifacts DIR folder for checkpoints, backbones and pseudo-labels (the key\n"
-    "                  study.artifacts, default artifacts; not part of a trial's identity)\n"
-    "  --dry-run       list the trials and their dependencies, and estimate the time: the\n"
-    "                  trials' training steps are timed on this machine (a few seconds;\n"
-    "                  with bf16 also in f32, with a note if f32 is faster here); run nothing\n"
-    "  --quiet         no progress display\n"
-    "  --stage S       only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
-    "                  (self-training students; their teachers must be finished in --db,\n"
-    "                  e.g. merged there from the stage-1 shards)\n"
-    "  --shard I/N     with --stage: only the stage's trials whose position in it is I mod N\n"
-    "\n"
-    "cluster (docs/EXPERIMENTS.md, Clusters):\n"
-    "  --emit-slurm    print a Slurm job-array script running the study as N shards per stage\n"
-    "                  and merging them; submit it with `bash job.sbatch`\n"
-    "  --shards N      array tasks per stage (default: one trial per task)\n"
-    "  --array-parallelism K  at most K tasks at once (default: N)\n"
-    "  --out-dir DIR   shared folder for shards, logs and results.db (default slurm-STUDY)\n"
-    "\n"
-    "MPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
+    "at any point (Ctrl-C, kill -9) resumes where it was.\n";
+static const char *MPI_HELP = /* before --rank-timeout */
+    "\nMPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
     "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
     "process that opens the database; --artifacts and study.data must be on a filesystem\n"
     "every rank sees. Give mpirun --enable-recovery: without it Open MPI ends the whole job\n"
     "when one rank dies (the sweep then resumes when run again); with it the dead rank's\n"
     "trial is re-run on another rank, but mpirun exits 0 whatever the sweep's outcome: read\n"
-    "its last line.\n"
-    "  --rank-timeout S  a rank silent for S seconds is presumed dead (default 60)\n";
+    "its last line.";
+
+/* --shard I/N into int[2] */
+static int parse_shard(const char *v, void *dst)
+{
+    char *end;
+    long si = strtol(v, &end, 10), sn = *end == '/' ? strtol(end + 1, &end, 10) : 0;
+    if (*end || sn < 1 || sn > 100000 || si < 0 || si >= sn) return -1;
+    ((int *)dst)[0] = (int)si, ((int *)dst)[1] = (int)sn;
+    return 0;
+}
 
 /* s as one single-quoted shell word */
 static void sh_quote(FILE *f, const char *s)
@@ -659,91 +646,54 @@ static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *db_path = "results.db";
-    const char **ov = calloc((size_t)argc + 1, sizeof *ov);
-    size_t nov = 0;
-    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), dry = 0, quiet = 0, jobs_set = 0;
-    int stage = 0, shard = 0, nshards = 1, emit = 0;
+    int jobs = 0, dry = 0, quiet = 0, stage = 0, shard_of[2] = {0, 1}, emit = 0, code;
     int nmpi = sweep_mpi_size();
     double rank_timeout = 60;
     const char *artifacts_dir = NULL;
     slurm_opts so = {0};
+    cli_list ovl = {0};
+    const cli_opt opts[] = {
+        {.kind = CLI_STR, .dst = &file, .arg = "FILE", .required = 1},
+        {.short_name = 'j', .kind = CLI_INT, .dst = &jobs, .arg = "N", .lo = 1, .hi = 256,
+         .help = "worker processes (default: one per core, study.threads each)"},
+        CLI_OPT_OVERRIDE(&ovl, "override a key or an axis (-s train.lr=0.1,0.05 adds an axis)"),
+        CLI_OPT_DB(&db_path),
+        {.name = "artifacts", .kind = CLI_STR, .dst = &artifacts_dir, .arg = "DIR",
+         .help = "folder for checkpoints, backbones and pseudo-labels (the key\n"
+                 "study.artifacts, default artifacts; not part of a trial's identity)"},
+        {.name = "dry-run", .kind = CLI_FLAG, .dst = &dry,
+         .help = "list the trials and their dependencies, and estimate the time: the\n"
+                 "trials' training steps are timed on this machine (a few seconds;\n"
+                 "with bf16 also in f32, with a note if f32 is faster here); run nothing"},
+        {.name = "quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress display"},
+        {.name = "stage", .kind = CLI_INT, .dst = &stage, .arg = "S", .lo = 1, .hi = 2,
+         .help = "only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
+                 "(self-training students; their teachers must be finished in --db,\n"
+                 "e.g. merged there from the stage-1 shards)"},
+        {.name = "shard", .kind = CLI_FN, .dst = shard_of, .arg = "I/N", .parse = parse_shard,
+         .expect = "I/N with 0 <= I < N",
+         .help = "with --stage: only the stage's trials whose position in it is I mod N"},
+        {.help = "\ncluster (docs/EXPERIMENTS.md, Clusters):"},
+        {.name = "emit-slurm", .kind = CLI_FLAG, .dst = &emit,
+         .help = "print a Slurm job-array script running the study as N shards per stage\n"
+                 "and merging them; submit it with `bash job.sbatch`"},
+        {.name = "shards", .kind = CLI_INT, .dst = &so.shards, .arg = "N", .lo = 1, .hi = 100000,
+         .help = "array tasks per stage (default: one trial per task)"},
+        {.name = "array-parallelism", .kind = CLI_INT, .dst = &so.parallelism, .arg = "K",
+         .lo = 1, .hi = 100000, .help = "at most K tasks at once (default: N)"},
+        {.name = "out-dir", .kind = CLI_STR, .dst = &so.out_dir, .arg = "DIR",
+         .help = "shared folder for shards, logs and results.db (default slurm-STUDY)"},
+        {.help = MPI_HELP},
+        {.name = "rank-timeout", .kind = CLI_NUM, .dst = &rank_timeout, .arg = "S", .lo = 0,
+         .hi = INFINITY, .open = CLI_OPEN_LO,
+         .help = "a rank silent for S seconds is presumed dead (default 60)"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"sweep", HELP, opts}, argc, argv, &code)) return code;
+    const char **ov = ovl.v; /* room for one more: --artifacts */
+    size_t nov = ovl.n;
+    int jobs_set = jobs > 0, shard = shard_of[0], nshards = shard_of[1];
+    if (!jobs_set) jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            free(ov);
-            return 0;
-        }
-        if (!strcmp(a, "--dry-run")) {
-            dry = 1;
-            continue;
-        }
-        if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (!strcmp(a, "--emit-slurm")) {
-            emit = 1;
-            continue;
-        }
-        if (a[0] != '-') {
-            file = a;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink sweep: option %s needs a value (see --help)\n", a);
-            free(ov);
-            return 2;
-        }
-        if (!strcmp(a, "-j")) {
-            if (cli_int(a, v, 1, 256, &jobs)) {
-                free(ov);
-                return 2;
-            }
-            jobs_set = 1;
-        } else if (!strcmp(a, "--db")) db_path = v;
-        else if (!strcmp(a, "--stage") || !strcmp(a, "--shards") ||
-                 !strcmp(a, "--array-parallelism")) {
-            int *dst = !strcmp(a, "--stage") ? &stage : !strcmp(a, "--shards") ? &so.shards
-                                                                                 : &so.parallelism;
-            if (cli_int(a, v, 1, !strcmp(a, "--stage") ? 2 : 100000, dst)) {
-                free(ov);
-                return 2;
-            }
-        } else if (!strcmp(a, "--shard")) {
-            char *end;
-            long si = strtol(v, &end, 10), sn = *end == '/' ? strtol(end + 1, &end, 10) : 0;
-            if (*end || sn < 1 || sn > 100000 || si < 0 || si >= sn) {
-                fprintf(stderr, "rethink sweep: option --shard: expected I/N with 0 <= I < N, "
-                                "got '%s'\n", v);
-                free(ov);
-                return 2;
-            }
-            shard = (int)si, nshards = (int)sn;
-        } else if (!strcmp(a, "--out-dir")) so.out_dir = v;
-        else if (!strcmp(a, "-s")) ov[nov++] = v;
-        else if (!strcmp(a, "--artifacts")) artifacts_dir = v;
-        else if (!strcmp(a, "--rank-timeout")) {
-            if (cli_double(a, v, &rank_timeout) || rank_timeout <= 0) {
-                if (rank_timeout <= 0)
-                    fprintf(stderr, "rethink sweep: option --rank-timeout: expected seconds > 0, "
-                                    "got '%s'\n", v);
-                free(ov);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "rethink sweep: unknown option '%s' (see --help)\n", a);
-            free(ov);
-            return 2;
-        }
-        i++;
-    }
-    if (!file) {
-        fprintf(stderr, "rethink sweep: an experiment FILE is required (see --help)\n");
-        free(ov);
-        return 2;
-    }
     /* a shard of the whole grid would split teachers from their students */
     if (nshards > 1 && !stage) {
         fprintf(stderr, "rethink sweep: --shard needs --stage 1|2 (teachers run in stage 1, "

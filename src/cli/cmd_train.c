@@ -15,13 +15,7 @@ static const char *HELP =
     "Trains and evaluates one trial of an experiment file (docs/EXPERIMENTS.md) and records it\n"
     "in the store: config and hash, per-epoch metrics, the 12 COCO stats on val, compute.\n"
     "Grid axes must resolve to one trial: pick values with -s (e.g. -s arm=selftrain\n"
-    "-s aug=S2 -s fraction=0.5 -s seed=1). A finished trial is not trained again.\n"
-    "\n"
-    "options:\n"
-    "  --config FILE   experiment file (e.g. experiments/quick.ini)\n"
-    "  -s key=value    override a config key (repeatable)\n"
-    "  --db FILE       results database (default results.db)\n"
-    "  --quiet         no progress output\n";
+    "-s aug=S2 -s fraction=0.5 -s seed=1). A finished trial is not trained again.\n";
 
 static void summary(const double *st)
 {
@@ -70,40 +64,18 @@ static int run_next(rk_store *db, const char *db_path, const rk_sweep_plan *p, i
 int cmd_train(int argc, char **argv)
 {
     const char *config = NULL, *db_path = "results.db";
-    const char **ov = calloc((size_t)argc + 1, sizeof *ov);
-    size_t nov = 0;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(HELP, stdout);
-            free(ov);
-            return 0;
-        }
-        if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "rethink train: option %s needs a value (see --help)\n", a);
-            free(ov);
-            return 2;
-        }
-        if (!strcmp(a, "--config")) config = v;
-        else if (!strcmp(a, "--db")) db_path = v;
-        else if (!strcmp(a, "-s")) ov[nov++] = v;
-        else {
-            fprintf(stderr, "rethink train: unknown option '%s' (see --help)\n", a);
-            free(ov);
-            return 2;
-        }
-        i++;
-    }
-    if (!config) {
-        fprintf(stderr, "rethink train: --config FILE is required (see --help)\n");
-        free(ov);
-        return 2;
-    }
+    cli_list ovl = {0};
+    int quiet = 0, code;
+    const cli_opt opts[] = {
+        {.name = "config", .kind = CLI_STR, .dst = &config, .arg = "FILE", .required = 1,
+         .help = "experiment file (e.g. experiments/quick.ini)"},
+        CLI_OPT_OVERRIDE(&ovl, "override a config key (repeatable)"),
+        CLI_OPT_DB(&db_path),
+        {.name = "quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress output"},
+        {0}};
+    if (cli_parse(&(cli_cmd){"train", HELP, opts}, argc, argv, &code)) return code;
+    const char **ov = ovl.v;
+    size_t nov = ovl.n;
     rk_err err = {0};
     rk_experiment x;
     if (rk_experiment_load(&x, config, ov, nov, &err)) {

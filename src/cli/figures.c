@@ -18,7 +18,8 @@ size_t cli_image_boxes(const rk_coco *c, int64_t image_id, rk_box *out)
     for (size_t i = 0; i < c->nanns; i++) {
         const rk_coco_ann *a = &c->anns[i];
         if (a->image_id != image_id) continue;
-        out[k++] = (rk_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3], a->category_id, 1};
+        out[k++] = (rk_box){.x = a->bbox[0], .y = a->bbox[1], .w = a->bbox[2], .h = a->bbox[3],
+                            .cls = a->category_id, .vis = 1};
     }
     return k;
 }

@@ -21,6 +21,14 @@ typedef struct {
     int lost;
 } run_ctx;
 
+/* A metric at step = epoch = e. */
+static rk_metric metric(int64_t e, const char *name, double value)
+{
+    rk_metric m = {.step = e, .epoch = e, .value = value};
+    snprintf(m.name, sizeof m.name, "%s", name);
+    return m;
+}
+
 static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap)
 {
     run_ctx *r = ctx;
@@ -31,19 +39,10 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
                            RK_METRIC_IMG_PER_S,   RK_METRIC_IMAGES};
     double vals[] = {s->loss, s->focal, s->size, s->offset, s->pseudo_loss, s->lr, s->img_per_s,
                      (double)s->images};
-    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
-        m[n] = (rk_metric){s->epoch, s->epoch, "", vals[i]};
-        snprintf(m[n].name, sizeof m[n].name, "%s", names[i]);
-        n++;
-    }
-    if (val_ap >= 0) {
-        m[n] = (rk_metric){s->epoch, s->epoch, RK_METRIC_VAL_AP, val_ap};
-        n++;
-    }
-    if (dev_ap >= 0) {
-        m[n] = (rk_metric){s->epoch, s->epoch, RK_METRIC_DEV_AP, dev_ap};
-        n++;
-    }
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+        m[n++] = metric(s->epoch, names[i], vals[i]);
+    if (val_ap >= 0) m[n++] = metric(s->epoch, RK_METRIC_VAL_AP, val_ap);
+    if (dev_ap >= 0) m[n++] = metric(s->epoch, RK_METRIC_DEV_AP, dev_ap);
     rk_err err = {0};
     if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
@@ -118,8 +117,10 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
                const rk_config *cfg, const char *label, int quiet, rk_trial_result *res,
                rk_err *err)
 {
-    run_ctx r = {metrics, mctx, t->id, t->attempts, label, isatty(2), quiet, rk_now(), 0};
-    beat b = {db_path, t->id, t->attempts, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    run_ctx r = {.metrics = metrics, .mctx = mctx, .id = t->id, .attempt = t->attempts,
+                 .label = label, .tty = isatty(2), .quiet = quiet, .t0 = rk_now()};
+    beat b = {.path = db_path, .id = t->id, .attempt = t->attempts,
+              .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
     rk_trial_hooks h = {.epoch = on_epoch, .note = on_note, .step = on_step, .ctx = &r};

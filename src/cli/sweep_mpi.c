@@ -489,8 +489,10 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
     rk_err err = {0};
     int rc = m.rc;
     if (!rc) {
-        rk_trial_outcome o = {m.stats, cats, m.ncats, m.wall_s, m.cpu_s, m.images, m.flops,
-                              m.teacher_cpu_s, m.pseudo_cpu_s, m.data_hash};
+        rk_trial_outcome o = {.stats = m.stats, .cats = cats, .ncats = m.ncats,
+                              .wall_s = m.wall_s, .cpu_s = m.cpu_s, .images = m.images,
+                              .flops = m.flops, .teacher_cpu_s = m.teacher_cpu_s,
+                              .pseudo_cpu_s = m.pseudo_cpu_s, .data_hash = m.data_hash};
         rc = rk_store_trial_finish(p->db, m.id, m.attempt, &o, &err);
         if (!rc && !p->quiet)
             printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, m.stats[RK_AP], m.stats[RK_AP50],

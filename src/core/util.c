@@ -1,5 +1,5 @@
-/* Errors, counter-based randomness, thread control, clocks and a tolerant comparison of
- * doubles, shared by every stage.
+/* Errors, invariant failures, counter-based randomness, thread control, clocks and a
+ * tolerant comparison of doubles, shared by every stage.
  *
  * The generator is SplitMix64 used as a counter-based hash: draw i of key k is
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
@@ -8,6 +8,7 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "rethink/core.h"
@@ -22,6 +23,12 @@ int rk_errf(rk_err *err, int rc, const char *fmt, ...)
         err->rc = rc;
     }
     return rc;
+}
+
+void rk_assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "rethink: %s:%d: invariant broken: %s\n", file, line, expr);
+    abort();
 }
 
 static uint64_t mix64(uint64_t z)

@@ -61,6 +61,7 @@ static int cmp_i64(const void *a, const void *b)
 
 long rk_coco_image_index(const rk_coco *c, int64_t id)
 {
+    RK_ASSERT(c->img_order || !c->nimages); /* rk_coco_load or rk_coco_index made it */
     size_t lo = 0, hi = c->nimages;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -76,6 +77,7 @@ long rk_coco_image_index(const rk_coco *c, int64_t id)
 
 long rk_coco_cat_index(const rk_coco *c, int id)
 {
+    RK_ASSERT(c->cat_order || !c->ncats);
     size_t lo = 0, hi = c->ncats;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;

@@ -1,6 +1,7 @@
 /* rk_net: graph building, the parameter arena, initialisation, and the REF backend
  * (forward and backward over the reference layer functions in plain NCHW).
  * The oneDNN backend lives in net_dnnl.c and shares net_internal.h. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,11 +205,14 @@ int rk_net_finalize(rk_net *net, rk_err *err)
         if (net->tensors[i].trainable) net->nparams = off;
     }
     net->nelements = off;
+    for (size_t i = 0; i < n; i++) /* grads and momentum cover exactly the trainable tensors */
+        assert(net->tensors[i].trainable == (net->tensors[i].offset < net->nparams));
     for (int i = 0; i < net->nops; i++) {
         rk_op *o = &net->ops[i];
         int *idx[4] = {&o->pw, &o->pb, &o->rm, &o->rv};
         for (int j = 0; j < 4; j++)
             if (*idx[j] >= 0) *idx[j] = remap[*idx[j]];
+        assert(o->in[0] < i && o->in[1] < i); /* topological: forward is a loop up */
     }
     net->params = calloc(net->nelements + 2 * net->nparams, sizeof(float));
     if (!net->params) return rk_errf(err, RK_ENOMEM, "net: out of memory for parameters");
@@ -348,6 +352,7 @@ int rk_net_plan(rk_net *net, int N, rk_backend backend, int threads, rk_err *err
         return rc;
     }
     net->planned = 1;
+    net->planned_params = net->params;
     return RK_OK;
 }
 
@@ -457,6 +462,7 @@ static void backward_ref(rk_net *net, const float *dout)
 const float *rk_net_forward(rk_net *net, const float *input, int train)
 {
     if (!net->planned) return NULL;
+    RK_ASSERT(net->params == net->planned_params); /* the plan points into the arena */
     rk_set_threads(net->threads);
     net->trained_forward = train;
     return net->backend != RK_BACKEND_REF ? rk_dnnl_forward(net, input, train)
@@ -466,6 +472,7 @@ const float *rk_net_forward(rk_net *net, const float *input, int train)
 int rk_net_backward(rk_net *net, const float *dout)
 {
     if (!net->planned || !net->trained_forward) return RK_EINVAL;
+    RK_ASSERT(net->params == net->planned_params);
     rk_set_threads(net->threads);
     if (net->backend != RK_BACKEND_REF) return rk_dnnl_backward(net, dout);
     backward_ref(net, dout);

@@ -6,7 +6,9 @@
  *    only consume existing values), so forward runs 0..n-1 and backward n-1..1.
  *  - tensors[] are ordered trainable first; params arena = [trainable | buffers]; grads and
  *    momentum cover the trainable prefix with the same offsets.
- *  - After rk_net_finalize the arenas never move (backends keep pointers into them).
+ *  - After rk_net_finalize the arenas never move (backends keep pointers into them):
+ *    rk_net_forward and rk_net_backward RK_ASSERT that params is where the plan saw it.
+ * The first two are assert()ed where rk_net_finalize lays the net out.
  */
 #ifndef RETHINK_NET_INTERNAL_H
 #define RETHINK_NET_INTERNAL_H
@@ -51,6 +53,7 @@ struct rk_net {
     int finalized;
 
     float *params, *grads, *momentum; /* one allocation, see invariants */
+    const float *planned_params;       /* params when the plan was made */
     size_t nparams, nelements;
 
     float bn_momentum, bn_eps;

@@ -26,6 +26,7 @@
  * Arithmetic that decides matches (IoU, thresholds, precision, recall) is written as the same
  * sequence of IEEE double operations as pycocotools / numpy and must not be contracted into
  * FMAs: the build compiles with -ffp-contract=off (meson.build). */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,8 +482,10 @@ int rk_coco_eval(rk_coco_stats *out, const rk_coco *gt, const rk_det *dets, size
     counting_sort(tmp, dord, n, dimg, I, cnt);
     counting_sort(dord, tmp, n, dcat, K, cnt);
     for (size_t j = 0; j < NG; j++) {
-        gcat[j] = krank[rk_coco_cat_index(gt, gt->anns[j].category_id)];
-        gimg[j] = irank[rk_coco_image_index(gt, gt->anns[j].image_id)];
+        long ki = rk_coco_cat_index(gt, gt->anns[j].category_id);
+        long ii = rk_coco_image_index(gt, gt->anns[j].image_id);
+        assert(ki >= 0 && ii >= 0); /* rk_coco_load's invariants: they exist */
+        gcat[j] = krank[ki], gimg[j] = irank[ii];
         gord[j] = j;
     }
     counting_sort(tmp, gord, NG, gimg, I, cnt);

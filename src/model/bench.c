@@ -11,9 +11,10 @@
 int rk_refnet_bench(const rk_refnet_cfg *cfg, int batch, rk_backend backend, int threads,
                     int warmup, int steps, rk_train_bench *res, rk_err *err)
 {
-    rk_net *net = rk_refnet_detector(cfg, err);
-    if (!net) return err && err->rc ? err->rc : RK_ENOMEM;
-    int rc = rk_net_plan(net, batch, backend, threads, err);
+    rk_net *net;
+    int rc = rk_refnet_detector(&net, cfg, err);
+    if (rc) return rc;
+    rc = rk_net_plan(net, batch, backend, threads, err);
     if (rc) {
         rk_net_free(net);
         return rc;

@@ -55,11 +55,29 @@ static int backbone(rk_net *net, const rk_refnet_cfg *c, int stage_out[4])
     return x;
 }
 
-rk_net *rk_refnet_detector(const rk_refnet_cfg *c, rk_err *err)
+/* *net = an empty net for c's input (NULL on error), after checking c. */
+static int start(rk_net **net, const rk_refnet_cfg *c, rk_err *err)
 {
-    if (check_cfg(c, err)) return NULL;
-    rk_net *net = rk_net_create(c->in_channels, c->in_size, c->in_size);
-    if (!net) return rk_errf(err, RK_ENOMEM, "model: out of memory"), NULL;
+    *net = NULL;
+    int rc = check_cfg(c, err);
+    if (rc) return rc;
+    *net = rk_net_create(c->in_channels, c->in_size, c->in_size);
+    return *net ? RK_OK : rk_errf(err, RK_ENOMEM, "model: out of memory");
+}
+
+/* Finalizes *net; on error frees it and sets *net = NULL. */
+static int finish(rk_net **net, rk_err *err)
+{
+    int rc = rk_net_finalize(*net, err);
+    if (rc) rk_net_free(*net), *net = NULL;
+    return rc;
+}
+
+int rk_refnet_detector(rk_net **out, const rk_refnet_cfg *c, rk_err *err)
+{
+    int rc = start(out, c, err);
+    if (rc) return rc;
+    rk_net *net = *out;
     int st[4];
     int p = backbone(net, c, st);
     char name[64];
@@ -76,28 +94,19 @@ rk_net *rk_refnet_detector(const rk_refnet_cfg *c, rk_err *err)
     int hc = c->width << (c->head_stride == 4 ? 1 : c->head_stride == 8 ? 2 : 3);
     p = rk_net_conv(net, p, "head.conv", hc, 3, 1, 1, 1);
     rk_net_conv(net, p, "head.out", c->num_classes + 4, 1, 1, 1, 0);
-    if (rk_net_finalize(net, err)) {
-        rk_net_free(net);
-        return NULL;
-    }
-    rk_refnet_init(net, c, 0);
-    return net;
+    if (!(rc = finish(out, err))) rk_refnet_init(net, c, 0);
+    return rc;
 }
 
-rk_net *rk_refnet_classifier(const rk_refnet_cfg *c, rk_err *err)
+int rk_refnet_classifier(rk_net **out, const rk_refnet_cfg *c, rk_err *err)
 {
-    if (check_cfg(c, err)) return NULL;
-    rk_net *net = rk_net_create(c->in_channels, c->in_size, c->in_size);
-    if (!net) return rk_errf(err, RK_ENOMEM, "model: out of memory"), NULL;
+    int rc = start(out, c, err);
+    if (rc) return rc;
     int st[4];
-    int x = backbone(net, c, st);
-    x = rk_net_gap(net, x);
-    rk_net_linear(net, x, "cls.fc", c->num_classes);
-    if (rk_net_finalize(net, err)) {
-        rk_net_free(net);
-        return NULL;
-    }
-    return net;
+    int x = backbone(*out, c, st);
+    x = rk_net_gap(*out, x);
+    rk_net_linear(*out, x, "cls.fc", c->num_classes);
+    return finish(out, err);
 }
 
 void rk_refnet_init(rk_net *net, const rk_refnet_cfg *c, uint64_t seed)

@@ -70,13 +70,12 @@ void rk_report_files_free(rk_report_files *f)
     memset(f, 0, sizeof *f);
 }
 
-FILE *rk_rp_open(const char *dir, const char *name, rk_err *err)
+int rk_rp_open(FILE **f, const char *dir, const char *name, rk_err *err)
 {
     char p[2048];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    if (!f) rk_errf(err, RK_EIO, "%s: cannot write: %s", p, strerror(errno));
-    return f;
+    *f = fopen(p, "w");
+    return *f ? RK_OK : rk_errf(err, RK_EIO, "%s: cannot write: %s", p, strerror(errno));
 }
 
 int rk_rp_close(FILE *f, const char *dir, const char *name, rk_err *err)
@@ -217,8 +216,9 @@ static int plot_add(ctx *c, const char *name, const char *title, const char *cap
 {
     char gp[128];
     snprintf(gp, sizeof gp, "%s.gp", name);
-    FILE *f = rk_rp_open(c->o->out_dir, gp, err);
-    if (!f) return err ? err->rc : RK_EIO;
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, gp, err);
+    if (rc) return rc;
     fprintf(f, "# %s — written by rethink report; run `gnuplot %s` in this folder to redraw\n"
                "# %s.png and %s.svg from the data files beside it.\n", title, gp, name, name);
     for (int svg = 0; svg < 2; svg++) {
@@ -226,7 +226,7 @@ static int plot_add(ctx *c, const char *name, const char *title, const char *cap
         body(f, c, arg);
         fprintf(f, "unset output\n");
     }
-    int rc = rk_rp_close(f, c->o->out_dir, gp, err);
+    rc = rk_rp_close(f, c->o->out_dir, gp, err);
     if (!rc) rc = rk_rp_file_add(c->files, gp, err);
     if (!rc) rc = run_gnuplot(c->o->gnuplot ? c->o->gnuplot : "gnuplot", c->o->out_dir, gp, err);
     for (int svg = 0; svg < 2 && !rc; svg++) {
@@ -355,8 +355,9 @@ static void series_entry(FILE *f, const ctx *c, const void *arg, size_t k)
 
 static int write_dat_aug(const ctx *c, const char *name, rk_err *err)
 {
-    FILE *f = rk_rp_open(c->o->out_dir, name, err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, name, err);
+    if (rc) return rc;
     const rk_results *r = c->r;
     fprintf(f, "# AP (x100) by augmentation: one block per (fraction, series); columns: aug "
                "index, mean, CI low, CI high, n, aug\n");
@@ -377,7 +378,7 @@ static int write_dat_aug(const ctx *c, const char *name, rk_err *err)
             if (!any) fprintf(f, "? ? ? ? 0 -\n");
             fprintf(f, "\n\n");
         }
-    int rc = rk_rp_close(f, c->o->out_dir, name, err);
+    rc = rk_rp_close(f, c->o->out_dir, name, err);
     return rc ? rc : rk_rp_file_add(c->files, name, err);
 }
 
@@ -416,8 +417,9 @@ static void body_aug(FILE *f, const ctx *c, const void *arg)
 
 static int write_dat_fraction(const ctx *c, const char *name, rk_err *err)
 {
-    FILE *f = rk_rp_open(c->o->out_dir, name, err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, name, err);
+    if (rc) return rc;
     const rk_results *r = c->r;
     fprintf(f, "# AP (x100) by labelled fraction: one block per (aug, series); columns: fraction "
                "(%%), mean, CI low, CI high, n\n");
@@ -438,7 +440,7 @@ static int write_dat_fraction(const ctx *c, const char *name, rk_err *err)
             if (!any) fprintf(f, "? ? ? ? 0\n");
             fprintf(f, "\n\n");
         }
-    int rc = rk_rp_close(f, c->o->out_dir, name, err);
+    rc = rk_rp_close(f, c->o->out_dir, name, err);
     return rc ? rc : rk_rp_file_add(c->files, name, err);
 }
 
@@ -488,8 +490,9 @@ static int write_dat_delta(const ctx *c, const char *name, delta_arg *d, rk_err 
     if (!d->bar) return rk_errf(err, RK_ENOMEM, "out of memory");
     for (size_t k = 0; k < c->nser; k++)
         if (strcmp(c->ser[k].arm, "scratch")) d->bar[d->nbars++] = k;
-    FILE *f = rk_rp_open(c->o->out_dir, name, err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, name, err);
+    if (rc) return rc;
     fprintf(f, "# AP(arm) - AP(scratch) (x100), paired by seed, per cell (fraction, aug).\n"
                "# columns: cell label, then for each arm: mean, CI low, CI high, n\n# arms:");
     for (size_t b = 0; b < d->nbars; b++) {
@@ -498,7 +501,6 @@ static int write_dat_delta(const ctx *c, const char *name, delta_arg *d, rk_err 
         fprintf(f, " | %s", nm);
     }
     fprintf(f, "\n");
-    int rc = RK_OK;
     for (size_t fi = 0; fi < r->nfractions && !rc; fi++)
         for (size_t a = 0; a < r->naugs && !rc; a++) {
             fprintf(f, "\"%s %g%%\"", r->augs[a], 100 * r->fractions[fi]);
@@ -564,13 +566,13 @@ static int write_dat_curves(const ctx *c, const char *name, curve_arg *a, rk_err
 {
     static const char *const names[] = {RK_METRIC_LOSS, RK_METRIC_LOSS_PSEUDO, RK_METRIC_VAL_AP,
                                         RK_METRIC_DEV_AP};
-    FILE *f = rk_rp_open(c->o->out_dir, name, err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, name, err);
+    if (rc) return rc;
     fprintf(f, "# training curves of %s %s %g%s%s: blocks per (metric, seed) in the order loss, "
                "loss.pseudo, val.AP, dev.AP; columns: step (epoch), value (AP x100)\n",
             a->cell->arm, a->cell->aug, a->cell->fraction, *a->cell->variant->text ? " " : "",
             a->cell->variant->text);
-    int rc = RK_OK;
     for (int m = 0; m < 4 && !rc; m++)
         for (size_t j = 0; j < a->cell->n && !rc; j++) {
             const rk_result_trial *t = &c->r->t[a->cell->idx[j]];
@@ -659,8 +661,9 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
 static int write_dat_cpu(const ctx *c, const char *name, double *lo, double *hi, rk_err *err)
 {
     const rk_results *r = c->r;
-    FILE *f = rk_rp_open(c->o->out_dir, name, err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, name, err);
+    if (rc) return rc;
     fprintf(f, "# per cell: mean CPU seconds of a trial (self-training: + its teacher's), AP "
                "(x100) mean, CI low, CI high, label; one block per series\n");
     *lo = INFINITY, *hi = 0;
@@ -677,7 +680,7 @@ static int write_dat_cpu(const ctx *c, const char *name, double *lo, double *hi,
         }
         fprintf(f, "\n\n");
     }
-    int rc = rk_rp_close(f, c->o->out_dir, name, err);
+    rc = rk_rp_close(f, c->o->out_dir, name, err);
     return rc ? rc : rk_rp_file_add(c->files, name, err);
 }
 
@@ -778,10 +781,11 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
         if (k == x->ngroups) snprintf(x->group[x->ngroups++], sizeof x->group[0], "%s", g);
     }
     x->logx = x->lo > 0 && x->hi / x->lo >= 4;
-    FILE *f = rk_rp_open(c->o->out_dir, x->file, err);
-    if (!f) {
+    FILE *f;
+    int rc = rk_rp_open(&f, c->o->out_dir, x->file, err);
+    if (rc) {
         free(pts);
-        return err->rc;
+        return rc;
     }
     fprintf(f, "# AP (x100) against %s: one block per (arm group, fraction, aug); columns: %s, "
                "mean, CI low, CI high, n\n", x->key, x->key);
@@ -812,7 +816,7 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
                 fprintf(f, "\n\n");
             }
     free(pts);
-    int rc = rk_rp_close(f, c->o->out_dir, x->file, err);
+    rc = rk_rp_close(f, c->o->out_dir, x->file, err);
     return rc ? rc : rk_rp_file_add(c->files, x->file, err);
 }
 
@@ -859,22 +863,26 @@ static void body_axis(FILE *f, const ctx *c, const void *arg)
 
 /* ---- all plots ---- */
 
-static const rk_cell *curve_cell(const rk_results *r, const rk_report_opts *o, rk_err *err)
+/* *cc = the cell whose training curves are drawn (NULL on error). */
+static int curve_cell(const rk_cell **cc, const rk_results *r, const rk_report_opts *o,
+                      rk_err *err)
 {
+    *cc = NULL;
     if (o->curve_arm) {
-        for (size_t i = 0; i < r->ncells; i++) {
+        for (size_t i = 0; i < r->ncells && !*cc; i++) {
             const rk_cell *c = &r->cells[i];
             if (!strcmp(c->arm, o->curve_arm) && !strcmp(c->aug, o->curve_aug) &&
                 rk_feq(c->fraction, o->curve_fraction))
-                return c;
+                *cc = c;
         }
-        rk_errf(err, RK_EINVAL, "--cell %s,%s,%g: study %s has no such cell (finished)",
-                o->curve_arm, o->curve_aug, o->curve_fraction, r->study);
-        return NULL;
+        if (*cc) return RK_OK;
+        return rk_errf(err, RK_EINVAL, "--cell %s,%s,%g: study %s has no such cell (finished)",
+                       o->curve_arm, o->curve_aug, o->curve_fraction, r->study);
     }
-    for (size_t i = 0; i < r->ncells; i++)
-        if (rk_arm_parse(r->cells[i].arm) == RK_ARM_SELFTRAIN) return &r->cells[i];
-    return &r->cells[0];
+    for (size_t i = 0; i < r->ncells && !*cc; i++)
+        if (rk_arm_parse(r->cells[i].arm) == RK_ARM_SELFTRAIN) *cc = &r->cells[i];
+    if (!*cc) *cc = &r->cells[0];
+    return RK_OK;
 }
 
 int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots, size_t *n,
@@ -883,9 +891,9 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
     ctx c = {.r = r, .o = o, .files = files};
     *plots = NULL;
     *n = 0;
-    const rk_cell *cc = curve_cell(r, o, err);
-    if (!cc) return err->rc;
-    int rc = rk_rp_series_list(r, &c.ser, &c.nser, err);
+    const rk_cell *cc;
+    int rc = curve_cell(&cc, r, o, err);
+    if (!rc) rc = rk_rp_series_list(r, &c.ser, &c.nser, err);
     int cols, rows;
     char cap[600];
     if (!rc) rc = write_dat_aug(&c, "ap_vs_aug.dat", err);

@@ -377,8 +377,9 @@ static void csv_num(FILE *f, double v)
 
 static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
 {
-    FILE *f = rk_rp_open(dir, "cells.csv", err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, dir, "cells.csv", err);
+    if (rc) return rc;
     fprintf(f, "study,arm,aug,fraction,variant,n");
     for (int s = 0; s < RK_COCO_NSTATS; s++) {
         const char *nm = rk_coco_stat_name(s);
@@ -417,10 +418,10 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
 
 static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
 {
-    FILE *f = rk_rp_open(dir, "deltas.csv", err);
-    if (!f) return err->rc;
+    FILE *f;
+    int rc = rk_rp_open(&f, dir, "deltas.csv", err);
+    if (rc) return rc;
     fprintf(f, "study,arm,variant,aug,fraction,vs_arm,vs_variant,stat,n,mean,std,ci_low,ci_high\n");
-    int rc = RK_OK;
     for (size_t i = 0; i < r->ncells && !rc; i++) {
         const rk_cell *c = &r->cells[i];
         if (!strcmp(c->arm, "scratch")) continue;
@@ -696,11 +697,8 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     summary_lines(r, summary, &nsum);
 
     /* report.md */
-    FILE *f = rk_rp_open(dir, "report.md", err);
-    if (!f) {
-        rc = err->rc;
-        goto done;
-    }
+    FILE *f;
+    if ((rc = rk_rp_open(&f, dir, "report.md", err))) goto done;
     fprintf(f, "# Study %s — rethink report\n\n", r->study);
     for (size_t i = 0; i < nsum; i++) fprintf(f, "- %s\n", summary[i]);
     fprintf(f, "- data: [cells.csv](cells.csv) (every stat and convergence per cell), "
@@ -731,10 +729,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         goto done;
 
     /* index.html */
-    if (!(f = rk_rp_open(dir, "index.html", err))) {
-        rc = err->rc;
-        goto done;
-    }
+    if ((rc = rk_rp_open(&f, dir, "index.html", err))) goto done;
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
     html_text(f, r->study);

@@ -33,8 +33,8 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
 
 /* Records a written file (relative to the output folder). */
 int rk_rp_file_add(rk_report_files *f, const char *name, rk_err *err);
-/* fopen of out_dir/name for writing, with an error naming the path. */
-FILE *rk_rp_open(const char *dir, const char *name, rk_err *err);
+/* *f = fopen of dir/name for writing (NULL on error, which names the path). */
+int rk_rp_open(FILE **f, const char *dir, const char *name, rk_err *err);
 /* fclose with an error naming the path on a failed write. */
 int rk_rp_close(FILE *f, const char *dir, const char *name, rk_err *err);
 

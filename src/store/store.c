@@ -8,6 +8,7 @@
  * transaction through a process crash (kill -9) — only a power loss may drop the last few
  * commits, and never corrupts the file; foreign_keys is per connection and off by default;
  * the busy timeout is what makes concurrent writers wait rather than fail. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +39,21 @@ int rk_sq_err(rk_store *s, rk_err *err, const char *what)
     return rk_errf(err, RK_EIO, "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+/* Whether a cached statement is active: stepped, neither reset nor run to the end. */
+static int any_active(rk_store *s)
+{
+    for (size_t i = 0; i < s->ncache; i++)
+        if (sqlite3_stmt_busy(s->cache[i].st)) return 1;
+    return 0;
+}
+
 int rk_sq_stmt(rk_store *s, const char *sql, sqlite3_stmt **out, rk_err *err)
 {
     *out = NULL;
     for (size_t i = 0; i < s->ncache; i++) {
         if (s->cache[i].sql == sql) {
             sqlite3_stmt *st = s->cache[i].st;
+            RK_ASSERT(!sqlite3_stmt_busy(st)); /* the last function to use it reset it */
             sqlite3_reset(st);
             sqlite3_clear_bindings(st);
             *out = st;
@@ -78,6 +88,10 @@ int rk_sq_begin(rk_store *s, rk_err *err)
 {
     if (s->readonly)
         return rk_errf(err, RK_EINVAL, "store %s: opened read-only, cannot write", s->path);
+    /* the store's invariants, where every write starts: the last function committed or
+     * rolled back, and reset its statements */
+    RK_ASSERT(sqlite3_get_autocommit(s->db));
+    RK_ASSERT(!any_active(s));
     /* IMMEDIATE: take the write lock now, waiting on the busy timeout. A deferred
      * transaction that reads first and writes later cannot wait: upgrading a stale read
      * snapshot fails at once with SQLITE_BUSY, which is Optuna's "database is locked". */
@@ -86,6 +100,7 @@ int rk_sq_begin(rk_store *s, rk_err *err)
 
 int rk_sq_commit(rk_store *s, rk_err *err)
 {
+    assert(!sqlite3_get_autocommit(s->db)); /* after rk_sq_begin */
     int rc = rk_sq_exec(s, "COMMIT", err);
     if (rc) rk_sq_rollback(s);
     return rc;
@@ -374,6 +389,7 @@ int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
 void rk_store_close(rk_store *s)
 {
     if (!s) return;
+    RK_ASSERT(sqlite3_get_autocommit(s->db) && !any_active(s));
     for (size_t i = 0; i < s->ncache; i++) sqlite3_finalize(s->cache[i].st);
     /* close_v2 would defer; every statement is finalized, so close succeeds. */
     if (s->db) sqlite3_close(s->db);

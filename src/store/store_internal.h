@@ -7,7 +7,10 @@
  *    SQLITE_BUSY_SNAPSHOT instead of waiting);
  *  - every read-modify-write runs between rk_sq_begin (BEGIN IMMEDIATE: the write lock is
  *    taken first, waiting on the busy timeout) and rk_sq_commit, and every error path after
- *    rk_sq_begin calls rk_sq_rollback. */
+ *    rk_sq_begin calls rk_sq_rollback.
+ * Checked (RK_ASSERT) where the next function starts: rk_sq_stmt finds the statement it
+ * hands out reset; rk_sq_begin and rk_store_close find no transaction open and no
+ * statement active. */
 #ifndef RETHINK_STORE_INTERNAL_H
 #define RETHINK_STORE_INTERNAL_H
 

@@ -304,10 +304,9 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
     size_t ntr = 0, nho = 0;
     rk_refnet_cfg mc = t->det.model;
     mc.num_classes = K > 0 ? K : 1;
-    rk_net *net = K > 0 ? rk_refnet_classifier(&mc, err) : NULL;
+    rk_net *net = NULL;
     int rc = K == 0 ? rk_errf(err, RK_EINVAL, "pre-training: the source has no labels.csv")
-             : net  ? RK_OK
-                    : (err ? err->rc : RK_EINVAL);
+                    : rk_refnet_classifier(&net, &mc, err);
     if (!rc && (!cls || !train || !hold || !map))
         rc = rk_errf(err, RK_ENOMEM, "pre-training: out of memory");
     if (!rc) {
@@ -442,11 +441,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     for (size_t i = 0; i < va.coco.nimages; i++) ids[i] = va.coco.images[i].id;
     for (size_t k = 0; k < tr.coco.ncats; k++) cats[k] = tr.coco.cats[k].id;
 
-    net = rk_refnet_detector(&t->det.model, err);
-    if (!net) {
-        rc = err ? err->rc : RK_EINVAL;
-        goto done;
-    }
+    if ((rc = rk_refnet_detector(&net, &t->det.model, err))) goto done;
     rk_refnet_init(net, &t->det.model, t->seed);
     if (self) {
         /* the teacher: the supervised trial of the same cell, a trial of its own that the
@@ -466,11 +461,9 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
                          "folder it was saved in", tpath, res->teacher_hash);
             goto done;
         }
-        teacher = rk_refnet_detector(&t->det.model, err);
-        if (!teacher || (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err))) {
-            if (!rc) rc = err ? err->rc : RK_EINVAL;
+        if ((rc = rk_refnet_detector(&teacher, &t->det.model, err)) ||
+            (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err)))
             goto done;
-        }
         note(h, "pseudo-labelling %zu source images with teacher %.16s", src.n, res->teacher_hash);
         double p0 = rk_cpu_now();
         if ((rc = rk_pseudo_label(teacher, &t->det, &src, t->st_threshold, t->policy.pad,

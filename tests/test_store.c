@@ -1155,6 +1155,10 @@ typedef struct worker_cfg {
     int metrics_per_trial;
     int work_us;       /* "training" between the writes of a trial */
     double deadline_s; /* give up after this long */
+    int held_fd;       /* > 0: after its first heartbeat the worker writes a byte here and
+                          waits (for ever) for one on hold_fd, holding its trial: a kill then
+                          lands at a known moment */
+    int hold_fd;
 } worker_cfg;
 
 static double now_s(void)
@@ -1196,6 +1200,11 @@ static int worker_loop(const worker_cfg *w, int slot, const int *gate)
             continue;
         }
         if (rk_store_trial_heartbeat(s, t.id, t.attempts, &err)) goto fail_t;
+        if (w->held_fd > 0) {
+            char c = 'h';
+            (void)!write(w->held_fd, &c, 1);
+            (void)!read(w->hold_fd, &c, 1);
+        }
         rk_metric m[16];
         for (int k = 0; k < w->metrics_per_trial && k < 16; k++) {
             m[k] = (rk_metric){.step = k, .epoch = k / 4, .value = 1.0 / (k + 1)};
@@ -1376,9 +1385,19 @@ START_TEST(workers_killed_at_random_moments_lose_nothing)
     register_grid(db, N, 100);
     worker_cfg w = {.db = db, .stale_s = 60, .metrics_per_trial = 4, .deadline_s = 60};
     pid_t pid[W];
-    for (int i = 0; i < W; i++) pid[i] = spawn_worker(&w, i, -1, NULL);
+    /* the first worker signals when it holds a trial and keeps it: its kill interrupts a
+     * trial whatever the machine's load (a timed first kill could land before any worker
+     * held one); the others are killed at arbitrary moments */
+    int held[2], hold[2];
+    ck_assert(pipe(held) == 0 && pipe(hold) == 0);
+    worker_cfg w0 = w;
+    w0.held_fd = held[1], w0.hold_fd = hold[0];
+    pid[0] = spawn_worker(&w0, 0, -1, NULL);
+    for (int i = 1; i < W; i++) pid[i] = spawn_worker(&w, i, -1, NULL);
+    char c;
+    ck_assert_int_eq(read(held[0], &c, 1), 1);
     for (int k = 0; k < KILLS; k++) {
-        usleep(3000 + 2500 * (useconds_t)(k % 5)); /* spread over the worker's steps */
+        if (k) usleep(3000 + 2500 * (useconds_t)(k % 5)); /* spread over the worker's steps */
         int i = k % W;
         kill(pid[i], SIGKILL);
         int st;
@@ -1389,6 +1408,7 @@ START_TEST(workers_killed_at_random_moments_lose_nothing)
     }
     for (int i = 0; i < W; i++) kill(pid[i], SIGKILL);
     for (int i = 0; i < W; i++) waitpid(pid[i], NULL, 0);
+    close(held[0]), close(held[1]), close(hold[0]), close(hold[1]);
     rk_store *s = open_ok(db);
     check_ok(s);
     rk_err err = {0};

@@ -73,8 +73,11 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
                                       clamp01(1.3 * a), clamp01(1.4 * a), clamp01(0.8 * a),
                                       clamp01(1.4 * a), clamp01(1.6 * a)};
         double cpu = t->cpu_s > 0 ? t->cpu_s : 1;
-        rk_trial_outcome out = {st, NULL, 0, cpu, cpu, 1000, NAN, NAN,
-                                self ? 0.1 * cpu : NAN, NULL};
+        rk_trial_outcome out = {.stats = st, .wall_s = cpu, .cpu_s = cpu, .images = 1000,
+                                .flops = NAN, .teacher_cpu_s = NAN,
+                                .pseudo_cpu_s = self ? 0.1 * cpu : NAN,
+                                .stop_reason = t->stop_reason, .steps = t->steps,
+                                .max_steps = t->max_steps, .precision = "f32"};
         rc = rk_store_trial_finish(s, id, tr.attempts, &out, &err);
     }
     rk_trial_clear(&tr);

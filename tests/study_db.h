@@ -25,6 +25,8 @@ typedef struct sdb_trial {
     const double *dev_ap;
     int fail_code;          /* with fail_error: the rc it fails with (RK_EDIVERGED: a
                                non-finite loss); 0: RK_EINVAL */
+    const char *stop_reason; /* "plateau" or "budget" as the trainer records it; NULL: none */
+    int64_t steps, max_steps; /* with stop_reason: steps trained of the budget */
 } sdb_trial;
 
 /* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the

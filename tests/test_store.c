@@ -227,7 +227,8 @@ START_TEST(an_older_database_is_upgraded_in_place)
     static const char *const v1[] = {"CREATE TABLE a (x INTEGER)", NULL};
     static const char *const v2[] = {"ALTER TABLE a ADD COLUMN y TEXT DEFAULT 'new'",
                                      "CREATE TABLE b (z INTEGER)", NULL};
-    static const rk_sq_migration m[] = {{1, "a", v1, NULL}, {2, "b", v2, NULL}};
+    static const rk_sq_migration m[] = {{.version = 1, .description = "a", .steps = v1},
+                                        {.version = 2, .description = "b", .steps = v2}};
     char db[300];
     fx_path(db, sizeof db, "m.db");
     rk_store *s = NULL;
@@ -360,7 +361,7 @@ START_TEST(a_version_1_database_reads_as_it_migrates_and_stays_version_1)
         ck_assert_msg(rk_store_open_readonly(&s, db, &err) == RK_OK, "%s", err.msg);
         int v = 0;
         ck_assert(rk_store_schema_version(s, &v, &err) == RK_OK);
-        ck_assert_int_eq(v, migrate ? 2 : 1);
+        ck_assert_int_eq(v, migrate ? RK_STORE_SCHEMA_VERSION : 1);
         rk_trial_record *t;
         size_t n;
         ck_assert_msg(rk_store_trial_records(s, "st", &t, &n, &err) == RK_OK, "%s", err.msg);
@@ -372,6 +373,60 @@ START_TEST(a_version_1_database_reads_as_it_migrates_and_stays_version_1)
         rk_trial_records_free(t, n);
         rk_store_close(s);
     }
+}
+END_TEST
+
+/* Version 3's facts: a finished trial records how long it trained, why it stopped, its
+ * precision and CPU; a version-2 file read without migrating shows them unknown (NULL) and
+ * an empty trial_artifacts, and migrating keeps what it had. */
+START_TEST(protocol_facts_round_trip_and_an_older_file_reads_them_as_unknown)
+{
+    char db[300];
+    fx_path(db, sizeof db, "v2.db");
+    rk_store *s = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_sq_open(&s, db, rk_sq_migrations, 2, &err) == RK_OK, "%s", err.msg);
+    reg(s, "st", "scratch", 1, 0);
+    rk_store_close(s);
+    for (int migrate = 0; migrate < 2; migrate++) {
+        if (migrate) rk_store_close(open_ok(db));
+        ck_assert_msg(rk_store_open_readonly(&s, db, &err) == RK_OK, "%s", err.msg);
+        rk_trial t;
+        int found;
+        ck_assert(rk_store_trial_get(s, 1, &t, &found, &err) == RK_OK && found);
+        ck_assert_ptr_null(t.stop_reason);
+        ck_assert_ptr_null(t.cpu);
+        ck_assert_int_eq(t.steps, -1);
+        rk_trial_clear(&t);
+        rk_store_close(s);
+        /* read-only left the file at version 2; opening it writable migrated it */
+        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master"
+                                     " WHERE name = 'trial_artifacts'"), migrate);
+    }
+    s = open_ok(db);
+    int got;
+    rk_trial t = acquire_ok(s, "st", &got);
+    double stats[RK_COCO_NSTATS];
+    stats_for(stats, 0.3);
+    rk_trial_outcome o = {.stats = stats, .wall_s = 1, .cpu_s = 1, .images = 10, .flops = NAN,
+                          .teacher_cpu_s = NAN, .pseudo_cpu_s = NAN, .stop_reason = "plateau",
+                          .steps = 2100, .max_steps = 40000, .precision = "bf16",
+                          .cpu = "Some CPU @ 2.0GHz"};
+    ck_assert(rk_store_trial_finish(s, t.id, t.attempts, &o, &err) == RK_OK);
+    rk_trial_clear(&t);
+    int found;
+    ck_assert(rk_store_trial_get(s, 1, &t, &found, &err) == RK_OK && found);
+    ck_assert_str_eq(t.stop_reason, "plateau");
+    ck_assert_int_eq(t.steps, 2100);
+    ck_assert_int_eq(t.max_steps, 40000);
+    ck_assert_str_eq(t.precision, "bf16");
+    ck_assert_str_eq(t.cpu, "Some CPU @ 2.0GHz");
+    rk_trial_clear(&t);
+    rk_store_close(s);
+    ck_assert_int_eq(raw_int(db, "SELECT steps FROM trial_results WHERE stop_reason = 'plateau'"),
+                     2100);
+    /* the column only takes the two reasons */
+    ck_assert_int_ne(raw_exec(db, "UPDATE trials SET stop_reason = 'tired'"), SQLITE_OK);
 }
 END_TEST
 
@@ -1436,6 +1491,7 @@ Suite *suite_store(void)
     tcase_add_test(sc, a_file_that_is_not_a_database_is_a_clear_error);
     tcase_add_test(sc, a_read_only_store_never_writes_and_refuses_what_it_cannot_read);
     tcase_add_test(sc, a_version_1_database_reads_as_it_migrates_and_stays_version_1);
+    tcase_add_test(sc, protocol_facts_round_trip_and_an_older_file_reads_them_as_unknown);
     suite_add_tcase(s, sc);
     TCase *lc = tcase_create("lifecycle");
     tcase_add_checked_fixture(lc, fx_tmp_setup, fx_tmp_teardown);

@@ -81,4 +81,9 @@ int rk_feq(double a, double b);
 double rk_now(void);
 double rk_cpu_now(void);
 
+/* This machine's CPU model as the kernel names it (/proc/cpuinfo "model name"), read once;
+ * "unknown" where it says nothing. Recorded with every trial: compared pairs of trials
+ * should come from one machine. */
+const char *rk_cpu_model(void);
+
 #endif

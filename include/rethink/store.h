@@ -51,7 +51,7 @@
 
 /* The schema this build writes; a database with a higher version is refused. The results
  * table has a column per COCO stat (rk_coco_stat_name, RK_COCO_NSTATS of them). */
-#define RK_STORE_SCHEMA_VERSION 2
+#define RK_STORE_SCHEMA_VERSION 3
 #define RK_STORE_MAX_ATTEMPTS 3  /* default per trial */
 #define RK_STORE_STALE_S 120.0   /* default: a running trial silent this long is presumed dead */
 #define RK_STORE_BUSY_MS 30000   /* how long a writer waits for the lock */
@@ -122,6 +122,11 @@ typedef struct rk_trial {
     double created, started, finished, heartbeat;     /* unix s; NAN until known */
     double wall_s, cpu_s, flops, teacher_cpu_s, pseudo_cpu_s; /* NAN until finished */
     int64_t images;                                           /* -1 until finished */
+    /* how the detector trained (NULL / -1 until finished, or unknown before schema 3):
+     * stop_reason "plateau" or "budget", steps trained of max_steps, the precision it ran
+     * in ("f32", "bf16") and the CPU model */
+    char *stop_reason, *precision, *cpu;
+    int64_t steps, max_steps;
 } rk_trial;
 
 void rk_trial_clear(rk_trial *t);
@@ -169,6 +174,10 @@ typedef struct rk_trial_outcome {
     double teacher_cpu_s;       /* self-training: its teacher's CPU seconds; NAN otherwise */
     double pseudo_cpu_s;        /* self-training: pseudo-labelling CPU seconds; NAN otherwise */
     const char *data_hash;      /* the labelled subset's hash (rk_subset); may be NULL */
+    const char *stop_reason;    /* "plateau" or "budget"; NULL: not a detector / unknown */
+    int64_t steps, max_steps;   /* optimizer steps trained, and the budget; <= 0 unknown */
+    const char *precision;      /* the arithmetic it trained in ("f32", "bf16"); may be NULL */
+    const char *cpu;            /* the CPU model it ran on; may be NULL */
 } rk_trial_outcome;
 
 /* Records results, per-category AP and compute, and marks the trial finished — all in one

@@ -77,7 +77,7 @@ int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o
  * added under the lease just before the outcome (the checkpoint kept on dev, the backbone's
  * source accuracy), up to RK_SWEEP_FINAL_METRICS, returning how many; and the outcome, which
  * points into res and into *cats (per-category AP, allocated here: free it, also on error). */
-#define RK_SWEEP_FINAL_METRICS 6
+#define RK_SWEEP_FINAL_METRICS 3
 size_t rk_sweep_final_metrics(const rk_trial_result *res, rk_metric m[RK_SWEEP_FINAL_METRICS]);
 int rk_sweep_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
                      rk_err *err);

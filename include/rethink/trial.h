@@ -45,6 +45,7 @@ typedef struct rk_trial_result {
     long max_steps;        /* the budget: all of it for a fixed schedule, the maximum for a
                               plateau schedule */
     rk_stop_reason stop;   /* why training stopped */
+    char precision[8];     /* the arithmetic the detector trained in: "f32" or "bf16" */
 } rk_trial_result;
 
 void rk_trial_result_free(rk_trial_result *r);

@@ -68,9 +68,10 @@ typedef struct {
     int attempt, rc; /* rc != 0: failed with error */
     double stats[RK_COCO_NSTATS];
     double wall_s, cpu_s, flops, teacher_cpu_s, pseudo_cpu_s;
-    int64_t images;
+    int64_t images, steps, max_steps;
     uint32_t ncats;
     char data_hash[65];
+    char stop_reason[16], precision[16], cpu[128];
     char error[512];
 } msg_result;
 
@@ -229,6 +230,10 @@ static void result_fill(msg_result *m, const rk_trial_outcome *o)
     m->images = o->images;
     m->ncats = (uint32_t)o->ncats;
     snprintf(m->data_hash, sizeof m->data_hash, "%s", o->data_hash ? o->data_hash : "");
+    m->steps = o->steps, m->max_steps = o->max_steps;
+    snprintf(m->stop_reason, sizeof m->stop_reason, "%s", o->stop_reason ? o->stop_reason : "");
+    snprintf(m->precision, sizeof m->precision, "%s", o->precision ? o->precision : "");
+    snprintf(m->cpu, sizeof m->cpu, "%s", o->cpu ? o->cpu : "");
 }
 
 /* Runs one trial and sends its outcome (or its error) to rank 0; non-zero if that failed. */
@@ -492,7 +497,11 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
         rk_trial_outcome o = {.stats = m.stats, .cats = cats, .ncats = m.ncats,
                               .wall_s = m.wall_s, .cpu_s = m.cpu_s, .images = m.images,
                               .flops = m.flops, .teacher_cpu_s = m.teacher_cpu_s,
-                              .pseudo_cpu_s = m.pseudo_cpu_s, .data_hash = m.data_hash};
+                              .pseudo_cpu_s = m.pseudo_cpu_s, .data_hash = m.data_hash,
+                              .steps = m.steps, .max_steps = m.max_steps,
+                              .stop_reason = *m.stop_reason ? m.stop_reason : NULL,
+                              .precision = *m.precision ? m.precision : NULL,
+                              .cpu = *m.cpu ? m.cpu : NULL};
         rc = rk_store_trial_finish(p->db, m.id, m.attempt, &o, &err);
         if (!rc && !p->quiet)
             printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, m.stats[RK_AP], m.stats[RK_AP50],

@@ -5,10 +5,12 @@
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
  * worker can regenerate any draw without sharing state or depending on scheduling. */
 #include <math.h>
+#include <pthread.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "rethink/core.h"
@@ -83,4 +85,32 @@ double rk_cpu_now(void)
     struct timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static char cpu_model[128];
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void read_cpu_model(void)
+{
+    snprintf(cpu_model, sizeof cpu_model, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10)) continue;
+        const char *v = strchr(line, ':');
+        if (!v) continue;
+        for (v++; *v == ' ' || *v == '\t'; v++) {}
+        size_t n = strcspn(v, "\n");
+        if (n >= sizeof cpu_model) n = sizeof cpu_model - 1;
+        memcpy(cpu_model, v, n);
+        cpu_model[n] = 0;
+        break;
+    }
+    if (f) fclose(f);
+}
+
+const char *rk_cpu_model(void)
+{
+    pthread_once(&cpu_once, read_cpu_model);
+    return cpu_model;
 }

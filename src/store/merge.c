@@ -62,13 +62,14 @@ static const char *const steps[] = {
     "INSERT INTO main.trials (study_id, config_hash, config, kind, arm, aug, fraction, seed,"
     " status, attempts, attempt_base, max_attempts, heartbeat, worker, host, git_rev, created,"
     " started, finished, wall_s, cpu_s, images, flops, teacher_cpu_s, pseudo_cpu_s, data_hash,"
-    " error, error_code)"
+    " error, error_code, stop_reason, steps, max_steps, precision, cpu)"
     " SELECT (SELECT id FROM main.studies WHERE name = ss.name), s.config_hash, s.config,"
     " s.kind, s.arm, s.aug, s.fraction, s.seed,"
     " CASE s.status WHEN 'failed' THEN 'failed' ELSE 'pending' END, s.attempts,"
     " s.attempt_base, s.max_attempts, s.heartbeat, s.worker, s.host, s.git_rev, s.created,"
     " s.started, s.finished, s.wall_s, s.cpu_s, s.images, s.flops, s.teacher_cpu_s,"
-    " s.pseudo_cpu_s, s.data_hash, s.error, s.error_code"
+    " s.pseudo_cpu_s, s.data_hash, s.error, s.error_code, s.stop_reason, s.steps, s.max_steps,"
+    " s.precision, s.cpu"
     " FROM src.trials s JOIN src.studies ss ON ss.id = s.study_id"
     " JOIN temp.merge_map m ON m.src_id = s.id WHERE m.take = 2 ORDER BY s.id",
     "UPDATE temp.merge_map SET dst_id = (SELECT d.id FROM main.trials d JOIN src.trials s"
@@ -97,9 +98,11 @@ static const char *const steps[] = {
     /* trials src finished take its finishing attempt's record, then the status */
     "UPDATE main.trials SET (attempts, attempt_base, max_attempts, heartbeat, worker, host,"
     " git_rev, started, finished, wall_s, cpu_s, images, flops, teacher_cpu_s, pseudo_cpu_s,"
-    " data_hash, error, error_code) = (SELECT s.attempts, s.attempt_base, s.max_attempts,"
+    " data_hash, error, error_code, stop_reason, steps, max_steps, precision, cpu) = (SELECT"
+    " s.attempts, s.attempt_base, s.max_attempts,"
     " s.heartbeat, s.worker, s.host, s.git_rev, s.started, s.finished, s.wall_s, s.cpu_s,"
-    " s.images, s.flops, s.teacher_cpu_s, s.pseudo_cpu_s, s.data_hash, s.error, s.error_code"
+    " s.images, s.flops, s.teacher_cpu_s, s.pseudo_cpu_s, s.data_hash, s.error, s.error_code,"
+    " s.stop_reason, s.steps, s.max_steps, s.precision, s.cpu"
     " FROM src.trials s"
     " JOIN temp.merge_map m ON m.src_id = s.id WHERE m.dst_id = trials.id)"
     " WHERE id IN (SELECT dst_id FROM temp.merge_map WHERE take = 1)",
@@ -114,8 +117,12 @@ static const char *const steps[] = {
 
 static const char q_count_artifacts[] = "SELECT count(*) FROM main.artifacts";
 static const char *const artifact_steps[] = {
-    "INSERT OR IGNORE INTO main.artifacts SELECT a.hash, a.kind, a.path, a.bytes, m.dst_id,"
-    " a.created FROM src.artifacts a LEFT JOIN temp.merge_map m ON m.src_id = a.trial_id",
+    "INSERT OR IGNORE INTO main.artifacts (hash, kind, path, bytes, trial_id, created, cpu_s,"
+    " meta) SELECT a.hash, a.kind, a.path, a.bytes, m.dst_id, a.created, a.cpu_s, a.meta"
+    " FROM src.artifacts a LEFT JOIN temp.merge_map m ON m.src_id = a.trial_id",
+    "INSERT OR IGNORE INTO main.trial_artifacts SELECT m.dst_id, x.artifact_hash, x.role"
+    " FROM src.trial_artifacts x JOIN temp.merge_map m ON m.src_id = x.trial_id"
+    " WHERE m.take IN (1, 2)",
     "INSERT OR IGNORE INTO main.pseudo_labels SELECT artifact_hash, images, boxes, per_class,"
     " threshold FROM src.pseudo_labels",
 };

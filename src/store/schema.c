@@ -179,14 +179,66 @@ static const char *const schema_v2[] = {
     NULL,
 };
 
-static const char *const read_v1_as_v2[] = {
-    "CREATE TEMP VIEW trials AS SELECT *, " V1_ERROR_CODE " AS error_code FROM main.trials",
+static const char *const read_v1_as_v2[][2] = {
+    {"trials", V1_ERROR_CODE " AS error_code"},
+    {NULL, NULL},
+};
+
+/* Version 3: the fair protocol's facts (issue 18). Per trial: how long its detector trained
+ * and why it stopped (`stop_reason` 'plateau': the plateau rule ended it; 'budget': its step
+ * budget did — a fixed schedule's, or a plateau schedule's maximum, the safety net), the
+ * precision it actually trained in and the CPU it ran on. Per artifact: the CPU seconds
+ * that made it and facts about it as JSON (a backbone's held-out source accuracy, a
+ * pseudo-label file's teacher); and which artifacts each trial used (`trial_artifacts`:
+ * role 'backbone', 'teacher', 'pseudo'), so compute can be counted for every arm that needs
+ * them. NULL is unknown (trials recorded before version 3). */
+static const char *const schema_v3[] = {
+    "ALTER TABLE trials ADD COLUMN stop_reason TEXT"
+    " CHECK (stop_reason IS NULL OR stop_reason IN ('plateau', 'budget'))",
+    "ALTER TABLE trials ADD COLUMN steps INTEGER",
+    "ALTER TABLE trials ADD COLUMN max_steps INTEGER",
+    "ALTER TABLE trials ADD COLUMN precision TEXT",
+    "ALTER TABLE trials ADD COLUMN cpu TEXT",
+    "ALTER TABLE artifacts ADD COLUMN cpu_s REAL",
+    "ALTER TABLE artifacts ADD COLUMN meta TEXT",
+    "CREATE TABLE trial_artifacts ("
+    "  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,"
+    "  artifact_hash TEXT NOT NULL REFERENCES artifacts(hash),"
+    "  role TEXT NOT NULL,"
+    "  PRIMARY KEY (trial_id, role)"
+    ") WITHOUT ROWID",
+    "CREATE INDEX trial_artifacts_hash ON trial_artifacts(artifact_hash)",
+    "DROP VIEW trial_results",
+    "CREATE VIEW trial_results AS"
+    "  SELECT s.name AS study, t.id AS trial_id, t.config_hash, t.kind, t.arm, t.aug,"
+    "         t.fraction, t.seed, t.attempts, t.wall_s, t.cpu_s, t.images, t.flops,"
+    "         t.teacher_cpu_s, t.pseudo_cpu_s, t.data_hash, t.git_rev, t.host, t.finished,"
+    "         t.stop_reason, t.steps, t.max_steps, t.precision, t.cpu,"
+    "         r.AP, r.AP50, r.AP75, r.APs, r.APm, r.APl,"
+    "         r.AR1, r.AR10, r.AR100, r.ARs, r.ARm, r.ARl"
+    "  FROM trials t JOIN studies s ON s.id = t.study_id"
+    "       JOIN results r ON r.trial_id = t.id"
+    "  WHERE t.status = 'finished'",
+    NULL,
+};
+
+static const char *const read_v2_as_v3[][2] = {
+    {"trials", "NULL AS stop_reason"}, {"trials", "NULL AS steps"},
+    {"trials", "NULL AS max_steps"},   {"trials", "NULL AS precision"},
+    {"trials", "NULL AS cpu"},         {"artifacts", "NULL AS cpu_s"},
+    {"artifacts", "NULL AS meta"},     {NULL, NULL},
+};
+
+static const char *const read_v2_as_v3_tables[] = {
+    "CREATE TEMP TABLE trial_artifacts (trial_id INTEGER, artifact_hash TEXT, role TEXT)",
     NULL,
 };
 
 const rk_sq_migration rk_sq_migrations[] = {
-    {1, "initial schema", schema_v1, NULL},
-    {2, "trials.error_code", schema_v2, read_v1_as_v2},
+    {1, "initial schema", schema_v1, NULL, NULL},
+    {2, "trials.error_code", schema_v2, read_v1_as_v2, NULL},
+    {3, "stop reason, steps, precision, cpu; artifact compute; trial_artifacts", schema_v3,
+     read_v2_as_v3, read_v2_as_v3_tables},
 };
 const size_t rk_sq_nmigrations = sizeof rk_sq_migrations / sizeof rk_sq_migrations[0];
 

@@ -347,6 +347,41 @@ int rk_store_open(rk_store **s, const char *path, rk_err *err)
     return rk_sq_open(s, path, rk_sq_migrations, rk_sq_nmigrations, err);
 }
 
+/* The TEMP views and tables that show a version-v database as the latest: per table, one
+ * view adding the columns of every migration after v (in order), then their other
+ * statements. */
+static int read_as_latest(rk_store *s, const rk_sq_migration *m, size_t n, int v, rk_err *err)
+{
+    const char *done[32]; /* tables whose view is made */
+    size_t ndone = 0;
+    int rc = RK_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        for (const char *const(*c)[2] = m[i].read_cols; m[i].version > v && !rc && c && (*c)[0]; c++) {
+            const char *table = (*c)[0];
+            size_t k = 0;
+            while (k < ndone && strcmp(done[k], table)) k++;
+            if (k < ndone) continue;
+            RK_ASSERT(ndone < sizeof done / sizeof *done);
+            done[ndone++] = table;
+            size_t cap = 64 + 2 * strlen(table), len;
+            for (size_t j = i; j < n; j++)
+                for (const char *const(*d)[2] = m[j].read_cols; d && (*d)[0]; d++) cap += strlen((*d)[1]) + 2;
+            char *q = malloc(cap);
+            if (!q) return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
+            len = (size_t)sprintf(q, "CREATE TEMP VIEW %s AS SELECT *", table);
+            for (size_t j = i; j < n; j++)
+                for (const char *const(*d)[2] = m[j].read_cols; d && (*d)[0]; d++)
+                    if (!strcmp((*d)[0], table)) len += (size_t)sprintf(q + len, ", %s", (*d)[1]);
+            sprintf(q + len, " FROM main.%s", table);
+            rc = rk_sq_exec(s, q, err);
+            free(q);
+        }
+    for (size_t i = 0; i < n && !rc; i++)
+        for (const char *const *q = m[i].read_as; m[i].version > v && !rc && q && *q; q++)
+            rc = rk_sq_exec(s, *q, err);
+    return rc;
+}
+
 /* No pragma here: WAL is a property of the file (its writers set it), and a read-only
  * connection can neither set it nor needs foreign keys. */
 int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
@@ -369,14 +404,11 @@ int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
     else if (v > latest)
         rc = rk_errf(err, RK_EFORMAT, "%s: schema version %d is newer than this rethink's %d",
                      path, v, latest);
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (m[i].version <= v) continue;
-        if (!m[i].read_as)
+    for (size_t i = 0; i < n && !rc; i++)
+        if (m[i].version > v && !m[i].read_cols && !m[i].read_as)
             rc = rk_errf(err, RK_EFORMAT, "%s: schema version %d cannot be read without "
                          "upgrading it: open it once with rethink ls", path, v);
-        for (const char *const *q = m[i].read_as; !rc && q && *q; q++)
-            rc = rk_sq_exec(s, *q, err);
-    }
+    if (!rc) rc = read_as_latest(s, m, n, v, err);
     if (rc) {
         rk_store_close(s);
         return rc;

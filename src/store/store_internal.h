@@ -75,9 +75,13 @@ typedef struct rk_sq_migration {
     int version;             /* strictly increasing from 1 */
     const char *description;
     const char *const *steps; /* SQL statements, NULL-terminated */
-    /* TEMP statements that show a read-only connection a database of the previous version
-     * as this one, writing nothing to the file (NULL-terminated; NULL: such a database
-     * cannot be read without migrating it first) */
+    /* How a read-only connection sees a database of the previous version as this one,
+     * writing nothing to the file: the columns the migration adds, as {table, "expr AS
+     * column"} pairs (NULL-terminated), which the opener folds, over every missing migration,
+     * into one TEMP view per table named like it (temp is searched before the file); then
+     * TEMP statements for anything else (an empty TEMP table for a new table). Both NULL:
+     * such a database cannot be read without migrating it first. */
+    const char *const (*read_cols)[2];
     const char *const *read_as;
 } rk_sq_migration;
 

@@ -25,8 +25,9 @@
     "SELECT t.id, t.config_hash, s.name, t.config, t.kind, t.arm, t.aug, t.fraction,"       \
     " t.seed, t.status, t.attempts, t.max_attempts, t.worker, t.host, t.git_rev,"           \
     " t.data_hash, t.error, t.created, t.started, t.finished, t.heartbeat, t.wall_s,"       \
-    " t.cpu_s, t.flops, t.teacher_cpu_s, t.pseudo_cpu_s, t.images, t.error_code"
-#define TRIAL_NCOLS 28
+    " t.cpu_s, t.flops, t.teacher_cpu_s, t.pseudo_cpu_s, t.images, t.error_code,"           \
+    " t.stop_reason, t.steps, t.max_steps, t.precision, t.cpu"
+#define TRIAL_NCOLS 33
 #define TRIAL_FROM " FROM trials t JOIN studies s ON s.id = t.study_id "
 #define TRIAL_COLS TRIAL_COLUMNS TRIAL_FROM
 
@@ -55,6 +56,9 @@ void rk_trial_clear(rk_trial *t)
     free(t->git_rev);
     free(t->data_hash);
     free(t->error);
+    free(t->stop_reason);
+    free(t->precision);
+    free(t->cpu);
     memset(t, 0, sizeof *t);
 }
 
@@ -98,6 +102,11 @@ static int read_trial(rk_store *s, sqlite3_stmt *st, rk_trial *t, rk_err *err)
     t->pseudo_cpu_s = rk_sq_col_real(st, 25);
     t->images = rk_sq_col_int(st, 26, -1);
     t->error_code = (int)rk_sq_col_int(st, 27, 0);
+    t->stop_reason = rk_sq_col_dup(st, 28, &oom);
+    t->steps = rk_sq_col_int(st, 29, -1);
+    t->max_steps = rk_sq_col_int(st, 30, -1);
+    t->precision = rk_sq_col_dup(st, 31, &oom);
+    t->cpu = rk_sq_col_dup(st, 32, &oom);
     if (oom) {
         rk_trial_clear(t);
         return rk_errf(err, RK_ENOMEM, "store %s: out of memory reading a trial", s->path);
@@ -502,7 +511,8 @@ int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_o
     static const char q_done[] =
         "UPDATE trials SET status = 'finished', finished = ?1, heartbeat = ?1, wall_s = ?2,"
         " cpu_s = ?3, images = ?4, flops = ?5, teacher_cpu_s = ?6, pseudo_cpu_s = ?7,"
-        " data_hash = coalesce(?8, data_hash) WHERE id = ?9";
+        " data_hash = coalesce(?8, data_hash), stop_reason = ?10, steps = ?11,"
+        " max_steps = ?12, precision = ?13, cpu = ?14 WHERE id = ?9";
     if (!o) return rk_errf(err, RK_EINVAL, "store %s: finish needs an outcome", s->path);
     for (size_t i = 0; i < o->ncats; i++)
         if (!memchr(o->cats[i].name, '\0', sizeof o->cats[i].name))
@@ -550,6 +560,11 @@ int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_o
     rk_sq_bind_real(st, 7, o->pseudo_cpu_s);
     rk_sq_bind_text(st, 8, o->data_hash);
     sqlite3_bind_int64(st, 9, id);
+    rk_sq_bind_text(st, 10, o->stop_reason);
+    if (o->steps > 0) sqlite3_bind_int64(st, 11, o->steps);
+    if (o->max_steps > 0) sqlite3_bind_int64(st, 12, o->max_steps);
+    rk_sq_bind_text(st, 13, o->precision);
+    rk_sq_bind_text(st, 14, o->cpu);
     if ((rc = rk_sq_step_done(s, st, err, "marking a trial finished"))) goto fail;
     free(kind);
     return rk_sq_commit(s, err);

@@ -222,10 +222,6 @@ size_t rk_sweep_final_metrics(const rk_trial_result *res, rk_metric m[RK_SWEEP_F
     }
     if (!isnan(res->source_acc))
         m[n++] = (rk_metric){0, 0, RK_METRIC_SOURCE_ACC, res->source_acc};
-    /* how long it trained and why it stopped (plateau rule, or the budget ran out) */
-    m[n++] = (rk_metric){0, 0, "stop.steps", (double)res->steps};
-    m[n++] = (rk_metric){0, 0, "stop.max_steps", (double)res->max_steps};
-    m[n++] = (rk_metric){0, 0, "stop.plateau", res->stop == RK_STOP_PLATEAU};
     return n;
 }
 
@@ -245,7 +241,10 @@ int rk_sweep_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_categor
     *o = (rk_trial_outcome){.stats = res->stats.stats, .cats = ca, .ncats = res->stats.ncats,
                             .wall_s = res->wall_s, .cpu_s = res->cpu_s, .images = res->images,
                             .flops = res->flops, .teacher_cpu_s = NAN,
-                            .pseudo_cpu_s = res->pseudo_cpu_s, .data_hash = res->data_hash};
+                            .pseudo_cpu_s = res->pseudo_cpu_s, .data_hash = res->data_hash,
+                            .stop_reason = rk_stop_name(res->stop), .steps = res->steps,
+                            .max_steps = res->max_steps, .precision = res->precision,
+                            .cpu = rk_cpu_model()};
     return RK_OK;
 }
 

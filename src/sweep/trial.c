@@ -519,6 +519,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     if (rc) goto done;
     res->steps = ec.last_step, res->max_steps = ec.total;
     res->stop = ec.plateau.stop ? RK_STOP_PLATEAU : RK_STOP_BUDGET;
+    snprintf(res->precision, sizeof res->precision, "%s", t->train.bf16 ? "bf16" : "f32");
     /* the images actually trained (a plateau schedule may stop before its maximum) */
     res->images = (long)((double)res->images * (double)res->steps / (double)(ec.total ? ec.total : 1));
     res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;

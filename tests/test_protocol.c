@@ -10,6 +10,7 @@
 #include "fixture.h"
 #include "rethink/arms.h"
 #include "rethink/config.h"
+#include "rethink/trial.h"
 
 static rk_schedule rule(int patience, double min_delta, int drops)
 {
@@ -145,6 +146,87 @@ START_TEST(protocol_keys_at_their_defaults_leave_the_identity_unchanged)
 }
 END_TEST
 
+/* ---- the student's control ---- */
+
+/* Hash of trial i of a one-trial-per-arm grid, with overrides. */
+static void hash_of(const char *arm, const char *extra, char h[65])
+{
+    char text[512], *j = NULL;
+    snprintf(text, sizeof text, "[study]\nname = t\n[train]\nsteps = 10\n%s[grid]\narm = %s\n",
+             extra, arm);
+    rk_trial_cfg *t = malloc(sizeof *t);
+    rk_config c;
+    rk_err err = {0};
+    ck_assert_msg(load_trial(text, NULL, 0, t, &c, &err) == 0, "%s", err.msg);
+    rk_config_json(&c, &j, h, &err);
+    free(j);
+    rk_config_free(&c);
+    free(t);
+}
+
+START_TEST(the_control_arm_shares_the_students_start_and_budget_keys_but_not_the_pseudo_ones)
+{
+    /* continue controls selftrain: it starts from the same teacher and has its images per
+     * step and budget (selftrain.pseudo_batch, steps_scale are its identity), but nothing of
+     * the pseudo-labels (alpha, threshold, ...) */
+    ck_assert_int_eq(rk_arms[RK_ARM_SELFTRAIN].control, RK_ARM_CONTINUE);
+    ck_assert_int_eq(rk_arms[RK_ARM_PRETRAIN_SELFTRAIN].control, RK_ARM_PRETRAIN_CONTINUE);
+    ck_assert_int_eq(rk_arms[RK_ARM_CONTINUE].teacher, rk_arms[RK_ARM_SELFTRAIN].teacher);
+    ck_assert_int_eq(rk_arms[RK_ARM_PRETRAIN_CONTINUE].teacher,
+                     rk_arms[RK_ARM_PRETRAIN_SELFTRAIN].teacher);
+    ck_assert_int_eq(rk_arms[RK_ARM_CONTINUE].pseudo, 0);
+    char a[65], b[65];
+    hash_of("continue", "", a);
+    hash_of("continue", "[selftrain]\nalpha = 2\nthreshold = 0.3\nkeep_empty = 1\n", b);
+    ck_assert_str_eq(a, b);
+    hash_of("continue", "[selftrain]\npseudo_batch = 8\n", b);
+    ck_assert_str_ne(a, b);
+    hash_of("continue", "[selftrain]\nsteps_scale = 0.5\n", b);
+    ck_assert_str_ne(a, b);
+    /* the students' identities are as before the control existed */
+    hash_of("selftrain", "", a);
+    hash_of("selftrain", "[selftrain]\nthreshold = 0.3\n", b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 12\n"
+             "val = 4\nsource = 8\n[train]\nepochs = 2\nbatch = 4\n[selftrain]\n"
+             "pseudo_batch = 2\nthreshold = 0.01\nsteps_scale = 1.5\n"
+             "[grid]\narm = scratch, selftrain, continue\n", fx_tmp, fx_tmp);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == 0, "%s", err.msg);
+    rk_trial_result r[3];
+    for (size_t i = 0; i < 3; i++) {
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, i, &c, &err) == 0);
+        ck_assert_msg(rk_trial_run(&c, NULL, &r[i], &err) == 0, "%s", err.msg);
+        rk_config_free(&c);
+    }
+    /* scratch: 3 steps an epoch x 2; the student and its control: 1.5 times that, each
+     * step of 4 + 2 images */
+    ck_assert_int_eq(r[0].steps, 6);
+    ck_assert_int_eq(r[1].steps, 9);
+    ck_assert_int_eq(r[2].steps, r[1].steps);
+    ck_assert_int_eq(r[2].max_steps, r[1].max_steps);
+    ck_assert_int_eq(r[1].images, 9 * 6);
+    ck_assert_int_eq(r[2].images, r[1].images);
+    ck_assert_str_eq(r[2].teacher_hash, r[1].teacher_hash);
+    ck_assert(isnan(r[2].pseudo_cpu_s)); /* no pseudo-labelling */
+    ck_assert(!isnan(r[1].pseudo_cpu_s));
+    for (size_t i = 0; i < 3; i++) rk_trial_result_free(&r[i]);
+    rk_experiment_free(&x);
+}
+END_TEST
+
 /* ---- the transfer gap ---- */
 START_TEST(transfer_gap_target_has_its_classes_and_the_source_labels_the_others)
 {
@@ -224,6 +306,8 @@ Suite *suite_protocol(void)
     tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_add_test(tc, plateau_schedule_reads_its_keys_and_needs_a_dev_split);
     tcase_add_test(tc, protocol_keys_at_their_defaults_leave_the_identity_unchanged);
+    tcase_add_test(tc, the_control_arm_shares_the_students_start_and_budget_keys_but_not_the_pseudo_ones);
+    tcase_add_test(tc, the_control_trains_the_students_steps_and_images_on_labelled_data);
     tcase_add_test(tc, transfer_gap_target_has_its_classes_and_the_source_labels_the_others);
     tcase_add_test(tc, default_scenes_are_byte_identical_to_the_builder_before_the_transfer_gap);
     suite_add_tcase(s, tc);

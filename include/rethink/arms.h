@@ -27,6 +27,8 @@ typedef enum rk_arm {
     RK_ARM_PRETRAIN,
     RK_ARM_SELFTRAIN,
     RK_ARM_PRETRAIN_SELFTRAIN,
+    RK_ARM_CONTINUE,
+    RK_ARM_PRETRAIN_CONTINUE,
     RK_NARMS
 } rk_arm;
 
@@ -39,6 +41,14 @@ typedef struct rk_arm_info {
     /* Its detector descends from the pre-trained backbone (loaded by the arm itself, or by
      * its teacher): the pretrain.* keys are part of its identity. */
     int pretrained;
+    /* With a teacher: 1, the student trains on the teacher's pseudo-labels (half of each
+     * batch); 0, it is the student's control — the same start (the teacher's weights),
+     * schedule, stopping rule and images per step, all of them labelled — so that the
+     * student's gain over it is the pseudo-labels' own. */
+    int pseudo;
+    /* The arm whose trials control for this one's extra training (NONE: none): the report
+     * shows this arm's delta against it as well as against scratch. */
+    rk_arm control;
     const char *color; /* in plots, fixed across them (Okabe-Ito) */
     int point;         /* gnuplot point type in plots */
 } rk_arm_info;

@@ -15,8 +15,9 @@ typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SC
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
  * table: A_PRE keys matter to the arms descended from the pre-trained backbone, A_ST keys to
- * the arms with a teacher. */
-enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4 };
+ * the arms with a teacher (students and their controls: images per step, budget, init),
+ * A_PSEUDO keys to the arms that train on pseudo-labels. */
+enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8 };
 /* Flag on top of the arms: the key enters the hash only when it is not at its default. Keys
  * added after results were recorded carry it, so adding one never changes the identity of
  * a trial that was run before it existed (its results stay found, nothing re-runs). */
@@ -87,12 +88,12 @@ static const kspec SCHEMA[] = {
     {"pretrain.weight_decay", T_REAL, 0, 1, "1e-4", A_PRE, "pre-training weight decay"},
     {"pretrain.aug", T_STR, 0, 0, "S1", A_PRE, "pre-training augmentation policy"},
     {"pretrain.holdout", T_REAL, 0, 0.9, "0.1", A_PRE, "source fraction held out for accuracy"},
-    {"selftrain.alpha", T_REAL, 0, 100, "1", A_ST, "weight of the pseudo-labelled loss"},
-    {"selftrain.normalize", T_BOOL, 0, 1, "1", A_ST, "Appendix B loss normalisation"},
-    {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_ST, "decay of the loss moving averages"},
-    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_ST, "pseudo-box score threshold"},
-    {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step"},
-    {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_ST, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
+    {"selftrain.alpha", T_REAL, 0, 100, "1", A_PSEUDO, "weight of the pseudo-labelled loss"},
+    {"selftrain.normalize", T_BOOL, 0, 1, "1", A_PSEUDO, "Appendix B loss normalisation"},
+    {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_PSEUDO, "decay of the loss moving averages"},
+    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_PSEUDO, "pseudo-box score threshold"},
+    {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step (a student's control, arm continue, trains on as many more labelled images per step)"},
+    {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_PSEUDO, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
     {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "training arm: a name in rk_arms (include/rethink/arms.h)"},
@@ -113,7 +114,7 @@ static int matters(int arms, rk_arm a)
 {
     const rk_arm_info *r = &rk_arms[a];
     return (arms & A_ALL) || ((arms & A_PRE) && r->pretrained) ||
-           ((arms & A_ST) && r->teacher != RK_ARM_NONE);
+           ((arms & A_ST) && r->teacher != RK_ARM_NONE) || ((arms & A_PSEUDO) && r->pseudo);
 }
 
 /* ---- entries ---- */

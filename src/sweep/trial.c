@@ -362,8 +362,8 @@ static double train_images(const rk_trial_cfg *t, size_t n)
 {
     long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
     long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
-    int self = rk_arms[t->arm].teacher != RK_ARM_NONE;
-    return (double)steps * (t->train.batch + (self ? t->st.pseudo_batch : 0));
+    int student = rk_arms[t->arm].teacher != RK_ARM_NONE; /* students and their controls */
+    return (double)steps * (t->train.batch + (student ? t->st.pseudo_batch : 0));
 }
 
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
@@ -372,12 +372,12 @@ int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);
     if (!rc) {
-        int self = rk_arms[t->arm].teacher != RK_ARM_NONE;
-        if (self) student_budget(t);
+        int student = rk_arms[t->arm].teacher != RK_ARM_NONE;
+        if (student) student_budget(t);
         double pool = (double)t->data.ntrain - (double)t->dev;
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
         *w = (rk_trial_work){.images = train_images(t, n ? n : 1),
-                             .step_images = t->train.batch + (self ? t->st.pseudo_batch : 0),
+                             .step_images = t->train.batch + (student ? t->st.pseudo_batch : 0),
                              .bf16 = t->train.bf16,
                              .model = t->det.model};
     }
@@ -410,8 +410,13 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     dataset_paths(t, "val", img, ann);
     if ((rc = rk_dataset_load(&va, img, ann, t->threads, err))) goto done;
     t->det.model.num_classes = (int)tr.coco.ncats;
-    int pre = rk_arms[t->arm].pretrained, self = rk_arms[t->arm].teacher != RK_ARM_NONE;
-    if (pre || self) {
+    /* student: starts from its teacher (self-training, or its control); pseudo: trains on
+     * the teacher's pseudo-labels; pre: descends from the pre-trained backbone (trained or
+     * loaded here unless a teacher brings it) */
+    const rk_arm_info *arm = &rk_arms[t->arm];
+    int student = arm->teacher != RK_ARM_NONE, pseudo = arm->pseudo;
+    int pre = arm->pretrained && !student;
+    if (pre || pseudo) {
         char sdir[1200], slab[1200];
         snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
         snprintf(slab, sizeof slab, "%s/source/labels.csv", t->data_dir);
@@ -443,7 +448,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
 
     if ((rc = rk_refnet_detector(&net, &t->det.model, err))) goto done;
     rk_refnet_init(net, &t->det.model, t->seed);
-    if (self) {
+    if (student) {
         /* the teacher: the supervised trial of the same cell, a trial of its own that the
          * sweep's plan ran first (include/rethink/sweep.h) */
         rk_config tc;
@@ -461,25 +466,29 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
                          "folder it was saved in", tpath, res->teacher_hash);
             goto done;
         }
-        if ((rc = rk_refnet_detector(&teacher, &t->det.model, err)) ||
-            (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err)))
+        if (pseudo && ((rc = rk_refnet_detector(&teacher, &t->det.model, err)) ||
+                       (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err))))
             goto done;
-        note(h, "pseudo-labelling %zu source images with teacher %.16s", src.n, res->teacher_hash);
+        if (pseudo) note(h, "pseudo-labelling %zu source images with teacher %.16s", src.n, res->teacher_hash);
         double p0 = rk_cpu_now();
-        if ((rc = rk_pseudo_label(teacher, &t->det, &src, t->st_threshold, t->policy.pad,
-                                  t->threads, &ps, err)))
+        if (pseudo && (rc = rk_pseudo_label(teacher, &t->det, &src, t->st_threshold,
+                                            t->policy.pad, t->threads, &ps, err)))
             goto done;
-        res->pseudo_cpu_s = rk_cpu_now() - p0;
-        res->pseudo_images = ps.nlabelled, res->pseudo_boxes = ps.nboxes;
-        if (!t->st_keep_empty) {
-            ps.view.use = ps.labelled, ps.view.nuse = ps.nlabelled;
-            if (!ps.nlabelled) note(h, "the teacher kept no box: the student trains on the labelled images only");
+        if (pseudo) {
+            res->pseudo_cpu_s = rk_cpu_now() - p0;
+            res->pseudo_images = ps.nlabelled, res->pseudo_boxes = ps.nboxes;
+            if (!t->st_keep_empty) {
+                ps.view.use = ps.labelled, ps.view.nuse = ps.nlabelled;
+                if (!ps.nlabelled)
+                    note(h, "the teacher kept no box: the student trains on the labelled images only");
+            }
+            char ppath[1200];
+            snprintf(ppath, sizeof ppath, "%s/pseudo-%.16s.json", t->artifacts, res->teacher_hash);
+            if (!exists(ppath) && (rc = rk_pseudo_save(&ps, &src, tr.coco.cats, ppath, err)))
+                goto done;
+            note(h, "pseudo-labels: %zu boxes on %zu of %zu images (score >= %g)", ps.nboxes,
+                 ps.nlabelled, src.n, t->st_threshold);
         }
-        char ppath[1200];
-        snprintf(ppath, sizeof ppath, "%s/pseudo-%.16s.json", t->artifacts, res->teacher_hash);
-        if (!exists(ppath) && (rc = rk_pseudo_save(&ps, &src, tr.coco.cats, ppath, err))) goto done;
-        note(h, "pseudo-labels: %zu boxes on %zu of %zu images (score >= %g)", ps.nboxes,
-             ps.nlabelled, src.n, t->st_threshold);
         if (!t->st_init_random &&
             (rc = rk_checkpoint_load(net, tpath, 1, NULL, err))) /* student from the teacher */
             goto done;
@@ -490,22 +499,30 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
         note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
     }
-    if (self) student_budget(t); /* its teacher trained the full one */
+    if (student) student_budget(t); /* its teacher trained the full one */
+    /* a control trains on as many images per step as its student, all of them labelled */
+    rk_schedule sched = t->train;
+    if (student && !pseudo) {
+        /* the same steps too: an epoch budget counts its student's epochs of B images */
+        if (sched.steps <= 0)
+            sched.steps = (long)((n + (size_t)sched.batch - 1) / (size_t)sched.batch) * sched.epochs;
+        sched.batch += t->st.pseudo_batch;
+    }
     double c0 = rk_cpu_now(), w0 = rk_now(); /* the trial's own cost starts here */
     res->images = (long)train_images(t, n);
     epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
                     .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
                     .next_dev = t->dev_every, .best_ap = -INFINITY,
-                    .spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch)};
+                    .spe = (long)((n + (size_t)sched.batch - 1) / (size_t)sched.batch)};
     snprintf(ec.best_path, sizeof ec.best_path, "%s/trial-%.16s.best.%d", t->artifacts, res->hash,
              (int)getpid());
     long spe = ec.spe;
-    ec.total = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
+    ec.total = sched.steps > 0 ? sched.steps : spe * sched.epochs;
     rk_plateau_init(&ec.plateau);
     rk_train_hooks th = {.epoch_end = on_epoch, .step = on_step, .ctx = &ec,
                          .plateau = &ec.plateau};
-    rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, self ? &ps.view : NULL,
-                           self ? &t->st : NULL, &t->train, t->seed, t->threads, &th, err);
+    rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, pseudo ? &ps.view : NULL,
+                           pseudo ? &t->st : NULL, &sched, t->seed, t->threads, &th, err);
     if (!rc && ec.rc) {
         rc = ec.rc;
         if (err) *err = ec.err;

@@ -12,57 +12,70 @@
 #include "rethink/config.h"
 #include "rethink/trial.h"
 
-static rk_schedule rule(int patience, double min_delta, int drops)
+static rk_schedule rule(int patience, double min_delta, double anneal)
 {
     rk_schedule s = rk_schedule_default();
-    s.plateau = 1, s.patience = patience, s.min_delta = min_delta, s.lr_drop = 0.1, s.drops = drops;
+    s.lr = 0.1, s.plateau = 1, s.patience = patience, s.min_delta = min_delta, s.anneal = anneal;
     return s;
 }
 
 START_TEST(plateau_compares_the_mean_of_the_last_window_with_the_window_before)
 {
-    rk_schedule s = rule(3, 0.002, 2);
+    rk_schedule s = rule(3, 0.002, 0.25);
     rk_plateau p;
     rk_plateau_init(&p);
     /* a noisy rise: single evaluations fall below earlier ones, but each window's mean is
-     * above the one before (0.10 -> 0.15 -> ...): no plateau */
+     * above the one before (0.10 -> 0.15 -> ...): the stable phase goes on */
     const double rise[] = {0.10, 0.14, 0.06, 0.16, 0.12, 0.17, 0.21, 0.13, 0.20};
-    for (int i = 0; i < 9; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, rise[i], i), 0);
+    for (int i = 0; i < 9; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, rise[i], 100 * i), 0);
     ck_assert_double_eq_tol(p.gain, (0.21 + 0.13 + 0.20 - 0.16 - 0.12 - 0.17) / 3, 1e-12);
-    ck_assert_double_eq(p.scale, 1);
-    /* flat around 0.18: the last window gains 0.001 over the one before: the first drop */
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.181, 9), 0);  /* window 0.13 0.20 0.181 */
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.175, 10), 0);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.184, 11), 1); /* 0.18 vs 0.179 */
-    ck_assert_int_eq(p.ndrops, 1);
-    ck_assert_double_eq_tol(p.scale, 0.1, 1e-12);
-    ck_assert_int_eq(p.stop, 0);
-    /* a new phase needs two fresh windows before its first comparison */
-    ck_assert_int_eq(p.n, 0);
-    for (int i = 0; i < 5; i++) ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.25, 12 + i), 0);
+    ck_assert_int_eq(p.anneal_at, -1);
+    /* flat around 0.18: the last window gains 0.001 over the one before: the plateau, and
+     * the decay over a quarter of the 1,100 steps so far */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.181, 900), 0);  /* window 0.13 0.20 0.181 */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.175, 1000), 0);
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.184, 1100), 1); /* 0.18 vs 0.179 */
+    ck_assert_int_eq(p.anneal_at, 1100);
+    ck_assert_int_eq(p.anneal_len, 275);
+    ck_assert_int_eq(p.capped, 0);
+    /* later evaluations change nothing */
+    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.0, 1200), 0);
+    ck_assert_int_eq(p.anneal_at, 1100);
 }
 END_TEST
 
-START_TEST(plateau_stops_at_the_plateau_after_the_last_drop)
+START_TEST(plateau_lr_is_warm_up_then_the_peak_then_a_cosine_decay_to_the_stop)
 {
-    rk_schedule s = rule(2, 0.0, 1);
+    rk_schedule s = rule(2, 0.0, 0.5);
     rk_plateau p;
     rk_plateau_init(&p);
-    rk_plateau_observe(&p, &s, 0.3, 0);
-    rk_plateau_observe(&p, &s, 0.3, 1);
-    rk_plateau_observe(&p, &s, 0.3, 2);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.3, 3), 1); /* the one drop (gain 0 <= 0) */
-    ck_assert_int_eq(p.ndrops, 1);
-    rk_plateau_observe(&p, &s, 0.31, 4);
-    rk_plateau_observe(&p, &s, 0.31, 5);
-    rk_plateau_observe(&p, &s, 0.30, 6);
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.30, 7), 1); /* then the stop */
-    ck_assert_int_eq(p.stop, 1);
-    ck_assert_int_eq(p.stop_step, 7);
-    ck_assert_int_eq(p.ndrops, 1);
-    /* a stopped rule changes nothing more */
-    ck_assert_int_eq(rk_plateau_observe(&p, &s, 0.9, 8), 0);
-    ck_assert_double_eq(p.scale, 0.1);
+    ck_assert_float_eq_tol(rk_plateau_lr(&p, &s, 0, 10, 1000), 0.1f * 0.01f, 1e-7); /* warm-up */
+    ck_assert_float_eq(rk_plateau_lr(&p, &s, 10, 10, 1000), 0.1f);
+    ck_assert_float_eq(rk_plateau_lr(&p, &s, 400, 10, 1000), 0.1f);
+    for (int i = 0; i < 4; i++) rk_plateau_observe(&p, &s, 0.3, 100 * (i + 1)); /* flat */
+    ck_assert_int_eq(p.anneal_at, 400);
+    ck_assert_int_eq(p.anneal_len, 200);
+    ck_assert_float_eq(rk_plateau_lr(&p, &s, 400, 10, 1000), 0.1f);
+    ck_assert_float_eq_tol(rk_plateau_lr(&p, &s, 500, 10, 1000), 0.05f, 1e-7); /* half-way */
+    ck_assert_int_eq(rk_plateau_done(&p, 599), 0);
+    ck_assert_int_eq(rk_plateau_done(&p, 600), 1);
+}
+END_TEST
+
+START_TEST(a_stable_phase_that_reaches_the_budget_decays_over_the_rest_and_is_capped)
+{
+    /* with anneal 0.25 the stable phase may last 800 of 1,000 steps; at step 800 the decay
+     * takes the last 200, and the trial counts as stopped by its budget */
+    rk_schedule s = rule(3, 0.002, 0.25);
+    rk_plateau p;
+    rk_plateau_init(&p);
+    ck_assert_float_eq(rk_plateau_lr(&p, &s, 799, 10, 1000), 0.1f);
+    ck_assert_int_eq(p.anneal_at, -1);
+    ck_assert_float_eq(rk_plateau_lr(&p, &s, 800, 10, 1000), 0.1f);
+    ck_assert_int_eq(p.anneal_at, 800);
+    ck_assert_int_eq(p.anneal_len, 200);
+    ck_assert_int_eq(p.capped, 1);
+    ck_assert_int_eq(rk_plateau_done(&p, 1000), 1);
 }
 END_TEST
 
@@ -95,15 +108,13 @@ START_TEST(plateau_schedule_reads_its_keys_and_needs_a_dev_split)
     rk_config c;
     rk_err err = {0};
     const char *ok[] = {"train.schedule=plateau", "train.dev=10", "train.patience=5",
-                        "train.min_delta=0.004", "train.drops=1", "train.lr_drop=0.2",
-                        "train.warmup_steps=300"};
-    ck_assert_msg(load_trial("[study]\nname = t\n[grid]\narm = scratch\n", ok, 7, t, &c, &err) == 0,
+                        "train.min_delta=0.004", "train.anneal=0.5", "train.warmup_steps=300"};
+    ck_assert_msg(load_trial("[study]\nname = t\n[grid]\narm = scratch\n", ok, 6, t, &c, &err) == 0,
                   "%s", err.msg);
     ck_assert_int_eq(t->train.plateau, 1);
     ck_assert_int_eq(t->train.patience, 5);
     ck_assert_double_eq(t->train.min_delta, 0.004);
-    ck_assert_int_eq(t->train.drops, 1);
-    ck_assert_double_eq(t->train.lr_drop, 0.2);
+    ck_assert_double_eq(t->train.anneal, 0.5);
     ck_assert_int_eq(t->train.warmup_steps, 300);
     ck_assert_int_eq(t->pre.plateau, 0); /* pre-training keeps its cosine over epochs */
     rk_config_free(&c);
@@ -129,9 +140,9 @@ START_TEST(protocol_keys_at_their_defaults_leave_the_identity_unchanged)
     rk_config_free(&c);
     const char *defaults[] = {"train.schedule=cosine", "train.warmup_steps=0",
                               "train.patience=3",      "train.min_delta=0.002",
-                              "train.lr_drop=0.1",     "train.drops=2",
+                              "train.anneal=0.25",
                               "data.classes=10",       "data.source_labels=all"};
-    ck_assert_msg(load_trial(exp, defaults, 8, t, &c, &err) == 0, "%s", err.msg);
+    ck_assert_msg(load_trial(exp, defaults, 7, t, &c, &err) == 0, "%s", err.msg);
     rk_config_json(&c, &j, h1, &err);
     free(j);
     rk_config_free(&c);
@@ -143,6 +154,45 @@ START_TEST(protocol_keys_at_their_defaults_leave_the_identity_unchanged)
     rk_config_free(&c);
     ck_assert_str_ne(h0, h2);
     free(t);
+}
+END_TEST
+
+/* A real trial under the plateau schedule: a rule that sees the plateau at once (a gain of
+ * more than 1 AP is required) anneals and stops long before the budget, recording
+ * 'plateau'; a rule that can never see it (patience beyond the evaluations) reaches the
+ * budget's share, anneals over the rest and records 'budget'. */
+START_TEST(a_plateau_trial_stops_by_its_rule_or_by_its_budget_and_says_which)
+{
+    const char *fmt = "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 16\n"
+                      "val = 4\nsource = 4\n[train]\nsteps = 200\nbatch = 4\ndev = 4\n"
+                      "dev_every = 4\nschedule = plateau\nwarmup_steps = 4\nanneal = 0.5\n"
+                      "patience = %d\nmin_delta = %s\n[grid]\narm = scratch\n";
+    const struct { int patience; const char *min_delta; rk_stop_reason want; } cases[] = {
+        {1, "1", RK_STOP_PLATEAU}, {64, "0", RK_STOP_BUDGET}};
+    for (size_t k = 0; k < 2; k++) {
+        char text[1024];
+        snprintf(text, sizeof text, fmt, fx_tmp, fx_tmp, cases[k].patience, cases[k].min_delta);
+        rk_trial_cfg *t = malloc(sizeof *t);
+        rk_config c;
+        rk_err err = {0};
+        ck_assert_msg(load_trial(text, NULL, 0, t, &c, &err) == 0, "%s", err.msg);
+        rk_trial_result r;
+        ck_assert_msg(rk_trial_run(&c, NULL, &r, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(r.stop, cases[k].want);
+        ck_assert_int_eq(r.max_steps, 200);
+        if (cases[k].want == RK_STOP_PLATEAU) {
+            /* the plateau at the second evaluation (step 8: 3 steps an epoch, so the first
+             * epoch end past 8 is 9), then half as many steps of decay */
+            ck_assert_int_lt(r.steps, 40);
+            ck_assert_int_gt(r.steps, 8);
+        } else {
+            ck_assert_int_eq(r.steps, 200); /* the stable phase to 134, the decay to the end */
+        }
+        ck_assert_int_eq(r.images, r.steps * 4);
+        rk_trial_result_free(&r);
+        rk_config_free(&c);
+        free(t);
+    }
 }
 END_TEST
 
@@ -300,12 +350,14 @@ Suite *suite_protocol(void)
     Suite *s = suite_create("protocol");
     TCase *tc = tcase_create("plateau");
     tcase_add_test(tc, plateau_compares_the_mean_of_the_last_window_with_the_window_before);
-    tcase_add_test(tc, plateau_stops_at_the_plateau_after_the_last_drop);
+    tcase_add_test(tc, plateau_lr_is_warm_up_then_the_peak_then_a_cosine_decay_to_the_stop);
+    tcase_add_test(tc, a_stable_phase_that_reaches_the_budget_decays_over_the_rest_and_is_capped);
     suite_add_tcase(s, tc);
     tc = tcase_create("config");
     tcase_add_checked_fixture(tc, setup, fx_tmp_teardown);
     tcase_add_test(tc, plateau_schedule_reads_its_keys_and_needs_a_dev_split);
     tcase_add_test(tc, protocol_keys_at_their_defaults_leave_the_identity_unchanged);
+    tcase_add_test(tc, a_plateau_trial_stops_by_its_rule_or_by_its_budget_and_says_which);
     tcase_add_test(tc, the_control_arm_shares_the_students_start_and_budget_keys_but_not_the_pseudo_ones);
     tcase_add_test(tc, the_control_trains_the_students_steps_and_images_on_labelled_data);
     tcase_add_test(tc, transfer_gap_target_has_its_classes_and_the_source_labels_the_others);

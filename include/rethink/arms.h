@@ -76,20 +76,21 @@ typedef struct rk_schedule {
     int bf16;             /* 1: mixed precision (bf16 activations, f32 master weights) */
     long warmup_steps;    /* > 0: the warm-up's length in steps (else warmup_frac of the budget) */
     /* The plateau rule (plateau = 1), the paper's "until held-out AP stops improving" made a
-     * rule: after warm-up the lr stays at its peak; at each dev evaluation, once the current
-     * phase has 2 x patience of them, the mean dev AP of the last `patience` evaluations is
-     * compared with the mean of the `patience` before them: a gain of min_delta or less is a
-     * plateau. The first `drops` plateaus multiply the lr by lr_drop (a new phase begins), the
-     * next one stops training. Comparing window means, not single evaluations, keeps the noise
-     * of dev AP at a high lr from ending a phase that is still rising. The budget (steps or
-     * epochs) is then a maximum, a safety net. plateau = 0: warm-up, then cosine to zero over
-     * the budget (a fixed budget). */
+     * rule, as a warm-up / stable / decay schedule: after warm-up the lr stays at its peak;
+     * at each dev evaluation, once there are 2 x patience of them, the mean dev AP of the
+     * last `patience` is compared with the mean of the `patience` before them, and a gain of
+     * min_delta or less is the plateau: the lr then anneals (cosine, to zero) over `anneal`
+     * times the steps trained so far, and training stops. Window means, not single
+     * evaluations, keep the noise of dev AP at a high lr from ending a phase that is still
+     * rising; the decay phase gives what a cosine schedule's tail gives. The budget (steps or
+     * epochs) is a maximum, a safety net: a stable phase that reaches budget / (1 + anneal)
+     * anneals over the rest, and the trial is recorded as stopped by its budget.
+     * plateau = 0: warm-up, then cosine to zero over the budget (a fixed budget). */
     int plateau;
     int patience;         /* evaluations per window (1..RK_PLATEAU_MAX_PATIENCE) */
-    double min_delta;     /* a phase still improves while its window mean gains more than this
-                             (AP as a fraction) */
-    double lr_drop;       /* lr multiplier at each drop */
-    int drops;            /* drops before the stop */
+    double min_delta;     /* the stable phase goes on while its window mean gains more than
+                             this (AP as a fraction) */
+    double anneal;        /* the decay phase's length as a fraction of the stable phase's */
 } rk_schedule;
 
 rk_schedule rk_schedule_default(void);
@@ -134,27 +135,33 @@ typedef struct rk_epoch_stats {
     double lr;                        /* at the end of the epoch */
     double img_per_s;                 /* images (labelled + pseudo) per second */
     double seconds;                   /* since training started */
+    long step;                        /* optimizer steps done */
     long images;                      /* images processed so far */
 } rk_epoch_stats;
 
 /* The state of the plateau rule (rk_schedule.plateau): whoever evaluates on dev feeds it
- * (rk_plateau_observe) from the epoch hook; the trainer reads its lr scale every step and
- * stops after the epoch at which `stop` became 1. */
+ * (rk_plateau_observe) from the epoch hook; the trainer takes every step's lr from it
+ * (rk_plateau_lr), which also starts the decay when the budget forces it, and stops when
+ * the decay is over. */
 #define RK_PLATEAU_MAX_PATIENCE 64
 typedef struct rk_plateau {
-    double dev[2 * RK_PLATEAU_MAX_PATIENCE]; /* the phase's last 2 x patience dev APs, oldest first */
-    int n;          /* how many of them (the phase's evaluations, at most 2 x patience) */
+    double dev[2 * RK_PLATEAU_MAX_PATIENCE]; /* the last 2 x patience dev APs, oldest first */
+    int n;          /* how many of them (at most 2 x patience) */
     double gain;    /* the last comparison's window gain (NAN before the first) */
-    int ndrops;     /* drops made */
-    double scale;   /* lr multiplier: lr_drop^ndrops */
-    int stop;       /* 1: plateaued after the last drop */
-    long stop_step; /* the step of the evaluation that stopped it */
+    long anneal_at; /* the step the decay began (-1: still stable) */
+    long anneal_len;
+    int capped;     /* 1: the budget began the decay, not a plateau */
 } rk_plateau;
 
 void rk_plateau_init(rk_plateau *p);
-/* One dev evaluation at `step`: counts it against the schedule's rule and updates the lr
- * scale and the stop flag. Returns 1 if it dropped the lr or stopped. */
+/* One dev evaluation after `step` steps: counts it against the rule; at the plateau the
+ * decay begins. Returns 1 if it began it. */
 int rk_plateau_observe(rk_plateau *p, const rk_schedule *s, double dev_ap, long step);
+/* The lr of step `step` (0-based) of a plateau schedule with `warm` warm-up steps and a
+ * budget of `total`; begins the decay if the stable phase reached the budget's share. */
+float rk_plateau_lr(rk_plateau *p, const rk_schedule *s, long step, long warm, long total);
+/* 1 once `steps` steps are done and the decay is over. */
+int rk_plateau_done(const rk_plateau *p, long steps);
 
 typedef struct rk_train_hooks {
     /* Called after every epoch; a non-zero return stops training (with RK_OK). */
@@ -162,7 +169,8 @@ typedef struct rk_train_hooks {
     /* Called every few steps for progress displays (may be NULL). */
     void (*step)(void *ctx, long step, long steps, double loss);
     void *ctx;
-    /* With a plateau schedule: the rule's state, fed by epoch_end (required then). */
+    /* With a plateau schedule: the rule's state, fed by epoch_end (required then); the last
+     * epoch_end comes when the decay is over, with s->epoch == s->epochs. */
     rk_plateau *plateau;
 } rk_train_hooks;
 

@@ -22,14 +22,21 @@ rk_backend rk_schedule_backend(const rk_schedule *s)
 
 void rk_plateau_init(rk_plateau *p)
 {
-    *p = (rk_plateau){.gain = NAN, .scale = 1};
+    *p = (rk_plateau){.gain = NAN, .anneal_at = -1};
+}
+
+static void begin_decay(rk_plateau *p, const rk_schedule *s, long step, long total)
+{
+    long len = lround(s->anneal * (double)step);
+    if (total > 0 && step + len > total) len = total - step;
+    p->anneal_at = step, p->anneal_len = len > 1 ? len : 1;
 }
 
 int rk_plateau_observe(rk_plateau *p, const rk_schedule *s, double dev_ap, long step)
 {
     int W = s->patience < 1 ? 1 : s->patience > RK_PLATEAU_MAX_PATIENCE ? RK_PLATEAU_MAX_PATIENCE
                                                                          : s->patience;
-    if (p->stop) return 0;
+    if (p->anneal_at >= 0) return 0;
     if (p->n == 2 * W) memmove(p->dev, p->dev + 1, (size_t)(--p->n) * sizeof *p->dev);
     p->dev[p->n++] = dev_ap;
     if (p->n < 2 * W) return 0;
@@ -37,13 +44,26 @@ int rk_plateau_observe(rk_plateau *p, const rk_schedule *s, double dev_ap, long 
     for (int i = 0; i < W; i++) before += p->dev[i], recent += p->dev[W + i];
     p->gain = (recent - before) / W;
     if (p->gain > s->min_delta) return 0;
-    p->n = 0; /* a new phase, or the end */
-    if (p->ndrops < s->drops) {
-        p->ndrops++, p->scale *= s->lr_drop;
-    } else {
-        p->stop = 1, p->stop_step = step;
-    }
+    begin_decay(p, s, step, 0);
     return 1;
+}
+
+float rk_plateau_lr(rk_plateau *p, const rk_schedule *s, long step, long warm, long total)
+{
+    if (step < warm) return rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
+    /* the stable phase may not outgrow the budget's share: decay over the rest */
+    if (p->anneal_at < 0 && (double)step * (1 + s->anneal) >= (double)total) {
+        begin_decay(p, s, step, total);
+        p->capped = 1;
+    }
+    if (p->anneal_at < 0) return (float)s->lr;
+    double t = (double)(step - p->anneal_at) / (double)p->anneal_len;
+    return (float)(0.5 * s->lr * (1 + cos(M_PI * (t > 1 ? 1 : t))));
+}
+
+int rk_plateau_done(const rk_plateau *p, long steps)
+{
+    return p->anneal_at >= 0 && steps >= p->anneal_at + p->anneal_len;
 }
 
 void rk_schedule_scale(rk_schedule *s, double k)
@@ -240,9 +260,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
             rc = first.rc ? first.rc : RK_EINVAL;
             goto done;
         }
-        /* plateau: the warm-up, then the peak times the drops made so far (no decay) */
-        opt.lr = s->plateau ? rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, warm) *
-                                  (float)plateau->scale
+        opt.lr = s->plateau ? rk_plateau_lr(plateau, s, step, warm, total)
                             : rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
         const float *out = rk_net_forward(net, bt.x, 1);
         if (!out) {
@@ -289,7 +307,8 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
         nsum++;
         if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
             hooks->step(hooks->ctx, step + 1, total, lh);
-        if ((step + 1) % steps_per_epoch == 0 || step + 1 == total) {
+        int decayed = s->plateau && rk_plateau_done(plateau, step + 1);
+        if ((step + 1) % steps_per_epoch == 0 || step + 1 == total || decayed) {
             double t = rk_now() - t0;
             rk_epoch_stats es = {.epoch = (int)((step + steps_per_epoch) / steps_per_epoch),
                                  .epochs = epochs,
@@ -301,11 +320,13 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
                                  .lr = opt.lr,
                                  .img_per_s = images / t,
                                  .seconds = t,
+                                 .step = step + 1,
                                  .images = images};
+            if (decayed) es.epochs = es.epoch; /* the last epoch */
             memset(sum, 0, sizeof sum);
             nsum = 0;
             if (hooks && hooks->epoch_end && hooks->epoch_end(hooks->ctx, &es)) break;
-            if (s->plateau && plateau->stop) break;
+            if (decayed) break;
         }
     }
 done:

@@ -74,12 +74,11 @@ static const kspec SCHEMA[] = {
     {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32, or bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32)"},
     /* The defaults of A_IF_SET keys are part of every identity that omits them: never change
      * one (a trial recorded at the old default would be found for the new behaviour). */
-    {"train.schedule", T_SCHED, 0, 0, "cosine", A_ALL | A_IF_SET, "cosine: warm-up, then cosine to zero over the step budget (a fixed budget); plateau: warm-up, then the peak lr until dev AP stops improving (window means, train.patience, train.min_delta), drop it (train.lr_drop) up to train.drops times, stop at the plateau after the last drop; the budget is then a maximum (needs train.dev)"},
+    {"train.schedule", T_SCHED, 0, 0, "cosine", A_ALL | A_IF_SET, "cosine: warm-up, then cosine to zero over the step budget (a fixed budget); plateau: warm-up, then the peak lr until dev AP stops improving (window means: train.patience, train.min_delta), then a cosine decay over train.anneal times the steps so far, and stop; the budget is then a maximum (needs train.dev)"},
     {"train.warmup_steps", T_INT, 0, 100000000, "0", A_ALL | A_IF_SET, "warm-up length in steps (0: train.warmup_frac of the budget)"},
-    {"train.patience", T_INT, 1, 64, "3", A_ALL | A_IF_SET, "plateau schedule: evaluations per window; a phase plateaus when the mean dev AP of its last window is not above the window before by more than train.min_delta"},
+    {"train.patience", T_INT, 1, 64, "3", A_ALL | A_IF_SET, "plateau schedule: evaluations per window; the stable phase ends when the mean dev AP of the last window is not above the window before by more than train.min_delta"},
     {"train.min_delta", T_REAL, 0, 1, "0.002", A_ALL | A_IF_SET, "plateau schedule: the least window-mean gain in dev AP (a fraction) that counts as still improving"},
-    {"train.lr_drop", T_REAL, 0, 1, "0.1", A_ALL | A_IF_SET, "plateau schedule: the lr multiplier at each drop"},
-    {"train.drops", T_INT, 0, 100, "2", A_ALL | A_IF_SET, "plateau schedule: lr drops before training stops at the next plateau"},
+    {"train.anneal", T_REAL, 0.01, 10, "0.25", A_ALL | A_IF_SET, "plateau schedule: the decay phase's length as a fraction of the stable phase's"},
     {"train.topk", T_INT, 1, 1000, "100", A_ALL, "detections per image"},
     {"pretrain.epochs", T_INT, 1, 100000, "10", A_PRE, "pre-training epochs over the source"},
     {"pretrain.batch", T_INT, 1, 1024, "64", A_PRE, "pre-training batch"},
@@ -768,7 +767,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     s->warmup_steps = (long)num(c, "train.warmup_steps");
     s->plateau = !strcmp(rk_config_get(c, "train.schedule"), "plateau");
     s->patience = (int)num(c, "train.patience"), s->min_delta = num(c, "train.min_delta");
-    s->lr_drop = num(c, "train.lr_drop"), s->drops = (int)num(c, "train.drops");
+    s->anneal = num(c, "train.anneal");
     if (s->plateau && t->dev == 0) {
         const rk_cfg_entry *e = rk_config_entry(c, "train.schedule");
         char w[400];

@@ -208,8 +208,7 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
         }
         evaluated = 1;
     }
-    long step = (long)s->epoch * e->spe;
-    if (step > e->total) step = e->total;
+    long step = s->step;
     e->last_step = step;
     if (e->dev && (step >= e->next_dev || last)) {
         rk_coco_stats st;
@@ -535,7 +534,11 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     if (t->dev) remove(ec.best_path);
     if (rc) goto done;
     res->steps = ec.last_step, res->max_steps = ec.total;
-    res->stop = ec.plateau.stop ? RK_STOP_PLATEAU : RK_STOP_BUDGET;
+    /* plateau: the rule ended the stable phase (a fixed schedule, or a stable phase the
+     * budget ended, is the budget's) */
+    res->stop = t->train.plateau && ec.plateau.anneal_at >= 0 && !ec.plateau.capped
+                    ? RK_STOP_PLATEAU
+                    : RK_STOP_BUDGET;
     snprintf(res->precision, sizeof res->precision, "%s", t->train.bf16 ? "bf16" : "f32");
     /* the images actually trained (a plateau schedule may stop before its maximum) */
     res->images = (long)((double)res->images * (double)res->steps / (double)(ec.total ? ec.total : 1));

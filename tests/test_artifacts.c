@@ -12,6 +12,7 @@
 
 #include "fixture.h"
 #include "rethink/report.h"
+#include "store/store_internal.h"
 #include "rethink/sweep.h"
 
 /* ---- stage keys ---- */
@@ -345,6 +346,19 @@ static long long raw_int(const char *sql)
     return v;
 }
 
+static char *raw_text(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert(sqlite3_open(db_path, &db) == SQLITE_OK);
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    char *v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
 static rk_artifact_use use(const char *role, int made, const char *kind, const char *hash,
                            double cpu, const char *meta)
 {
@@ -412,9 +426,47 @@ START_TEST(a_trials_artifacts_and_links_are_recorded_under_its_lease)
     ck_assert_uint_eq(l[0].users, 2);
     ck_assert_double_eq(l[0].a.cpu_s, 30);
     rk_artifact_links_free(l, n);
+    char *ok = raw_text("pragma integrity_check");
+    ck_assert_str_eq(ok, "ok");
+    free(ok);
     /* without the lease nothing is written */
     ck_assert_int_eq(rk_store_trial_artifacts_put(s, id, 1, &b, 1, &err), RK_STORE_LOST);
     rk_store_close(s);
+}
+END_TEST
+
+/* Version 3's trial_artifacts made SQLite's integrity_check report every row's artifact_hash
+ * as NULL; version 4 keeps the rows, and the check passes. A version 3 file reads as is. */
+START_TEST(trial_artifacts_rows_pass_the_integrity_check_and_survive_the_upgrade)
+{
+    fx_path(db_path, sizeof db_path, "x.db");
+    rk_store *s = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_sq_open(&s, db_path, rk_sq_migrations, 3, &err) == 0, "%s", err.msg);
+    rk_store_close(s);
+    sqlite3 *db = NULL;
+    ck_assert(sqlite3_open(db_path, &db) == SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "INSERT INTO studies (id, name, created, updated) VALUES (1, 'st', 0, 0);"
+        "INSERT INTO trials (id, study_id, config_hash, config, arm, status, created)"
+        " VALUES (1, 1, 'h', '{}', 'pretrain', 'pending', 0);"
+        "INSERT INTO artifacts (hash, kind, path, created, cpu_s) VALUES ('bb', 'backbone', 'p', 0, 3);"
+        "INSERT INTO trial_artifacts VALUES (1, 'bb', 'backbone');", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert(rk_store_open_readonly(&s, db_path, &err) == 0);
+    int v = 0;
+    ck_assert(rk_store_schema_version(s, &v, &err) == 0);
+    ck_assert_int_eq(v, 3);
+    rk_store_close(s);
+    s = open_db(); /* migrates */
+    ck_assert(rk_store_schema_version(s, &v, &err) == 0);
+    ck_assert_int_eq(v, RK_STORE_SCHEMA_VERSION);
+    rk_store_close(s);
+    ck_assert_int_eq(raw_int("select count(*) from trial_artifacts where trial_id = 1 and"
+                             " role = 'backbone' and artifact_hash = 'bb'"), 1);
+    char *ok = raw_text("pragma integrity_check");
+    ck_assert_str_eq(ok, "ok");
+    free(ok);
 }
 END_TEST
 
@@ -585,6 +637,7 @@ Suite *suite_artifacts(void)
     tcase_add_test(tc, an_artifact_is_placed_once_and_never_overwritten);
     tcase_add_test(tc, a_changed_artifact_or_another_keys_record_is_refused);
     tcase_add_test(tc, a_trials_artifacts_and_links_are_recorded_under_its_lease);
+    tcase_add_test(tc, trial_artifacts_rows_pass_the_integrity_check_and_survive_the_upgrade);
     tcase_add_test(tc, the_reports_compute_totals_count_the_backbone_whole_and_amortised);
     tcase_add_test(tc, a_student_with_another_threshold_makes_its_own_pseudo_labels);
     tcase_add_test(tc, the_backbones_accuracy_and_cost_reach_every_trial_that_descends_from_it);

@@ -67,7 +67,7 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
                           double *acc, size_t *nheld, int *nclasses, double *cpu_s,
                           const rk_trial_hooks *h, rk_err *err)
 {
-    rk_trial_note(h, "pre-training the backbone on %zu source images (%s)", src->n, path);
+    rk_trial_note(h, "pre-training the backbone on %zu source images", src->n);
     /* the source's own classes: its distinct labels, in ascending order */
     int maxl = -1;
     for (size_t i = 0; i < src->n; i++) maxl = src->labels[i] > maxl ? src->labels[i] : maxl;
@@ -162,6 +162,7 @@ int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_
                                             a, err);
             if (!rc) *state = 1, a->made = 1;
             else remove(tmp);
+            if (!rc) rk_trial_note(h, "backbone %s made (%.1f CPU s)", path, cpu);
         }
         lock_drop(fd);
     }

@@ -30,6 +30,7 @@ void rk_trial_note(const rk_trial_hooks *h, const char *fmt, ...)
     va_end(ap);
     h->note(h->ctx, buf);
 }
+
 const char *rk_stop_name(rk_stop_reason r) { return r == RK_STOP_PLATEAU ? "plateau" : "budget"; }
 
 void rk_trial_result_free(rk_trial_result *r)

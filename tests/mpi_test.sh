@@ -72,12 +72,19 @@ diff ref.sum mpi.sum >/dev/null || { diff ref.sum mpi.sum | head; fail "3 ranks 
 [ "$(q mpi.db "select max(attempts) from trials")" -eq 1 ] || fail "a trial ran twice"
 [ "$(q mpi.db "select count(distinct worker) from trials where worker like '%/rank 1' or worker like '%/rank 2'")" -eq 2 ] || fail "both worker ranks should have run trials: $(q mpi.db "select worker, count(*) from trials group by 1")"
 # the metrics the ranks sent: every trial's curves exactly (but the speed), and the backbones'
-# source accuracy (recorded on whichever trial trained the backbone)
+# source accuracy (recorded on every trial descended from a backbone)
 curves="select t.config_hash, m.name, m.step, printf('%.17g', m.value) from metrics m join trials t on t.id = m.trial_id
         where m.name not in ('img_per_s', 'backbone.source_acc') order by 1, 2, 3;
         select printf('%.17g', value) from metrics where name = 'backbone.source_acc' order by 1"
 [ "$(q ref.db "$curves")" = "$(q mpi.db "$curves")" ] || fail "metrics differ from -j 1"
 [ "$(q mpi.db "select count(*) from metrics where name = 'loss'")" -eq 64 ] || fail "expected 2 epochs of loss per trial"
+# rank 0 recorded what the ranks made and used: the same artifacts (by content) and links as -j 1
+arts="select t.config_hash, x.role, a.kind, a.hash, a.cpu_s > 0 from trial_artifacts x join trials t on t.id = x.trial_id
+      join artifacts a on a.hash = x.artifact_hash order by 1, 2;
+      select a.kind, a.hash, t.config_hash from artifacts a join trials t on t.id = a.trial_id
+      where a.kind <> 'backbone' order by 2" # a backbone's maker: whichever of its seed's came first
+[ "$(q mpi.db "select count(*) from trial_artifacts")" -eq 48 ] || fail "expected 48 links (backbone, teacher, pseudo of 16 trials each)"
+[ "$(q ref.db "$arts")" = "$(q mpi.db "$arts")" ] || fail "artifacts differ from -j 1"
 mpi_sweep --db mpi.db --artifacts art-mpi >mpi2.txt 2>&1 || { cat mpi2.txt; fail "second mpirun sweep exited $?"; }
 clean mpi2.txt
 grep -q "nothing to do" mpi2.txt || { cat mpi2.txt; fail "second mpirun sweep did not say nothing to do"; }

@@ -29,6 +29,32 @@ done
 [ "$(q a.db "select count(*) from trials t join trial_deps d on d.trial_id = t.id")" -eq 16 ] || fail "teacher links missing"
 [ "$(q a.db "select count(distinct data_hash) from trials")" -eq 3 ] || fail "expected 3 labelled subsets (a seed per 50 % subset, one 100 % set)"
 ls artifacts/backbone-*.ckpt >/dev/null 2>&1 || fail "no pre-trained backbone artifact"
+# every artifact is recorded with its cost and linked to the trials that used it: a checkpoint
+# per trial (made by it), a backbone per seed (pretrain and pretrain+selftrain link it and
+# carry its source accuracy), a teacher and pseudo-labels per student
+[ "$(q a.db "select count(*) from artifacts a join trials t on t.id = a.trial_id where a.kind = 'checkpoint' and a.path like '%trial-' || substr(t.config_hash, 1, 16) || '.ckpt'")" -eq 32 ] || fail "checkpoint artifacts"
+[ "$(q a.db "select count(*) from artifacts where kind = 'backbone' and cpu_s > 0 and json_extract(meta, '$.source_acc') >= 0")" -eq 2 ] || fail "one backbone per seed, with its CPU seconds and source accuracy"
+for role in backbone teacher pseudo; do
+  [ "$(q a.db "select count(*) from trial_artifacts where role = '$role'")" -eq 16 ] || fail "$role links: $(q a.db "select role, count(*) from trial_artifacts group by 1")"
+done
+[ "$(q a.db "select count(*) from trials t join trial_artifacts x on x.trial_id = t.id and x.role = 'backbone' where t.arm like 'pretrain%'")" -eq 16 ] || fail "backbone links of the pretrain arms"
+[ "$(q a.db "select count(distinct trial_id) from metrics where name = 'backbone.source_acc'")" -eq 16 ] || fail "source accuracy on every trial descended from a backbone"
+[ "$(q a.db "select count(*) from pseudo_labels p join artifacts a on a.hash = p.artifact_hash where a.cpu_s > 0 and p.threshold = 0.05 and p.boxes >= 0")" -eq 16 ] || fail "pseudo-label stats"
+for f in $(q a.db "select path from artifacts"); do [ -f "$f" ] && [ -f "$f.record.json" ] || fail "artifact $f or its record missing"; done
+# another database on the same artifacts folder: `rethink train` reuses the finished teacher's
+# checkpoint (never trains or rewrites it) and a student with another threshold makes its own
+# pseudo-labels
+teacher="arm = 'scratch' and aug = 'S1' and fraction = 1.0 and seed = 1"
+ck=$(q a.db "select a.path from artifacts a join trials t on t.id = a.trial_id where t.$teacher and a.kind = 'checkpoint'")
+before=$(stat -c '%i %Y' "$ck"; sha256sum "$ck")
+"$rethink" train --config "$exp/tiny.ini" -s arm=selftrain -s aug=S1 -s fraction=1.0 -s seed=1 \
+  -s selftrain.threshold=0.5 --db other.db >out7.txt 2>&1 || { cat out7.txt; fail "train in another database exited $?"; }
+grep -q "teacher .*: reusing $ck" out7.txt || { cat out7.txt; fail "the teacher was not reused"; }
+[ "$(stat -c '%i %Y' "$ck"; sha256sum "$ck")" = "$before" ] || fail "the teacher's checkpoint was rewritten"
+[ "$(q other.db "select cpu_s from trials where $teacher")" = "$(q a.db "select cpu_s from trials where $teacher")" ] || fail "the reused teacher's cost is not its record's"
+[ "$(q other.db "select count(*) from metrics m join trials t on t.id = m.trial_id where t.arm = 'scratch' and m.name = 'loss'")" -eq 2 ] || fail "the reused teacher's curve"
+[ "$(q other.db "select count(*) from artifacts where kind = 'pseudo-labels' and json_extract(meta, '$.threshold') = 0.5")" -eq 1 ] || fail "the student's own pseudo-labels"
+[ "$(ls artifacts | grep -c '^pseudo-[0-9a-f]*\.json$')" -eq 17 ] || fail "expected a 17th pseudo-label file"
 # every trial records the revision of the build that ran it (what --version prints)
 rev=$("$rethink" --version | sed -n 's/^rethink [^ ]* (\(.*\))$/\1/p')
 [ -n "$rev" ] || fail "--version names no revision"
@@ -105,6 +131,15 @@ st="(select id from trials where config like '%\"selftrain.steps_scale\":\"0.5\"
   -s train.epochs=3 --db e.db --quiet >out5.txt 2>&1 || { cat out5.txt; fail "empty pseudo pool sweep exited $?"; }
 [ "$(q e.db "select count(*) from trials where attempts = 1 and error is null and status = 'finished'")" -eq 2 ] \
   || { q e.db "select arm, attempts, error from trials"; fail "student without pseudo boxes"; }
+
+# train.precision = auto: decided once for this CPU and step shape (timed by the first worker
+# that needs it, under a lock), so both workers train every trial in the same precision
+"$rethink" sweep "$exp/tiny.ini" -s arm=scratch -s fraction=1.0 -s train.precision=auto -j 2 \
+  --db p.db --artifacts art-p --quiet >out8.txt 2>&1 || { cat out8.txt; fail "auto precision sweep exited $?"; }
+[ "$(q p.db "select count(*) || ' ' || count(distinct precision) from trials where precision in ('f32', 'bf16')")" = "4 1" ] \
+  || { q p.db "select worker, precision from trials"; fail "the workers did not agree on one precision"; }
+[ "$(ls art-p/precision-*.json | wc -l)" -eq 1 ] || fail "one precision decision"
+[ "$(q p.db "select precision from trials limit 1")" = "$(sed -n 's/.*"precision": "\([a-z0-9]*\)".*/\1/p' art-p/precision-*.json)" ] || fail "the trials' precision is not the decision's"
 
 # a dataset folder built from another recipe is an error naming the key, never other data
 out=$("$rethink" sweep "$exp/tiny.ini" -s data.noise=3 --db d.db 2>&1); rc=$?

@@ -15,6 +15,7 @@ Suite *suite_config(void);
 Suite *suite_report(void);
 Suite *suite_protocol(void);
 Suite *suite_sweep(void);
+Suite *suite_artifacts(void);
 
 int main(void)
 {
@@ -31,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, suite_report());
     srunner_add_suite(sr, suite_protocol());
     srunner_add_suite(sr, suite_sweep());
+    srunner_add_suite(sr, suite_artifacts());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

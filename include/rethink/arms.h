@@ -228,6 +228,11 @@ void rk_pseudo_set_free(rk_pseudo_set *p);
  * cats, which must have nclasses entries), so any COCO tool can read them. */
 int rk_pseudo_save(const rk_pseudo_set *p, const rk_source *src, const rk_coco_cat *cats,
                    const char *path, rk_err *err);
+/* Reads pseudo-labels written by rk_pseudo_save back for the same source images (image i
+ * is id i + 1 with src->files[i]) and the detector's categories cats[0..nclasses): the same
+ * set rk_pseudo_label made (boxes are written with 17 digits, so they read back exactly). */
+int rk_pseudo_load(rk_pseudo_set *p, const char *path, const rk_source *src,
+                   const rk_coco_cat *cats, int nclasses, double threshold, rk_err *err);
 
 /* Converts an image to the network's float input (3, S, S): (px/255 - mean) / std with the
  * ImageNet statistics. im must be S x S RGB. */

@@ -85,6 +85,33 @@ int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err);
  * default, NULL past the last. Readers of stored configs fill them in, so that an old trial
  * and a new one at the default compare equal. */
 const char *rk_config_omitted_key(size_t i, const char **def);
+/* The i-th key of the schema and its default, NULL past the last (every key an experiment
+ * may set outside the [augment.NAME] policies). */
+const char *rk_config_schema_key(size_t i, const char **def);
+
+/* ---- the configs of a trial's stages: what names its artifacts ----
+ * A stage that makes an artifact of its own (docs/ARCHITECTURE.md §Artifacts) reads a config
+ * of its own, built from the trial's by rk_stage_config: exactly the keys the stage reads,
+ * with the trial's values (the schema default where the trial has none), plus the settings
+ * that change no result (study.threads, study.artifacts). Its canonical JSON — every entry but those, sorted
+ * by key — hashes to the stage's key, which names the artifact. The stage's code reads its
+ * typed settings only from this config (rk_trial_cfg_from on it: every key it lacks reads
+ * as its default, and a policy it does not name is not parsed), so no key can change what
+ * a stage makes without changing its key.
+ *   RK_STAGE_BACKBONE  pre-training: the source images and labels (study.data, the data.*
+ *                      keys that make source/), the classifier (model.width, depth, data.size),
+ *                      pretrain.* with its policy augment.<pretrain.aug>.*, the [train] keys
+ *                      pre-training inherits (momentum, warmup_init, decay_all, clip) and
+ *                      trial.seed;
+ *   RK_STAGE_PSEUDO    pseudo-labels: the teacher — every key of the teacher trial's identity
+ *                      (rk_arms[arm].teacher of the same cell: its data, model, policy (pad),
+ *                      train.topk, and its own backbone's keys) — and selftrain.threshold.
+ *                      rk_config_json of this config is the teacher's, so the stage finds the
+ *                      teacher's checkpoint from it. Only for arms that train on
+ *                      pseudo-labels (rk_arms[arm].pseudo); else RK_EINVAL. */
+typedef enum rk_stage { RK_STAGE_BACKBONE = 1, RK_STAGE_PSEUDO = 2 } rk_stage;
+int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key[65],
+                    rk_err *err);
 
 /* ---- a trial, typed ---- */
 typedef struct rk_trial_cfg {
@@ -108,13 +135,16 @@ typedef struct rk_trial_cfg {
     double st_threshold;
     int st_init_random;    /* student from random init instead of the teacher */
     double st_steps_scale; /* the student's budget: this times train.steps (or epochs) */
+    int bf16_auto;         /* train.precision = auto: train.bf16 is decided where it runs */
     int st_keep_empty;     /* pseudo batches draw images without pseudo boxes too */
     int eval_every;        /* evaluate on val every this many epochs (0: only at the end) */
     size_t dev;            /* train images held out as the dev split (0: none) */
     long dev_every;        /* evaluate on dev every this many steps (at the next epoch end) */
 } rk_trial_cfg;
 
-/* Reads the typed trial from a resolved config (validated or not: errors name the key). */
+/* Reads the typed trial from a resolved config (validated or not: errors name the key). A
+ * key c lacks reads as its schema default, and a policy whose name key (trial.aug,
+ * pretrain.aug) c lacks is not parsed: so it reads a stage's config too (rk_stage_config). */
 int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err);
 
 #endif

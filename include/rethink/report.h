@@ -108,14 +108,24 @@ typedef struct rk_result_trial {
     char *error;          /* failed trials: why; else NULL */
     int error_code;       /* failed trials: the rc they failed with (core.h), 0 unknown */
     double stats[RK_COCO_NSTATS]; /* NAN unless finished */
-    double cpu_s, wall_s; /* the trial's own (NAN unless finished) */
-    /* What the cell cost: cpu_s, plus for a self-training trial its teacher's CPU seconds
+    double cpu_s, wall_s; /* the trial's own training and evaluation (NAN unless finished) */
+    /* What one trial of the cell cost from nothing (docs/ARCHITECTURE.md §Compute per
+     * trial): cpu_s, plus for a student (or its control) its teacher's CPU seconds
      * (trials.teacher_cpu_s when the teacher was trained inside it, else the finished
-     * teacher trial's cpu_s through trial_deps). Pseudo-labelling runs inside the student
-     * trial and is already part of its cpu_s. The pre-trained backbone is shared by every
-     * cell and not counted. */
+     * teacher trial's cpu_s through trial_deps, else its teacher artifact's) and its
+     * pseudo-labels' (the artifact's CPU seconds, else trials.pseudo_cpu_s), plus for every
+     * arm descended from the pre-trained backbone the backbone's whole pre-training
+     * (backbone_cpu_s). The plots use it. */
     double total_cpu_s;
-    double pseudo_cpu_s;  /* self-training: part of cpu_s; NAN otherwise */
+    /* The same with the backbone amortised: backbone_cpu_s / backbone_users. */
+    double total_cpu_amortised_s;
+    double pseudo_cpu_s;  /* self-training: its pseudo-labels' CPU seconds; NAN otherwise */
+    double teacher_cpu_s; /* students and controls: their teacher's; NAN otherwise */
+    double backbone_cpu_s; /* its backbone's pre-training CPU seconds (whole); 0 without one,
+                              NAN unknown */
+    size_t backbone_users; /* finished trials of the study that used that backbone */
+    double source_acc;    /* its backbone's held-out source accuracy; NAN without one */
+    int64_t pseudo_kept, pseudo_boxes; /* its pseudo-labels: images with a box, boxes; -1 */
     /* convergence on the dev split (finished trials with dev.AP metrics; else NAN) */
     double dev_best;      /* max dev.AP: the kept checkpoint's dev AP */
     double dev_gain;      /* rk_dev_gain_last_quarter over its dev.AP and epochs */
@@ -142,7 +152,8 @@ typedef struct rk_cell {
     size_t *idx;          /* finished trials of the cell, by seed (indices into t) */
     size_t n;
     rk_summary stat[RK_COCO_NSTATS];
-    rk_summary cpu;       /* total_cpu_s */
+    rk_summary cpu;       /* total_cpu_s (the plots') */
+    rk_summary cpu_amortised; /* total_cpu_amortised_s */
     /* convergence: over the trials with dev metrics (dev_best.n = 0: not measured) */
     rk_summary dev_best, dev_gain, select_frac;
     rk_convergence conv;

@@ -51,7 +51,7 @@
 
 /* The schema this build writes; a database with a higher version is refused. The results
  * table has a column per COCO stat (rk_coco_stat_name, RK_COCO_NSTATS of them). */
-#define RK_STORE_SCHEMA_VERSION 3
+#define RK_STORE_SCHEMA_VERSION 4
 #define RK_STORE_MAX_ATTEMPTS 3  /* default per trial */
 #define RK_STORE_STALE_S 120.0   /* default: a running trial silent this long is presumed dead */
 #define RK_STORE_BUSY_MS 30000   /* how long a writer waits for the lock */
@@ -256,15 +256,26 @@ int rk_store_result_get(rk_store *s, int64_t id, double *stats, int *found, rk_e
 int rk_store_categories_get(rk_store *s, int64_t id, rk_category_ap **c, size_t *n,
                             rk_err *err);
 
-/* ---- artifacts (content-addressed) ---- */
+/* ---- artifacts (content-addressed) ----
+ * Files a trial makes or uses (docs/ARCHITECTURE.md §Artifacts), identified by the SHA-256
+ * of their content. Kinds: */
+#define RK_ARTIFACT_BACKBONE "backbone"     /* a pre-trained classifier (backbone-KEY.ckpt) */
+#define RK_ARTIFACT_CHECKPOINT "checkpoint" /* a trial's detector (trial-HASH.ckpt) */
+#define RK_ARTIFACT_PSEUDO "pseudo-labels"  /* a teacher's pseudo-labels (pseudo-KEY.json) */
+/* How a trial used one (trial_artifacts.role): */
+#define RK_ROLE_BACKBONE "backbone" /* its detector descends from it (loaded by it or its teacher) */
+#define RK_ROLE_TEACHER "teacher"   /* it started from this checkpoint (students, controls) */
+#define RK_ROLE_PSEUDO "pseudo"     /* it trained on these pseudo-labels */
 
 typedef struct rk_artifact {
     char hash[65];
-    char kind[32];   /* e.g. "backbone", "teacher", "checkpoint", "pseudo-labels" */
+    char kind[32];   /* RK_ARTIFACT_* (or any other name) */
     char *path;
     int64_t bytes;   /* -1 unknown */
     int64_t trial;   /* producing trial id; 0 none */
     double created;
+    double cpu_s;    /* CPU seconds that made it; NAN unknown */
+    char *meta;      /* facts about it, a JSON object; NULL none */
 } rk_artifact;
 
 void rk_artifact_clear(rk_artifact *a);
@@ -272,8 +283,49 @@ void rk_artifact_clear(rk_artifact *a);
  * keeps its row; one recorded with a different kind is an RK_EINVAL error. */
 int rk_store_artifact_put(rk_store *s, const char *hash, const char *kind, const char *path,
                           int64_t bytes, int64_t trial, rk_err *err);
+/* The same with every column (a->created is ignored: now). An existing hash keeps its
+ * values and gets only the ones it lacks (a producer, CPU seconds, meta, bytes): one content
+ * is one artifact, whoever recorded it first. */
+int rk_store_artifact_record(rk_store *s, const rk_artifact *a, rk_err *err);
 int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *found,
                           rk_err *err);
+
+/* An artifact as the trial runner reports it, flat (fixed-size strings), so that an MPI
+ * rank can send it to rank 0 as bytes. */
+typedef struct rk_artifact_use {
+    char role[16];   /* RK_ROLE_*: how the trial used it; "": its own product, not linked */
+    int made;        /* 1: this trial made it (recorded as its producer); 0: made earlier */
+    char kind[32];   /* RK_ARTIFACT_* */
+    char hash[65];   /* content SHA-256 */
+    char path[1024];
+    int64_t bytes;
+    double cpu_s;    /* what making it cost; NAN unknown */
+    char meta[1024]; /* JSON object: a pseudo-labels artifact's has "kept" (images with a
+                        box), "boxes", "per_class" ({"category id": boxes}) and "threshold",
+                        which fill its pseudo_labels row */
+} rk_artifact_use;
+
+/* Records, under trial id's lease (RK_STORE_LOST if it is gone: nothing written), in one
+ * transaction: every artifact of a (rk_store_artifact_record; a made one with the trial as
+ * its producer), the trial's link to each one with a role (trial_artifacts, replacing the
+ * trial's previous link of that role), and the pseudo_labels row of pseudo-label
+ * artifacts. */
+int rk_store_trial_artifacts_put(rk_store *s, int64_t id, int attempt, const rk_artifact_use *a,
+                                 size_t n, rk_err *err);
+
+/* A trial's link to an artifact, as a report reads it. */
+typedef struct rk_artifact_link {
+    int64_t trial;   /* the trial that used it */
+    char role[16];   /* RK_ROLE_* */
+    rk_artifact a;
+    size_t users;    /* finished trials of the study linked to it (any role) */
+} rk_artifact_link;
+
+/* Every link of the study's finished trials, by trial id then role; free with
+ * rk_artifact_links_free. */
+int rk_store_artifact_links(rk_store *s, const char *study, rk_artifact_link **l, size_t *n,
+                            rk_err *err);
+void rk_artifact_links_free(rk_artifact_link *l, size_t n);
 
 typedef struct rk_pseudo_stats {
     int64_t images, boxes;

@@ -75,14 +75,16 @@ int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o
 
 /* What finishing a trial writes, for a caller that forwards it (an MPI rank): the metrics
  * added under the lease just before the outcome (the checkpoint kept on dev, the backbone's
- * source accuracy), up to RK_SWEEP_FINAL_METRICS, returning how many; and the outcome, which
- * points into res and into *cats (per-category AP, allocated here: free it, also on error). */
+ * source accuracy), up to RK_SWEEP_FINAL_METRICS, returning how many; the artifacts
+ * (res->art[0..res->nart)), recorded next; and the outcome, which points into res and into
+ * *cats (per-category AP, allocated here: free it, also on error). */
 #define RK_SWEEP_FINAL_METRICS 3
 size_t rk_sweep_final_metrics(const rk_trial_result *res, rk_metric m[RK_SWEEP_FINAL_METRICS]);
 int rk_sweep_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
                      rk_err *err);
-/* Finishes t (held under its lease t->attempts) with res: final metrics, then the results,
- * per-category AP and compute atomically (rk_store_trial_finish). */
+/* Finishes t (held under its lease t->attempts) with res: final metrics and the artifacts it
+ * made and used (rk_store_trial_artifacts_put), then the results, per-category AP and
+ * compute atomically (rk_store_trial_finish). */
 int rk_sweep_finish(rk_store *db, const rk_trial *t, const rk_trial_result *res, rk_err *err);
 
 /* Running trials of the study whose worker ("host:pid...") ran on this host and is gone
@@ -95,6 +97,7 @@ int rk_sweep_reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *er
 typedef struct rk_sweep_shape {
     rk_refnet_cfg model;
     int step_images, bf16, threads;
+    int bf16_auto;   /* train.precision = auto: bf16 is set when it timed faster here */
     double rate;     /* training images per second of one worker, NAN if it cannot run here */
     double rate_f32; /* bf16 shapes: the same steps in f32, for the comparison */
 } rk_sweep_shape;

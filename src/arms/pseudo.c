@@ -90,3 +90,63 @@ int rk_pseudo_save(const rk_pseudo_set *p, const rk_source *src, const rk_coco_c
     free(c.images), free(c.anns);
     return rc;
 }
+
+int rk_pseudo_load(rk_pseudo_set *p, const char *path, const rk_source *src,
+                   const rk_coco_cat *cats, int nclasses, double threshold, rk_err *err)
+{
+    memset(p, 0, sizeof *p);
+    rk_coco c = {0};
+    int rc = rk_coco_load(&c, path, err);
+    if (rc) return rc;
+    if (c.nimages != src->n)
+        rc = rk_errf(err, RK_EFORMAT, "%s: pseudo-labels of %zu images, the source has %zu", path,
+                     c.nimages, src->n);
+    /* image i of the source is image id i + 1 (rk_pseudo_save) */
+    for (size_t i = 0; !rc && i < src->n; i++) {
+        long k = rk_coco_image_index(&c, (int64_t)i + 1);
+        if (k < 0 || strcmp(c.images[k].file_name, src->files[i]))
+            rc = rk_errf(err, RK_EFORMAT, "%s: image id %zu is not source image %s", path, i + 1,
+                         src->files[i]);
+    }
+    p->start = calloc(src->n + 1, sizeof *p->start);
+    p->boxes = malloc((c.nanns + 1) * sizeof *p->boxes);
+    p->per_class = calloc((size_t)nclasses + 1, sizeof *p->per_class);
+    p->labelled = malloc((src->n + 1) * sizeof *p->labelled);
+    size_t *fill = calloc(src->n + 1, sizeof *fill);
+    if (!rc && (!p->start || !p->boxes || !p->per_class || !p->labelled || !fill))
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+    int *cls = rc ? NULL : malloc((c.nanns + 1) * sizeof *cls);
+    if (!rc && !cls) rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+    for (size_t a = 0; !rc && a < c.nanns; a++) {
+        int k = -1;
+        for (int j = 0; j < nclasses; j++)
+            if (cats[j].id == c.anns[a].category_id) k = j;
+        if (k < 0)
+            rc = rk_errf(err, RK_EFORMAT, "%s: annotation %lld has category %d, not one of the "
+                         "detector's", path, (long long)c.anns[a].id, c.anns[a].category_id);
+        cls[a] = k;
+        if (!rc) p->start[c.anns[a].image_id]++; /* image id i + 1: counts land at i + 1 */
+    }
+    for (size_t i = 0; !rc && i < src->n; i++) {
+        if (p->start[i + 1] > 0) p->labelled[p->nlabelled++] = i;
+        p->start[i + 1] += p->start[i];
+    }
+    /* boxes grouped by image, each image's in file order, as rk_pseudo_label made them */
+    for (size_t a = 0; !rc && a < c.nanns; a++) {
+        size_t i = (size_t)c.anns[a].image_id - 1;
+        const double *b = c.anns[a].bbox;
+        p->boxes[p->start[i] + fill[i]++] = (rk_box){b[0], b[1], b[2], b[3], cls[a], 1};
+        p->per_class[cls[a]]++;
+    }
+    free(fill), free(cls);
+    rk_coco_free(&c);
+    if (rc) {
+        rk_pseudo_set_free(p);
+        return rc;
+    }
+    p->nboxes = p->start[src->n];
+    p->nclasses = nclasses;
+    p->threshold = threshold;
+    p->view = (rk_pseudo){src->images, src->n, p->boxes, p->start, NULL, 0};
+    return RK_OK;
+}

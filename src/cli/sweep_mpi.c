@@ -6,8 +6,8 @@
  * and attempt budgets are the store's — recorded under the rank's own "host:pid/rank R", so a
  * later sweep on that host reclaims it like a dead forked worker's. The rank runs it
  * (run_trial_with, the trial runner of `rethink train`) and sends its per-epoch metrics and
- * its outcome back; rank 0 writes them under the lease (rk_store_metrics_add,
- * rk_store_trial_finish / _fail). A rank with nothing runnable now is told to ask again in a
+ * its outcome (with the artifacts it made and used) back; rank 0 writes them under the lease
+ * (rk_store_metrics_add, rk_store_trial_artifacts_put, rk_store_trial_finish / _fail). A rank with nothing runnable now is told to ask again in a
  * second; when nothing is left, all ranks are told to stop together once all have asked.
  *
  * A dead rank loses only its trial. Every worker rank sends a heartbeat every BEAT_S seconds
@@ -62,14 +62,14 @@ typedef struct {
     int attempt;
 } msg_lease;
 
-/* then rk_category_ap[ncats] */
+/* then rk_category_ap[ncats], then rk_artifact_use[nart] (what the trial made and used) */
 typedef struct {
     int64_t id;
     int attempt, rc; /* rc != 0: failed with error */
     double stats[RK_COCO_NSTATS];
     double wall_s, cpu_s, flops, teacher_cpu_s, pseudo_cpu_s;
     int64_t images, steps, max_steps;
-    uint32_t ncats;
+    uint32_t ncats, nart;
     char data_hash[65];
     char stop_reason[16], precision[16], cpu[128];
     char error[512];
@@ -263,7 +263,8 @@ static int run_one(worker_ctx *w, const rk_sweep_plan *p, const msg_answer *a)
         size_t nfm = rc ? 0 : rk_sweep_final_metrics(&res, fm);
         if (nfm) rc = send_metrics(w, a->id, a->attempt, fm, nfm, &err);
     }
-    size_t nc = rc ? 0 : o.ncats, bytes = sizeof(msg_result) + nc * sizeof(rk_category_ap);
+    size_t nc = rc ? 0 : o.ncats, na = rc ? 0 : res.nart;
+    size_t bytes = sizeof(msg_result) + nc * sizeof(rk_category_ap) + na * sizeof(rk_artifact_use);
     char *buf = calloc(1, bytes);
     int sent = RK_ENOMEM;
     if (buf) {
@@ -271,7 +272,9 @@ static int run_one(worker_ctx *w, const rk_sweep_plan *p, const msg_answer *a)
         m->id = a->id, m->attempt = a->attempt, m->rc = rc;
         if (rc) snprintf(m->error, sizeof m->error, "%s", err.msg);
         else result_fill(m, &o);
+        m->nart = (uint32_t)na;
         if (nc) memcpy(buf + sizeof *m, cats, nc * sizeof *cats);
+        if (na) memcpy(buf + sizeof *m + nc * sizeof *cats, res.art, na * sizeof *res.art);
         sent = send0(w, buf, bytes, TAG_RESULT) == MPI_SUCCESS ? 0 : RK_EIO;
     }
     free(buf);
@@ -482,10 +485,18 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
     msg_result m;
     if (bytes < sizeof m) return;
     memcpy(&m, buf, sizeof m);
-    if (bytes != sizeof m + (size_t)m.ncats * sizeof(rk_category_ap)) return;
+    size_t cat_bytes = (size_t)m.ncats * sizeof(rk_category_ap);
+    if (m.nart > RK_TRIAL_ARTIFACTS ||
+        bytes != sizeof m + cat_bytes + (size_t)m.nart * sizeof(rk_artifact_use))
+        return;
     rk_category_ap *cats = calloc((size_t)m.ncats + 1, sizeof *cats);
-    if (!cats) return;
-    memcpy(cats, buf + sizeof m, (size_t)m.ncats * sizeof *cats);
+    rk_artifact_use *arts = calloc((size_t)m.nart + 1, sizeof *arts);
+    if (!cats || !arts) {
+        free(cats), free(arts);
+        return;
+    }
+    memcpy(cats, buf + sizeof m, cat_bytes);
+    memcpy(arts, buf + sizeof m + cat_bytes, (size_t)m.nart * sizeof *arts);
     int mine = m.id == ri->cur.id && m.attempt == ri->cur.attempt;
     char label[128], who[16];
     snprintf(who, sizeof who, "rank %d", src);
@@ -502,7 +513,9 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
                               .stop_reason = *m.stop_reason ? m.stop_reason : NULL,
                               .precision = *m.precision ? m.precision : NULL,
                               .cpu = *m.cpu ? m.cpu : NULL};
-        rc = rk_store_trial_finish(p->db, m.id, m.attempt, &o, &err);
+        /* as rk_sweep_finish: the artifacts, then the outcome */
+        rc = rk_store_trial_artifacts_put(p->db, m.id, m.attempt, arts, m.nart, &err);
+        if (!rc) rc = rk_store_trial_finish(p->db, m.id, m.attempt, &o, &err);
         if (!rc && !p->quiet)
             printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, m.stats[RK_AP], m.stats[RK_AP50],
                    m.wall_s);
@@ -521,7 +534,7 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
     }
     fflush(stdout);
     if (mine) ri->cur = (msg_lease){0, 0};
-    free(cats);
+    free(cats), free(arts);
 }
 
 /* A rank silent for timeout_s: its trial goes back to pending (another rank takes it). */

@@ -10,8 +10,8 @@
  *   delta_vs_scratch ΔAP of every other arm against scratch in every cell, paired by seed;
  *   curves           training loss, val AP and dev AP per epoch of one cell, a line per
  *                    seed (dev AP dashed);
- *   ap_vs_cpu        AP against the CPU seconds a cell cost, per arm (self-training counts
- *                    its teacher);
+ *   ap_vs_cpu        AP against the CPU seconds a cell cost, per arm (students count their
+ *                    teacher and pseudo-labels, pretrained arms the whole backbone);
  *   ap_vs_KEY        AP against each numeric extra grid axis (selftrain.alpha: the α plot).
  * An undefined interval (n = 1) is drawn as a point without a bar, never a made-up bar. */
 #include <ctype.h>
@@ -940,10 +940,11 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
     double range[2] = {0, 0};
     if (!rc) rc = write_dat_cpu(&c, "ap_vs_cpu.dat", &range[0], &range[1], err);
     if (!rc) {
-        snprintf(cap, sizeof cap, "AP (×100) against the CPU seconds one trial of the cell cost, "
-                 "one point per cell. A self-training trial counts its teacher's training and its "
-                 "pseudo-labelling; the pre-trained backbone, shared by every cell, is not "
-                 "counted. Bars: %g %% CI of AP.", 100 * r->confidence);
+        snprintf(cap, sizeof cap, "AP (×100) against the CPU seconds one trial of the cell cost "
+                 "from nothing, one point per cell: a student or control counts its teacher's "
+                 "training and its pseudo-labelling, an arm descended from the pre-trained "
+                 "backbone the backbone's whole pre-training (amortised: the report's table). Bars: %g %% "
+                 "CI of AP.", 100 * r->confidence);
         rc = plot_add(&c, "ap_vs_cpu", "AP vs compute", cap, 2 * PANEL_W, PANEL_H + KEY_H + 40,
                       body_cpu, range, err);
     }

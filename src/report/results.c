@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "rethink/config.h"
 #include "rethink/report.h"
 
@@ -212,6 +214,74 @@ static int fill_omitted(rk_results *r, rk_err *err)
     return RK_OK;
 }
 
+static rk_result_trial *trial_by_id(rk_results *r, int64_t id)
+{
+    size_t lo = 0, hi = r->n; /* r->t is in id order (rk_store_trial_records) */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->t[mid].id == id) return &r->t[mid];
+        if (r->t[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* A number member of an artifact's meta (a JSON object), NAN if absent. */
+static double meta_num(const char *meta, const char *name)
+{
+    cJSON *m = meta ? cJSON_Parse(meta) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, name);
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    cJSON_Delete(m);
+    return x;
+}
+
+/* Compute accounting (docs/ARCHITECTURE.md §Compute per trial): a trial's cpu_s is its own
+ * training and evaluation; what it used was made by others and is counted from the
+ * artifacts it is linked to — its backbone (every arm descended from it: whole, and
+ * amortised over the study's trials that used it), its pseudo-labels and, when no teacher
+ * trial is linked, its teacher checkpoint. Trials recorded before artifacts were (schema
+ * 2, or no links) count as before: teacher and pseudo-labelling from their trial columns,
+ * no backbone. */
+static int add_artifacts(rk_results *r, rk_err *err)
+{
+    rk_artifact_link *l = NULL;
+    size_t n = 0;
+    int rc = rk_store_artifact_links(r->db, r->study, &l, &n, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        rk_result_trial *t = trial_by_id(r, l[i].trial);
+        if (!t) continue;
+        const rk_artifact *a = &l[i].a;
+        if (!strcmp(l[i].role, RK_ROLE_BACKBONE)) {
+            t->backbone_cpu_s = a->cpu_s, t->backbone_users = l[i].users;
+            t->source_acc = meta_num(a->meta, "source_acc");
+        } else if (!strcmp(l[i].role, RK_ROLE_PSEUDO)) {
+            if (isfinite(a->cpu_s)) t->pseudo_cpu_s = a->cpu_s;
+            double kept = meta_num(a->meta, "kept"), boxes = meta_num(a->meta, "boxes");
+            if (isfinite(kept)) t->pseudo_kept = (int64_t)kept;
+            if (isfinite(boxes)) t->pseudo_boxes = (int64_t)boxes;
+        } else if (!strcmp(l[i].role, RK_ROLE_TEACHER) && !isfinite(t->teacher_cpu_s)) {
+            t->teacher_cpu_s = a->cpu_s;
+        }
+    }
+    rk_artifact_links_free(l, n);
+    for (size_t i = 0; i < r->n; i++) {
+        rk_result_trial *t = &r->t[i];
+        rk_arm arm = rk_arm_parse(t->arm);
+        int student = arm != RK_ARM_NONE && rk_arms[arm].teacher != RK_ARM_NONE;
+        int pre = arm != RK_ARM_NONE && rk_arms[arm].pretrained;
+        double own = t->cpu_s;
+        if (student && isfinite(t->pseudo_cpu_s)) own += t->pseudo_cpu_s;
+        if (student && isfinite(t->teacher_cpu_s)) own += t->teacher_cpu_s;
+        double bb = pre && isfinite(t->backbone_cpu_s) ? t->backbone_cpu_s : 0;
+        if (!pre) t->backbone_cpu_s = 0;
+        t->total_cpu_s = own + bb;
+        t->total_cpu_amortised_s = own + (t->backbone_users ? bb / (double)t->backbone_users : 0);
+    }
+    return RK_OK;
+}
+
 static int load_trials(rk_results *r, rk_err *err)
 {
     rk_trial_record *rec;
@@ -232,23 +302,17 @@ static int load_trials(rk_results *r, rk_err *err)
         t->params = x->params, t->nparams = x->nparams, x->params = NULL, x->nparams = 0;
         t->cpu_s = x->t.cpu_s;
         t->wall_s = x->t.wall_s;
-        double teacher = x->t.teacher_cpu_s, dep = x->deps_cpu_s;
         t->pseudo_cpu_s = x->t.pseudo_cpu_s;
-        /* A trial's cpu_s is its own training and evaluation only (rk_trial_result): a
-         * self-training cell's total adds its pseudo-labelling and its teacher — measured in
-         * the trial when it trained the teacher itself (teacher_cpu_s), else the teacher's
-         * own trial (trial_deps). */
-        rk_arm arm = rk_arm_parse(t->arm);
-        int self = arm != RK_ARM_NONE && rk_arms[arm].teacher != RK_ARM_NONE;
-        t->total_cpu_s = t->cpu_s;
-        if (self && isfinite(t->pseudo_cpu_s)) t->total_cpu_s += t->pseudo_cpu_s;
-        if (self) t->total_cpu_s += isfinite(teacher) ? teacher : isfinite(dep) ? dep : 0;
+        t->teacher_cpu_s = isfinite(x->t.teacher_cpu_s) ? x->t.teacher_cpu_s : x->deps_cpu_s;
+        t->backbone_cpu_s = t->source_acc = NAN; /* add_artifacts */
+        t->pseudo_kept = t->pseudo_boxes = -1;
         for (int k = 0; k < RK_COCO_NSTATS; k++)
             t->stats[k] = t->status == RK_TRIAL_FINISHED ? x->stats[k] : NAN;
         t->dev_best = t->dev_gain = t->select_frac = NAN; /* load_convergence */
         if (!t->aug) rc = oom(err);
     }
     rk_trial_records_free(rec, n);
+    if (!rc) rc = add_artifacts(r, err);
     return rc ? rc : fill_omitted(r, err);
 }
 
@@ -443,6 +507,8 @@ static int build_cells(rk_results *r, rk_err *err)
         }
         for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].total_cpu_s;
         rk_summarize(vals, c->n, r->confidence, &c->cpu);
+        for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].total_cpu_amortised_s;
+        rk_summarize(vals, c->n, r->confidence, &c->cpu_amortised);
         /* rk_summarize skips the NANs of trials without dev metrics: n counts the others */
         for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].dev_best;
         rk_summarize(vals, c->n, r->confidence, &c->dev_best);

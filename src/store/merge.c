@@ -120,7 +120,8 @@ static const char *const artifact_steps[] = {
     "INSERT OR IGNORE INTO main.artifacts (hash, kind, path, bytes, trial_id, created, cpu_s,"
     " meta) SELECT a.hash, a.kind, a.path, a.bytes, m.dst_id, a.created, a.cpu_s, a.meta"
     " FROM src.artifacts a LEFT JOIN temp.merge_map m ON m.src_id = a.trial_id",
-    "INSERT OR IGNORE INTO main.trial_artifacts SELECT m.dst_id, x.artifact_hash, x.role"
+    "INSERT OR IGNORE INTO main.trial_artifacts (trial_id, artifact_hash, role)"
+    " SELECT m.dst_id, x.artifact_hash, x.role"
     " FROM src.trial_artifacts x JOIN temp.merge_map m ON m.src_id = x.trial_id"
     " WHERE m.take IN (1, 2)",
     "INSERT OR IGNORE INTO main.pseudo_labels SELECT artifact_hash, images, boxes, per_class,"

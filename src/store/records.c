@@ -1,6 +1,6 @@
 /* What trials record besides their state: per-step metrics, final results and per-category
- * AP (reads; finish writes them), content-addressed artifacts, pseudo-label statistics and
- * claims verdicts.
+ * AP (reads; finish writes them), content-addressed artifacts with the links of the trials
+ * that made and used them, pseudo-label statistics and claims verdicts.
  *
  * Metrics belong to an attempt (metrics.attempt), written only under the current lease, so a
  * replaced worker cannot mix its curve into its successor's; finish drops earlier attempts'
@@ -148,57 +148,96 @@ void rk_artifact_clear(rk_artifact *a)
 {
     if (!a) return;
     free(a->path);
+    free(a->meta);
     memset(a, 0, sizeof *a);
+}
+
+/* The artifact's row, inside the caller's transaction: inserted, or an existing one (same
+ * kind, else RK_EINVAL) given the values it lacks. */
+static int artifact_upsert(rk_store *s, const rk_artifact *a, rk_err *err)
+{
+    static const char q_kind[] = "SELECT kind FROM artifacts WHERE hash = ?";
+    static const char q_ins[] = "INSERT INTO artifacts (hash, kind, path, bytes, trial_id, created,"
+                                " cpu_s, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char q_fill[] =
+        "UPDATE artifacts SET bytes = coalesce(bytes, ?2), trial_id = coalesce(trial_id, ?3),"
+        " cpu_s = coalesce(cpu_s, ?4), meta = coalesce(meta, ?5) WHERE hash = ?1";
+    if (!*a->hash || !memchr(a->hash, '\0', sizeof a->hash) || !*a->kind ||
+        !memchr(a->kind, '\0', sizeof a->kind) || !a->path)
+        return rk_errf(err, RK_EINVAL, "store %s: an artifact needs a hash (1..64 chars), a kind "
+                       "(1..31 chars) and a path", s->path);
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q_kind, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, a->hash);
+    int r = sqlite3_step(st);
+    int same = r == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), a->kind) == 0;
+    sqlite3_reset(st);
+    if (r == SQLITE_ROW && !same)
+        return rk_errf(err, RK_EINVAL, "store %s: artifact %s is already recorded with another "
+                       "kind than %s", s->path, a->hash, a->kind);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) return rk_sq_err(s, err, "looking up an artifact");
+    if ((rc = rk_sq_stmt(s, r == SQLITE_ROW ? q_fill : q_ins, &st, err))) return rc;
+    rk_sq_bind_text(st, 1, a->hash);
+    if (r == SQLITE_ROW) { /* content-addressed: the first record stands, gaps are filled */
+        if (a->bytes >= 0) sqlite3_bind_int64(st, 2, a->bytes);
+        if (a->trial > 0) sqlite3_bind_int64(st, 3, a->trial);
+        rk_sq_bind_real(st, 4, a->cpu_s);
+        rk_sq_bind_text(st, 5, a->meta);
+        return rk_sq_step_done(s, st, err, "recording an artifact");
+    }
+    rk_sq_bind_text(st, 2, a->kind);
+    rk_sq_bind_text(st, 3, a->path);
+    if (a->bytes >= 0) sqlite3_bind_int64(st, 4, a->bytes);
+    if (a->trial > 0) sqlite3_bind_int64(st, 5, a->trial);
+    sqlite3_bind_double(st, 6, rk_sq_now());
+    rk_sq_bind_real(st, 7, a->cpu_s);
+    rk_sq_bind_text(st, 8, a->meta);
+    return rk_sq_step_done(s, st, err, "recording an artifact");
+}
+
+int rk_store_artifact_record(rk_store *s, const rk_artifact *a, rk_err *err)
+{
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    if ((rc = artifact_upsert(s, a, err))) {
+        rk_sq_rollback(s);
+        return rc;
+    }
+    return rk_sq_commit(s, err);
 }
 
 int rk_store_artifact_put(rk_store *s, const char *hash, const char *kind, const char *path,
                           int64_t bytes, int64_t trial, rk_err *err)
 {
-    static const char q_kind[] = "SELECT kind FROM artifacts WHERE hash = ?";
-    static const char q_ins[] = "INSERT INTO artifacts (hash, kind, path, bytes, trial_id, created)"
-                                " VALUES (?, ?, ?, ?, ?, ?)";
-    if (!hash || !*hash || strlen(hash) > 64 || !kind || !*kind || strlen(kind) >= 32 || !path)
+    rk_artifact a = {.path = (char *)path, .bytes = bytes, .trial = trial, .cpu_s = NAN};
+    if (!hash || strlen(hash) > 64 || !kind || strlen(kind) >= sizeof a.kind)
         return rk_errf(err, RK_EINVAL, "store %s: an artifact needs a hash (1..64 chars), a kind "
                        "(1..31 chars) and a path", s->path);
-    int rc = rk_sq_begin(s, err);
-    if (rc) return rc;
-    sqlite3_stmt *st;
-    if ((rc = rk_sq_stmt(s, q_kind, &st, err))) goto fail;
-    rk_sq_bind_text(st, 1, hash);
-    int r = sqlite3_step(st);
-    int same = r == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), kind) == 0;
-    sqlite3_reset(st);
-    if (r == SQLITE_ROW) {
-        if (!same) {
-            rc = rk_errf(err, RK_EINVAL, "store %s: artifact %s is already recorded with another "
-                         "kind than %s", s->path, hash, kind);
-            goto fail;
-        }
-        return rk_sq_commit(s, err); /* content-addressed: the first record stands */
-    }
-    if (r != SQLITE_DONE) {
-        rc = rk_sq_err(s, err, "looking up an artifact");
-        goto fail;
-    }
-    if ((rc = rk_sq_stmt(s, q_ins, &st, err))) goto fail;
-    rk_sq_bind_text(st, 1, hash);
-    rk_sq_bind_text(st, 2, kind);
-    rk_sq_bind_text(st, 3, path);
-    if (bytes >= 0) sqlite3_bind_int64(st, 4, bytes);
-    if (trial > 0) sqlite3_bind_int64(st, 5, trial);
-    sqlite3_bind_double(st, 6, rk_sq_now());
-    if ((rc = rk_sq_step_done(s, st, err, "recording an artifact"))) goto fail;
-    return rk_sq_commit(s, err);
-fail:
-    rk_sq_rollback(s);
-    return rc;
+    snprintf(a.hash, sizeof a.hash, "%s", hash);
+    snprintf(a.kind, sizeof a.kind, "%s", kind);
+    return rk_store_artifact_record(s, &a, err);
+}
+
+#define ARTIFACT_COLUMNS "a.hash, a.kind, a.path, a.bytes, a.trial_id, a.created, a.cpu_s, a.meta"
+
+/* Reads ARTIFACT_COLUMNS from column col on; *oom set on allocation failure. */
+static void read_artifact(sqlite3_stmt *st, int col, rk_artifact *a, int *oom)
+{
+    snprintf(a->hash, sizeof a->hash, "%s", (const char *)sqlite3_column_text(st, col));
+    snprintf(a->kind, sizeof a->kind, "%s", (const char *)sqlite3_column_text(st, col + 1));
+    a->path = rk_sq_col_dup(st, col + 2, oom);
+    a->bytes = rk_sq_col_int(st, col + 3, -1);
+    a->trial = rk_sq_col_int(st, col + 4, 0);
+    a->created = rk_sq_col_real(st, col + 5);
+    a->cpu_s = rk_sq_col_real(st, col + 6);
+    a->meta = rk_sq_col_dup(st, col + 7, oom);
 }
 
 int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *found,
                           rk_err *err)
 {
-    static const char q[] = "SELECT hash, kind, path, bytes, trial_id, created FROM artifacts"
-                            " WHERE hash = ?";
+    static const char q[] = "SELECT " ARTIFACT_COLUMNS " FROM artifacts a WHERE a.hash = ?";
     memset(a, 0, sizeof *a);
     sqlite3_stmt *st;
     int rc = rk_sq_stmt(s, q, &st, err);
@@ -206,14 +245,7 @@ int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *fo
     rk_sq_bind_text(st, 1, hash);
     int r = sqlite3_step(st), oom = 0;
     *found = r == SQLITE_ROW;
-    if (*found) {
-        snprintf(a->hash, sizeof a->hash, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(a->kind, sizeof a->kind, "%s", (const char *)sqlite3_column_text(st, 1));
-        a->path = rk_sq_col_dup(st, 2, &oom);
-        a->bytes = rk_sq_col_int(st, 3, -1);
-        a->trial = rk_sq_col_int(st, 4, 0);
-        a->created = rk_sq_col_real(st, 5);
-    }
+    if (*found) read_artifact(st, 0, a, &oom);
     sqlite3_reset(st);
     if (oom) {
         *found = 0;
@@ -221,6 +253,104 @@ int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *fo
         return oom_err(s, err);
     }
     return r == SQLITE_ROW || r == SQLITE_DONE ? RK_OK : rk_sq_err(s, err, "reading an artifact");
+}
+
+int rk_store_trial_artifacts_put(rk_store *s, int64_t id, int attempt, const rk_artifact_use *a,
+                                 size_t n, rk_err *err)
+{
+    static const char q_link[] = "INSERT OR REPLACE INTO trial_artifacts (trial_id, artifact_hash,"
+                                 " role) VALUES (?, ?, ?)";
+    /* the pseudo-label statistics the trial runner writes into the artifact's meta */
+    static const char q_pseudo[] =
+        "INSERT OR IGNORE INTO pseudo_labels (artifact_hash, images, boxes, per_class, threshold)"
+        " SELECT ?1, json_extract(?2, '$.kept'), json_extract(?2, '$.boxes'),"
+        " json_extract(?2, '$.per_class'), json_extract(?2, '$.threshold')"
+        " WHERE json_valid(?2) AND json_extract(?2, '$.kept') IS NOT NULL"
+        " AND json_extract(?2, '$.boxes') IS NOT NULL";
+    for (size_t i = 0; i < n; i++)
+        if (!memchr(a[i].role, '\0', sizeof a[i].role) || !memchr(a[i].path, '\0', sizeof a[i].path) ||
+            !memchr(a[i].meta, '\0', sizeof a[i].meta))
+            return rk_errf(err, RK_EINVAL, "store %s: artifact %zu of trial %lld has an "
+                           "unterminated role, path or meta", s->path, i, (long long)id);
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    if ((rc = rk_sq_check_lease(s, id, attempt, NULL, err))) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const rk_artifact_use *u = &a[i];
+        rk_artifact r = {.bytes = u->bytes, .trial = u->made ? id : 0, .cpu_s = u->cpu_s,
+                         .path = (char *)u->path, .meta = u->meta[0] ? (char *)u->meta : NULL};
+        memcpy(r.hash, u->hash, sizeof r.hash);
+        memcpy(r.kind, u->kind, sizeof r.kind);
+        if ((rc = artifact_upsert(s, &r, err))) goto fail;
+        sqlite3_stmt *st;
+        if (u->role[0]) {
+            if ((rc = rk_sq_stmt(s, q_link, &st, err))) goto fail;
+            sqlite3_bind_int64(st, 1, id);
+            rk_sq_bind_text(st, 2, u->hash);
+            rk_sq_bind_text(st, 3, u->role);
+            if ((rc = rk_sq_step_done(s, st, err, "linking a trial to an artifact"))) goto fail;
+        }
+        if (!strcmp(u->kind, RK_ARTIFACT_PSEUDO) && u->meta[0]) {
+            if ((rc = rk_sq_stmt(s, q_pseudo, &st, err))) goto fail;
+            rk_sq_bind_text(st, 1, u->hash);
+            rk_sq_bind_text(st, 2, u->meta);
+            if ((rc = rk_sq_step_done(s, st, err, "recording pseudo-label stats"))) goto fail;
+        }
+    }
+    return rk_sq_commit(s, err);
+fail:
+    rk_sq_rollback(s);
+    return rc;
+}
+
+void rk_artifact_links_free(rk_artifact_link *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++) rk_artifact_clear(&l[i].a);
+    free(l);
+}
+
+int rk_store_artifact_links(rk_store *s, const char *study, rk_artifact_link **out, size_t *n,
+                            rk_err *err)
+{
+    static const char q[] =
+        "SELECT x.trial_id, x.role, " ARTIFACT_COLUMNS ", (SELECT count(DISTINCT y.trial_id)"
+        "  FROM trial_artifacts y JOIN trials u ON u.id = y.trial_id"
+        "  WHERE y.artifact_hash = a.hash AND u.study_id = t.study_id AND u.status = 'finished')"
+        " FROM trial_artifacts x JOIN trials t ON t.id = x.trial_id"
+        " JOIN studies st ON st.id = t.study_id JOIN artifacts a ON a.hash = x.artifact_hash"
+        " WHERE st.name = ?1 AND t.status = 'finished' ORDER BY x.trial_id, x.role";
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    rk_artifact_link *v = NULL;
+    size_t k = 0, cap = 0;
+    int r, oom = 0;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
+            oom = 1;
+            break;
+        }
+        rk_artifact_link *l = &v[k++];
+        memset(l, 0, sizeof *l);
+        l->trial = sqlite3_column_int64(st, 0);
+        snprintf(l->role, sizeof l->role, "%s", (const char *)sqlite3_column_text(st, 1));
+        read_artifact(st, 2, &l->a, &oom);
+        l->users = (size_t)sqlite3_column_int64(st, 10);
+        if (oom) break;
+    }
+    if (oom) rc = oom_err(s, err);
+    else if (r != SQLITE_DONE) rc = rk_sq_err(s, err, "reading a study's artifacts");
+    sqlite3_reset(st);
+    if (rc) {
+        rk_artifact_links_free(v, k);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return RK_OK;
 }
 
 /* ---- pseudo-labels ---- */

@@ -71,7 +71,7 @@ static const kspec SCHEMA[] = {
     {"train.dev", T_INT, 0, 10000000, "0", A_ALL, "train scenes held out of every labelled fraction: convergence is watched and the checkpoint chosen on them, never on val (0: none)"},
     {"train.dev_every", T_INT, 1, 100000000, "250", A_ALL, "with train.dev: evaluate on it every N optimizer steps (at the next epoch end) and at the end"},
     {"train.steps_scale", T_REAL, 0.01, 100, "1", A_ALL | A_IF_SET, "multiplies every detector's step budget (train.steps, or train.epochs, [when:] values included; students get selftrain.steps_scale of it): 2 is the doubling test of convergence, as a variant the report and claims can compare"},
-    {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32, or bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32)"},
+    {"train.precision", T_PREC, 0, 0, "f32", A_ALL | A_IF_SET, "detector training arithmetic: f32; bf16 (bf16 activations and weight copies, f32 master weights; needs a CPU with AVX512-BF16 or AMX; evaluation and pre-training stay f32); or auto: bf16 where it trains the trial's steps faster on the machine that runs it, else f32 (trials.precision records which)"},
     /* The defaults of A_IF_SET keys are part of every identity that omits them: never change
      * one (a trial recorded at the old default would be found for the new behaviour). */
     {"train.schedule", T_SCHED, 0, 0, "cosine", A_ALL | A_IF_SET, "cosine: warm-up, then cosine to zero over the step budget (a fixed budget); plateau: warm-up, then the peak lr until dev AP stops improving (window means: train.patience, train.min_delta), then a cosine decay over train.anneal times the steps so far, and stop; the budget is then a maximum (needs train.dev)"},
@@ -262,8 +262,8 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
             return rk_errf(err, RK_EINVAL, "%s: expected teacher or random, got '%s'", w, s);
         break;
     case T_PREC:
-        if (strcmp(s, "f32") && strcmp(s, "bf16"))
-            return rk_errf(err, RK_EINVAL, "%s: expected f32 or bf16, got '%s'", w, s);
+        if (strcmp(s, "f32") && strcmp(s, "bf16") && strcmp(s, "auto"))
+            return rk_errf(err, RK_EINVAL, "%s: expected f32, bf16 or auto, got '%s'", w, s);
         break;
     case T_SCHED:
         if (strcmp(s, "cosine") && strcmp(s, "plateau"))
@@ -652,6 +652,13 @@ const char *rk_config_omitted_key(size_t i, const char **def)
     return NULL;
 }
 
+const char *rk_config_schema_key(size_t i, const char **def)
+{
+    if (i >= NSCHEMA) return NULL;
+    if (def) *def = SCHEMA[i].def;
+    return SCHEMA[i].key;
+}
+
 static void json_str(char **p, size_t *n, size_t *cap, const char *s)
 {
     for (const char *q = s;; q++) {
@@ -668,17 +675,19 @@ static void json_str(char **p, size_t *n, size_t *cap, const char *s)
     }
 }
 
-int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
+/* The canonical JSON of c's entries that define results for arm — or, for RK_ARM_NONE (a
+ * stage's config), of every entry but the never-hashed ones — and its SHA-256. */
+static int canon_json(const rk_config *c, rk_arm arm, char **json, char hash[65], rk_err *err)
 {
-    rk_arm arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
-    if (arm == RK_ARM_NONE) arm = RK_ARM_SCRATCH;
     size_t n = 0, cap = 256;
     char *p = malloc(cap);
     if (!p) return rk_errf(err, RK_ENOMEM, "config: out of memory");
     p[n++] = '{';
     int first = 1;
     for (size_t i = 0; i < c->n && p; i++) {
-        if (!hashed(c, c->e[i].key, c->e[i].value, arm)) continue;
+        const kspec *k = spec_of(c->e[i].key);
+        if (arm == RK_ARM_NONE ? k && k->arms == A_NONE : !hashed(c, c->e[i].key, c->e[i].value, arm))
+            continue;
         if (!first) p[n++] = ',';
         first = 0;
         p[n++] = '"';
@@ -697,16 +706,31 @@ int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
     return RK_OK;
 }
 
+int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
+{
+    rk_arm arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
+    return canon_json(c, arm == RK_ARM_NONE ? RK_ARM_SCRATCH : arm, json, hash, err);
+}
+
 /* ---- the typed trial ---- */
-static double num(const rk_config *c, const char *key)
+/* key's value in c, else its schema default: a stage's config (rk_stage_config) holds only
+ * the keys the stage reads, and every other setting reads as its default */
+static const char *val(const rk_config *c, const char *key)
 {
     const char *v = rk_config_get(c, key);
+    const kspec *k = v ? NULL : spec_of(key);
+    return v ? v : k ? k->def : NULL;
+}
+
+static double num(const rk_config *c, const char *key)
+{
+    const char *v = val(c, key);
     return v ? strtod(v, NULL) : 0;
 }
 
 static void pair(const rk_config *c, const char *key, double *a, double *b)
 {
-    const char *v = rk_config_get(c, key);
+    const char *v = val(c, key);
     *a = v ? strtod(v, NULL) : 0;
     const char *comma = v ? strchr(v, ',') : NULL;
     *b = comma ? strtod(comma + 1, NULL) : *a;
@@ -717,13 +741,13 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     int rc = rk_config_validate(c, err);
     if (rc) return rc;
     memset(t, 0, sizeof *t);
-    t->arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
-    snprintf(t->aug, sizeof t->aug, "%s", rk_config_get(c, "trial.aug"));
+    t->arm = rk_arm_parse(val(c, "trial.arm"));
+    snprintf(t->aug, sizeof t->aug, "%s", val(c, "trial.aug"));
     t->fraction = num(c, "trial.fraction");
     t->seed = (unsigned long)num(c, "trial.seed");
-    snprintf(t->study, sizeof t->study, "%s", rk_config_get(c, "study.name"));
-    snprintf(t->data_dir, sizeof t->data_dir, "%s", rk_config_get(c, "study.data"));
-    snprintf(t->artifacts, sizeof t->artifacts, "%s", rk_config_get(c, "study.artifacts"));
+    snprintf(t->study, sizeof t->study, "%s", val(c, "study.name"));
+    snprintf(t->data_dir, sizeof t->data_dir, "%s", val(c, "study.data"));
+    snprintf(t->artifacts, sizeof t->artifacts, "%s", val(c, "study.artifacts"));
     t->build_data = (int)num(c, "study.build_data");
     t->threads = (int)num(c, "study.threads");
     t->eval_every = (int)num(c, "study.eval_every");
@@ -743,7 +767,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     d->occlusion = num(c, "data.occlusion"), d->tint = num(c, "data.tint");
     d->noise = num(c, "data.noise");
     d->classes = (int)num(c, "data.classes");
-    d->source_labels = !strcmp(rk_config_get(c, "data.source_labels"), "other")
+    d->source_labels = !strcmp(val(c, "data.source_labels"), "other")
                            ? RK_SOURCE_LABELS_OTHER
                            : RK_SOURCE_LABELS_ALL;
     if ((rc = rk_scene_validate(d, err))) return rc;
@@ -765,7 +789,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->pre = *s;
     /* the schedule's shape is the detector's (pre-training keeps its cosine over epochs) */
     s->warmup_steps = (long)num(c, "train.warmup_steps");
-    s->plateau = !strcmp(rk_config_get(c, "train.schedule"), "plateau");
+    s->plateau = !strcmp(val(c, "train.schedule"), "plateau");
     s->patience = (int)num(c, "train.patience"), s->min_delta = num(c, "train.min_delta");
     s->anneal = num(c, "train.anneal");
     if (s->plateau && t->dev == 0) {
@@ -775,7 +799,8 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
         return rk_errf(err, RK_EINVAL, "%s: the plateau schedule stops when dev AP stops "
                        "improving, so it needs a dev split: set train.dev (e.g. 500)", w);
     }
-    s->bf16 = !strcmp(rk_config_get(c, "train.precision"), "bf16"); /* detector training only */
+    s->bf16 = !strcmp(val(c, "train.precision"), "bf16"); /* detector training only */
+    t->bf16_auto = !strcmp(val(c, "train.precision"), "auto");
     rk_schedule_scale(s, num(c, "train.steps_scale"));             /* so is the budget scale */
     t->pre.epochs = (int)num(c, "pretrain.epochs"), t->pre.batch = (int)num(c, "pretrain.batch");
     t->pre.steps = 0;
@@ -789,7 +814,87 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st_threshold = num(c, "selftrain.threshold");
     t->st_steps_scale = num(c, "selftrain.steps_scale");
     t->st_keep_empty = (int)num(c, "selftrain.keep_empty");
-    t->st_init_random = !strcmp(rk_config_get(c, "selftrain.init"), "random");
-    if ((rc = policy_of(c, t->aug, &t->policy, err))) return rc;
-    return policy_of(c, rk_config_get(c, "pretrain.aug"), &t->pre_policy, err);
+    t->st_init_random = !strcmp(val(c, "selftrain.init"), "random");
+    /* a policy only where its name is set (a stage's config names the ones it reads) */
+    if (rk_config_entry(c, "trial.aug") && (rc = policy_of(c, t->aug, &t->policy, err))) return rc;
+    if (!rk_config_entry(c, "pretrain.aug")) return RK_OK;
+    return policy_of(c, val(c, "pretrain.aug"), &t->pre_policy, err);
+}
+
+/* ---- the configs of a trial's stages (config.h) ---- */
+
+/* The keys pre-training reads. Source images depend on data.seed, size, source, clutter,
+ * occlusion, tint and noise (src/data/fashion.c: data.train, val, objects and scale shape
+ * only the target scenes), labels.csv on data.classes and source_labels; the classifier is
+ * the backbone (model.width, depth; head_stride shapes only the detector's neck); `t->pre`
+ * starts as a copy of the [train] schedule (rk_trial_cfg_from), so pre-training inherits
+ * train.momentum, warmup_init, decay_all and clip. */
+static const char *const BACKBONE_KEYS[] = {
+    "study.data",       "data.seed",      "data.size",         "data.source",
+    "data.clutter",     "data.occlusion", "data.tint",         "data.noise",
+    "data.classes",     "data.source_labels", "model.width",   "model.depth",
+    "pretrain.epochs",  "pretrain.batch", "pretrain.lr",       "pretrain.warmup_frac",
+    "pretrain.weight_decay", "pretrain.aug", "pretrain.holdout", "train.momentum",
+    "train.warmup_init", "train.decay_all", "train.clip",      "trial.seed",
+};
+/* Settings a stage needs that change none of its results (never in its key): its threads,
+ * and the folder its artifact goes to. */
+static const char *const RUNTIME_KEYS[] = {"study.threads", "study.artifacts"};
+
+/* Sets key in out to its value in c, else its schema default. */
+static int stage_put(rk_config *out, const rk_config *c, const char *key, rk_err *err)
+{
+    const char *v = val(c, key);
+    return v ? rk_config_put(out, key, v, "stage", 0, err)
+             : rk_errf(err, RK_EINVAL, "stage config: '%s' is not a config key", key);
+}
+
+/* Copies the entries of policy name (augment.NAME.*) from c. */
+static int stage_policy(rk_config *out, const rk_config *c, const char *name, rk_err *err)
+{
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "augment.%s.", name);
+    int rc = RK_OK;
+    for (size_t i = 0; i < c->n && !rc; i++)
+        if (!strncmp(c->e[i].key, prefix, strlen(prefix)))
+            rc = rk_config_put(out, c->e[i].key, c->e[i].value, "stage", 0, err);
+    return rc;
+}
+
+int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key[65],
+                    rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = RK_OK;
+    if (stage == RK_STAGE_BACKBONE) {
+        for (size_t i = 0; i < sizeof BACKBONE_KEYS / sizeof *BACKBONE_KEYS && !rc; i++)
+            rc = stage_put(out, c, BACKBONE_KEYS[i], err);
+        if (!rc) rc = stage_policy(out, c, val(c, "pretrain.aug"), err);
+    } else if (stage == RK_STAGE_PSEUDO) {
+        const char *an = val(c, "trial.arm");
+        rk_arm a = rk_arm_parse(an);
+        if (a == RK_ARM_NONE || rk_arms[a].teacher == RK_ARM_NONE || !rk_arms[a].pseudo)
+            return rk_errf(err, RK_EINVAL, "trial.arm = %s: the arm trains on no pseudo-labels",
+                           an ? an : "");
+        /* the teacher's identity: the cell's entries its arm hashes (rk_config_json) */
+        rk_arm ta = rk_arms[a].teacher;
+        rk_config tc;
+        rc = rk_config_copy(&tc, c, err);
+        if (!rc) rc = rk_config_put(&tc, "trial.arm", rk_arm_name(ta), "stage", 0, err);
+        for (size_t i = 0; i < tc.n && !rc; i++)
+            if (hashed(&tc, tc.e[i].key, tc.e[i].value, ta))
+                rc = rk_config_put(out, tc.e[i].key, tc.e[i].value, "stage", 0, err);
+        rk_config_free(&tc);
+        if (!rc) rc = stage_put(out, c, "selftrain.threshold", err);
+    } else {
+        return rk_errf(err, RK_EINVAL, "stage config: unknown stage %d", (int)stage);
+    }
+    for (size_t i = 0; i < sizeof RUNTIME_KEYS / sizeof *RUNTIME_KEYS && !rc; i++)
+        rc = stage_put(out, c, RUNTIME_KEYS[i], err);
+    /* the key: every entry but the runtime settings, in key order */
+    char *json = NULL;
+    if (!rc) rc = canon_json(out, RK_ARM_NONE, &json, key, err);
+    free(json);
+    if (rc) rk_config_free(out);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* The dry run's time estimate of a sweep (include/rethink/sweep.h): measured on this machine,
  * not assumed. Each distinct step shape of the trials to run (model, images per step,
- * precision, threads) is timed with rk_refnet_bench on one worker's threads, and a trial
+ * precision, threads) is timed with rk_refnet_bench on one worker's threads (a shape with
+ * train.precision = auto in the precision that times faster, as its trials decide), and a trial
  * takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's CPU time
  * that is training steps. The rest (augmentation, targets, dev evaluations, pseudo-labelling)
  * was 5-17 % of the paper study's trials on two machines (docs/STUDY.md, "Estimating a
@@ -18,23 +19,13 @@
 static int same_shape(const rk_sweep_shape *a, const rk_trial_work *w, int threads)
 {
     return !memcmp(&a->model, &w->model, sizeof w->model) && a->step_images == w->step_images &&
-           a->bf16 == w->bf16 && a->threads == threads;
+           a->bf16 == w->bf16 && a->bf16_auto == w->bf16_auto && a->threads == threads;
 }
 
-/* The best of three short runs (~0.3 s each at the paper study's shapes): this VM's speed
- * wanders by ±15 % from one second to the next, and the best run is the steadiest reading
- * of what the CPU does. NAN if the steps cannot run here (the reason in *err). */
+/* The step timing that train.precision = auto decides by (rk_trial_step_rate). */
 static double time_steps(const rk_sweep_shape *s, rk_backend b, rk_err *err)
 {
-    int steps = 256 / s->step_images > 4 ? 256 / s->step_images : 4;
-    double best = NAN;
-    for (int k = 0; k < 3; k++) {
-        rk_train_bench r;
-        if (rk_refnet_bench(&s->model, s->step_images, b, s->threads, 3, steps, &r, err))
-            return NAN;
-        if (!(r.img_per_s <= best)) best = r.img_per_s;
-    }
-    return best;
+    return rk_trial_step_rate(&s->model, s->step_images, b, s->threads, err);
 }
 
 /* Wall seconds of trials taking t[i] seconds each (0: not run) on par workers: the larger
@@ -74,7 +65,9 @@ static int collect(const rk_sweep_plan *p, rk_trial_work *w, int *shape, int *th
             e->shape = ns;
             e->shape[e->nshapes++] = (rk_sweep_shape){.model = w[i].model,
                                                       .step_images = w[i].step_images,
-                                                      .bf16 = w[i].bf16, .threads = threads,
+                                                      .bf16 = w[i].bf16,
+                                                      .bf16_auto = w[i].bf16_auto,
+                                                      .threads = threads,
                                                       .rate = NAN, .rate_f32 = NAN};
         }
         shape[i] = (int)k;
@@ -105,6 +98,11 @@ int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
         rk_err why = {0};
         s->rate_f32 = time_steps(s, RK_BACKEND_DNNL, &why);
         s->rate = s->bf16 ? time_steps(s, RK_BACKEND_DNNL_BF16, &why) : s->rate_f32;
+        if (s->bf16_auto && rk_dnnl_has_bf16()) { /* as rk_trial_precision_auto decides */
+            rk_err ignored = {0};
+            double r16 = time_steps(s, RK_BACKEND_DNNL_BF16, &ignored);
+            if (r16 > 1.05 * s->rate_f32) s->bf16 = 1, s->rate = r16;
+        }
         if (!e->why[0] && why.msg[0]) snprintf(e->why, sizeof e->why, "%s", why.msg);
     }
     for (size_t i = 0; i < p->n; i++) {

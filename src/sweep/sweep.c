@@ -244,7 +244,7 @@ int rk_sweep_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_categor
                             .pseudo_cpu_s = res->pseudo_cpu_s, .data_hash = res->data_hash,
                             .stop_reason = rk_stop_name(res->stop), .steps = res->steps,
                             .max_steps = res->max_steps, .precision = res->precision,
-                            .cpu = rk_cpu_model()};
+                            .cpu = res->cpu[0] ? res->cpu : rk_cpu_model()};
     return RK_OK;
 }
 
@@ -256,6 +256,7 @@ int rk_sweep_finish(rk_store *db, const rk_trial *t, const rk_trial_result *res,
     size_t n = rk_sweep_final_metrics(res, m);
     int rc = rk_sweep_outcome(res, &o, &ca, err);
     if (!rc && n) rc = rk_store_metrics_add(db, t->id, t->attempts, m, n, err);
+    if (!rc) rc = rk_store_trial_artifacts_put(db, t->id, t->attempts, res->art, res->nart, err);
     if (!rc) rc = rk_store_trial_finish(db, t->id, t->attempts, &o, err);
     free(ca);
     return rc;

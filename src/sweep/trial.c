@@ -6,15 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "rethink/trial.h"
+#include "trial_internal.h"
 
 static int exists(const char *p)
 {
@@ -22,8 +20,7 @@ static int exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-static void note(const rk_trial_hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const rk_trial_hooks *h, const char *fmt, ...)
+void rk_trial_note(const rk_trial_hooks *h, const char *fmt, ...)
 {
     if (!h || !h->note) return;
     char buf[512];
@@ -144,7 +141,7 @@ static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *e
     if (exists(p)) return card_matches(t, err);
     if (!t->build_data)
         return rk_errf(err, RK_EIO, "%s: dataset missing (and study.build_data = 0)", t->data_dir);
-    note(h, "building the default dataset in %s (first use)", t->data_dir);
+    rk_trial_note(h, "building the default dataset in %s (first use)", t->data_dir);
     /* build into a temporary folder and rename: concurrent workers never see half a dataset */
     char tmp[1300];
     snprintf(tmp, sizeof tmp, "%s.tmp-%d", t->data_dir, (int)getpid());
@@ -156,7 +153,7 @@ static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *e
     if (exists(tmp)) { /* another worker won the race: drop ours */
         char cmd[2800];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0) note(h, "could not remove %s", tmp);
+        if (system(cmd) != 0) rk_trial_note(h, "could not remove %s", tmp);
     }
     return RK_OK;
 }
@@ -178,7 +175,36 @@ typedef struct {
     int best_epoch, rc;
     char best_path[1300];
     rk_err err;
+    cJSON *log; /* what the hooks heard, per epoch: the checkpoint's record keeps it */
 } epoch_ctx;
+
+/* An epoch as its record keeps it (and replays it to the hooks of a trial that reuses the
+ * checkpoint). */
+static cJSON *epoch_json(const rk_epoch_stats *s, double val_ap, double dev_ap)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", s->epoch);
+    cJSON_AddNumberToObject(o, "epochs", s->epochs);
+    cJSON_AddNumberToObject(o, "loss", s->loss);
+    cJSON_AddNumberToObject(o, "focal", s->focal);
+    cJSON_AddNumberToObject(o, "size", s->size);
+    cJSON_AddNumberToObject(o, "offset", s->offset);
+    cJSON_AddNumberToObject(o, "pseudo_loss", s->pseudo_loss);
+    cJSON_AddNumberToObject(o, "lr", s->lr);
+    cJSON_AddNumberToObject(o, "img_per_s", s->img_per_s);
+    cJSON_AddNumberToObject(o, "seconds", s->seconds);
+    cJSON_AddNumberToObject(o, "step", (double)s->step);
+    cJSON_AddNumberToObject(o, "images", (double)s->images);
+    cJSON_AddNumberToObject(o, "val_ap", val_ap);
+    cJSON_AddNumberToObject(o, "dev_ap", dev_ap);
+    return o;
+}
+
+static double jnum(const cJSON *o, const char *name, double otherwise)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : otherwise;
+}
 
 static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
                        const int64_t *ids, const int *cats, rk_coco_stats *st, rk_err *err)
@@ -229,6 +255,7 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
         (e->rc = rk_net_plan(e->net, shape[0], rk_schedule_backend(&e->t->train), e->t->threads,
                              &e->err)))
         return 1;
+    if (e->log) cJSON_AddItemToArray(e->log, epoch_json(s, ap, dev_ap));
     if (e->h && e->h->epoch) e->h->epoch(e->h->ctx, s, ap, dev_ap);
     return 0;
 }
@@ -237,114 +264,6 @@ static void on_step(void *ctx, long step, long steps, double loss)
 {
     epoch_ctx *e = ctx;
     if (e->h && e->h->step) e->h->step(e->h->ctx, step, steps, loss);
-}
-
-/* The pre-trained backbone of this trial, trained and saved if missing. */
-static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const char *path,
-                          rk_trial_result *res, const rk_trial_hooks *h, rk_err *err);
-
-static int backbone(const rk_trial_cfg *t, const rk_config *c, const rk_source *src,
-                    char *path, size_t pathn, rk_trial_result *res, const rk_trial_hooks *h,
-                    rk_err *err)
-{
-    /* keyed by what the backbone depends on: source recipe, model, pre-training, seed */
-    static const char *keys[] = {"study.data", "data.seed", "data.size", "data.source",
-                                 "data.clutter", "data.occlusion", "data.tint", "data.noise",
-                                 "model.width", "model.depth", "pretrain.epochs",
-                                 "pretrain.batch", "pretrain.lr", "pretrain.warmup_frac",
-                                 "pretrain.weight_decay", "pretrain.aug", "pretrain.holdout",
-                                 "trial.seed"};
-    char text[8192] = "";
-    size_t tl = 0;
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s=%s\n", keys[i],
-                               rk_config_get(c, keys[i]));
-    for (size_t i = 0; i < c->n; i++) { /* and the pre-training policy itself */
-        char prefix[160];
-        snprintf(prefix, sizeof prefix, "augment.%s.", rk_config_get(c, "pretrain.aug"));
-        if (!strncmp(c->e[i].key, prefix, strlen(prefix)) && tl < sizeof text)
-            tl += (size_t)snprintf(text + tl, sizeof text - tl, "%s=%s\n", c->e[i].key, c->e[i].value);
-    }
-    char hash[65];
-    rk_sha256_hex(text, tl, hash);
-    snprintf(path, pathn, "%s/backbone-%.16s.ckpt", t->artifacts, hash);
-    if (exists(path)) return RK_OK;
-    /* Workers needing the same backbone queue on a lock file: the first trains it, the others
-     * wait and then load it, so it is trained once. The lock dies with its process. */
-    char lpath[1300];
-    snprintf(lpath, sizeof lpath, "%s.lock", path);
-    int lfd = open(lpath, O_CREAT | O_RDWR, 0644);
-    if (lfd >= 0) flock(lfd, LOCK_EX);
-    if (exists(path)) {
-        if (lfd >= 0) close(lfd);
-        return RK_OK;
-    }
-    int rc = backbone_train(t, src, path, res, h, err);
-    if (lfd >= 0) close(lfd);
-    return rc;
-}
-
-/* Trains the pre-training classifier on the labelled source images and saves it at path. */
-static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const char *path,
-                          rk_trial_result *res, const rk_trial_hooks *h, rk_err *err)
-{
-    note(h, "pre-training the backbone on %zu source images (%s)", src->n, path);
-    /* the source's own classes: its distinct labels, in ascending order */
-    int maxl = -1;
-    for (size_t i = 0; i < src->n; i++) maxl = src->labels[i] > maxl ? src->labels[i] : maxl;
-    int *map = malloc(((size_t)maxl + 2) * sizeof *map), K = 0;
-    for (int l = 0; map && l <= maxl; l++) map[l] = -1;
-    for (size_t i = 0; map && i < src->n; i++)
-        if (src->labels[i] >= 0) map[src->labels[i]] = 0;
-    for (int l = 0; map && l <= maxl; l++)
-        if (map[l] == 0) map[l] = K++;
-    int *cls = malloc(src->n * sizeof *cls);
-    size_t *train = malloc(src->n * sizeof *train), *hold = malloc(src->n * sizeof *hold);
-    size_t ntr = 0, nho = 0;
-    rk_refnet_cfg mc = t->det.model;
-    mc.num_classes = K > 0 ? K : 1;
-    rk_net *net = NULL;
-    int rc = K == 0 ? rk_errf(err, RK_EINVAL, "pre-training: the source has no labels.csv")
-                    : rk_refnet_classifier(&net, &mc, err);
-    if (!rc && (!cls || !train || !hold || !map))
-        rc = rk_errf(err, RK_ENOMEM, "pre-training: out of memory");
-    if (!rc) {
-        /* labels are category ids of the target's categories; a deterministic hash picks the
-         * held-out part */
-        for (size_t i = 0; i < src->n; i++) {
-            int k = src->labels[i] >= 0 ? map[src->labels[i]] : -1;
-            cls[i] = k;
-            if (k < 0) continue;
-            rk_rng r;
-            rk_rng_init(&r, t->seed, 0x686f6c64ULL, i);
-            if (rk_rng_uniform(&r) < t->pre_holdout)
-                hold[nho++] = i;
-            else
-                train[ntr++] = i;
-        }
-        if (ntr == 0) rc = rk_errf(err, RK_EINVAL, "pre-training: no labelled source images");
-    }
-    double c0 = rk_cpu_now();
-    if (!rc) {
-        rk_refnet_init(net, &mc, t->seed);
-        rc = rk_classifier_train(net, &mc, src, train, ntr, cls, &t->pre_policy, &t->pre,
-                                 t->seed, t->threads, NULL, err);
-    }
-    if (!rc && nho) {
-        rc = rk_classifier_accuracy(net, &mc, src, hold, nho, cls, t->pre_policy.pad, t->threads,
-                                    &res->source_acc, err);
-        note(h, "backbone: held-out source accuracy %.3f on %zu images", res->source_acc, nho);
-    }
-    if (!rc) {
-        char tmp[1300];
-        snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
-        rc = rk_checkpoint_save(net, tmp, err);
-        if (!rc && rename(tmp, path) != 0) rc = rk_errf(err, RK_EIO, "%s: %s", path, strerror(errno));
-    }
-    res->backbone_cpu_s = rk_cpu_now() - c0;
-    rk_net_free(net);
-    free(cls), free(train), free(hold), free(map);
-    return rc;
 }
 
 static void dataset_paths(const rk_trial_cfg *t, const char *split, char *img, char *ann)
@@ -377,11 +296,83 @@ int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
         *w = (rk_trial_work){.images = train_images(t, n ? n : 1),
                              .step_images = t->train.batch + (student ? t->st.pseudo_batch : 0),
-                             .bf16 = t->train.bf16,
+                             .bf16 = t->train.bf16, .bf16_auto = t->bf16_auto,
                              .model = t->det.model};
     }
     free(t);
     return rc;
+}
+
+/* Appends an artifact the trial made or used to its result. */
+static void art_add(rk_trial_result *res, const rk_artifact_use *a)
+{
+    if (res->nart < RK_TRIAL_ARTIFACTS) res->art[res->nart++] = *a;
+}
+
+/* The facts of a trained detector that its checkpoint's record keeps (meta: compact, for the
+ * store; the record adds the epochs). malloc'd. */
+static char *ckpt_meta(const rk_trial_result *res)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "key", res->hash);
+    cJSON_AddNumberToObject(o, "steps", (double)res->steps);
+    cJSON_AddNumberToObject(o, "max_steps", (double)res->max_steps);
+    cJSON_AddStringToObject(o, "stop", rk_stop_name(res->stop));
+    cJSON_AddStringToObject(o, "precision", res->precision);
+    cJSON_AddStringToObject(o, "cpu", res->cpu);
+    cJSON_AddNumberToObject(o, "images", (double)res->images);
+    cJSON_AddNumberToObject(o, "flops", res->flops);
+    cJSON_AddNumberToObject(o, "wall_s", res->wall_s);
+    cJSON_AddNumberToObject(o, "best_epoch", res->best_epoch);
+    cJSON_AddNumberToObject(o, "dev_ap", res->dev_ap);
+    char *m = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return m;
+}
+
+/* A trial whose checkpoint an earlier run made (record: its record's text): the training
+ * facts are the record's, and the hooks hear its epochs as the training reported them. */
+static int adopt(const char *record, const char *path, rk_trial_result *res,
+                 const rk_trial_hooks *h, rk_err *err)
+{
+    cJSON *r = cJSON_Parse(record);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "meta");
+    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(r, "epochs");
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(m, "stop");
+    const cJSON *prec = cJSON_GetObjectItemCaseSensitive(m, "precision");
+    const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(m, "cpu");
+    if (!cJSON_IsObject(m) || !cJSON_IsArray(ep) || !cJSON_IsString(stop) || !cJSON_IsString(prec)) {
+        cJSON_Delete(r);
+        return rk_errf(err, RK_EFORMAT, "%s.record.json: not a trial checkpoint's record (no "
+                       "meta with stop and precision, or no epochs)", path);
+    }
+    res->reused = 1;
+    res->cpu_s = jnum(r, "cpu_s", NAN);
+    res->wall_s = jnum(m, "wall_s", NAN);
+    res->steps = (long)jnum(m, "steps", 0), res->max_steps = (long)jnum(m, "max_steps", 0);
+    res->stop = !strcmp(stop->valuestring, "plateau") ? RK_STOP_PLATEAU : RK_STOP_BUDGET;
+    snprintf(res->precision, sizeof res->precision, "%s", prec->valuestring);
+    snprintf(res->cpu, sizeof res->cpu, "%s", cJSON_IsString(cpu) ? cpu->valuestring : "");
+    res->images = (long)jnum(m, "images", -1);
+    res->flops = jnum(m, "flops", NAN);
+    res->best_epoch = (int)jnum(m, "best_epoch", 0);
+    res->dev_ap = jnum(m, "dev_ap", NAN);
+    rk_trial_note(h, "reusing %s (trained before: its record's cost, %d epochs replayed)", path,
+         cJSON_GetArraySize(ep));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, ep)
+    {
+        rk_epoch_stats s = {.epoch = (int)jnum(e, "epoch", 0), .epochs = (int)jnum(e, "epochs", 0),
+                            .loss = jnum(e, "loss", NAN), .focal = jnum(e, "focal", NAN),
+                            .size = jnum(e, "size", NAN), .offset = jnum(e, "offset", NAN),
+                            .pseudo_loss = jnum(e, "pseudo_loss", 0), .lr = jnum(e, "lr", NAN),
+                            .img_per_s = jnum(e, "img_per_s", NAN),
+                            .seconds = jnum(e, "seconds", NAN), .step = (long)jnum(e, "step", 0),
+                            .images = (long)jnum(e, "images", 0)};
+        if (h && h->epoch) h->epoch(h->ctx, &s, jnum(e, "val_ap", -1), jnum(e, "dev_ap", -1));
+    }
+    cJSON_Delete(r);
+    return RK_OK;
 }
 
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
@@ -395,11 +386,13 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     size_t *devi = NULL, *pool = NULL, npool = 0;
     int64_t *dev_ids = NULL;
     rk_source src = {0};
-    rk_net *net = NULL, *teacher = NULL;
+    rk_net *net = NULL;
     rk_pseudo_set ps = {0};
     size_t *idx = NULL, n = 0;
     int64_t *ids = NULL;
     int *cats = NULL;
+    char *record = NULL, tmp[1300] = "";
+    cJSON *log = NULL;
     if (rc) goto done;
     if ((rc = rk_config_json(c, &res->config_json, res->hash, err))) goto done;
     if ((rc = rk_mkdirs(t->artifacts, err)) || (rc = ensure_data(t, h, err))) goto done;
@@ -409,20 +402,22 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     dataset_paths(t, "val", img, ann);
     if ((rc = rk_dataset_load(&va, img, ann, t->threads, err))) goto done;
     t->det.model.num_classes = (int)tr.coco.ncats;
+    snprintf(res->cpu, sizeof res->cpu, "%s", rk_cpu_model());
     /* student: starts from its teacher (self-training, or its control); pseudo: trains on
-     * the teacher's pseudo-labels; pre: descends from the pre-trained backbone (trained or
-     * loaded here unless a teacher brings it) */
+     * the teacher's pseudo-labels; pre: loads the pre-trained backbone itself (its students
+     * descend from it through their teacher) */
     const rk_arm_info *arm = &rk_arms[t->arm];
     int student = arm->teacher != RK_ARM_NONE, pseudo = arm->pseudo;
     int pre = arm->pretrained && !student;
-    if (pre || pseudo) {
-        char sdir[1200], slab[1200];
-        snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
-        snprintf(slab, sizeof slab, "%s/source/labels.csv", t->data_dir);
-        /* self-training ignores the labels; pre-training reads them */
-        if ((rc = rk_source_load(&src, sdir, pre && exists(slab) ? slab : NULL, t->threads, err)))
-            goto done;
-    }
+    /* its own checkpoint: one an earlier run made (with its record) is used, never retrained
+     * nor overwritten */
+    snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
+    rk_artifact_use own = {0};
+    int own_state = 0;
+    if ((rc = rk_artifact_find(res->ckpt, RK_ARTIFACT_CHECKPOINT, res->hash, &own, &own_state,
+                               &record, err)))
+        goto done;
+    int reuse = own_state == 1;
     /* the dev split comes out of train before any labelled fraction is taken */
     if ((rc = rk_holdout(&tr.coco, t->dev, &devi, &pool, &npool, err)) ||
         (rc = rk_subset_of(&tr.coco, pool, npool, t->fraction, t->seed, &idx, &n, res->data_hash,
@@ -447,6 +442,21 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
 
     if ((rc = rk_refnet_detector(&net, &t->det.model, err))) goto done;
     rk_refnet_init(net, &t->det.model, t->seed);
+    if (arm->pretrained) {
+        /* every arm descended from the backbone links it (and its source accuracy); the
+         * pretrain arm makes it when missing and loads it */
+        rk_artifact_use b = {0};
+        int bs = 0;
+        if ((rc = rk_stage_backbone(c, pre && !reuse, h, &b, &res->source_acc, &bs, err)))
+            goto done;
+        if (bs) art_add(res, &b);
+        if (b.made) res->backbone_cpu_s = b.cpu_s;
+        if (pre && !reuse) {
+            int loaded = 0;
+            if ((rc = rk_checkpoint_load(net, b.path, 0, &loaded, err))) goto done;
+            rk_trial_note(h, "fine-tuning from backbone %s (%d tensors)", b.path, loaded);
+        }
+    }
     if (student) {
         /* the teacher: the supervised trial of the same cell, a trial of its own that the
          * sweep's plan ran first (include/rethink/sweep.h) */
@@ -459,46 +469,65 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if (rc) goto done;
         char tpath[1200];
         snprintf(tpath, sizeof tpath, "%s/trial-%.16s.ckpt", t->artifacts, res->teacher_hash);
-        if (!exists(tpath)) {
+        rk_artifact_use ta = {0};
+        int ts = 0;
+        if ((rc = rk_artifact_find(tpath, RK_ARTIFACT_CHECKPOINT, res->teacher_hash, &ta, &ts,
+                                   NULL, err)))
+            goto done;
+        if (!ts && !reuse) {
             rc = rk_errf(err, RK_EINVAL, "the teacher's checkpoint %s is missing: its trial "
                          "(%.16s) must finish first, and if it did, study.artifacts is not the "
                          "folder it was saved in", tpath, res->teacher_hash);
             goto done;
         }
-        if (pseudo && ((rc = rk_refnet_detector(&teacher, &t->det.model, err)) ||
-                       (rc = rk_checkpoint_load(teacher, tpath, 1, NULL, err))))
-            goto done;
-        if (pseudo) note(h, "pseudo-labelling %zu source images with teacher %.16s", src.n, res->teacher_hash);
-        double p0 = rk_cpu_now();
-        if (pseudo && (rc = rk_pseudo_label(teacher, &t->det, &src, t->st_threshold,
-                                            t->policy.pad, t->threads, &ps, err)))
-            goto done;
+        snprintf(ta.role, sizeof ta.role, "%s", RK_ROLE_TEACHER);
+        if (ts) art_add(res, &ta);
         if (pseudo) {
-            res->pseudo_cpu_s = rk_cpu_now() - p0;
-            res->pseudo_images = ps.nlabelled, res->pseudo_boxes = ps.nboxes;
-            if (!t->st_keep_empty) {
+            char sdir[1200];
+            snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
+            /* self-training ignores the source's labels */
+            if (!reuse && (rc = rk_source_load(&src, sdir, NULL, t->threads, err))) goto done;
+            rk_artifact_use pa = {0};
+            int pst = 0;
+            if ((rc = rk_stage_pseudo(c, &src, tr.coco.cats, tr.coco.ncats, h, reuse ? NULL : &ps,
+                                      &pa, &pst, err)))
+                goto done;
+            if (pst) {
+                art_add(res, &pa);
+                res->pseudo_cpu_s = pa.cpu_s; /* what its pseudo-labels cost, made here or not */
+                cJSON *m = cJSON_Parse(pa.meta);
+                res->pseudo_images = (size_t)jnum(m, "kept", 0);
+                res->pseudo_boxes = (size_t)jnum(m, "boxes", 0);
+                cJSON_Delete(m);
+            }
+            if (!reuse && !t->st_keep_empty) {
                 ps.view.use = ps.labelled, ps.view.nuse = ps.nlabelled;
                 if (!ps.nlabelled)
-                    note(h, "the teacher kept no box: the student trains on the labelled images only");
+                    rk_trial_note(h, "the teacher kept no box: the student trains on the labelled images only");
             }
-            char ppath[1200];
-            snprintf(ppath, sizeof ppath, "%s/pseudo-%.16s.json", t->artifacts, res->teacher_hash);
-            if (!exists(ppath) && (rc = rk_pseudo_save(&ps, &src, tr.coco.cats, ppath, err)))
-                goto done;
-            note(h, "pseudo-labels: %zu boxes on %zu of %zu images (score >= %g)", ps.nboxes,
-                 ps.nlabelled, src.n, t->st_threshold);
         }
-        if (!t->st_init_random &&
+        if (!reuse && !t->st_init_random &&
             (rc = rk_checkpoint_load(net, tpath, 1, NULL, err))) /* student from the teacher */
             goto done;
-    } else if (pre) {
-        char bpath[1200];
-        if ((rc = backbone(t, c, &src, bpath, sizeof bpath, res, h, err))) goto done;
-        int loaded = 0;
-        if ((rc = rk_checkpoint_load(net, bpath, 0, &loaded, err))) goto done;
-        note(h, "fine-tuning from backbone %s (%d tensors)", bpath, loaded);
+    }
+    if (reuse) {
+        own.made = 1; /* the trial whose identity made it */
+        art_add(res, &own);
+        if ((rc = rk_checkpoint_load(net, res->ckpt, 1, NULL, err)) ||
+            (rc = adopt(record, res->ckpt, res, h, err)))
+            goto done;
+        rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
+        goto evaluated;
     }
     if (student) student_budget(t); /* its teacher trained the full one */
+    if (t->bf16_auto) {
+        int student_images = student ? t->st.pseudo_batch : 0, bf16 = 0;
+        rk_trial_work w = {.step_images = t->train.batch + student_images, .model = t->det.model};
+        char why[256];
+        if ((rc = rk_trial_precision_auto(&w, t->threads, t->artifacts, &bf16, why, err))) goto done;
+        t->train.bf16 = bf16;
+        rk_trial_note(h, "%s", why);
+    }
     /* a control trains on as many images per step as its student, all of them labelled */
     rk_schedule sched = t->train;
     if (student && !pseudo) {
@@ -509,9 +538,10 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     }
     double c0 = rk_cpu_now(), w0 = rk_now(); /* the trial's own cost starts here */
     res->images = (long)train_images(t, n);
+    log = cJSON_CreateArray();
     epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
                     .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
-                    .next_dev = t->dev_every, .best_ap = -INFINITY,
+                    .next_dev = t->dev_every, .best_ap = -INFINITY, .log = log,
                     .spe = (long)((n + (size_t)sched.batch - 1) / (size_t)sched.batch)};
     snprintf(ec.best_path, sizeof ec.best_path, "%s/trial-%.16s.best.%d", t->artifacts, res->hash,
              (int)getpid());
@@ -543,26 +573,38 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     /* the images actually trained (a plateau schedule may stop before its maximum) */
     res->images = (long)((double)res->images * (double)res->steps / (double)(ec.total ? ec.total : 1));
     res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
-    snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
-    char tmp[1300];
-    snprintf(tmp, sizeof tmp, "%s.%d", res->ckpt, (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", res->ckpt, (int)getpid());
     if ((rc = rk_checkpoint_save(net, tmp, err))) goto done;
-    if (rename(tmp, res->ckpt) != 0) {
-        rc = rk_errf(err, RK_EIO, "%s: %s", res->ckpt, strerror(errno));
-        goto done;
-    }
     rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
+    res->cpu_s = rk_cpu_now() - c0;
+    res->wall_s = rk_now() - w0;
+    if (!rc) {
+        /* in place only now, evaluated: a student or a later run reusing it finds its record
+         * complete */
+        char *meta = ckpt_meta(res), *epochs = cJSON_PrintUnformatted(log);
+        size_t xn = epochs ? strlen(epochs) + 16 : 0;
+        char *extra = epochs ? malloc(xn) : NULL;
+        if (extra) snprintf(extra, xn, "\"epochs\": %s", epochs);
+        rc = meta && extra ? rk_artifact_place(tmp, res->ckpt, RK_ARTIFACT_CHECKPOINT, res->hash,
+                                               res->cpu_s, meta, extra, &own, err)
+                           : rk_errf(err, RK_ENOMEM, "trial: out of memory");
+        free(meta), free(epochs), free(extra);
+        own.made = 1;
+        if (!rc) art_add(res, &own), tmp[0] = 0;
+    }
+evaluated:
     if (!rc) {
         res->cats = calloc(va.coco.ncats + 1, sizeof *res->cats);
         for (size_t k = 0; res->cats && k < va.coco.ncats; k++)
             res->cats[k] = (rk_coco_cat){va.coco.cats[k].id, strdup(va.coco.cats[k].name)};
     }
-    res->cpu_s = rk_cpu_now() - c0;
-    res->wall_s = rk_now() - w0;
 done:
     if (rc) rk_trial_result_free(res);
+    if (tmp[0]) remove(tmp);
+    cJSON_Delete(log);
+    free(record);
     rk_pseudo_set_free(&ps);
-    rk_net_free(net), rk_net_free(teacher);
+    rk_net_free(net);
     rk_dataset_free(&tr), rk_dataset_free(&va), rk_dataset_free(&dv);
     free(devi), free(pool), free(dev_ids);
     rk_source_free(&src);

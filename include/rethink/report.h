@@ -162,8 +162,8 @@ typedef enum rk_convergence {
     RK_CONV_BUDGET_LIMITED
 } rk_convergence;
 
-/* "not measured", "undetermined", "plateaued", "still improving", "converged (plateau
- * rule)", "hit the maximum". */
+/* "not measured", "undetermined", "plateaued", "still improving", "converged" (the plateau
+ * rule stopped it), "hit the maximum". */
 const char *rk_convergence_name(rk_convergence c);
 
 typedef struct rk_cell {

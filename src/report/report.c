@@ -284,7 +284,7 @@ static void convergence_table(tables *ts, const rk_results *r)
              30 * RK_PLATEAU_REL);
     if (plateau && u < sizeof cap)
         snprintf(cap + u, sizeof cap - u, " Stops: trials that stopped on the plateau rule / on "
-                 "their step budget; steps: mean steps trained / the largest budget. A cell "
+                 "their maximum (the step budget); steps: mean steps trained / the largest budget. A cell "
                  "trained with the plateau schedule has converged when its trials stopped on "
                  "the rule, and hit the maximum when one of them stopped on the budget, its "
                  "safety net.");
@@ -295,8 +295,8 @@ static void convergence_table(tables *ts, const rk_results *r)
                      8 + (size_t)(variant + settings) + (size_t)(2 * plateau));
     if (!t) return;
     const char *h[] = {"arm", "variant", "aug", "fraction", "settings", "n", "dev AP (kept)",
-                       "kept epoch / epochs", "last-quarter dev gain", "stops (plateau / budget)",
-                       "steps (mean / max)", "verdict"};
+                       "kept epoch / epochs", "last-quarter dev gain", "stops: rule / max",
+                       "steps: mean / max", "verdict"};
     size_t col = 0;
     for (size_t k = 0; k < 12; k++)
         if ((k != 1 || variant) && (k != 4 || settings) && ((k != 9 && k != 10) || plateau))
@@ -719,7 +719,7 @@ static void html_table(FILE *f, const tbl *t)
             /* prose (a claim's description, why it got its verdict, an error) wraps, and a
              * short "why" reads as the long ones do, from the left */
             const char *cls = !strcmp(v, "HOLDS") || !strcmp(v, "plateaued") ||
-                              !strcmp(v, "converged (plateau rule)") ? " class=\"holds\""
+                              !strcmp(v, "converged") ? " class=\"holds\""
                               : !strcmp(v, "FAILS") || !strcmp(v, "hit the maximum")
                               ? " class=\"fails\""
                               : !strcmp(v, "INCONCLUSIVE") || !strcmp(v, "still improving")
@@ -788,7 +788,8 @@ static const char *CSS =
     "h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}"
     "table{border-collapse:collapse;margin:.5em 0;font-size:.92em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}"
-    "th:first-child,td:first-child,th.text{text-align:left}th{background:#f2f2f2}"
+    "th:first-child,td:first-child,th.text{text-align:left}"
+    "th{background:#f2f2f2;white-space:normal;vertical-align:bottom}"
     "td.text{white-space:normal;text-align:left;min-width:14em;max-width:26em;"
     "overflow-wrap:anywhere}.scroll{overflow-x:auto}"
     "td.holds{background:#dff0d8}td.fails{background:#f2dede}td.inc{background:#fcf8e3}"

@@ -291,7 +291,7 @@ const char *rk_convergence_name(rk_convergence c)
     case RK_CONV_UNDETERMINED: return "undetermined";
     case RK_CONV_PLATEAUED: return "plateaued";
     case RK_CONV_IMPROVING: return "still improving";
-    case RK_CONV_STOPPED: return "converged (plateau rule)";
+    case RK_CONV_STOPPED: return "converged";
     case RK_CONV_BUDGET_LIMITED: return "hit the maximum";
     default: return "not measured";
     }

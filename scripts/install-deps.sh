@@ -3,6 +3,8 @@
 # already present are skipped, so a second run does nothing (and needs no network).
 #   scripts/install-deps.sh          build + run + test dependencies
 #   scripts/install-deps.sh --torch  also python3-torch (fixture generation, PyTorch benchmark)
+#   scripts/install-deps.sh --screenshot  also chromium (scripts/screenshot.sh: a report's
+#                                    index.html as a PNG, to look at what a reader sees)
 set -euo pipefail
 
 pkgs=(
@@ -18,7 +20,13 @@ pkgs=(
   dataset-fashion-mnist    # the real raw material of the default datasets
   openmpi-bin libopenmpi-dev  # MPI ranks for rethink sweep under mpirun (optional at build)
 )
-if [[ "${1:-}" == "--torch" ]]; then pkgs+=(python3-torch); fi
+for opt in "$@"; do
+  case "$opt" in
+    --torch) pkgs+=(python3-torch) ;;
+    --screenshot) pkgs+=(chromium) ;;
+    *) echo "install-deps: unknown option $opt (--torch, --screenshot)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,6 +6,10 @@
 #   3. report renders valid PNG and SVG files, index.html, report.md and cells.csv, and
 #      includes the verdicts check recorded; its convergence section says "not measured"
 #      without a dev split and counts plateaued cells with one (make_study_db --dev 1);
+#      without gnuplot it still writes report.md and the CSVs, exits 0 and says why; under the
+#      plateau schedule (make_study_db --plateau 1) it lists the budget-limited cell and
+#      check is inconclusive where a claim rests on it; with the students' controls
+#      (--controls 1) deltas.csv has the deltas against them; check prints each claim's MDE;
 #   4. with --sweep: the same on a real database from the tiny sweep (experiments/tiny.ini),
 #      and the convergence numbers of a trial trained with a dev split equal the ones
 #      computed by hand from the metrics it recorded.
@@ -80,8 +84,28 @@ if [ "$sweep" != "--sweep" ]; then
   grep -q 'pretrain, S2, 50 % labelled' rep/curves.gp || fail "--cell not honoured"
   expect 2 "$rethink" report --db s.db --out rep2 --cell pretrain,S2
   expect 2 "$rethink" report --db s.db --out rep2 --cell pretrain,S7,0.5
-  expect 1 "$rethink" report --db s.db --out rep2 --gnuplot /nonexistent/gnuplot
-  grep -q 'gnuplot-nox' err.txt || fail "missing gnuplot not explained"
+  # without gnuplot: the tables and CSV all the same, a note in the report and on stderr
+  expect 0 "$rethink" report --db s.db --out rep2 --gnuplot /nonexistent/gnuplot
+  grep -q 'warning: plots missing: .*gnuplot-nox' err.txt || fail "missing gnuplot not explained"
+  [ -s rep2/report.md ] && [ -s rep2/cells.csv ] && [ -s rep2/deltas.csv ] && [ -s rep2/index.html ] || fail "report without gnuplot"
+  grep -q '^Plots missing: gnuplot drew no plot' rep2/report.md || fail "report.md does not say why plots are missing"
+  ! ls rep2/*.png >/dev/null 2>&1 || fail "PNG files without gnuplot"
+  # the minimal detectable effect per claim (hold.claims: 3 seeds, so marked as indicative)
+  expect 0 "$rethink" check hold.claims --db s.db --json
+  grep -q '  MDE  cells holding$' out.txt && grep -q '^HOLDS *st .* 3\* *0\.[0-9]\{4\} ' out.txt || { cat out.txt; fail "MDE column"; }
+  grep -q '^\* fewer than 4 seeds behind the verdict' out.txt || fail "few-seeds footnote"
+  tail -n1 out.txt | grep -q '"mde":0\.[0-9]' || fail "MDE in --json"
+  # the plateau schedule: scratch S4 20 % seed 1 hit its maximum (study_db.c)
+  "$mkdb" plat.db --study demo --plateau 1 --controls 1 >/dev/null || fail "make_study_db --plateau 1"
+  printf '[claim.pt]\ntype = delta\na = pretrain\nb = scratch\nfraction = 20%%\naug = S4\nsign = positive\n' > bl.claims
+  expect 3 "$rethink" check bl.claims --db plat.db
+  grep -q 'scratch S4 20% (1 of 3 trials hit the maximum of 40000 steps)' out.txt || { cat out.txt; fail "budget-limited cell not named"; }
+  printf 'budget_limited = ignore\n' >> bl.claims
+  expect 0 "$rethink" check bl.claims --db plat.db
+  expect 0 "$rethink" report --db plat.db --out repplat
+  grep -q '^| scratch | S4 | 20 % | 3 | 2 | 1 | [0-9]* | 40000 |$' repplat/report.md || fail "budget-limited cells not listed"
+  grep -q '^demo,selftrain,,S1,0.2,continue,,AP,3,' repplat/deltas.csv || fail "no delta against the control"
+  png_ok repplat/delta_vs_control.png
   grep -q '^Convergence was not measured: no trial of this study trained with a dev split' rep/report.md || fail "unmeasured convergence not said"
   # with dev curves: S1 and S2 peak early, S3 and S4 still gain late (study_db.c)
   "$mkdb" dev.db --study demo --seeds 2 --dev 1 >/dev/null || fail "make_study_db --dev 1"
@@ -96,8 +120,9 @@ else
     -s seed=1 -s train.dev=12 -s train.dev_every=10 -s train.epochs=4 --db dev.db --quiet
   expect 0 "$rethink" report --db dev.db --out repdev
   grep -Eq '^\| scratch \| S1 \| 100 % \| 1 \| [0-9]+\.[0-9]{2} \| (0\.50|1\.00) \| [+-][0-9]+\.[0-9]{2} \| (plateaued|still improving) \|$' repdev/report.md || { grep '| scratch |' repdev/report.md; fail "convergence row of a trial with a dev split"; }
-  # by hand: best dev AP, dev AP(4) - dev AP(2), select.epoch / 4 (the three columns before settings)
+  # by hand: best dev AP, dev AP(4) - dev AP(2), select.epoch / 4 (the three columns before
+  # settings, which the five stop columns follow: its trial trained 20 of 20 steps, on budget)
   want=$(sqlite3 dev.db "select max(value), (select value from metrics where name = 'dev.AP' and step = 4) - (select value from metrics where name = 'dev.AP' and step = 2), (select value from metrics where name = 'select.epoch') / 4.0 from metrics where name = 'dev.AP'")
-  awk -F, -v w="$want" 'BEGIN { split(w, e, "|") } NR == 2 { for (i = 0; i < 3; i++) { d = $(NF - 3 + i) - e[i + 1]; if ($(NF - 3 + i) == "" || d > 1e-5 || d < -1e-5) exit 1 } }' repdev/cells.csv || { tail -n1 repdev/cells.csv; fail "cells.csv convergence columns differ from the metrics ($want)"; }
+  awk -F, -v w="$want" 'BEGIN { split(w, e, "|") } NR == 2 { if ($(NF - 4) != 0 || $(NF - 3) != 1 || $(NF - 2) != 0) exit 1; for (i = 0; i < 3; i++) { d = $(NF - 8 + i) - e[i + 1]; if ($(NF - 8 + i) == "" || d > 1e-5 || d < -1e-5) exit 1 } }' repdev/cells.csv || { tail -n1 repdev/cells.csv; fail "cells.csv convergence columns differ from the metrics ($want)"; }
 fi
 echo "report_test: ok"

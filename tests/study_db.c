@@ -10,23 +10,48 @@
 
 static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 
+/* s as the body of a JSON string (quotes, backslashes and control characters escaped), so
+ * that names chosen to be hostile (the injection tests) still make a valid config. */
+static void json_text(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') out[n++] = '\\', out[n++] = (char)ch;
+        else if (ch < 0x20) n += (size_t)snprintf(out + n, 7, "\\u%04x", ch);
+        else out[n++] = (char)ch;
+    }
+    out[n] = 0;
+}
+
 int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
 {
-    char cfg[512], extra[200] = "";
+    char cfg[1400], extra[500] = "", arm_j[200], aug_j[200], study_j[200];
     if (t->extra) {
         const char *eq = strchr(t->extra, '=');
-        if (eq) snprintf(extra, sizeof extra, ",\"%.*s\":\"%s\"", (int)(eq - t->extra), t->extra, eq + 1);
+        char k0[100], k[200], v[200];
+        snprintf(k0, sizeof k0, "%.*s", eq ? (int)(eq - t->extra) : 0, t->extra);
+        if (eq) {
+            json_text(k, sizeof k, k0);
+            json_text(v, sizeof v, eq + 1);
+            snprintf(extra, sizeof extra, ",\"%s\":\"%s\"", k, v);
+        }
     }
-    /* flat dotted keys, values as strings: the shape of a resolved config */
-    /* self-training trials carry their own keys, as a resolved config does */
+    /* flat dotted keys, values as strings: the shape of a resolved config; a student carries
+     * the keys of its pseudo-labels, as a resolved config does (its control does not) */
     rk_arm arm = rk_arm_parse(t->arm);
     int self = arm != RK_ARM_NONE && rk_arms[arm].teacher != RK_ARM_NONE;
-    const char *norm = self && !(t->extra && !strncmp(t->extra, "selftrain.normalize=", 20))
+    int pseudo = self && rk_arms[arm].pseudo;
+    const char *norm = pseudo && !(t->extra && !strncmp(t->extra, "selftrain.normalize=", 20))
                            ? ",\"selftrain.normalize\":\"1\"" : "";
+    const char *sched = t->schedule ? ",\"train.schedule\":\"plateau\"" : "";
+    json_text(arm_j, sizeof arm_j, t->arm);
+    json_text(aug_j, sizeof aug_j, t->aug);
+    json_text(study_j, sizeof study_j, study);
     snprintf(cfg, sizeof cfg,
              "{\"study.name\":\"%s\",\"train.epochs\":\"%d\",\"trial.arm\":\"%s\","
-             "\"trial.aug\":\"%s\",\"trial.fraction\":\"%g\",\"trial.seed\":\"%lld\"%s%s}",
-             study, t->epochs, t->arm, t->aug, t->fraction, (long long)t->seed, extra, norm);
+             "\"trial.aug\":\"%s\",\"trial.fraction\":\"%g\",\"trial.seed\":\"%lld\"%s%s%s}",
+             study_j, t->epochs, arm_j, aug_j, t->fraction, (long long)t->seed, extra, norm, sched);
     rk_trial_spec sp = {.study = study, .config_json = cfg, .arm = t->arm, .aug = t->aug,
                         .fraction = t->fraction, .seed = t->seed, .max_attempts = 1};
     rk_err err = {0};
@@ -43,7 +68,7 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
         rk_metric m[3] = {
             {e, e, RK_METRIC_LOSS, 0.5 + wobble + 2.0 * exp(-0.3 * e)},
             {e, e, RK_METRIC_VAL_AP, t->ap * (1 - exp(-0.5 * e))},
-            {e, e, RK_METRIC_LOSS_PSEUDO, self ? 0.3 + wobble + exp(-0.25 * e) : 0},
+            {e, e, RK_METRIC_LOSS_PSEUDO, pseudo ? 0.3 + wobble + exp(-0.25 * e) : 0},
         };
         rc = rk_store_metrics_add(s, id, tr.attempts, m, 3, &err);
         if (!rc && t->dev_ap && isfinite(t->dev_ap[e - 1])) {
@@ -75,7 +100,7 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
         double cpu = t->cpu_s > 0 ? t->cpu_s : 1;
         rk_trial_outcome out = {.stats = st, .wall_s = cpu, .cpu_s = cpu, .images = 1000,
                                 .flops = NAN, .teacher_cpu_s = NAN,
-                                .pseudo_cpu_s = self ? 0.1 * cpu : NAN,
+                                .pseudo_cpu_s = pseudo ? 0.1 * cpu : NAN,
                                 .stop_reason = t->stop_reason, .steps = t->steps,
                                 .max_steps = t->max_steps, .precision = "f32"};
         rc = rk_store_trial_finish(s, id, tr.attempts, &out, &err);
@@ -117,14 +142,26 @@ static const double DEV_TAU[4] = {0.8, 1.2, 2.3, 2.8};
 
 #define PAPER_EPOCHS 10
 
-/* sdb_add, with the trial's dev curve when dev is set. */
-static int add_paper(rk_store *s, const char *study, sdb_trial *t, int dev, size_t ai, int64_t *id)
+/* Under the plateau schedule (sdb_paper_opts.plateau) a trial stops after this many steps
+ * of its maximum, more with stronger augmentation; scratch S4 20 % seed 1 hits the maximum. */
+#define PAPER_MAX_STEPS 40000
+
+/* sdb_add, with the trial's dev curve when dev is set and its stop facts when plateau is. */
+static int add_paper(rk_store *s, const char *study, sdb_trial *t, int dev, int plateau,
+                     size_t ai, int64_t *id)
 {
     double curve[PAPER_EPOCHS];
     if (dev)
         for (int e = 1; e <= PAPER_EPOCHS; e++)
             curve[e - 1] = e % 2 ? NAN : t->ap * (1 - exp(-e / DEV_TAU[ai])) * (1 - 0.004 * e);
     t->dev_ap = dev ? curve : NULL;
+    if (plateau) {
+        int limited = ai == 3 && t->fraction < 0.3 && t->seed == 1 && !strcmp(t->arm, "scratch");
+        t->schedule = "plateau";
+        t->stop_reason = limited ? "budget" : "plateau";
+        t->max_steps = PAPER_MAX_STEPS;
+        t->steps = limited ? PAPER_MAX_STEPS : 12000 + 5000 * (int64_t)ai + 100 * t->seed;
+    }
     int rc = sdb_add(s, study, t, id);
     t->dev_ap = NULL;
     return rc;
@@ -135,7 +172,7 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
     const char *study = o && o->study ? o->study : "paper";
     int seeds = o && o->seeds > 0 ? o->seeds : 3;
     double noise = o && o->noise >= 0 ? o->noise : 0.3;
-    int dev = o && o->dev;
+    int dev = o && o->dev, plateau = o && o->plateau, controls = o && o->controls;
     double alphas[8];
     size_t nal = 0;
     for (const char *p = o ? o->alphas : NULL; p && *p && nal < 8;) {
@@ -158,10 +195,10 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
                 sdb_trial t = {.arm = "scratch", .aug = aug, .fraction = FRACS[fi], .seed = sd,
                                .ap = (base + noise * 0.5 * rk_rng_normal(&g)) / 100, .cpu_s = cost,
                                .epochs = PAPER_EPOCHS};
-                if (add_paper(s, study, &t, dev, ai, &tid)) return 1;
+                if (add_paper(s, study, &t, dev, plateau, ai, &tid)) return 1;
                 t.arm = "pretrain", t.ap = (pre + noise * 0.5 * rk_rng_normal(&g)) / 100;
                 t.cpu_s = 0.9 * cost;
-                if (add_paper(s, study, &t, dev, ai, &pid)) return 1;
+                if (add_paper(s, study, &t, dev, plateau, ai, &pid)) return 1;
                 for (size_t k = 0; k < (nal ? nal : 1); k++) {
                     char extra[64];
                     double fit = 1;
@@ -175,12 +212,25 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
                     sdb_trial st = {.arm = "selftrain", .aug = aug, .fraction = FRACS[fi],
                                     .seed = sd, .ap = ap / 100, .extra = nal ? extra : NULL,
                                     .cpu_s = 2.2 * cost, .epochs = PAPER_EPOCHS};
-                    if (add_paper(s, study, &st, dev, ai, &sid) || sdb_depend(s, sid, tid)) return 1;
+                    if (add_paper(s, study, &st, dev, plateau, ai, &sid) || sdb_depend(s, sid, tid)) return 1;
                     st.arm = "pretrain+selftrain";
                     st.ap = (pre + fit * PRE_SELF_GAIN[fi] + noise * 0.5 * rk_rng_normal(&g)) / 100;
                     st.cpu_s = 2.0 * cost;
-                    if (add_paper(s, study, &st, dev, ai, &sid) || sdb_depend(s, sid, pid)) return 1;
+                    if (add_paper(s, study, &st, dev, plateau, ai, &sid) || sdb_depend(s, sid, pid)) return 1;
                 }
+                if (!controls) continue;
+                /* the controls: the student's start and training without pseudo-labels, which
+                 * here cost the student 1.0 AP point (drawn after every other value of the
+                 * seed, so the study without controls keeps its numbers) */
+                int64_t cid;
+                sdb_trial ct = {.arm = "continue", .aug = aug, .fraction = FRACS[fi], .seed = sd,
+                                .cpu_s = 2.0 * cost, .epochs = PAPER_EPOCHS};
+                ct.ap = (base + SELF_GAIN[ai][fi] + 1.0 + noise * 0.5 * rk_rng_normal(&g)) / 100;
+                if (add_paper(s, study, &ct, dev, plateau, ai, &cid) || sdb_depend(s, cid, tid)) return 1;
+                ct.arm = "pretrain+continue";
+                ct.ap = (pre + PRE_SELF_GAIN[fi] + 1.0 + noise * 0.5 * rk_rng_normal(&g)) / 100;
+                ct.cpu_s = 1.8 * cost;
+                if (add_paper(s, study, &ct, dev, plateau, ai, &cid) || sdb_depend(s, cid, pid)) return 1;
             }
     return 0;
 }

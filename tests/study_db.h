@@ -27,6 +27,8 @@ typedef struct sdb_trial {
                                non-finite loss); 0: RK_EINVAL */
     const char *stop_reason; /* "plateau" or "budget" as the trainer records it; NULL: none */
     int64_t steps, max_steps; /* with stop_reason: steps trained of the budget */
+    const char *schedule;   /* "plateau": train.schedule = plateau in its config; NULL: the
+                               default (cosine), left out as a resolved config leaves it */
 } sdb_trial;
 
 /* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the
@@ -42,9 +44,17 @@ typedef struct sdb_paper_opts {
     const char *alphas;    /* NULL, or values of selftrain.alpha as an extra axis ("0.5,1,2") */
     int dev;               /* 1: dev AP every other epoch, rising more slowly with stronger
                               augmentation (S1, S2 plateau within 10 epochs; S3, S4 do not) */
+    int controls;          /* 1: also the students' controls, continue and pretrain+continue
+                              (the same teacher, labelled data only), whose AP is the student's
+                              without the pseudo-labels' effect (−1.0 AP points here, the sign
+                              issue 18 measured) */
+    int plateau;           /* 1: every trial trained with train.schedule = plateau and records
+                              its stop reason: scratch S4 20 % hits its maximum of 40000 steps
+                              in seed 1 (budget-limited), every other trial stops on the rule */
 } sdb_paper_opts;
 
-/* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds) with its numbers. */
+/* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds, and the 2 control arms with
+ * controls) with its numbers. */
 int sdb_paper(rk_store *s, const sdb_paper_opts *o);
 
 #endif

@@ -128,14 +128,20 @@ START_TEST(seeded_difference_pairs_common_seeds_only)
 }
 END_TEST
 
-START_TEST(cells_and_paired_deltas_from_a_store)
+/* scratch and pretrain S1 50 %, seeds 1..3: paired differences 0.03, 0.04, 0.03 */
+static void add_three_pairs(rk_store *s)
 {
-    rk_store *s = open_db("r.db");
     double scratch[] = {0.30, 0.32, 0.31}, pre[] = {0.33, 0.36, 0.34};
     for (int i = 0; i < 3; i++) {
         add(s, "scratch", "S1", 0.5, i + 1, scratch[i]);
         add(s, "pretrain", "S1", 0.5, i + 1, pre[i]);
     }
+}
+
+START_TEST(cells_and_paired_deltas_from_a_store)
+{
+    rk_store *s = open_db("r.db");
+    add_three_pairs(s);
     add(s, "pretrain", "S1", 0.5, 9, 0.5); /* no scratch partner for seed 9: left unpaired */
     rk_store_close(s);
     rk_results r;
@@ -551,9 +557,10 @@ START_TEST(every_cell_claims_fail_on_one_failing_cell_and_exit_codes_combine)
     ck_assert_int_eq(rk_check_exit_code(res, n), 1); /* any failure wins */
     rk_check_results_free(res, n);
     /* scratch's mean AP is 0.32 / 0.34 / 0.37 / 0.39 in its four cells, each ± 0.025: below
-     * 0.36 holds in the first, straddles in the middle two and fails in the last */
-    ck_assert_msg(run_claims("[claim.v]\ntype = value\narm = scratch\nmax = 0.36\n", &res, &n,
-                             &err) == RK_OK, "%s", err.msg);
+     * 0.36 holds in the first, straddles in the middle two and fails in the last (each unit
+     * at 95 %, no correction: the last fails only before Holm's, see the Holm test) */
+    ck_assert_msg(run_claims("[claim.v]\ntype = value\narm = scratch\nmax = 0.36\n"
+                             "correction = none\n", &res, &n, &err) == RK_OK, "%s", err.msg);
     size_t cnt[3] = {0};
     for (size_t i = 0; i < res[0].nunits; i++) cnt[res[0].units[i].verdict]++;
     ck_assert(cnt[RK_HOLDS] == 1 && cnt[RK_INCONCLUSIVE] == 2 && cnt[RK_FAILS] == 1);
@@ -750,6 +757,267 @@ START_TEST(a_baseline_holds_against_itself_and_fails_after_a_regression)
 }
 END_TEST
 
+/* ---- corrections, minimal detectable effect, budget-limited cells ---- */
+
+START_TEST(holm_adjusts_p_values_step_down_as_by_hand)
+{
+    /* k = 4: sorted 0.01, 0.03, 0.04 and an untested unit; 4 × 0.01 = 0.04, 3 × 0.03 = 0.09,
+     * 2 × 0.04 = 0.08 raised to the running maximum 0.09; the untested one stays NAN */
+    double p[] = {0.01, 0.04, 0.03, NAN}, adj[4];
+    rk_holm_adjust(p, 4, adj);
+    NEAR(adj[0], 0.04, 1e-15);
+    NEAR(adj[1], 0.09, 1e-15);
+    NEAR(adj[2], 0.09, 1e-15);
+    ck_assert(isnan(adj[3]));
+    /* capped at 1 */
+    double q[] = {0.6, 0.2}, qa[2];
+    rk_holm_adjust(q, 2, qa);
+    NEAR(qa[1], 0.4, 1e-15);
+    NEAR(qa[0], 0.6, 1e-15);
+    /* P(T <= t(0.975, 2)) = 0.975 (the quantile's inverse), and the region p-value is below
+     * 1 − c exactly when the interval at c lies outside: n = 3, mean −0.03, s = 0.01 has the
+     * 95 % interval −0.03 ± 4.302653 × 0.01/√3 = [−0.0548, −0.0052], outside (0, ∞) */
+    NEAR(rk_t_cdf(4.302653, 2), 0.975, 1e-6);
+    rk_summary s = {.n = 3, .mean = -0.03, .std = 0.01};
+    double pv = rk_region_p(&s, 0, NAN);
+    NEAR(pv, 2 * rk_t_cdf(-0.03 / (0.01 / sqrt(3)), 2), 1e-15);
+    ck_assert_msg(pv < 0.05 && pv > 0.02, "p = %g", pv);
+    s.mean = -0.005; /* [−0.0298, +0.0198]: straddles 0 */
+    ck_assert(rk_region_p(&s, 0, NAN) > 0.05);
+    s.mean = 0.01; /* inside the region */
+    NEAR(rk_region_p(&s, 0, NAN), 1, 0);
+    s.n = 1;
+    ck_assert(isnan(rk_region_p(&s, 0, NAN)));
+}
+END_TEST
+
+/* Issue 18: "any unit fails at 95 %" lets false FAILs grow with the number of units. The
+ * value claim of claims_db has four units, one of them outside the region at 95 % with
+ * p = 0.035: uncorrected it fails the claim, under Holm (4 × 0.035 > 0.05) it does not. */
+START_TEST(holm_leaves_inconclusive_a_claim_that_any_unit_at_95_percent_fails)
+{
+    claims_db();
+    const char *claim = "[claim.v]\ntype = value\narm = scratch\nmax = 0.36\n";
+    char text[200];
+    ck_assert_int_eq(verdict_of(claim, NULL), RK_INCONCLUSIVE); /* Holm: the default */
+    snprintf(text, sizeof text, "%scorrection = holm\n", claim);
+    ck_assert_int_eq(verdict_of(text, NULL), RK_INCONCLUSIVE);
+    snprintf(text, sizeof text, "%scorrection = none\n", claim);
+    ck_assert_int_eq(verdict_of(text, NULL), RK_FAILS);
+    snprintf(text, sizeof text, "%scorrection = bonferroni\n", claim);
+    ck_assert_int_eq(verdict_of(text, NULL), RK_INCONCLUSIVE);
+    /* the failing cell's numbers: mean 0.39, s = 0.01, n = 3, t = −5.196 */
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims(claim, &res, &n, &err) == RK_OK, "%s", err.msg);
+    const rk_check_unit *u = NULL;
+    for (size_t i = 0; i < res[0].nunits; i++)
+        if (fabs(res[0].units[i].estimate - 0.39) < 1e-9) u = &res[0].units[i];
+    ck_assert(u != NULL);
+    double p = 2 * rk_t_cdf(-0.03 / (0.01 / sqrt(3)), 2);
+    NEAR(u->p, p, 1e-12);
+    NEAR(u->p_adjusted, 4 * p, 1e-12); /* the smallest p of the four: Holm's first step */
+    ck_assert_int_eq(u->verdict, RK_INCONCLUSIVE);
+    ck_assert_msg(u->note && strstr(u->note, "not after Holm's correction over 4 units"), "%s",
+                  u->note ? u->note : "");
+    char *j = rk_check_json("st", 0.95, res, n);
+    ck_assert_msg(strstr(j, "\"correction\":\"holm\"") && strstr(j, "\"p_adjusted\":"), "%s", j);
+    free(j);
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+/* Two cells of pretrain − scratch with paired differences (seeds 1..3):
+ *   S1: −0.050, −0.045, −0.055  (mean −0.05, s = 0.005: p = 0.0033)
+ *   S4: −0.00667, −0.010, −0.01333 (mean −0.01, s = 0.00333: p = 0.035)
+ * Holm rejects both (2 × 0.0033, then 1 × 0.035); Bonferroni only S1 (2 × 0.035 > 0.05). */
+static void two_unit_db(void)
+{
+    rk_store *s = open_db("c.db");
+    const double d1[] = {-0.050, -0.045, -0.055}, d4[] = {-0.01 + 0.01 / 3, -0.010, -0.01 - 0.01 / 3};
+    for (int seed = 1; seed <= 3; seed++) {
+        double base = 0.30 + 0.01 * seed;
+        add(s, "scratch", "S1", 1.0, seed, base);
+        add(s, "pretrain", "S1", 1.0, seed, base + d1[seed - 1]);
+        add(s, "scratch", "S4", 1.0, seed, base);
+        add(s, "pretrain", "S4", 1.0, seed, base + d4[seed - 1]);
+    }
+    rk_store_close(s);
+}
+
+static size_t failing_units(const char *text)
+{
+    rk_check_result *res = NULL;
+    size_t n = 0, k = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims(text, &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_FAILS);
+    for (size_t i = 0; i < res[0].nunits; i++) k += res[0].units[i].verdict == RK_FAILS;
+    rk_check_results_free(res, n);
+    return k;
+}
+
+START_TEST(holm_steps_down_where_bonferroni_stops)
+{
+    two_unit_db();
+    const char *claim = "[claim.d]\ntype = delta\na = pretrain\nb = scratch\nsign = positive\n";
+    char text[200];
+    ck_assert_uint_eq(failing_units(claim), 2);
+    snprintf(text, sizeof text, "%scorrection = bonferroni\n", claim);
+    ck_assert_uint_eq(failing_units(text), 1);
+    snprintf(text, sizeof text, "%scorrection = none\n", claim);
+    ck_assert_uint_eq(failing_units(text), 2);
+}
+END_TEST
+
+START_TEST(the_minimal_detectable_effect_matches_a_hand_computation)
+{
+    /* paired differences 0.03, 0.04, 0.03: s = 0.0057735, n = 3; at 95 % two-sided and 80 %
+     * power (t(0.975, 2) + t(0.8, 2)) s/√3 = (4.302653 + 1.060660) × 0.0033333 = 0.0178777 */
+    rk_store *s = open_db("c.db");
+    add_three_pairs(s);
+    add(s, "scratch", "S2", 0.5, 1, 0.30); /* one pair only: no MDE */
+    add(s, "pretrain", "S2", 0.5, 1, 0.33);
+    rk_store_close(s);
+    rk_summary d = {.n = 3, .std = 0.00577350269};
+    NEAR(rk_mde(&d, 0.05, 0.8), 0.0178777, 2e-7);
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims("[claim.d]\ntype = delta\na = pretrain\nb = scratch\naug = S1\n"
+                             "sign = positive\n[claim.one]\ntype = delta\na = pretrain\n"
+                             "b = scratch\naug = S2\nsign = positive\n", &res, &n, &err) == RK_OK,
+                  "%s", err.msg);
+    NEAR(res[0].mde, 0.0178777, 2e-7);
+    NEAR(res[0].units[0].mde, res[0].mde, 0);
+    ck_assert(isnan(res[1].mde) && res[1].s.n == 1);
+    /* the JSON and the store's row carry it; null where it cannot be computed */
+    char *j = rk_check_json("st", 0.95, res, n);
+    ck_assert_msg(strstr(j, "\"mde\":0.0178") && strstr(j, "\"mde\":null"), "%s", j);
+    free(j);
+    s = open_db("c.db");
+    ck_assert(rk_check_record(s, "st", res, n, &err) == RK_OK);
+    rk_claim *c = NULL;
+    size_t nc = 0;
+    ck_assert(rk_store_claims_latest(s, "st", &c, &nc, &err) == RK_OK);
+    ck_assert(nc == 2 && strstr(c[0].details_json, "\"mde\":0.0178"));
+    rk_claims_free(c, nc);
+    rk_store_close(s);
+    rk_check_results_free(res, n);
+    /* a Bonferroni claim's intervals are at 1 − 0.05/k, and so is its MDE: one unit here */
+    ck_assert_msg(run_claims("[claim.d]\ntype = delta\na = pretrain\nb = scratch\naug = S1\n"
+                             "sign = positive\ncorrection = bonferroni\n", &res, &n, &err) == RK_OK,
+                  "%s", err.msg);
+    NEAR(res[0].mde, 0.0178777, 2e-7);
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+/* Issue 18: no verdict on fewer than 4 seeds is stated as more than indicative. */
+START_TEST(verdicts_on_fewer_than_four_seeds_are_stated_as_indicative)
+{
+    claims_db(); /* 3 seeds */
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims("[claim.st]\ntype = delta\na = selftrain\nb = scratch\n"
+                             "sign = positive\n", &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_HOLDS);
+    ck_assert_uint_eq(res[0].nmin, 3);
+    ck_assert_msg(strstr(res[0].reason, "only n = 3 seeds (fewer than 4): indicative"), "%s",
+                  res[0].reason);
+    ck_assert(!strstr(res[0].reason, "decisive"));
+    rk_check_results_free(res, n);
+    /* a fourth seed everywhere: no caveat */
+    rk_store *s = open_db("c.db");
+    const char *augs[] = {"S1", "S4"};
+    double fr[] = {0.2, 1.0};
+    for (int a = 0; a < 2; a++)
+        for (int f = 0; f < 2; f++) {
+            double base = 0.30 + 0.02 * a + 0.05 * f + 0.04;
+            add(s, "scratch", augs[a], fr[f], 4, base);
+            add(s, "selftrain", augs[a], fr[f], 4, base + 0.0205);
+        }
+    rk_store_close(s);
+    ck_assert_msg(run_claims("[claim.st]\ntype = delta\na = selftrain\nb = scratch\n"
+                             "sign = positive\n", &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_HOLDS);
+    ck_assert_uint_eq(res[0].nmin, 4);
+    ck_assert_msg(!strstr(res[0].reason, "indicative"), "%s", res[0].reason);
+    rk_check_results_free(res, n);
+}
+END_TEST
+
+/* scratch and pretrain S1 100 %, 3 seeds each, pretrain 2 points better; every trial under
+ * the plateau schedule (schedule = plateau: 1) or the fixed one (0), all stopped on the
+ * plateau rule except pretrain seed 2, which stopped on its budget of 9000 steps. */
+static void budget_db(const char *name, int plateau)
+{
+    rk_store *s = open_db(name);
+    for (int seed = 1; seed <= 3; seed++) {
+        double base = 0.30 + 0.01 * seed;
+        sdb_trial t = {.arm = "scratch", .aug = "S1", .fraction = 1.0, .seed = seed, .ap = base,
+                       .schedule = plateau ? "plateau" : NULL, .stop_reason = "plateau",
+                       .steps = 4000 + 1000 * seed, .max_steps = 9000};
+        if (!plateau) t.stop_reason = "budget", t.steps = 9000;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        t.arm = "pretrain", t.ap = base + 0.02 + 0.001 * seed;
+        if (seed == 2) t.stop_reason = "budget", t.steps = 9000;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    }
+    rk_store_close(s);
+}
+
+START_TEST(a_claim_resting_on_a_budget_limited_cell_is_inconclusive_unless_told_to_ignore)
+{
+    const char *claim = "[claim.d]\ntype = delta\na = pretrain\nb = scratch\nsign = positive\n";
+    budget_db("c.db", 1);
+    rk_results r;
+    load(&r, "c.db");
+    const rk_cell *pre = rk_results_cell(&r, "pretrain", "S1", 1.0, NULL);
+    ck_assert(pre && pre->budget_limited == 1 && pre->stop_plateau == 2 && pre->stop_budget == 1);
+    ck_assert_int_eq(pre->conv, RK_CONV_BUDGET_LIMITED);
+    ck_assert_int_eq(rk_results_cell(&r, "scratch", "S1", 1.0, NULL)->conv, RK_CONV_STOPPED);
+    rk_results_free(&r);
+    rk_check_result *res = NULL;
+    size_t n = 0;
+    rk_err err = {0};
+    ck_assert_msg(run_claims(claim, &res, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(res[0].verdict, RK_INCONCLUSIVE);
+    ck_assert_uint_eq(res[0].nbudget, 1);
+    ck_assert(res[0].units[0].budget_limited);
+    ck_assert_msg(strstr(res[0].reason, "pretrain S1 100% (1 of 3 trials hit the maximum of 9000 "
+                                        "steps)") && strstr(res[0].reason, "budget_limited = ignore"),
+                  "%s", res[0].reason);
+    rk_check_results_free(res, n);
+    char text[300];
+    snprintf(text, sizeof text, "%sbudget_limited = ignore\n", claim);
+    ck_assert_int_eq(verdict_of(text, NULL), RK_HOLDS);
+    snprintf(text, sizeof text, "%sbudget_limited = inconclusive\n", claim);
+    ck_assert_int_eq(verdict_of(text, NULL), RK_INCONCLUSIVE);
+    /* a bad value names its line; the key does not apply to a stability claim */
+    expect_bad("[claim.x]\ntype = delta\na = pretrain\nb = scratch\nsign = positive\n"
+               "budget_limited = maybe\n", "6", "'budget_limited'");
+    expect_bad("[claim.x]\ntype = stable\nbudget_limited = ignore\n", "3", "does not apply");
+}
+END_TEST
+
+/* A fixed (cosine) budget always stops on 'budget': that says nothing about convergence. */
+START_TEST(a_fixed_budget_stopping_on_its_budget_is_not_budget_limited)
+{
+    budget_db("c.db", 0);
+    ck_assert_int_eq(verdict_of("[claim.d]\ntype = delta\na = pretrain\nb = scratch\n"
+                                "sign = positive\n", NULL), RK_HOLDS);
+    rk_results r;
+    load(&r, "c.db");
+    const rk_cell *pre = rk_results_cell(&r, "pretrain", "S1", 1.0, NULL);
+    ck_assert(pre && pre->budget_limited == 0 && pre->stop_budget == 3);
+    ck_assert_int_eq(pre->conv, RK_CONV_UNMEASURED);
+    rk_results_free(&r);
+}
+END_TEST
+
 /* ---- the report folder ---- */
 
 static void write_report(const char *dir, rk_report_files *files, const char *gnuplot, int *rc,
@@ -759,7 +1027,7 @@ static void write_report(const char *dir, rk_report_files *files, const char *gn
     load(&r, "p.db");
     char out[512];
     fx_path(out, sizeof out, dir);
-    rk_report_opts o = {out, NULL, NULL, NAN, gnuplot};
+    rk_report_opts o = {.out_dir = out, .curve_fraction = NAN, .gnuplot = gnuplot};
     *rc = rk_report_write(&r, &o, files, err);
     rk_results_free(&r);
 }
@@ -767,7 +1035,7 @@ static void write_report(const char *dir, rk_report_files *files, const char *gn
 START_TEST(the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically)
 {
     rk_store *s = open_db("p.db");
-    sdb_paper_opts po = {"st", 2, 0.3, NULL, 1}; /* with dev splits: the convergence table too */
+    sdb_paper_opts po = {.study = "st", .seeds = 2, .noise = 0.3, .dev = 1}; /* with dev splits: the convergence table too */
     ck_assert_int_eq(sdb_paper(s, &po), 0);
     rk_store_close(s);
     rk_report_files f1 = {0}, f2 = {0};
@@ -835,7 +1103,7 @@ static void report_of(const char *db, const char *dir, const char *arm, const ch
     load(&r, db);
     char out[512];
     fx_path(out, sizeof out, dir);
-    rk_report_opts o = {out, arm, aug, 1.0, NULL};
+    rk_report_opts o = {.out_dir = out, .curve_arm = arm, .curve_aug = aug, .curve_fraction = 1.0};
     rk_err err = {0};
     int rc = rk_report_write(&r, &o, NULL, &err);
     ck_assert_msg(rc == RK_OK, "%s", err.msg);
@@ -879,7 +1147,7 @@ START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
     }
     ck_assert_msg(strstr(md, "1 of 2 cells plateaued within their budget; the others were still "
                              "improving at the end: pretrain S1 100 % (+4.50)"), "summary sentence");
-    ck_assert_msg(strstr(md, "below 0.50 AP points"), "the threshold is not stated");
+    ck_assert_msg(strstr(md, "below 2 % of the cell's mean kept dev AP"), "the threshold is not stated");
     ck_assert_msg(strstr(md, "could not be told: selftrain S1 100 %."), "undetermined cells");
     ck_assert_msg(strstr(md, "1 cell had no dev split: not measured."), "unmeasured cells");
     free(md);
@@ -889,14 +1157,16 @@ START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
     ck_assert(strstr(html, "<td>-0.25</td><td class=\"holds\">plateaued</td>"));
     free(html);
     /* cells.csv: the three means near the end of each row in stored units, blank when unknown,
-     * then the per-cell settings (none here) */
+     * then the per-cell settings (none here), then the stop facts (none recorded: 0 plateau,
+     * 0 budget, 0 budget-limited, no steps, no budget) */
     char *csv = report_file("a", "cells.csv");
     ck_assert(strstr(csv, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
-                          "select_frac_mean,settings\n"));
-    csv_line_ends(csv, "st,scratch,S1,", ",0.305,-0.0025,0.75,");
-    csv_line_ends(csv, "st,pretrain,S1,", ",0.255,0.045,1,");
-    csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1,");
-    csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,,");
+                          "select_frac_mean,settings,stop_plateau,stop_budget,budget_limited,"
+                          "steps_mean,max_steps\n"));
+    csv_line_ends(csv, "st,scratch,S1,", ",0.305,-0.0025,0.75,,0,0,0,,");
+    csv_line_ends(csv, "st,pretrain,S1,", ",0.255,0.045,1,,0,0,0,,");
+    csv_line_ends(csv, "st,selftrain,S1,", ",0.33,,1,,0,0,0,,");
+    csv_line_ends(csv, "st,scratch,S4,", ",1,0,,,,,0,0,0,,");
     free(csv);
     /* the curves of pretrain S1 draw its dev AP (×100) as a series of its own */
     char *dat = report_file("a", "curves.dat");
@@ -904,7 +1174,10 @@ START_TEST(the_convergence_section_gives_each_cell_its_numbers_and_verdict)
     ck_assert_msg(dev && strstr(dev, ")\n2 10\n4 15\n6 20\n8 26\n\n"), "dev.AP block of seed 1");
     free(dat);
     char *gp = report_file("a", "curves.gp");
-    ck_assert_msg(strstr(gp, "dt 2 pt 6 ps 0.7 lc rgb \"#0072B2\" title \"dev AP\""), "dev series");
+    /* dashed in each seed's colour, named once in the key by a grey entry that stands for
+     * all of them (a coloured one would read as a single line) */
+    ck_assert_msg(strstr(gp, "dt 2 pt 6 ps 0.7 lc rgb \"#0072B2\" notitle"), "dev series");
+    ck_assert_msg(strstr(gp, "lc rgb \"#666666\" title \"dashed: dev AP (each seed)\""), "dev key");
     ck_assert(strstr(gp, "set title \"val and dev AP (dashed) per epoch\""));
     free(gp);
 }
@@ -924,23 +1197,280 @@ START_TEST(without_a_dev_split_convergence_is_said_to_be_unmeasured)
     ck_assert_msg(!strstr(md, "Convergence on the dev split"), "a table of nothing");
     free(md);
     char *csv = report_file("a", "cells.csv");
-    csv_line_ends(csv, "st,scratch,S1,", ",1,,,,,"); /* cpu 1 s, one seed: no std */
+    csv_line_ends(csv, "st,scratch,S1,", ",1,,,,,,0,0,0,,"); /* cpu 1 s, one seed: no std */
     free(csv);
 }
 END_TEST
 
-START_TEST(a_missing_gnuplot_is_a_clear_error)
+/* Issue 21: without gnuplot (or with a failing one) the tables, CSV and Markdown are still
+ * written, and the report says why the plots are missing. */
+START_TEST(without_gnuplot_the_report_still_writes_its_tables_csv_and_says_why)
 {
     rk_store *s = open_db("p.db");
-    add(s, "scratch", "S1", 1.0, 1, 0.3);
+    for (int seed = 1; seed <= 2; seed++) {
+        add(s, "scratch", "S1", 1.0, seed, 0.30 + 0.01 * seed);
+        add(s, "pretrain", "S1", 1.0, seed, 0.33 + 0.01 * seed);
+    }
     rk_store_close(s);
     rk_report_files f = {0};
     rk_err err = {0};
     int rc;
     write_report("a", &f, "/nonexistent/gnuplot", &rc, &err);
-    ck_assert_int_eq(rc, RK_EIO);
-    ck_assert_msg(strstr(err.msg, "gnuplot-nox"), "%s", err.msg);
+    ck_assert_msg(rc == RK_OK, "%s", err.msg);
+    ck_assert_msg(f.warning && strstr(f.warning, "gnuplot-nox") && strstr(f.warning, "no plot"),
+                  "%s", f.warning ? f.warning : "(no warning)");
+    int md = 0, cells = 0, deltas = 0, html = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        const char *ext = strrchr(f.paths[i], '.');
+        ck_assert_msg(strcmp(ext, ".png") && strcmp(ext, ".svg"), "%s listed", f.paths[i]);
+        md |= !strcmp(f.paths[i], "report.md"), html |= !strcmp(f.paths[i], "index.html");
+        cells |= !strcmp(f.paths[i], "cells.csv"), deltas |= !strcmp(f.paths[i], "deltas.csv");
+    }
+    ck_assert(md && cells && deltas && html);
+    char *text = report_file("a", "report.md");
+    ck_assert_msg(strstr(text, "Plots missing: gnuplot drew no plot: cannot run "
+                               "'/nonexistent/gnuplot'"), "report.md does not say why");
+    ck_assert(strstr(text, "| scratch |") && strstr(text, "Not drawn (see above): [script](curves.gp)"));
+    free(text);
+    text = report_file("a", "index.html");
+    ck_assert(strstr(text, "<p class=\"note\">Plots missing: ") && !strstr(text, "<svg"));
+    free(text);
+    text = report_file("a", "deltas.csv");
+    ck_assert(strstr(text, "st,pretrain,,S1,1,scratch,,AP,2,0.03,"));
+    free(text);
     rk_report_files_free(&f);
+}
+END_TEST
+
+/* Issue 18: the report lists every cell whose trials hit the plateau schedule's maximum, with
+ * its stop reasons counted and its mean steps; its convergence section uses those facts. */
+START_TEST(the_report_lists_the_cells_that_hit_their_maximum_budget)
+{
+    budget_db("p.db", 1);
+    report_of("p.db", "a", "scratch", "S1");
+    char *md = report_file("a", "report.md");
+    const char *at = strstr(md, "## Convergence\n\n2 cells trained with the plateau schedule");
+    ck_assert_msg(at, "convergence summary");
+    ck_assert_msg(strstr(at, "1 converged (their trials stopped on the plateau rule), 1 hit its "
+                             "maximum budget in at least one seed, so it is not converged: "
+                             "pretrain S1 100 % (1 of 3)."), "summary sentence");
+    /* the list: trials 3, 2 on the rule, 1 at the maximum, mean steps (5000+9000+7000)/3 */
+    ck_assert_msg(strstr(at, "### Cells that hit their maximum budget (not converged)\n\n"
+                             "| arm | aug | fraction | trials | stopped on plateau | hit the maximum "
+                             "| mean steps | maximum steps |\n"), "the list's header");
+    ck_assert_msg(strstr(at, "| pretrain | S1 | 100 % | 3 | 2 | 1 | 7000 | 9000 |\n"), "its row");
+    ck_assert_msg(!strstr(at, "| scratch | S1 | 100 % | 3 | 3 | 0 |"), "a converged cell listed");
+    /* the convergence table has the stop columns and the verdicts from them */
+    ck_assert(strstr(at, "| 3 / 0 | 6000 / 9000 | converged |"));
+    ck_assert(strstr(at, "| 2 / 1 | 7000 / 9000 | hit the maximum |"));
+    free(md);
+    char *csv = report_file("a", "cells.csv");
+    csv_line_ends(csv, "st,pretrain,S1,", ",2,1,1,7000,9000");
+    csv_line_ends(csv, "st,scratch,S1,", ",3,0,0,6000,9000");
+    free(csv);
+    /* a fixed-budget study keeps its old convergence section: no list, no stop columns */
+    budget_db("q.db", 0);
+    report_of("q.db", "b", "scratch", "S1");
+    md = report_file("b", "report.md");
+    ck_assert(strstr(md, "## Convergence\n\nConvergence was not measured"));
+    ck_assert(!strstr(md, "maximum budget") && !strstr(md, "stops: rule / max"));
+    free(md);
+}
+END_TEST
+
+/* Issue 21: the plateau threshold is relative to the cell's AP. At AP 1 point a last-quarter
+ * gain of 0.3 points (30 %) is still improving, though it is below the old absolute 0.5. */
+START_TEST(the_plateau_threshold_is_relative_to_the_cells_ap)
+{
+    static const double LOW[8] = {NAN, 0.005, NAN, 0.007, NAN, 0.008, NAN, 0.011};
+    static const double HIGH[8] = {NAN, 0.30, NAN, 0.40, NAN, 0.45, NAN, 0.457};
+    rk_store *s = open_db("p.db");
+    for (int seed = 1; seed <= 2; seed++) {
+        sdb_trial t = {.arm = "scratch", .aug = "S1", .fraction = 1.0, .seed = seed, .ap = 0.01,
+                       .epochs = 8, .dev_ap = LOW};
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        /* gain 0.7 points at dev AP 45.7: 1.5 % of it, plateaued (2 % is 0.91) */
+        t.arm = "pretrain", t.ap = 0.45, t.dev_ap = HIGH;
+        ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+    }
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "p.db");
+    ck_assert_int_eq(rk_results_cell(&r, "scratch", "S1", 1.0, NULL)->conv, RK_CONV_IMPROVING);
+    ck_assert_int_eq(rk_results_cell(&r, "pretrain", "S1", 1.0, NULL)->conv, RK_CONV_PLATEAUED);
+    rk_results_free(&r);
+}
+END_TEST
+
+/* Issue 18: an arm with a control (selftrain: continue) is compared with it as well as with
+ * scratch, in deltas.csv, the tables and a plot of its own. */
+START_TEST(control_deltas_appear_in_deltas_csv_tables_and_plots)
+{
+    rk_store *s = open_db("p.db");
+    for (int seed = 1; seed <= 3; seed++) {
+        double base = 0.30 + 0.01 * seed;
+        add(s, "scratch", "S1", 1.0, seed, base);
+        add(s, "selftrain", "S1", 1.0, seed, base + 0.02);
+        add(s, "continue", "S1", 1.0, seed, base + 0.03 + 0.001 * seed); /* −0.012 .. −0.008 */
+    }
+    rk_store_close(s);
+    report_of("p.db", "a", "selftrain", "S1");
+    char *csv = report_file("a", "deltas.csv");
+    /* selftrain − continue: −0.011, −0.012, −0.013 → mean −0.012, s = 0.001 */
+    const char *row = strstr(csv, "st,selftrain,,S1,1,continue,,AP,3,-0.012,0.001,");
+    ck_assert_msg(row, "%s", csv);
+    ck_assert(strstr(csv, "st,selftrain,,S1,1,scratch,,AP,3,0.02,"));
+    ck_assert(strstr(csv, "st,continue,,S1,1,scratch,,AP,3,"));
+    ck_assert_msg(!strstr(csv, "st,continue,,S1,1,continue,"), "continue has no control");
+    free(csv);
+    char *md = report_file("a", "report.md");
+    const char *at = strstr(md, "## Paired deltas against the control\n");
+    ck_assert_msg(at && strstr(at, "| selftrain | -1.20 ["), "control table");
+    ck_assert(strstr(md, "![ΔAP vs control](delta_vs_control.png)"));
+    free(md);
+    char *dat = report_file("a", "delta_vs_control.dat");
+    ck_assert_msg(strstr(dat, "\"S1 100%\" -1.2 "), "%s", dat);
+    free(dat);
+    /* no control in the study: no such section or plot */
+    s = open_db("q.db");
+    add(s, "scratch", "S1", 1.0, 1, 0.3);
+    add(s, "selftrain", "S1", 1.0, 1, 0.32);
+    rk_store_close(s);
+    report_of("q.db", "b", "selftrain", "S1");
+    md = report_file("b", "report.md");
+    ck_assert(!strstr(md, "against the control") && !strstr(md, "delta_vs_control"));
+    free(md);
+}
+END_TEST
+
+/* Issue 21: AP intervals never go below 0; --shared-y gives the AP panels one y range. */
+START_TEST(ap_intervals_are_clipped_and_panels_can_share_one_y_range)
+{
+    rk_store *s = open_db("p.db");
+    double low[] = {0.001, 0.02, 0.0}; /* 95 % interval [−2.1, +2.8] AP points */
+    for (int seed = 1; seed <= 3; seed++) {
+        add(s, "scratch", "S1", 0.5, seed, low[seed - 1]);
+        add(s, "scratch", "S1", 1.0, seed, 0.30 + 0.01 * seed);
+    }
+    rk_store_close(s);
+    report_of("p.db", "a", "scratch", "S1");
+    char *dat = report_file("a", "ap_vs_aug.dat");
+    ck_assert_msg(strstr(dat, "\n0 0.7 0 "), "%s", dat); /* mean 0.7, interval cut at 0 */
+    ck_assert(!strstr(dat, " -"));
+    free(dat);
+    char *gp = report_file("a", "ap_vs_aug.gp");
+    ck_assert(strstr(gp, "set yrange [0<*:*<100]\n"));
+    free(gp);
+    rk_results r;
+    load(&r, "p.db");
+    char out[512];
+    fx_path(out, sizeof out, "b");
+    rk_report_opts o = {.out_dir = out, .curve_fraction = NAN, .shared_y = 1};
+    rk_err err = {0};
+    ck_assert_msg(rk_report_write(&r, &o, NULL, &err) == RK_OK, "%s", err.msg);
+    rk_results_free(&r);
+    gp = report_file("b", "ap_vs_aug.gp");
+    /* from 0 (the clipped low interval) up: one range for every panel, numbers rather than
+     * autoscale, in both drawings (PNG and SVG) */
+    size_t ranges = 0;
+    for (size_t i = 0; gp[i]; i++) /* the key strip's own [0:1] aside */
+        ranges += !strncmp(gp + i, "set yrange [0:", 14) && strncmp(gp + i, "set yrange [0:1]", 16);
+    int autoscale = strstr(gp, "[0<*") != NULL;
+    free(gp);
+    ck_assert_uint_eq(ranges, 2);
+    ck_assert(!autoscale);
+}
+END_TEST
+
+/* Issue 21: ap_vs_cpu names each point's cell; the curves' key matches their lines. */
+START_TEST(ap_vs_cpu_labels_its_points)
+{
+    rk_store *s = open_db("p.db");
+    sdb_paper_opts po = {.study = "st", .seeds = 2, .noise = 0.3};
+    ck_assert_int_eq(sdb_paper(s, &po), 0);
+    rk_store_close(s);
+    report_of("p.db", "a", "selftrain", "S1");
+    char *dat = report_file("a", "ap_vs_cpu.dat");
+    ck_assert_msg(strstr(dat, "# fraction 0.2, scratch\n60 "), "%s", dat);
+    ck_assert(strstr(dat, " \"S4\"\n"));
+    free(dat);
+    char *gp = report_file("a", "ap_vs_cpu.gp");
+    ck_assert(strstr(gp, "\"ap_vs_cpu.dat\" index 0 using 1:2:5 with labels"));
+    ck_assert(strstr(gp, "set title \"20 % of the labelled data\""));
+    free(gp);
+    gp = report_file("a", "curves.gp");
+    /* pseudo-label losses: every seed's dashed line untitled, one grey key entry for them */
+    ck_assert(strstr(gp, "with lines lw 1.3 dt 2 lc rgb \"#D55E00\" notitle"));
+    ck_assert(strstr(gp, "lc rgb \"#666666\" title \"dashed: pseudo-label loss (each seed)\""));
+    free(gp);
+}
+END_TEST
+
+/* Issue 25: text from a database reaches gnuplot only where it substitutes nothing. Every
+ * name that reaches a plot — arm, policy, variant key and value, the numeric axis's key —
+ * carries a backquoted command, a $(...) one, a macro, quotes, a backslash and a newline;
+ * rendering the report must run none of them (the files they would touch must not exist)
+ * and draw every plot. */
+START_TEST(names_from_a_database_never_run_as_commands_in_gnuplot)
+{
+    char pw[300], arm[1000], aug[1000], aug2[1000], axis[1000], value[1000];
+    snprintf(pw, sizeof pw, "%s/pwned", fx_tmp);
+    snprintf(arm, sizeof arm, "evil`touch %s_arm`$(touch %s_arm2)'\"\\\nx", pw, pw);
+    snprintf(aug, sizeof aug, "S1`touch %s_aug`@aug'\"\nset output 'x'", pw);
+    snprintf(aug2, sizeof aug2, "S2$(touch %s_aug2)\\", pw);
+    snprintf(axis, sizeof axis, "x`touch %s_axis`.y=", pw);
+    snprintf(value, sizeof value, "train.note=a`touch %s_value`\"'\nb", pw);
+    rk_store *s = open_db("p.db");
+    for (int seed = 1; seed <= 2; seed++)
+        for (int k = 0; k < 2; k++) {
+            const char *a = k ? aug2 : aug;
+            char ax[1100];
+            sdb_trial t = {.arm = "scratch", .aug = a, .fraction = 1.0, .seed = seed,
+                           .ap = 0.3 + 0.01 * seed, .epochs = 2};
+            ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+            /* the hostile arm on a numeric axis with a hostile key (ap_vs_KEY plot) */
+            for (int v = 1; v <= 2; v++) {
+                snprintf(ax, sizeof ax, "%s%d", axis, v);
+                sdb_trial e = {.arm = arm, .aug = a, .fraction = 1.0, .seed = seed,
+                               .ap = 0.31 + 0.01 * v, .extra = ax, .epochs = 2};
+                ck_assert_int_eq(sdb_add(s, "st", &e, NULL), 0);
+            }
+            /* a hostile value on a text axis: part of the series names */
+            sdb_trial p = {.arm = "pretrain", .aug = a, .fraction = 1.0, .seed = seed,
+                           .ap = 0.33, .extra = value, .epochs = 2};
+            ck_assert_int_eq(sdb_add(s, "st", &p, NULL), 0);
+            snprintf(ax, sizeof ax, "train.note=plain");
+            p.extra = ax, p.ap = 0.34;
+            ck_assert_int_eq(sdb_add(s, "st", &p, NULL), 0);
+        }
+    rk_store_close(s);
+    rk_results r;
+    load(&r, "p.db");
+    ck_assert_uint_eq(r.naxes, 2);
+    char out[512];
+    fx_path(out, sizeof out, "rep");
+    rk_report_opts o = {.out_dir = out, .curve_arm = arm, .curve_aug = aug, .curve_fraction = 1.0};
+    rk_report_files f = {0};
+    rk_err err = {0};
+    int rc = rk_report_write(&r, &o, &f, &err);
+    rk_results_free(&r);
+    const char *what[] = {"arm", "arm2", "aug", "aug2", "axis", "value"};
+    for (size_t i = 0; i < 6; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s_%s", pw, what[i]);
+        ck_assert_msg(access(p, F_OK) != 0, "gnuplot ran the command in the %s name", what[i]);
+    }
+    ck_assert_msg(rc == RK_OK, "%s", err.msg);
+    ck_assert_msg(!f.warning, "a plot failed: %s", f.warning);
+    size_t png = 0;
+    for (size_t i = 0; i < f.n; i++) png += strstr(f.paths[i], ".png") != NULL;
+    ck_assert_uint_eq(png, 6); /* aug, fraction, delta, curves, cpu, the numeric axis */
+    rk_report_files_free(&f);
+    /* no script holds a backquote, a double-quoted name or a line the names broke */
+    char *gp = report_file("rep", "ap_vs_aug.gp");
+    ck_assert(!strchr(gp, '`') && !strstr(gp, "$(") && !strstr(gp, "set output 'x'"));
+    ck_assert_msg(strstr(gp, "'S1?touch "), "the name is shown, reduced to safe characters");
+    free(gp);
 }
 END_TEST
 
@@ -978,6 +1508,13 @@ Suite *suite_report(void)
     tcase_add_test(cl, unknown_arms_and_axis_values_are_bad_input);
     tcase_add_test(cl, verdicts_are_recorded_in_the_store_and_json_is_one_line);
     tcase_add_test(cl, a_baseline_holds_against_itself_and_fails_after_a_regression);
+    tcase_add_test(cl, holm_adjusts_p_values_step_down_as_by_hand);
+    tcase_add_test(cl, holm_leaves_inconclusive_a_claim_that_any_unit_at_95_percent_fails);
+    tcase_add_test(cl, holm_steps_down_where_bonferroni_stops);
+    tcase_add_test(cl, the_minimal_detectable_effect_matches_a_hand_computation);
+    tcase_add_test(cl, verdicts_on_fewer_than_four_seeds_are_stated_as_indicative);
+    tcase_add_test(cl, a_claim_resting_on_a_budget_limited_cell_is_inconclusive_unless_told_to_ignore);
+    tcase_add_test(cl, a_fixed_budget_stopping_on_its_budget_is_not_budget_limited);
     suite_add_tcase(s, cl);
     TCase *rp = tcase_create("folder");
     tcase_add_checked_fixture(rp, fx_tmp_setup, fx_tmp_teardown);
@@ -985,7 +1522,13 @@ Suite *suite_report(void)
     tcase_add_test(rp, the_report_writes_valid_png_svg_html_markdown_and_csv_deterministically);
     tcase_add_test(rp, the_convergence_section_gives_each_cell_its_numbers_and_verdict);
     tcase_add_test(rp, without_a_dev_split_convergence_is_said_to_be_unmeasured);
-    tcase_add_test(rp, a_missing_gnuplot_is_a_clear_error);
+    tcase_add_test(rp, without_gnuplot_the_report_still_writes_its_tables_csv_and_says_why);
+    tcase_add_test(rp, the_report_lists_the_cells_that_hit_their_maximum_budget);
+    tcase_add_test(rp, the_plateau_threshold_is_relative_to_the_cells_ap);
+    tcase_add_test(rp, control_deltas_appear_in_deltas_csv_tables_and_plots);
+    tcase_add_test(rp, ap_intervals_are_clipped_and_panels_can_share_one_y_range);
+    tcase_add_test(rp, ap_vs_cpu_labels_its_points);
+    tcase_add_test(rp, names_from_a_database_never_run_as_commands_in_gnuplot);
     suite_add_tcase(s, rp);
     return s;
 }

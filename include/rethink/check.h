@@ -6,16 +6,29 @@
  * (trend), or per cell and stat (baseline) — and each unit's quantity is summarised over
  * seeds (paired by seed where two arms or two levels are compared):
  *   HOLDS        the unit's confidence interval lies inside the claimed region,
- *   FAILS        it lies entirely outside,
- *   INCONCLUSIVE it straddles the boundary, or n < 2 (no interval), or the cell is missing.
- * A claim holds when every unit holds, fails when any unit fails, else is inconclusive. Its
- * reported estimate, interval and n are those of the deciding unit: the first failing one,
- * else the first inconclusive one, else the one closest to the boundary.
+ *   FAILS        it lies entirely outside, and still does after the claim's correction for
+ *                testing k units (below),
+ *   INCONCLUSIVE otherwise: it straddles the boundary, n < 2 (no interval), the cell is
+ *                missing, it rests on a budget-limited cell (report.h), or it lies outside
+ *                only before the correction.
+ * A claim holds when every unit holds (an intersection–union test: each unit at confidence
+ * c, no correction needed), fails when any unit fails, else is inconclusive. The correction
+ * (claim key `correction`) controls the chance of a false FAILS over the k units at 1 − c:
+ *   holm (default)  Holm's step-down: unit p-values against the region (rk_region_p),
+ *                   adjusted (rk_holm_adjust) over the k units; a unit fails when its
+ *                   interval at c lies outside and its adjusted p < 1 − c;
+ *   bonferroni      every unit's interval at 1 − (1 − c)/k, for HOLDS as well as FAILS (the
+ *                   older, more conservative rule: a claim fails exactly when it fails under
+ *                   Holm, and holds less often);
+ *   none            each unit at c ("any unit fails": the verdicts before corrections).
+ * A claim's reported estimate, interval, n and minimal detectable effect are those of the
+ * deciding unit: the first failing one, else the first inconclusive one, else the one
+ * closest to the boundary.
  *
  * Baseline units are a regression alarm instead (detectron2's EXPECTED_RESULTS, with seeds):
  * a cell's mean may move from the baseline's by at most
  * max(tolerance, k · std_base · √(1/n_base + 1/n_now)); within is HOLDS, beyond is FAILS,
- * a cell the results lack is INCONCLUSIVE.
+ * a cell the results lack is INCONCLUSIVE (no correction applies: it is not a test).
  *
  * Errors (RK_EINVAL / RK_EFORMAT) are bad input and name file:line and key: a malformed
  * claims or baseline file, an unknown arm, stat or config key, an aug, fraction or axis the
@@ -33,6 +46,19 @@ typedef enum { RK_HOLDS = 0, RK_FAILS = 1, RK_INCONCLUSIVE = 2 } rk_verdict;
 
 /* "HOLDS", "FAILS", "INCONCLUSIVE" (the store's strings). */
 const char *rk_verdict_name(rk_verdict v);
+
+/* How a claim over k units controls its false FAILS (see above). */
+typedef enum { RK_CORR_HOLM = 0, RK_CORR_BONFERRONI, RK_CORR_NONE } rk_correction;
+
+/* "holm", "bonferroni", "none". */
+const char *rk_correction_name(rk_correction c);
+
+/* What a claim does with a unit resting on a budget-limited cell (a plateau-schedule trial
+ * that hit its maximum budget: not converged): key budget_limited. */
+typedef enum { RK_BUDGET_INCONCLUSIVE = 0, RK_BUDGET_IGNORE } rk_budget_rule;
+
+/* Power at which the minimal detectable effect is stated. */
+#define RK_MDE_POWER 0.8
 
 typedef enum {
     RK_CLAIM_DELTA,    /* stat(a) − stat(b), paired by seed, in each cell of the slice */
@@ -82,7 +108,8 @@ typedef struct rk_claim_spec {
     double min, max;              /* the claimed region (min, max); NAN: unbounded */
     char *axis;                   /* trend: "aug", "fraction" or a config key */
     int compare_ends;             /* trend: first vs last level instead of each step */
-    int bonferroni;               /* per-unit confidence 1 − (1 − c)/units */
+    rk_correction correction;     /* key correction (default holm) */
+    rk_budget_rule budget;        /* key budget_limited (default inconclusive) */
     int missing_inconclusive;     /* if_missing = inconclusive */
     rk_baseline *baseline;        /* baseline claims */
     int line_arm, line_aug, line_fraction, line_axis, line_a, line_b; /* for errors found
@@ -118,6 +145,12 @@ typedef struct rk_check_unit {
     double estimate;              /* what the verdict is about: s.mean, or for a stable
                                      claim the number of diverged trials */
     char *note;                   /* why it is inconclusive, or NULL */
+    double p;                     /* rk_region_p of s against the region; NAN: not tested */
+    double p_adjusted;            /* after the claim's correction (holm: Holm's; bonferroni:
+                                     min(1, k p); none: p); NAN: not tested */
+    double mde;                   /* rk_mde at the level its interval used, RK_MDE_POWER;
+                                     NAN when n < 2 */
+    int budget_limited;           /* rests on a budget-limited cell */
 } rk_check_unit;
 
 typedef struct rk_check_result {
@@ -127,7 +160,13 @@ typedef struct rk_check_result {
     rk_summary s;                 /* the deciding unit's */
     double estimate;              /* the deciding unit's */
     double min, max;              /* the claimed region (NAN: unbounded) */
-    double confidence;            /* per unit (after any correction) */
+    double confidence;            /* of the units' intervals (bonferroni: corrected) */
+    rk_correction correction;
+    double mde;                   /* the deciding unit's minimal detectable effect (NAN: none,
+                                     n < 2 or a baseline / stable claim) */
+    size_t nbudget;               /* units resting on budget-limited cells */
+    size_t nmin;                  /* HOLDS / FAILS: the fewest seeds among the units behind the
+                                     verdict (below 4 it is stated as indicative); else 0 */
     char *reason;                 /* one line: why this verdict */
     rk_check_unit *units;
     size_t nunits;
@@ -147,8 +186,9 @@ int rk_check_record(rk_store *db, const char *study, const rk_check_result *res,
  * inconclusive: the exit code of rethink check. */
 int rk_check_exit_code(const rk_check_result *res, size_t n);
 /* One line of JSON: {"study", "confidence", "exit", "holds", "fails", "inconclusive",
- * "claims": [{"name", "type", "verdict", "estimate", "ci", "n", "reason", "units": [...]}]};
- * malloc'd. */
+ * "claims": [{"name", "type", "verdict", "estimate", "ci", "n", "n_min", "mde", "correction",
+ * "budget_limited_units", "reason", "units": [{"cell", "verdict", "estimate", "ci", "n",
+ * "p", "p_adjusted", "mde", "budget_limited", "note"}]}]}; malloc'd. */
 char *rk_check_json(const char *study, double confidence, const rk_check_result *res,
                     size_t n);
 

@@ -21,15 +21,21 @@
  * COCO stats are stored as fractions (0.392); tables and plots show them ×100 ("AP points",
  * as the paper does); cells.csv and deltas.csv keep the stored units.
  *
- * Convergence: a trial trained with a dev split (train.dev > 0) records dev.AP at the epochs
- * it evaluated, select.epoch (the epoch whose checkpoint it kept: the best dev AP, ties to
- * the earlier) and select.dev.AP. The paper trains "until held-out AP stops improving"; we
- * train for a fixed budget and keep the best-on-dev checkpoint, so the report says whether
- * each cell had stopped improving within its budget: from a trial's epochs T (the last step
- * of its loss metric), its last-quarter gain is the best dev AP at epochs e > 0.75 T minus
- * the best at e <= 0.75 T (positive: still improving late), and a cell has plateaued when
- * its mean gain over seeds is below RK_PLATEAU_GAIN. Trials without dev metrics have no
- * convergence numbers (NAN), never made-up ones.
+ * Convergence, two ways:
+ *  - a trial trained with the plateau schedule (train.schedule = plateau) stops when its dev
+ *    AP stops improving, its step budget only a safety net, and records why it stopped
+ *    (stop_reason 'plateau' or 'budget'). One that stopped on 'budget' hit that maximum: it
+ *    is not converged (budget-limited), and so is a cell holding such a trial;
+ *  - a trial with a fixed budget (the cosine schedule) and a dev split (train.dev > 0)
+ *    records dev.AP at the epochs it evaluated, select.epoch (the epoch whose checkpoint it
+ *    kept: the best dev AP, ties to the earlier) and select.dev.AP, and the report says
+ *    whether each cell had stopped improving within its budget: from a trial's epochs T (the
+ *    last step of its loss metric), its last-quarter gain is the best dev AP at epochs
+ *    e > 0.75 T minus the best at e <= 0.75 T (positive: still improving late), and a cell
+ *    has plateaued when its mean gain over seeds is below RK_PLATEAU_REL times its mean kept
+ *    dev AP (a threshold relative to the cell's AP: half a point means little at AP 30 and
+ *    everything at AP 1).
+ * Trials without these facts have no convergence numbers (NAN), never made-up ones.
  *
  * The report reads the database through the store, opened read-only, and never writes it;
  * claims verdicts shown are the store's latest per claim (rethink check writes them). Output
@@ -54,6 +60,22 @@ typedef struct rk_summary {
 
 /* The p-quantile of Student's t with df degrees of freedom; NAN unless 0 < p < 1, df > 0. */
 double rk_t_quantile(double p, double df);
+/* P(T <= x) for Student's t with df degrees of freedom (x may be ±INFINITY); NAN unless
+ * df > 0 and x is not NAN. */
+double rk_t_cdf(double x, double df);
+/* The minimal detectable effect of a mean over s->n values with sample SD s->std: the
+ * smallest true distance from a boundary that a two-sided test at level alpha detects with
+ * the given power, (t(1 − alpha/2, n − 1) + t(power, n − 1)) · std / √n. NAN when n < 2. */
+double rk_mde(const rk_summary *s, double alpha, double power);
+/* Two-sided p-value that the mean of s lies outside the region (lo, hi) (NAN: open end):
+ * min over the closed ends of 2 P(T <= (mean − lo)/se) and 2 P(T >= (mean − hi)/se), capped
+ * at 1, se = std/√n, df = n − 1. p < alpha exactly when the (1 − alpha) interval lies
+ * entirely outside the region. NAN when n < 2. */
+double rk_region_p(const rk_summary *s, double lo, double hi);
+/* Holm's step-down adjustment of p[0..n): sorted ascending p(1) <= ... <= p(n), the adjusted
+ * p(i) is max over j <= i of min(1, (n − j + 1) p(j)); H(i) is rejected at level alpha when
+ * its adjusted p is below alpha. A NAN p (no test) sorts last, counts in n and stays NAN. */
+void rk_holm_adjust(const double *p, size_t n, double *adj);
 /* Summary of x[0..n) (non-finite values are skipped: they do not count in n). */
 void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s);
 /* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", ...), -1 if unknown. */
@@ -72,9 +94,9 @@ int rk_seeded_diff(const rk_seeded *a, const rk_seeded *b, rk_seeded *out, rk_er
 
 /* ---- a study's results ---- */
 
-/* A cell has plateaued when its mean last-quarter dev gain is below this (stored units:
- * 0.005 = 0.5 AP points). */
-#define RK_PLATEAU_GAIN 0.005
+/* A fixed-budget cell has plateaued when its mean last-quarter dev gain is below this
+ * fraction of its mean kept dev AP (0.02: 0.6 AP points at dev AP 30). */
+#define RK_PLATEAU_REL 0.02
 
 /* Best dev AP at epochs e > 0.75 epochs minus the best at e <= 0.75 epochs, over the dev
  * evaluations dev[0..n) (step = epoch); NAN when either part has no finite evaluation or
@@ -130,6 +152,11 @@ typedef struct rk_result_trial {
     double dev_best;      /* max dev.AP: the kept checkpoint's dev AP */
     double dev_gain;      /* rk_dev_gain_last_quarter over its dev.AP and epochs */
     double select_frac;   /* select.epoch / epochs */
+    /* how its detector stopped (finished trials recorded by schema 3; else NULL / -1) */
+    char *stop_reason;    /* "plateau" or "budget" */
+    int64_t steps, max_steps;
+    int plateau_schedule; /* its config says train.schedule = plateau */
+    int budget_limited;   /* plateau_schedule and it stopped on "budget": it hit the maximum */
     rk_param *params;     /* the flattened config, sorted by key */
     size_t nparams;
 } rk_result_trial;
@@ -137,11 +164,16 @@ typedef struct rk_result_trial {
 typedef enum rk_convergence {
     RK_CONV_UNMEASURED,   /* no trial of the cell has dev metrics (no dev split) */
     RK_CONV_UNDETERMINED, /* dev metrics, but no gain: no evaluation in one of the parts */
-    RK_CONV_PLATEAUED,    /* mean last-quarter gain < RK_PLATEAU_GAIN */
-    RK_CONV_IMPROVING     /* still improving at the end of its budget */
+    RK_CONV_PLATEAUED,    /* mean last-quarter gain < RK_PLATEAU_REL × mean kept dev AP */
+    RK_CONV_IMPROVING,    /* still improving at the end of its budget */
+    /* plateau schedule: every trial of the cell with a stop reason stopped on the rule */
+    RK_CONV_STOPPED,
+    /* plateau schedule: at least one trial hit its maximum budget (not converged) */
+    RK_CONV_BUDGET_LIMITED
 } rk_convergence;
 
-/* "not measured", "undetermined", "plateaued", "still improving". */
+/* "not measured", "undetermined", "plateaued", "still improving", "converged" (the plateau
+ * rule stopped it), "hit the maximum". */
 const char *rk_convergence_name(rk_convergence c);
 
 typedef struct rk_cell {
@@ -156,6 +188,13 @@ typedef struct rk_cell {
     rk_summary cpu_amortised; /* total_cpu_amortised_s */
     /* convergence: over the trials with dev metrics (dev_best.n = 0: not measured) */
     rk_summary dev_best, dev_gain, select_frac;
+    /* how its trials stopped: counts of stop reasons, steps trained (over the trials that
+     * recorded them) and the largest budget; budget_limited counts the trials that trained
+     * with the plateau schedule and hit its maximum, plateau_schedule those with the
+     * schedule at all */
+    size_t stop_plateau, stop_budget, budget_limited, plateau_schedule;
+    rk_summary steps;
+    int64_t max_steps;    /* -1 unknown */
     rk_convergence conv;
 } rk_cell;
 
@@ -205,6 +244,11 @@ int rk_cell_values(const rk_results *r, const rk_cell *c, int stat, rk_seeded *o
 int rk_paired_delta(const rk_results *r, const rk_cell *a, const rk_cell *b, int stat,
                     rk_summary *out, rk_err *err);
 
+/* The control of a cell: the cell of its arm's control arm (rk_arms[].control: selftrain →
+ * continue) at its (aug, fraction) with a compatible variant, or NULL (no control arm, or
+ * the study lacks its cell). */
+const rk_cell *rk_results_control(const rk_results *r, const rk_cell *c);
+
 /* ---- the report folder ---- */
 
 typedef struct rk_report_opts {
@@ -214,20 +258,28 @@ typedef struct rk_report_opts {
     const char *curve_arm, *curve_aug;
     double curve_fraction;
     const char *gnuplot;  /* program to run; NULL: "gnuplot" from PATH */
+    int shared_y;         /* 1: every panel of ap_vs_aug and ap_vs_fraction on one y range */
 } rk_report_opts;
 
 /* What rk_report_write wrote, for the caller to list. */
 typedef struct rk_report_files {
     char **paths;         /* relative to out_dir */
     size_t n;
+    /* NULL, or why some plots were not drawn (gnuplot missing or failing): the report was
+     * written without them and says so; malloc'd */
+    char *warning;
 } rk_report_files;
 
 void rk_report_files_free(rk_report_files *f);
 
-/* Writes the report folder: for every plot NAME.gp (gnuplot script), NAME*.dat, NAME.png
- * (pngcairo) and NAME.svg; cells.csv, deltas.csv, report.md and index.html. gnuplot runs
- * as a subprocess in out_dir; a missing gnuplot or a failing script is RK_EIO naming the
- * script and gnuplot's first error line. files may be NULL. */
+/* Writes the report folder: cells.csv, deltas.csv, report.md and index.html always; for
+ * every plot NAME.gp (gnuplot script) and NAME*.dat, and NAME.png (pngcairo) and NAME.svg
+ * when gnuplot draws them. gnuplot runs as a subprocess in out_dir; when it is missing or a
+ * script fails, the report is written without those plots, says why (in report.md,
+ * index.html and files->warning) and the call succeeds. Text from the data (arm, policy and
+ * variant names) reaches a gnuplot script only in single-quoted strings reduced to a
+ * whitelist of characters, never where gnuplot substitutes (backquotes, macros). files may
+ * be NULL. */
 int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_files *files,
                     rk_err *err);
 

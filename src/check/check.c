@@ -1,7 +1,7 @@
 /* Judging claims against a study's results: each claim becomes a list of units (a cell, a
  * step along an axis, a baseline cell and stat), each unit a set of per-seed values whose
- * confidence interval is compared with the claimed region; then the verdicts go to the
- * store and to JSON.
+ * confidence interval is compared with the claimed region, then corrected for testing k
+ * units at once (Holm by default: check.h); then the verdicts go to the store and to JSON.
  *
  * Every comparison between two cells pairs values by seed (rk_seeded_diff): the seed fixes
  * the labelled subset and the initialisation, so pairing removes the part of the noise the
@@ -108,10 +108,17 @@ static const rk_cell *find_partner(const rk_results *r, const rk_cell *a, const 
 
 /* ---- units under construction ---- */
 
+/* A unit rests on at most four cells: a trend step of a delta compares two pairs. */
+#define MAX_REST 4
+
 typedef struct {
     char *label, *note;
     rk_seeded v;         /* per-seed values of the tested quantity */
     const rk_cell *cell; /* the (a) cell, for trends */
+    const rk_cell *rest[MAX_REST]; /* the cells its values come from */
+    size_t nrest;
+    double p, p_adj, mde;
+    int budget;          /* rests on a budget-limited cell */
     double estimate;     /* what the verdict is about: s.mean, or a stable claim's diverged
                             trials (its s has only n, the trials seen) */
     int sel;             /* which arm selector it came from (trend lines) */
@@ -147,6 +154,13 @@ static unit *units_add(units *us)
 }
 
 static void fmt_fraction(char *out, size_t cap, double f) { snprintf(out, cap, "%g%%", 100 * f); }
+
+static void rest_add(unit *u, const rk_cell *c)
+{
+    for (size_t i = 0; i < u->nrest; i++)
+        if (u->rest[i] == c) return;
+    if (u->nrest < MAX_REST) u->rest[u->nrest++] = c;
+}
 
 /* "S4 20%" (+ " [variant]") with an optional "arm " prefix. */
 static char *cell_label(const rk_cell *c, const char *arm_prefix)
@@ -200,10 +214,15 @@ static int check_sel(const rk_claim_spec *c, const rk_results *r, const rk_arm_s
     for (size_t i = 0; i < r->n && !in_study; i++) in_study = !strcmp(r->t[i].arm, s->arm);
     char list[256];
     list_strings(list, sizeof list, r->arms, r->narms);
-    if (!in_study && !known_arm(s->arm))
-        return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key '%s': unknown arm '%s' (arms: "
-                       "scratch, pretrain, selftrain, pretrain+selftrain; study %s has %s)",
-                       c->file, line, c->name, key, s->arm, r->study, list);
+    if (!in_study && !known_arm(s->arm)) {
+        char arms[256];
+        size_t u = 0;
+        arms[0] = 0;
+        for (int a = 0; a < RK_NARMS && u < sizeof arms; a++)
+            u += (size_t)snprintf(arms + u, sizeof arms - u, "%s%s", a ? ", " : "", rk_arms[a].name);
+        return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] key '%s': unknown arm '%s' (arms: %s; "
+                       "study %s has %s)", c->file, line, c->name, key, s->arm, arms, r->study, list);
+    }
     for (size_t i = 0; i < s->nwhere; i++)
         if (!any_param(r, s->where[i].key)) {
             if (!c->missing_inconclusive)
@@ -287,6 +306,7 @@ static int check_data(const rk_claim_spec *c, const rk_results *r, gap *g, rk_er
 static int series_at(const rk_claim_spec *c, const rk_results *r, const rk_cell *cell,
                      unit *u, rk_err *err)
 {
+    rest_add(u, cell);
     if (!c->a.arm) return rk_cell_values(r, cell, c->stat, &u->v, err);
     const rk_cell *b = find_partner(r, cell, &c->a, &c->b);
     if (!b) {
@@ -297,6 +317,7 @@ static int series_at(const rk_claim_spec *c, const rk_results *r, const rk_cell 
         u->note = strdup(buf);
         return u->note ? RK_OK : oom(err);
     }
+    rest_add(u, b);
     rk_seeded va, vb;
     int rc = rk_cell_values(r, cell, c->stat, &va, err);
     if (rc) return rc;
@@ -441,6 +462,8 @@ static int trend_units(const rk_claim_spec *c, const rk_results *r, units *out, 
             snprintf(buf, sizeof buf, "%s: %s -> %s", lo->line, lo->level, hi->level);
             u->label = strdup(buf);
             if (!u->label) rc = oom(err);
+            for (size_t q = 0; q < lo->nrest; q++) rest_add(u, lo->rest[q]);
+            for (size_t q = 0; q < hi->nrest; q++) rest_add(u, hi->rest[q]);
             if (!rc && (lo->note || hi->note)) {
                 u->note = strdup(lo->note ? lo->note : hi->note);
                 if (!u->note) rc = oom(err);
@@ -500,7 +523,9 @@ static int baseline_units(const rk_claim_spec *c, const rk_results *r, units *us
             u->s.ci_low = now->ci_low - bc->mean[s];
             u->s.ci_high = now->ci_high - bc->mean[s];
             u->verdict = fabs(d) <= tol ? RK_HOLDS : RK_FAILS;
-            snprintf(buf, sizeof buf, "moved %+.4g from %.4g (tolerance %.4g)", d, bc->mean[s], tol);
+            /* COCO stats are fractions: the note speaks AP points, as the report does */
+            snprintf(buf, sizeof buf, "moved %+.2f points from %.2f (tolerance %.2f)", 100 * d,
+                     100 * bc->mean[s], 100 * tol);
             if (!(u->note = strdup(buf))) return oom(err);
         }
     }
@@ -564,12 +589,38 @@ static double margin(const rk_summary *s, double lo, double hi)
     return m;
 }
 
-static int judge(unit *u, double lo, double hi, double conf, rk_err *err)
+/* "rests on ...: scratch S4 20% (2 of 3 trials hit the maximum of 40000 steps)" for each
+ * budget-limited cell u rests on, into out. */
+static void budget_note(const unit *u, char *out, size_t cap)
 {
+    size_t used = (size_t)snprintf(out, cap, "rests on a cell that hit its maximum budget (not "
+                                   "converged): ");
+    int k = 0;
+    for (size_t i = 0; i < u->nrest && used < cap; i++) {
+        const rk_cell *c = u->rest[i];
+        if (!c->budget_limited) continue;
+        char fr[32], steps[48] = "";
+        fmt_fraction(fr, sizeof fr, c->fraction);
+        if (c->max_steps > 0) snprintf(steps, sizeof steps, " of %lld steps", (long long)c->max_steps);
+        used += (size_t)snprintf(out + used, cap - used, "%s%s %s %s%s%s%s (%zu of %zu trials hit "
+                                 "the maximum%s)", k++ ? "; " : "", c->arm, c->aug, fr,
+                                 *c->variant->text ? " [" : "", c->variant->text,
+                                 *c->variant->text ? "]" : "", c->budget_limited, c->n, steps);
+    }
+}
+
+/* The unit's verdict at confidence conf before any correction, its p-value against the
+ * region and its minimal detectable effect. */
+static int judge(unit *u, const rk_claim_spec *c, double conf, rk_err *err)
+{
+    u->p = u->p_adj = u->mde = NAN;
     if (u->fixed) return RK_OK;
+    double lo = c->min, hi = c->max;
     rk_summarize(u->v.v, u->v.n, conf, &u->s);
     u->estimate = u->s.mean;
-    char buf[300];
+    u->mde = rk_mde(&u->s, 1 - conf, RK_MDE_POWER);
+    for (size_t i = 0; i < u->nrest; i++) u->budget |= u->rest[i]->budget_limited > 0;
+    char buf[1400];
     if (u->note) {
         u->verdict = RK_INCONCLUSIVE;
         return RK_OK;
@@ -577,28 +628,83 @@ static int judge(unit *u, double lo, double hi, double conf, rk_err *err)
     if (u->s.n < 2) {
         u->verdict = RK_INCONCLUSIVE;
         snprintf(buf, sizeof buf, u->s.n ? "n = 1 seed: no interval" : "no seeds to pair");
-    } else if ((isnan(lo) || u->s.ci_low > lo) && (isnan(hi) || u->s.ci_high < hi)) {
+        return (u->note = strdup(buf)) ? RK_OK : oom(err);
+    }
+    u->p = rk_region_p(&u->s, lo, hi);
+    if (u->budget && c->budget == RK_BUDGET_INCONCLUSIVE) {
+        /* not tested: its numbers are shown, but a cell that did not converge decides
+         * nothing (and the decision not to test comes from the stop reasons, not the data) */
+        u->verdict = RK_INCONCLUSIVE;
+        budget_note(u, buf, sizeof buf);
+        return (u->note = strdup(buf)) ? RK_OK : oom(err);
+    }
+    if ((isnan(lo) || u->s.ci_low > lo) && (isnan(hi) || u->s.ci_high < hi)) {
         u->verdict = RK_HOLDS;
         return RK_OK;
-    } else if ((!isnan(lo) && u->s.ci_high < lo) || (!isnan(hi) && u->s.ci_low > hi)) {
+    }
+    if ((!isnan(lo) && u->s.ci_high < lo) || (!isnan(hi) && u->s.ci_low > hi)) {
         u->verdict = RK_FAILS;
         return RK_OK;
-    } else {
-        u->verdict = RK_INCONCLUSIVE;
-        snprintf(buf, sizeof buf, "interval [%.4g, %.4g] straddles %.4g", u->s.ci_low,
-                 u->s.ci_high, !isnan(lo) && u->s.ci_low <= lo ? lo : hi);
     }
+    u->verdict = RK_INCONCLUSIVE;
+    /* which end, not its value: the interval is the unit's own numbers */
+    double b = !isnan(lo) && u->s.ci_low <= lo ? lo : hi;
+    snprintf(buf, sizeof buf, "interval straddles %s", b == 0 ? "0"
+             : b == lo ? "the claimed min" : "the claimed max");
     return (u->note = strdup(buf)) ? RK_OK : oom(err);
+}
+
+/* The claim's correction over its k units: adjusted p-values, and (Holm) units outside the
+ * region at c that do not survive the step-down become inconclusive. alpha = 1 − c. */
+static int correct(units *us, const rk_claim_spec *c, double alpha, rk_err *err)
+{
+    size_t k = us->n;
+    if (!k || us->u[0].fixed) return RK_OK; /* baseline and stable claims: not tests */
+    double *p = malloc(k * sizeof *p), *adj = malloc(k * sizeof *adj);
+    if (!p || !adj) {
+        free(p), free(adj);
+        return oom(err);
+    }
+    for (size_t i = 0; i < k; i++) {
+        const unit *u = &us->u[i];
+        /* a unit left untested (budget-limited) keeps its p for the reader, not for Holm */
+        p[i] = u->budget && c->budget == RK_BUDGET_INCONCLUSIVE ? NAN : u->p;
+    }
+    if (c->correction == RK_CORR_HOLM) rk_holm_adjust(p, k, adj);
+    for (size_t i = 0; i < k; i++)
+        adj[i] = c->correction == RK_CORR_HOLM ? adj[i]
+                 : c->correction == RK_CORR_BONFERRONI ? fmin(1, (double)k * p[i]) : p[i];
+    int rc = RK_OK;
+    for (size_t i = 0; i < k && !rc; i++) {
+        unit *u = &us->u[i];
+        u->p_adj = adj[i];
+        if (c->correction != RK_CORR_HOLM || u->verdict != RK_FAILS || adj[i] < alpha) continue;
+        char buf[300];
+        snprintf(buf, sizeof buf, "outside the region at %g %% (p = %.3g), but not after Holm's "
+                 "correction over %zu units (adjusted p = %.3g)", 100 * (1 - alpha), u->p, k,
+                 adj[i]);
+        u->verdict = RK_INCONCLUSIVE;
+        free(u->note);
+        if (!(u->note = strdup(buf))) rc = oom(err);
+    }
+    free(p), free(adj);
+    return rc;
+}
+
+static const char *correction_text(rk_correction c)
+{
+    return c == RK_CORR_HOLM ? " (Holm)" : c == RK_CORR_BONFERRONI ? " (Bonferroni)" : "";
 }
 
 static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, double conf,
                        rk_err *err)
 {
-    size_t nh = 0, nf = 0, ni = 0;
+    size_t nh = 0, nf = 0, ni = 0, nb = 0;
     const unit *fail = NULL, *inc = NULL, *close = NULL;
     double best = INFINITY;
     for (size_t i = 0; i < us->n; i++) {
         const unit *u = &us->u[i];
+        nb += u->budget;
         if (u->verdict == RK_FAILS && !nf++) fail = u;
         if (u->verdict == RK_INCONCLUSIVE && !ni++) inc = u;
         if (u->verdict == RK_HOLDS) {
@@ -610,39 +716,75 @@ static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, 
     const unit *d = fail ? fail : inc ? inc : close;
     res->verdict = nf ? RK_FAILS : ni || !us->n ? RK_INCONCLUSIVE : RK_HOLDS;
     res->confidence = conf;
+    res->correction = c->correction;
+    res->nbudget = nb;
     res->min = c->min;
     res->max = c->max;
     res->s = d ? d->s : NO_SUMMARY;
     res->estimate = d ? d->estimate : NAN;
-    char buf[1200];
+    res->mde = d ? d->mde : NAN;
+    char buf[2000], pv[96] = "";
+    size_t used = 0;
+    if (d && isfinite(d->p) && c->correction == RK_CORR_NONE)
+        snprintf(pv, sizeof pv, ", p = %.3g", d->p);
+    else if (d && isfinite(d->p))
+        snprintf(pv, sizeof pv, ", p = %.3g, adjusted %.3g", d->p, d->p_adj);
+    /* The deciding unit's estimate and interval are the result's own fields (printed beside
+     * the reason, in the claim's units); the reason says which unit and why, with no number in
+     * a unit, so that a report can show it beside numbers in AP points. */
     if (!us->n)
-        snprintf(buf, sizeof buf, "no cell of the study falls in the claim's slice");
+        used = (size_t)snprintf(buf, sizeof buf, "no cell of the study falls in the claim's slice");
     else if (nf)
-        snprintf(buf, sizeof buf, "fails in %zu of %zu units; first: %s (estimate %.4g, CI [%.4g, "
-                 "%.4g], n = %zu)%s%s", nf, us->n, d->label, d->estimate, d->s.ci_low,
-                 d->s.ci_high, d->s.n, d->note ? ": " : "", d->note ? d->note : "");
+        used = (size_t)snprintf(buf, sizeof buf, "fails in %zu of %zu units%s; first: %s (n = %zu%s)"
+                                "%s%s", nf, us->n, correction_text(c->correction), d->label, d->s.n,
+                                pv, d->note ? ": " : "", d->note ? d->note : "");
     else if (ni)
-        snprintf(buf, sizeof buf, "%zu of %zu units inconclusive; first: %s: %s", ni, us->n,
-                 d->label, d->note ? d->note : "");
+        used = (size_t)snprintf(buf, sizeof buf, "%zu of %zu units inconclusive; first: %s: %s", ni,
+                                us->n, d->label, d->note ? d->note : "");
     else if (us->n == 1 && d->note)
-        snprintf(buf, sizeof buf, "holds: %s: %s", d->label, d->note);
+        used = (size_t)snprintf(buf, sizeof buf, "holds: %s: %s", d->label, d->note);
     else if (d->note)
-        snprintf(buf, sizeof buf, "holds in all %zu units; closest: %s: %s", us->n, d->label, d->note);
+        used = (size_t)snprintf(buf, sizeof buf, "holds in all %zu units; closest: %s: %s", us->n,
+                                d->label, d->note);
     else
-        snprintf(buf, sizeof buf, "holds in %s%zu unit%s%s %s (estimate %.4g, CI [%.4g, %.4g], "
-                 "n = %zu)", us->n > 1 ? "all " : "", us->n, us->n > 1 ? "s" : "",
-                 us->n > 1 ? "; closest:" : ":", d->label, d->estimate, d->s.ci_low,
-                 d->s.ci_high, d->s.n);
+        used = (size_t)snprintf(buf, sizeof buf, "holds in %s%zu unit%s%s %s (n = %zu)",
+                                us->n > 1 ? "all " : "", us->n, us->n > 1 ? "s" : "",
+                                us->n > 1 ? "; closest:" : ":", d->label, d->s.n);
+    if (used >= sizeof buf) used = sizeof buf - 1;
+    if (nb && used < sizeof buf)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, c->budget == RK_BUDGET_IGNORE
+                                 ? "; judged although %zu of %zu units rest on cells that hit "
+                                   "their maximum budget (budget_limited = ignore)"
+                                 : "; %zu of %zu units rest on cells that hit their maximum "
+                                   "budget: inconclusive there (budget_limited = ignore judges "
+                                   "them)", nb, us->n);
+    /* few seeds: a t interval on fewer than 4 rests on a rough estimate of the spread, so a
+     * verdict drawn from it is stated as indicative, never as decisive */
+    size_t nmin = 0;
+    for (size_t i = 0; i < us->n; i++) {
+        const unit *u = &us->u[i];
+        if (u->fixed || u->verdict != res->verdict || res->verdict == RK_INCONCLUSIVE) continue;
+        if (!nmin || u->s.n < nmin) nmin = u->s.n;
+    }
+    res->nmin = nmin;
+    if (nmin && nmin < 4 && used < sizeof buf)
+        snprintf(buf + used, sizeof buf - used, "; only n = %zu seeds (fewer than 4): indicative",
+                 nmin);
     if (!(res->reason = strdup(buf))) return oom(err);
     res->units = calloc(us->n + 1, sizeof *res->units);
     if (!res->units) return oom(err);
     for (size_t i = 0; i < us->n; i++) {
         rk_check_unit *o = &res->units[i];
-        o->label = us->u[i].label, us->u[i].label = NULL;
-        o->note = us->u[i].note, us->u[i].note = NULL;
-        o->verdict = us->u[i].verdict;
-        o->s = us->u[i].s;
-        o->estimate = us->u[i].estimate;
+        unit *u = &us->u[i];
+        o->label = u->label, u->label = NULL;
+        o->note = u->note, u->note = NULL;
+        o->verdict = u->verdict;
+        o->s = u->s;
+        o->estimate = u->estimate;
+        o->p = u->p;
+        o->p_adjusted = u->p_adj;
+        o->mde = u->mde;
+        o->budget_limited = u->budget;
         res->nunits++;
     }
     return RK_OK;
@@ -653,7 +795,8 @@ static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result 
     memset(res, 0, sizeof *res);
     res->type = c->type;
     res->s = NO_SUMMARY;
-    res->estimate = NAN;
+    res->estimate = res->mde = NAN;
+    res->correction = c->correction;
     if (!(res->name = strdup(c->name))) return oom(err);
     if (c->description && !(res->description = strdup(c->description))) return oom(err);
     gap g;
@@ -684,8 +827,9 @@ static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result 
     case RK_CLAIM_STABLE: rc = stable_units(c, r, &us, err); break;
     }
     double conf = r->confidence;
-    if (c->bonferroni && us.n > 1) conf = 1 - (1 - conf) / (double)us.n;
-    for (size_t i = 0; i < us.n && !rc; i++) rc = judge(&us.u[i], c->min, c->max, conf, err);
+    if (c->correction == RK_CORR_BONFERRONI && us.n > 1) conf = 1 - (1 - conf) / (double)us.n;
+    for (size_t i = 0; i < us.n && !rc; i++) rc = judge(&us.u[i], c, conf, err);
+    if (!rc) rc = correct(&us, c, 1 - r->confidence, err);
     if (!rc) rc = fill_result(res, c, &us, conf, err);
     units_free(&us);
     return rc;
@@ -753,9 +897,13 @@ static cJSON *result_json(const rk_check_result *c, int with_description)
     cJSON_AddItemToArray(ci, num_or_null(c->s.ci_low));
     cJSON_AddItemToArray(ci, num_or_null(c->s.ci_high));
     cJSON_AddNumberToObject(o, "n", (double)c->s.n);
+    cJSON_AddNumberToObject(o, "n_min", (double)c->nmin);
+    add_num(o, "mde", c->mde);
     add_num(o, "min", c->min);
     add_num(o, "max", c->max);
     add_num(o, "confidence", c->confidence);
+    cJSON_AddStringToObject(o, "correction", rk_correction_name(c->correction));
+    cJSON_AddNumberToObject(o, "budget_limited_units", (double)c->nbudget);
     cJSON_AddStringToObject(o, "reason", c->reason ? c->reason : "");
     cJSON *us = cJSON_AddArrayToObject(o, "units");
     for (size_t i = 0; i < c->nunits; i++) {
@@ -768,6 +916,10 @@ static cJSON *result_json(const rk_check_result *c, int with_description)
         cJSON_AddItemToArray(uci, num_or_null(u->s.ci_low));
         cJSON_AddItemToArray(uci, num_or_null(u->s.ci_high));
         cJSON_AddNumberToObject(x, "n", (double)u->s.n);
+        add_num(x, "p", u->p);
+        add_num(x, "p_adjusted", u->p_adjusted);
+        add_num(x, "mde", u->mde);
+        if (u->budget_limited) cJSON_AddTrueToObject(x, "budget_limited");
         if (u->note) cJSON_AddStringToObject(x, "note", u->note);
         cJSON_AddItemToArray(us, x);
     }

@@ -140,20 +140,30 @@ static const char *parse_sel(const char *v, rk_arm_sel *s)
 
 enum {
     K_TYPE, K_DESCRIPTION, K_STAT, K_A, K_B, K_ARM, K_AUG, K_FRACTION, K_SIGN, K_MIN, K_MAX,
-    K_AXIS, K_DIRECTION, K_COMPARE, K_CORRECTION, K_IF_MISSING, K_FILE, NKEYS
+    K_AXIS, K_DIRECTION, K_COMPARE, K_CORRECTION, K_IF_MISSING, K_FILE, K_BUDGET, NKEYS
 };
 static const char *const KEYS[NKEYS] = {
     "type", "description", "stat", "a", "b", "arm", "aug", "fraction", "sign", "min", "max",
-    "axis", "direction", "compare", "correction", "if_missing", "file"};
+    "axis", "direction", "compare", "correction", "if_missing", "file", "budget_limited"};
 
-/* Keys each type accepts (besides type, description, if_missing, correction). */
+/* Keys each type accepts (besides type, description, if_missing, correction). A baseline is
+ * a regression alarm on whatever was run and a stable claim is about divergence, so neither
+ * takes budget_limited. */
 static const char *const ALLOWED[] = {
-    [RK_CLAIM_DELTA] = "stat a b aug fraction sign min max",
-    [RK_CLAIM_VALUE] = "stat arm aug fraction sign min max",
-    [RK_CLAIM_TREND] = "stat a b arm aug fraction min max axis direction compare",
+    [RK_CLAIM_DELTA] = "stat a b aug fraction sign min max budget_limited",
+    [RK_CLAIM_VALUE] = "stat arm aug fraction sign min max budget_limited",
+    [RK_CLAIM_TREND] = "stat a b arm aug fraction min max axis direction compare budget_limited",
     [RK_CLAIM_BASELINE] = "stat arm aug fraction file",
     [RK_CLAIM_STABLE] = "arm aug fraction",
 };
+
+static const char *const CORRECTIONS[] = {
+    [RK_CORR_HOLM] = "holm", [RK_CORR_BONFERRONI] = "bonferroni", [RK_CORR_NONE] = "none"};
+
+const char *rk_correction_name(rk_correction c)
+{
+    return c >= RK_CORR_HOLM && c <= RK_CORR_NONE ? CORRECTIONS[c] : "?";
+}
 
 static const char *const TYPES[] = {"delta", "value", "trend", "baseline", "stable"};
 
@@ -327,10 +337,18 @@ static int build_claim(rk_claimset *s, const rk_ini_item *it, size_t n, rk_claim
         if (!strcmp(v, "ends")) c->compare_ends = 1;
         else if (strcmp(v, "consecutive")) return BAD(K_COMPARE, "consecutive or ends");
     }
+    c->correction = RK_CORR_HOLM;
     if (k[K_CORRECTION]) {
-        const char *v = k[K_CORRECTION]->value;
-        if (!strcmp(v, "bonferroni")) c->bonferroni = 1;
-        else if (strcmp(v, "none")) return BAD(K_CORRECTION, "none or bonferroni");
+        int found = 0;
+        for (int j = RK_CORR_HOLM; j <= RK_CORR_NONE && !found; j++)
+            if (!strcmp(k[K_CORRECTION]->value, CORRECTIONS[j]))
+                c->correction = (rk_correction)j, found = 1;
+        if (!found) return BAD(K_CORRECTION, "holm, bonferroni or none");
+    }
+    if (k[K_BUDGET]) {
+        const char *v = k[K_BUDGET]->value;
+        if (!strcmp(v, "ignore")) c->budget = RK_BUDGET_IGNORE;
+        else if (strcmp(v, "inconclusive")) return BAD(K_BUDGET, "inconclusive or ignore");
     }
     if (k[K_IF_MISSING]) {
         const char *v = k[K_IF_MISSING]->value;

@@ -17,8 +17,11 @@ static const char *HELP =
     "Judges each claim of the claims file (docs/CLAIMS.md; the paper's are in\n"
     "experiments/paper.claims) against the study's results: HOLDS when its confidence\n"
     "interval lies inside the claimed region in every cell, FAILS when it lies outside in\n"
-    "any, INCONCLUSIVE otherwise (the interval straddles the boundary, fewer than 2 seeds,\n"
-    "a missing cell). Verdicts are recorded in the store's claims table and printed.\n";
+    "a cell even after Holm's correction for testing every cell (claim key correction),\n"
+    "INCONCLUSIVE otherwise (the interval straddles the boundary, fewer than 2 seeds, a\n"
+    "missing cell, a cell that hit its maximum budget under the plateau schedule). MDE is\n"
+    "the smallest effect the deciding cell's seeds could detect (80 % power). Verdicts are\n"
+    "recorded in the store's claims table and printed.\n";
 static const char *EXIT_STATUS = /* after the options */
     "\nexit status:\n"
     "  0  every claim holds\n"
@@ -52,33 +55,45 @@ static void print_table(const rk_results *r, const rk_check_result *res, size_t 
     int w = 5;
     for (size_t i = 0; i < n; i++)
         if ((int)strlen(res[i].name) > w) w = (int)strlen(res[i].name);
-    printf("%-13s %-*s %9s  %-21s %4s  %s\n", "verdict", w, "claim", "estimate", "CI", "n",
-           "cells holding");
+    printf("%-13s %-*s %9s  %-21s %4s  %7s  %s\n", "verdict", w, "claim", "estimate", "CI", "n",
+           "MDE", "cells holding");
+    int few = 0;
     for (size_t i = 0; i < n; i++) {
         const rk_check_result *c = &res[i];
-        char est[32], lo[32], hi[32], ci[80] = "-";
+        char est[32], lo[32], hi[32], ci[80] = "-", mde[32] = "-", nn[32];
         fmt_signed(est, sizeof est, c->estimate);
         fmt_signed(lo, sizeof lo, c->s.ci_low);
         fmt_signed(hi, sizeof hi, c->s.ci_high);
         if (isfinite(c->s.ci_low)) snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
+        if (isfinite(c->mde)) snprintf(mde, sizeof mde, "%.4f", c->mde);
+        else if (c->nunits && c->type != RK_CLAIM_STABLE && c->type != RK_CLAIM_BASELINE)
+            snprintf(mde, sizeof mde, "n<2"); /* fewer than 2 pairs: it cannot be computed */
+        /* '*': the verdict rests on fewer than 4 seeds somewhere (footnote) */
+        snprintf(nn, sizeof nn, "%zu%s", c->s.n, c->nmin && c->nmin < 4 ? "*" : "");
+        few |= c->nmin && c->nmin < 4;
         size_t h = 0;
         for (size_t j = 0; j < c->nunits; j++) h += c->units[j].verdict == RK_HOLDS;
-        printf("%-13s %-*s %9s  %-21s %4zu  %zu/%zu\n", rk_verdict_name(c->verdict), w, c->name,
-               est, ci, c->s.n, h, c->nunits);
+        printf("%-13s %-*s %9s  %-21s %4s  %7s  %zu/%zu\n", rk_verdict_name(c->verdict), w,
+               c->name, est, ci, nn, mde, h, c->nunits);
         if (c->verdict != RK_HOLDS || verbose) printf("%13s   %s\n", "", c->reason);
         for (size_t j = 0; verbose && j < c->nunits; j++) {
             const rk_check_unit *u = &c->units[j];
             fmt_signed(est, sizeof est, u->estimate);
             fmt_signed(lo, sizeof lo, u->s.ci_low);
             fmt_signed(hi, sizeof hi, u->s.ci_high);
-            printf("%17s %-12s %-40s %9s [%s, %s] n=%zu%s%s\n", "", rk_verdict_name(u->verdict),
-                   u->label, est, lo, hi, u->s.n, u->note ? "  " : "", u->note ? u->note : "");
+            char pv[64] = "";
+            if (isfinite(u->p)) snprintf(pv, sizeof pv, " p=%.3g adj=%.3g", u->p, u->p_adjusted);
+            printf("%17s %-12s %-40s %9s [%s, %s] n=%zu%s%s%s\n", "", rk_verdict_name(u->verdict),
+                   u->label, est, lo, hi, u->s.n, pv, u->note ? "  " : "", u->note ? u->note : "");
         }
     }
     size_t cnt[3] = {0};
     for (size_t i = 0; i < n; i++) cnt[res[i].verdict]++;
     printf("\n%zu hold, %zu fail, %zu inconclusive\n", cnt[RK_HOLDS], cnt[RK_FAILS],
            cnt[RK_INCONCLUSIVE]);
+    if (few)
+        printf("* fewer than 4 seeds behind the verdict: its interval rests on a rough estimate "
+               "of the spread, so read it as indicative\n");
 }
 
 int cmd_check(int argc, char **argv)

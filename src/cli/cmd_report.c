@@ -10,21 +10,23 @@
 
 static const char *HELP =
     "usage: rethink report [--db FILE] [--study NAME] --out DIR [--cell ARM,AUG,FRACTION]\n"
-    "                      [--confidence C] [--gnuplot PROGRAM]\n"
+    "                      [--confidence C] [--gnuplot PROGRAM] [--shared-y]\n"
     "\n"
     "Writes the study's report into DIR: index.html (one self-contained page: tables and\n"
     "the plots inline), report.md (tables, PNG links), cells.csv (mean, std, n and CI of\n"
-    "the 12 COCO stats per cell), deltas.csv (paired by seed, vs scratch) and, drawn with\n"
-    "gnuplot as PNG and SVG: AP vs augmentation per fraction, AP vs labelled fraction,\n"
-    "ΔAP vs scratch, training curves of one cell, AP vs CPU seconds, and AP vs each\n"
-    "numeric extra grid axis (e.g. selftrain.alpha). The latest claims verdicts of\n"
-    "`rethink check` are included. For trials trained with a dev split (train.dev) a\n"
-    "convergence table says which cells plateaued within their budget (dev AP gained\n"
-    "less than 0.5 points in the last quarter of training) and which were still\n"
+    "the 12 COCO stats per cell), deltas.csv (paired by seed, vs scratch and vs an arm's\n"
+    "control) and, drawn with gnuplot as PNG and SVG: AP vs augmentation per fraction, AP\n"
+    "vs labelled fraction, ΔAP vs scratch (and vs control), training curves of one cell,\n"
+    "AP vs CPU seconds, and AP vs each numeric extra grid axis (e.g. selftrain.alpha).\n"
+    "Without a working gnuplot the report is written without plots and says why. The\n"
+    "latest claims verdicts of `rethink check` are included. Convergence: cells trained\n"
+    "with train.schedule = plateau whose trials hit their maximum budget are listed; for\n"
+    "fixed budgets with a dev split (train.dev) a table says which cells plateaued (dev AP\n"
+    "gained less than 2 % of itself in the last quarter of training) and which were still\n"
     "improving; cells.csv ends with those numbers. The database is only read.\n";
 static const char *EXIT_STATUS = /* after the options */
-    "\nexit status: 0 written; 1 writing or gnuplot failed; 2 bad input (usage, a missing\n"
-    "database or study, no such --cell)";
+    "\nexit status: 0 written (plots missing if gnuplot failed: a warning says so); 1 a file\n"
+    "could not be written; 2 bad input (usage, a missing database or study, no such --cell)";
 
 typedef struct cell {
     char arm[64], aug[64];
@@ -67,6 +69,9 @@ int cmd_report(int argc, char **argv)
          .help = "confidence level of the intervals (default 0.95)"},
         {.name = "gnuplot", .kind = CLI_STR, .dst = &o.gnuplot, .arg = "PROGRAM",
          .help = "gnuplot to run (default: gnuplot from PATH)"},
+        {.name = "shared-y", .kind = CLI_FLAG, .dst = &o.shared_y,
+         .help = "one y range for every panel of the AP vs augmentation and\n"
+                 "AP vs labelled fraction plots"},
         {.help = EXIT_STATUS},
         {0}};
     if (cli_parse(&(cli_cmd){"report", HELP, opts}, argc, argv, &code)) return code;
@@ -88,6 +93,7 @@ int cmd_report(int argc, char **argv)
                r.n, files.n, out);
         for (size_t i = 0; i < files.n; i++) printf("  %s\n", files.paths[i]);
         printf("open %s/index.html in a browser\n", out);
+        if (files.warning) fprintf(stderr, "rethink report: warning: plots missing: %s\n", files.warning);
     }
     rk_report_files_free(&files);
     rk_results_free(&r);

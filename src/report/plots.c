@@ -12,8 +12,21 @@
  *                    seed (dev AP dashed);
  *   ap_vs_cpu        AP against the CPU seconds a cell cost, per arm (students count their
  *                    teacher and pseudo-labels, pretrained arms the whole backbone);
+ *   delta_vs_control ΔAP of every arm that has a control (selftrain: continue) against it,
+ *                    when the study has the control's cells;
  *   ap_vs_KEY        AP against each numeric extra grid axis (selftrain.alpha: the α plot).
- * An undefined interval (n = 1) is drawn as a point without a bar, never a made-up bar. */
+ * An undefined interval (n = 1) is drawn as a point without a bar, never a made-up bar; AP
+ * intervals are clipped to AP's range [0, 100] and AP axes never go below 0.
+ *
+ * Data-derived text (arm, policy, variant and axis names, read from a database anyone may
+ * have edited) never reaches a place where gnuplot substitutes: inside double quotes gnuplot
+ * runs `backquoted` text as a shell command (and @name expands a macro outside quotes). Such
+ * text is written only as single-quoted strings, in which gnuplot substitutes nothing, made
+ * of whitelisted characters (gs), and into data files reduced to the same whitelist
+ * (safe_text), where a quote or newline cannot end a field or a line.
+ *
+ * gnuplot is optional: a plot it cannot draw (missing program, failing script) keeps its
+ * data and script, is marked not drawn, and the report says why. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +79,7 @@ void rk_report_files_free(rk_report_files *f)
 {
     if (!f) return;
     for (size_t i = 0; i < f->n; i++) free(f->paths[i]);
-    free(f->paths);
+    free(f->paths), free(f->warning);
     memset(f, 0, sizeof *f);
 }
 
@@ -111,21 +124,41 @@ void rk_rp_series_name(const rk_rp_series *s, char *out, size_t cap)
     else snprintf(out, cap, "%s", s->arm);
 }
 
-/* A string as a gnuplot double-quoted literal body. */
-static void gq(FILE *f, const char *s)
+/* The characters data-derived text may keep in a script or data file: letters, digits,
+ * space, harmless punctuation, and bytes >= 0x80 (UTF-8 names stay readable: no ASCII byte
+ * occurs inside a UTF-8 sequence). Not: quotes, backquote, $, @, backslash, controls. */
+static int safe_char(unsigned char ch)
 {
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        fputc(*s, f);
-    }
+    return ch >= 0x80 || isalnum(ch) || (ch && strchr(" +-_.,:;=%()[]/#<>*!?|~^{}&", ch));
 }
 
-/* Mean and interval ×100 (AP points); an undefined interval collapses onto the mean. */
-static void point3(FILE *f, const rk_summary *s)
+/* s with every character outside the whitelist replaced by '?', into out (cap > 0). */
+static void safe_text(char *out, size_t cap, const char *s)
 {
-    double lo = isfinite(s->ci_low) ? s->ci_low : s->mean;
-    double hi = isfinite(s->ci_high) ? s->ci_high : s->mean;
-    fprintf(f, " %.6g %.6g %.6g", 100 * s->mean, 100 * lo, 100 * hi);
+    size_t n = 0;
+    for (; *s && n + 1 < cap; s++) out[n++] = safe_char((unsigned char)*s) ? *s : '?';
+    out[n] = 0;
+}
+
+/* s as a gnuplot single-quoted string of whitelisted characters: nothing in it is
+ * substituted or escaped. */
+static void gs(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) fputc(safe_char((unsigned char)*s) ? *s : '?', f);
+    fputc('\'', f);
+}
+
+/* Mean and interval ×100 (AP points); an undefined interval collapses onto the mean. With
+ * clip (a stat, not a difference), the interval is cut to the metric's range [0, 100]: a
+ * t interval knows nothing of AP's floor. */
+static void point3(FILE *f, const rk_summary *s, int clip)
+{
+    double m = 100 * s->mean;
+    double lo = 100 * (isfinite(s->ci_low) ? s->ci_low : s->mean);
+    double hi = 100 * (isfinite(s->ci_high) ? s->ci_high : s->mean);
+    if (clip) lo = fmax(lo, 0), hi = fmin(hi, 100);
+    fprintf(f, " %.6g %.6g %.6g", m, lo, hi);
 }
 
 /* ---- running gnuplot ---- */
@@ -191,6 +224,8 @@ typedef struct {
     size_t nplots;
     rk_rp_series *ser;
     size_t nser;
+    char failed[400];    /* the plots gnuplot could not draw, "a, b" */
+    char why[600];       /* the first one's error */
 } ctx;
 
 typedef void (*body_fn)(FILE *f, const ctx *c, const void *arg);
@@ -214,12 +249,12 @@ static void preamble(FILE *f, int svg, int w, int h, const char *name)
 static int plot_add(ctx *c, const char *name, const char *title, const char *caption, int w,
                     int h, body_fn body, const void *arg, rk_err *err)
 {
-    char gp[128];
+    char gp[128], out[2][128], path[2048];
     snprintf(gp, sizeof gp, "%s.gp", name);
     FILE *f;
     int rc = rk_rp_open(&f, c->o->out_dir, gp, err);
     if (rc) return rc;
-    fprintf(f, "# %s — written by rethink report; run `gnuplot %s` in this folder to redraw\n"
+    fprintf(f, "# %s — written by rethink report; run: gnuplot %s (in this folder) to redraw\n"
                "# %s.png and %s.svg from the data files beside it.\n", title, gp, name, name);
     for (int svg = 0; svg < 2; svg++) {
         preamble(f, svg, w, h, name);
@@ -228,12 +263,22 @@ static int plot_add(ctx *c, const char *name, const char *title, const char *cap
     }
     rc = rk_rp_close(f, c->o->out_dir, gp, err);
     if (!rc) rc = rk_rp_file_add(c->files, gp, err);
-    if (!rc) rc = run_gnuplot(c->o->gnuplot ? c->o->gnuplot : "gnuplot", c->o->out_dir, gp, err);
-    for (int svg = 0; svg < 2 && !rc; svg++) {
-        char out[128];
-        snprintf(out, sizeof out, "%s.%s", name, svg ? "svg" : "png");
-        rc = rk_rp_file_add(c->files, out, err);
+    if (rc) return rc;
+    /* an image left by an earlier report must not pass for this one's */
+    for (int svg = 0; svg < 2; svg++) {
+        snprintf(out[svg], sizeof out[svg], "%s.%s", name, svg ? "svg" : "png");
+        snprintf(path, sizeof path, "%s/%s", c->o->out_dir, out[svg]);
+        remove(path);
     }
+    rk_err gerr = {0};
+    int drawn = run_gnuplot(c->o->gnuplot ? c->o->gnuplot : "gnuplot", c->o->out_dir, gp,
+                            &gerr) == RK_OK;
+    if (!drawn) {
+        size_t u = strlen(c->failed);
+        snprintf(c->failed + u, sizeof c->failed - u, "%s%s", u ? ", " : "", name);
+        if (!*c->why) snprintf(c->why, sizeof c->why, "%s", gerr.msg);
+    }
+    for (int svg = 0; svg < 2 && drawn && !rc; svg++) rc = rk_rp_file_add(c->files, out[svg], err);
     if (rc) return rc;
     rk_rp_plot *v = realloc(c->plots, (c->nplots + 1) * sizeof *v);
     if (!v) return rk_errf(err, RK_ENOMEM, "out of memory");
@@ -242,6 +287,7 @@ static int plot_add(ctx *c, const char *name, const char *title, const char *cap
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->title, sizeof p->title, "%s", title);
     snprintf(p->caption, sizeof p->caption, "%s", caption);
+    p->drawn = drawn;
     return RK_OK;
 }
 
@@ -309,7 +355,9 @@ static void grid_begin(FILE *f, grid *g, size_t panels, int fixed_cols, size_t e
     g->h = grid_height(panels, fixed_cols, entries, g->w);
     g->top = (double)TITLE_PX / g->h;
     g->key = (double)(24 + KEY_ROW_PX * key_rows(entries, g->w)) / g->h;
-    fprintf(f, "set multiplot title \"%s\" font \"%s,14\"\nunset key\n", title, FONT);
+    fprintf(f, "set multiplot title ");
+    gs(f, title);
+    fprintf(f, " font \"%s,14\"\nunset key\n", FONT);
 }
 
 static void grid_panel(FILE *f, const grid *g, size_t i)
@@ -320,8 +368,8 @@ static void grid_panel(FILE *f, const grid *g, size_t i)
             g->key + (g->rows - 1 - row) * ph, 1.0 / g->cols, ph);
 }
 
-/* The key strip: an invisible plot whose entries carry the lines' styles. style(k) prints
- * entry k's title and style. */
+/* The key strip: an invisible plot whose entries carry the lines' styles. entry(k) prints
+ * entry k's plot style ("with ..."), title and colours, as its lines are drawn. */
 typedef void (*key_entry_fn)(FILE *f, const ctx *c, const void *arg, size_t k);
 
 static void grid_key(FILE *f, const grid *g, const ctx *c, const void *arg, size_t entries,
@@ -334,21 +382,62 @@ static void grid_key(FILE *f, const grid *g, const ctx *c, const void *arg, size
                "set key center center horizontal maxcols %zu samplen 3 spacing 1.2 width 2\nplot",
             g->key, per < 1 ? (size_t)1 : per);
     for (size_t k = 0; k < entries; k++) {
-        fprintf(f, "%s \"+\" using (NaN):(NaN):(NaN):(NaN) with yerrorlines", k ? ", \\\n    " : " ");
+        fprintf(f, "%s \"+\" using (NaN):(NaN):(NaN):(NaN)", k ? ", \\\n    " : " ");
         entry(f, c, arg, k);
     }
     fprintf(f, "\nunset multiplot\n");
 }
 
+/* arg: the plot style ("yerrorbars"); NULL: yerrorlines */
 static void series_entry(FILE *f, const ctx *c, const void *arg, size_t k)
 {
-    (void)arg;
     char nm[600];
     rk_rp_series_name(&c->ser[k], nm, sizeof nm);
-    fprintf(f, " title \"");
-    gq(f, nm);
-    fprintf(f, "\"");
+    fprintf(f, " with %s title ", arg ? (const char *)arg : "yerrorlines");
+    gs(f, nm);
     series_style(f, c, k);
+}
+
+/* The y range of the AP panels: one range for all of them (--shared-y: panels compare at a
+ * glance) from every cell's clipped interval, padded; else each panel autoscales, never
+ * below AP 0. */
+static void ap_yrange(FILE *f, const ctx *c)
+{
+    const rk_results *r = c->r;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; c->o->shared_y && i < r->ncells; i++) {
+        const rk_summary *s = &r->cells[i].stat[0];
+        if (!isfinite(s->mean)) continue;
+        lo = fmin(lo, isfinite(s->ci_low) ? s->ci_low : s->mean);
+        hi = fmax(hi, isfinite(s->ci_high) ? s->ci_high : s->mean);
+    }
+    if (!(lo <= hi)) {
+        fprintf(f, "set yrange [0<*:*<100]\n");
+        return;
+    }
+    lo = fmax(100 * lo, 0), hi = fmin(100 * hi, 100);
+    double pad = (hi - lo) * 0.06 + 0.2;
+    fprintf(f, "set yrange [%.6g:%.6g]\n", fmax(lo - pad, 0), fmin(hi + pad, 100));
+}
+
+/* "# fraction F, SERIES" above a data block, the name reduced to the whitelist */
+static void block_head(FILE *f, const ctx *c, size_t k, double fraction)
+{
+    char nm[600];
+    rk_rp_series_name(&c->ser[k], nm, sizeof nm);
+    safe_text(nm, sizeof nm, nm);
+    fprintf(f, "# fraction %g, %s\n", fraction, nm);
+}
+
+/* The rest of a cell's data line: its AP point (clipped), with n when asked, and its policy
+ * as a quoted, whitelisted label. */
+static void cell_point(FILE *f, const rk_cell *cell, int with_n)
+{
+    char aug[200];
+    point3(f, &cell->stat[0], 1);
+    if (with_n) fprintf(f, " %zu", cell->n);
+    safe_text(aug, sizeof aug, cell->aug);
+    fprintf(f, " \"%s\"\n", aug);
 }
 
 /* ---- AP against augmentation, a panel per fraction ---- */
@@ -363,19 +452,17 @@ static int write_dat_aug(const ctx *c, const char *name, rk_err *err)
                "index, mean, CI low, CI high, n, aug\n");
     for (size_t fi = 0; fi < r->nfractions; fi++)
         for (size_t k = 0; k < c->nser; k++) {
-            fprintf(f, "# fraction %g, %s%s%s\n", r->fractions[fi], c->ser[k].arm,
-                    *c->ser[k].variant ? " " : "", c->ser[k].variant);
+            block_head(f, c, k, r->fractions[fi]);
             int any = 0;
             for (size_t a = 0; a < r->naugs; a++) {
                 const rk_cell *cell = rk_results_cell(r, c->ser[k].arm, r->augs[a], r->fractions[fi],
                                                       c->ser[k].variant);
                 if (!cell) continue;
                 fprintf(f, "%zu", a);
-                point3(f, &cell->stat[0]);
-                fprintf(f, " %zu %s\n", cell->n, cell->aug);
+                cell_point(f, cell, 1);
                 any = 1;
             }
-            if (!any) fprintf(f, "? ? ? ? 0 -\n");
+            if (!any) fprintf(f, "? ? ? ? 0 \"-\"\n");
             fprintf(f, "\n\n");
         }
     rc = rk_rp_close(f, c->o->out_dir, name, err);
@@ -393,13 +480,14 @@ static void body_aug(FILE *f, const ctx *c, const void *arg)
     grid_begin(f, &g, r->nfractions, 0, c->nser, title);
     fprintf(f, "set xtics (");
     for (size_t a = 0; a < r->naugs; a++) {
-        fprintf(f, "%s\"", a ? ", " : "");
-        gq(f, r->augs[a]);
-        fprintf(f, "\" %zu", a);
+        fprintf(f, "%s", a ? ", " : "");
+        gs(f, r->augs[a]);
+        fprintf(f, " %zu", a);
     }
     fprintf(f, ")\nset xrange [-0.4:%g]\n", (double)r->naugs - 0.6);
     fprintf(f, "set xlabel \"augmentation policy (stronger to the right)\"\n"
                "set ylabel \"AP (COCO, ×100)\"\n");
+    ap_yrange(f, c);
     for (size_t fi = 0; fi < r->nfractions; fi++) {
         grid_panel(f, &g, fi);
         fprintf(f, "set title \"%g %% of the labelled data\"\nplot", 100 * r->fractions[fi]);
@@ -425,15 +513,18 @@ static int write_dat_fraction(const ctx *c, const char *name, rk_err *err)
                "(%%), mean, CI low, CI high, n\n");
     for (size_t a = 0; a < r->naugs; a++)
         for (size_t k = 0; k < c->nser; k++) {
-            fprintf(f, "# %s, %s%s%s\n", r->augs[a], c->ser[k].arm, *c->ser[k].variant ? " " : "",
-                    c->ser[k].variant);
+            char nm[600], aug[200];
+            rk_rp_series_name(&c->ser[k], nm, sizeof nm);
+            safe_text(nm, sizeof nm, nm);
+            safe_text(aug, sizeof aug, r->augs[a]);
+            fprintf(f, "# %s, %s\n", aug, nm);
             int any = 0;
             for (size_t fi = 0; fi < r->nfractions; fi++) {
                 const rk_cell *cell = rk_results_cell(r, c->ser[k].arm, r->augs[a], r->fractions[fi],
                                                       c->ser[k].variant);
                 if (!cell) continue;
                 fprintf(f, "%.6g", 100 * cell->fraction);
-                point3(f, &cell->stat[0]);
+                point3(f, &cell->stat[0], 1);
                 fprintf(f, " %zu\n", cell->n);
                 any = 1;
             }
@@ -460,11 +551,14 @@ static void body_fraction(FILE *f, const ctx *c, const void *arg)
         fprintf(f, "%s\"%g\" %g", fi ? ", " : "", 100 * r->fractions[fi], 100 * r->fractions[fi]);
     fprintf(f, ")\nset xlabel \"labelled fraction of the training set (%%)\"\n"
                "set ylabel \"AP (COCO, ×100)\"\n");
+    ap_yrange(f, c);
     for (size_t a = 0; a < r->naugs; a++) {
         grid_panel(f, &g, a);
-        fprintf(f, "set title \"augmentation ");
-        gq(f, r->augs[a]);
-        fprintf(f, "\"\nplot");
+        char pt[300];
+        snprintf(pt, sizeof pt, "augmentation %s", r->augs[a]);
+        fprintf(f, "set title ");
+        gs(f, pt);
+        fprintf(f, "\nplot");
         for (size_t k = 0; k < c->nser; k++) {
             fprintf(f, "%s \"ap_vs_fraction.dat\" index %zu using ($1+%g):2:3:4 with yerrorlines "
                        "notitle", k ? ", \\\n    " : " ", a * c->nser + k,
@@ -476,45 +570,63 @@ static void body_fraction(FILE *f, const ctx *c, const void *arg)
     grid_key(f, &g, c, NULL, c->nser, series_entry);
 }
 
-/* ---- ΔAP against scratch ---- */
+/* ---- ΔAP against scratch, and against an arm's control ---- */
 
 typedef struct {
-    size_t nbars; /* series other than scratch that have a partner somewhere */
+    int control;  /* 0: against scratch; 1: against the arm's control (rk_results_control) */
+    const char *file; /* its data file */
+    size_t nbars; /* series shown (scratch: every other arm; control: arms with a control) */
     size_t *bar;  /* their series indices */
+    size_t npaired; /* cells with a partner that paired seeds */
 } delta_arg;
 
-static int write_dat_delta(const ctx *c, const char *name, delta_arg *d, rk_err *err)
+static const rk_cell *delta_base(const rk_results *r, const rk_cell *cell, int control)
+{
+    if (!cell) return NULL;
+    return control ? rk_results_control(r, cell) : rk_results_partner(r, cell, "scratch");
+}
+
+static int write_dat_delta(const ctx *c, delta_arg *d, rk_err *err)
 {
     const rk_results *r = c->r;
     d->bar = calloc(c->nser + 1, sizeof *d->bar);
     if (!d->bar) return rk_errf(err, RK_ENOMEM, "out of memory");
-    for (size_t k = 0; k < c->nser; k++)
-        if (strcmp(c->ser[k].arm, "scratch")) d->bar[d->nbars++] = k;
+    for (size_t k = 0; k < c->nser; k++) {
+        rk_arm a = rk_arm_parse(c->ser[k].arm);
+        if (d->control ? a != RK_ARM_NONE && rk_arms[a].control != RK_ARM_NONE
+                       : strcmp(c->ser[k].arm, "scratch") != 0)
+            d->bar[d->nbars++] = k;
+    }
     FILE *f;
-    int rc = rk_rp_open(&f, c->o->out_dir, name, err);
+    int rc = rk_rp_open(&f, c->o->out_dir, d->file, err);
     if (rc) return rc;
-    fprintf(f, "# AP(arm) - AP(scratch) (x100), paired by seed, per cell (fraction, aug).\n"
-               "# columns: cell label, then for each arm: mean, CI low, CI high, n\n# arms:");
+    fprintf(f, "# AP(arm) - AP(%s) (x100), paired by seed, per cell (fraction, aug).\n"
+               "# columns: cell label, then for each arm: mean, CI low, CI high, n\n# arms:",
+            d->control ? "its control" : "scratch");
     for (size_t b = 0; b < d->nbars; b++) {
         char nm[600];
         rk_rp_series_name(&c->ser[d->bar[b]], nm, sizeof nm);
+        safe_text(nm, sizeof nm, nm);
         fprintf(f, " | %s", nm);
     }
     fprintf(f, "\n");
     for (size_t fi = 0; fi < r->nfractions && !rc; fi++)
         for (size_t a = 0; a < r->naugs && !rc; a++) {
-            fprintf(f, "\"%s %g%%\"", r->augs[a], 100 * r->fractions[fi]);
+            char aug[200];
+            safe_text(aug, sizeof aug, r->augs[a]);
+            fprintf(f, "\"%s %g%%\"", aug, 100 * r->fractions[fi]);
             for (size_t b = 0; b < d->nbars && !rc; b++) {
                 const rk_rp_series *s = &c->ser[d->bar[b]];
                 const rk_cell *cell = rk_results_cell(r, s->arm, r->augs[a], r->fractions[fi], s->variant);
-                const rk_cell *base = cell ? rk_results_partner(r, cell, "scratch") : NULL;
+                const rk_cell *base = delta_base(r, cell, d->control);
                 rk_summary ds;
                 if (!base || (rc = rk_paired_delta(r, cell, base, 0, &ds, err)) || ds.n == 0) {
                     fprintf(f, " ? ? ? 0");
                     continue;
                 }
-                point3(f, &ds);
+                point3(f, &ds, 0);
                 fprintf(f, " %zu", ds.n);
+                d->npaired++;
             }
             fprintf(f, "\n");
         }
@@ -522,21 +634,22 @@ static int write_dat_delta(const ctx *c, const char *name, delta_arg *d, rk_err 
         fclose(f);
         return rc;
     }
-    rc = rk_rp_close(f, c->o->out_dir, name, err);
-    return rc ? rc : rk_rp_file_add(c->files, name, err);
+    rc = rk_rp_close(f, c->o->out_dir, d->file, err);
+    return rc ? rc : rk_rp_file_add(c->files, d->file, err);
 }
 
 static void body_delta(FILE *f, const ctx *c, const void *arg)
 {
     const delta_arg *d = arg;
-    fprintf(f, "set title \"ΔAP against scratch, paired by seed (mean, %g %% CI)\" font \"%s,14\"\n",
+    fprintf(f, "set title \"ΔAP against %s, paired by seed (mean, %g %% CI)\" font \"%s,14\"\n",
+            d->control ? "the control (same teacher, labelled data only)" : "scratch",
             100 * c->r->confidence, FONT);
     fprintf(f, "set style data histogram\nset style histogram errorbars gap 1.5 lw 1.2\n"
                "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
                "set xzeroaxis lt 1 lc rgb \"#000000\" lw 1.2\n"
                "set xtics scale 0\nset grid noxtics\n"
                "set xlabel \"cell (augmentation, labelled fraction)\"\n"
-               "set ylabel \"ΔAP vs scratch (AP points)\"\n");
+               "set ylabel \"ΔAP vs %s (AP points)\"\n", d->control ? "control" : "scratch");
     /* a dotted rule between the groups of one labelled fraction */
     for (size_t fi = 1; fi < c->r->nfractions; fi++)
         fprintf(f, "set arrow from %g, graph 0 to %g, graph 1 nohead dt 3 lc rgb \"#888888\"\n",
@@ -547,10 +660,10 @@ static void body_delta(FILE *f, const ctx *c, const void *arg)
         char nm[600];
         rk_rp_series_name(s, nm, sizeof nm);
         size_t col = 2 + 4 * b;
-        fprintf(f, "%s \"delta_vs_scratch.dat\" using %zu:%zu:%zu%s title \"", b ? ", \\\n    " : " ",
-                col, col + 1, col + 2, b ? "" : ":xtic(1)");
-        gq(f, nm);
-        fprintf(f, "\" lc rgb \"%s\"", rk_rp_arm_color(s->arm));
+        fprintf(f, "%s \"%s\" using %zu:%zu:%zu%s title ", b ? ", \\\n    " : " ", d->file, col,
+                col + 1, col + 2, b ? "" : ":xtic(1)");
+        gs(f, nm);
+        fprintf(f, " lc rgb \"%s\"", rk_rp_arm_color(s->arm));
     }
     fprintf(f, "\n");
 }
@@ -569,10 +682,12 @@ static int write_dat_curves(const ctx *c, const char *name, curve_arg *a, rk_err
     FILE *f;
     int rc = rk_rp_open(&f, c->o->out_dir, name, err);
     if (rc) return rc;
-    fprintf(f, "# training curves of %s %s %g%s%s: blocks per (metric, seed) in the order loss, "
-               "loss.pseudo, val.AP, dev.AP; columns: step (epoch), value (AP x100)\n",
-            a->cell->arm, a->cell->aug, a->cell->fraction, *a->cell->variant->text ? " " : "",
-            a->cell->variant->text);
+    char nm[1200];
+    snprintf(nm, sizeof nm, "%s %s %g%s%s", a->cell->arm, a->cell->aug, a->cell->fraction,
+             *a->cell->variant->text ? " " : "", a->cell->variant->text);
+    safe_text(nm, sizeof nm, nm);
+    fprintf(f, "# training curves of %s: blocks per (metric, seed) in the order loss, "
+               "loss.pseudo, val.AP, dev.AP; columns: step (epoch), value (AP x100)\n", nm);
     for (int m = 0; m < 4 && !rc; m++)
         for (size_t j = 0; j < a->cell->n && !rc; j++) {
             const rk_result_trial *t = &c->r->t[a->cell->idx[j]];
@@ -608,10 +723,17 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
     const rk_cell *cell = a->cell;
     static const char *const seedcol[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
                                           "#56B4E9", "#000000"};
-    fprintf(f, "set multiplot layout 1,2 title \"Training curves: %s, %s, %g %% labelled%s%s\" "
-               "font \"%s,14\"\n", cell->arm, cell->aug, 100 * cell->fraction,
-            *cell->variant->text ? ", " : "", cell->variant->text, FONT);
-    /* headroom above the curves for the key, so it never hides them */
+    char title[1200];
+    snprintf(title, sizeof title, "Training curves: %s, %s, %g %% labelled%s%s", cell->arm,
+             cell->aug, 100 * cell->fraction, *cell->variant->text ? ", " : "",
+             cell->variant->text);
+    fprintf(f, "set multiplot layout 1,2 title ");
+    gs(f, title);
+    fprintf(f, " font \"%s,14\"\n", FONT);
+    /* The key says what every line is: a colour per seed (its solid line), and one grey
+     * entry per dashed kind, drawn in grey because it stands for the dashes of every seed
+     * (one coloured entry for four dashed lines reads as one line). Headroom above the
+     * curves for the key, so it never hides them. */
     fprintf(f, "set key inside top right vertical spacing 1.1 opaque\nset offsets 0, 0, graph 0.35, 0\n"
                "set xlabel \"epoch\"\nset ylabel \"training loss\"\nset title \"loss per epoch\"\n"
                "plot");
@@ -620,16 +742,19 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
         fprintf(f, "%s \"curves.dat\" index %zu using 1:2 with linespoints lw 1.6 pt 7 ps 0.6 "
                    "lc rgb \"%s\" title \"seed %lld\"", j ? ", \\\n    " : " ", j, seedcol[j % 7],
                 (long long)c->r->t[cell->idx[j]].seed);
-    if (a->have_pseudo)
+    if (a->have_pseudo) {
         for (size_t j = 0; j < n; j++)
             fprintf(f, ", \\\n     \"curves.dat\" index %zu using 1:2 with lines lw 1.3 dt 2 "
-                       "lc rgb \"%s\" %s", n + j, seedcol[j % 7],
-                    j ? "notitle" : "title \"pseudo-label loss\"");
+                       "lc rgb \"%s\" notitle", n + j, seedcol[j % 7]);
+        fprintf(f, ", \\\n     NaN with lines lw 1.3 dt 2 lc rgb \"#666666\" title \"dashed: "
+                   "pseudo-label loss%s\"", n > 1 ? " (each seed)" : "");
+    }
     /* held-out AP: val (monitoring only) solid, dev (which chose the kept checkpoint)
      * dashed in the seed's colour */
     fprintf(f, "\nset offsets 0, 0, 0, 0\nset key inside bottom right\nset ylabel \"AP (COCO, ×100)\"\n"
-               "set title \"%s per epoch\"\n", a->have_val && a->have_dev ? "val and dev AP (dashed)"
-               : a->have_dev ? "dev AP (dashed)" : "held-out AP");
+               "set yrange [0<*:*<100]\nset title \"%s per epoch\"\n",
+            a->have_val && a->have_dev ? "val and dev AP (dashed)"
+            : a->have_dev ? "dev AP (dashed)" : "held-out AP");
     if (a->have_val || a->have_dev) {
         fprintf(f, "plot");
         for (size_t j = 0; j < n && a->have_val; j++)
@@ -640,10 +765,13 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
             fprintf(f, "%s \"curves.dat\" index %zu using 1:2 with linespoints lw 1.4 dt 2 pt 6 "
                        "ps 0.7 lc rgb \"%s\" ", j || a->have_val ? ", \\\n    " : " ", 3 * n + j,
                     seedcol[j % 7]);
-            /* with val beside it one key entry names the dashes; alone, the seeds */
+            /* alone, the dashed lines are the seeds' own entries */
             if (!a->have_val) fprintf(f, "title \"seed %lld, dev\"", (long long)c->r->t[cell->idx[j]].seed);
-            else fprintf(f, "%s", j ? "notitle" : "title \"dev AP\"");
+            else fprintf(f, "notitle");
         }
+        if (a->have_val && a->have_dev)
+            fprintf(f, ", \\\n     NaN with linespoints lw 1.4 dt 2 pt 6 ps 0.7 lc rgb \"#666666\" "
+                       "title \"dashed: dev AP%s\"", n > 1 ? " (each seed)" : "");
         fprintf(f, "\n");
     } else {
         /* an empty panel that says why, rather than a missing one */
@@ -656,7 +784,7 @@ static void body_curves(FILE *f, const ctx *c, const void *arg)
     fprintf(f, "unset multiplot\n");
 }
 
-/* ---- AP against compute ---- */
+/* ---- AP against compute, a panel per fraction ---- */
 
 static int write_dat_cpu(const ctx *c, const char *name, double *lo, double *hi, rk_err *err)
 {
@@ -664,22 +792,26 @@ static int write_dat_cpu(const ctx *c, const char *name, double *lo, double *hi,
     FILE *f;
     int rc = rk_rp_open(&f, c->o->out_dir, name, err);
     if (rc) return rc;
-    fprintf(f, "# per cell: mean CPU seconds of a trial (self-training: + its teacher's), AP "
-               "(x100) mean, CI low, CI high, label; one block per series\n");
+    fprintf(f, "# per cell: mean CPU seconds of a trial from nothing (teacher, pseudo-labels, backbone), AP "
+               "(x100) mean, CI low, CI high, its policy (the point's label); one block per "
+               "(fraction, series)\n");
     *lo = INFINITY, *hi = 0;
-    for (size_t k = 0; k < c->nser; k++) {
-        fprintf(f, "# %s%s%s\n", c->ser[k].arm, *c->ser[k].variant ? " " : "", c->ser[k].variant);
-        for (size_t i = 0; i < c->ser[k].n; i++) {
-            const rk_cell *cell = &r->cells[c->ser[k].first + i];
-            if (!isfinite(cell->cpu.mean)) continue;
-            fprintf(f, "%.6g", cell->cpu.mean);
-            point3(f, &cell->stat[0]);
-            fprintf(f, " \"%s %g%%\"\n", cell->aug, 100 * cell->fraction);
-            if (cell->cpu.mean > 0) *lo = fmin(*lo, cell->cpu.mean);
-            *hi = fmax(*hi, cell->cpu.mean);
+    for (size_t fi = 0; fi < r->nfractions; fi++)
+        for (size_t k = 0; k < c->nser; k++) {
+            block_head(f, c, k, r->fractions[fi]);
+            int any = 0;
+            for (size_t i = 0; i < c->ser[k].n; i++) {
+                const rk_cell *cell = &r->cells[c->ser[k].first + i];
+                if (!isfinite(cell->cpu.mean) || !rk_feq(cell->fraction, r->fractions[fi])) continue;
+                fprintf(f, "%.6g", cell->cpu.mean);
+                cell_point(f, cell, 0);
+                if (cell->cpu.mean > 0) *lo = fmin(*lo, cell->cpu.mean);
+                *hi = fmax(*hi, cell->cpu.mean);
+                any = 1;
+            }
+            if (!any) fprintf(f, "? ? ? ? \"-\"\n");
+            fprintf(f, "\n\n");
         }
-        fprintf(f, "\n\n");
-    }
     rc = rk_rp_close(f, c->o->out_dir, name, err);
     return rc ? rc : rk_rp_file_add(c->files, name, err);
 }
@@ -687,22 +819,34 @@ static int write_dat_cpu(const ctx *c, const char *name, double *lo, double *hi,
 static void body_cpu(FILE *f, const ctx *c, const void *arg)
 {
     const double *range = arg;
-    fprintf(f, "set title \"AP vs compute per trial (mean over seeds, %g %% CI)\" font \"%s,14\"\n"
-               "set xlabel \"CPU seconds per trial (self-training includes its teacher)\"\n"
-               "set ylabel \"AP (COCO, ×100)\"\nset grid xtics ytics\n",
-            100 * c->r->confidence, FONT);
+    const rk_results *r = c->r;
+    grid g;
+    char title[200];
+    snprintf(title, sizeof title, "AP vs compute per trial (mean over seeds, %g %% CI)",
+             100 * r->confidence);
+    grid_begin(f, &g, r->nfractions, 0, c->nser, title);
+    fprintf(f, "set xlabel \"CPU seconds per trial, from nothing\"\n"
+               "set ylabel \"AP (COCO, ×100)\"\nset grid xtics ytics\nset yrange [0<*:*<100]\n"
+               "set offsets graph 0.05, graph 0.12, graph 0.05, graph 0.05\n");
     if (range[0] > 0 && range[1] / range[0] > 10) fprintf(f, "set logscale x\n");
-    fprintf(f, "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\nplot");
-    for (size_t k = 0; k < c->nser; k++) {
-        char nm[600];
-        rk_rp_series_name(&c->ser[k], nm, sizeof nm);
-        fprintf(f, "%s \"ap_vs_cpu.dat\" index %zu using 1:2:3:4 with yerrorbars title \"",
-                k ? ", \\\n    " : " ", k);
-        gq(f, nm);
-        fprintf(f, "\"");
-        series_style(f, c, k);
+    for (size_t fi = 0; fi < r->nfractions; fi++) {
+        grid_panel(f, &g, fi);
+        fprintf(f, "set title \"%g %% of the labelled data\"\nplot", 100 * r->fractions[fi]);
+        for (size_t k = 0; k < c->nser; k++) {
+            fprintf(f, "%s \"ap_vs_cpu.dat\" index %zu using 1:2:3:4 with yerrorbars notitle",
+                    k ? ", \\\n    " : " ", fi * c->nser + k);
+            series_style(f, c, k);
+        }
+        /* each point's policy beside it, in its arm's colour: the label text comes from the
+         * data file, where gnuplot substitutes nothing */
+        for (size_t k = 0; k < c->nser; k++)
+            fprintf(f, ", \\\n    \"ap_vs_cpu.dat\" index %zu using 1:2:5 with labels left "
+                       "offset char 0.6,0.45 font \"%s,9\" tc rgb \"%s\" notitle",
+                    fi * c->nser + k, FONT, rk_rp_arm_color(c->ser[k].arm));
+        fprintf(f, "\n");
     }
-    fprintf(f, "\n");
+    fprintf(f, "set offsets 0, 0, 0, 0\nunset logscale x\n");
+    grid_key(f, &g, c, "yerrorbars", c->nser, series_entry);
 }
 
 /* ---- AP against a numeric extra axis (the α plot for selftrain.alpha) ----
@@ -787,8 +931,10 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
         free(pts);
         return rc;
     }
+    char key[200];
+    safe_text(key, sizeof key, x->key);
     fprintf(f, "# AP (x100) against %s: one block per (arm group, fraction, aug); columns: %s, "
-               "mean, CI low, CI high, n\n", x->key, x->key);
+               "mean, CI low, CI high, n\n", key, key);
     for (size_t g = 0; g < x->ngroups; g++)
         for (size_t fi = 0; fi < r->nfractions; fi++)
             for (size_t a = 0; a < r->naugs; a++) {
@@ -806,10 +952,13 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
                     pts[np++].cell = cell;
                 }
                 qsort(pts, np, sizeof *pts, axis_pt_cmp);
-                fprintf(f, "# %s, fraction %g, %s\n", x->group[g], r->fractions[fi], r->augs[a]);
+                char gr[400], aug[200];
+                safe_text(gr, sizeof gr, x->group[g]);
+                safe_text(aug, sizeof aug, r->augs[a]);
+                fprintf(f, "# %s, fraction %g, %s\n", gr, r->fractions[fi], aug);
                 for (size_t i = 0; i < np; i++) {
                     fprintf(f, "%.6g", pts[i].x);
-                    point3(f, &pts[i].cell->stat[0]);
+                    point3(f, &pts[i].cell->stat[0], 1);
                     fprintf(f, " %zu\n", pts[i].cell->n);
                 }
                 if (!np) fprintf(f, "? ? ? ? 0\n");
@@ -823,9 +972,9 @@ static int write_dat_axis(const ctx *c, axis_arg *x, rk_err *err)
 static void axis_entry(FILE *f, const ctx *c, const void *arg, size_t a)
 {
     (void)arg;
-    fprintf(f, " title \"");
-    gq(f, c->r->augs[a]);
-    fprintf(f, "\" lc rgb \"%s\" pt 7 ps 1 lw 1.8", aug_color(a, c->r->naugs));
+    fprintf(f, " with yerrorlines title ");
+    gs(f, c->r->augs[a]);
+    fprintf(f, " lc rgb \"%s\" pt 7 ps 1 lw 1.8", aug_color(a, c->r->naugs));
 }
 
 static void body_axis(FILE *f, const ctx *c, const void *arg)
@@ -838,8 +987,9 @@ static void body_axis(FILE *f, const ctx *c, const void *arg)
     snprintf(title, sizeof title, "AP vs %s, a line per augmentation (mean over seeds, %g %% CI)",
              alpha ? "α, the weight of the pseudo-label loss" : x->key, 100 * r->confidence);
     grid_begin(f, &g, x->ngroups * r->nfractions, (int)r->nfractions, r->naugs, title);
-    fprintf(f, "set xlabel \"%s\"\nset ylabel \"AP (COCO, ×100)\"\n",
-            alpha ? "α (selftrain.alpha)" : x->key);
+    fprintf(f, "set xlabel ");
+    gs(f, alpha ? "α (selftrain.alpha)" : x->key);
+    fprintf(f, "\nset ylabel \"AP (COCO, ×100)\"\nset yrange [0<*:*<100]\n");
     if (x->logx)
         fprintf(f, "set logscale x 2\nset xrange [%g:%g]\n", x->lo / 1.3, x->hi * 1.3);
     else
@@ -847,9 +997,11 @@ static void body_axis(FILE *f, const ctx *c, const void *arg)
     for (size_t gi = 0; gi < x->ngroups; gi++)
         for (size_t fi = 0; fi < r->nfractions; fi++) {
             grid_panel(f, &g, gi * r->nfractions + fi);
-            fprintf(f, "set title \"");
-            gq(f, x->group[gi]);
-            fprintf(f, ", %g %% labelled\"\nplot", 100 * r->fractions[fi]);
+            char pt[500];
+            snprintf(pt, sizeof pt, "%s, %g %% labelled", x->group[gi], 100 * r->fractions[fi]);
+            fprintf(f, "set title ");
+            gs(f, pt);
+            fprintf(f, "\nplot");
             for (size_t a = 0; a < r->naugs; a++) {
                 fprintf(f, "%s \"%s\" index %zu using 1:2:3:4 with yerrorlines notitle lc rgb \"%s\" "
                            "pt 7 ps 1 lw 1.8", a ? ", \\\n    " : " ", x->file,
@@ -886,23 +1038,25 @@ static int curve_cell(const rk_cell **cc, const rk_results *r, const rk_report_o
 }
 
 int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots, size_t *n,
-                rk_report_files *files, rk_err *err)
+                rk_report_files *files, char **warning, rk_err *err)
 {
     ctx c = {.r = r, .o = o, .files = files};
     *plots = NULL;
     *n = 0;
+    *warning = NULL;
     const rk_cell *cc;
     int rc = curve_cell(&cc, r, o, err);
     if (!rc) rc = rk_rp_series_list(r, &c.ser, &c.nser, err);
     int cols, rows;
-    char cap[600];
+    char cap[700];
     if (!rc) rc = write_dat_aug(&c, "ap_vs_aug.dat", err);
     if (!rc) {
         layout(r->nfractions, 0, &cols, &rows);
         snprintf(cap, sizeof cap, "COCO AP (×100) against augmentation policy, one panel per "
                  "labelled fraction, one line per arm (the paper's Fig. 1 and 3). Points are means "
-                 "over seeds; bars are %g %% Student-t intervals (none where a cell has one seed).",
-                 100 * r->confidence);
+                 "over seeds; bars are %g %% Student-t intervals (none where a cell has one seed), "
+                 "clipped to AP >= 0.%s", 100 * r->confidence,
+                 o->shared_y ? " Every panel has the same y range." : "");
         rc = plot_add(&c, "ap_vs_aug", "AP vs augmentation strength", cap, PANEL_W * cols,
                       grid_height(r->nfractions, 0, c.nser, PANEL_W * cols), body_aug, NULL, err);
     }
@@ -910,22 +1064,35 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
     if (!rc) {
         layout(r->naugs, 0, &cols, &rows);
         snprintf(cap, sizeof cap, "COCO AP (×100) against the labelled fraction, one panel per "
-                 "augmentation policy, one line per arm (the paper's Table 3). Bars: %g %% CI.",
-                 100 * r->confidence);
+                 "augmentation policy, one line per arm (the paper's Table 3). Bars: %g %% CI.%s",
+                 100 * r->confidence, o->shared_y ? " Every panel has the same y range." : "");
         rc = plot_add(&c, "ap_vs_fraction", "AP vs labelled fraction", cap, PANEL_W * cols,
                       grid_height(r->naugs, 0, c.nser, PANEL_W * cols), body_fraction, NULL, err);
     }
-    delta_arg d = {0};
-    if (!rc) rc = write_dat_delta(&c, "delta_vs_scratch.dat", &d, err);
-    if (!rc && d.nbars) {
-        int w = (int)(r->nfractions * r->naugs * (d.nbars * 20 + 30)) + 200;
-        snprintf(cap, sizeof cap, "AP of each arm minus AP of scratch in the same cell, paired by "
-                 "seed (same labelled subset and initialisation); bars are means, whiskers %g %% "
-                 "CI. Above zero: the arm helps.", 100 * r->confidence);
-        rc = plot_add(&c, "delta_vs_scratch", "ΔAP vs scratch", cap, w < 760 ? 760 : w > 1600 ? 1600 : w,
-                      520, body_delta, &d, err);
+    for (int control = 0; control < 2 && !rc; control++) {
+        delta_arg d = {.control = control,
+                       .file = control ? "delta_vs_control.dat" : "delta_vs_scratch.dat"};
+        /* against the control only when the study has one: no empty plot otherwise */
+        rc = write_dat_delta(&c, &d, err);
+        if (!rc && d.nbars && (!control || d.npaired)) {
+            int w = (int)(r->nfractions * r->naugs * (d.nbars * 20 + 30)) + 200;
+            if (control)
+                snprintf(cap, sizeof cap, "AP of each arm that has a control minus AP of that "
+                         "control in the same cell, paired by seed: the control (continue, "
+                         "pretrain+continue) starts from the same teacher and trains as long with "
+                         "as many images per step, on labelled data only, so this is the "
+                         "pseudo-labels' own effect. Bars are means, whiskers %g %% CI.",
+                         100 * r->confidence);
+            else
+                snprintf(cap, sizeof cap, "AP of each arm minus AP of scratch in the same cell, "
+                         "paired by seed (same labelled subset and initialisation); bars are means, "
+                         "whiskers %g %% CI. Above zero: the arm helps.", 100 * r->confidence);
+            rc = plot_add(&c, control ? "delta_vs_control" : "delta_vs_scratch",
+                          control ? "ΔAP vs control" : "ΔAP vs scratch", cap,
+                          w < 760 ? 760 : w > 1600 ? 1600 : w, 520, body_delta, &d, err);
+        }
+        free(d.bar);
     }
-    free(d.bar);
     curve_arg ca = {.cell = cc};
     if (!rc) rc = write_dat_curves(&c, "curves.dat", &ca, err);
     if (!rc) {
@@ -940,13 +1107,15 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
     double range[2] = {0, 0};
     if (!rc) rc = write_dat_cpu(&c, "ap_vs_cpu.dat", &range[0], &range[1], err);
     if (!rc) {
+        layout(r->nfractions, 0, &cols, &rows);
         snprintf(cap, sizeof cap, "AP (×100) against the CPU seconds one trial of the cell cost "
-                 "from nothing, one point per cell: a student or control counts its teacher's "
-                 "training and its pseudo-labelling, an arm descended from the pre-trained "
-                 "backbone the backbone's whole pre-training (amortised: the report's table). Bars: %g %% "
-                 "CI of AP.", 100 * r->confidence);
-        rc = plot_add(&c, "ap_vs_cpu", "AP vs compute", cap, 2 * PANEL_W, PANEL_H + KEY_H + 40,
-                      body_cpu, range, err);
+                 "from nothing, a panel per labelled fraction, a point per cell labelled with its "
+                 "augmentation policy: a student or control counts its teacher's training and its "
+                 "pseudo-labelling, an arm descended from the pre-trained backbone the backbone's "
+                 "whole pre-training (amortised: the report's table). Bars: %g %% CI of AP.",
+                 100 * r->confidence);
+        rc = plot_add(&c, "ap_vs_cpu", "AP vs compute", cap, PANEL_W * cols,
+                      grid_height(r->nfractions, 0, c.nser, PANEL_W * cols), body_cpu, range, err);
     }
     for (size_t a = 0; a < r->naxes && !rc; a++) {
         int numeric = 1, have = 0;
@@ -973,6 +1142,13 @@ int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots
         free(x.group);
     }
     free(c.ser);
+    if (!rc && *c.failed) {
+        size_t drawn = 0, len = strlen(c.failed) + strlen(c.why) + 40;
+        for (size_t i = 0; i < c.nplots; i++) drawn += (size_t)c.plots[i].drawn;
+        if (!(*warning = malloc(len))) rc = rk_errf(err, RK_ENOMEM, "out of memory");
+        else if (!drawn) snprintf(*warning, len, "gnuplot drew no plot: %s", c.why);
+        else snprintf(*warning, len, "gnuplot did not draw %s: %s", c.failed, c.why);
+    }
     if (rc) {
         free(c.plots);
         return rc;

@@ -1,8 +1,11 @@
 /* The report folder: the plots (plots.c), then the same tables written three ways — cells.csv
  * and deltas.csv for programs, report.md for a repository, index.html for a browser (one
  * self-contained file: styles inline, the SVG plots inlined, no external assets). Besides
- * AP, deltas and compute, a convergence section says whether each cell's dev AP had stopped
- * improving within its step budget (report.h), or that it was not measured.
+ * AP, deltas (against scratch, and against the control of an arm that has one) and compute,
+ * a convergence section lists the cells that hit their maximum budget under the plateau
+ * schedule and says whether each fixed-budget cell's dev AP had stopped improving within
+ * its budget (report.h), or that it was not measured. Plots are optional: without a
+ * working gnuplot the tables, CSV and Markdown are written all the same, with a note.
  *
  * Tables are built once as rows of strings (tbl) and rendered to Markdown and HTML, so the
  * two can never disagree. Everything written is a function of the database alone: no
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rethink/arms.h"
 #include "report_internal.h"
 
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
@@ -115,13 +119,41 @@ static void ap_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
     fmt_ap(out, cap, c ? &c->stat[0] : NULL);
 }
 
-static void delta_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
+static void delta_against(const rk_results *r, const rk_cell *c, const rk_cell *b, char *out,
+                          size_t cap)
 {
-    const rk_cell *b = c ? rk_results_partner(r, c, "scratch") : NULL;
     rk_summary d;
     rk_err e = {0};
     if (!b || rk_paired_delta(r, c, b, 0, &d, &e)) fmt_delta(out, cap, NULL);
     else fmt_delta(out, cap, &d);
+}
+
+static void delta_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
+{
+    delta_against(r, c, c ? rk_results_partner(r, c, "scratch") : NULL, out, cap);
+}
+
+static void control_delta_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
+{
+    delta_against(r, c, c ? rk_results_control(r, c) : NULL, out, cap);
+}
+
+/* Which series a table shows. */
+typedef int (*series_keep)(const rk_results *r, const char *arm);
+
+static int keep_all(const rk_results *r, const char *arm) { return (void)r, (void)arm, 1; }
+static int keep_not_scratch(const rk_results *r, const char *arm)
+{
+    return (void)r, strcmp(arm, "scratch") != 0;
+}
+/* arms whose control the study has (selftrain when it has continue) */
+static int keep_controlled(const rk_results *r, const char *arm)
+{
+    rk_arm a = rk_arm_parse(arm);
+    if (a == RK_ARM_NONE || rk_arms[a].control == RK_ARM_NONE) return 0;
+    for (size_t i = 0; i < r->narms; i++)
+        if (!strcmp(r->arms[i], rk_arm_name(rk_arms[a].control))) return 1;
+    return 0;
 }
 
 static void cpu_of(const rk_results *r, const rk_cell *c, char *out, size_t cap)
@@ -141,7 +173,7 @@ static void cpu_amortised_of(const rk_results *r, const rk_cell *c, char *out, s
 /* One table per fraction: a row per series, a column per aug. */
 static void by_fraction_tables(tables *ts, const rk_results *r, const rk_rp_series *ser,
                                size_t nser, const char *what, const char *caption, cell_fmt fmt,
-                               int skip_scratch)
+                               series_keep keep)
 {
     for (size_t fi = 0; fi < r->nfractions; fi++) {
         char title[300];
@@ -151,7 +183,7 @@ static void by_fraction_tables(tables *ts, const rk_results *r, const rk_rp_seri
         tbl_set(ts, t, 0, "arm");
         for (size_t a = 0; a < r->naugs; a++) tbl_set(ts, t, a + 1, r->augs[a]);
         for (size_t k = 0; k < nser; k++) {
-            if (skip_scratch && !strcmp(ser[k].arm, "scratch")) continue;
+            if (!keep(r, ser[k].arm)) continue;
             char nm[600], v[128];
             rk_rp_series_name(&ser[k], nm, sizeof nm);
             tbl_row(ts, t);
@@ -206,36 +238,80 @@ static void cell_name(const rk_cell *c, char *out, size_t cap)
              *c->variant->text ? " [" : "", c->variant->text, *c->variant->text ? "]" : "");
 }
 
+/* A new row's first columns: arm, variant (when the study has axes), aug, fraction; *col is
+ * the next column. */
+static void cell_cols(tables *ts, tbl *t, const rk_cell *c, int variant, size_t *col)
+{
+    char v[64];
+    tbl_row(ts, t);
+    *col = 0;
+    tbl_set(ts, t, (*col)++, c->arm);
+    if (variant) tbl_set(ts, t, (*col)++, c->variant->text);
+    tbl_set(ts, t, (*col)++, c->aug);
+    snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
+    tbl_set(ts, t, (*col)++, v);
+}
+
+/* Any trial of the study trained with the plateau schedule. */
+static int any_plateau_schedule(const rk_results *r)
+{
+    for (size_t i = 0; i < r->ncells; i++)
+        if (r->cells[i].plateau_schedule) return 1;
+    return 0;
+}
+
+/* "3 / 1": trials that stopped on the plateau rule / on the budget */
+static void fmt_stops(char *out, size_t cap, const rk_cell *c)
+{
+    if (!c->stop_plateau && !c->stop_budget) snprintf(out, cap, "—");
+    else snprintf(out, cap, "%zu / %zu", c->stop_plateau, c->stop_budget);
+}
+
+/* "12400 / 40000": mean steps trained / the largest budget */
+static void fmt_steps(char *out, size_t cap, const rk_cell *c)
+{
+    char mx[32] = "—";
+    if (c->max_steps > 0) snprintf(mx, sizeof mx, "%lld", (long long)c->max_steps);
+    if (!isfinite(c->steps.mean)) snprintf(out, cap, "— / %s", mx);
+    else snprintf(out, cap, "%.0f / %s", c->steps.mean, mx);
+}
+
 static void convergence_table(tables *ts, const rk_results *r)
 {
-    char cap[900];
-    snprintf(cap, sizeof cap, "Trials with a held-out dev split (train.dev) keep their best "
-             "checkpoint on dev. Dev AP ×100 of that checkpoint; the epoch it was taken at as a "
-             "fraction of the trial's epochs (1.00: the last); last-quarter gain: the best dev AP "
-             "after 75 %% of the epochs minus the best before, in AP points (positive: still "
-             "improving late). Means over the seeds with dev evaluations (n). A cell has "
-             "plateaued when its mean gain is below %.2f AP points; undetermined: no dev "
-             "evaluation before or after 75 %% of the epochs; not measured: no dev split.",
-             100 * RK_PLATEAU_GAIN);
-    /* variant and per-cell settings (its budget) columns only when there are some */
+    int plateau = any_plateau_schedule(r);
+    char cap[1400];
+    size_t u = (size_t)snprintf(cap, sizeof cap, "Trials with a held-out dev split (train.dev) keep "
+             "their best checkpoint on dev. Dev AP ×100 of that checkpoint; the epoch it was taken "
+             "at as a fraction of the trial's epochs (1.00: the last); last-quarter gain: the best "
+             "dev AP after 75 %% of the epochs minus the best before, in AP points (positive: "
+             "still improving late). Means over the seeds with dev evaluations (n). A "
+             "fixed-budget cell has plateaued when its mean gain is below %g %% of its mean kept "
+             "dev AP (%.2f points at dev AP 30); undetermined: no dev evaluation before or after "
+             "75 %% of the epochs; not measured: no dev split.", 100 * RK_PLATEAU_REL,
+             30 * RK_PLATEAU_REL);
+    if (plateau && u < sizeof cap)
+        snprintf(cap + u, sizeof cap - u, " Stops: trials that stopped on the plateau rule / on "
+                 "their maximum (the step budget); steps: mean steps trained / the largest budget. A cell "
+                 "trained with the plateau schedule has converged when its trials stopped on "
+                 "the rule, and hit the maximum when one of them stopped on the budget, its "
+                 "safety net.");
+    /* variant and per-cell settings (its budget) columns only when there are some, the
+     * stop facts only when a trial trained with the plateau schedule */
     int variant = r->naxes > 0, settings = r->nsettings > 0;
-    tbl *t = tbl_new(ts, "Convergence on the dev split", cap, 8 + (size_t)(variant + settings));
+    tbl *t = tbl_new(ts, "Convergence on the dev split", cap,
+                     8 + (size_t)(variant + settings) + (size_t)(2 * plateau));
     if (!t) return;
     const char *h[] = {"arm", "variant", "aug", "fraction", "settings", "n", "dev AP (kept)",
-                       "kept epoch / epochs", "last-quarter dev gain", "verdict"};
+                       "kept epoch / epochs", "last-quarter dev gain", "stops: rule / max",
+                       "steps: mean / max", "verdict"};
     size_t col = 0;
-    for (size_t k = 0; k < 10; k++)
-        if ((k != 1 || variant) && (k != 4 || settings)) tbl_set(ts, t, col++, h[k]);
+    for (size_t k = 0; k < 12; k++)
+        if ((k != 1 || variant) && (k != 4 || settings) && ((k != 9 && k != 10) || plateau))
+            tbl_set(ts, t, col++, h[k]);
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         char v[64];
-        tbl_row(ts, t);
-        col = 0;
-        tbl_set(ts, t, col++, c->arm);
-        if (variant) tbl_set(ts, t, col++, c->variant->text);
-        tbl_set(ts, t, col++, c->aug);
-        snprintf(v, sizeof v, "%g %%", 100 * c->fraction);
-        tbl_set(ts, t, col++, v);
+        cell_cols(ts, t, c, variant, &col);
         if (settings) tbl_set(ts, t, col++, c->settings);
         snprintf(v, sizeof v, "%zu", c->dev_best.n);
         tbl_set(ts, t, col++, v);
@@ -248,29 +324,101 @@ static void convergence_table(tables *ts, const rk_results *r)
         if (isfinite(c->dev_gain.mean)) snprintf(v, sizeof v, "%+.2f", 100 * c->dev_gain.mean);
         else snprintf(v, sizeof v, "—");
         tbl_set(ts, t, col++, v);
+        if (plateau) {
+            fmt_stops(v, sizeof v, c);
+            tbl_set(ts, t, col++, v);
+            fmt_steps(v, sizeof v, c);
+            tbl_set(ts, t, col++, v);
+        }
         tbl_set(ts, t, col, rk_convergence_name(c->conv));
     }
 }
 
-/* The section's summary: how many cells plateaued within their budget, which were still
- * improving (with their gain), which could not be told; malloc'd, NULL when out of memory. */
+/* Every cell with a trial that hit the plateau schedule's maximum (issue 18 asks for the
+ * list), one row per cell with its stop reasons and steps. Nothing when there is none. */
+static void budget_table(tables *ts, const rk_results *r)
+{
+    size_t nb = 0;
+    for (size_t i = 0; i < r->ncells; i++) nb += r->cells[i].budget_limited > 0;
+    if (!nb) return;
+    int variant = r->naxes > 0;
+    tbl *t = tbl_new(ts, "Cells that hit their maximum budget (not converged)",
+                     "Trained with train.schedule = plateau, whose step budget is only a safety "
+                     "net: in these cells at least one trial stopped on the budget before its dev "
+                     "AP stopped improving. Trials: finished seeds; then how many stopped on the "
+                     "plateau rule and how many on the maximum; mean steps trained; the budget. "
+                     "rethink check treats a claim's units that rest on these cells as "
+                     "inconclusive unless the claim says budget_limited = ignore.",
+                     8 + (size_t)variant);
+    if (!t) return;
+    const char *h[] = {"arm", "variant", "aug", "fraction", "trials", "stopped on plateau",
+                       "hit the maximum", "mean steps", "maximum steps"};
+    size_t col = 0;
+    for (size_t k = 0; k < 9; k++)
+        if (k != 1 || variant) tbl_set(ts, t, col++, h[k]);
+    for (size_t i = 0; i < r->ncells; i++) {
+        const rk_cell *c = &r->cells[i];
+        if (!c->budget_limited) continue;
+        char v[64];
+        cell_cols(ts, t, c, variant, &col);
+        snprintf(v, sizeof v, "%zu", c->n);
+        tbl_set(ts, t, col++, v);
+        snprintf(v, sizeof v, "%zu", c->stop_plateau);
+        tbl_set(ts, t, col++, v);
+        snprintf(v, sizeof v, "%zu", c->budget_limited);
+        tbl_set(ts, t, col++, v);
+        if (isfinite(c->steps.mean)) snprintf(v, sizeof v, "%.0f", c->steps.mean);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, col++, v);
+        if (c->max_steps > 0) snprintf(v, sizeof v, "%lld", (long long)c->max_steps);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, col, v);
+    }
+}
+
+/* The section's summary: under the plateau schedule, how many cells converged and which hit
+ * their maximum; for fixed budgets, how many cells plateaued within their budget, which were
+ * still improving (with their gain), which could not be told; malloc'd, NULL when out of
+ * memory. */
 static char *convergence_summary(const rk_results *r)
 {
-    size_t cnt[4] = {0};
+    size_t cnt[RK_CONV_BUDGET_LIMITED + 1] = {0};
     for (size_t i = 0; i < r->ncells; i++) cnt[r->cells[i].conv]++;
     char *s = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&s, &len);
     if (!f) return NULL;
-    if (cnt[RK_CONV_UNMEASURED] == r->ncells) {
+    char nm[1100];
+    size_t ruled = cnt[RK_CONV_STOPPED] + cnt[RK_CONV_BUDGET_LIMITED];
+    if (ruled) {
+        fprintf(f, "%zu cell%s trained with the plateau schedule (train.schedule = plateau: a "
+                   "trial stops when its dev AP stops improving, its step budget only a safety "
+                   "net): %zu converged (their trials stopped on the plateau rule)", ruled,
+                ruled == 1 ? "" : "s", cnt[RK_CONV_STOPPED]);
+        if (cnt[RK_CONV_BUDGET_LIMITED]) {
+            size_t nb = cnt[RK_CONV_BUDGET_LIMITED];
+            fprintf(f, ", %zu hit %s maximum budget in at least one seed, so %s not converged:",
+                    nb, nb == 1 ? "its" : "their", nb == 1 ? "it is" : "they are");
+            for (size_t i = 0, k = 0; i < r->ncells; i++) {
+                const rk_cell *c = &r->cells[i];
+                if (c->conv != RK_CONV_BUDGET_LIMITED) continue;
+                cell_name(c, nm, sizeof nm);
+                fprintf(f, "%s %s (%zu of %zu)", k++ ? "," : "", nm, c->budget_limited, c->n);
+            }
+            fprintf(f, ". rethink check treats claims resting on them as inconclusive "
+                       "(budget_limited = ignore judges them anyway)");
+        }
+        fprintf(f, ".");
+    }
+    if (!ruled && cnt[RK_CONV_UNMEASURED] == r->ncells) {
         fprintf(f, "Convergence was not measured: no trial of this study trained with a dev "
                    "split (train.dev = 0), so whether each cell's AP had stopped improving within "
                    "its step budget is unknown.");
     }
     size_t told = cnt[RK_CONV_PLATEAUED] + cnt[RK_CONV_IMPROVING];
-    char nm[1100];
     if (told) {
-        fprintf(f, "%zu of %zu cells plateaued within their budget", cnt[RK_CONV_PLATEAUED], told);
+        fprintf(f, "%s%zu of %zu cells plateaued within their budget", ruled ? " " : "",
+                cnt[RK_CONV_PLATEAUED], told);
         for (size_t i = 0, k = 0; i < r->ncells; i++) {
             const rk_cell *c = &r->cells[i];
             if (c->conv != RK_CONV_IMPROVING) continue;
@@ -278,13 +426,14 @@ static char *convergence_summary(const rk_results *r)
             fprintf(f, "%s%s (%+.2f)", k++ ? ", " : "; the others were still improving at the "
                     "end: ", nm, 100 * c->dev_gain.mean);
         }
-        fprintf(f, "%s. Plateaued: a mean last-quarter dev gain below %.2f AP points.",
+        fprintf(f, "%s. Plateaued: a mean last-quarter dev gain below %g %% of the cell's mean "
+                   "kept dev AP (%.2f AP points at dev AP 30).",
                 cnt[RK_CONV_IMPROVING] ? " (last-quarter dev gain, AP points)" : "",
-                100 * RK_PLATEAU_GAIN);
+                100 * RK_PLATEAU_REL, 30 * RK_PLATEAU_REL);
     }
     if (cnt[RK_CONV_UNDETERMINED]) {
         fprintf(f, "%s%zu cell%s had no dev evaluation before or after 75 %% of the epochs, so "
-                   "could not be told:", told ? " " : "", cnt[RK_CONV_UNDETERMINED],
+                   "could not be told:", told || ruled ? " " : "", cnt[RK_CONV_UNDETERMINED],
                 cnt[RK_CONV_UNDETERMINED] == 1 ? "" : "s");
         for (size_t i = 0, k = 0; i < r->ncells; i++) {
             if (r->cells[i].conv != RK_CONV_UNDETERMINED) continue;
@@ -303,31 +452,54 @@ static char *convergence_summary(const rk_results *r)
     return s;
 }
 
+/* Claims in AP points, as everything else on the page: COCO stats are stored as fractions
+ * (a claim's estimate, interval and minimal detectable effect too), so ×100; a stable
+ * claim's estimate is a count of diverged trials. The details JSON (rk_check_record) says
+ * the type and holds the MDE; verdicts recorded before it had one show —. */
 static void claims_table(tables *ts, const rk_claim *cl, size_t n)
 {
     tbl *t = tbl_new(ts, "Claims (latest verdicts recorded by rethink check)",
-                     "Estimates in stored units (0.01 = 1 AP point); the interval is the deciding "
-                     "cell's. docs/CLAIMS.md explains the verdicts.", 7);
+                     "Estimate, interval and MDE in AP points (×100), the deciding unit's "
+                     "(a stable claim's estimate: trials that diverged). MDE: the smallest "
+                     "effect the unit's seeds and paired spread could detect (two-sided, 80 % "
+                     "power); fewer than 2 seeds: none. docs/CLAIMS.md explains the verdicts.", 7);
     if (!t) return;
-    const char *h[] = {"claim", "verdict", "estimate", "CI", "n", "description", "why"};
+    const char *h[] = {"claim", "verdict", "estimate", "CI", "n", "MDE", "why"};
     for (size_t k = 0; k < 7; k++) tbl_set(ts, t, k, h[k]);
     for (size_t i = 0; i < n; i++) {
-        char v[128];
+        char v[160];
+        cJSON *d = cl[i].details_json ? cJSON_Parse(cl[i].details_json) : NULL;
+        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(d, "description");
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(d, "reason");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(d, "type");
+        const cJSON *mde = cJSON_GetObjectItemCaseSensitive(d, "mde");
+        int count = cJSON_IsString(type) && !strcmp(type->valuestring, "stable");
         tbl_row(ts, t);
-        tbl_set(ts, t, 0, cl[i].name);
+        /* the description under the name: one prose column fewer keeps the table in the page */
+        snprintf(v, sizeof v, "%s", cl[i].name);
+        if (cJSON_IsString(desc) && *desc->valuestring) {
+            size_t need = strlen(cl[i].name) + strlen(desc->valuestring) + 4;
+            char *both = malloc(need);
+            if (both) snprintf(both, need, "%s: %s", cl[i].name, desc->valuestring);
+            tbl_set(ts, t, 0, both ? both : cl[i].name);
+            free(both);
+        } else {
+            tbl_set(ts, t, 0, v);
+        }
         tbl_set(ts, t, 1, cl[i].verdict);
-        if (isfinite(cl[i].estimate)) snprintf(v, sizeof v, "%+.4f", cl[i].estimate);
-        else snprintf(v, sizeof v, "—");
+        if (!isfinite(cl[i].estimate)) snprintf(v, sizeof v, "—");
+        else if (count) snprintf(v, sizeof v, "%.0f diverged", cl[i].estimate);
+        else snprintf(v, sizeof v, "%+.2f", 100 * cl[i].estimate);
         tbl_set(ts, t, 2, v);
-        if (isfinite(cl[i].ci_low)) snprintf(v, sizeof v, "[%+.4f, %+.4f]", cl[i].ci_low, cl[i].ci_high);
+        if (isfinite(cl[i].ci_low) && !count)
+            snprintf(v, sizeof v, "[%+.2f, %+.2f]", 100 * cl[i].ci_low, 100 * cl[i].ci_high);
         else snprintf(v, sizeof v, "—");
         tbl_set(ts, t, 3, v);
         snprintf(v, sizeof v, "%lld", (long long)cl[i].n);
         tbl_set(ts, t, 4, v);
-        cJSON *d = cl[i].details_json ? cJSON_Parse(cl[i].details_json) : NULL;
-        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(d, "description");
-        const cJSON *why = cJSON_GetObjectItemCaseSensitive(d, "reason");
-        tbl_set(ts, t, 5, cJSON_IsString(desc) ? desc->valuestring : "");
+        if (cJSON_IsNumber(mde) && !count) snprintf(v, sizeof v, "%.2f", 100 * mde->valuedouble);
+        else snprintf(v, sizeof v, "—");
+        tbl_set(ts, t, 5, v);
         tbl_set(ts, t, 6, cJSON_IsString(why) ? why->valuestring : "");
         cJSON_Delete(d);
     }
@@ -394,7 +566,10 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
     }
     /* convergence last (blank without dev metrics): appended, so columns keep their place */
     fprintf(f, ",cpu_s_mean,cpu_s_std,dev_best_mean,dev_gain_last_quarter_mean,"
-               "select_frac_mean,settings\n");
+               "select_frac_mean,settings");
+    /* how the trials stopped, appended likewise: counts of stop reasons, trials that hit
+     * the plateau schedule's maximum, mean steps trained, the largest budget (blank: unknown) */
+    fprintf(f, ",stop_plateau,stop_budget,budget_limited,steps_mean,max_steps\n");
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
         csv_str(f, r->study);
@@ -418,11 +593,46 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         csv_num(f, c->select_frac.mean);
         fputc(',', f);
         csv_str(f, c->settings);
+        fprintf(f, ",%zu,%zu,%zu", c->stop_plateau, c->stop_budget, c->budget_limited);
+        csv_num(f, c->steps.mean);
+        fputc(',', f);
+        if (c->max_steps > 0) fprintf(f, "%lld", (long long)c->max_steps);
         fputc('\n', f);
     }
     return rk_rp_close(f, dir, "cells.csv", err);
 }
 
+/* The 12 rows of cell c against cell b (every stat, paired by seed). */
+static int delta_rows(FILE *f, const rk_results *r, const rk_cell *c, const rk_cell *b,
+                      rk_err *err)
+{
+    int rc = RK_OK;
+    for (int s = 0; s < RK_COCO_NSTATS && !rc; s++) {
+        rk_summary d;
+        if ((rc = rk_paired_delta(r, c, b, s, &d, err))) break;
+        csv_str(f, r->study);
+        fputc(',', f);
+        csv_str(f, c->arm);
+        fputc(',', f);
+        csv_str(f, c->variant->text);
+        fputc(',', f);
+        csv_str(f, c->aug);
+        fprintf(f, ",%g,", c->fraction);
+        csv_str(f, b->arm);
+        fputc(',', f);
+        csv_str(f, b->variant->text);
+        fprintf(f, ",%s,%zu", rk_coco_stat_name(s), d.n);
+        csv_num(f, d.mean);
+        csv_num(f, d.std);
+        csv_num(f, d.ci_low);
+        csv_num(f, d.ci_high);
+        fputc('\n', f);
+    }
+    return rc;
+}
+
+/* Each cell against scratch, then, for an arm with a control (selftrain: continue), against
+ * its control: vs_arm says which. */
 static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
 {
     FILE *f;
@@ -432,29 +642,9 @@ static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
     for (size_t i = 0; i < r->ncells && !rc; i++) {
         const rk_cell *c = &r->cells[i];
         if (!strcmp(c->arm, "scratch")) continue;
-        const rk_cell *b = rk_results_partner(r, c, "scratch");
-        if (!b) continue;
-        for (int s = 0; s < RK_COCO_NSTATS && !rc; s++) {
-            rk_summary d;
-            if ((rc = rk_paired_delta(r, c, b, s, &d, err))) break;
-            csv_str(f, r->study);
-            fputc(',', f);
-            csv_str(f, c->arm);
-            fputc(',', f);
-            csv_str(f, c->variant->text);
-            fputc(',', f);
-            csv_str(f, c->aug);
-            fprintf(f, ",%g,", c->fraction);
-            csv_str(f, b->arm);
-            fputc(',', f);
-            csv_str(f, b->variant->text);
-            fprintf(f, ",%s,%zu", rk_coco_stat_name(s), d.n);
-            csv_num(f, d.mean);
-            csv_num(f, d.std);
-            csv_num(f, d.ci_low);
-            csv_num(f, d.ci_high);
-            fputc('\n', f);
-        }
+        const rk_cell *b = rk_results_partner(r, c, "scratch"), *ctl = rk_results_control(r, c);
+        if (b) rc = delta_rows(f, r, c, b, err);
+        if (ctl && !rc) rc = delta_rows(f, r, c, ctl, err);
     }
     if (rc) {
         fclose(f);
@@ -523,20 +713,25 @@ static void html_table(FILE *f, const tbl *t)
     html_text(f, t->title);
     fputs("</h3>\n<div class=\"scroll\"><table>\n<thead><tr>", f);
     for (size_t k = 0; k < t->ncols; k++) {
-        fputs("<th>", f);
-        html_text(f, tcell(t, 0, k));
+        const char *h = tcell(t, 0, k);
+        fputs(!strcmp(h, "why") || !strcmp(h, "error") ? "<th class=\"text\">" : "<th>", f);
+        html_text(f, h);
         fputs("</th>", f);
     }
     fputs("</tr></thead>\n<tbody>\n", f);
     for (size_t row = 1; row <= t->nrows; row++) {
         fputs("<tr>", f);
         for (size_t k = 0; k < t->ncols; k++) {
-            const char *v = tcell(t, row, k);
-            /* prose (a claim's description, why it got its verdict, an error) wraps */
-            const char *cls = !strcmp(v, "HOLDS") || !strcmp(v, "plateaued") ? " class=\"holds\""
-                              : !strcmp(v, "FAILS") ? " class=\"fails\""
+            const char *v = tcell(t, row, k), *h = tcell(t, 0, k);
+            /* prose (a claim's description, why it got its verdict, an error) wraps, and a
+             * short "why" reads as the long ones do, from the left */
+            const char *cls = !strcmp(v, "HOLDS") || !strcmp(v, "plateaued") ||
+                              !strcmp(v, "converged") ? " class=\"holds\""
+                              : !strcmp(v, "FAILS") || !strcmp(v, "hit the maximum")
+                              ? " class=\"fails\""
                               : !strcmp(v, "INCONCLUSIVE") || !strcmp(v, "still improving")
-                              ? " class=\"inc\"" : strlen(v) > 40 ? " class=\"text\"" : "";
+                              ? " class=\"inc\""
+                              : strlen(v) > 40 || !strcmp(h, "why") ? " class=\"text\"" : "";
             fprintf(f, "<td%s>", cls);
             html_text(f, v);
             fputs("</td>", f);
@@ -600,14 +795,16 @@ static const char *CSS =
     "h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}"
     "table{border-collapse:collapse;margin:.5em 0;font-size:.92em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}"
-    "th:first-child,td:first-child{text-align:left}th{background:#f2f2f2}"
+    "th:first-child,td:first-child,th.text{text-align:left}"
+    "th{background:#f2f2f2;white-space:normal;vertical-align:bottom}"
     "td.text{white-space:normal;text-align:left;min-width:14em;max-width:26em;"
     "overflow-wrap:anywhere}.scroll{overflow-x:auto}"
     "td.holds{background:#dff0d8}td.fails{background:#f2dede}td.inc{background:#fcf8e3}"
     ".caption{color:#555;font-size:.9em;max-width:60em}"
     "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}"
     "figcaption{color:#555;font-size:.9em;max-width:60em}"
-    "code{background:#f4f4f4;padding:0 .2em}";
+    "code{background:#f4f4f4;padding:0 .2em}"
+    ".note{background:#fcf8e3;border-left:4px solid #e0c060;padding:.4em .8em;max-width:60em}";
 
 /* ---- the whole report ---- */
 
@@ -647,6 +844,62 @@ static void summary_lines(const rk_results *r, char lines[][400], size_t *n)
                       "axes; cells.csv has them): ", r->settings, r->nsettings);
     snprintf(lines[(*n)++], 400, "statistics: mean over seeds ± half-width of the %g %% Student-t "
              "interval; ΔAP paired by seed; AP shown ×100 (AP points)", 100 * r->confidence);
+    /* the wording rule: on fewer than 4 seeds nothing here is more than indicative */
+    if (nmin < 4)
+        snprintf(lines[(*n)++], 400, "few seeds: %s%zu per cell (fewer than 4), so every interval "
+                 "rests on a rough estimate of the spread: read the differences as indicative",
+                 nmin == nmax ? "" : "as few as ", nmin);
+}
+
+/* report.md's plot entries: the figure, or why it is missing */
+static void md_plots(FILE *f, const rk_rp_plot *plots, size_t n, const char *warning)
+{
+    if (warning)
+        fprintf(f, "Plots missing: %s. Each plot's gnuplot script and data are in this folder; "
+                   "run `gnuplot NAME.gp` there to draw NAME.png and NAME.svg.\n\n", warning);
+    for (size_t i = 0; i < n; i++) {
+        if (plots[i].drawn) {
+            fprintf(f, "### %s\n\n![%s](%s.png)\n\n", plots[i].title, plots[i].title,
+                    plots[i].name);
+            md_text(f, plots[i].caption); /* it names a cell: data, one line */
+            fprintf(f, " ([SVG](%s.svg), [script](%s.gp))\n\n", plots[i].name, plots[i].name);
+        }
+        else
+            fprintf(f, "### %s\n\nNot drawn (see above): [script](%s.gp).\n\n", plots[i].title,
+                    plots[i].name);
+    }
+}
+
+/* index.html's figures: the SVG inlined, or why it is missing */
+static int html_plots(FILE *f, const char *dir, const rk_rp_plot *plots, size_t n,
+                      const char *warning, rk_err *err)
+{
+    int rc = RK_OK;
+    if (warning) {
+        fputs("<p class=\"note\">Plots missing: ", f);
+        html_text(f, warning);
+        fputs(". Each plot's gnuplot script and data are in this folder; run <code>gnuplot "
+              "NAME.gp</code> there to draw NAME.png and NAME.svg.</p>\n", f);
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        char svg[96], prefix[32];
+        snprintf(svg, sizeof svg, "%s.svg", plots[i].name);
+        snprintf(prefix, sizeof prefix, "p%zu_", i);
+        fprintf(f, "<figure id=\"%s\">\n<h3>", plots[i].name);
+        html_text(f, plots[i].title);
+        fputs("</h3>\n", f);
+        if (!plots[i].drawn) {
+            fprintf(f, "<p class=\"note\">Not drawn (see above): <a href=\"%s.gp\">gnuplot "
+                       "script</a>.</p>\n</figure>\n", plots[i].name);
+            continue;
+        }
+        rc = inline_svg(f, dir, svg, prefix, plots[i].title, err);
+        fputs("\n<figcaption>", f);
+        html_text(f, plots[i].caption);
+        fprintf(f, " (<a href=\"%s.png\">PNG</a>, <a href=\"%s.gp\">gnuplot script</a>)"
+                   "</figcaption>\n</figure>\n", plots[i].name, plots[i].name);
+    }
+    return rc;
 }
 
 int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_files *files,
@@ -664,8 +917,9 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     rk_claim *cl = NULL;
     size_t ncl = 0;
     tables ts = {0};
-    char *conv = NULL;
-    if ((rc = rk_rp_plots(r, o, &plots, &nplots, files, err))) goto done;
+    char *conv = NULL, *warning = NULL;
+    /* plots first: their .dat and .gp files always, the images when gnuplot draws them */
+    if ((rc = rk_rp_plots(r, o, &plots, &nplots, files, &warning, err))) goto done;
     if ((rc = write_cells_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "cells.csv", err))) goto done;
     if ((rc = write_deltas_csv(r, dir, err)) || (rc = rk_rp_file_add(files, "deltas.csv", err)))
         goto done;
@@ -675,28 +929,42 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     char cap[400];
     snprintf(cap, sizeof cap, "AP ×100: mean over seeds ± half-width of the %g %% Student-t "
              "interval; (n = 1): one seed, no interval.", 100 * r->confidence);
-    by_fraction_tables(&ts, r, ser, nser, "AP", cap, ap_of, 0);
+    by_fraction_tables(&ts, r, ser, nser, "AP", cap, ap_of, keep_all);
     size_t n_ap = ts.n;
     snprintf(cap, sizeof cap, "AP(arm) − AP(scratch) ×100 in the same cell, paired by seed: mean "
              "[%g %% CI]. Positive: the arm beats training from scratch.", 100 * r->confidence);
-    by_fraction_tables(&ts, r, ser, nser, "ΔAP vs scratch", cap, delta_of, 1);
+    by_fraction_tables(&ts, r, ser, nser, "ΔAP vs scratch", cap, delta_of, keep_not_scratch);
     size_t n_delta = ts.n;
+    /* against the control only where the study has one: the pseudo-labels' own effect */
+    int controls = 0;
+    for (size_t i = 0; i < r->narms && !controls; i++) controls = keep_controlled(r, r->arms[i]);
+    if (controls) {
+        snprintf(cap, sizeof cap, "AP(arm) − AP(its control) ×100 in the same cell, paired by "
+                 "seed: mean [%g %% CI]. The control starts from the same teacher and trains as "
+                 "long on labelled data only, so this is the pseudo-labels' own effect.",
+                 100 * r->confidence);
+        by_fraction_tables(&ts, r, ser, nser, "ΔAP vs control", cap, control_delta_of,
+                           keep_controlled);
+    }
+    size_t n_control = ts.n;
     by_fraction_tables(&ts, r, ser, nser, "CPU seconds per trial",
                        "Mean over seeds of what one trial cost from nothing (the plots use it): "
                        "its own training and evaluation; a student or control adds its "
                        "teacher's training and its pseudo-labelling; an arm descended from the "
                        "pre-trained backbone adds the backbone's whole pre-training (one per "
-                       "seed).", cpu_of, 0);
+                       "seed).", cpu_of, keep_all);
     by_fraction_tables(&ts, r, ser, nser, "CPU seconds per trial, backbone amortised",
                        "As above, with the backbone's pre-training divided among the study's "
-                       "trials that used it.", cpu_amortised_of, 0);
+                       "trials that used it.", cpu_amortised_of, keep_all);
     size_t n_cpu = ts.n;
     all_stats_table(&ts, r);
     failed_table(&ts, r);
     size_t n_failed = ts.n;
     if (ncl) claims_table(&ts, cl, ncl);
-    /* the convergence table only where something was measured; its summary always */
+    /* the budget-limited cells, then the convergence table where something was measured;
+     * the summary always */
     size_t n_conv = ts.n;
+    budget_table(&ts, r);
     int measured = 0;
     for (size_t i = 0; i < r->ncells; i++) measured |= r->cells[i].conv != RK_CONV_UNMEASURED;
     if (measured) convergence_table(&ts, r);
@@ -704,9 +972,10 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         rc = oom(err);
         goto done;
     }
-    char summary[8][400];
+    char summary[10][400];
     size_t nsum;
     summary_lines(r, summary, &nsum);
+    if (warning) snprintf(summary[nsum++], 400, "plots: missing (%.300s)", warning);
 
     /* report.md */
     FILE *f;
@@ -714,8 +983,8 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     fprintf(f, "# Study %s — rethink report\n\n", r->study);
     for (size_t i = 0; i < nsum; i++) fprintf(f, "- %s\n", summary[i]);
     fprintf(f, "- data: [cells.csv](cells.csv) (every stat and convergence per cell), "
-               "[deltas.csv](deltas.csv) "
-               "(paired deltas vs scratch); each plot's gnuplot script and data are beside it\n\n");
+               "[deltas.csv](deltas.csv) (paired deltas vs scratch%s); each plot's gnuplot "
+               "script and data are beside it\n\n", controls ? " and vs control" : "");
     if (ncl) {
         fprintf(f, "## Claims\n\n");
         md_table(f, &ts.t[n_failed]);
@@ -724,17 +993,18 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     for (size_t i = 0; i < n_ap; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Paired deltas against scratch\n\n");
     for (size_t i = n_ap; i < n_delta; i++) md_table(f, &ts.t[i]);
+    if (controls) {
+        fprintf(f, "## Paired deltas against the control\n\n");
+        for (size_t i = n_delta; i < n_control; i++) md_table(f, &ts.t[i]);
+    }
     fprintf(f, "## Convergence\n\n");
     md_text(f, conv);
     fprintf(f, "\n\n");
     for (size_t i = n_conv; i < ts.n; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Plots\n\n");
-    for (size_t i = 0; i < nplots; i++)
-        fprintf(f, "### %s\n\n![%s](%s.png)\n\n%s ([SVG](%s.svg), [script](%s.gp))\n\n",
-                plots[i].title, plots[i].title, plots[i].name, plots[i].caption, plots[i].name,
-                plots[i].name);
+    md_plots(f, plots, nplots, warning);
     fprintf(f, "## Compute\n\n");
-    for (size_t i = n_delta; i < n_cpu; i++) md_table(f, &ts.t[i]);
+    for (size_t i = n_control; i < n_cpu; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Every stat\n\n");
     for (size_t i = n_cpu; i < n_failed; i++) md_table(f, &ts.t[i]);
     if ((rc = rk_rp_close(f, dir, "report.md", err)) || (rc = rk_rp_file_add(files, "report.md", err)))
@@ -763,36 +1033,29 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     for (size_t i = 0; i < n_ap; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Paired deltas against scratch</h2>\n", f);
     for (size_t i = n_ap; i < n_delta; i++) html_table(f, &ts.t[i]);
+    if (controls) {
+        fputs("<h2>Paired deltas against the control</h2>\n", f);
+        for (size_t i = n_delta; i < n_control; i++) html_table(f, &ts.t[i]);
+    }
     fputs("<h2>Convergence</h2>\n<p>", f);
     html_text(f, conv);
     fputs("</p>\n", f);
     for (size_t i = n_conv; i < ts.n; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Plots</h2>\n", f);
-    for (size_t i = 0; i < nplots && !rc; i++) {
-        char svg[96], prefix[32];
-        snprintf(svg, sizeof svg, "%s.svg", plots[i].name);
-        snprintf(prefix, sizeof prefix, "p%zu_", i);
-        fprintf(f, "<figure id=\"%s\">\n<h3>", plots[i].name);
-        html_text(f, plots[i].title);
-        fputs("</h3>\n", f);
-        rc = inline_svg(f, dir, svg, prefix, plots[i].title, err);
-        fputs("\n<figcaption>", f);
-        html_text(f, plots[i].caption);
-        fprintf(f, " (<a href=\"%s.png\">PNG</a>, <a href=\"%s.gp\">gnuplot script</a>)"
-                   "</figcaption>\n</figure>\n", plots[i].name, plots[i].name);
-    }
-    if (rc) {
+    if ((rc = html_plots(f, dir, plots, nplots, warning, err))) {
         fclose(f);
         goto done;
     }
     fputs("<h2>Compute</h2>\n", f);
-    for (size_t i = n_delta; i < n_cpu; i++) html_table(f, &ts.t[i]);
+    for (size_t i = n_control; i < n_cpu; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Every stat</h2>\n", f);
     for (size_t i = n_cpu; i < n_failed; i++) html_table(f, &ts.t[i]);
     fputs("</body>\n</html>\n", f);
     if ((rc = rk_rp_close(f, dir, "index.html", err))) goto done;
     rc = rk_rp_file_add(files, "index.html", err);
 done:
+    if (!rc && files && warning) files->warning = warning, warning = NULL;
+    free(warning);
     free(conv);
     tables_free(&ts);
     rk_claims_free(cl, ncl);

@@ -23,13 +23,16 @@ void rk_rp_series_name(const rk_rp_series *s, char *out, size_t cap);
 typedef struct rk_rp_plot {
     char name[64];     /* files NAME.gp, NAME.png, NAME.svg */
     char title[160];
-    char caption[600];
+    char caption[700];
+    int drawn;         /* gnuplot drew NAME.png and NAME.svg */
 } rk_rp_plot;
 
-/* Writes and runs every plot's gnuplot script in o->out_dir; appends the files written to
- * files and the plots to *plots (free(*plots)). */
+/* Writes every plot's data and gnuplot script in o->out_dir and runs gnuplot on each;
+ * appends the files written to files and the plots to *plots (free(*plots)). A plot gnuplot
+ * could not draw is kept with drawn = 0, and *warning (malloc'd, else NULL) says which and
+ * why; only a failure to write a file is an error. */
 int rk_rp_plots(const rk_results *r, const rk_report_opts *o, rk_rp_plot **plots, size_t *n,
-                rk_report_files *files, rk_err *err);
+                rk_report_files *files, char **warning, rk_err *err);
 
 /* Records a written file (relative to the output folder). */
 int rk_rp_file_add(rk_report_files *f, const char *name, rk_err *err);

@@ -1,7 +1,7 @@
 /* A study's results, read through the store on a read-only connection: its detector trials
- * (with their flattened config, compute, 12 COCO stats and, when they trained with a dev
- * split, how far they had converged), the extra grid axes and per-cell settings found in
- * their configs, and the cells the finished trials form.
+ * (with their flattened config, compute, 12 COCO stats, why they stopped and, when they
+ * trained with a dev split, how far they had converged), the extra grid axes and per-cell
+ * settings found in their configs, and the cells the finished trials form.
  *
  * Read-only on purpose: a report or a claims check must never change what it reports on,
  * and may run while a sweep is still writing (WAL readers never block the writer). The
@@ -299,6 +299,8 @@ static int load_trials(rk_results *r, rk_err *err)
         t->status = x->t.status;
         t->error = x->t.error, x->t.error = NULL;
         t->error_code = x->t.error_code;
+        t->stop_reason = x->t.stop_reason, x->t.stop_reason = NULL;
+        t->steps = x->t.steps, t->max_steps = x->t.max_steps;
         t->params = x->params, t->nparams = x->nparams, x->params = NULL, x->nparams = 0;
         t->cpu_s = x->t.cpu_s;
         t->wall_s = x->t.wall_s;
@@ -314,6 +316,21 @@ static int load_trials(rk_results *r, rk_err *err)
     rk_trial_records_free(rec, n);
     if (!rc) rc = add_artifacts(r, err);
     return rc ? rc : fill_omitted(r, err);
+}
+
+/* A trial trained with the plateau schedule stops when dev AP stops improving; its budget is
+ * only a safety net, so one that stopped on the budget hit that maximum: not converged. A
+ * fixed (cosine) schedule always stops on its budget, which says nothing about convergence.
+ * After fill_omitted, so a config without train.schedule reads as its default, cosine. */
+static void mark_budget_limited(rk_results *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        rk_result_trial *t = &r->t[i];
+        const char *sched = rk_result_param(t, "train.schedule");
+        t->plateau_schedule = sched && !strcmp(sched, "plateau");
+        t->budget_limited = t->plateau_schedule && t->status == RK_TRIAL_FINISHED &&
+                            t->stop_reason && !strcmp(t->stop_reason, "budget");
+    }
 }
 
 /* ---- convergence on the dev split ---- */
@@ -338,6 +355,8 @@ const char *rk_convergence_name(rk_convergence c)
     case RK_CONV_UNDETERMINED: return "undetermined";
     case RK_CONV_PLATEAUED: return "plateaued";
     case RK_CONV_IMPROVING: return "still improving";
+    case RK_CONV_STOPPED: return "converged";
+    case RK_CONV_BUDGET_LIMITED: return "hit the maximum";
     default: return "not measured";
     }
 }
@@ -516,10 +535,26 @@ static int build_cells(rk_results *r, rk_err *err)
         rk_summarize(vals, c->n, r->confidence, &c->dev_gain);
         for (size_t j = 0; j < c->n; j++) vals[j] = r->t[c->idx[j]].select_frac;
         rk_summarize(vals, c->n, r->confidence, &c->select_frac);
-        c->conv = c->dev_best.n == 0   ? RK_CONV_UNMEASURED
-                  : c->dev_gain.n == 0 ? RK_CONV_UNDETERMINED
-                  : c->dev_gain.mean < RK_PLATEAU_GAIN ? RK_CONV_PLATEAUED
-                                                       : RK_CONV_IMPROVING;
+        c->max_steps = -1;
+        for (size_t j = 0; j < c->n; j++) {
+            const rk_result_trial *t = &r->t[c->idx[j]];
+            const char *why = t->stop_reason;
+            c->stop_plateau += why && !strcmp(why, "plateau");
+            c->stop_budget += why && !strcmp(why, "budget");
+            c->budget_limited += (size_t)t->budget_limited;
+            c->plateau_schedule += (size_t)t->plateau_schedule;
+            vals[j] = t->steps > 0 ? (double)t->steps : NAN;
+            if (t->max_steps > c->max_steps) c->max_steps = t->max_steps;
+        }
+        rk_summarize(vals, c->n, r->confidence, &c->steps);
+        /* the stop reasons decide where the plateau rule ran; else the dev curves, against a
+         * threshold relative to the cell's own dev AP */
+        c->conv = c->budget_limited                        ? RK_CONV_BUDGET_LIMITED
+                  : c->plateau_schedule && c->stop_plateau ? RK_CONV_STOPPED
+                  : c->dev_best.n == 0                     ? RK_CONV_UNMEASURED
+                  : c->dev_gain.n == 0                     ? RK_CONV_UNDETERMINED
+                  : c->dev_gain.mean < RK_PLATEAU_REL * c->dev_best.mean ? RK_CONV_PLATEAUED
+                                                                         : RK_CONV_IMPROVING;
     }
     free(vals);
     free(ord);
@@ -543,6 +578,7 @@ int rk_results_load(rk_results *r, const char *db_path, const char *study, doubl
     int rc = rk_store_open_readonly(&r->db, db_path, err);
     if (!rc) rc = pick_study(r, study, err);
     if (!rc) rc = load_trials(r, err);
+    if (!rc) mark_budget_limited(r);
     if (!rc) rc = load_convergence(r, err);
     if (!rc) rc = find_axes(r, err);
     if (!rc) rc = build_cells(r, err);
@@ -556,7 +592,7 @@ void rk_results_free(rk_results *r)
     for (size_t i = 0; i < r->n; i++) {
         rk_result_trial *t = &r->t[i];
         free(t->arm), free(t->aug), free(t->variant.kv), free(t->variant.text);
-        free(t->settings), free(t->error);
+        free(t->settings), free(t->error), free(t->stop_reason);
         for (size_t j = 0; j < t->nparams; j++) free(t->params[j].key), free(t->params[j].value);
         free(t->params);
     }
@@ -600,6 +636,13 @@ const rk_cell *rk_results_partner(const rk_results *r, const rk_cell *a, const c
         if (shared > best_shared) best = c, best_shared = shared;
     }
     return best;
+}
+
+const rk_cell *rk_results_control(const rk_results *r, const rk_cell *c)
+{
+    rk_arm a = rk_arm_parse(c->arm);
+    if (a == RK_ARM_NONE || rk_arms[a].control == RK_ARM_NONE) return NULL;
+    return rk_results_partner(r, c, rk_arm_name(rk_arms[a].control));
 }
 
 int rk_cell_values(const rk_results *r, const rk_cell *c, int stat, rk_seeded *out, rk_err *err)

@@ -1,7 +1,8 @@
-/* Statistics over seeds: summaries with Student-t confidence intervals and seed-keyed values
- * for paired differences.
+/* Statistics over seeds: summaries with Student-t confidence intervals, seed-keyed values
+ * for paired differences, and what the claims checker tests with them (p-values against a
+ * claimed region, Holm's step-down adjustment, the minimal detectable effect).
  *
- * The t quantile comes from GSL (gsl_cdf_tdist_Pinv). GSL's default error handler aborts on
+ * The t quantile and distribution come from GSL (gsl_cdf_tdist_Pinv, gsl_cdf_tdist_P). GSL's default error handler aborts on
  * a domain error, so every call is guarded here rather than by switching the handler off,
  * which would change a process-wide setting behind the caller's back. */
 #include <gsl/gsl_cdf.h>
@@ -15,6 +16,62 @@ double rk_t_quantile(double p, double df)
 {
     if (!(p > 0 && p < 1) || !(df > 0) || !isfinite(df)) return NAN;
     return gsl_cdf_tdist_Pinv(p, df);
+}
+
+double rk_t_cdf(double x, double df)
+{
+    if (isnan(x) || !(df > 0) || !isfinite(df)) return NAN;
+    if (isinf(x)) return x > 0 ? 1 : 0;
+    return gsl_cdf_tdist_P(x, df);
+}
+
+double rk_mde(const rk_summary *s, double alpha, double power)
+{
+    if (s->n < 2 || !isfinite(s->std)) return NAN;
+    double df = (double)(s->n - 1);
+    double ta = rk_t_quantile(1 - alpha / 2, df), tb = rk_t_quantile(power, df);
+    if (!isfinite(ta) || !isfinite(tb)) return NAN;
+    return (ta + tb) * s->std / sqrt((double)s->n);
+}
+
+/* 2 P(T <= z) capped at 1, for z = distance / se; se = 0 makes z ±inf (or 0/0: inside) */
+static double two_sided_below(double dist, double se, double df)
+{
+    if (se == 0) return dist < 0 ? 0 : 1;
+    double p = 2 * rk_t_cdf(dist / se, df);
+    return p < 1 ? p : 1;
+}
+
+double rk_region_p(const rk_summary *s, double lo, double hi)
+{
+    if (s->n < 2 || !isfinite(s->std) || !isfinite(s->mean)) return NAN;
+    double df = (double)(s->n - 1), se = s->std / sqrt((double)s->n), p = 1;
+    if (!isnan(lo)) p = fmin(p, two_sided_below(s->mean - lo, se, df));
+    if (!isnan(hi)) p = fmin(p, two_sided_below(hi - s->mean, se, df));
+    return p;
+}
+
+void rk_holm_adjust(const double *p, size_t n, double *adj)
+{
+    /* selection order by p, NANs last; n is a claim's units (tens), so a simple O(n^2)
+     * pass keeps the ties in input order and needs no allocation */
+    double run = 0;
+    for (size_t i = 0; i < n; i++) adj[i] = NAN;
+    char *done = calloc(n + 1, 1);
+    if (!done) { /* no memory: Bonferroni's bound, which Holm's never exceeds */
+        for (size_t i = 0; i < n; i++) adj[i] = isnan(p[i]) ? NAN : fmin(1, (double)n * p[i]);
+        return;
+    }
+    for (size_t rank = 0; rank < n; rank++) {
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (!done[i] && !isnan(p[i]) && (best == n || p[i] < p[best])) best = i;
+        if (best == n) break; /* only NANs left */
+        done[best] = 1;
+        run = fmax(run, fmin(1, (double)(n - rank) * p[best]));
+        adj[best] = run;
+    }
+    free(done);
 }
 
 void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s)

@@ -128,6 +128,9 @@ typedef struct rk_sweep_estimate {
     rk_sweep_shape *shape;   /* the distinct step shapes of the trials to run (owned) */
     size_t nshapes;          /* 0: nothing to run, nothing timed */
     double images;           /* training images of the trials to run */
+    size_t nbound;           /* of them, trials whose steps are an upper bound (a plateau
+                                schedule without a finished trial of its cell) */
+    double images_bound;     /* their images */
     double train_s;          /* their training seconds on one worker */
     double wall_s, wall_f32_s; /* on the workers (in f32); NAN if a shape cannot run here */
     double par;              /* workers running at once: jobs, or fewer when cores run out */
@@ -136,11 +139,12 @@ typedef struct rk_sweep_estimate {
     char why[512];           /* the first shape that cannot run here: why */
 } rk_sweep_estimate;
 
-/* Times each distinct step shape of the selected, unfinished trials (rk_trial_cost) with
- * rk_refnet_bench — the best of three short runs, a few seconds in all — and estimates the
- * wall time on jobs workers: the larger of the training spread over the workers and the
- * longest teacher-then-student chain. note (may be NULL) hears before the timing starts.
- * After rk_sweep_refresh. */
+/* Times each distinct step shape of the selected trials to run (pending or running;
+ * rk_trial_cost) with rk_refnet_bench — the best of three short runs, a few seconds in all —
+ * and estimates the wall time on jobs workers: the larger of the training spread over the
+ * workers and the longest teacher-then-student chain. A trial's images are its expected
+ * steps times its images per step when rk_sweep_expect ran, else its budget's. note (may be
+ * NULL) hears before the timing starts. After rk_sweep_refresh or rk_sweep_lookup. */
 int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
                            void (*note)(void *ctx, const char *msg), void *ctx,
                            rk_sweep_estimate *e, rk_err *err);

@@ -256,7 +256,7 @@ static int run_one(worker_ctx *w, const rk_sweep_plan *p, const msg_answer *a)
         pthread_mutex_lock(&w->mu);
         w->cur = (msg_lease){a->id, a->attempt};
         pthread_mutex_unlock(&w->mu);
-        rc = run_trial_with(send_metrics, w, &t, &p->t[k].cfg, label, 1, &res, &err);
+        rc = run_trial_with(send_metrics, w, &t, &p->t[k].cfg, label, NULL, &res, &err);
         ran = !rc;
         if (!rc) rc = rk_sweep_outcome(&res, &o, &cats, &err);
         rk_metric fm[RK_SWEEP_FINAL_METRICS]; /* as rk_sweep_finish: these, then the outcome */

@@ -864,12 +864,13 @@ size_t rk_experiment_size(const rk_experiment *x)
 }
 
 /* The policy that key (trial.aug, pretrain.aug) names is defined in c: else an error naming
- * where the name was set, the policies there are, and a missing policies file. */
+ * where the name was set (w: NULL, the key's origin), the policies there are, and a missing
+ * policies file. */
 static int policy_defined(const rk_experiment *x, const rk_config *c, const char *key,
-                          rk_err *err)
+                          const char *w, rk_err *err)
 {
     const rk_cfg_entry *e = rk_config_entry(c, key);
-    char prefix[160], names[400] = "", w[400], h[160];
+    char prefix[160], names[400] = "", origin[400], h[160];
     snprintf(prefix, sizeof prefix, "augment.%s.", e->value);
     size_t pos = 0, pl = strlen(prefix), nn = 0;
     find(c, prefix, &pos); /* the first key after the prefix */
@@ -886,7 +887,7 @@ static int policy_defined(const rk_experiment *x, const rk_config *c, const char
         cand[nn] = own[nn];
         nn++;
     }
-    where(w, sizeof w, e);
+    if (!w) where(origin, sizeof origin, e), w = origin;
     char missing[2200] = "";
     if (!x->policies_read)
         snprintf(missing, sizeof missing, "; the policies file %s (study.policies) does not "
@@ -900,8 +901,8 @@ int rk_experiment_policy(const rk_experiment *x, const char *name, rk_policy *p,
 {
     rk_config c = {0};
     int rc = rk_config_copy(&c, &x->base, err);
-    if (!rc) rc = rk_config_put(&c, "trial.aug", name, "policy name", 0, err);
-    if (!rc) rc = policy_defined(x, &c, "trial.aug", err);
+    if (!rc) rc = rk_config_put(&c, "trial.aug", name, x->path, 0, err);
+    if (!rc) rc = policy_defined(x, &c, "trial.aug", x->path, err);
     if (!rc) rc = policy_of(&c, name, p, err);
     rk_config_free(&c);
     return rc;
@@ -924,9 +925,9 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
     if (!rc) rc = rk_config_validate(out, err);
     /* the policies it trains with exist (before any trial is registered) */
     rk_arm arm = rc ? RK_ARM_NONE : rk_arm_parse(rk_config_get(out, "trial.arm"));
-    if (!rc) rc = policy_defined(x, out, "trial.aug", err);
+    if (!rc) rc = policy_defined(x, out, "trial.aug", NULL, err);
     if (!rc && arm != RK_ARM_NONE && rk_arms[arm].pretrained)
-        rc = policy_defined(x, out, "pretrain.aug", err);
+        rc = policy_defined(x, out, "pretrain.aug", NULL, err);
     if (rc) rk_config_free(out);
     return rc;
 }

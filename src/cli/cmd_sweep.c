@@ -28,11 +28,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "sweep.h"
 
 static const char *HELP =
     "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--artifacts DIR]\n"
-    "                          [--dry-run] [--quiet] [--stage 1|2 [--shard I/N]]\n"
+    "                          [--dry-run] [--retry-failed] [--quiet | --json]\n"
+    "                          [--stage 1|2 [--shard I/N]]\n"
     "       mpirun --enable-recovery -np N rethink sweep FILE [options] [--rank-timeout S]\n"
     "       rethink sweep FILE --emit-slurm [--shards N] [--array-parallelism K]\n"
     "                          [--out-dir DIR] [-j N] [-s key=value ...] > job.sbatch\n"
@@ -40,7 +43,9 @@ static const char *HELP =
     "Runs every trial of the experiment file's grid (docs/EXPERIMENTS.md) on N worker\n"
     "processes, recording each in the store. Trials are identified by the hash of their\n"
     "resolved config: re-running a sweep only runs what is not finished, and a sweep stopped\n"
-    "at any point (Ctrl-C, kill -9) resumes where it was.\n";
+    "at any point (Ctrl-C, kill -9) resumes where it was. A study is the union of its sweeps:\n"
+    "a sweep runs (and can fail) only its own grid's trials; failed ones run again with\n"
+    "--retry-failed (docs/EXPERIMENTS.md, A study's life).\n";
 static const char *MPI_HELP = /* before --rank-timeout */
     "\nMPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
     "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
@@ -708,6 +713,30 @@ static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t 
     return 0;
 }
 
+/* j as one line on stdout, then freed (NULL: out of memory, nothing). */
+static void json_line(cJSON *j)
+{
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (s) printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+/* --json's last event: the plan's trials by outcome, the study's others. */
+static void json_end(const char *study, const rk_trial_counts *c, size_t left, size_t others,
+                     int stopped)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "end");
+    cJSON_AddStringToObject(j, "study", study);
+    cJSON_AddNumberToObject(j, "finished", (double)c->finished);
+    cJSON_AddNumberToObject(j, "failed", (double)c->failed);
+    cJSON_AddNumberToObject(j, "left", (double)left);
+    cJSON_AddNumberToObject(j, "other_trials", (double)others);
+    if (stopped) cJSON_AddBoolToObject(j, "interrupted", 1);
+    json_line(j);
+}
+
 /* "nothing to do" (returns 0), or the sweep's first line (returns 1). */
 static int announce(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run, int workers,
                     const char *what)
@@ -716,7 +745,8 @@ static int announce(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run, 
         rk_trial_counts c;
         rk_sweep_counts(p, &c);
         const char *which = p->stage ? " of this stage and shard" : "";
-        if (c.failed)
+        if (o->json) json_end(p->study, &c, 0, 0, 0); /* the end, at once */
+        else if (c.failed)
             printf("nothing to run: of the %zu trials%s of study '%s', %zu finished and %zu "
                    "failed (in %s): the same command with --retry-failed runs the failed ones "
                    "again\n", p->nselected, which, p->study, c.finished, c.failed, o->db_path);
@@ -725,10 +755,15 @@ static int announce(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run, 
                    p->nselected, which, p->study, o->db_path);
         return 0;
     }
-    if (o->json)
-        printf("{\"event\":\"sweep\",\"study\":\"%s\",\"trials\":%zu,\"to_run\":%zu,"
-               "\"workers\":%d}\n", p->study, p->nselected, to_run, workers);
-    else if (!o->quiet)
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "event", "sweep");
+        cJSON_AddStringToObject(j, "study", p->study);
+        cJSON_AddNumberToObject(j, "trials", (double)p->nselected);
+        cJSON_AddNumberToObject(j, "to_run", (double)to_run);
+        cJSON_AddNumberToObject(j, "workers", workers);
+        json_line(j);
+    } else if (!o->quiet)
         printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", p->study, p->n, to_run,
                workers, what, o->db_path);
     fflush(stdout);
@@ -751,9 +786,7 @@ static int closing_line(rk_store *db, const sweep_opts *o, rk_sweep_plan *p, siz
     size_t left = c->pending + c->running, all = s.pending + s.running + s.finished + s.failed;
     size_t others = all > mine ? all - mine : 0;
     if (o->json) {
-        printf("{\"event\":\"end\",\"study\":\"%s\",\"finished\":%zu,\"failed\":%zu,\"left\":%zu,"
-               "\"other_trials\":%zu%s}\n", p->study, c->finished, c->failed, left, others,
-               stopped ? ",\"interrupted\":true" : "");
+        json_end(p->study, c, left, others, stopped);
         return 0;
     }
     printf("%s: %zu finished, %zu failed, %zu left", p->study, c->finished, c->failed, left);

@@ -22,7 +22,12 @@ static void summary(const double *st)
     for (int i = 0; i < RK_COCO_NSTATS; i++) printf(" %s = %.3f\n", rk_coco_stat_label(i), st[i]);
 }
 
-static void to_display(void *g, const run_event *e) { progress_event(g, e); }
+/* The trial's events on the display, and off a terminal a progress line now and then. */
+static void to_display(void *g, const run_event *e)
+{
+    progress_event(g, e);
+    progress_status(g, "", 0);
+}
 
 /* Takes the plan's next runnable trial (a teacher before its student), runs and records it,
  * showing its progress on g; *k: which one. stats: the trial's 12 COCO stats. */

@@ -87,6 +87,8 @@ static void compose(const progress *g, char *buf, size_t cap)
         if (n >= cap) break;
         if (w->pretraining) {
             n += (size_t)snprintf(buf + n, cap - n, " pre-training");
+            if (w->steps && n < cap)
+                n += (size_t)snprintf(buf + n, cap - n, " step %ld/%ld", w->step, w->steps);
             if (w->epochs && n < cap)
                 n += (size_t)snprintf(buf + n, cap - n, " epoch %d/%d", w->epoch, w->epochs);
             if (!isnan(w->acc) && n < cap)
@@ -210,8 +212,9 @@ void progress_event(progress *g, const run_event *e)
         break;
     case EV_PRETRAIN:
         if (w) {
-            if (!w->pretraining) w->img_per_s = NAN;
+            if (!w->pretraining) w->img_per_s = NAN, w->steps = 0;
             w->pretraining = 1;
+            if (e->steps) w->step = e->step, w->steps = e->steps;
             if (e->epochs) w->epoch = e->epoch, w->epochs = e->epochs;
             if (!isnan(e->acc)) w->acc = e->acc;
             if (!isnan(e->img_per_s)) w->img_per_s = e->img_per_s;

@@ -199,6 +199,9 @@ int rk_store_trial_find(rk_store *s, const char *config_hash, rk_trial *t, int *
 int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **t, size_t *n,
                          rk_err *err);
 void rk_trials_free(rk_trial *t, size_t n);
+/* Only their ids, ascending (what a scheduler needs, without reading every config); free. */
+int rk_store_trial_ids(rk_store *s, const char *study, int status, int64_t **ids, size_t *n,
+                       rk_err *err);
 
 typedef struct rk_trial_counts {
     size_t pending, running, finished, failed;

@@ -658,6 +658,39 @@ int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **
     return RK_OK;
 }
 
+int rk_store_trial_ids(rk_store *s, const char *study, int status, int64_t **ids, size_t *n,
+                       rk_err *err)
+{
+    static const char q[] = "SELECT t.id FROM trials t WHERE " STUDY_FILTER(1)
+                            " AND (?2 IS NULL OR t.status = ?2) ORDER BY t.id";
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    rk_sq_bind_text(st, 2, status < 0 ? NULL : rk_trial_status_name((rk_trial_status)status));
+    int64_t *v = NULL;
+    size_t k = 0, cap = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
+            rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory listing trials", s->path);
+            break;
+        }
+        v[k++] = sqlite3_column_int64(st, 0);
+    }
+    if (!rc && r != SQLITE_DONE) rc = rk_sq_err(s, err, "listing trial ids");
+    sqlite3_reset(st);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = k;
+    return RK_OK;
+}
+
 /* ---- a study's detector trials, for reports ---- */
 
 void rk_trial_records_free(rk_trial_record *t, size_t n)
@@ -911,27 +944,17 @@ int rk_store_trials_remove(rk_store *s, const int64_t *ids, size_t n, rk_err *er
 
 int rk_store_study_remove(rk_store *s, const char *name, size_t *ntrials, rk_err *err)
 {
-    static const char q_ids[] = "SELECT t.id FROM trials t WHERE t.study_id = ? ORDER BY t.id";
     static const char q_claims[] = "DELETE FROM claims WHERE study_id = ?";
     static const char q_study[] = "DELETE FROM studies WHERE id = ?";
     int64_t sid = 0, *ids = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int rc = rk_sq_begin(s, err);
     if (rc) return rc;
     if (!(rc = rk_sq_study_id(s, name, 0, &sid, err)) && !sid)
         rc = rk_errf(err, RK_EINVAL, "store %s: no study '%s'", s->path, name);
-    sqlite3_stmt *st;
-    if (!rc && !(rc = rk_sq_stmt(s, q_ids, &st, err))) {
-        sqlite3_bind_int64(st, 1, sid);
-        int r;
-        while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-            if (rk_sq_grow((void **)&ids, &cap, n, sizeof *ids)) rc = rk_errf(err, RK_ENOMEM, "out of memory");
-            else ids[n++] = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_reset(st);
-        if (!rc && r != SQLITE_DONE) rc = rk_sq_err(s, err, "listing a study's trials");
-    }
+    if (!rc) rc = rk_store_trial_ids(s, name, -1, &ids, &n, err);
     if (!rc) rc = remove_sorted(s, ids, n, err); /* in id order: sorted */
+    sqlite3_stmt *st;
     const char *const q[] = {q_claims, q_study};
     for (int k = 0; k < 2 && !rc; k++)
         if (!(rc = rk_sq_stmt(s, q[k], &st, err))) {

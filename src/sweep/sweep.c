@@ -251,26 +251,26 @@ int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o
     memset(t, 0, sizeof *t);
     /* the study's pending and running trials, in id order (teachers first): those of this
      * plan are candidates, the others belong to other sweeps of the study */
-    rk_trial *pend = NULL, *run = NULL;
+    int64_t *pend = NULL, *run = NULL;
     size_t np = 0, nr = 0;
-    int rc = rk_store_trials_list(db, p->study, RK_TRIAL_PENDING, &pend, &np, err);
-    if (!rc) rc = rk_store_trials_list(db, p->study, RK_TRIAL_RUNNING, &run, &nr, err);
-    for (size_t i = 0; i < nr && !rc && !*left; i++) *left = selected_by_id(p, run[i].id) >= 0;
+    int rc = rk_store_trial_ids(db, p->study, RK_TRIAL_PENDING, &pend, &np, err);
+    if (!rc) rc = rk_store_trial_ids(db, p->study, RK_TRIAL_RUNNING, &run, &nr, err);
+    for (size_t i = 0; i < nr && !rc && !*left; i++) *left = selected_by_id(p, run[i]) >= 0;
     for (size_t i = 0; i < np && !rc && !*got; i++) {
-        int j = selected_by_id(p, pend[i].id);
+        int j = selected_by_id(p, pend[i]);
         if (j < 0) continue;
         *left = 1;
         /* a teacher of the plan still pending or running: the store would not hand the
          * student out now (skipping it saves a write transaction) */
         int teacher = p->t[j].teacher, waits = 0;
         for (size_t q = 0; teacher >= 0 && q < np + nr && !waits; q++)
-            waits = (q < np ? pend[q].id : run[q - np].id) == p->t[teacher].id;
+            waits = (q < np ? pend[q] : run[q - np]) == p->t[teacher].id;
         if (waits) continue;
         a.trial = p->t[j].id;
         if (!(rc = rk_store_trial_acquire(db, &a, t, got, err)) && *got) *k = j;
     }
-    rk_trials_free(pend, np);
-    rk_trials_free(run, nr);
+    free(pend);
+    free(run);
     return rc;
 }
 

@@ -483,6 +483,16 @@ static int build_data(const rk_sweep_plan *p)
 
 /* ---- progress and its ETA, from the cost model ---- */
 
+/* j as one line on stdout, then freed (NULL: out of memory, nothing). */
+static void json_line(cJSON *j)
+{
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (s) printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+
 /* The parent's view of a running sweep: its workers' events, the plan's statuses read back
  * every few seconds, and each trial's images trained so far. The ETA is the images left
  * (rk_sweep_expect: steps times images per step, less what running trials trained) over
@@ -523,6 +533,10 @@ static void on_event(watch *w, const run_event *e)
     if (e->kind == EV_START && k >= 0) w->done[k] = 0; /* a new attempt starts over */
     if (e->kind == EV_STEP || e->kind == EV_DONE) trained(w, k, (double)e->step * per);
     if (e->kind == EV_DONE || e->kind == EV_FAILED) w->dirty = 1;
+    if (k >= 0 && e->kind == EV_START) w->p->t[k].status = RK_TRIAL_RUNNING; /* until read */
+    if (k >= 0 && e->kind == EV_DONE) w->p->t[k].status = RK_TRIAL_FINISHED;
+    if (k >= 0 && e->kind == EV_FAILED)
+        w->p->t[k].status = e->retry ? RK_TRIAL_PENDING : RK_TRIAL_FAILED;
     progress_event(w->g, e);
 }
 
@@ -591,15 +605,18 @@ static void tick(void *ctx)
              left);
     progress_status(w->g, line, 0);
     if (progress_mode_of(w->g) == PROG_JSON && now - w->last_json >= w->o->every_s) {
-        char js[320];
+        cJSON *j = cJSON_CreateObject();
         w->last_json = now;
-        snprintf(js, sizeof js, "{\"event\":\"progress\",\"finished\":%zu,\"failed\":%zu,"
-                 "\"running\":%zu,\"pending\":%zu", c.finished, c.failed, c.running, c.pending);
-        if (isfinite(s))
-            snprintf(js + strlen(js), sizeof js - strlen(js), ",\"eta_s\":%.0f,\"eta_upper_bound\":%s",
-                     s, bound ? "true" : "false");
-        strcat(js, "}");
-        progress_json(w->g, js);
+        cJSON_AddStringToObject(j, "event", "progress");
+        cJSON_AddNumberToObject(j, "finished", (double)c.finished);
+        cJSON_AddNumberToObject(j, "failed", (double)c.failed);
+        cJSON_AddNumberToObject(j, "running", (double)c.running);
+        cJSON_AddNumberToObject(j, "pending", (double)c.pending);
+        if (isfinite(s)) {
+            cJSON_AddNumberToObject(j, "eta_s", round(s));
+            cJSON_AddBoolToObject(j, "eta_upper_bound", bound);
+        }
+        json_line(j);
     }
 }
 
@@ -711,15 +728,6 @@ static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t 
         return 1;
     }
     return 0;
-}
-
-/* j as one line on stdout, then freed (NULL: out of memory, nothing). */
-static void json_line(cJSON *j)
-{
-    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
-    if (s) printf("%s\n", s);
-    free(s);
-    cJSON_Delete(j);
 }
 
 /* --json's last event: the plan's trials by outcome, the study's others. */

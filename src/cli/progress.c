@@ -140,12 +140,6 @@ void progress_print(progress *g, FILE *f, const char *fmt, ...)
     if (g) draw(g);
 }
 
-void progress_json(progress *g, const char *obj)
-{
-    if (!g || g->mode != PROG_JSON) return;
-    printf("%s\n", obj);
-    fflush(stdout);
-}
 
 static const char *const KINDS[] = {"start", "step", "epoch", "pretrain", "note", "done",
                                     "failed", "error"};
@@ -185,7 +179,7 @@ static void event_json(progress *g, const run_event *e)
     if (e->kind == EV_FAILED) cJSON_AddBoolToObject(o, "retry", e->retry);
     if (e->text[0]) cJSON_AddStringToObject(o, e->kind == EV_NOTE ? "note" : "error", e->text);
     char *s = cJSON_PrintUnformatted(o);
-    if (s) progress_json(g, s);
+    if (s) printf("%s\n", s), fflush(stdout);
     free(s);
     cJSON_Delete(o);
 }

@@ -66,8 +66,6 @@ prog_mode progress_mode_of(const progress *g);
  * after. Quiet and json show stdout lines not at all, stderr ones as they are. */
 void progress_print(progress *g, FILE *f, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A JSON line (json mode only; obj is a complete object without the newline). */
-void progress_json(progress *g, const char *obj);
 /* An event: the worker's state for the status line; results and failures as lines (json:
  * the event as JSON). */
 void progress_event(progress *g, const run_event *e);

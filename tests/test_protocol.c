@@ -83,9 +83,10 @@ static int load_trial(const char *text, const char *const *ov, size_t nov, rk_tr
     fclose(f);
     rk_experiment x;
     int rc = rk_experiment_load(&x, path, ov, nov, err);
-    if (!rc) rc = rk_experiment_trial(&x, 0, c, err);
-    if (!rc) rc = rk_trial_cfg_from(t, c, err);
-    if (!rc) rk_experiment_free(&x);
+    if (rc) return rc;
+    rc = rk_experiment_trial(&x, 0, c, err);
+    if (!rc && (rc = rk_trial_cfg_from(t, c, err))) rk_config_free(c); /* c: the caller's on 0 */
+    rk_experiment_free(&x);
     return rc;
 }
 

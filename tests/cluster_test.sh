@@ -13,7 +13,7 @@
 # Trials are deterministic at a fixed thread count, which is what makes "equal" exact.
 # Usage: cluster_test.sh RETHINK EXPERIMENTS_DIR
 set -u
-rethink=$1 exp=$2
+rethink=$1 experiments=$2
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -28,14 +28,18 @@ summary() {
           join trials s on s.id = x.trial_id join trials p on p.id = x.depends_on order by 1;"
 }
 
+# each part works in a folder of its own, with a copy of the experiment files (data and
+# artifacts are relative to them, so nothing is shared between the parts)
+here() { mkdir -p "$1" && cd "$1" && cp "$experiments"/tiny.ini "$experiments"/augment.ini . && exp=$1; }
+
 # the reference: one run of the whole grid
-mkdir -p "$d/ref" && cd "$d/ref" || exit 1
+here "$d/ref" || exit 1
 "$rethink" sweep "$exp/tiny.ini" -j 2 --db ref.db --quiet >out.txt 2>&1 || { cat out.txt; fail "reference sweep exited $?"; }
 [ "$(q ref.db "select count(*) from trials where status = 'finished'")" -eq 32 ] || fail "reference: not 32 finished"
 summary ref.db >"$d/ref.txt"
 
 # 1. shards from separate runs (their own folder: nothing shared with the reference)
-mkdir -p "$d/sep" && cd "$d/sep" || exit 1
+here "$d/sep" || exit 1
 for s in 1 2; do
   "$rethink" sweep "$exp/tiny.ini" -j 2 -s trial.seed=$s --db seed$s.db --quiet >out$s.txt 2>&1 || { cat out$s.txt; fail "seed $s sweep exited $?"; }
 done
@@ -61,7 +65,7 @@ out=$("$rethink" merge missing.db --db m.db 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "missing.db" || fail "missing shard: rc $rc: $out"
 
 # 2. the Slurm script: content, submission chain, and its tasks run locally
-mkdir -p "$d/slurm/bin" && cd "$d/slurm" || exit 1
+here "$d/slurm" && mkdir -p bin || exit 1
 "$rethink" sweep "$exp/tiny.ini" --emit-slurm --shards 3 --array-parallelism 2 --out-dir shared >job.sbatch 2>err.txt || { cat err.txt; fail "emit-slurm exited $?"; }
 bash -n job.sbatch || fail "the script is not valid bash"
 grep -qx '#SBATCH --array=0-2%2' job.sbatch || fail "no '#SBATCH --array=0-2%2'"
@@ -90,9 +94,11 @@ done
 # 3. before the merge: stage 2 on a database without the teachers refuses clearly
 out=$("$rethink" sweep "$exp/tiny.ini" --stage 2 --shard 0/3 --db empty.db 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "merge the stage-1 shards" || fail "stage 2 without teachers: rc $rc: $out"
-# a shard run in a database holding the whole grid (registered by --dry-run) runs only its
-# own trials: stage 1 has 16, so shard 0/3 is positions 0, 3, ..., 15
-"$rethink" sweep "$exp/tiny.ini" --dry-run --db all.db >/dev/null 2>&1 || fail "dry run"
+# a shard run in a database holding the whole grid (registered by a stage-2 run, which
+# registers its students and their teachers and then refuses to start) runs only its own
+# trials: stage 1 has 16, so shard 0/3 is positions 0, 3, ..., 15
+"$rethink" sweep "$exp/tiny.ini" --stage 2 --db all.db >/dev/null 2>&1; [ $? -eq 1 ] || fail "stage 2 on all.db"
+[ "$(q all.db "select count(*) from trials")" -eq 32 ] || fail "the whole grid is not registered"
 "$rethink" sweep "$exp/tiny.ini" --stage 1 --shard 0/3 -j 2 --db all.db --quiet >shard.txt 2>&1 || { cat shard.txt; fail "shard sweep exited $?"; }
 [ "$(q all.db "select count(*) from trials where status = 'finished'")" -eq 6 ] &&
   [ "$(q all.db "select count(*) from trials where status = 'pending'")" -eq 26 ] ||

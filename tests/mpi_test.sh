@@ -21,6 +21,8 @@ rethink=$1 exp=$2 mpirun=$3
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 cd "$d" || exit 1
+# the experiment files copied here: their data and artifacts (relative to them) too
+cp "$exp"/*.ini "$exp"/*.claims . && exp=$d
 fail() { echo "FAIL: $*"; exit 1; }
 q() { sqlite3 "$1" "$2"; }
 flags=(--oversubscribe --enable-recovery -np 3)

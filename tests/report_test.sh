@@ -19,6 +19,8 @@ rethink=$1 mkdb=$2 exp=$3 sweep=${4:-}
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 cd "$d" || exit 1
+# the experiment files copied here: their data and artifacts (relative to them) too
+cp "$exp"/*.ini "$exp"/*.claims . && exp=$d
 fail() { echo "FAIL: $*"; exit 1; }
 expect() { # expect CODE CMD...: runs CMD, checks its exit status
   local want=$1; shift

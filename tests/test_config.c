@@ -1,7 +1,11 @@
-/* Experiment files: grid expansion, overrides, [when:...] sections, validation errors, and
- * the trial identity (which keys enter a trial's hash). */
+/* Experiment files: grid expansion, overrides, ranges, [when:...] sections, validation
+ * errors (among them every file that used to mean something else than it says, issue 25),
+ * paths relative to the experiment file, and the trial identity (which keys enter a trial's
+ * hash). */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +156,286 @@ START_TEST(bad_files_name_file_line_and_key)
 }
 END_TEST
 
+/* Each of these loaded without a word and ran something else than the file says (issue
+ * 25); each is now an error naming the file, the line and the key. */
+START_TEST(a_when_condition_on_an_unknown_key_is_an_error)
+{
+    char want[800];
+    /* [when:agu=S4] matched no trial: its longer budget silently applied to none */
+    snprintf(want, sizeof want, "%s:10: section [when:agu=S4]: 'agu' is not a config key (did "
+             "you mean 'aug'?)", path);
+    char text[1024];
+    snprintf(text, sizeof text, "%s[when:agu=S4]\ntrain.steps = 300\n", BASE);
+    expect_error(text, NULL, 0, want);
+    snprintf(text, sizeof text, "%s[when:train.stesp=100]\ntrain.lr = 0.1\n", BASE);
+    expect_error(text, NULL, 0, "did you mean 'train.steps'?");
+    snprintf(text, sizeof text, "%s[when:aug]\ntrain.lr = 0.1\n", BASE);
+    expect_error(text, NULL, 0, "expected [when:key=value,...]");
+    snprintf(text, sizeof text, "%s[when:aug=S4]\ntrain.lr = 0.1\ntrain.lr = 0.2\n", BASE);
+    expect_error(text, NULL, 0, "key 'train.lr' given twice in [when:aug=S4] (first at line 10)");
+}
+END_TEST
+
+START_TEST(a_grid_key_given_twice_is_an_error)
+{
+    char want[800];
+    /* the second line replaced the first axis: seed 1 was never run */
+    snprintf(want, sizeof want, "%s:4: grid key 'trial.seed' given twice (first at line 3)", path);
+    expect_error("[grid]\narm = scratch\nseed = 1\nseed = 2\n", NULL, 0, want);
+    snprintf(want, sizeof want, "%s:5: grid key 'trial.seed' given twice (first at line 2)", path);
+    expect_error("[grid]\nseed = 1\n[train]\nsteps = 1\n[grid]\ntrial.seed = 2\n", NULL, 0,
+                 "given twice (first at line 2)");
+    /* the command line still replaces an axis on purpose */
+    write_exp("[grid]\nseed = 1, 2\n");
+    const char *ov[] = {"seed=3"};
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(rk_experiment_size(&x), 1);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+START_TEST(a_line_longer_than_the_ini_reader_takes_is_an_error)
+{
+    /* inih reads lines into 200 bytes: the rest of a longer one became a "line" of its own,
+     * here 'train.lr = 0.1' hidden at the end of a comment */
+    char text[1024], want[600];
+    int pad = 240;
+    snprintf(text, sizeof text, "[study]\nname = t\n; %*s\n[train]\nsteps = 3\n", pad, "lr = 0.1");
+    snprintf(want, sizeof want, "%s:3: line longer than 199 characters", path);
+    expect_error(text, NULL, 0, want);
+    /* the longest line that fits is fine */
+    snprintf(text, sizeof text, "[study]\nname = %-192s\n", "t");
+    ck_assert_int_eq(strlen(strchr(text, '\n') + 1), 200); /* 199 characters and the newline */
+    write_exp(text);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == RK_OK, "%s", err.msg);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+START_TEST(a_directory_is_not_an_experiment_file)
+{
+    char dir[400];
+    fx_path(dir, sizeof dir, "d.ini");
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_int_ne(rk_experiment_load(&x, dir, NULL, 0, &err), RK_OK); /* was an empty grid */
+    ck_assert_msg(strstr(err.msg, "is a directory"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(the_policies_file_is_the_one_named_and_must_exist)
+{
+    /* -s study.policies=other.ini was recorded and ignored: S7 of other.ini was not found */
+    fx_write("other.ini", "[augment.S7]\nflip = 0.5\nscale = 0.8, 1.2\npad = 1, 2, 3\n"
+                          "min_size = 1\nmin_visible = 0.1\n");
+    char other[400], ovp[500];
+    fx_path(other, sizeof other, "other.ini");
+    snprintf(ovp, sizeof ovp, "study.policies=%s", other);
+    write_exp("[study]\nname = t\n[grid]\naug = S7\n");
+    const char *ov[] = {ovp};
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+    rk_config c;
+    ck_assert_msg(rk_experiment_trial(&x, 0, &c, &err) == RK_OK, "%s", err.msg);
+    ck_assert_ptr_null(rk_config_get(&c, "augment.S1.flip")); /* augment.ini was not read */
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+    /* one named in the file is relative to it; named and missing is an error naming it */
+    char want[800];
+    snprintf(want, sizeof want, "%s:3: key 'study.policies': the policies file %s/nope.ini "
+             "does not exist", path, fx_tmp);
+    expect_error("[study]\nname = t\npolicies = nope.ini\n", NULL, 0, want);
+    const char *missing[] = {"study.policies=/nonexistent/p.ini"};
+    expect_error("[study]\nname = t\n", missing, 1, "/nonexistent/p.ini does not exist");
+    /* the default one may be missing, but a policy it would define is then named with it */
+    char pol[400];
+    fx_path(pol, sizeof pol, "augment.ini");
+    ck_assert_int_eq(remove(pol), 0);
+    write_exp("[study]\nname = t\n");
+    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_ne(rk_experiment_trial(&x, 0, &c, &err), RK_OK);
+    snprintf(want, sizeof want, "no augmentation policy [augment.S1] (none is defined); the "
+             "policies file %s (study.policies) does not exist", pol);
+    ck_assert_msg(strstr(err.msg, want), "%s", err.msg);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+START_TEST(an_undefined_policy_is_an_error_of_the_experiment_naming_its_origin)
+{
+    /* -s aug=S9 loaded, and every trial failed when it ran */
+    const char *ov[] = {"aug=S9"};
+    write_exp(BASE);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+    rk_config c;
+    ck_assert_int_ne(rk_experiment_trial(&x, 0, &c, &err), RK_OK);
+    ck_assert_msg(strstr(err.msg, "command line: key 'trial.aug': no augmentation policy "
+                                  "[augment.S9] (defined: S1, S4)"), "%s", err.msg);
+    rk_experiment_free(&x);
+    const char *typo[] = {"aug=S44"};
+    ck_assert(rk_experiment_load(&x, path, typo, 1, &err) == RK_OK);
+    ck_assert_int_ne(rk_experiment_trial(&x, 0, &c, &err), RK_OK);
+    ck_assert_msg(strstr(err.msg, "[augment.S44] (did you mean 'S4'?)"), "%s", err.msg);
+    rk_experiment_free(&x);
+    /* a pre-trained arm needs its pre-training policy too */
+    const char *pre[] = {"arm=pretrain", "pretrain.aug=S2"};
+    ck_assert(rk_experiment_load(&x, path, pre, 2, &err) == RK_OK);
+    ck_assert_int_ne(rk_experiment_trial(&x, 0, &c, &err), RK_OK);
+    ck_assert_msg(strstr(err.msg, "key 'pretrain.aug': no augmentation policy [augment.S2]"),
+                  "%s", err.msg);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+START_TEST(a_comma_in_a_path_is_part_of_the_path)
+{
+    /* -s study.data=/x,y made two trials, of /x and of y */
+    write_exp(BASE);
+    const char *ov[] = {"study.data=/x,y"};
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(rk_experiment_size(&x), 8);
+    ck_assert_str_eq(rk_config_get(&x.base, "study.data"), "/x,y");
+    rk_experiment_free(&x);
+    /* two paths are ';'-separated, as the values of other keys that hold commas */
+    const char *two[] = {"study.data=/x,y;/z"};
+    ck_assert(rk_experiment_load(&x, path, two, 1, &err) == RK_OK);
+    ck_assert_int_eq(rk_experiment_size(&x), 16);
+    rk_experiment_free(&x);
+    const char *name[] = {"study.name=a,b"};
+    expect_error(BASE, name, 1, "key 'study.name' cannot be a grid axis");
+}
+END_TEST
+
+START_TEST(control_characters_in_values_are_refused)
+{
+    /* a newline in study.name reached the #SBATCH lines of --emit-slurm's script */
+    const char *nl[] = {"study.name=x\n#SBATCH --wrap=touch owned"};
+    expect_error(BASE, nl, 1, "command line: key 'study.name': control character 0x0a");
+    const char *axis[] = {"train.lr=0.1,0.2\r"};
+    expect_error(BASE, axis, 1, "key 'train.lr': control character 0x0d");
+    const char *pol[] = {"augment.S1.flip=0.5\x1b[2J"};
+    expect_error(BASE, pol, 1, "key 'augment.S1.flip': control character 0x1b");
+    char text[512];
+    snprintf(text, sizeof text, "%s[when:aug=S4]\ntrain.lr = 0.1\x01\n", BASE);
+    expect_error(text, NULL, 0, "key 'train.lr': control character 0x01");
+}
+END_TEST
+
+START_TEST(a_grid_too_large_to_run_is_an_error_not_an_overflow)
+{
+    /* 64 two-valued axes wrapped the product to 0 ("the grid is empty"); 63 wrapped an
+     * allocation of twice the size and wrote past it */
+    const int sizes[] = {14, 63, 64};
+    const char *trials[] = {"16384", "9223372036854775808", "more than 2^64"};
+    for (int k = 0; k < 3; k++) {
+        int axes = sizes[k];
+        char text[8192] = "[study]\nname = t\n[grid]\n";
+        for (int a = 0; a < axes; a++)
+            snprintf(text + strlen(text), sizeof text - strlen(text), "augment.S1.k%d = 1, 2\n", a);
+        char want[400];
+        snprintf(want, sizeof want, "the grid's %d axes make %s trials, more than the limit of "
+                 "%d", axes, trials[k], RK_GRID_MAX);
+        expect_error(text, NULL, 0, want);
+    }
+    rk_experiment x = {.naxes = 2, .axes = (rk_axis[]){{.n = SIZE_MAX / 2}, {.n = 3}}};
+    ck_assert_uint_eq(rk_experiment_size(&x), SIZE_MAX); /* saturates */
+}
+END_TEST
+
+START_TEST(integer_axes_take_ranges)
+{
+    const char *forms[][2] = {{"seed = range(1, 5)", NULL}, {"seed = 1:4", NULL},
+                              {"seed = 1", "seed=range(1,5)"}, {"seed = 1", "seed=1:4"},
+                              {"seed = 1, 2:3, 4", NULL}, {"seed = 1:7:2", NULL}};
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+        char text[256];
+        snprintf(text, sizeof text, "[study]\nname = t\n[grid]\n%s\n", forms[f][0]);
+        write_exp(text);
+        rk_experiment x;
+        rk_err err = {0};
+        ck_assert_msg(rk_experiment_load(&x, path, &forms[f][1], forms[f][1] ? 1 : 0, &err) == RK_OK,
+                      "%s: %s", forms[f][0], err.msg);
+        ck_assert_int_eq(rk_experiment_size(&x), 4);
+        for (size_t i = 0; i < 4; i++) {
+            rk_config c;
+            ck_assert(rk_experiment_trial(&x, i, &c, &err) == RK_OK);
+            char want[8];
+            snprintf(want, sizeof want, "%zu", f == 5 ? 2 * i + 1 : i + 1);
+            ck_assert_str_eq(rk_config_get(&c, "trial.seed"), want);
+            rk_config_free(&c);
+        }
+        rk_experiment_free(&x);
+    }
+    expect_error("[grid]\nseed = range(5, 1)\n", NULL, 0, "expected an integer or a range");
+    expect_error("[grid]\nseed = 1:x\n", NULL, 0, "expected an integer or a range");
+    expect_error("[grid]\ntrain.lr = range(1, 3)\n", NULL, 0, "ranges are for integer keys");
+    expect_error("[grid]\nseed = 0:99999\n", NULL, 0, "more than 10000 values");
+}
+END_TEST
+
+START_TEST(typos_get_a_suggestion)
+{
+    expect_error("[train]\nepochz = 3\n", NULL, 0, "unknown key (did you mean 'train.epochs'?)");
+    expect_error("[grid]\narm = scratch, selftrian\n", NULL, 0, "(did you mean 'selftrain'?)");
+    expect_error("[grid]\nfractoin = 0.5\n", NULL, 0, "not a config key (did you mean 'fraction'?)");
+    /* no guess when nothing is close, or two are as close */
+    expect_error("[train]\nbananas = 3\n", NULL, 0, "unknown key (see");
+    const char *cand[] = {"S1", "S4"};
+    ck_assert_ptr_null(rk_suggest("S9", cand, 2));
+    ck_assert_str_eq(rk_suggest("s4", cand, 2), "S4");
+}
+END_TEST
+
+START_TEST(paths_in_a_file_are_relative_to_it_and_on_the_command_line_to_the_caller)
+{
+    char sub[400], exp2[500];
+    fx_path(sub, sizeof sub, "sub");
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    snprintf(exp2, sizeof exp2, "%s/x.ini", sub);
+    FILE *f = fopen(exp2, "w");
+    fputs("[study]\nname = t\ndata = scenes\npolicies = ../augment.ini\n", f);
+    fclose(f);
+    const char *ov[][1] = {{"study.name=t"}, {"study.data=here"}, {"study.artifacts=/abs/a"}};
+    const char *want_data[] = {"scenes", "here", "scenes"};
+    char h0[65] = "";
+    for (int k = 0; k < 3; k++) {
+        rk_experiment x;
+        rk_err err = {0};
+        ck_assert_msg(rk_experiment_load(&x, exp2, ov[k], 1, &err) == RK_OK, "%s", err.msg);
+        rk_config c;
+        ck_assert_msg(rk_experiment_trial(&x, 0, &c, &err) == RK_OK, "%s", err.msg);
+        rk_trial_cfg t;
+        ck_assert_msg(rk_trial_cfg_from(&t, &c, &err) == RK_OK, "%s", err.msg);
+        char want[600];
+        if (k == 1) snprintf(want, sizeof want, "here");
+        else snprintf(want, sizeof want, "%s/%s", sub, want_data[k]);
+        ck_assert_str_eq(t.data_dir, want);
+        if (k == 2) snprintf(want, sizeof want, "/abs/a");
+        else snprintf(want, sizeof want, "%s/artifacts", sub); /* the default, beside the file */
+        ck_assert_str_eq(t.artifacts, want);
+        /* the identity holds the value as written, wherever the study's folder is */
+        char *j, h[65];
+        ck_assert(rk_config_json(&c, &j, h, &err) == RK_OK);
+        ck_assert_ptr_nonnull(strstr(j, k == 1 ? "\"study.data\":\"here\"" : "\"study.data\":\"scenes\""));
+        if (k == 0) memcpy(h0, h, sizeof h0);
+        if (k == 2) ck_assert_str_eq(h, h0); /* artifacts is no part of it */
+        free(j);
+        rk_config_free(&c);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
 static void hash_of(const char *const *ov, size_t n, char h[65])
 {
     rk_experiment x;
@@ -254,6 +538,18 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
+    tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
+    tcase_add_test(tc, a_grid_key_given_twice_is_an_error);
+    tcase_add_test(tc, a_line_longer_than_the_ini_reader_takes_is_an_error);
+    tcase_add_test(tc, a_directory_is_not_an_experiment_file);
+    tcase_add_test(tc, the_policies_file_is_the_one_named_and_must_exist);
+    tcase_add_test(tc, an_undefined_policy_is_an_error_of_the_experiment_naming_its_origin);
+    tcase_add_test(tc, a_comma_in_a_path_is_part_of_the_path);
+    tcase_add_test(tc, control_characters_in_values_are_refused);
+    tcase_add_test(tc, a_grid_too_large_to_run_is_an_error_not_an_overflow);
+    tcase_add_test(tc, integer_axes_take_ranges);
+    tcase_add_test(tc, typos_get_a_suggestion);
+    tcase_add_test(tc, paths_in_a_file_are_relative_to_it_and_on_the_command_line_to_the_caller);
     suite_add_tcase(s, tc);
     return s;
 }

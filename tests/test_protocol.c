@@ -98,8 +98,8 @@ static int load_trial(const char *text, const char *const *ov, size_t nov, rk_tr
     int rc = rk_experiment_load(&x, path, ov, nov, err);
     if (rc) return rc;
     rc = rk_experiment_trial(&x, 0, c, err);
+    if (!rc && (rc = rk_trial_cfg_from(t, c, err))) rk_config_free(c); /* c: the caller's on 0 */
     rk_experiment_free(&x);
-    if (!rc && (rc = rk_trial_cfg_from(t, c, err))) rk_config_free(c); /* c only on success */
     return rc;
 }
 

@@ -721,6 +721,114 @@ START_TEST(a_failed_dependency_fails_its_dependents_by_name)
 }
 END_TEST
 
+/* A sweep retries the failures of its own grid only: another grid's failed trial of the
+ * same study stays failed, and the retried one gets a fresh attempt budget. */
+START_TEST(retrying_trials_by_id_touches_only_those)
+{
+    char db[300];
+    fx_path(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    int64_t mine = reg(s, "st", "scratch", 1, 1), other = reg(s, "st", "scratch", 2, 1);
+    rk_err err = {0};
+    for (int k = 0; k < 2; k++) {
+        int got;
+        rk_trial t = acquire_ok(s, "st", &got);
+        ck_assert(got);
+        ck_assert(rk_store_trial_fail(s, t.id, t.attempts, RK_EINVAL, "bad", 1, &err) == RK_OK);
+        rk_trial_clear(&t);
+    }
+    size_t n = 9;
+    int64_t ids[] = {mine, 12345};
+    ck_assert_msg(rk_store_trials_retry(s, ids, 2, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(n, 1);
+    rk_trial t;
+    int found, got;
+    ck_assert(rk_store_trial_get(s, other, &t, &found, &err) == RK_OK && found);
+    ck_assert_int_eq(t.status, RK_TRIAL_FAILED);
+    rk_trial_clear(&t);
+    t = acquire_ok(s, "st", &got);
+    ck_assert(got);
+    ck_assert_int_eq(t.id, mine);
+    ck_assert_int_eq(t.attempts, 2); /* the lease number goes on counting */
+    rk_trial_clear(&t);
+    check_ok(s);
+    rk_store_close(s);
+}
+END_TEST
+
+START_TEST(removing_trials_deletes_what_they_recorded_and_keeps_teachers_of_others)
+{
+    char db[300];
+    fx_path(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    int64_t teacher = reg(s, "st", "scratch", 1, 0), student = reg(s, "st", "selftrain", 1, 0);
+    int64_t lone = reg(s, "st", "scratch", 2, 0), busy = reg(s, "st", "scratch", 3, 0);
+    rk_err err = {0};
+    ck_assert(rk_store_trial_depend(s, student, teacher, &err) == RK_OK);
+    int got;
+    rk_trial t = acquire_ok(s, "st", &got);
+    ck_assert_int_eq(t.id, teacher);
+    ck_assert(finish(s, t.id, t.attempts, 0.3, &err) == RK_OK); /* finished, with results */
+    rk_trial_clear(&t);
+    rk_metric m = {.step = 1, .epoch = 1, .name = "loss", .value = 1};
+    t = acquire_ok(s, "st", &got);
+    ck_assert(rk_store_metrics_add(s, t.id, t.attempts, &m, 1, &err) == RK_OK);
+    ck_assert(finish(s, t.id, t.attempts, 0.4, &err) == RK_OK);
+    rk_trial_clear(&t);
+    /* a teacher whose student stays is refused, and nothing is removed */
+    int64_t one[] = {teacher, lone};
+    ck_assert_int_eq(rk_store_trials_remove(s, one, 2, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "teacher of trial"), "%s", err.msg);
+    ck_assert_int_eq(raw_int(db, "select count(*) from trials"), 4);
+    /* so is a trial a live worker holds, until its heartbeat is stale */
+    t = acquire_ok(s, "st", &got);
+    ck_assert_int_eq(t.id, lone);
+    rk_trial_clear(&t);
+    int64_t held[] = {lone};
+    ck_assert_int_eq(rk_store_trials_remove(s, held, 1, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "is running"), "%s", err.msg);
+    age_heartbeats(db);
+    ck_assert_msg(rk_store_trials_remove(s, held, 1, &err) == RK_OK, "%s", err.msg);
+    /* a finished student with its teacher: both go, with results, metrics and links */
+    int64_t pair[] = {student, teacher};
+    ck_assert_msg(rk_store_trials_remove(s, pair, 2, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(raw_int(db, "select count(*) from trials"), 1);
+    const char *gone[] = {"results", "category_results", "metrics", "params", "trial_deps"};
+    for (size_t k = 0; k < 5; k++) {
+        char q[128];
+        snprintf(q, sizeof q, "select count(*) from %s where trial_id <> %lld", gone[k],
+                 (long long)busy);
+        ck_assert_msg(raw_int(db, q) == 0, "%s left rows", gone[k]);
+    }
+    int64_t unknown[] = {999};
+    ck_assert_int_eq(rk_store_trials_remove(s, unknown, 1, &err), RK_EINVAL);
+    check_ok(s);
+    rk_store_close(s);
+}
+END_TEST
+
+START_TEST(removing_a_study_removes_its_trials_and_claims_only)
+{
+    char db[300];
+    fx_path(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    reg(s, "st", "scratch", 1, 0);
+    int64_t kept = reg(s, "other", "scratch", 1, 0);
+    rk_err err = {0};
+    rk_claim c = {.study = "st", .name = "c", .verdict = "HOLDS", .estimate = 1, .n = 1};
+    ck_assert(rk_store_claim_put(s, &c, &err) == RK_OK);
+    size_t n = 0;
+    ck_assert_msg(rk_store_study_remove(s, "st", &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(raw_int(db, "select count(*) from claims"), 0);
+    ck_assert_int_eq(raw_int(db, "select count(*) from studies where name = 'st'"), 0);
+    ck_assert_int_eq(raw_int(db, "select min(id) from trials"), kept);
+    ck_assert_int_eq(rk_store_study_remove(s, "st", &n, &err), RK_EINVAL); /* gone */
+    check_ok(s);
+    rk_store_close(s);
+}
+END_TEST
+
 START_TEST(finish_writes_results_compute_and_categories_together)
 {
     char db[300];
@@ -1504,6 +1612,9 @@ Suite *suite_store(void)
     tcase_add_test(lc, fail_with_retry_returns_to_pending_until_attempts_run_out);
     tcase_add_test(lc, dependencies_gate_acquiring);
     tcase_add_test(lc, a_failed_dependency_fails_its_dependents_by_name);
+    tcase_add_test(lc, retrying_trials_by_id_touches_only_those);
+    tcase_add_test(lc, removing_trials_deletes_what_they_recorded_and_keeps_teachers_of_others);
+    tcase_add_test(lc, removing_a_study_removes_its_trials_and_claims_only);
     tcase_add_test(lc, finish_writes_results_compute_and_categories_together);
     tcase_add_test(lc, the_schema_refuses_a_finished_trial_without_results);
     tcase_add_test(lc, counts_and_lists_are_per_study);

@@ -182,7 +182,6 @@ static size_t shard_hashes(const char *const *ov, size_t nov, int s, int i, int 
     rk_err err = {0};
     plan_of(GRID, ov, nov, &p);
     ck_assert_msg(rk_sweep_select(&p, s, i, n, &err) == RK_OK, "%s", err.msg);
-    ck_assert(p.narrow);
     size_t count = 0;
     out[0] = 0;
     for (size_t k = 0; k < p.n; k++) {
@@ -267,15 +266,14 @@ static int take(rk_store *s, const rk_sweep_plan *p, const char *name, int *left
 }
 
 /* One cell's student and its (implied) teacher: the student waits until the teacher
- * finished, in both ways of taking (the study's lowest runnable id; the selection's, by id). */
-static void next_ready_respects_the_teacher(int narrow)
+ * finished. */
+START_TEST(the_next_trial_waits_for_its_teacher)
 {
     static const char *CELL = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\narm = selftrain\n";
     rk_sweep_plan p;
     rk_err err = {0};
     plan_of(CELL, NULL, 0, &p);
     ck_assert_int_eq(p.n, 2);
-    p.narrow = narrow;
     rk_store *s = open_db();
     ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
     int left = 0;
@@ -303,16 +301,166 @@ static void next_ready_respects_the_teacher(int narrow)
     rk_store_close(s);
     rk_sweep_plan_free(&p);
 }
+END_TEST
 
-START_TEST(the_next_trial_waits_for_its_teacher)
+/* A study is the union of its sweeps: a sweep of seed 1 never takes (nor, as it did, fails)
+ * the seed-2 trials an earlier sweep of the study registered; they stay pending for the
+ * sweep that owns them. */
+START_TEST(a_sweep_takes_only_its_own_trials)
 {
-    next_ready_respects_the_teacher(0);
+    static const char *TWO = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\nseed = 1, 2\n";
+    const char *one[] = {"seed=1"};
+    rk_sweep_plan all, mine;
+    rk_err err = {0};
+    plan_of(TWO, NULL, 0, &all);
+    plan_of(TWO, one, 1, &mine);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &all, &err) == RK_OK);
+    ck_assert(rk_sweep_register(s, &mine, &err) == RK_OK);
+    ck_assert_int_eq(mine.t[0].id, all.t[0].id);
+    int left = 0;
+    ck_assert_int_eq(take(s, &mine, "w", &left), 0);
+    ck_assert_int_eq(take(s, &mine, "w", &left), -1); /* seed 2 is not this sweep's */
+    ck_assert(left);                                   /* its own is running */
+    rk_trial t;
+    int found = 0;
+    ck_assert(rk_store_trial_get(s, mine.t[0].id, &t, &found, &err) == RK_OK && found);
+    rk_trial_result res = {.flops = NAN, .pseudo_cpu_s = NAN, .source_acc = NAN, .dev_ap = NAN};
+    ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+    rk_trial_clear(&t);
+    ck_assert_int_eq(take(s, &mine, "w", &left), -1);
+    ck_assert(!left);
+    ck_assert_int_eq(raw_int("select count(*) from trials where status = 'pending'"), 1);
+    ck_assert_int_eq(take(s, &all, "w", &left), 1); /* the full sweep runs it later */
+    rk_store_close(s);
+    rk_sweep_plan_free(&all);
+    rk_sweep_plan_free(&mine);
 }
 END_TEST
 
-START_TEST(the_next_trial_of_a_selection_waits_for_its_teacher)
+/* Fails trial i of p under a fresh lease, for good (no retry). */
+static void fail_for_good(rk_store *s, const rk_sweep_plan *p, size_t i)
 {
-    next_ready_respects_the_teacher(1);
+    rk_acquire_opts o = {.worker = "test", .trial = p->t[i].id};
+    rk_trial t;
+    int got = 0;
+    rk_err err = {0};
+    ck_assert(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK && got);
+    ck_assert(rk_store_trial_fail(s, t.id, t.attempts, RK_EINVAL, "broken", 0, &err) == RK_OK);
+    rk_trial_clear(&t);
+}
+
+START_TEST(retrying_a_sweeps_failures_leaves_other_sweeps_failures)
+{
+    static const char *TWO = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\nseed = 1, 2\n";
+    const char *one[] = {"seed=1"}, *two[] = {"seed=2"};
+    rk_sweep_plan a, b;
+    rk_err err = {0};
+    plan_of(TWO, one, 1, &a);
+    plan_of(TWO, two, 1, &b);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &a, &err) == RK_OK);
+    ck_assert(rk_sweep_register(s, &b, &err) == RK_OK);
+    fail_for_good(s, &a, 0);
+    fail_for_good(s, &b, 0);
+    size_t to_run = 9, n = 9;
+    ck_assert(rk_sweep_refresh(s, &a, &to_run, &err) == RK_OK);
+    ck_assert_int_eq(to_run, 0); /* a failed trial runs again only when retried */
+    rk_trial_counts c;
+    rk_sweep_counts(&a, &c);
+    ck_assert_int_eq(c.failed, 1);
+    ck_assert_msg(rk_sweep_retry_failed(s, &a, &n, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(a.t[0].status, RK_TRIAL_PENDING);
+    ck_assert_int_eq(raw_int("select count(*) from trials where status = 'failed'"), 1);
+    ck_assert(rk_sweep_refresh(s, &b, &to_run, &err) == RK_OK);
+    ck_assert_int_eq(b.t[0].status, RK_TRIAL_FAILED);
+    rk_store_close(s);
+    rk_sweep_plan_free(&a);
+    rk_sweep_plan_free(&b);
+}
+END_TEST
+
+/* A dry run reads statuses by config hash and writes nothing: not into a database that
+ * exists (read-only), nor a file where none is. */
+START_TEST(a_dry_run_finds_trials_without_writing)
+{
+    rk_sweep_plan p, q;
+    rk_err err = {0};
+    size_t to_run = 9;
+    plan_of(GRID, NULL, 0, &p);
+    ck_assert(rk_sweep_lookup(NULL, &p, &to_run, &err) == RK_OK);
+    ck_assert_int_eq(to_run, p.n);
+    ck_assert_int_ne(access(db_path, F_OK), 0);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    finish(s, p.t[p.n - 1].id, 0.5); /* an implied teacher */
+    rk_store_close(s);
+    plan_of(GRID, NULL, 0, &q);
+    ck_assert(rk_store_open_readonly(&s, db_path, &err) == RK_OK);
+    ck_assert_msg(rk_sweep_lookup(s, &q, &to_run, &err) == RK_OK, "%s", err.msg);
+    rk_store_close(s);
+    ck_assert_int_eq(to_run, q.n - 1);
+    for (size_t i = 0; i < q.n; i++) {
+        ck_assert_int_eq(q.t[i].id, p.t[i].id);
+        ck_assert_int_eq(q.t[i].status, i + 1 == q.n ? RK_TRIAL_FINISHED : RK_TRIAL_PENDING);
+    }
+    rk_sweep_plan_free(&p);
+    rk_sweep_plan_free(&q);
+}
+END_TEST
+
+/* A plateau schedule stops when dev AP does: its budget is only a maximum. A trial's
+ * expected steps are those its cell's finished trials took (mean), else its budget, marked
+ * as an upper bound; a fixed schedule's are its budget. */
+START_TEST(a_plateau_trials_expected_steps_come_from_its_cells_finished_trials)
+{
+    static const char *PLATEAU = "[study]\nname = t\n[train]\nsteps = 1000\nbatch = 4\n"
+                                 "dev = 2\nschedule = plateau\n[grid]\nfraction = 0.5, 1\n"
+                                 "seed = 1, 2, 3\n";
+    rk_sweep_plan p;
+    rk_err err = {0};
+    plan_of(PLATEAU, NULL, 0, &p);
+    ck_assert_int_eq(p.n, 6);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    ck_assert(rk_sweep_expect(s, &p, &err) == RK_OK);
+    for (size_t i = 0; i < p.n; i++) {
+        ck_assert_int_eq(p.t[i].max_steps, 1000);
+        ck_assert_double_eq(p.t[i].steps, 1000);
+        ck_assert_double_eq(p.t[i].step_images, 4);
+        ck_assert(p.t[i].bound);
+    }
+    /* fraction 0.5, seeds 1 and 2, stopped at 300 and 500 steps */
+    long took[] = {300, 500};
+    for (size_t i = 0; i < 2; i++) {
+        rk_acquire_opts o = {.worker = "test", .trial = p.t[i].id};
+        rk_trial t;
+        int got = 0;
+        ck_assert(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK && got);
+        rk_trial_result res = {.flops = NAN, .pseudo_cpu_s = NAN, .source_acc = NAN,
+                               .dev_ap = NAN, .steps = took[i], .max_steps = 1000,
+                               .stop = RK_STOP_PLATEAU};
+        ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+        rk_trial_clear(&t);
+    }
+    ck_assert(rk_sweep_expect(s, &p, &err) == RK_OK);
+    ck_assert_str_eq(rk_config_get(&p.t[2].cfg, "trial.fraction"), "0.5");
+    ck_assert_double_eq(p.t[2].steps, 400); /* seed 3: the mean */
+    ck_assert(!p.t[2].bound);
+    ck_assert_int_eq(p.t[2].history, 2);
+    ck_assert_double_eq(p.t[3].steps, 1000); /* fraction 1: no finished trial of its cell */
+    ck_assert(p.t[3].bound);
+    /* the same cell under a cosine schedule trains its whole budget */
+    const char *cosine[] = {"train.schedule=cosine"};
+    rk_sweep_plan c;
+    plan_of(PLATEAU, cosine, 1, &c);
+    ck_assert(rk_sweep_expect(s, &c, &err) == RK_OK);
+    ck_assert_double_eq(c.t[2].steps, 1000);
+    ck_assert(!c.t[2].bound);
+    rk_sweep_plan_free(&c);
+    rk_store_close(s);
+    rk_sweep_plan_free(&p);
 }
 END_TEST
 
@@ -424,7 +572,10 @@ Suite *suite_sweep(void)
     tcase_add_test(tc, teachers_are_registered_before_their_students_and_linked_to_them);
     tcase_add_test(tc, stage_and_shard_membership_depends_only_on_the_file_and_overrides);
     tcase_add_test(tc, the_next_trial_waits_for_its_teacher);
-    tcase_add_test(tc, the_next_trial_of_a_selection_waits_for_its_teacher);
+    tcase_add_test(tc, a_sweep_takes_only_its_own_trials);
+    tcase_add_test(tc, retrying_a_sweeps_failures_leaves_other_sweeps_failures);
+    tcase_add_test(tc, a_dry_run_finds_trials_without_writing);
+    tcase_add_test(tc, a_plateau_trials_expected_steps_come_from_its_cells_finished_trials);
     tcase_add_test(tc, a_stage_two_run_names_a_teacher_that_is_not_finished);
     tcase_add_test(tc, a_dead_workers_trial_goes_back_to_pending);
     tcase_add_test(tc, a_student_never_trains_its_teacher);

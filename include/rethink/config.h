@@ -4,17 +4,27 @@
  * "augment.NAME.key"). The [grid] section lists the axes: each of its keys names a config
  * key (arm, aug, fraction, seed are the trial's own; any other "section.key" may be an axis
  * too) and lists its values separated by commas — or by ';' for keys whose single value
- * already contains commas (e.g. augment.S4.scale). Command-line overrides "-s key=value"
- * replace a base value, or an axis when the key is already one or the value lists several.
+ * may contain commas (e.g. augment.S4.scale, data.objects, paths). An integer key also takes
+ * ranges: range(1, 5) (Python's: 1 to 4) or 1:4 (inclusive), with an optional step
+ * (range(0, 10, 2), 0:8:2). Command-line overrides "-s key=value" replace a base value, or
+ * an axis when the key is already one or the value lists several (or is a range). A key
+ * given twice in one file, [grid] included, is an error.
  *
- * A section [when:aug=S4] (conditions joined by ',') holds full keys (train.steps = 6000)
- * applied only to the trials whose values match every condition (numbers compared as
- * numbers), after the axes, in file order: per-slice settings such as the paper's longer
- * schedules for stronger augmentation. A key set on the command line is not changed by any
- * [when:] section (the command line wins), and a grid axis may not be set in one.
+ * A section [when:aug=S4] (conditions joined by ',', each on a config key) holds full keys
+ * (train.steps = 6000) applied only to the trials whose values match every condition
+ * (numbers compared as numbers), after the axes, in file order: per-slice settings such as
+ * the paper's longer schedules for stronger augmentation. A key set on the command line is
+ * not changed by any [when:] section (the command line wins), and a grid axis may not be set
+ * in one.
+ *
+ * Paths (study.data, study.artifacts, study.policies) set in a file, or left at their
+ * defaults, are relative to the experiment file; set with -s, to the current directory.
+ * The value as written is what enters a trial's identity, so moving a study's folder keeps
+ * its trials.
  *
  * A trial's resolved config is the base entries with one value per axis, validated against
- * the schema (unknown keys, bad types and out-of-range values name file, line and key), and
+ * the schema (unknown keys, bad types and out-of-range values, control characters, and a
+ * policy that no section defines name file, line and key — before any trial is run), and
  * serialised as canonical JSON (keys sorted, values as strings); its SHA-256 is the trial's
  * identity. Keys that do not change results (threads, paths of outputs) are left out of the
  * hash. */
@@ -55,18 +65,27 @@ typedef struct rk_experiment {
     rk_cfg_entry *when;       /* key, value, file, line of each conditional entry */
     char **when_cond;         /* its section's condition list, "aug=S4,fraction=0.2" */
     size_t nwhen;
+    char *policies;           /* the policies file (study.policies as resolved) */
+    int policies_read;        /* 0: it is the default and does not exist */
 } rk_experiment;
 
+/* The most trials a grid may have (the product of its axes' sizes; larger is an error
+ * saying to split it into several sweeps of the study). */
+#define RK_GRID_MAX 10000
+
 /* Reads an experiment file (and the policies file it names, study.policies, default
- * "augment.ini" beside it), applies overrides ("key=value", applied in order) and
- * validates every key. */
+ * "augment.ini" beside it; one named explicitly must exist), applies overrides
+ * ("key=value", applied in order) and validates every key and the grid's size. */
 int rk_experiment_load(rk_experiment *x, const char *path, const char *const *overrides,
                        size_t noverrides, rk_err *err);
 void rk_experiment_free(rk_experiment *x);
-/* Number of trials: the product of the axes' sizes. */
+/* Number of trials: the product of the axes' sizes (SIZE_MAX if it overflows). */
 size_t rk_experiment_size(const rk_experiment *x);
-/* The resolved config of trial i (0 <= i < size), validated. */
+/* The resolved config of trial i (0 <= i < size), validated, its policies defined. */
 int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err *err);
+/* Policy NAME as the experiment defines it (its file over its policies file); a missing
+ * one is an error listing those there are and naming a missing policies file. */
+int rk_experiment_policy(const rk_experiment *x, const char *name, rk_policy *p, rk_err *err);
 
 void rk_config_free(rk_config *c);
 int rk_config_copy(rk_config *dst, const rk_config *src, rk_err *err);
@@ -120,10 +139,11 @@ typedef struct rk_trial_cfg {
     double fraction;
     unsigned long seed;
     char study[128];
-    char data_dir[1024];   /* fashion-scenes layout: train/, val/, source/, annotations/ */
+    char data_dir[1024];   /* fashion-scenes layout: train/, val/, source/, annotations/ (a path
+                              resolved as config.h says: relative to the experiment file) */
     int build_data;        /* build the default dataset there if it is missing */
     rk_scene_params data;  /* its recipe */
-    char artifacts[1024];  /* checkpoints, pseudo-labels, backbones */
+    char artifacts[1024];  /* checkpoints, pseudo-labels, backbones (resolved the same way) */
     int threads;
     rk_detector_cfg det;
     rk_schedule train;

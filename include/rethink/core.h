@@ -74,6 +74,13 @@ int rk_sha256_file(const char *path, char out[65], rk_err *err);
 /* Compute threads for OpenMP (shared by oneDNN and OpenBLAS). */
 void rk_set_threads(int threads);
 
+/* "Did you mean ...": the candidate (of n, NULL entries skipped) closest to word if it is
+ * close enough to be a typo of it — at most 1 edit for words of up to 4 characters, 2 up to
+ * 8, 3 beyond (an edit: a letter inserted, deleted, changed, or two neighbours swapped;
+ * case is ignored); NULL when none is, or when several are equally close (S9 is as close
+ * to S1 as to S4: no guess). Never word itself. */
+const char *rk_suggest(const char *word, const char *const *cand, size_t n);
+
 /* a = b up to 1e-9 relative: fractions and values that went through text. */
 int rk_feq(double a, double b);
 

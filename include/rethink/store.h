@@ -13,7 +13,8 @@
  *   running  ──fail(retry) / stale heartbeat─▶ pending    if attempts remain, else failed
  *   running  ──fail──────────────────────────▶ failed
  *   pending  ──a dependency failed───────────▶ failed     the error names the dependency
- *   failed   ──retry_failed──────────────────▶ pending    with a fresh attempt budget
+ *   failed   ──retry_failed / trials_retry───▶ pending    with a fresh attempt budget
+ *   any but a live running one ──remove──────▶ (gone)     with all it recorded
  *
  * A trial is out of attempts when it was acquired max_attempts times since it was registered
  * (or since the last retry_failed).
@@ -198,6 +199,9 @@ int rk_store_trial_find(rk_store *s, const char *config_hash, rk_trial *t, int *
 int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **t, size_t *n,
                          rk_err *err);
 void rk_trials_free(rk_trial *t, size_t n);
+/* Only their ids, ascending (what a scheduler needs, without reading every config); free. */
+int rk_store_trial_ids(rk_store *s, const char *study, int status, int64_t **ids, size_t *n,
+                       rk_err *err);
 
 typedef struct rk_trial_counts {
     size_t pending, running, finished, failed;
@@ -212,6 +216,23 @@ int rk_store_reset_stale(rk_store *s, const char *study, double stale_s, size_t 
  * max_attempts (after fixing the cause). Lease numbers keep counting: attempts is never
  * reset, so no old lease becomes valid again. *n may be NULL. */
 int rk_store_retry_failed(rk_store *s, const char *study, size_t *n, rk_err *err);
+/* The same for the failed trials among ids[0..n) (one sweep's grid); others are left as
+ * they are. *changed (may be NULL): how many went back to pending. */
+int rk_store_trials_retry(rk_store *s, const int64_t *ids, size_t n, size_t *changed,
+                          rk_err *err);
+
+/* ---- removing ---- */
+
+/* Deletes trials ids[0..n) and everything recorded about them (params, metrics, results,
+ * per-category AP, dependencies; artifacts keep their rows, no longer linked to a trial;
+ * files are not touched), in one transaction. Refused — RK_EINVAL naming the trial, nothing
+ * deleted — for an unknown id, a running trial whose heartbeat is fresh (its worker holds
+ * the lease: stop the sweep first; one silent for RK_STORE_STALE_S is removable), and a
+ * trial that a trial outside the set depends on (a teacher whose student stays). */
+int rk_store_trials_remove(rk_store *s, const int64_t *ids, size_t n, rk_err *err);
+/* Deletes a study: its trials as rk_store_trials_remove does, its claims verdicts and
+ * itself. *ntrials (may be NULL): trials removed. An unknown study is RK_EINVAL. */
+int rk_store_study_remove(rk_store *s, const char *name, size_t *ntrials, rk_err *err);
 
 /* ---- metrics ---- */
 

@@ -13,6 +13,10 @@
  * to its teacher (rk_store_trial_depend), so the store never hands out a student whose
  * teacher has not finished. A trial never trains its teacher itself (trial.h).
  *
+ * A study is the union of its sweeps: a sweep takes, retries and fails only the trials of
+ * its own plan (its selection, and the teachers that selection needs), and leaves the
+ * study's other trials — another grid's, pending or failed — as they are.
+ *
  * Stages and shards (docs/EXPERIMENTS.md §Clusters): stage 1 is the trials without a teacher
  * (baselines and teachers), stage 2 the self-training students; a shard I/N of a stage is its
  * trials at positions I mod N in plan order. Membership depends only on the plan, never on
@@ -32,8 +36,17 @@ typedef struct rk_sweep_trial {
     int stage;              /* 1: no teacher; else its teacher's + 1 (students: 2) */
     int selected;           /* this run's (rk_sweep_select) */
     int needed;             /* selected, or the teacher of a selected trial: registered */
-    int64_t id;             /* in the store (rk_sweep_register); 0 before */
-    rk_trial_status status; /* as last read from the store */
+    int64_t id;             /* in the store (rk_sweep_register); 0 before, or not in it */
+    rk_trial_status status; /* as last read from the store (pending when not in it) */
+    /* its cost (rk_sweep_expect): optimizer steps expected of a max_steps budget, at
+     * step_images images per step (0 when its config cannot say). A plateau schedule stops
+     * when dev AP does: its steps are the mean over the study's finished trials of the same
+     * (arm, aug, fraction) and schedule (history of them), else its budget, an upper bound
+     * (bound = 1). */
+    double steps, step_images;
+    long max_steps;
+    int bound;
+    size_t history;
 } rk_sweep_trial;
 
 typedef struct rk_sweep_plan {
@@ -42,16 +55,13 @@ typedef struct rk_sweep_plan {
     char *study;            /* study.name */
     int stage, shard, nshards; /* the selection (stage 0: every trial) */
     size_t nselected;
-    /* take only selected trials, each by id (a stage, a shard, one `rethink train`), and
-     * leave other trials of the study alone; 0: any of the study's pending trials */
-    int narrow;
 } rk_sweep_plan;
 
 /* The plan of an experiment (loaded with its overrides), every trial selected. */
 int rk_sweep_plan_load(rk_sweep_plan *p, const rk_experiment *x, rk_err *err);
 void rk_sweep_plan_free(rk_sweep_plan *p);
-/* Selects stage (0: all, 1 or 2) and, within it, shard I of N; narrow with a stage. An
- * out-of-range stage or shard is an RK_EINVAL error naming it. */
+/* Selects stage (0: all, 1 or 2) and, within it, shard I of N. An out-of-range stage or
+ * shard is an RK_EINVAL error naming it. */
 int rk_sweep_select(rk_sweep_plan *p, int stage, int shard, int nshards, rk_err *err);
 /* Index of the trial with config hash h, -1 if the plan has none. */
 int rk_sweep_find(const rk_sweep_plan *p, const char *h);
@@ -59,17 +69,27 @@ int rk_sweep_find(const rk_sweep_plan *p, const char *h);
 /* Registers the needed trials (idempotent by hash), teachers first, links each selected
  * student to its teacher, and fills in ids and statuses. */
 int rk_sweep_register(rk_store *db, rk_sweep_plan *p, rk_err *err);
-/* Reads the needed trials' statuses again; *to_run: selected trials not finished. */
+/* Reads the needed trials' statuses again; *to_run: selected trials pending or running
+ * (failed ones run again only once retried: rk_sweep_retry_failed). */
 int rk_sweep_refresh(rk_store *db, rk_sweep_plan *p, size_t *to_run, rk_err *err);
+/* What a dry run does instead of registering: finds the needed trials by config hash in db,
+ * which may be read-only or NULL (no database yet), and writes nothing; a trial not there
+ * gets id 0 and reads pending. *to_run as rk_sweep_refresh's. */
+int rk_sweep_lookup(rk_store *db, rk_sweep_plan *p, size_t *to_run, rk_err *err);
+/* The selected trials by status (as last read). */
+void rk_sweep_counts(const rk_sweep_plan *p, rk_trial_counts *c);
+/* The plan's failed trials (selected or needed teachers) go back to pending with a fresh
+ * attempt budget; the study's other failed trials stay failed. *n: how many. Refreshes. */
+int rk_sweep_retry_failed(rk_store *db, rk_sweep_plan *p, size_t *n, rk_err *err);
 /* A needed trial outside the selection that is not finished (a stage-2 run's teacher that
  * must come from stage 1), -1 if none. After rk_sweep_refresh. */
 int rk_sweep_missing_teacher(const rk_sweep_plan *p);
 
-/* Takes the next runnable trial for the worker of o (its study, worker, host, git_rev):
- * narrow, the first selected one in plan order the store hands out (dependencies, leases,
- * attempts are the store's); else any of the study's, lowest id first. *got: t holds it,
- * *k its index in the plan (-1: not in this plan, e.g. another sweep's grid of the same
- * study). *left: whether any trial this run may take is still pending or running. */
+/* Takes the next runnable trial of the selection for the worker of o (its study, worker,
+ * host, git_rev): the selected pending trial of lowest id that the store hands out
+ * (dependencies, leases, attempts are the store's); the study's other trials are never
+ * taken. *got: t holds it, *k its index in the plan. *left: whether any selected trial is
+ * still pending or running. */
 int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o, rk_trial *t,
                   int *got, int *k, int *left, rk_err *err);
 
@@ -93,6 +113,11 @@ int rk_sweep_finish(rk_store *db, const rk_trial *t, const rk_trial_result *res,
  * *n: how many. A sweep calls it at start. */
 int rk_sweep_reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err);
 
+/* Each trial's expected cost (rk_sweep_trial.steps ...), from its config and, for a
+ * plateau schedule, the study's finished trials in db (may be NULL: none). A sweep calls it
+ * again as trials finish, so its estimate of what is left follows what they took. */
+int rk_sweep_expect(rk_store *db, rk_sweep_plan *p, rk_err *err);
+
 /* ---- the dry run's time estimate, measured on this machine ---- */
 typedef struct rk_sweep_shape {
     rk_refnet_cfg model;
@@ -106,6 +131,9 @@ typedef struct rk_sweep_estimate {
     rk_sweep_shape *shape;   /* the distinct step shapes of the trials to run (owned) */
     size_t nshapes;          /* 0: nothing to run, nothing timed */
     double images;           /* training images of the trials to run */
+    size_t nbound;           /* of them, trials whose steps are an upper bound (a plateau
+                                schedule without a finished trial of its cell) */
+    double images_bound;     /* their images */
     double train_s;          /* their training seconds on one worker */
     double wall_s, wall_f32_s; /* on the workers (in f32); NAN if a shape cannot run here */
     double par;              /* workers running at once: jobs, or fewer when cores run out */
@@ -114,11 +142,12 @@ typedef struct rk_sweep_estimate {
     char why[512];           /* the first shape that cannot run here: why */
 } rk_sweep_estimate;
 
-/* Times each distinct step shape of the selected, unfinished trials (rk_trial_cost) with
- * rk_refnet_bench — the best of three short runs, a few seconds in all — and estimates the
- * wall time on jobs workers: the larger of the training spread over the workers and the
- * longest teacher-then-student chain. note (may be NULL) hears before the timing starts.
- * After rk_sweep_refresh. */
+/* Times each distinct step shape of the selected trials to run (pending or running;
+ * rk_trial_cost) with rk_refnet_bench — the best of three short runs, a few seconds in all —
+ * and estimates the wall time on jobs workers: the larger of the training spread over the
+ * workers and the longest teacher-then-student chain. A trial's images are its expected
+ * steps times its images per step when rk_sweep_expect ran, else its budget's. note (may be
+ * NULL) hears before the timing starts. After rk_sweep_refresh or rk_sweep_lookup. */
 int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
                            void (*note)(void *ctx, const char *msg), void *ctx,
                            rk_sweep_estimate *e, rk_err *err);

@@ -79,6 +79,10 @@ typedef struct rk_trial_hooks {
     /* progress lines ("pre-training backbone ...", "pseudo-labelling ...") */
     void (*note)(void *ctx, const char *msg);
     void (*step)(void *ctx, long step, long steps, double loss);
+    /* pre-training the backbone (when this trial trains it): every few steps (epochs 0,
+     * acc and img_per_s NAN), and at each epoch's end with its training accuracy */
+    void (*pretrain)(void *ctx, long step, long steps, int epoch, int epochs, double acc,
+                     double img_per_s);
     void *ctx;
 } rk_trial_hooks;
 

@@ -2,7 +2,10 @@
 #ifndef RETHINK_CLI_H
 #define RETHINK_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
+
+#include "rethink/store.h"
 
 int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
@@ -12,6 +15,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -22,6 +26,14 @@ int bench_eval(int argc, char **argv);
 
 /* The git revision of this build (git_rev.h), NULL when unknown: stored with every trial. */
 const char *cli_git_rev(void);
+
+/* ---- the database, for commands that read what sweeps recorded (cmd_ls.c) ---- */
+/* Opens an existing database; a missing one is said ("rethink CMD: ..."), not created.
+ * Returns 0, or 1 (said). */
+int cli_open_db(const char *path, rk_store **db, const char *cmd);
+/* The id of the trial that spec names: an id, or a prefix of its config hash. Returns 0,
+ * 1 (no such trial) or 2 (a prefix of several), said. */
+int cli_trial_id(rk_store *db, const char *spec, int64_t *id, const char *cmd);
 
 /* ---- options (opts.c) ----
  * Every command describes its options in one table of cli_opt rows; cli_parse reads argv
@@ -105,12 +117,27 @@ int cli_dispatch(const char *who, const char *usage, const cli_sub *subs, int ar
      .help = "the study (default: the database's only study)"}
 #define CLI_OPT_OVERRIDE(var, text)                                                       \
     {.short_name = 's', .kind = CLI_LIST, .dst = (var), .arg = "key=value", .help = (text)}
+#define CLI_OPT_POLICIES(var)                                                             \
+    {.name = "policies", .kind = CLI_STR, .dst = (var), .arg = "FILE",                   \
+     .help = "INI file with the policies (default: experiments/augment.ini of the\n"     \
+             "source tree this rethink was built from)"}
+#define CLI_OPT_POLICY_CONFIG(var)                                                        \
+    {.name = "config", .kind = CLI_STR, .dst = (var), .arg = "EXPERIMENT",               \
+     .help = "the policies an experiment file trains with (its own and its\n"           \
+             "study.policies file, found as a sweep finds them)"}
 #define CLI_OPT_IMAGES(var)                                                               \
     {.name = "images", .kind = CLI_STR, .dst = (var), .arg = "DIR", .required = 1,       \
      .help = "folder the annotation file's file_name entries are relative to"}
 #define CLI_OPT_ANN(var)                                                                  \
     {.name = "ann", .kind = CLI_STR, .dst = (var), .arg = "FILE", .required = 1,         \
      .help = "COCO instances JSON"}
+
+/* Policy name from the policies file (NULL: the default, RK_DEFAULT_POLICIES), or as the
+ * experiment file config defines it (config non-NULL). Returns 0, or 1 (said, "rethink
+ * CMD: ..."). cmd_augment.c. */
+#include "rethink/augment.h"
+int cli_policy(const char *policies, const char *config, const char *name, rk_policy *p,
+               const char *cmd);
 
 /* figures.c */
 #include "rethink/data.h"

@@ -4,9 +4,11 @@
  * seed would see; the same arguments give a byte-identical PNG. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "rethink/augment.h"
+#include "rethink/config.h"
 #include "rethink/draw.h"
 
 static const char *HELP =
@@ -16,6 +18,30 @@ static const char *HELP =
     "boxes and class names, as a PNG grid. Each tile's caption: image index, epoch, flip,\n"
     "scale, and the ops applied with their arguments.\n";
 
+int cli_policy(const char *policies, const char *config, const char *name, rk_policy *p,
+               const char *cmd)
+{
+    rk_err err = {0};
+    int rc;
+    if (config) {
+        rk_experiment x;
+        if (!(rc = rk_experiment_load(&x, config, NULL, 0, &err))) {
+            rc = rk_experiment_policy(&x, name, p, &err);
+            rk_experiment_free(&x);
+        }
+    } else {
+        struct stat st;
+        if (!policies && stat(RK_DEFAULT_POLICIES, &st) != 0) {
+            fprintf(stderr, "rethink %s: the default policies file %s does not exist: give "
+                            "--policies FILE or --config EXPERIMENT\n", cmd, RK_DEFAULT_POLICIES);
+            return 1;
+        }
+        rc = rk_policy_load_ini(p, policies ? policies : RK_DEFAULT_POLICIES, name, &err);
+    }
+    if (rc) fprintf(stderr, "rethink %s: %s\n", cmd, err.msg);
+    return rc ? 1 : 0;
+}
+
 static const char *USAGE =
     "usage: rethink augment show --images DIR --ann FILE --policy NAME --out FILE.png [options]\n"
     "\n"
@@ -24,14 +50,13 @@ static const char *USAGE =
 static int show(int argc, char **argv)
 {
     const char *images = NULL, *ann = NULL, *policy = NULL, *out = NULL;
-    const char *policies = "experiments/augment.ini";
+    const char *policies = NULL, *config = NULL;
     int n = 16, seed = 1, epoch = 0, size = 64, zoom = 4, cols = 4, code;
     const cli_opt opts[] = {
         CLI_OPT_IMAGES(&images), CLI_OPT_ANN(&ann),
         {.name = "policy", .kind = CLI_STR, .dst = &policy, .arg = "NAME", .required = 1,
          .help = "policy section [augment.NAME], e.g. S1, S2, S3, S4"},
-        {.name = "policies", .kind = CLI_STR, .dst = &policies, .arg = "FILE",
-         .help = "INI file with the policies (default experiments/augment.ini)"},
+        CLI_OPT_POLICIES(&policies), CLI_OPT_POLICY_CONFIG(&config),
         {.name = "n", .kind = CLI_INT, .dst = &n, .arg = "N", .lo = 1, .hi = 1024,
          .help = "samples (default 16)"},
         {.name = "seed", .kind = CLI_INT, .dst = &seed, .arg = "S", .hi = 2147483647,
@@ -50,10 +75,11 @@ static int show(int argc, char **argv)
     if (cli_parse(&(cli_cmd){"augment show", HELP, opts}, argc, argv, &code)) return code;
     rk_err err = {0};
     rk_policy pol;
-    if (rk_policy_load_ini(&pol, policies, policy, &err)) {
-        fprintf(stderr, "rethink augment show: %s\n", err.msg);
-        return 1;
+    if (policies && config) {
+        fprintf(stderr, "rethink augment show: --policies or --config, not both\n");
+        return 2;
     }
+    if (cli_policy(policies, config, policy, &pol, "augment show")) return 1;
     rk_coco coco;
     if (rk_coco_load(&coco, ann, &err)) {
         fprintf(stderr, "rethink augment show: %s\n", err.msg);

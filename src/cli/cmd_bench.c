@@ -193,17 +193,20 @@ static int bench_augment(int argc, char **argv)
 {
     int size = 64, json = 0, code;
     double seconds = 0.3;
-    const char *policies = "experiments/augment.ini";
+    const char *policies = NULL, *config = NULL;
     const cli_opt opts[] = {
         {.name = "size", .kind = CLI_INT, .dst = &size, .arg = "S", .lo = 16, .hi = 4096,
          .help = "input and output side in pixels (default 64)"},
         {.name = "seconds", .kind = CLI_NUM, .dst = &seconds, .arg = "T", .lo = 0, .hi = 600,
          .open = CLI_OPEN_LO, .help = "time per measurement (default 0.3)"},
-        {.name = "policies", .kind = CLI_STR, .dst = &policies, .arg = "FILE",
-         .help = "INI file with the policies (default experiments/augment.ini)"},
+        CLI_OPT_POLICIES(&policies), CLI_OPT_POLICY_CONFIG(&config),
         OPT_JSON(&json, "last line of stdout: one JSON object with every measurement"),
         {0}};
     if (cli_parse(&(cli_cmd){"bench augment", AUG_HELP, opts}, argc, argv, &code)) return code;
+    if (policies && config) {
+        fprintf(stderr, "rethink bench augment: --policies or --config, not both\n");
+        return 2;
+    }
     rk_err err = {0};
     aug_bench b = {0};
     if (rk_image_alloc(&b.src, size, size, 3, &err) || rk_image_alloc(&b.im, size, size, 3, &err) ||
@@ -237,10 +240,7 @@ static int bench_augment(int argc, char **argv)
     static const char *const names[] = {"S1", "S2", "S3", "S4"};
     for (int k = 0; k < 4; k++) {
         rk_policy pol;
-        if (rk_policy_load_ini(&pol, policies, names[k], &err)) {
-            fprintf(stderr, "rethink bench augment: %s\n", err.msg);
-            return 1;
-        }
+        if (cli_policy(policies, config, names[k], &pol, "bench augment")) return 1;
         b.pol = &pol;
         double ips = rate(run_policy, &b, seconds);
         printf("  policy %-20s %10.0f\n", names[k], ips);

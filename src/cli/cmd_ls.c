@@ -27,20 +27,38 @@ static const char *EXPORT_HELP =
 /* rk_trial_status_name of RK_TRIAL_PENDING.. in order */
 static const char *const STATUSES[] = {"pending", "running", "finished", "failed", NULL};
 
-static int open_db(const char *path, rk_store **db)
+int cli_open_db(const char *path, rk_store **db, const char *cmd)
 {
     FILE *f = fopen(path, "r");
     if (!f) { /* opening would create an empty database: say what is missing instead */
-        fprintf(stderr, "rethink: %s: no such database (run rethink sweep first)\n", path);
+        fprintf(stderr, "rethink %s: %s: no such database (run rethink sweep first)\n", cmd, path);
         return 1;
     }
     fclose(f);
     rk_err err = {0};
     if (rk_store_open(db, path, &err)) {
-        fprintf(stderr, "rethink: %s\n", err.msg);
+        fprintf(stderr, "rethink %s: %s\n", cmd, err.msg);
         return 1;
     }
     return 0;
+}
+
+int cli_trial_id(rk_store *db, const char *spec, int64_t *id, const char *cmd)
+{
+    rk_err err = {0};
+    rk_trial *all = NULL;
+    size_t n = 0, hits = 0;
+    char *end;
+    long long v = strtoll(spec, &end, 10);
+    int by_id = !*end && *spec && strlen(spec) < 12, rc = rk_store_trials_list(db, NULL, -1, &all, &n, &err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (by_id ? all[i].id == v : !strncmp(all[i].config_hash, spec, strlen(spec)))
+            hits++, *id = all[i].id;
+    rk_trials_free(all, n);
+    if (rc) fprintf(stderr, "rethink %s: %s\n", cmd, err.msg);
+    else if (hits > 1) fprintf(stderr, "rethink %s: '%s' matches %zu trials; give more of the hash\n", cmd, spec, hits);
+    else if (!hits) fprintf(stderr, "rethink %s: %s: no such trial (see rethink ls)\n", cmd, spec);
+    return rc || hits != 1 ? (hits > 1 ? 2 : 1) : 0;
 }
 
 static void num(FILE *f, double v, const char *fmt)
@@ -62,7 +80,7 @@ int cmd_ls(int argc, char **argv)
         {0}};
     if (cli_parse(&(cli_cmd){"ls", LS_HELP, opts}, argc, argv, &code)) return code;
     rk_store *db;
-    if (open_db(db_path, &db)) return 1;
+    if (cli_open_db(db_path, &db, "ls")) return 1;
     rk_trial *t = NULL;
     size_t n = 0;
     rk_err err = {0};
@@ -109,30 +127,16 @@ int cmd_show(int argc, char **argv)
         return 2;
     }
     rk_store *db;
-    if (open_db(db_path, &db)) return 1;
+    if (cli_open_db(db_path, &db, "show")) return 1;
     rk_err err = {0};
     rk_trial t = {0};
+    int64_t id = 0;
     int found = 0;
-    char *end;
-    long long id = strtoll(trial, &end, 10);
-    if (!*end && strlen(trial) < 12) {
-        rc = rk_store_trial_get(db, id, &t, &found, &err);
-    } else { /* a hash prefix: look through the trials */
-        rk_trial *all = NULL;
-        size_t n = 0, hits = 0;
-        rc = rk_store_trials_list(db, NULL, -1, &all, &n, &err);
-        for (size_t i = 0; !rc && i < n; i++)
-            if (!strncmp(all[i].config_hash, trial, strlen(trial))) hits++, id = all[i].id;
-        rk_trials_free(all, n);
-        if (!rc && hits > 1) {
-            fprintf(stderr, "rethink show: '%s' matches %zu trials; give more of the hash\n",
-                    trial, hits);
-            rk_store_close(db);
-            return 2;
-        }
-        if (!rc && hits == 1) rc = rk_store_trial_get(db, id, &t, &found, &err);
+    if ((rc = cli_trial_id(db, trial, &id, "show"))) {
+        rk_store_close(db);
+        return rc;
     }
-    if (rc || !found) {
+    if ((rc = rk_store_trial_get(db, id, &t, &found, &err)) || !found) {
         fprintf(stderr, "rethink show: %s\n", rc ? err.msg : "no such trial (see rethink ls)");
         rk_store_close(db);
         return 1;
@@ -184,7 +188,7 @@ int cmd_export(int argc, char **argv)
         return 2;
     }
     rk_store *db;
-    if (open_db(db_path, &db)) return 1;
+    if (cli_open_db(db_path, &db, "export")) return 1;
     rk_trial *t = NULL;
     size_t n = 0;
     rk_err err = {0};

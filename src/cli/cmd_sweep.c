@@ -16,20 +16,26 @@
  * Under mpirun (more than one process) rank 0 registers the plan as above and then
  * coordinates ranks 1..N-1 instead of forking workers (sweep_mpi.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "sweep.h"
 
 static const char *HELP =
     "usage: rethink sweep FILE [-j N] [-s key=value ...] [--db FILE] [--artifacts DIR]\n"
-    "                          [--dry-run] [--quiet] [--stage 1|2 [--shard I/N]]\n"
+    "                          [--dry-run] [--retry-failed] [--quiet | --json]\n"
+    "                          [--stage 1|2 [--shard I/N]]\n"
     "       mpirun --enable-recovery -np N rethink sweep FILE [options] [--rank-timeout S]\n"
     "       rethink sweep FILE --emit-slurm [--shards N] [--array-parallelism K]\n"
     "                          [--out-dir DIR] [-j N] [-s key=value ...] > job.sbatch\n"
@@ -37,7 +43,9 @@ static const char *HELP =
     "Runs every trial of the experiment file's grid (docs/EXPERIMENTS.md) on N worker\n"
     "processes, recording each in the store. Trials are identified by the hash of their\n"
     "resolved config: re-running a sweep only runs what is not finished, and a sweep stopped\n"
-    "at any point (Ctrl-C, kill -9) resumes where it was.\n";
+    "at any point (Ctrl-C, kill -9) resumes where it was. A study is the union of its sweeps:\n"
+    "a sweep runs (and can fail) only its own grid's trials; failed ones run again with\n"
+    "--retry-failed (docs/EXPERIMENTS.md, A study's life).\n";
 static const char *MPI_HELP = /* before --rank-timeout */
     "\nMPI (docs/EXPERIMENTS.md, MPI; a build with Open MPI): under mpirun, rank 0 registers\n"
     "the grid, hands trials to ranks 1..N-1 (N-1 workers; -j is ignored) and is the only\n"
@@ -76,7 +84,8 @@ typedef struct {
  * submits the three jobs chained by afterok; under sbatch its argument picks the job. Every
  * database lives on node-local disk while written and is copied to the shared folder after,
  * because SQLite's locking is not safe on network filesystems. Paths are made absolute so
- * the tasks do not depend on where sbatch is called from. */
+ * the tasks do not depend on where sbatch is called from (the experiment's own paths are
+ * relative to it; the command line's, to the directory the script was written in). */
 static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sweep_plan *p,
                       const char *threads, const slurm_opts *o, rk_err *err)
 {
@@ -132,7 +141,7 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sw
     }
     fputs(")\n"
           "LOCAL=${TMPDIR:-/tmp}\n"
-          "cd \"$WORKDIR\"  # study.data and study.artifacts are relative to it\n"
+          "cd \"$WORKDIR\"  # paths given with -s or --artifacts are relative to it\n"
           "mkdir -p \"$OUT/logs\" \"$OUT/stage1\" \"$OUT/stage2\"\n"
           "\n"
           "shards() {  # the N shard files of stage $1\n"
@@ -186,8 +195,8 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sw
 /* What the command line asked for, once parsed. */
 typedef struct sweep_opts {
     const char *db_path;
-    int jobs, dry, quiet;
-    double rank_timeout;
+    int jobs, dry, quiet, json, retry;
+    double rank_timeout, every_s;
 } sweep_opts;
 
 void sweep_say(void *ctx, const char *msg)
@@ -198,25 +207,44 @@ void sweep_say(void *ctx, const char *msg)
 
 /* ---- the dry run: the plan and its estimated time ---- */
 
-static void print_plan(const rk_sweep_plan *p, size_t to_run)
+/* The steps column: a fixed budget, "~N" the mean of its cell's finished trials (plateau),
+ * "<=N" a plateau schedule's budget, an upper bound. */
+static const char *steps_text(const rk_sweep_trial *t, char *buf, size_t cap)
 {
-    printf("%-5s %-20s %-4s %-8s %-5s %-10s %-16s %s\n", "#", "arm", "aug", "fraction", "seed",
-           "status", "hash", "depends on");
+    if (t->step_images <= 0) snprintf(buf, cap, "?");
+    else if (t->bound) snprintf(buf, cap, "<=%ld", t->max_steps);
+    else if (t->history) snprintf(buf, cap, "~%.0f", t->steps);
+    else snprintf(buf, cap, "%.0f", t->steps);
+    return buf;
+}
+
+static void print_plan(const rk_sweep_plan *p, size_t to_run, size_t retried)
+{
+    printf("%-5s %-20s %-4s %-8s %-5s %-10s %-8s %-16s %s\n", "#", "arm", "aug", "fraction",
+           "seed", "status", "steps", "hash", "depends on");
     for (size_t i = 0; i < p->n; i++) {
         const rk_sweep_trial *t = &p->t[i];
         if (!t->selected) continue;
         const rk_config *g = &t->cfg;
-        printf("%-5zu %-20s %-4s %-8s %-5s %-10s %.16s %s%.16s%s\n", i,
+        char steps[32];
+        printf("%-5zu %-20s %-4s %-8s %-5s %-10s %-8s %.16s %s%.16s%s\n", i,
                rk_config_get(g, "trial.arm"), rk_config_get(g, "trial.aug"),
                rk_config_get(g, "trial.fraction"), rk_config_get(g, "trial.seed"),
-               rk_trial_status_name(t->status), t->hash, t->teacher >= 0 ? "teacher " : "",
-               t->teacher >= 0 ? p->t[t->teacher].hash : "", t->implied ? " (implied teacher)" : "");
+               t->id ? rk_trial_status_name(t->status) : "new",
+               t->status == RK_TRIAL_FINISHED ? "" : steps_text(t, steps, sizeof steps), t->hash,
+               t->teacher >= 0 ? "teacher " : "", t->teacher >= 0 ? p->t[t->teacher].hash : "",
+               t->implied ? " (implied teacher)" : "");
     }
+    rk_trial_counts c;
+    rk_sweep_counts(p, &c);
     if (p->stage)
         printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", p->stage, p->shard, p->nshards,
                p->nselected, p->n);
-    printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run\n", p->n, p->ngrid,
+    printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run", p->n, p->ngrid,
            p->n - p->ngrid, to_run);
+    if (retried) printf(" (%zu failed, to be retried)", retried);
+    else if (c.failed) printf(" (%zu failed: --retry-failed runs them again)", c.failed);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -234,17 +262,23 @@ static void print_estimate(const rk_sweep_estimate *e, int jobs)
     }
     printf("\n");
     double wall = e->wall_s, wall32 = e->wall_f32_s, total = e->train_s;
+    const char *le = e->nbound ? "at most " : "";
     if (!isfinite(wall)) {
         printf("no time estimate: %s\n", e->why);
         if (isfinite(wall32))
-            printf("in f32 (-s train.precision=f32) it would take ~%.*f min at -j %d\n",
+            printf("in f32 (-s train.precision=f32) it would take %s~%.*f min at -j %d\n", le,
                    wall32 < 600, wall32 / 60, jobs);
         return;
     }
-    printf("estimated %.*f min at -j %d", wall < 600, wall / 60, jobs);
+    printf("estimated %s%.*f min at -j %d", le, wall < 600, wall / 60, jobs);
     if (e->par < jobs) printf(" on %ld cores", e->cores);
     printf(" (%.*f min of training on one worker; pre-training extra)\n", total < 600,
            total / 60);
+    if (e->nbound)
+        printf("upper bound: %zu trial%s (steps <=N above, %.0f k of the images) train with the "
+               "plateau schedule and no finished trial of their cell yet, so their whole step "
+               "budget is counted; they stop when dev AP stops improving\n", e->nbound,
+               e->nbound > 1 ? "s" : "", e->images_bound / 1000);
     if (e->slower >= 0 && isfinite(wall32)) {
         const rk_sweep_shape *s = &e->shape[e->slower];
         printf("note: bf16 trains slower than f32 on this CPU (%.0f vs %.0f img/s at %d "
@@ -263,12 +297,27 @@ void sweep_label(char *buf, size_t cap, const char *who, const rk_config *cfg)
              rk_config_get(cfg, "trial.seed"));
 }
 
-static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int quiet)
+/* A worker's events go to the parent through a pipe (one write of a run_event is atomic);
+ * if the parent is gone (EPIPE) the worker goes on without telling anyone. */
+static void to_parent(void *ctx, const run_event *e)
+{
+    int *fd = ctx;
+    ssize_t w;
+    if (*fd < 0) return;
+    while ((w = write(*fd, e, sizeof *e)) < 0 && errno == EINTR) {}
+    if (w < 0) *fd = -1;
+}
+
+static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int fd)
 {
     rk_store *db = NULL;
     rk_err err = {0};
+    run_sink sink = {.fn = to_parent, .ctx = &fd, .slot = slot};
+    run_event e;
     if (rk_store_open(&db, db_path, &err)) {
-        fprintf(stderr, "worker %d: %s\n", slot, err.msg);
+        e = run_event_make(EV_ERROR, slot, NULL);
+        snprintf(e.text, sizeof e.text, "worker %d: %s", slot, err.msg);
+        to_parent(&fd, &e);
         return 1;
     }
     char host[64] = "", name[128];
@@ -281,7 +330,9 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
         rk_trial t;
         int got = 0, k = -1, left = 0;
         if ((broken = rk_sweep_take(db, p, &o, &t, &got, &k, &left, &err))) {
-            fprintf(stderr, "worker %d: %s\n", slot, err.msg);
+            e = run_event_make(EV_ERROR, slot, NULL);
+            snprintf(e.text, sizeof e.text, "worker %d: %s", slot, err.msg);
+            to_parent(&fd, &e);
             break;
         }
         if (!got) {
@@ -290,30 +341,27 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
             continue;
         }
         rk_trial_result res;
-        char label[96];
-        int rc;
-        if (k < 0) {
-            rc = rk_errf(&err, RK_EINVAL, "trial %lld is not in this experiment's grid (another "
-                         "sweep of the same study?)", (long long)t.id);
-        } else {
-            char who[16];
-            snprintf(who, sizeof who, "%d", slot);
-            sweep_label(label, sizeof label, who, &p->t[k].cfg);
-            rc = run_trial(db, db_path, &t, &p->t[k].cfg, label, 1, &res, &err);
-            if (!rc) {
-                rc = rk_sweep_finish(db, &t, &res, &err);
-                if (!rc && !quiet)
-                    printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, res.stats.stats[RK_AP],
-                           res.stats.stats[RK_AP50], res.wall_s);
-                fflush(stdout);
-                rk_trial_result_free(&res);
+        char label[96], who[16];
+        snprintf(who, sizeof who, "%d", slot);
+        sweep_label(label, sizeof label, who, &p->t[k].cfg);
+        int rc = run_trial(db, db_path, &t, &p->t[k].cfg, label, &sink, &res, &err);
+        if (!rc) {
+            if (!(rc = rk_sweep_finish(db, &t, &res, &err))) {
+                e = run_done_event(&sink, label, &t, &res);
+                to_parent(&fd, &e);
             }
+            rk_trial_result_free(&res);
         }
         if (rc) {
             rk_err e2 = {0};
-            fprintf(stderr, "trial %lld failed (attempt %d): %s\n", (long long)t.id, t.attempts,
-                    err.msg);
+            rk_trial now = {0};
+            int found = 0;
             rk_store_trial_fail(db, t.id, t.attempts, rc, err.msg, 1, &e2);
+            int retry = !rk_store_trial_get(db, t.id, &now, &found, &e2) && found &&
+                        now.status == RK_TRIAL_PENDING;
+            rk_trial_clear(&now);
+            e = run_failed_event(&sink, label, &t, err.msg, retry);
+            to_parent(&fd, &e);
             failures++;
         }
         rk_trial_clear(&t);
@@ -389,15 +437,26 @@ static void stop_children(const child *k, int n)
         if (k[j].pid > 0 && !k[j].reaped) kill(k[j].pid, SIGTERM);
 }
 
-/* Waits for the n children, passing a stop signal on to them once; poll_us between looks.
- * tick (may be NULL) runs between looks while none is stopped. Returns 0, or -1 (errno). */
-static int wait_children(child *k, int n, useconds_t poll_us, void (*tick)(void *), void *ctx)
+/* How the parent spends its time while children run: reading fd (may be -1) when it has
+ * something (on_read), and tick between looks while no stop signal came. */
+typedef struct waiter {
+    int fd, poll_ms;
+    void (*on_read)(void *ctx, int fd);
+    void (*tick)(void *ctx);
+    void *ctx;
+} waiter;
+
+/* Waits for the n children, passing a stop signal on to them once. Returns 0, or -1
+ * (errno). */
+static int wait_children(child *k, int n, const waiter *w)
 {
     int live, passed = 0;
     while ((live = reap(k, n)) > 0) {
         if (stop_sig && !passed) stop_children(k, n), passed = 1;
-        if (tick && !passed) tick(ctx);
-        usleep(passed ? 20000 : poll_us);
+        if (w->tick && !passed) w->tick(w->ctx);
+        struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+        int r = poll(&pfd, w->fd >= 0, passed ? 20 : w->poll_ms); /* EINTR: a signal */
+        if (r > 0 && w->on_read) w->on_read(w->ctx, w->fd);
     }
     return live;
 }
@@ -408,7 +467,8 @@ static int build_data(const rk_sweep_plan *p)
 {
     child b = {.pid = spawn()};
     if (b.pid == 0) _exit(build_data_child(&p->t[0].cfg));
-    if (b.pid < 0 || wait_children(&b, 1, 100000, NULL, NULL)) {
+    waiter w = {.fd = -1, .poll_ms = 100};
+    if (b.pid < 0 || wait_children(&b, 1, &w)) {
         fprintf(stderr, "rethink sweep: %s the dataset build: %s\n",
                 b.pid < 0 ? "starting" : "waiting for", strerror(errno));
         if (b.pid > 0) stop_children(&b, 1);
@@ -421,44 +481,167 @@ static int build_data(const rk_sweep_plan *p)
     return WIFEXITED(b.status) && WEXITSTATUS(b.status) == 0 ? 0 : 1; /* it said why */
 }
 
-typedef struct progress {
-    const char *db_path, *study;
-    size_t done_before; /* trials finished before this run */
-    double t0;
-} progress;
+/* ---- progress and its ETA, from the cost model ---- */
 
-static void show_progress(void *ctx)
+/* j as one line on stdout, then freed (NULL: out of memory, nothing). */
+static void json_line(cJSON *j)
 {
-    const progress *g = ctx;
-    rk_store *r = NULL;
-    rk_trial_counts k;
-    rk_err err = {0};
-    if (!rk_store_open(&r, g->db_path, &err) && !rk_store_counts(r, g->study, &k, &err)) {
-        double el = rk_now() - g->t0;
-        size_t done_now = k.finished + k.failed, left = k.pending + k.running;
-        size_t ran = done_now > g->done_before ? done_now - g->done_before : 0;
-        char eta[32] = "?";
-        if (ran) snprintf(eta, sizeof eta, "%.0fs", el / (double)ran * (double)left);
-        printf("\r  done %zu  running %zu  failed %zu  left %zu  elapsed %.0fs  ETA %s   ",
-               k.finished, k.running, k.failed, left, el, eta);
-        fflush(stdout);
-    }
-    rk_store_close(r);
+    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (s) printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
 }
 
-/* Forks o->jobs workers and waits for them; a stop signal is passed on. Returns 0, or 1 if a
- * worker could not be started or waited for (the started ones are stopped and reaped). */
-static int run_workers(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run)
+
+/* The parent's view of a running sweep: its workers' events, the plan's statuses read back
+ * every few seconds, and each trial's images trained so far. The ETA is the images left
+ * (rk_sweep_expect: steps times images per step, less what running trials trained) over
+ * the rate measured since the workers started (every image trained in this run, whatever
+ * worker trained it); an upper bound while trials of a plateau schedule have only their
+ * budget to go by. */
+typedef struct watch {
+    const sweep_opts *o;
+    rk_sweep_plan *p;
+    rk_store *db;      /* the parent's read connection (NULL: no statuses) */
+    progress *g;
+    double *done;      /* per plan trial: images trained in its current attempt */
+    double images;     /* trained by this run's workers */
+    double t0, last_read, last_json;
+    int dirty;         /* a trial ended: read statuses and expectations again */
+    char buf[sizeof(run_event) * 16];
+    size_t have;
+} watch;
+
+static int index_of(const rk_sweep_plan *p, int64_t id)
+{
+    for (size_t i = 0; id && i < p->n; i++)
+        if (p->t[i].id == id) return (int)i;
+    return -1;
+}
+
+static void trained(watch *w, int k, double images)
+{
+    if (k < 0) return;
+    if (images > w->done[k]) w->images += images - w->done[k];
+    w->done[k] = images;
+}
+
+static void on_event(watch *w, const run_event *e)
+{
+    int k = index_of(w->p, e->trial);
+    double per = k >= 0 ? w->p->t[k].step_images : 0;
+    if (e->kind == EV_START && k >= 0) w->done[k] = 0; /* a new attempt starts over */
+    if (e->kind == EV_STEP || e->kind == EV_DONE) trained(w, k, (double)e->step * per);
+    if (e->kind == EV_DONE || e->kind == EV_FAILED) w->dirty = 1;
+    if (k >= 0 && e->kind == EV_START) w->p->t[k].status = RK_TRIAL_RUNNING; /* until read */
+    if (k >= 0 && e->kind == EV_DONE) w->p->t[k].status = RK_TRIAL_FINISHED;
+    if (k >= 0 && e->kind == EV_FAILED)
+        w->p->t[k].status = e->retry ? RK_TRIAL_PENDING : RK_TRIAL_FAILED;
+    progress_event(w->g, e);
+}
+
+static void read_events(void *ctx, int fd)
+{
+    watch *w = ctx;
+    ssize_t r;
+    while ((r = read(fd, w->buf + w->have, sizeof w->buf - w->have)) > 0) {
+        w->have += (size_t)r;
+        size_t used = 0;
+        for (; w->have - used >= sizeof(run_event); used += sizeof(run_event)) {
+            run_event e;
+            memcpy(&e, w->buf + used, sizeof e);
+            e.label[sizeof e.label - 1] = e.stop[sizeof e.stop - 1] = e.text[sizeof e.text - 1] = 0;
+            on_event(w, &e);
+        }
+        memmove(w->buf, w->buf + used, w->have - used);
+        w->have -= used;
+    }
+}
+
+/* Seconds left, NAN until something was trained; *bound: an upper bound. */
+static double eta(const watch *w, int *bound)
+{
+    double left = 0, el = rk_now() - w->t0;
+    *bound = 0;
+    for (size_t i = 0; i < w->p->n; i++) {
+        const rk_sweep_trial *t = &w->p->t[i];
+        if (!t->selected || (t->status != RK_TRIAL_PENDING && t->status != RK_TRIAL_RUNNING))
+            continue;
+        double total = t->steps * t->step_images;
+        left += total > w->done[i] ? total - w->done[i] : 0;
+        *bound |= t->bound;
+    }
+    return w->images > 0 && el > 1 ? left / (w->images / el) : NAN;
+}
+
+static void duration(char *buf, size_t cap, double s)
+{
+    if (!isfinite(s)) snprintf(buf, cap, "?");
+    else if (s < 90) snprintf(buf, cap, "%.0f s", s);
+    else if (s < 5400) snprintf(buf, cap, "%.0f min", s / 60);
+    else snprintf(buf, cap, "%.1f h", s / 3600);
+}
+
+static void tick(void *ctx)
+{
+    watch *w = ctx;
+    double now = rk_now();
+    if (w->db && (w->dirty || now - w->last_read >= 2)) {
+        size_t to_run;
+        rk_err err = {0};
+        if (!rk_sweep_refresh(w->db, w->p, &to_run, &err) && w->dirty)
+            rk_sweep_expect(w->db, w->p, &err); /* a finished plateau trial informs the rest */
+        w->dirty = 0, w->last_read = now;
+    }
+    rk_trial_counts c;
+    rk_sweep_counts(w->p, &c);
+    int bound;
+    double s = eta(w, &bound);
+    char left[32], line[256];
+    duration(left, sizeof left, s);
+    int m = snprintf(line, sizeof line, "%zu/%zu done", c.finished, w->p->nselected);
+    if (c.failed) m += snprintf(line + m, sizeof line - (size_t)m, ", %zu failed", c.failed);
+    snprintf(line + m, sizeof line - (size_t)m, ", ETA %s%s", bound && isfinite(s) ? "<= " : "",
+             left);
+    progress_status(w->g, line, 0);
+    if (progress_mode_of(w->g) == PROG_JSON && now - w->last_json >= w->o->every_s) {
+        cJSON *j = cJSON_CreateObject();
+        w->last_json = now;
+        cJSON_AddStringToObject(j, "event", "progress");
+        cJSON_AddNumberToObject(j, "finished", (double)c.finished);
+        cJSON_AddNumberToObject(j, "failed", (double)c.failed);
+        cJSON_AddNumberToObject(j, "running", (double)c.running);
+        cJSON_AddNumberToObject(j, "pending", (double)c.pending);
+        if (isfinite(s)) {
+            cJSON_AddNumberToObject(j, "eta_s", round(s));
+            cJSON_AddBoolToObject(j, "eta_upper_bound", bound);
+        }
+        json_line(j);
+    }
+}
+
+/* Forks o->jobs workers and waits for them, showing their progress on g; a stop signal is
+ * passed on. Returns 0, or 1 if a worker could not be started or waited for (the started
+ * ones are stopped and reaped). */
+static int run_workers(const sweep_opts *o, rk_sweep_plan *p, progress *g)
 {
     child *kids = calloc((size_t)o->jobs, sizeof *kids);
-    if (!kids) {
-        fprintf(stderr, "rethink sweep: out of memory\n");
+    watch w = {.o = o, .p = p, .g = g, .done = calloc(p->n + 1, sizeof(double)),
+               .t0 = rk_now()};
+    int fds[2] = {-1, -1};
+    if (!kids || !w.done || pipe(fds) != 0) {
+        fprintf(stderr, "rethink sweep: %s\n", kids && w.done ? strerror(errno) : "out of memory");
+        free(kids), free(w.done);
         return 1;
     }
     int n = 0, rc = 0;
     for (; n < o->jobs && !stop_sig; n++) {
         kids[n].pid = spawn();
-        if (kids[n].pid == 0) _exit(worker(o->db_path, p, n, o->quiet));
+        if (kids[n].pid == 0) {
+            close(fds[0]);
+            signal(SIGPIPE, SIG_IGN); /* a parent gone is an EPIPE, not a death */
+            _exit(worker(o->db_path, p, n, fds[1]));
+        }
         if (kids[n].pid < 0) {
             fprintf(stderr, "rethink sweep: cannot start worker %d: %s\n", n, strerror(errno));
             stop_children(kids, n);
@@ -466,41 +649,72 @@ static int run_workers(const sweep_opts *o, const rk_sweep_plan *p, size_t to_ru
             break;
         }
     }
-    int tty = isatty(1) && !o->quiet;
-    progress g = {.db_path = o->db_path, .study = p->study, .done_before = p->n - to_run,
-                  .t0 = rk_now()};
-    if (wait_children(kids, n, 500000, tty && !rc ? show_progress : NULL, &g)) {
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    rk_err err = {0};
+    if (rk_store_open_readonly(&w.db, o->db_path, &err)) w.db = NULL; /* no progress counts */
+    waiter wt = {.fd = fds[0], .poll_ms = 250, .on_read = read_events, .tick = rc ? NULL : tick,
+                 .ctx = &w};
+    if (wait_children(kids, n, &wt)) {
         fprintf(stderr, "rethink sweep: waiting for the workers: %s\n", strerror(errno));
         stop_children(kids, n);
         rc = 1;
     }
-    if (tty) printf("\n");
+    read_events(&w, fds[0]); /* what they said last */
+    close(fds[0]);
+    rk_store_close(w.db);
     for (int j = 0; j < n && !stop_sig; j++)
         if (kids[j].reaped && WIFSIGNALED(kids[j].status))
-            fprintf(stderr, "rethink sweep: worker %d (pid %d) ended by signal %d\n", j,
-                    (int)kids[j].pid, WTERMSIG(kids[j].status));
-    free(kids);
+            progress_print(g, stderr, "rethink sweep: worker %d (pid %d) ended by signal %d\n", j,
+                           (int)kids[j].pid, WTERMSIG(kids[j].status));
+    free(kids), free(w.done);
     return rc;
 }
 
 /* ---- the sweep ---- */
 
-/* Registers the plan's selection, returns dead workers' trials to pending and reads the
- * statuses: what every sweep does before it runs anything. Returns the exit code. */
-static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t *to_run)
+/* What every sweep does before it runs anything: registers the plan's selection, returns
+ * dead workers' trials to pending, re-queues its failed trials when asked, and reads the
+ * statuses and the trials' expected cost. A dry run does none of the writing: it only
+ * looks the trials up in the database, if there is one (opened read-only), and counts
+ * failed trials as retried when asked. *db: open (read-write; NULL for a dry run). Returns
+ * the exit code. */
+static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t *to_run,
+                   size_t *retried)
 {
     rk_err err = {0};
     size_t reclaimed = 0;
-    int rc = rk_store_open(db, o->db_path, &err);
-    if (!rc) rc = rk_sweep_register(*db, p, &err);
-    if (!rc) rc = rk_sweep_reclaim_dead(*db, p->study, &reclaimed, &err);
-    if (!rc) rc = rk_sweep_refresh(*db, p, to_run, &err);
+    int rc;
+    *db = NULL, *retried = 0;
+    if (o->dry) {
+        struct stat st;
+        rk_store *ro = NULL;
+        rc = stat(o->db_path, &st) == 0 ? rk_store_open_readonly(&ro, o->db_path, &err) : 0;
+        if (!rc) rc = rk_sweep_lookup(ro, p, to_run, &err);
+        for (size_t i = 0; !rc && o->retry && i < p->n; i++)
+            if (p->t[i].needed && p->t[i].status == RK_TRIAL_FAILED)
+                p->t[i].status = RK_TRIAL_PENDING, ++*retried, *to_run += p->t[i].selected;
+        if (!rc) rc = rk_sweep_expect(ro, p, &err);
+        rk_store_close(ro);
+    } else {
+        rc = rk_store_open(db, o->db_path, &err);
+        if (!rc) rc = rk_sweep_register(*db, p, &err);
+        if (!rc) rc = rk_sweep_reclaim_dead(*db, p->study, &reclaimed, &err);
+        if (!rc) rc = rk_sweep_refresh(*db, p, to_run, &err);
+        if (!rc && o->retry && !(rc = rk_sweep_retry_failed(*db, p, retried, &err)))
+            rc = rk_sweep_refresh(*db, p, to_run, &err);
+        if (!rc) rc = rk_sweep_expect(*db, p, &err);
+    }
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
+        rk_store_close(*db);
+        *db = NULL;
         return rc;
     }
-    if (reclaimed && !o->quiet)
+    if (reclaimed && !o->quiet && !o->json)
         printf("resuming: %zu trial(s) interrupted in an earlier run go back to pending\n", reclaimed);
+    if (*retried && !o->dry && !o->quiet && !o->json)
+        printf("retrying: %zu failed trial(s) of this grid go back to pending\n", *retried);
     int m = rk_sweep_missing_teacher(p);
     if (m >= 0) {
         const rk_sweep_trial *t = &p->t[m];
@@ -509,9 +723,26 @@ static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t 
                         "first (rethink merge SHARD... --db %s)\n",
                 p->stage, o->db_path, t->hash, rk_config_get(&t->cfg, "trial.arm"),
                 rk_config_get(&t->cfg, "trial.seed"), rk_trial_status_name(t->status), o->db_path);
+        rk_store_close(*db);
+        *db = NULL;
         return 1;
     }
     return 0;
+}
+
+/* --json's last event: the plan's trials by outcome, the study's others. */
+static void json_end(const char *study, const rk_trial_counts *c, size_t left, size_t others,
+                     int stopped)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "end");
+    cJSON_AddStringToObject(j, "study", study);
+    cJSON_AddNumberToObject(j, "finished", (double)c->finished);
+    cJSON_AddNumberToObject(j, "failed", (double)c->failed);
+    cJSON_AddNumberToObject(j, "left", (double)left);
+    cJSON_AddNumberToObject(j, "other_trials", (double)others);
+    if (stopped) cJSON_AddBoolToObject(j, "interrupted", 1);
+    json_line(j);
 }
 
 /* "nothing to do" (returns 0), or the sweep's first line (returns 1). */
@@ -519,84 +750,125 @@ static int announce(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run, 
                     const char *what)
 {
     if (to_run == 0) {
-        printf("nothing to do: all %zu trials%s of study '%s' are finished (in %s)\n",
-               p->nselected, p->stage ? " of this stage and shard" : "", p->study, o->db_path);
+        rk_trial_counts c;
+        rk_sweep_counts(p, &c);
+        const char *which = p->stage ? " of this stage and shard" : "";
+        if (o->json) json_end(p->study, &c, 0, 0, 0); /* the end, at once */
+        else if (c.failed)
+            printf("nothing to run: of the %zu trials%s of study '%s', %zu finished and %zu "
+                   "failed (in %s): the same command with --retry-failed runs the failed ones "
+                   "again\n", p->nselected, which, p->study, c.finished, c.failed, o->db_path);
+        else
+            printf("nothing to do: all %zu trials%s of study '%s' are finished (in %s)\n",
+                   p->nselected, which, p->study, o->db_path);
         return 0;
     }
-    if (!o->quiet)
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "event", "sweep");
+        cJSON_AddStringToObject(j, "study", p->study);
+        cJSON_AddNumberToObject(j, "trials", (double)p->nselected);
+        cJSON_AddNumberToObject(j, "to_run", (double)to_run);
+        cJSON_AddNumberToObject(j, "workers", workers);
+        json_line(j);
+    } else if (!o->quiet)
         printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", p->study, p->n, to_run,
                workers, what, o->db_path);
     fflush(stdout);
     return 1;
 }
 
-/* The study's closing line, from its counts (*c); lost: MPI ranks presumed dead; stopped:
- * by a signal; resume: say how to resume when trials are left. */
-static int closing_line(rk_store *db, const char *study, size_t lost, int stopped, int resume,
-                        rk_trial_counts *c, rk_err *err)
+/* The sweep's closing line, from this plan's statuses (*c: its selected trials by status)
+ * and the study's other trials (other sweeps' grids, left as they were); lost: MPI ranks
+ * presumed dead; stopped: by a signal; resume: say how to resume when trials are left. */
+static int closing_line(rk_store *db, const sweep_opts *o, rk_sweep_plan *p, size_t lost,
+                        int stopped, int resume, rk_trial_counts *c, rk_err *err)
 {
-    int rc = rk_store_counts(db, study, c, err);
+    rk_trial_counts s;
+    size_t to_run, mine = 0;
+    int rc = rk_sweep_refresh(db, p, &to_run, err);
+    if (!rc) rc = rk_store_counts(db, p->study, &s, err);
     if (rc) return rc;
-    size_t left = c->pending + c->running;
-    printf("%s: %zu finished, %zu failed, %zu left", study, c->finished, c->failed, left);
+    rk_sweep_counts(p, c);
+    for (size_t i = 0; i < p->n; i++) mine += p->t[i].needed;
+    size_t left = c->pending + c->running, all = s.pending + s.running + s.finished + s.failed;
+    size_t others = all > mine ? all - mine : 0;
+    if (o->json) {
+        json_end(p->study, c, left, others, stopped);
+        return 0;
+    }
+    printf("%s: %zu finished, %zu failed, %zu left", p->study, c->finished, c->failed, left);
     if (lost) printf(" (%zu rank(s) presumed dead)", lost);
     if (stopped) printf(" (interrupted: run the same command to resume)");
     else if (resume && left) printf(" (run the same command to resume)");
+    if (c->failed && !stopped) printf(" (--retry-failed runs the failed ones again)");
+    if (others) printf("; %zu other trial(s) of the study, not in this grid, left as they are", others);
     printf("\n");
     return 0;
+}
+
+/* bf16 trials on a CPU without bf16 kernels would each fail at their first step: said
+ * once, before any starts (MPI ranks may run on other machines; they report per trial).
+ * Returns the exit code. */
+static int bf16_here(const rk_sweep_plan *p)
+{
+    size_t nbf16 = 0;
+    for (size_t i = 0; !rk_dnnl_has_bf16() && i < p->n; i++)
+        nbf16 += p->t[i].selected &&
+                 (p->t[i].status == RK_TRIAL_PENDING || p->t[i].status == RK_TRIAL_RUNNING) &&
+                 !strcmp(rk_config_get(&p->t[i].cfg, "train.precision"), "bf16");
+    if (!nbf16) return 0;
+    fprintf(stderr, "rethink sweep: %zu of the trials to run set train.precision = bf16, but "
+                    "this CPU has no bf16 kernels (oneDNN needs AVX-512, and AVX512-BF16 or "
+                    "AMX to be fast): run them on such a CPU, or train in f32 with -s "
+                    "train.precision=f32 (a different cell: f32 and bf16 trials are not "
+                    "pooled)\n", nbf16);
+    return 2;
 }
 
 /* On this machine: forked workers. */
 static int sweep_local(const sweep_opts *o, rk_sweep_plan *p)
 {
     rk_store *db = NULL;
-    size_t to_run = 0;
-    int rc = prepare(o, p, &db, &to_run);
+    size_t to_run = 0, retried = 0;
+    int rc = prepare(o, p, &db, &to_run, &retried);
     if (!rc && o->dry) {
         rk_sweep_estimate e;
         rk_err err = {0};
-        print_plan(p, to_run);
+        print_plan(p, to_run, retried);
         rc = rk_sweep_estimate_time(p, o->jobs, o->quiet ? NULL : sweep_say, NULL, &e, &err);
         if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
         else print_estimate(&e, o->jobs);
         rk_sweep_estimate_free(&e);
-        rk_store_close(db);
         return rc;
     }
-    /* bf16 trials on a CPU without bf16 kernels would each fail at their first step: say so
-     * once, before any starts (MPI ranks may run on other machines; they report per trial) */
-    size_t nbf16 = 0;
-    int no_bf16 = !rc && !rk_dnnl_has_bf16();
-    for (size_t i = 0; no_bf16 && i < p->n; i++)
-        nbf16 += p->t[i].selected && p->t[i].status != RK_TRIAL_FINISHED &&
-                 !strcmp(rk_config_get(&p->t[i].cfg, "train.precision"), "bf16");
-    if (nbf16) {
-        fprintf(stderr, "rethink sweep: %zu of the trials to run set train.precision = bf16, but "
-                        "this CPU has no bf16 kernels (oneDNN needs AVX-512, and AVX512-BF16 or "
-                        "AMX to be fast): run them on such a CPU, or train in f32 with -s "
-                        "train.precision=f32 (a different cell: f32 and bf16 trials are not "
-                        "pooled)\n", nbf16);
-        rc = 2;
-    }
+    if (!rc) rc = bf16_here(p);
     rk_store_close(db);
-    if (rc || !announce(o, p, to_run, o->jobs, "workers")) return rc;
+    if (rc) return rc;
+    if (!announce(o, p, to_run, o->jobs, "workers")) {
+        rk_trial_counts c;
+        rk_sweep_counts(p, &c);
+        return c.failed ? 3 : 0;
+    }
     struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: waits see EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if ((rc = build_data(p))) return rc;
-    rc = run_workers(o, p, to_run);
+    progress *g = progress_new(progress_mode(o->quiet, o->json), o->jobs, o->every_s);
+    if (!g) {
+        fprintf(stderr, "rethink sweep: out of memory\n");
+        return 1;
+    }
+    rc = run_workers(o, p, g);
+    progress_free(g); /* clears the status line */
     rk_trial_counts c = {0};
     rk_err err = {0};
-    size_t undone = 0; /* of this run's trials: neither finished nor failed (a lost worker's) */
     int rc2 = rk_store_open(&db, o->db_path, &err);
-    if (!rc2) rc2 = closing_line(db, p->study, 0, stop_sig != 0, 0, &c, &err);
-    if (!rc2) rc2 = rk_sweep_refresh(db, p, &to_run, &err);
-    for (size_t i = 0; !rc2 && i < p->n; i++)
-        undone += p->t[i].selected && p->t[i].status != RK_TRIAL_FINISHED &&
-                  p->t[i].status != RK_TRIAL_FAILED;
+    if (!rc2) rc2 = closing_line(db, o, p, 0, stop_sig != 0, 0, &c, &err);
     if (rc2) fprintf(stderr, "rethink sweep: %s\n", err.msg);
     rk_store_close(db);
+    size_t undone = c.pending + c.running; /* of this run's trials: a lost worker's */
     if (stop_sig) return 128 + stop_sig; /* as a shell reports a process ended by it */
     if (rc || rc2) return 1;
     if (c.failed) return 3;
@@ -611,7 +883,7 @@ static int sweep_local(const sweep_opts *o, rk_sweep_plan *p)
 static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
 {
     int rank = 0, rc;
-    size_t lost = 0, to_run = 0; /* lost: ranks presumed dead */
+    size_t lost = 0, to_run = 0, retried = 0; /* lost: ranks presumed dead */
     rk_err err = {0};
     if ((rc = sweep_mpi_init(&rank, &err))) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
@@ -625,16 +897,21 @@ static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
     }
     rk_store *db = NULL;
     sweep_mpi_plan mp = {.timeout_s = o->rank_timeout}; /* no db: every rank is told to stop */
-    rc = prepare(o, p, &db, &to_run);
+    rc = prepare(o, p, &db, &to_run, &retried);
     if (!rc && announce(o, p, to_run, nmpi - 1, "worker ranks")) {
         mp = (sweep_mpi_plan){.db = db, .plan = p, .data = &p->t[0].cfg,
                               .timeout_s = o->rank_timeout, .quiet = o->quiet};
         rc = sweep_mpi_coordinate(&mp, &lost, &err);
         if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);
         rk_trial_counts c;
-        if (!closing_line(db, p->study, lost, 0, 1, &c, &err) && !rc)
+        if (!closing_line(db, o, p, lost, 0, 1, &c, &err) && !rc)
             rc = c.failed ? 3 : c.pending + c.running ? 1 : 0;
     } else {
+        if (!rc) {
+            rk_trial_counts c;
+            rk_sweep_counts(p, &c);
+            rc = c.failed ? 3 : 0;
+        }
         sweep_mpi_coordinate(&mp, &lost, &err);
     }
     rk_store_close(db);
@@ -646,9 +923,10 @@ static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *db_path = "results.db";
-    int jobs = 0, dry = 0, quiet = 0, stage = 0, shard_of[2] = {0, 1}, emit = 0, code;
+    int jobs = 0, dry = 0, quiet = 0, json = 0, retry = 0, stage = 0, shard_of[2] = {0, 1};
+    int emit = 0, code;
     int nmpi = sweep_mpi_size();
-    double rank_timeout = 60;
+    double rank_timeout = 60, every = 30;
     const char *artifacts_dir = NULL;
     slurm_opts so = {0};
     cli_list ovl = {0};
@@ -656,16 +934,30 @@ int cmd_sweep(int argc, char **argv)
         {.kind = CLI_STR, .dst = &file, .arg = "FILE", .required = 1},
         {.short_name = 'j', .kind = CLI_INT, .dst = &jobs, .arg = "N", .lo = 1, .hi = 256,
          .help = "worker processes (default: one per core, study.threads each)"},
-        CLI_OPT_OVERRIDE(&ovl, "override a key or an axis (-s train.lr=0.1,0.05 adds an axis)"),
+        CLI_OPT_OVERRIDE(&ovl, "override a key or an axis: -s train.lr=0.1,0.05 adds an axis,\n"
+                               "-s seed=1:4 or -s seed=range(1,5) an integer range"),
         CLI_OPT_DB(&db_path),
         {.name = "artifacts", .kind = CLI_STR, .dst = &artifacts_dir, .arg = "DIR",
          .help = "folder for checkpoints, backbones and pseudo-labels (the key\n"
-                 "study.artifacts, default artifacts; not part of a trial's identity)"},
+                 "study.artifacts, default artifacts beside the experiment file; not\n"
+                 "part of a trial's identity)"},
         {.name = "dry-run", .kind = CLI_FLAG, .dst = &dry,
          .help = "list the trials and their dependencies, and estimate the time: the\n"
                  "trials' training steps are timed on this machine (a few seconds;\n"
-                 "with bf16 also in f32, with a note if f32 is faster here); run nothing"},
-        {.name = "quiet", .kind = CLI_FLAG, .dst = &quiet, .help = "no progress display"},
+                 "with bf16 also in f32, with a note if f32 is faster here); run\n"
+                 "nothing and write nothing (the database is only read)"},
+        {.name = "retry-failed", .kind = CLI_FLAG, .dst = &retry,
+         .help = "run this grid's failed trials again, each with a fresh attempt\n"
+                 "budget (other grids' trials of the study are left as they are)"},
+        {.name = "quiet", .kind = CLI_FLAG, .dst = &quiet,
+         .help = "no progress and no result lines (errors and the closing line only)"},
+        {.name = "json", .kind = CLI_FLAG, .dst = &json,
+         .help = "events as JSON, one object per line on stdout (sweep, start, step,\n"
+                 "epoch, pretrain, note, done, failed, progress, end)"},
+        {.name = "progress-every", .kind = CLI_NUM, .dst = &every, .arg = "S", .lo = 0,
+         .hi = INFINITY, .open = CLI_OPEN_LO,
+         .help = "off a terminal (and with --json), a progress line every S seconds\n"
+                 "(default 30); on a terminal one status line is kept up to date"},
         {.name = "stage", .kind = CLI_INT, .dst = &stage, .arg = "S", .lo = 1, .hi = 2,
          .help = "only stage 1 (supervised trials: baselines and teachers) or stage 2\n"
                  "(self-training students; their teachers must be finished in --db,\n"
@@ -694,21 +986,22 @@ int cmd_sweep(int argc, char **argv)
     int jobs_set = jobs > 0, shard = shard_of[0], nshards = shard_of[1];
     if (!jobs_set) jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
+    const char *usage = NULL;
     /* a shard of the whole grid would split teachers from their students */
-    if (nshards > 1 && !stage) {
-        fprintf(stderr, "rethink sweep: --shard needs --stage 1|2 (teachers run in stage 1, "
-                        "before their students in stage 2)\n");
-        free(ov);
-        return 2;
-    }
-    if (emit && (stage || nshards > 1 || dry)) {
-        fprintf(stderr, "rethink sweep: --emit-slurm writes the script for all stages and "
-                        "shards; it takes no --stage, --shard or --dry-run\n");
-        free(ov);
-        return 2;
-    }
-    if (nmpi > 1 && (emit || dry)) {
-        fprintf(stderr, "rethink sweep: --emit-slurm and --dry-run run without mpirun\n");
+    if (nshards > 1 && !stage)
+        usage = "--shard needs --stage 1|2 (teachers run in stage 1, before their students in "
+                "stage 2)";
+    else if (emit && (stage || nshards > 1 || dry || retry || json))
+        usage = "--emit-slurm writes the script for all stages and shards; it takes no --stage, "
+                "--shard, --dry-run, --retry-failed or --json";
+    else if (nmpi > 1 && (emit || dry || json))
+        usage = "--emit-slurm, --dry-run and --json run without mpirun";
+    else if (dry && json)
+        usage = "--json shows a running sweep; --dry-run prints its plan as a table";
+    else if (json && quiet)
+        usage = "--json and --quiet: choose one";
+    if (usage) {
+        fprintf(stderr, "rethink sweep: %s\n", usage);
         free(ov);
         return 2;
     }
@@ -726,7 +1019,15 @@ int cmd_sweep(int argc, char **argv)
         sprintf(artifacts, "study.artifacts=%s", artifacts_dir), ov[nov++] = artifacts;
     rk_err err = {0};
     rk_experiment x;
+    rk_sweep_plan p;
+    /* every trial's config is resolved and checked (keys, values, policies) before the
+     * database is touched: a bad experiment registers nothing */
     int rc = rk_experiment_load(&x, file, ov, nov, &err);
+    if (!rc && (rc = rk_sweep_plan_load(&p, &x, &err))) rk_experiment_free(&x);
+    if (!rc && (rc = rk_sweep_select(&p, stage, shard, nshards, &err))) {
+        rk_sweep_plan_free(&p);
+        rk_experiment_free(&x);
+    }
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
         free(artifacts);
@@ -734,13 +1035,8 @@ int cmd_sweep(int argc, char **argv)
         return 2;
     }
     sweep_opts o = {.db_path = db_path, .jobs = jobs, .dry = dry, .quiet = quiet,
-                    .rank_timeout = rank_timeout};
-    rk_sweep_plan p;
-    rc = rk_sweep_plan_load(&p, &x, &err);
-    if (!rc && (rc = rk_sweep_select(&p, stage, shard, nshards, &err))) rk_sweep_plan_free(&p);
-    if (rc) {
-        fprintf(stderr, "rethink sweep: %s\n", err.msg);
-    } else if (emit) {
+                    .json = json, .retry = retry, .rank_timeout = rank_timeout, .every_s = every};
+    if (emit) {
         so.jobs = jobs_set ? jobs : 1;
         rc = emit_slurm(file, ov, nov, &p, rk_config_get(&x.base, "study.threads"), &so, &err);
         if (rc) fprintf(stderr, "rethink sweep: %s\n", err.msg);

@@ -22,9 +22,16 @@ static void summary(const double *st)
     for (int i = 0; i < RK_COCO_NSTATS; i++) printf(" %s = %.3f\n", rk_coco_stat_label(i), st[i]);
 }
 
-/* Takes the plan's next runnable trial (a teacher before its student), runs and records it;
- * *k: which one. stats: the trial's 12 COCO stats. */
-static int run_next(rk_store *db, const char *db_path, const rk_sweep_plan *p, int quiet,
+/* The trial's events on the display, and off a terminal a progress line now and then. */
+static void to_display(void *g, const run_event *e)
+{
+    progress_event(g, e);
+    progress_status(g, "", 0);
+}
+
+/* Takes the plan's next runnable trial (a teacher before its student), runs and records it,
+ * showing its progress on g; *k: which one. stats: the trial's 12 COCO stats. */
+static int run_next(rk_store *db, const char *db_path, const rk_sweep_plan *p, progress *g,
                     int *k, double *stats, rk_err *err)
 {
     char worker[128], host[64] = "";
@@ -45,13 +52,16 @@ static int run_next(rk_store *db, const char *db_path, const rk_sweep_plan *p, i
         snprintf(label, sizeof label, "%s %.8s", arm, s->hash);
     } else {
         snprintf(label, sizeof label, "teacher %.8s", s->hash);
-        if (!quiet) fprintf(stderr, "training the teacher of this cell first (%s)\n", arm);
+        progress_print(g, stderr, "training the teacher of this cell first (%s)\n", arm);
     }
     rk_trial_result res;
-    rc = run_trial(db, db_path, &t, &s->cfg, label, quiet, &res, err);
+    run_sink sink = {.fn = to_display, .ctx = g};
+    rc = run_trial(db, db_path, &t, &s->cfg, label, &sink, &res, err);
     if (!rc) {
         rc = rk_sweep_finish(db, &t, &res, err);
         if (!rc) memcpy(stats, res.stats.stats, sizeof(double) * RK_COCO_NSTATS);
+        run_event e = run_done_event(&sink, label, &t, &res);
+        if (!rc) progress_event(g, &e);
         rk_trial_result_free(&res);
     } else {
         rk_err e2 = {0};
@@ -94,8 +104,8 @@ int cmd_train(int argc, char **argv)
     }
     rk_sweep_plan p;
     rk_store *db = NULL;
-    int rc = rk_sweep_plan_load(&p, &x, &err); /* the trial, then the teacher it implies */
-    p.narrow = 1;                              /* only these, never another of the study */
+    /* the trial, then the teacher it implies: a plan takes only its own trials */
+    int rc = rk_sweep_plan_load(&p, &x, &err);
     if (!rc) rc = rk_store_open(&db, db_path, &err);
     if (!rc) rc = rk_sweep_register(db, &p, &err);
     const rk_sweep_trial *me = rc ? NULL : &p.t[0];
@@ -108,7 +118,9 @@ int cmd_train(int argc, char **argv)
         if (!rc && found) summary(stats);
     } else if (me) {
         int k = -1; /* in the store's order: an unfinished teacher first, then this trial (0) */
-        while (!rc && k != 0) rc = run_next(db, db_path, &p, quiet, &k, stats, &err);
+        progress *g = progress_new(progress_mode(quiet, 0), 1, 30);
+        while (!rc && k != 0) rc = run_next(db, db_path, &p, g, &k, stats, &err);
+        progress_free(g); /* clears its status line */
         if (!rc) {
             printf("trial %.16s: %s, aug %s, fraction %s, seed %s — COCO on val:\n", me->hash, arm,
                    rk_config_get(&me->cfg, "trial.aug"), rk_config_get(&me->cfg, "trial.fraction"),

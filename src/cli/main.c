@@ -14,6 +14,7 @@ static const char *USAGE =
     "commands:\n"
     "  sweep          run every trial of an experiment file's grid, resumably\n"
     "  merge          fold database shards (cluster tasks, separate runs) into one\n"
+    "  rm             remove trials, a study's failed trials, or a whole study\n"
     "  train          train and evaluate one trial, recorded in the store\n"
     "  ls             list a study's trials; show TRIAL: one trial; export --csv: all\n"
     "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
@@ -34,7 +35,8 @@ const char *cli_git_rev(void)
 int main(int argc, char **argv)
 {
     static const cli_sub cmds[] = {
-        {"sweep", cmd_sweep},   {"merge", cmd_merge},     {"train", cmd_train},
+        {"sweep", cmd_sweep},   {"merge", cmd_merge},     {"rm", cmd_rm},
+        {"train", cmd_train},
         {"ls", cmd_ls},         {"show", cmd_show},       {"export", cmd_export},
         {"eval", cmd_eval},     {"data", cmd_data},       {"report", cmd_report},
         {"check", cmd_check},   {"baseline", cmd_baseline}, {"augment", cmd_augment},

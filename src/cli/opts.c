@@ -189,7 +189,13 @@ static int option(const cli_cmd *c, size_t n, int ch, int li, char **argv, int *
         if (optopt) snprintf(buf, sizeof buf, "-%c", optopt);
         else snprintf(buf, sizeof buf, "%.*s", (int)strcspn(argv[optind - 1], "="),
                       argv[optind - 1]);
-        fprintf(stderr, "rethink %s: unknown option '%s' (see --help)\n", c->name, buf);
+        const char *longs[128];
+        size_t nl = 0;
+        for (size_t i = 0; i < n && nl < sizeof longs / sizeof *longs; i++)
+            if (c->opts[i].name) longs[nl++] = c->opts[i].name;
+        const char *near = !strncmp(buf, "--", 2) ? rk_suggest(buf + 2, longs, nl) : NULL;
+        fprintf(stderr, "rethink %s: unknown option '%s' (%s%s%ssee --help)\n", c->name, buf,
+                near ? "did you mean --" : "", near ? near : "", near ? "? " : "");
         return 2;
     }
     if (li >= 0) { /* getopt_long also takes unique prefixes of long names: refuse them */
@@ -320,9 +326,15 @@ int cli_dispatch(const char *who, const char *usage, const cli_sub *subs, int ar
         fputs(usage, a ? stdout : stderr);
         return a ? 0 : 2;
     }
-    for (const cli_sub *s = subs; s->name; s++)
+    const char *names[64];
+    size_t n = 0;
+    for (const cli_sub *s = subs; s->name; s++) {
         if (!strcmp(a, s->name)) return s->run(argc - 1, argv + 1);
-    fprintf(stderr, "rethink%s%s: unknown command '%s' (see rethink%s%s --help)\n", who ? " " : "",
-            who ? who : "", a, who ? " " : "", who ? who : "");
+        if (n < sizeof names / sizeof *names) names[n++] = s->name;
+    }
+    const char *near = rk_suggest(a, names, n);
+    fprintf(stderr, "rethink%s%s: unknown command '%s'%s%s%s (see rethink%s%s --help)\n",
+            who ? " " : "", who ? who : "", a, near ? ", did you mean '" : "", near ? near : "",
+            near ? "'?" : "", who ? " " : "", who ? who : "");
     return 2;
 }

@@ -1,7 +1,9 @@
 /* Running trials for the command line: one trial under a store lease (with a heartbeat
- * thread), its per-epoch metrics recorded, and a progress line on a terminal. Shared by
- * `rethink train`, the sweep's workers and its MPI ranks (which hand metrics to rank 0
- * instead of the store: run_trial_with). Finishing is the library's rk_sweep_finish. */
+ * thread), its per-epoch metrics recorded, and what it does as run_events (progress.h) for
+ * whoever shows them: the sweep's parent, through a pipe, or `rethink train`'s own display.
+ * Shared by `rethink train`, the sweep's workers and its MPI ranks (which hand metrics to
+ * rank 0 instead of the store: run_trial_with). Finishing is the library's rk_sweep_finish. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +12,24 @@
 
 #include "run.h"
 
+#define STEP_EVERY_S 0.5 /* least interval between two step events */
+
 typedef struct {
     run_metrics_fn metrics; /* NULL: metrics are not recorded */
     void *mctx;
     int64_t id;
     int attempt;
     const char *label;
-    int tty, quiet;
-    double t0;
+    run_sink sink;
+    double last_step; /* rk_now() of the last step event sent */
     int lost;
 } run_ctx;
+
+static void emit(run_ctx *r, run_event *e)
+{
+    e->trial = r->id, e->attempt = r->attempt;
+    if (r->sink.fn) r->sink.fn(r->sink.ctx, e);
+}
 
 /* A metric at step = epoch = e. */
 static rk_metric metric(int64_t e, const char *name, double value)
@@ -46,32 +56,42 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
     rk_err err = {0};
     if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
-    if (!r->quiet && !r->tty) {
-        char ev[64] = "";
-        if (val_ap >= 0) snprintf(ev, sizeof ev, " val AP %.3f", val_ap);
-        if (dev_ap >= 0) snprintf(ev + strlen(ev), sizeof ev - strlen(ev), " dev AP %.3f", dev_ap);
-        printf("%s: epoch %d/%d loss %.4f lr %.4f %.0f img/s%s\n", r->label, s->epoch, s->epochs,
-               s->loss, s->lr, s->img_per_s, ev);
-    }
+    run_event e = run_event_make(EV_EPOCH, r->sink.slot, r->label);
+    e.epoch = s->epoch, e.epochs = s->epochs, e.loss = s->loss, e.img_per_s = s->img_per_s;
+    if (dev_ap >= 0) e.dev_ap = dev_ap;
+    emit(r, &e);
 }
 
 static void on_step(void *ctx, long step, long steps, double loss)
 {
     run_ctx *r = ctx;
-    if (!r->tty || r->quiet) return;
-    double el = rk_now() - r->t0, eta = step > 0 ? el * (double)(steps - step) / (double)step : 0;
-    int w = 24, f = (int)(w * (double)step / (double)steps);
-    char bar[32];
-    for (int i = 0; i < w; i++) bar[i] = i < f ? '#' : '.';
-    bar[w] = 0;
-    fprintf(stderr, "\r%s [%s] %ld/%ld loss %.3f  %.0fs left ", r->label, bar, step, steps, loss, eta);
-    if (step == steps) fputc('\n', stderr);
+    double now = rk_now();
+    if (now - r->last_step < STEP_EVERY_S && step != steps) return;
+    r->last_step = now;
+    run_event e = run_event_make(EV_STEP, r->sink.slot, r->label);
+    e.step = step, e.steps = steps, e.loss = loss;
+    emit(r, &e);
+}
+
+static void on_pretrain(void *ctx, long step, long steps, int epoch, int epochs, double acc,
+                        double img_per_s)
+{
+    run_ctx *r = ctx;
+    double now = rk_now();
+    if (!epoch && now - r->last_step < STEP_EVERY_S) return;
+    r->last_step = now;
+    run_event e = run_event_make(EV_PRETRAIN, r->sink.slot, r->label);
+    e.step = step, e.steps = steps, e.epoch = epoch, e.epochs = epochs, e.acc = acc;
+    e.img_per_s = img_per_s;
+    emit(r, &e);
 }
 
 static void on_note(void *ctx, const char *msg)
 {
     run_ctx *r = ctx;
-    if (!r->quiet) fprintf(stderr, "%s: %s\n", r->label, msg);
+    run_event e = run_event_make(EV_NOTE, r->sink.slot, r->label);
+    snprintf(e.text, sizeof e.text, "%s", msg);
+    emit(r, &e);
 }
 
 /* ---- heartbeat ---- */
@@ -114,16 +134,19 @@ static int store_metrics(void *db, int64_t id, int attempt, const rk_metric *m, 
 
 /* db_path non-NULL: a heartbeat thread on its own connection to it while the trial runs */
 static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk_trial *t,
-               const rk_config *cfg, const char *label, int quiet, rk_trial_result *res,
-               rk_err *err)
+               const rk_config *cfg, const char *label, const run_sink *sink,
+               rk_trial_result *res, rk_err *err)
 {
     run_ctx r = {.metrics = metrics, .mctx = mctx, .id = t->id, .attempt = t->attempts,
-                 .label = label, .tty = isatty(2), .quiet = quiet, .t0 = rk_now()};
+                 .label = label, .sink = sink ? *sink : (run_sink){0}};
     beat b = {.path = db_path, .id = t->id, .attempt = t->attempts,
               .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    run_event start = run_event_make(EV_START, r.sink.slot, label);
+    emit(&r, &start);
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
-    rk_trial_hooks h = {.epoch = on_epoch, .note = on_note, .step = on_step, .ctx = &r};
+    rk_trial_hooks h = {.epoch = on_epoch, .note = on_note, .step = on_step,
+                        .pretrain = on_pretrain, .ctx = &r};
     int rc = rk_trial_run(cfg, &h, res, err);
     if (have_beat) {
         pthread_mutex_lock(&b.mu);
@@ -137,13 +160,33 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
 }
 
 int run_trial(rk_store *db, const char *db_path, const rk_trial *t, const rk_config *cfg,
-              const char *label, int quiet, rk_trial_result *res, rk_err *err)
+              const char *label, const run_sink *sink, rk_trial_result *res, rk_err *err)
 {
-    return run(db ? store_metrics : NULL, db, db_path, t, cfg, label, quiet, res, err);
+    return run(db ? store_metrics : NULL, db, db_path, t, cfg, label, sink, res, err);
 }
 
 int run_trial_with(run_metrics_fn metrics, void *ctx, const rk_trial *t, const rk_config *cfg,
-                   const char *label, int quiet, rk_trial_result *res, rk_err *err)
+                   const char *label, const run_sink *sink, rk_trial_result *res, rk_err *err)
 {
-    return run(metrics, ctx, NULL, t, cfg, label, quiet, res, err);
+    return run(metrics, ctx, NULL, t, cfg, label, sink, res, err);
+}
+
+run_event run_done_event(const run_sink *sink, const char *label, const rk_trial *t,
+                         const rk_trial_result *res)
+{
+    run_event e = run_event_make(EV_DONE, sink ? sink->slot : 0, label);
+    e.trial = t->id, e.attempt = t->attempts;
+    e.ap = res->stats.stats[RK_AP], e.ap50 = res->stats.stats[RK_AP50], e.wall_s = res->wall_s;
+    e.step = res->steps, e.steps = res->max_steps;
+    snprintf(e.stop, sizeof e.stop, "%s", rk_stop_name(res->stop));
+    return e;
+}
+
+run_event run_failed_event(const run_sink *sink, const char *label, const rk_trial *t,
+                           const char *msg, int retry)
+{
+    run_event e = run_event_make(EV_FAILED, sink ? sink->slot : 0, label);
+    e.trial = t->id, e.attempt = t->attempts, e.retry = retry;
+    snprintf(e.text, sizeof e.text, "%s", msg);
+    return e;
 }

@@ -256,7 +256,7 @@ static int run_one(worker_ctx *w, const rk_sweep_plan *p, const msg_answer *a)
         pthread_mutex_lock(&w->mu);
         w->cur = (msg_lease){a->id, a->attempt};
         pthread_mutex_unlock(&w->mu);
-        rc = run_trial_with(send_metrics, w, &t, &p->t[k].cfg, label, 1, &res, &err);
+        rc = run_trial_with(send_metrics, w, &t, &p->t[k].cfg, label, NULL, &res, &err);
         ran = !rc;
         if (!rc) rc = rk_sweep_outcome(&res, &o, &cats, &err);
         rk_metric fm[RK_SWEEP_FINAL_METRICS]; /* as rk_sweep_finish: these, then the outcome */
@@ -401,29 +401,17 @@ static void on_ask(coord *c, int src, const msg_ask *q)
     rk_trial t = {0};
     rk_err err = {0};
     int got = 0, k = -1, left = 0;
-    for (;;) {
-        if (rk_sweep_take(p->db, p->plan, &o, &t, &got, &k, &left, &err)) {
-            fatal(c, &err);
-            break;
-        }
-        if (!got) break;
-        if (k >= 0) {
-            a = (msg_answer){ANSWER_TRIAL, t.attempts, t.id, "", 0};
-            memcpy(a.hash, t.config_hash, sizeof a.hash);
-            ri->cur = (msg_lease){t.id, t.attempts};
-            ri->k = k;
-            ri->beat_db = rk_now();
-            rk_trial_clear(&t);
-            answer(src, &a);
-            return;
-        }
-        /* as a forked worker does: a trial of another grid of the same study */
-        rk_errf(&err, RK_EINVAL, "trial %lld is not in this experiment's grid (another sweep "
-                "of the same study?)", (long long)t.id);
-        fprintf(stderr, "trial %lld failed (attempt %d): %s\n", (long long)t.id, t.attempts,
-                err.msg);
-        rk_store_trial_fail(p->db, t.id, t.attempts, err.rc, err.msg, 1, &err);
+    if (rk_sweep_take(p->db, p->plan, &o, &t, &got, &k, &left, &err)) {
+        fatal(c, &err);
+    } else if (got) {
+        a = (msg_answer){ANSWER_TRIAL, t.attempts, t.id, "", 0};
+        memcpy(a.hash, t.config_hash, sizeof a.hash);
+        ri->cur = (msg_lease){t.id, t.attempts};
+        ri->k = k; /* the plan's: rk_sweep_take never hands out another sweep's trial */
+        ri->beat_db = rk_now();
         rk_trial_clear(&t);
+        answer(src, &a);
+        return;
     }
     rk_trial_clear(&t);
     if (!left) c->stopping = 1; /* nothing of ours is pending or running: all done */

@@ -1,9 +1,10 @@
-/* Errors, invariant failures, counter-based randomness, thread control, clocks and a
- * tolerant comparison of doubles, shared by every stage.
+/* Errors, invariant failures, counter-based randomness, thread control, clocks, a
+ * tolerant comparison of doubles and "did you mean" suggestions, shared by every stage.
  *
  * The generator is SplitMix64 used as a counter-based hash: draw i of key k is
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
  * worker can regenerate any draw without sharing state or depending on scheduling. */
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <omp.h>
@@ -113,4 +114,44 @@ const char *rk_cpu_model(void)
 {
     pthread_once(&cpu_once, read_cpu_model);
     return cpu_model;
+}
+
+/* Edit distance between a and b with neighbour swaps counted as one edit (optimal string
+ * alignment), case-insensitive, giving up (returning limit + 1) past limit. */
+static size_t edits(const char *a, const char *b, size_t limit)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64) return limit + 1; /* no typo of a word that long is guessed */
+    if ((na > nb ? na - nb : nb - na) > limit) return limit + 1;
+    size_t d[65][65];
+    for (size_t i = 0; i <= na; i++) d[i][0] = i;
+    for (size_t j = 0; j <= nb; j++) d[0][j] = j;
+    for (size_t i = 1; i <= na; i++)
+        for (size_t j = 1; j <= nb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            size_t v = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[na][nb];
+}
+
+const char *rk_suggest(const char *word, const char *const *cand, size_t n)
+{
+    if (!word || !*word) return NULL;
+    size_t len = strlen(word), limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+    const char *best = NULL;
+    size_t best_d = limit + 1;
+    int tie = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cand[i] || !strcmp(cand[i], word)) continue;
+        size_t d = edits(word, cand[i], limit);
+        if (d < best_d) best = cand[i], best_d = d, tie = 0;
+        else if (d == best_d && best && strcmp(best, cand[i])) tie = 1;
+    }
+    return tie ? NULL : best;
 }

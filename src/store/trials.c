@@ -658,6 +658,39 @@ int rk_store_trials_list(rk_store *s, const char *study, int status, rk_trial **
     return RK_OK;
 }
 
+int rk_store_trial_ids(rk_store *s, const char *study, int status, int64_t **ids, size_t *n,
+                       rk_err *err)
+{
+    static const char q[] = "SELECT t.id FROM trials t WHERE " STUDY_FILTER(1)
+                            " AND (?2 IS NULL OR t.status = ?2) ORDER BY t.id";
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    rk_sq_bind_text(st, 1, study);
+    rk_sq_bind_text(st, 2, status < 0 ? NULL : rk_trial_status_name((rk_trial_status)status));
+    int64_t *v = NULL;
+    size_t k = 0, cap = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rk_sq_grow((void **)&v, &cap, k, sizeof *v)) {
+            rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory listing trials", s->path);
+            break;
+        }
+        v[k++] = sqlite3_column_int64(st, 0);
+    }
+    if (!rc && r != SQLITE_DONE) rc = rk_sq_err(s, err, "listing trial ids");
+    sqlite3_reset(st);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = k;
+    return RK_OK;
+}
+
 /* ---- a study's detector trials, for reports ---- */
 
 void rk_trial_records_free(rk_trial_record *t, size_t n)
@@ -800,5 +833,140 @@ int rk_store_retry_failed(rk_store *s, const char *study, size_t *n, rk_err *err
     size_t k = (size_t)sqlite3_changes(s->db);
     if ((rc = rk_sq_commit(s, err))) return rc;
     if (n) *n = k;
+    return RK_OK;
+}
+
+/* Sorted copy of ids[0..n) for membership tests; NULL when out of memory. */
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t *sorted_ids(const int64_t *ids, size_t n)
+{
+    int64_t *v = malloc((n + 1) * sizeof *v);
+    if (!v) return NULL;
+    memcpy(v, ids, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_id);
+    return v;
+}
+
+int rk_store_trials_retry(rk_store *s, const int64_t *ids, size_t n, size_t *changed,
+                          rk_err *err)
+{
+    static const char q[] = "UPDATE trials SET status = 'pending', attempt_base = attempts,"
+                            " finished = NULL WHERE status = 'failed' AND id = ?";
+    size_t k = 0;
+    int rc = rk_sq_begin(s, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_stmt *st;
+        if ((rc = rk_sq_stmt(s, q, &st, err))) break;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        if (!(rc = rk_sq_step_done(s, st, err, "retrying a failed trial")))
+            k += (size_t)sqlite3_changes(s->db);
+    }
+    if (rc) {
+        if (sqlite3_get_autocommit(s->db) == 0) rk_sq_rollback(s);
+        return rc;
+    }
+    if ((rc = rk_sq_commit(s, err))) return rc;
+    if (changed) *changed = k;
+    return RK_OK;
+}
+
+/* Inside a transaction: deletes trials ids[0..n) (sorted), refusing a live running one and
+ * one another trial outside the set depends on. */
+static int remove_sorted(rk_store *s, const int64_t *ids, size_t n, rk_err *err)
+{
+    static const char q_get[] = "SELECT status, heartbeat, worker FROM trials WHERE id = ?";
+    static const char q_deps[] = "SELECT trial_id FROM trial_deps WHERE depends_on = ?"
+                                 " ORDER BY trial_id";
+    static const char q_del[] = "DELETE FROM trials WHERE id = ?";
+    double live_after = rk_sq_now() - RK_STORE_STALE_S;
+    int rc = RK_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        sqlite3_stmt *st;
+        if ((rc = rk_sq_stmt(s, q_get, &st, err))) break;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        int r = sqlite3_step(st);
+        int running = r == SQLITE_ROW && parse_status((const char *)sqlite3_column_text(st, 0)) ==
+                                             RK_TRIAL_RUNNING;
+        double beat = r == SQLITE_ROW ? rk_sq_col_real(st, 1) : NAN;
+        char worker[128] = "";
+        if (r == SQLITE_ROW && sqlite3_column_text(st, 2))
+            snprintf(worker, sizeof worker, "%s", (const char *)sqlite3_column_text(st, 2));
+        sqlite3_reset(st);
+        if (r == SQLITE_DONE) {
+            rc = rk_errf(err, RK_EINVAL, "store %s: no trial %lld", s->path, (long long)ids[i]);
+            break;
+        }
+        if (r != SQLITE_ROW) {
+            rc = rk_sq_err(s, err, "reading a trial to remove");
+            break;
+        }
+        if (running && !(beat < live_after)) {
+            rc = rk_errf(err, RK_EINVAL, "trial %lld is running (worker %s): stop its sweep "
+                         "first", (long long)ids[i], worker[0] ? worker : "?");
+            break;
+        }
+        if ((rc = rk_sq_stmt(s, q_deps, &st, err))) break;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t d = sqlite3_column_int64(st, 0);
+            if (!bsearch(&d, ids, n, sizeof *ids, cmp_id)) {
+                rc = rk_errf(err, RK_EINVAL, "trial %lld is the teacher of trial %lld, which "
+                             "is not removed with it: remove both", (long long)ids[i],
+                             (long long)d);
+                break;
+            }
+        }
+        sqlite3_reset(st);
+        if (!rc && r != SQLITE_DONE && r != SQLITE_ROW) rc = rk_sq_err(s, err, "reading dependents");
+        if (rc) break;
+        if ((rc = rk_sq_stmt(s, q_del, &st, err))) break;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        rc = rk_sq_step_done(s, st, err, "removing a trial");
+    }
+    return rc;
+}
+
+int rk_store_trials_remove(rk_store *s, const int64_t *ids, size_t n, rk_err *err)
+{
+    int64_t *v = sorted_ids(ids, n);
+    if (!v) return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
+    int rc = rk_sq_begin(s, err);
+    if (!rc && (rc = remove_sorted(s, v, n, err))) rk_sq_rollback(s);
+    else if (!rc) rc = rk_sq_commit(s, err);
+    free(v);
+    return rc;
+}
+
+int rk_store_study_remove(rk_store *s, const char *name, size_t *ntrials, rk_err *err)
+{
+    static const char q_claims[] = "DELETE FROM claims WHERE study_id = ?";
+    static const char q_study[] = "DELETE FROM studies WHERE id = ?";
+    int64_t sid = 0, *ids = NULL;
+    size_t n = 0;
+    int rc = rk_sq_begin(s, err);
+    if (rc) return rc;
+    if (!(rc = rk_sq_study_id(s, name, 0, &sid, err)) && !sid)
+        rc = rk_errf(err, RK_EINVAL, "store %s: no study '%s'", s->path, name);
+    if (!rc) rc = rk_store_trial_ids(s, name, -1, &ids, &n, err);
+    if (!rc) rc = remove_sorted(s, ids, n, err); /* in id order: sorted */
+    sqlite3_stmt *st;
+    const char *const q[] = {q_claims, q_study};
+    for (int k = 0; k < 2 && !rc; k++)
+        if (!(rc = rk_sq_stmt(s, q[k], &st, err))) {
+            sqlite3_bind_int64(st, 1, sid);
+            rc = rk_sq_step_done(s, st, err, "removing a study");
+        }
+    free(ids);
+    if (rc) {
+        rk_sq_rollback(s);
+        return rc;
+    }
+    if ((rc = rk_sq_commit(s, err))) return rc;
+    if (ntrials) *ntrials = n;
     return RK_OK;
 }

@@ -6,11 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rethink/config.h"
 
 /* ---- the schema ---- */
-typedef enum { T_INT, T_REAL, T_STR, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED, T_SRCLAB } ktype;
+/* T_PATH: a file or folder, relative to the experiment file when set in it (or left at its
+ * default), to the current directory when set on the command line; its one value may hold
+ * commas, so its axis values are ';'-separated as T_PAIR's. */
+typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
+               T_SRCLAB } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -34,10 +39,10 @@ typedef struct {
 
 static const kspec SCHEMA[] = {
     {"study.name", T_STR, 0, 0, "study", A_NONE, "name of the study in the database and reports"},
-    {"study.data", T_STR, 0, 0, "data/fashion-scenes", A_ALL, "dataset folder (train/ val/ source/ annotations/)"},
+    {"study.data", T_PATH, 0, 0, "data/fashion-scenes", A_ALL, "dataset folder (train/ val/ source/ annotations/)"},
     {"study.build_data", T_BOOL, 0, 1, "1", A_NONE, "build the default dataset there if missing"},
-    {"study.policies", T_STR, 0, 0, "augment.ini", A_NONE, "INI file with [augment.NAME] policies, relative to the experiment file"},
-    {"study.artifacts", T_STR, 0, 0, "artifacts", A_NONE, "folder for checkpoints, backbones and pseudo-labels"},
+    {"study.policies", T_PATH, 0, 0, "augment.ini", A_NONE, "INI file with [augment.NAME] policies"},
+    {"study.artifacts", T_PATH, 0, 0, "artifacts", A_NONE, "folder for checkpoints, backbones and pseudo-labels"},
     {"study.threads", T_INT, 1, 256, "1", A_NONE, "compute threads per trial"},
     {"study.eval_every", T_INT, 0, 100000, "0", A_NONE, "evaluate on val every N epochs (0: only at the end)"},
     {"data.seed", T_INT, 0, 2147483647, "1", A_ALL, "dataset generator seed"},
@@ -203,6 +208,43 @@ static int where(char *buf, size_t n, const rk_cfg_entry *e)
     return snprintf(buf, n, "%s: key '%s'", e->file[0] ? e->file : "config", e->key);
 }
 
+/* " (did you mean 'x'?)" into buf when word looks like a typo of a candidate, else "". */
+static const char *hint(char *buf, size_t cap, const char *word, const char *const *cand,
+                        size_t n)
+{
+    const char *s = rk_suggest(word, cand, n);
+    if (s) snprintf(buf, cap, " (did you mean '%s'?)", s);
+    else if (cap) buf[0] = 0;
+    return buf;
+}
+
+/* The schema's keys and the grid's short names, for suggestions. */
+static const char *const SHORTS[4] = {"arm", "aug", "fraction", "seed"};
+static const char *key_hint(char *buf, size_t cap, const char *word, int shorts)
+{
+    const char *cand[NSCHEMA + 4];
+    size_t n = 0;
+    for (size_t i = 0; i < NSCHEMA; i++) cand[n++] = SCHEMA[i].key;
+    for (size_t i = 0; shorts && i < 4; i++) cand[n++] = SHORTS[i];
+    return hint(buf, cap, word, cand, n);
+}
+
+/* Values are one line of printable text: a control character (a newline above all) would
+ * reach the --emit-slurm script's comments and #SBATCH lines, the logs and the reports. */
+static int printable(const char *file, int line, const char *key, const char *value,
+                     rk_err *err)
+{
+    for (const unsigned char *q = (const unsigned char *)value; *q; q++)
+        if (*q < 0x20 || *q == 0x7f) {
+            char w[400];
+            if (line > 0) snprintf(w, sizeof w, "%s:%d: key '%s'", file, line, key);
+            else snprintf(w, sizeof w, "%s: key '%s'", file && *file ? file : "config", key);
+            return rk_errf(err, RK_EINVAL, "%s: control character 0x%02x in the value: values "
+                           "are one line of printable text", w, *q);
+        }
+    return RK_OK;
+}
+
 static int parse_num(const char *s, double *v)
 {
     char *end;
@@ -250,11 +292,15 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     }
     case T_ARM:
         if (rk_arm_parse(s) == RK_ARM_NONE) {
-            char names[256] = "";
-            for (int a = 0; a < RK_NARMS; a++)
+            char names[256] = "", h[160];
+            const char *cand[RK_NARMS];
+            for (int a = 0; a < RK_NARMS; a++) {
                 snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                          a == 0 ? "" : a + 1 < RK_NARMS ? ", " : " or ", rk_arms[a].name);
-            return rk_errf(err, RK_EINVAL, "%s: expected %s, got '%s'", w, names, s);
+                cand[a] = rk_arms[a].name;
+            }
+            return rk_errf(err, RK_EINVAL, "%s: expected %s, got '%s'%s", w, names, s,
+                           hint(h, sizeof h, s, cand, RK_NARMS));
         }
         break;
     case T_INIT:
@@ -274,6 +320,7 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
             return rk_errf(err, RK_EINVAL, "%s: expected all or other, got '%s'", w, s);
         break;
     case T_STR:
+    case T_PATH:
         if (!s[0]) return rk_errf(err, RK_EINVAL, "%s: must not be empty", w);
         break;
     }
@@ -302,15 +349,17 @@ int rk_config_validate(const rk_config *c, rk_err *err)
 {
     for (size_t i = 0; i < c->n; i++) {
         const rk_cfg_entry *e = &c->e[i];
+        int rc = printable(e->file, e->line, e->key, e->value, err);
+        if (rc) return rc;
         if (!strncmp(e->key, "augment.", 8)) continue; /* checked per policy below */
         const kspec *k = spec_of(e->key);
         if (!k) {
-            char w[400];
+            char w[400], h[160];
             where(w, sizeof w, e);
-            return rk_errf(err, RK_EINVAL, "%s: unknown key (see docs/EXPERIMENTS.md)", w);
+            return rk_errf(err, RK_EINVAL, "%s: unknown key%s (see docs/EXPERIMENTS.md)", w,
+                           key_hint(h, sizeof h, e->key, 0));
         }
-        int rc = check_value(k, e, err);
-        if (rc) return rc;
+        if ((rc = check_value(k, e, err))) return rc;
     }
     /* every policy section parses */
     for (size_t i = 0; i < c->n; i++) {
@@ -347,17 +396,17 @@ static char *trim(char *s)
 /* "arm" -> "trial.arm" etc. for the grid's short names */
 static const char *full_key(const char *k)
 {
-    static const char *shorts[4] = {"arm", "aug", "fraction", "seed"};
     static const char *longs[4] = {"trial.arm", "trial.aug", "trial.fraction", "trial.seed"};
     for (int i = 0; i < 4; i++)
-        if (!strcmp(k, shorts[i])) return longs[i];
+        if (!strcmp(k, SHORTS[i])) return longs[i];
     return k;
 }
 
+/* Keys whose one value may contain commas: their lists are ';'-separated. */
 static int is_list_key(const char *key)
 {
     const kspec *k = spec_of(key);
-    if (k) return k->type == T_PAIR;
+    if (k) return k->type == T_PAIR || k->type == T_PATH;
     if (!strncmp(key, "augment.", 8)) {
         const char *last = strrchr(key, '.') + 1;
         return !strcmp(last, "scale") || !strcmp(last, "pad") || !strcmp(last, "randaugment");
@@ -365,52 +414,199 @@ static int is_list_key(const char *key)
     return 0;
 }
 
-/* Sets an axis from "v1, v2, ..." (or ';'-separated for list keys); replaces an existing
- * axis of the same key. */
-static int set_axis(rk_experiment *x, const char *key, const char *list, const char *file,
-                    int line, rk_err *err)
+/* "file:line" (or "file" without a line) into buf: where an error points. */
+static const char *at(char *buf, size_t cap, const char *file, int line)
 {
-    char sep = is_list_key(key) ? ';' : ',';
-    char *buf = strdup(list);
-    if (!buf) return rk_errf(err, RK_ENOMEM, "config: out of memory");
-    rk_axis a = {strdup(key), NULL, 0, strdup(file), line};
-    for (char *s = buf, *next; s; s = next) {
+    if (line > 0) snprintf(buf, cap, "%s:%d", file, line);
+    else snprintf(buf, cap, "%s", file);
+    return buf;
+}
+
+/* A path value set in file: relative to the file's folder, unless it is absolute or the
+ * file was named without a folder ("command line", "default", a file in the current
+ * directory): then as it is. */
+static void resolve(char *out, size_t cap, const char *file, const char *value)
+{
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (value[0] == '/' || !slash) snprintf(out, cap, "%s", value);
+    else snprintf(out, cap, "%.*s/%s", (int)(slash - file), file, value);
+}
+
+static void axis_free(rk_axis *a)
+{
+    for (size_t i = 0; i < a->n; i++) free(a->values[i]);
+    free(a->values), free(a->key), free(a->file);
+    memset(a, 0, sizeof *a);
+}
+
+static int axis_push(rk_axis *a, const char *v, rk_err *err)
+{
+    char **nv = realloc(a->values, (a->n + 1) * sizeof *nv);
+    if (nv) a->values = nv;
+    char *d = nv ? strdup(v) : NULL;
+    if (!d) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    a->values[a->n++] = d;
+    return RK_OK;
+}
+
+static int parse_ll(const char *s, long long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoll(s, &end, 10);
+    while (isspace((unsigned char)*end)) end++;
+    return !errno && end != s && !*end ? 0 : -1;
+}
+
+/* An integer range: "range(A, B)" or "range(A, B, S)" — A, A+S, ... below B, as Python's —
+ * or "A:B" or "A:B:S", A to B inclusive (so 1:4 is range(1, 5)). Returns 1 with the first
+ * and last value and the step, 0 when v is no range, -1 when it is a malformed one. */
+static int parse_range(const char *v, long long *lo, long long *hi, long long *step)
+{
+    char buf[128], *part[4];
+    int n = 0, python = !strncmp(v, "range(", 6);
+    if (!python && !strchr(v, ':')) return 0;
+    if (strlen(v) >= sizeof buf) return -1;
+    snprintf(buf, sizeof buf, "%s", python ? v + 6 : v);
+    if (python) {
+        size_t len = strlen(buf);
+        if (!len || buf[len - 1] != ')') return -1;
+        buf[len - 1] = 0;
+    }
+    char sep = python ? ',' : ':';
+    for (char *s = buf, *next; s && n < 4; s = next) {
         next = strchr(s, sep);
         if (next) *next++ = 0;
+        part[n++] = trim(s);
+    }
+    long long a, b, st = 1;
+    if (n < 2 || n > 3 || parse_ll(part[0], &a) || parse_ll(part[1], &b) ||
+        (n == 3 && parse_ll(part[2], &st)) || st < 1)
+        return -1;
+    if (python) b--; /* exclusive end */
+    if (a > b || b - a < 0) return -1; /* empty (or overflowing) */
+    *lo = a, *hi = b, *step = st;
+    return 1;
+}
+
+/* The next separator of a list at depth 0 (commas inside range(...) do not separate). */
+static char *next_sep(char *s, char sep)
+{
+    int depth = 0;
+    for (; *s; s++) {
+        if (*s == '(') depth++;
+        else if (*s == ')' && depth) depth--;
+        else if (*s == sep && !depth) return s;
+    }
+    return NULL;
+}
+
+/* The axis of key from "v1, v2, ..." (';'-separated for list keys; integer keys also take
+ * ranges, expanded here). *ranged: a range was expanded. */
+static int parse_axis(rk_axis *a, const char *key, const char *list, const char *file, int line,
+                      int *ranged, rk_err *err)
+{
+    char w[300];
+    *a = (rk_axis){.key = strdup(key), .file = strdup(file), .line = line};
+    *ranged = 0;
+    char *buf = strdup(list);
+    int rc = buf && a->key && a->file ? printable(file, line, key, list, err)
+                                      : rk_errf(err, RK_ENOMEM, "config: out of memory");
+    const kspec *k = spec_of(key);
+    char sep = is_list_key(key) ? ';' : ',';
+    for (char *s = buf, *next; s && !rc; s = next) {
+        next = next_sep(s, sep);
+        if (next) *next++ = 0;
         char *v = trim(s);
+        long long lo, hi, step;
+        int r = k && k->type == T_INT ? parse_range(v, &lo, &hi, &step)
+                                      : !strncmp(v, "range(", 6) ? -2 : 0;
         if (!*v) {
-            free(buf);
-            for (size_t i = 0; i < a.n; i++) free(a.values[i]);
-            free(a.values), free(a.key), free(a.file);
-            return line > 0 ? rk_errf(err, RK_EINVAL, "%s:%d: grid key '%s' has an empty value", file, line, key)
-                            : rk_errf(err, RK_EINVAL, "%s: grid key '%s' has an empty value", file, key);
+            rc = rk_errf(err, RK_EINVAL, "%s: grid key '%s' has an empty value", at(w, sizeof w, file, line), key);
+        } else if (r == -2) {
+            rc = rk_errf(err, RK_EINVAL, "%s: key '%s': '%s': ranges are for integer keys; list "
+                         "the values", at(w, sizeof w, file, line), key, v);
+        } else if (r < 0) {
+            rc = rk_errf(err, RK_EINVAL, "%s: key '%s': expected an integer or a range such as "
+                         "range(1, 5) or 1:4 (non-empty, step >= 1), got '%s'",
+                         at(w, sizeof w, file, line), key, v);
+        } else if (r == 1) {
+            *ranged = 1;
+            if ((unsigned long long)(hi - lo) / (unsigned long long)step >= RK_GRID_MAX)
+                rc = rk_errf(err, RK_EINVAL, "%s: key '%s': '%s' has more than %d values (the "
+                             "limit of a grid)", at(w, sizeof w, file, line), key, v, RK_GRID_MAX);
+            for (long long x = lo; !rc && x <= hi; x += step) {
+                char num[32];
+                snprintf(num, sizeof num, "%lld", x);
+                rc = axis_push(a, num, err);
+                if (x > hi - step) break; /* no overflow past hi */
+            }
+        } else {
+            rc = axis_push(a, v, err);
         }
-        char **nv = realloc(a.values, (a.n + 1) * sizeof *nv);
-        if (!nv) break;
-        a.values = nv;
-        a.values[a.n++] = strdup(v);
     }
     free(buf);
+    if (rc) axis_free(a);
+    return rc;
+}
+
+/* Puts axis a (taking it over) into x, replacing an axis of the same key. */
+static int add_axis(rk_experiment *x, rk_axis *a, rk_err *err)
+{
     for (size_t i = 0; i < x->naxes; i++)
-        if (!strcmp(x->axes[i].key, key)) {
-            for (size_t j = 0; j < x->axes[i].n; j++) free(x->axes[i].values[j]);
-            free(x->axes[i].values), free(x->axes[i].key), free(x->axes[i].file);
-            x->axes[i] = a;
+        if (!strcmp(x->axes[i].key, a->key)) {
+            axis_free(&x->axes[i]);
+            x->axes[i] = *a;
             return RK_OK;
         }
     rk_axis *na = realloc(x->axes, (x->naxes + 1) * sizeof *na);
-    if (!na) return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    if (!na) {
+        axis_free(a);
+        return rk_errf(err, RK_ENOMEM, "config: out of memory");
+    }
     x->axes = na;
-    x->axes[x->naxes++] = a;
+    x->axes[x->naxes++] = *a;
+    return RK_OK;
+}
+
+/* A condition of a [when:] section: "key=value,..." whose every key is a config key (or a
+ * grid short name): a misspelled one would match no trial, silently. */
+static int check_cond(const char *cond, const char *file, int line, rk_err *err)
+{
+    char buf[512], w[300], h[160];
+    if (strlen(cond) >= sizeof buf)
+        return rk_errf(err, RK_EINVAL, "%s: section [when:%.40s...]: condition too long",
+                       at(w, sizeof w, file, line), cond);
+    snprintf(buf, sizeof buf, "%s", cond);
+    for (char *s = buf, *next; s; s = next) {
+        next = strchr(s, ',');
+        if (next) *next++ = 0;
+        char *eq = strchr(s, '=');
+        if (eq) *eq = 0;
+        const char *k = trim(s), *v = eq ? trim(eq + 1) : "";
+        if (!eq || !*k || !*v)
+            return rk_errf(err, RK_EINVAL, "%s: section [when:%s]: expected [when:key=value,...]",
+                           at(w, sizeof w, file, line), cond);
+        if (!spec_of(full_key(k)) && strncmp(k, "augment.", 8))
+            return rk_errf(err, RK_EINVAL, "%s: section [when:%s]: '%s' is not a config key%s, "
+                           "so the section would match no trial", at(w, sizeof w, file, line),
+                           cond, k, key_hint(h, sizeof h, k, 1));
+    }
     return RK_OK;
 }
 
 static int add_when(rk_experiment *x, const char *cond, const char *key, const char *value,
                     const char *file, int line, rk_err *err)
 {
-    if (!strchr(cond, '='))
-        return rk_errf(err, RK_EINVAL, "%s:%d: section [when:%s]: expected [when:key=value,...]",
-                       file, line, cond);
+    char w[300];
+    int rc = check_cond(cond, file, line, err);
+    if (!rc) rc = printable(file, line, key, value, err);
+    for (size_t i = 0; i < x->nwhen && !rc; i++)
+        if (!strcmp(x->when_cond[i], cond) && !strcmp(x->when[i].key, key) &&
+            !strcmp(x->when[i].file, file))
+            rc = rk_errf(err, RK_EINVAL, "%s: key '%s' given twice in [when:%s] (first at line "
+                         "%d)", at(w, sizeof w, file, line), key, cond, x->when[i].line);
+    if (rc) return rc;
     rk_cfg_entry *ne = realloc(x->when, (x->nwhen + 1) * sizeof *ne);
     if (ne) x->when = ne;
     char **nc = realloc(x->when_cond, (x->nwhen + 1) * sizeof *nc);
@@ -469,7 +665,16 @@ static int load_ini(rk_experiment *x, const char *path, int policies_only, rk_er
         char key[512];
         if (policies_only && strncmp(it[i].section, "augment.", 8)) continue;
         if (!strcmp(it[i].section, "grid")) {
-            rc = set_axis(x, full_key(it[i].key), it[i].value, path, it[i].line, err);
+            const char *k = full_key(it[i].key);
+            for (size_t a = 0; a < x->naxes && !rc; a++)
+                if (!strcmp(x->axes[a].key, k) && !strcmp(x->axes[a].file, path))
+                    rc = rk_errf(err, RK_EINVAL, "%s:%d: grid key '%s' given twice (first at "
+                                 "line %d): one [grid] line per axis", path, it[i].line, k,
+                                 x->axes[a].line);
+            rk_axis ax;
+            int ranged;
+            if (!rc && !(rc = parse_axis(&ax, k, it[i].value, path, it[i].line, &ranged, err)))
+                rc = add_axis(x, &ax, err);
             continue;
         }
         if (!strncmp(it[i].section, "when:", 5)) {
@@ -505,13 +710,55 @@ void rk_experiment_free(rk_experiment *x)
         free(x->when_cond[i]);
     }
     free(x->when), free(x->when_cond);
-    for (size_t i = 0; i < x->naxes; i++) {
-        for (size_t j = 0; j < x->axes[i].n; j++) free(x->axes[i].values[j]);
-        free(x->axes[i].values), free(x->axes[i].key), free(x->axes[i].file);
-    }
+    for (size_t i = 0; i < x->naxes; i++) axis_free(&x->axes[i]);
     free(x->axes);
     free(x->path);
+    free(x->policies);
     memset(x, 0, sizeof *x);
+}
+
+/* The key of override "key=value" into key (trimmed, short names made full); NULL when it
+ * has no '=' or no key. */
+static const char *override_key(const char *ov, char *key, size_t cap)
+{
+    const char *eq = strchr(ov, '=');
+    if (!eq || eq == ov) return NULL;
+    snprintf(key, cap, "%.*s", (int)(eq - ov), ov);
+    return full_key(trim(key));
+}
+
+/* The policies file, read into x before the experiment: the last -s study.policies (a path
+ * relative to the current directory), else the experiment's study.policies (relative to the
+ * experiment file), else augment.ini beside it, which may be missing (the experiment then
+ * defines its policies itself). A file named explicitly must exist. */
+static int load_policies(rk_experiment *x, const char *path, const char *const *ov, size_t nov,
+                         rk_err *err)
+{
+    rk_experiment tmp = {0};
+    int rc = load_ini(&tmp, path, 0, err); /* to learn study.policies */
+    const rk_cfg_entry *pe = rc ? NULL : rk_config_entry(&tmp.base, "study.policies");
+    const char *cli = NULL;
+    char key[512], polpath[2048], w[300];
+    for (size_t i = 0; i < nov; i++) {
+        const char *k = override_key(ov[i], key, sizeof key);
+        if (k && !strcmp(k, "study.policies")) cli = strchr(ov[i], '=') + 1;
+    }
+    if (cli) snprintf(polpath, sizeof polpath, "%s", cli);
+    else resolve(polpath, sizeof polpath, path, pe ? pe->value : "augment.ini");
+    x->policies = strdup(polpath);
+    if (!rc && !x->policies) rc = rk_errf(err, RK_ENOMEM, "config: out of memory");
+    struct stat st;
+    int found = !rc && stat(polpath, &st) == 0;
+    if (found) {
+        rc = load_ini(x, polpath, 1, err);
+        x->policies_read = !rc;
+    } else if (!rc && (cli || pe)) {
+        rc = rk_errf(err, RK_EIO, "%s: key 'study.policies': the policies file %s does not exist%s",
+                     cli ? "command line" : at(w, sizeof w, pe->file, pe->line), polpath,
+                     cli ? "" : " (a relative path is relative to the experiment file)");
+    }
+    rk_experiment_free(&tmp);
+    return rc;
 }
 
 int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov, size_t nov,
@@ -519,68 +766,67 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
 {
     memset(x, 0, sizeof *x);
     x->path = strdup(path);
-    rk_experiment tmp = {0};
-    /* 1. the experiment itself, to learn study.policies */
-    int rc = load_ini(&tmp, path, 0, err);
-    const char *pol = rc ? NULL : rk_config_get(&tmp.base, "study.policies");
-    char polpath[2048];
-    if (!rc) {
-        const char *slash = strrchr(path, '/');
-        const char *name = pol ? pol : "augment.ini";
-        if (name[0] == '/' || !slash)
-            snprintf(polpath, sizeof polpath, "%s", name);
-        else
-            snprintf(polpath, sizeof polpath, "%.*s/%s", (int)(slash - path), path, name);
-        FILE *f = fopen(polpath, "r");
-        if (f) fclose(f);
-        /* 2. policies first, then the experiment over them */
-        if (f || pol) rc = load_ini(x, polpath, 1, err);
-    }
-    rk_experiment_free(&tmp);
+    /* 1. the policies, 2. the experiment over them */
+    int rc = x->path ? load_policies(x, path, ov, nov, err)
+                     : rk_errf(err, RK_ENOMEM, "config: out of memory");
     if (!rc) rc = load_ini(x, path, 0, err);
-    /* 3. defaults for every schema key not set */
+    /* 3. defaults for every schema key not set; a default path is the experiment file's */
     for (size_t i = 0; i < NSCHEMA && !rc; i++)
         if (!rk_config_entry(&x->base, SCHEMA[i].key))
-            rc = rk_config_put(&x->base, SCHEMA[i].key, SCHEMA[i].def, "default", 0, err);
-    /* 4. overrides */
+            rc = rk_config_put(&x->base, SCHEMA[i].key, SCHEMA[i].def,
+                               SCHEMA[i].type == T_PATH ? path : "default", 0, err);
+    /* 4. overrides: a value, or an axis when the key is one already or the value lists
+     * several (or a range) */
     for (size_t i = 0; i < nov && !rc; i++) {
-        const char *eq = strchr(ov[i], '=');
-        if (!eq || eq == ov[i]) {
+        char key[512];
+        const char *k = override_key(ov[i], key, sizeof key), *v = k ? strchr(ov[i], '=') + 1 : "";
+        if (!k) {
             rc = rk_errf(err, RK_EINVAL, "override '%s': expected key=value", ov[i]);
             break;
         }
-        char key[512];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - ov[i]), ov[i]);
-        const char *k = full_key(trim(key)), *v = eq + 1;
-        int axis = strchr(v, is_list_key(k) ? ';' : ',') != NULL;
-        for (size_t a = 0; a < x->naxes; a++) axis |= !strcmp(x->axes[a].key, k);
-        rc = axis ? set_axis(x, k, v, "command line", 0, err)
-                  : rk_config_put(&x->base, k, v, "command line", 0, err);
+        if ((rc = printable("command line", 0, k, ov[i], err))) break;
+        rk_axis a;
+        int ranged, axis = 0;
+        if ((rc = parse_axis(&a, k, v, "command line", 0, &ranged, err))) break;
+        for (size_t j = 0; j < x->naxes; j++) axis |= !strcmp(x->axes[j].key, k);
+        if (axis || ranged || a.n > 1) {
+            rc = add_axis(x, &a, err);
+        } else {
+            axis_free(&a);
+            rc = rk_config_put(&x->base, k, v, "command line", 0, err);
+        }
         drop_when(x, k);
     }
     /* 5. validate the base and every axis value */
     if (!rc) rc = rk_config_validate(&x->base, err);
     for (size_t a = 0; a < x->naxes && !rc; a++) {
-        const kspec *k = spec_of(x->axes[a].key);
-        if (!k && strncmp(x->axes[a].key, "augment.", 8)) {
-            rc = x->axes[a].line > 0
-                     ? rk_errf(err, RK_EINVAL, "%s:%d: grid key '%s' is not a config key",
-                               x->axes[a].file, x->axes[a].line, x->axes[a].key)
-                     : rk_errf(err, RK_EINVAL, "%s: grid key '%s' is not a config key",
-                               x->axes[a].file, x->axes[a].key);
+        const rk_axis *ax = &x->axes[a];
+        const kspec *k = spec_of(ax->key);
+        char w[300], h[160];
+        if (!k && strncmp(ax->key, "augment.", 8)) {
+            rc = rk_errf(err, RK_EINVAL, "%s: grid key '%s' is not a config key%s",
+                         at(w, sizeof w, ax->file, ax->line), ax->key,
+                         key_hint(h, sizeof h, ax->key, 1));
             break;
         }
-        for (size_t j = 0; j < x->axes[a].n && !rc && k; j++) {
-            rk_cfg_entry e = {x->axes[a].key, x->axes[a].values[j], x->axes[a].file, x->axes[a].line};
+        if (k && (!strcmp(k->key, "study.name") || !strcmp(k->key, "study.policies"))) {
+            rc = rk_errf(err, RK_EINVAL, "%s: key '%s' cannot be a grid axis (a sweep has one "
+                         "study and one policies file): give it one value",
+                         at(w, sizeof w, ax->file, ax->line), ax->key);
+            break;
+        }
+        for (size_t j = 0; j < ax->n && !rc && k; j++) {
+            rk_cfg_entry e = {ax->key, ax->values[j], ax->file, ax->line};
             rc = check_value(k, &e, err);
         }
     }
     for (size_t w = 0; w < x->nwhen && !rc; w++) {
         const kspec *k = spec_of(x->when[w].key);
+        char h[160];
         if (!k && strncmp(x->when[w].key, "augment.", 8))
-            rc = rk_errf(err, RK_EINVAL, "%s:%d: key '%s' in [when:%s] is not a config key "
+            rc = rk_errf(err, RK_EINVAL, "%s:%d: key '%s' in [when:%s] is not a config key%s "
                          "(write the full section.key)", x->when[w].file, x->when[w].line,
-                         x->when[w].key, x->when_cond[w]);
+                         x->when[w].key, x->when_cond[w], key_hint(h, sizeof h, x->when[w].key, 0));
         else if (k)
             rc = check_value(k, &x->when[w], err);
         /* A slice value of an axis key would replace every value of the axis in that slice,
@@ -593,7 +839,15 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
                              x->when[w].line, x->when_cond[w], x->when[w].key, x->axes[a].file,
                              x->axes[a].line);
     }
-    if (!rc && rk_experiment_size(x) == 0) rc = rk_errf(err, RK_EINVAL, "%s: the grid is empty", path);
+    /* 6. the grid's size, checked before anything is allocated per trial */
+    size_t n = rc ? 0 : rk_experiment_size(x);
+    if (!rc && n > RK_GRID_MAX) {
+        char size[32] = "more than 2^64";
+        if (n != SIZE_MAX) snprintf(size, sizeof size, "%zu", n);
+        rc = rk_errf(err, RK_EINVAL, "%s: the grid's %zu axes make %s trials, more than the "
+                     "limit of %d: split it into several sweeps of the same study (-s narrows "
+                     "an axis)", path, x->naxes, size, RK_GRID_MAX);
+    }
     if (rc) rk_experiment_free(x);
     return rc;
 }
@@ -601,13 +855,63 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
 size_t rk_experiment_size(const rk_experiment *x)
 {
     size_t n = 1;
-    for (size_t a = 0; a < x->naxes; a++) n *= x->axes[a].n;
+    for (size_t a = 0; a < x->naxes; a++) {
+        if (x->axes[a].n && n > SIZE_MAX / x->axes[a].n) return SIZE_MAX; /* saturates */
+        n *= x->axes[a].n;
+    }
     return n;
+}
+
+/* The policy that key (trial.aug, pretrain.aug) names is defined in c: else an error naming
+ * where the name was set (w: NULL, the key's origin), the policies there are, and a missing
+ * policies file. */
+static int policy_defined(const rk_experiment *x, const rk_config *c, const char *key,
+                          const char *w, rk_err *err)
+{
+    const rk_cfg_entry *e = rk_config_entry(c, key);
+    char prefix[160], names[400] = "", origin[400], h[160];
+    snprintf(prefix, sizeof prefix, "augment.%s.", e->value);
+    size_t pos = 0, pl = strlen(prefix), nn = 0;
+    find(c, prefix, &pos); /* the first key after the prefix */
+    if (pos < c->n && !strncmp(c->e[pos].key, prefix, pl)) return RK_OK;
+    const char *cand[64];
+    char own[64][64];
+    for (size_t i = 0; i < c->n && nn < 64; i++) {
+        const char *k = c->e[i].key, *dot = strchr(k + 8, '.');
+        if (strncmp(k, "augment.", 8) || !dot || (size_t)(dot - k - 8) >= sizeof own[0]) continue;
+        snprintf(own[nn], sizeof own[nn], "%.*s", (int)(dot - k - 8), k + 8);
+        if (nn && !strcmp(own[nn - 1], own[nn])) continue; /* sorted: one per policy */
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", nn ? ", " : "",
+                 own[nn]);
+        cand[nn] = own[nn];
+        nn++;
+    }
+    if (!w) where(origin, sizeof origin, e), w = origin;
+    char missing[2200] = "";
+    if (!x->policies_read)
+        snprintf(missing, sizeof missing, "; the policies file %s (study.policies) does not "
+                 "exist", x->policies ? x->policies : "augment.ini");
+    return rk_errf(err, RK_EINVAL, "%s: no augmentation policy [augment.%s]%s (%s%s)%s", w,
+                   e->value, hint(h, sizeof h, e->value, cand, nn),
+                   nn ? "defined: " : "none is defined", names, missing);
+}
+
+int rk_experiment_policy(const rk_experiment *x, const char *name, rk_policy *p, rk_err *err)
+{
+    rk_config c = {0};
+    int rc = rk_config_copy(&c, &x->base, err);
+    if (!rc) rc = rk_config_put(&c, "trial.aug", name, x->path, 0, err);
+    if (!rc) rc = policy_defined(x, &c, "trial.aug", x->path, err);
+    if (!rc) rc = policy_of(&c, name, p, err);
+    rk_config_free(&c);
+    return rc;
 }
 
 int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err *err)
 {
-    int rc = rk_config_copy(out, &x->base, err);
+    int rc = i < rk_experiment_size(x) ? rk_config_copy(out, &x->base, err)
+                                       : rk_errf(err, RK_EINVAL, "config: no trial %zu", i);
+    if (rc) return rc;
     for (size_t a = x->naxes; a-- > 0 && !rc;) {
         const rk_axis *ax = &x->axes[a];
         rc = rk_config_put(out, ax->key, ax->values[i % ax->n], ax->file, ax->line, err);
@@ -618,6 +922,11 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
             rc = rk_config_put(out, x->when[w].key, x->when[w].value, x->when[w].file,
                                x->when[w].line, err);
     if (!rc) rc = rk_config_validate(out, err);
+    /* the policies it trains with exist (before any trial is registered) */
+    rk_arm arm = rc ? RK_ARM_NONE : rk_arm_parse(rk_config_get(out, "trial.arm"));
+    if (!rc) rc = policy_defined(x, out, "trial.aug", NULL, err);
+    if (!rc && arm != RK_ARM_NONE && rk_arms[arm].pretrained)
+        rc = policy_defined(x, out, "pretrain.aug", NULL, err);
     if (rc) rk_config_free(out);
     return rc;
 }
@@ -746,8 +1055,12 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->fraction = num(c, "trial.fraction");
     t->seed = (unsigned long)num(c, "trial.seed");
     snprintf(t->study, sizeof t->study, "%s", val(c, "study.name"));
-    snprintf(t->data_dir, sizeof t->data_dir, "%s", val(c, "study.data"));
-    snprintf(t->artifacts, sizeof t->artifacts, "%s", val(c, "study.artifacts"));
+    const rk_cfg_entry *pd = rk_config_entry(c, "study.data");
+    const rk_cfg_entry *pa = rk_config_entry(c, "study.artifacts");
+    resolve(t->data_dir, sizeof t->data_dir, pd ? pd->file : NULL,
+            pd ? pd->value : val(c, "study.data"));
+    resolve(t->artifacts, sizeof t->artifacts, pa ? pa->file : NULL,
+            pa ? pa->value : val(c, "study.artifacts"));
     t->build_data = (int)num(c, "study.build_data");
     t->threads = (int)num(c, "study.threads");
     t->eval_every = (int)num(c, "study.eval_every");
@@ -841,9 +1154,12 @@ static const char *const BACKBONE_KEYS[] = {
  * and the folder its artifact goes to. */
 static const char *const RUNTIME_KEYS[] = {"study.threads", "study.artifacts"};
 
-/* Sets key in out to its value in c, else its schema default. */
+/* Sets key in out to its value in c (with where it was set: a path is relative to its file),
+ * else its schema default. */
 static int stage_put(rk_config *out, const rk_config *c, const char *key, rk_err *err)
 {
+    const rk_cfg_entry *e = rk_config_entry(c, key);
+    if (e) return rk_config_put(out, key, e->value, e->file, e->line, err);
     const char *v = val(c, key);
     return v ? rk_config_put(out, key, v, "stage", 0, err)
              : rk_errf(err, RK_EINVAL, "stage config: '%s' is not a config key", key);
@@ -883,7 +1199,8 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
         if (!rc) rc = rk_config_put(&tc, "trial.arm", rk_arm_name(ta), "stage", 0, err);
         for (size_t i = 0; i < tc.n && !rc; i++)
             if (hashed(&tc, tc.e[i].key, tc.e[i].value, ta))
-                rc = rk_config_put(out, tc.e[i].key, tc.e[i].value, "stage", 0, err);
+                rc = rk_config_put(out, tc.e[i].key, tc.e[i].value, tc.e[i].file,
+                                   tc.e[i].line, err);
         rk_config_free(&tc);
         if (!rc) rc = stage_put(out, c, "selftrain.threshold", err);
     } else {

@@ -5,7 +5,9 @@
  * takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's CPU time
  * that is training steps. The rest (augmentation, targets, dev evaluations, pseudo-labelling)
  * was 5-17 % of the paper study's trials on two machines (docs/STUDY.md, "Estimating a
- * study's time"). */
+ * study's time"). A trial's images are its expected steps (rk_sweep_expect: a plateau
+ * schedule's from its cell's finished trials, else its budget, an upper bound) times its
+ * images per step. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ static double wall_of(const double *t, const rk_sweep_plan *p, double par)
     return total / par > chain ? total / par : chain;
 }
 
-/* The step shapes of the selected, unfinished trials into e; shape[i]: trial i's, -1 none. */
+/* The step shapes of the selected trials to run into e; shape[i]: trial i's, -1 none. */
 static int collect(const rk_sweep_plan *p, rk_trial_work *w, int *shape, int *threads_max,
                    rk_sweep_estimate *e, rk_err *err)
 {
@@ -51,8 +53,11 @@ static int collect(const rk_sweep_plan *p, rk_trial_work *w, int *shape, int *th
         const rk_sweep_trial *s = &p->t[i];
         rk_err ignored = {0};
         shape[i] = -1;
-        if (!s->selected || s->status == RK_TRIAL_FINISHED || rk_trial_cost(&s->cfg, &w[i], &ignored))
+        if (!s->selected || (s->status != RK_TRIAL_PENDING && s->status != RK_TRIAL_RUNNING) ||
+            rk_trial_cost(&s->cfg, &w[i], &ignored))
             continue;
+        if (s->step_images > 0) w[i].images = s->steps * s->step_images; /* rk_sweep_expect's */
+        if (s->bound) e->nbound++, e->images_bound += w[i].images;
         e->images += w[i].images;
         const char *th = rk_config_get(&s->cfg, "study.threads");
         int threads = th && atoi(th) > 0 ? atoi(th) : 1;

@@ -60,6 +60,29 @@ static double meta_num(const char *meta, const char *name)
 
 /* ---- the backbone ---- */
 
+/* The trial's pretrain hook (progress), fed from the classifier's step and epoch hooks. */
+typedef struct {
+    const rk_trial_hooks *h;
+    long total;
+} pre_ctx;
+
+static int pre_epoch(void *ctx, const rk_epoch_stats *s)
+{
+    const pre_ctx *p = ctx; /* rk_classifier_train reports the epoch's accuracy as focal */
+    if (p->h && p->h->pretrain)
+        p->h->pretrain(p->h->ctx, p->total * s->epoch / (s->epochs ? s->epochs : 1), p->total,
+                       s->epoch, s->epochs, s->focal, s->img_per_s);
+    return 0;
+}
+
+static void pre_step(void *ctx, long step, long steps, double loss)
+{
+    (void)loss;
+    pre_ctx *p = ctx;
+    p->total = steps;
+    if (p->h && p->h->pretrain) p->h->pretrain(p->h->ctx, step, steps, 0, 0, NAN, NAN);
+}
+
 /* Trains the pre-training classifier of t on the labelled source images and saves it at
  * path: its held-out accuracy (*acc, NAN without a held-out part), held-out images, classes
  * and CPU seconds. */
@@ -107,8 +130,10 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
     double c0 = rk_cpu_now();
     if (!rc) {
         rk_refnet_init(net, &mc, t->seed);
+        pre_ctx pc = {.h = h};
+        rk_train_hooks th = {.epoch_end = pre_epoch, .step = pre_step, .ctx = &pc};
         rc = rk_classifier_train(net, &mc, src, train, ntr, cls, &t->pre_policy, &t->pre,
-                                 t->seed, t->threads, NULL, err);
+                                 t->seed, t->threads, &th, err);
     }
     if (!rc && nho) {
         rc = rk_classifier_accuracy(net, &mc, src, hold, nho, cls, t->pre_policy.pad, t->threads,

@@ -1,8 +1,11 @@
 /* The sweep's plan and schedule (include/rethink/sweep.h): the grid and the teachers it
- * implies, stage and shard selection, registering teachers first with their dependencies,
- * taking the next runnable trial, finishing one, and reclaiming trials of dead workers.
- * Invariants: a trial's stage is one more than its teacher's; registered here, a teacher has
- * a lower id than its students and an edge to each selected one. */
+ * implies, stage and shard selection, registering teachers first with their dependencies
+ * (or only looking them up, for a dry run), taking the next runnable trial of the plan,
+ * retrying its failures, finishing one, reclaiming trials of dead workers, and each trial's
+ * expected cost. Invariants: a trial's stage is one more than its teacher's; registered
+ * here, a teacher has a lower id than its students and an edge to each selected one; a
+ * sweep takes, fails and retries only trials of its own plan (a study is the union of its
+ * sweeps). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -10,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "rethink/sweep.h"
 
@@ -101,7 +106,7 @@ int rk_sweep_select(rk_sweep_plan *p, int stage, int shard, int nshards, rk_err 
     if (nshards < 1 || shard < 0 || shard >= nshards)
         return rk_errf(err, RK_EINVAL, "sweep: shard %d/%d: expected I/N with 0 <= I < N",
                        shard, nshards);
-    p->stage = stage, p->shard = shard, p->nshards = nshards, p->narrow = stage != 0;
+    p->stage = stage, p->shard = shard, p->nshards = nshards;
     p->nselected = 0;
     for (size_t i = 0, pos = 0; i < p->n; i++) {
         rk_sweep_trial *t = &p->t[i];
@@ -153,9 +158,18 @@ int rk_sweep_register(rk_store *db, rk_sweep_plan *p, rk_err *err)
     return rc;
 }
 
+/* Selected trials that are pending or running: what a sweep runs. */
+static size_t runnable(const rk_sweep_plan *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        n += p->t[i].selected &&
+             (p->t[i].status == RK_TRIAL_PENDING || p->t[i].status == RK_TRIAL_RUNNING);
+    return n;
+}
+
 int rk_sweep_refresh(rk_store *db, rk_sweep_plan *p, size_t *to_run, rk_err *err)
 {
-    *to_run = 0;
     for (size_t i = 0; i < p->n; i++) {
         rk_sweep_trial *s = &p->t[i];
         if (!s->needed) continue;
@@ -164,9 +178,53 @@ int rk_sweep_refresh(rk_store *db, rk_sweep_plan *p, size_t *to_run, rk_err *err
         if (rc) return rc;
         if (found) s->status = t.status;
         rk_trial_clear(&t);
-        *to_run += s->selected && s->status != RK_TRIAL_FINISHED;
     }
+    *to_run = runnable(p);
     return RK_OK;
+}
+
+int rk_sweep_lookup(rk_store *db, rk_sweep_plan *p, size_t *to_run, rk_err *err)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        rk_sweep_trial *s = &p->t[i];
+        s->id = 0, s->status = RK_TRIAL_PENDING;
+        if (!s->needed || !db) continue;
+        rk_trial t;
+        int found = 0, rc = rk_store_trial_find(db, s->hash, &t, &found, err);
+        if (rc) return rc;
+        if (found) s->id = t.id, s->status = t.status;
+        rk_trial_clear(&t);
+    }
+    *to_run = runnable(p);
+    return RK_OK;
+}
+
+void rk_sweep_counts(const rk_sweep_plan *p, rk_trial_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < p->n; i++) {
+        if (!p->t[i].selected) continue;
+        switch (p->t[i].status) {
+        case RK_TRIAL_PENDING: c->pending++; break;
+        case RK_TRIAL_RUNNING: c->running++; break;
+        case RK_TRIAL_FINISHED: c->finished++; break;
+        case RK_TRIAL_FAILED: c->failed++; break;
+        }
+    }
+}
+
+int rk_sweep_retry_failed(rk_store *db, rk_sweep_plan *p, size_t *n, rk_err *err)
+{
+    int64_t *ids = malloc((p->n + 1) * sizeof *ids);
+    size_t k = 0, to_run;
+    if (!ids) return rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].needed && p->t[i].id > 0 && p->t[i].status == RK_TRIAL_FAILED)
+            ids[k++] = p->t[i].id;
+    int rc = k ? rk_store_trials_retry(db, ids, k, n, err) : RK_OK;
+    free(ids);
+    if (!k) *n = 0;
+    return rc ? rc : rk_sweep_refresh(db, p, &to_run, err);
 }
 
 int rk_sweep_missing_teacher(const rk_sweep_plan *p)
@@ -177,38 +235,43 @@ int rk_sweep_missing_teacher(const rk_sweep_plan *p)
     return -1;
 }
 
+/* The plan's index of the selected trial with store id `id`, -1 if none. */
+static int selected_by_id(const rk_sweep_plan *p, int64_t id)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].selected && p->t[i].id == id) return (int)i;
+    return -1;
+}
+
 int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o, rk_trial *t,
                   int *got, int *k, int *left, rk_err *err)
 {
     rk_acquire_opts a = *o;
     *got = 0, *k = -1, *left = 0;
     memset(t, 0, sizeof *t);
-    if (!p->narrow) {
-        rk_trial_counts c;
-        int rc = rk_store_trial_acquire(db, &a, t, got, err);
-        if (!rc && *got) *k = rk_sweep_find(p, t->config_hash);
-        if (!rc && !*got && !(rc = rk_store_counts(db, a.study, &c, err)))
-            *left = c.pending > 0 || c.running > 0;
-        return rc;
-    }
-    for (size_t i = 0; i < p->n; i++) {
-        if (!p->t[i].selected) continue;
-        rk_trial cur = {0};
-        int found = 0, rc = rk_store_trial_get(db, p->t[i].id, &cur, &found, err);
-        if (rc) return rc;
-        rk_trial_status st = found ? cur.status : RK_TRIAL_FAILED;
-        rk_trial_clear(&cur);
-        if (st == RK_TRIAL_RUNNING) *left = 1;
-        if (st != RK_TRIAL_PENDING) continue;
+    /* the study's pending and running trials, in id order (teachers first): those of this
+     * plan are candidates, the others belong to other sweeps of the study */
+    int64_t *pend = NULL, *run = NULL;
+    size_t np = 0, nr = 0;
+    int rc = rk_store_trial_ids(db, p->study, RK_TRIAL_PENDING, &pend, &np, err);
+    if (!rc) rc = rk_store_trial_ids(db, p->study, RK_TRIAL_RUNNING, &run, &nr, err);
+    for (size_t i = 0; i < nr && !rc && !*left; i++) *left = selected_by_id(p, run[i]) >= 0;
+    for (size_t i = 0; i < np && !rc && !*got; i++) {
+        int j = selected_by_id(p, pend[i]);
+        if (j < 0) continue;
         *left = 1;
-        a.trial = p->t[i].id;
-        rc = rk_store_trial_acquire(db, &a, t, got, err);
-        if (rc || *got) {
-            *k = *got ? (int)i : -1;
-            return rc;
-        }
+        /* a teacher of the plan still pending or running: the store would not hand the
+         * student out now (skipping it saves a write transaction) */
+        int teacher = p->t[j].teacher, waits = 0;
+        for (size_t q = 0; teacher >= 0 && q < np + nr && !waits; q++)
+            waits = (q < np ? pend[q] : run[q - np]) == p->t[teacher].id;
+        if (waits) continue;
+        a.trial = p->t[j].id;
+        if (!(rc = rk_store_trial_acquire(db, &a, t, got, err)) && *got) *k = j;
     }
-    return RK_OK;
+    free(pend);
+    free(run);
+    return rc;
 }
 
 /* ---- finishing ---- */
@@ -303,5 +366,51 @@ int rk_sweep_reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *er
     }
     rk_trials_free(t, m);
     if (all_dead) rc = rk_store_reset_stale(db, study, 1e-9, n, err); /* any heartbeat age */
+    return rc;
+}
+
+/* ---- expected cost ---- */
+
+/* "plateau" when the stored config trained with the plateau schedule ("cosine" is the
+ * default, which the canonical JSON leaves out). */
+static int stored_plateau(const char *json)
+{
+    cJSON *root = cJSON_Parse(json ? json : "");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "train.schedule");
+    int plateau = cJSON_IsString(v) && !strcmp(v->valuestring, "plateau");
+    cJSON_Delete(root);
+    return plateau;
+}
+
+int rk_sweep_expect(rk_store *db, rk_sweep_plan *p, rk_err *err)
+{
+    rk_trial *done = NULL;
+    size_t nd = 0;
+    int rc = db ? rk_store_trials_list(db, p->study, RK_TRIAL_FINISHED, &done, &nd, err) : RK_OK;
+    int *plateau = rc ? NULL : calloc(nd + 1, sizeof *plateau);
+    if (!rc && !plateau) rc = rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+    for (size_t d = 0; d < nd && !rc; d++) plateau[d] = stored_plateau(done[d].config_json);
+    for (size_t i = 0; i < p->n && !rc; i++) {
+        rk_sweep_trial *s = &p->t[i];
+        rk_trial_work w;
+        rk_err ignored = {0};
+        s->steps = s->step_images = 0, s->max_steps = 0, s->bound = 0, s->history = 0;
+        if (rk_trial_cost(&s->cfg, &w, &ignored) || w.step_images <= 0) continue;
+        s->step_images = w.step_images;
+        s->max_steps = (long)llround(w.images / w.step_images);
+        s->steps = (double)s->max_steps;
+        if (strcmp(rk_config_get(&s->cfg, "train.schedule"), "plateau")) continue;
+        /* a plateau schedule stops when dev AP does: its budget is only a maximum */
+        const char *arm = rk_config_get(&s->cfg, "trial.arm"), *aug = rk_config_get(&s->cfg, "trial.aug");
+        double frac = strtod(rk_config_get(&s->cfg, "trial.fraction"), NULL), sum = 0;
+        for (size_t d = 0; d < nd; d++)
+            if (plateau[d] && done[d].steps > 0 && done[d].arm && !strcmp(done[d].arm, arm) &&
+                done[d].aug && !strcmp(done[d].aug, aug) && rk_feq(done[d].fraction, frac))
+                sum += (double)done[d].steps, s->history++;
+        if (s->history) s->steps = fmin(sum / s->history, (double)s->max_steps);
+        else s->bound = 1;
+    }
+    free(plateau);
+    rk_trials_free(done, nd);
     return rc;
 }

@@ -552,7 +552,8 @@ START_TEST(a_finished_trial_is_never_acquired_again)
 }
 END_TEST
 
-START_TEST(a_stale_running_trial_is_reclaimed_and_its_attempt_counted)
+/* The lease number counts every acquire; the budget only the trial's own failures. */
+START_TEST(a_stale_running_trial_is_reclaimed_under_a_new_lease)
 {
     char db[300];
     fx_path(db, sizeof db, "a.db");
@@ -588,37 +589,93 @@ START_TEST(a_stale_running_trial_is_reclaimed_and_its_attempt_counted)
 }
 END_TEST
 
-START_TEST(a_stale_trial_is_failed_after_max_attempts)
+/* Issue 25: three kills of the same trial used up its 3 attempts and left it failed for
+ * good. A worker that stops sending heartbeats (killed, its machine gone) is an
+ * interruption: the trial goes back to pending however often it happens. */
+START_TEST(a_trial_whose_workers_keep_dying_is_never_failed_for_it)
 {
     char db[300];
     fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 2);
-    for (int a = 1; a <= 2; a++) {
+    for (int a = 1; a <= 5; a++) {
         int got;
         rk_trial t = acquire_ok(s, "st", &got);
         ck_assert_int_eq(got, 1);
-        ck_assert_int_eq(t.attempts, a);
+        ck_assert_int_eq(t.attempts, a); /* the lease number still counts every one */
+        if (a > 1) {
+            ck_assert_msg(t.error && strstr(t.error, "not counted"), "%s", t.error);
+            ck_assert_int_eq(t.error_code, RK_EINTERRUPTED);
+        }
         rk_trial_clear(&t);
         age_heartbeats(db);
     }
-    int got;
-    rk_trial t = acquire_ok(s, "st", &got);
-    ck_assert_int_eq(got, 0);
     rk_err err = {0};
+    size_t n = 0;
+    ck_assert(rk_store_reset_stale(s, "st", 60, &n, &err) == RK_OK);
+    ck_assert_int_eq(n, 1);
+    rk_trial t;
     int found;
     ck_assert(rk_store_trial_get(s, id, &t, &found, &err) == RK_OK && found);
+    ck_assert_int_eq(t.status, RK_TRIAL_PENDING);
+    rk_trial_clear(&t);
+    /* its own failures still count: two use the budget of 2 */
+    for (int a = 0; a < 2; a++) {
+        int got;
+        t = acquire_ok(s, "st", &got);
+        ck_assert_int_eq(got, 1);
+        ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EINVAL, "bad", 1, &err) == RK_OK);
+        rk_trial_clear(&t);
+    }
+    ck_assert(rk_store_trial_get(s, id, &t, &found, &err) == RK_OK && found);
     ck_assert_int_eq(t.status, RK_TRIAL_FAILED);
-    ck_assert_msg(strstr(t.error, "2 attempts"), "%s", t.error);
+    ck_assert_int_eq(t.attempts, 7);
     rk_trial_clear(&t);
     /* retry_failed gives a fresh budget; lease numbers keep counting up */
-    size_t n;
     ck_assert(rk_store_retry_failed(s, "st", &n, &err) == RK_OK);
     ck_assert_int_eq(n, 1);
+    int got;
     t = acquire_ok(s, "st", &got);
     ck_assert_int_eq(got, 1);
-    ck_assert_int_eq(t.attempts, 3);
+    ck_assert_int_eq(t.attempts, 8);
     rk_trial_clear(&t);
+    rk_store_close(s);
+}
+END_TEST
+
+/* Issue 25: a full disk (or memory, or a stop signal) failed trials as if their configs
+ * were wrong. An interrupted attempt goes back to pending, with or without retry, and is
+ * not charged; its code is recorded. */
+START_TEST(an_interrupted_attempt_is_not_charged_to_the_trial)
+{
+    char db[300];
+    fx_path(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    int64_t id = reg(s, "st", "scratch", 1, 1);
+    rk_err err = {0};
+    const int codes[] = {RK_ENOSPACE, RK_ENOMEM, RK_EINTERRUPTED, RK_ENOSPACE};
+    for (int i = 0; i < 4; i++) {
+        int got;
+        rk_trial t = acquire_ok(s, "st", &got);
+        ck_assert_int_eq(got, 1);
+        ck_assert(rk_store_trial_fail(s, id, t.attempts, codes[i], "No space left on device",
+                                      i % 2, &err) == RK_OK);
+        rk_trial_clear(&t);
+        ck_assert(rk_store_trial_get(s, id, &t, &got, &err) == RK_OK && got);
+        ck_assert_int_eq(t.status, RK_TRIAL_PENDING);
+        ck_assert_int_eq(t.error_code, codes[i]);
+        rk_trial_clear(&t);
+    }
+    /* one own failure uses the budget of 1 */
+    int got;
+    rk_trial t = acquire_ok(s, "st", &got);
+    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EDIVERGED, "loss is NaN", 1, &err) ==
+              RK_OK);
+    rk_trial_clear(&t);
+    ck_assert(rk_store_trial_get(s, id, &t, &got, &err) == RK_OK && got);
+    ck_assert_int_eq(t.status, RK_TRIAL_FAILED);
+    rk_trial_clear(&t);
+    check_ok(s);
     rk_store_close(s);
 }
 END_TEST
@@ -639,7 +696,7 @@ START_TEST(fail_with_retry_returns_to_pending_until_attempts_run_out)
     ck_assert_int_eq(got, 1);
     ck_assert_str_eq(t.error, "loss is NaN");
     ck_assert_int_eq(t.error_code, RK_EDIVERGED);
-    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EIO, "no disk", 1, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EIO, "cannot read x", 1, &err) == RK_OK);
     rk_trial_clear(&t);
     t = acquire_ok(s, "st", &got);
     ck_assert_int_eq(got, 0);
@@ -1499,8 +1556,9 @@ Suite *suite_store(void)
     tcase_add_test(lc, one_hash_with_two_configs_is_refused);
     tcase_add_test(lc, acquire_returns_each_pending_trial_once);
     tcase_add_test(lc, a_finished_trial_is_never_acquired_again);
-    tcase_add_test(lc, a_stale_running_trial_is_reclaimed_and_its_attempt_counted);
-    tcase_add_test(lc, a_stale_trial_is_failed_after_max_attempts);
+    tcase_add_test(lc, a_stale_running_trial_is_reclaimed_under_a_new_lease);
+    tcase_add_test(lc, a_trial_whose_workers_keep_dying_is_never_failed_for_it);
+    tcase_add_test(lc, an_interrupted_attempt_is_not_charged_to_the_trial);
     tcase_add_test(lc, fail_with_retry_returns_to_pending_until_attempts_run_out);
     tcase_add_test(lc, dependencies_gate_acquiring);
     tcase_add_test(lc, a_failed_dependency_fails_its_dependents_by_name);

@@ -182,7 +182,6 @@ static size_t shard_hashes(const char *const *ov, size_t nov, int s, int i, int 
     rk_err err = {0};
     plan_of(GRID, ov, nov, &p);
     ck_assert_msg(rk_sweep_select(&p, s, i, n, &err) == RK_OK, "%s", err.msg);
-    ck_assert(p.narrow);
     size_t count = 0;
     out[0] = 0;
     for (size_t k = 0; k < p.n; k++) {
@@ -267,15 +266,14 @@ static int take(rk_store *s, const rk_sweep_plan *p, const char *name, int *left
 }
 
 /* One cell's student and its (implied) teacher: the student waits until the teacher
- * finished, in both ways of taking (the study's lowest runnable id; the selection's, by id). */
-static void next_ready_respects_the_teacher(int narrow)
+ * finished. */
+START_TEST(the_next_trial_waits_for_its_teacher)
 {
     static const char *CELL = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\narm = selftrain\n";
     rk_sweep_plan p;
     rk_err err = {0};
     plan_of(CELL, NULL, 0, &p);
     ck_assert_int_eq(p.n, 2);
-    p.narrow = narrow;
     rk_store *s = open_db();
     ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
     int left = 0;
@@ -303,16 +301,41 @@ static void next_ready_respects_the_teacher(int narrow)
     rk_store_close(s);
     rk_sweep_plan_free(&p);
 }
-
-START_TEST(the_next_trial_waits_for_its_teacher)
-{
-    next_ready_respects_the_teacher(0);
-}
 END_TEST
 
-START_TEST(the_next_trial_of_a_selection_waits_for_its_teacher)
+/* Issue 25: a sweep of a narrower grid of a study (fewer seeds) took the wider grid's
+ * pending trials too, failed them as "not in this experiment's grid" and so spent their
+ * attempts. It takes only its own, and is done when they are. */
+START_TEST(a_sweep_takes_only_its_own_trials_of_the_study)
 {
-    next_ready_respects_the_teacher(1);
+    static const char *WIDE = "[study]\nname = t\n[grid]\nseed = 1, 2\n";
+    rk_sweep_plan wide, narrow;
+    rk_err err = {0};
+    plan_of(WIDE, NULL, 0, &wide);
+    const char *ov[] = {"seed=1"};
+    plan_of(WIDE, ov, 1, &narrow);
+    ck_assert_int_eq(wide.n, 2);
+    ck_assert_int_eq(narrow.n, 1);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &wide, &err) == RK_OK);
+    ck_assert(rk_sweep_register(s, &narrow, &err) == RK_OK);
+    int left = 0, k = take(s, &narrow, "w1", &left);
+    ck_assert_int_eq(k, 0);
+    ck_assert_int_eq(take(s, &narrow, "w2", &left), -1); /* seed 2 is not its own */
+    ck_assert(left);                                     /* its own still runs */
+    rk_trial t;
+    int got = 0;
+    ck_assert(rk_store_trial_get(s, narrow.t[0].id, &t, &got, &err) == RK_OK && got);
+    rk_trial_result res = {.flops = NAN, .pseudo_cpu_s = NAN, .source_acc = NAN, .dev_ap = NAN};
+    ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+    rk_trial_clear(&t);
+    ck_assert_int_eq(take(s, &narrow, "w2", &left), -1);
+    ck_assert(!left); /* done, with the wider grid's trial pending and untouched */
+    ck_assert_int_eq(raw_int("select count(*) from trials where status = 'pending'"
+                             " and attempts = 0"), 1);
+    rk_store_close(s);
+    rk_sweep_plan_free(&wide);
+    rk_sweep_plan_free(&narrow);
 }
 END_TEST
 
@@ -424,7 +447,7 @@ Suite *suite_sweep(void)
     tcase_add_test(tc, teachers_are_registered_before_their_students_and_linked_to_them);
     tcase_add_test(tc, stage_and_shard_membership_depends_only_on_the_file_and_overrides);
     tcase_add_test(tc, the_next_trial_waits_for_its_teacher);
-    tcase_add_test(tc, the_next_trial_of_a_selection_waits_for_its_teacher);
+    tcase_add_test(tc, a_sweep_takes_only_its_own_trials_of_the_study);
     tcase_add_test(tc, a_stage_two_run_names_a_teacher_that_is_not_finished);
     tcase_add_test(tc, a_dead_workers_trial_goes_back_to_pending);
     tcase_add_test(tc, a_student_never_trains_its_teacher);

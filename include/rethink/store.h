@@ -146,6 +146,8 @@ typedef struct rk_acquire_opts {
     const char *host, *git_rev; /* may be NULL */
     double stale_s;      /* <= 0: RK_STORE_STALE_S */
     int64_t trial;       /* non-zero: take only this trial (if it is runnable) */
+    const int64_t *only; /* non-NULL: take only trials among only[0..nonly) (a sweep's own) */
+    size_t nonly;
 } rk_acquire_opts;
 
 /* Atomically takes the next runnable trial (lowest id first): pending with every dependency

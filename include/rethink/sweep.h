@@ -42,15 +42,12 @@ typedef struct rk_sweep_plan {
     char *study;            /* study.name */
     int stage, shard, nshards; /* the selection (stage 0: every trial) */
     size_t nselected;
-    /* take only selected trials, each by id (a stage, a shard, one `rethink train`), and
-     * leave other trials of the study alone; 0: any of the study's pending trials */
-    int narrow;
 } rk_sweep_plan;
 
 /* The plan of an experiment (loaded with its overrides), every trial selected. */
 int rk_sweep_plan_load(rk_sweep_plan *p, const rk_experiment *x, rk_err *err);
 void rk_sweep_plan_free(rk_sweep_plan *p);
-/* Selects stage (0: all, 1 or 2) and, within it, shard I of N; narrow with a stage. An
+/* Selects stage (0: all, 1 or 2) and, within it, shard I of N. An
  * out-of-range stage or shard is an RK_EINVAL error naming it. */
 int rk_sweep_select(rk_sweep_plan *p, int stage, int shard, int nshards, rk_err *err);
 /* Index of the trial with config hash h, -1 if the plan has none. */
@@ -66,10 +63,11 @@ int rk_sweep_refresh(rk_store *db, rk_sweep_plan *p, size_t *to_run, rk_err *err
 int rk_sweep_missing_teacher(const rk_sweep_plan *p);
 
 /* Takes the next runnable trial for the worker of o (its study, worker, host, git_rev):
- * narrow, the first selected one in plan order the store hands out (dependencies, leases,
- * attempts are the store's); else any of the study's, lowest id first. *got: t holds it,
- * *k its index in the plan (-1: not in this plan, e.g. another sweep's grid of the same
- * study). *left: whether any trial this run may take is still pending or running. */
+ * the selected trial of lowest id the store hands out (dependencies, leases, attempts are
+ * the store's). Other trials of the study — another sweep's grid, other -s values — are
+ * never taken, so they are neither run nor charged a failed attempt here. *got: t holds it,
+ * *k its index in the plan. *left: whether any selected trial is still pending or
+ * running. */
 int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o, rk_trial *t,
                   int *got, int *k, int *left, rk_err *err);
 

@@ -583,7 +583,7 @@ int rk_baseline_save(const rk_results *r, const char *path, rk_err *err)
     char tmp[2100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (!f) return rk_file_replace(f, tmp, path, err);
     fprintf(f, "; rethink baseline of study '%s': per cell (arm, aug, fraction, variant) the mean,\n"
                "; sample std and number of seeds of the 12 COCO stats (stored units: 0.01 = 1 AP\n"
                "; point). `rethink check --baseline FILE` fails a cell whose mean moved by more\n"
@@ -603,10 +603,5 @@ int rk_baseline_save(const rk_results *r, const char *path, rk_err *err)
                 fprintf(f, "%s.std = %.9g\n", rk_coco_stat_name(s), c->stat[s].std);
         }
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return RK_OK;
+    return rk_file_replace(f, tmp, path, err);
 }

@@ -6,6 +6,8 @@
  *     moment leaves its trial 'running' with a dead PID, which the next sweep on this host
  *     returns to pending at start (elsewhere the stale heartbeat does it);
  *   - a failing trial does not stop the sweep; it is retried up to its attempt budget;
+ *     an interrupted one (out of disk or memory) goes back to pending uncharged and its
+ *     worker stops;
  *   - the parent tracks its children by pid and signals only those it has not reaped (so
  *     never a stranger that reused a pid); SIGINT and SIGTERM are passed on to the workers,
  *     which are waited for before the parent exits (128 + the signal), leaving none behind.
@@ -292,22 +294,29 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int qui
         rk_trial_result res;
         char label[96];
         int rc;
-        if (k < 0) {
-            rc = rk_errf(&err, RK_EINVAL, "trial %lld is not in this experiment's grid (another "
-                         "sweep of the same study?)", (long long)t.id);
-        } else {
-            char who[16];
-            snprintf(who, sizeof who, "%d", slot);
-            sweep_label(label, sizeof label, who, &p->t[k].cfg);
-            rc = run_trial(db, db_path, &t, &p->t[k].cfg, label, 1, &res, &err);
-            if (!rc) {
-                rc = rk_sweep_finish(db, &t, &res, &err);
-                if (!rc && !quiet)
-                    printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, res.stats.stats[RK_AP],
-                           res.stats.stats[RK_AP50], res.wall_s);
-                fflush(stdout);
-                rk_trial_result_free(&res);
-            }
+        RK_ASSERT(k >= 0); /* rk_sweep_take hands out the plan's trials only */
+        char who[16];
+        snprintf(who, sizeof who, "%d", slot);
+        sweep_label(label, sizeof label, who, &p->t[k].cfg);
+        rc = run_trial(db, db_path, &t, &p->t[k].cfg, label, 1, &res, &err);
+        if (!rc) {
+            rc = rk_sweep_finish(db, &t, &res, &err);
+            if (!rc && !quiet)
+                printf("%s: AP %.4f AP50 %.4f (%.0f s)\n", label, res.stats.stats[RK_AP],
+                       res.stats.stats[RK_AP50], res.wall_s);
+            fflush(stdout);
+            rk_trial_result_free(&res);
+        }
+        if (rc && rk_rc_interrupted(rc)) {
+            /* not the trial's fault (a full disk, no memory): it goes back to pending
+             * uncharged, and this worker stops rather than meet the same wall again */
+            rk_err e2 = {0};
+            fprintf(stderr, "worker %d: trial %lld interrupted (attempt %d, not counted): %s; "
+                            "the worker stops\n", slot, (long long)t.id, t.attempts, err.msg);
+            rk_store_trial_fail(db, t.id, t.attempts, rc, err.msg, 1, &e2);
+            rk_trial_clear(&t);
+            broken = 1;
+            break;
         }
         if (rc) {
             rk_err e2 = {0};

@@ -95,7 +95,6 @@ int cmd_train(int argc, char **argv)
     rk_sweep_plan p;
     rk_store *db = NULL;
     int rc = rk_sweep_plan_load(&p, &x, &err); /* the trial, then the teacher it implies */
-    p.narrow = 1;                              /* only these, never another of the study */
     if (!rc) rc = rk_store_open(&db, db_path, &err);
     if (!rc) rc = rk_sweep_register(db, &p, &err);
     const rk_sweep_trial *me = rc ? NULL : &p.t[0];

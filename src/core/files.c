@@ -21,7 +21,8 @@ int rk_mkdirs(const char *path, rk_err *err)
             char c = buf[i];
             buf[i] = 0;
             if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return rk_errf(err, RK_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
+                return rk_errf(err, rk_errno_rc(errno), "%s: cannot create directory: %s", buf,
+                               strerror(errno));
             buf[i] = c;
         }
     return RK_OK;
@@ -56,6 +57,18 @@ int rk_read_file(const char *path, char **data, size_t *n, rk_err *err)
     *data = p;
     *n = len;
     return RK_OK;
+}
+
+int rk_file_replace(FILE *f, const char *tmp, const char *path, rk_err *err)
+{
+    if (!f) return rk_errf(err, rk_errno_rc(errno), "%s: cannot create: %s", tmp, strerror(errno));
+    int e = 0;
+    if (ferror(f) || fflush(f) != 0) e = errno ? errno : EIO;
+    if (fclose(f) != 0 && !e) e = errno;
+    if (!e && rename(tmp, path) != 0) e = errno;
+    if (!e) return RK_OK;
+    remove(tmp);
+    return rk_errf(err, rk_errno_rc(e), "%s: write failed: %s", path, strerror(e));
 }
 
 void rk_sha256_hex(const void *p, size_t n, char out[65])

@@ -354,7 +354,7 @@ int rk_coco_save(const rk_coco *c, const char *path, rk_err *err)
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return rk_errf(err, RK_EINVAL, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!f) return rk_file_replace(f, tmp, path, err);
     fputs("{\"images\": [", f);
     for (size_t i = 0; i < c->nimages; i++) {
         const rk_coco_image *im = &c->images[i];
@@ -382,11 +382,5 @@ int rk_coco_save(const rk_coco *c, const char *path, rk_err *err)
         fputc('}', f);
     }
     fputs("]}\n", f);
-    int ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return RK_OK;
+    return rk_file_replace(f, tmp, path, err);
 }

@@ -74,14 +74,8 @@ static int write_all(const char *path, const void *p, size_t n, rk_err *err)
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return rk_errf(err, RK_EINVAL, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    int ok = fwrite(p, 1, n, f) == n;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return RK_OK;
+    if (f) fwrite(p, 1, n, f);
+    return rk_file_replace(f, tmp, path, err);
 }
 
 int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err)

@@ -34,9 +34,38 @@ const char *rk_trial_status_name(rk_trial_status st)
 
 /* ---- helpers shared by the store's files ---- */
 
+/* The rc of the connection's last error: a full disk (SQLITE_FULL, or an I/O error whose
+ * system errno is ENOSPC) and out of memory are interruptions (core.h), a corrupt file or
+ * one that is not a database RK_EFORMAT, the rest RK_EIO. */
+static int sq_rc(sqlite3 *db)
+{
+    int e = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
+    switch (e & 0xff) {
+    case SQLITE_FULL: return RK_ENOSPACE;
+    case SQLITE_NOMEM: return RK_ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return RK_EFORMAT;
+    case SQLITE_IOERR: return rk_errno_rc(sys);
+    default: return RK_EIO;
+    }
+}
+
+/* What to do about a corrupt file, after SQLite's word for it. */
+static const char *sq_advice(sqlite3 *db)
+{
+    switch (sqlite3_extended_errcode(db) & 0xff) {
+    case SQLITE_CORRUPT:
+        return " (the file is corrupt: restore it from a copy; `sqlite3 FILE .recover` may "
+               "save what is left)";
+    case SQLITE_NOTADB: return " (not an SQLite database)";
+    default: return "";
+    }
+}
+
 int rk_sq_err(rk_store *s, rk_err *err, const char *what)
 {
-    return rk_errf(err, RK_EIO, "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return rk_errf(err, sq_rc(s->db), "store %s: %s: %s%s", s->path, what,
+                   sqlite3_errmsg(s->db), sq_advice(s->db));
 }
 
 /* Whether a cached statement is active: stepped, neither reset nor run to the end. */
@@ -77,7 +106,8 @@ int rk_sq_exec(rk_store *s, const char *sql, rk_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = rk_errf(err, RK_EIO, "store %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        int rc = rk_errf(err, sq_rc(s->db), "store %s: %s%s", s->path,
+                         msg ? msg : sqlite3_errmsg(s->db), sq_advice(s->db));
         sqlite3_free(msg);
         return rc;
     }

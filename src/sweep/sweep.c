@@ -101,7 +101,7 @@ int rk_sweep_select(rk_sweep_plan *p, int stage, int shard, int nshards, rk_err 
     if (nshards < 1 || shard < 0 || shard >= nshards)
         return rk_errf(err, RK_EINVAL, "sweep: shard %d/%d: expected I/N with 0 <= I < N",
                        shard, nshards);
-    p->stage = stage, p->shard = shard, p->nshards = nshards, p->narrow = stage != 0;
+    p->stage = stage, p->shard = shard, p->nshards = nshards;
     p->nselected = 0;
     for (size_t i = 0, pos = 0; i < p->n; i++) {
         rk_sweep_trial *t = &p->t[i];
@@ -183,32 +183,27 @@ int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o
     rk_acquire_opts a = *o;
     *got = 0, *k = -1, *left = 0;
     memset(t, 0, sizeof *t);
-    if (!p->narrow) {
-        rk_trial_counts c;
-        int rc = rk_store_trial_acquire(db, &a, t, got, err);
-        if (!rc && *got) *k = rk_sweep_find(p, t->config_hash);
-        if (!rc && !*got && !(rc = rk_store_counts(db, a.study, &c, err)))
-            *left = c.pending > 0 || c.running > 0;
-        return rc;
-    }
-    for (size_t i = 0; i < p->n; i++) {
+    /* only the selection's trials: a study may hold trials of a wider grid (another sweep of
+     * it, other -s values), which this sweep must neither run nor fail */
+    int64_t *ids = malloc((p->n + 1) * sizeof *ids);
+    if (!ids) return rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].selected) ids[m++] = p->t[i].id;
+    a.only = ids, a.nonly = m;
+    int rc = rk_store_trial_acquire(db, &a, t, got, err);
+    if (!rc && *got) *k = rk_sweep_find(p, t->config_hash);
+    for (size_t i = 0; !rc && !*got && !*left && i < p->n; i++) {
         if (!p->t[i].selected) continue;
-        rk_trial cur = {0};
-        int found = 0, rc = rk_store_trial_get(db, p->t[i].id, &cur, &found, err);
-        if (rc) return rc;
-        rk_trial_status st = found ? cur.status : RK_TRIAL_FAILED;
+        rk_trial cur;
+        int found = 0;
+        rc = rk_store_trial_get(db, p->t[i].id, &cur, &found, err);
+        *left = !rc && found &&
+                (cur.status == RK_TRIAL_PENDING || cur.status == RK_TRIAL_RUNNING);
         rk_trial_clear(&cur);
-        if (st == RK_TRIAL_RUNNING) *left = 1;
-        if (st != RK_TRIAL_PENDING) continue;
-        *left = 1;
-        a.trial = p->t[i].id;
-        rc = rk_store_trial_acquire(db, &a, t, got, err);
-        if (rc || *got) {
-            *k = *got ? (int)i : -1;
-            return rc;
-        }
     }
-    return RK_OK;
+    free(ids);
+    return rc;
 }
 
 /* ---- finishing ---- */

@@ -340,7 +340,8 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
         char tmp[1300];
         snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
         rc = rk_checkpoint_save(net, tmp, err);
-        if (!rc && rename(tmp, path) != 0) rc = rk_errf(err, RK_EIO, "%s: %s", path, strerror(errno));
+        if (!rc && rename(tmp, path) != 0)
+            rc = rk_errf(err, rk_errno_rc(errno), "%s: %s", path, strerror(errno));
     }
     res->backbone_cpu_s = rk_cpu_now() - c0;
     rk_net_free(net);
@@ -545,7 +546,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     snprintf(tmp, sizeof tmp, "%s.%d", res->ckpt, (int)getpid());
     if ((rc = rk_checkpoint_save(net, tmp, err))) goto done;
     if (rename(tmp, res->ckpt) != 0) {
-        rc = rk_errf(err, RK_EIO, "%s: %s", res->ckpt, strerror(errno));
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: %s", res->ckpt, strerror(errno));
         goto done;
     }
     rc = evaluate(net, t, &va, ids, cats, &res->stats, err);

@@ -146,6 +146,47 @@ START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
 }
 END_TEST
 
+static const char *building; /* the folder a build in progress must not show yet */
+static int looked;
+
+static void look_mid_build(void *ctx, const char *stage, size_t done, size_t total)
+{
+    (void)ctx, (void)done, (void)total;
+    if (strcmp(stage, "source")) return;
+    ck_assert_msg(access(building, F_OK) != 0, "%s is visible before its build finished", building);
+    looked = 1;
+}
+
+/* Issue 25: the folder counted as built once instances_val.json existed, while labels.csv
+ * and card.json were written after it, so a build stopped in between passed for a dataset.
+ * The build is renamed into place whole: nothing is at out until everything is. */
+START_TEST(a_build_appears_only_when_it_is_complete)
+{
+    char out[300], card[400];
+    fx_path(out, sizeof out, "ds");
+    rk_scene_params p = tiny();
+    rk_err err = {0};
+    building = out, looked = 0;
+    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, look_mid_build, NULL,
+                                          &err) == RK_OK, "%s", err.msg);
+    ck_assert(looked);
+    snprintf(card, sizeof card, "%s/card.json", out);
+    ck_assert_int_eq(access(card, F_OK), 0);
+    /* a folder that is there already is never built over */
+    ck_assert_int_eq(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, NULL, NULL, &err),
+                     RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "already exists"), "%s", err.msg);
+    /* a failed build leaves nothing behind (a missing raw folder fails it at once) */
+    fx_path(out, sizeof out, "ds2");
+    ck_assert_int_ne(rk_fashion_scenes_build(&p, "/nonexistent", out, 1, NULL, NULL, &err),
+                     RK_OK);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", out, (int)getpid());
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+}
+END_TEST
+
 START_TEST(different_seed_gives_different_data)
 {
     rk_scene_params p = tiny();
@@ -609,6 +650,7 @@ Suite *suite_data(void)
     tcase_add_test(b, rendered_boxes_are_tight_around_visible_object_pixels);
     tcase_add_test(b, same_seed_gives_byte_identical_files_whatever_the_thread_count);
     tcase_add_test(b, different_seed_gives_different_data);
+    tcase_add_test(b, a_build_appears_only_when_it_is_complete);
     tcase_add_test(b, scene_parameters_out_of_range_name_the_option);
     suite_add_tcase(s, b);
     TCase *l = tcase_create("load");

@@ -76,6 +76,9 @@ void rk_ini_free(rk_ini_item *items, size_t n);
 
 /* Creates a folder and its parents (like mkdir -p). */
 int rk_mkdirs(const char *path, rk_err *err);
+/* Removes a folder and everything in it (like rm -rf, never following a symbolic link out
+ * of it); a missing path is no error. */
+int rk_remove_tree(const char *path, rk_err *err);
 /* Reads a whole file (NUL-terminated); *n gets the length. */
 int rk_read_file(const char *path, char **data, size_t *n, rk_err *err);
 /* Ends a file written at tmp to stand in for path: flushes and closes f (which may be NULL

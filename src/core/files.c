@@ -1,12 +1,15 @@
 /* Files and hashing that every stage needs: mkdir -p, whole-file reads, SHA-256 (nettle).
  * The store hashes configs and experiments with it, data hashes subsets and datasets, and
  * the report creates its folder; none of them should need data.h for that. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
+#include <ftw.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rethink/core.h"
 
@@ -25,6 +28,22 @@ int rk_mkdirs(const char *path, rk_err *err)
                                strerror(errno));
             buf[i] = c;
         }
+    return RK_OK;
+}
+
+static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)ftw;
+    return (flag == FTW_DP ? rmdir(p) : unlink(p)) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+int rk_remove_tree(const char *path, rk_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? RK_OK : rk_errf(err, RK_EIO, "%s: %s", path, strerror(errno));
+    if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return rk_errf(err, RK_EIO, "%s: cannot remove: %s", path, strerror(errno));
     return RK_OK;
 }
 

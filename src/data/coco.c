@@ -38,6 +38,21 @@ void rk_coco_free(rk_coco *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Whether an image's file_name stays inside the images folder it is read from: relative,
+ * and no part of it is "..". (A file_name of ../../../../etc/passwd made `data check` open
+ * that file and quote its first bytes in the error.) Subfolders are fine. */
+static int inside(const char *name)
+{
+    if (name[0] == '/') return 0;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
+        p += n;
+        if (*p) p++;
+    }
+    return 1;
+}
+
 /* ---- id tables ---- */
 static const rk_coco *sort_ctx;
 
@@ -237,6 +252,10 @@ static int parse(rk_coco *c, const cJSON *root, const char *path, rk_err *err)
         if (!cJSON_IsString(fn) || !fn->valuestring[0])
             return rk_errf(err, RK_EFORMAT, "%s: image id %lld: missing string 'file_name'", path,
                            (long long)im->id);
+        if (!inside(fn->valuestring))
+            return rk_errf(err, RK_EFORMAT, "%s: image id %lld: file_name '%.200s' leaves the "
+                           "images folder (an absolute path or a '..' part): refused", path,
+                           (long long)im->id, fn->valuestring);
         im->file_name = strdup(fn->valuestring);
         if (!im->file_name) return rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
         c->nimages = ++i;

@@ -750,6 +750,27 @@ START_TEST(a_baseline_holds_against_itself_and_fails_after_a_regression)
 }
 END_TEST
 
+/* Issue 25: `n = 1e30` or `n = -5` was converted to size_t before its range was checked
+ * (undefined behaviour, caught by UBSan). Every such count is an error naming file:line. */
+START_TEST(a_baseline_count_out_of_range_is_an_error)
+{
+    const char *bad[] = {"1e30", "-5", "0", "2.5", "1e6.5", "inf", "nan", "1000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[256], p[512];
+        snprintf(text, sizeof text, "[tolerance]\nAP = 0.01\n[cell.1]\narm = scratch\naug = S1\n"
+                 "fraction = 0.5\nn = %s\nAP = 0.3\n", bad[i]);
+        write_file("n.ini", text);
+        fx_path(p, sizeof p, "n.ini");
+        rk_claimset cs = {0};
+        rk_err err = {0};
+        ck_assert_msg(rk_claimset_add_baseline(&cs, p, &err) != RK_OK, "n = %s accepted", bad[i]);
+        ck_assert_msg(strstr(err.msg, "n.ini:7:") && (strstr(err.msg, "'n'") ||
+                      strstr(err.msg, "expected a number")), "n = %s: %s", bad[i], err.msg);
+        rk_claimset_free(&cs);
+    }
+}
+END_TEST
+
 /* ---- the report folder ---- */
 
 static void write_report(const char *dir, rk_report_files *files, const char *gnuplot, int *rc,
@@ -978,6 +999,7 @@ Suite *suite_report(void)
     tcase_add_test(cl, unknown_arms_and_axis_values_are_bad_input);
     tcase_add_test(cl, verdicts_are_recorded_in_the_store_and_json_is_one_line);
     tcase_add_test(cl, a_baseline_holds_against_itself_and_fails_after_a_regression);
+    tcase_add_test(cl, a_baseline_count_out_of_range_is_an_error);
     suite_add_tcase(s, cl);
     TCase *rp = tcase_create("folder");
     tcase_add_checked_fixture(rp, fx_tmp_setup, fx_tmp_teardown);

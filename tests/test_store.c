@@ -297,6 +297,89 @@ START_TEST(a_file_that_is_not_a_database_is_a_clear_error)
 }
 END_TEST
 
+/* Issue 25: `ls` and `merge` on an SQLite file of another program added rethink's tables to
+ * it and switched it to WAL. Opening one for writing is refused before anything is written:
+ * the file keeps every byte and its journal mode. An empty file is a new store. */
+START_TEST(a_database_of_another_program_is_never_written)
+{
+    char db[300], empty[300];
+    fx_path(db, sizeof db, "foreign.db");
+    fx_path(empty, sizeof empty, "empty.db");
+    ck_assert_int_eq(raw_exec(db, "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x')"),
+                     SQLITE_OK);
+    char before[65], after[65];
+    rk_err err = {0};
+    ck_assert(rk_sha256_file(db, before, &err) == RK_OK);
+    rk_store *s = NULL;
+    ck_assert_int_eq(rk_store_open(&s, db, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "another program") && strstr(err.msg, "refusing"), "%s",
+                  err.msg);
+    ck_assert_ptr_null(s);
+    ck_assert(rk_sha256_file(db, after, &err) == RK_OK);
+    ck_assert_str_eq(before, after);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    ck_assert_int_ne(access(wal, F_OK), 0);
+    /* nor merged into, nor merged from */
+    rk_store *dst = open_ok(empty);
+    ck_assert_int_eq(rk_store_merge(dst, db, NULL, &err), RK_EFORMAT);
+    rk_store_close(dst);
+    ck_assert(rk_sha256_file(db, after, &err) == RK_OK);
+    ck_assert_str_eq(before, after);
+    /* a file of zero bytes is a new database */
+    fx_path(empty, sizeof empty, "zero.db");
+    FILE *f = fopen(empty, "wb");
+    fclose(f);
+    ck_assert_msg(rk_store_open(&s, empty, &err) == RK_OK, "%s", err.msg);
+    rk_store_close(s);
+}
+END_TEST
+
+/* The page of a table or index overwritten with garbage, as a bad disk or a copy cut short
+ * leaves it: the root page of `what` (from sqlite_master). */
+static void corrupt_page_of(const char *db, const char *what)
+{
+    char q[200];
+    snprintf(q, sizeof q, "SELECT rootpage FROM sqlite_master WHERE name = '%s'", what);
+    long long page = raw_int(db, q), size = raw_int(db, "PRAGMA page_size");
+    ck_assert_int_eq(raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), SQLITE_OK);
+    FILE *f = fopen(db, "r+b");
+    ck_assert(f);
+    ck_assert_int_eq(fseek(f, (long)((page - 1) * size), SEEK_SET), 0);
+    for (long long i = 0; i < size; i++) fputc((int)((i * 131 + 7) & 0xff), f);
+    fclose(f);
+}
+
+/* Issue 25: a corrupt database read as "no finished trials yet": an index page gone bad
+ * answers a query with fewer rows and no error. The read-only opener checks the file. */
+START_TEST(a_corrupt_database_says_it_is_corrupt)
+{
+    char db[300];
+    fx_path(db, sizeof db, "c.db");
+    rk_store *s = open_ok(db);
+    for (int i = 0; i < 50; i++) reg(s, "st", "scratch", i, 0);
+    rk_store_close(s);
+    corrupt_page_of(db, "trials_study_status");
+    rk_err err = {0};
+    ck_assert_int_eq(rk_store_open_readonly(&s, db, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "corrupt") && strstr(err.msg, db), "%s", err.msg);
+    ck_assert_ptr_null(s);
+    /* a store opened for writing names it too, at the first statement that meets it */
+    fx_path(db, sizeof db, "c2.db");
+    s = open_ok(db);
+    for (int i = 0; i < 50; i++) reg(s, "st", "scratch", i, 0);
+    rk_store_close(s);
+    corrupt_page_of(db, "trials");
+    if (rk_store_open(&s, db, &err) == RK_OK) {
+        rk_trial *t = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(rk_store_trials_list(s, NULL, -1, &t, &n, &err), RK_EFORMAT);
+        rk_store_close(s);
+    }
+    ck_assert_msg(strstr(err.msg, "corrupt"), "%s", err.msg);
+}
+END_TEST
+
 /* What report and check rely on: a read-only store changes nothing, ever, and says clearly
  * what it cannot read. */
 START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
@@ -330,7 +413,10 @@ START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
     ck_assert_msg(strstr(err.msg, "no such database"), "%s", err.msg);
     ck_assert_int_eq(access(missing, F_OK), -1); /* not created */
     write_junk(junk);
-    ck_assert_int_eq(rk_store_open_readonly(&s, junk, &err), RK_EINVAL);
+    ck_assert_int_eq(rk_store_open_readonly(&s, junk, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "not an SQLite database"), "%s", err.msg);
+    ck_assert_int_eq(raw_exec(missing, "CREATE TABLE x (a)"), SQLITE_OK);
+    ck_assert_int_eq(rk_store_open_readonly(&s, missing, &err), RK_EINVAL);
     ck_assert_msg(strstr(err.msg, "not a rethink results database"), "%s", err.msg);
     ck_assert_int_eq(raw_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'from the future')"),
                      SQLITE_OK);
@@ -1547,6 +1633,8 @@ Suite *suite_store(void)
     tcase_add_test(sc, concurrent_openers_of_a_fresh_file_create_the_schema_once);
     tcase_add_test(sc, a_file_that_is_not_a_database_is_a_clear_error);
     tcase_add_test(sc, a_read_only_store_never_writes_and_refuses_what_it_cannot_read);
+    tcase_add_test(sc, a_database_of_another_program_is_never_written);
+    tcase_add_test(sc, a_corrupt_database_says_it_is_corrupt);
     tcase_add_test(sc, a_version_1_database_reads_as_it_migrates_and_stays_version_1);
     tcase_add_test(sc, protocol_facts_round_trip_and_an_older_file_reads_them_as_unknown);
     suite_add_tcase(s, sc);

@@ -552,10 +552,13 @@ int rk_baseline_load(rk_baseline *b, const char *path, rk_err *err)
         } else if (!strcmp(key, "fraction")) {
             c->fraction = v;
         } else if (!strcmp(key, "n")) {
-            if (v < 1 || v != floor(v))
-                rc = rk_errf(err, RK_EFORMAT, "%s:%d: [%s] key 'n': expected a count >= 1, got "
-                             "'%s'", path, x->line, x->section, x->value);
-            c->n = (size_t)v;
+            /* range first: converting 1e30 or -5 to size_t is undefined behaviour */
+            if (!(v >= 1 && v <= RK_BASELINE_MAX_N) || v != floor(v))
+                rc = rk_errf(err, RK_EFORMAT, "%s:%d: [%s] key 'n': expected a count of seeds "
+                             "from 1 to %d, got '%s'", path, x->line, x->section,
+                             RK_BASELINE_MAX_N, x->value);
+            else
+                c->n = (size_t)v;
         } else if (is_std) {
             c->std[si] = v;
         } else {

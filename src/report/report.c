@@ -355,9 +355,9 @@ static void failed_table(tables *ts, const rk_results *r)
 
 /* ---- CSV ---- */
 
-static void csv_str(FILE *f, const char *s)
+void rk_csv_field(FILE *f, const char *s)
 {
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;
     }
@@ -390,13 +390,13 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
                "select_frac_mean,settings\n");
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
-        csv_str(f, r->study);
+        rk_csv_field(f, r->study);
         fputc(',', f);
-        csv_str(f, c->arm);
+        rk_csv_field(f, c->arm);
         fputc(',', f);
-        csv_str(f, c->aug);
+        rk_csv_field(f, c->aug);
         fprintf(f, ",%g,", c->fraction);
-        csv_str(f, c->variant->text);
+        rk_csv_field(f, c->variant->text);
         fprintf(f, ",%zu", c->n);
         for (int s = 0; s < RK_COCO_NSTATS; s++) {
             csv_num(f, c->stat[s].mean);
@@ -410,7 +410,7 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         csv_num(f, c->dev_gain.mean);
         csv_num(f, c->select_frac.mean);
         fputc(',', f);
-        csv_str(f, c->settings);
+        rk_csv_field(f, c->settings);
         fputc('\n', f);
     }
     return rk_rp_close(f, dir, "cells.csv", err);
@@ -430,17 +430,17 @@ static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
         for (int s = 0; s < RK_COCO_NSTATS && !rc; s++) {
             rk_summary d;
             if ((rc = rk_paired_delta(r, c, b, s, &d, err))) break;
-            csv_str(f, r->study);
+            rk_csv_field(f, r->study);
             fputc(',', f);
-            csv_str(f, c->arm);
+            rk_csv_field(f, c->arm);
             fputc(',', f);
-            csv_str(f, c->variant->text);
+            rk_csv_field(f, c->variant->text);
             fputc(',', f);
-            csv_str(f, c->aug);
+            rk_csv_field(f, c->aug);
             fprintf(f, ",%g,", c->fraction);
-            csv_str(f, b->arm);
+            rk_csv_field(f, b->arm);
             fputc(',', f);
-            csv_str(f, b->variant->text);
+            rk_csv_field(f, b->variant->text);
             fprintf(f, ",%s,%zu", rk_coco_stat_name(s), d.n);
             csv_num(f, d.mean);
             csv_num(f, d.std);

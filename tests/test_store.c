@@ -864,6 +864,38 @@ START_TEST(a_failed_dependency_fails_its_dependents_by_name)
 }
 END_TEST
 
+/* A full disk is an interruption (RK_ENOSPACE), whoever meets it: the store (SQLite's
+ * SQLITE_FULL, here from a page limit on the connection) and a file being written (the
+ * checkpoints, pseudo-labels, annotations: rk_file_replace; /dev/full answers ENOSPC). */
+START_TEST(a_full_disk_is_an_interruption_wherever_it_is_met)
+{
+    char db[300], path[300], tmp[310];
+    fx_path(db, sizeof db, "full.db");
+    rk_store *s = open_ok(db);
+    rk_err err = {0};
+    ck_assert_int_eq(sqlite3_exec(s->db, "PRAGMA max_page_count = 40", NULL, NULL, NULL),
+                     SQLITE_OK);
+    int rc = RK_OK;
+    char cfg[256];
+    for (int i = 0; i < 1000 && !rc; i++) {
+        snprintf(cfg, sizeof cfg, "{\"trial\": {\"seed\": %d, \"pad\": \"%0100d\"}}", i, i);
+        rk_trial_spec sp = {.study = "st", .config_json = cfg, .arm = "scratch"};
+        rc = rk_store_trial_register(s, &sp, NULL, NULL, NULL, &err);
+    }
+    ck_assert_int_eq(rc, RK_ENOSPACE);
+    ck_assert(rk_rc_interrupted(rc));
+    rk_store_close(s);
+    FILE *f = fopen("/dev/full", "w");
+    ck_assert(f);
+    for (int i = 0; i < 10000; i++) fputs("a line of a checkpoint\n", f);
+    fx_path(path, sizeof path, "x.ckpt");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(rk_file_replace(f, tmp, path, &err), RK_ENOSPACE);
+    ck_assert_msg(strstr(err.msg, "No space left"), "%s", err.msg);
+    ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
 START_TEST(finish_writes_results_compute_and_categories_together)
 {
     char db[300];
@@ -1353,9 +1385,9 @@ typedef struct worker_cfg {
     int metrics_per_trial;
     int work_us;       /* "training" between the writes of a trial */
     double deadline_s; /* give up after this long */
-    int held_fd;       /* > 0: after its first heartbeat the worker writes a byte here and
-                          waits (for ever) for one on hold_fd, holding its trial: a kill then
-                          lands at a known moment */
+    int held_fd;       /* > 0: after its first trial's first heartbeat the worker writes a
+                          byte here and waits for one on hold_fd, holding its trial: a kill
+                          (or the test's next step) then lands at a known moment */
     int hold_fd;
 } worker_cfg;
 
@@ -1398,7 +1430,7 @@ static int worker_loop(const worker_cfg *w, int slot, const int *gate)
             continue;
         }
         if (rk_store_trial_heartbeat(s, t.id, t.attempts, &err)) goto fail_t;
-        if (w->held_fd > 0) {
+        if (w->held_fd > 0 && done == 0) {
             char c = 'h';
             (void)!write(w->held_fd, &c, 1);
             (void)!read(w->hold_fd, &c, 1);
@@ -1487,13 +1519,22 @@ START_TEST(eight_workers_never_see_a_locked_database_and_finish_each_trial_once)
     /* 1 ms of "training" per trial: real workers spend their time outside the database,
      * which is what lets every one of them in (a tight loop of writes lets SQLite's busy
      * handler, which backs off to 100 ms sleeps, starve some workers — slow, never failing). */
+    /* each worker holds its first trial until all eight hold one: that all took part is then
+     * a fact of the test, not of the machine's scheduling (a worker descheduled for the
+     * whole run on a loaded machine would otherwise get none) */
+    int held[2], hold[2];
+    ck_assert(pipe(held) == 0 && pipe(hold) == 0);
     worker_cfg w = {.db = db, .stale_s = 60, .metrics_per_trial = 8, .work_us = 1000,
-                    .deadline_s = 60};
+                    .deadline_s = 60, .held_fd = held[1], .hold_fd = hold[0]};
     pid_t pid[W];
     for (int i = 0; i < W; i++) pid[i] = spawn_worker(&w, i, fds[1], gate);
     close(fds[1]);
     close(gate[0]);
     close(gate[1]); /* go */
+    char c;
+    for (int i = 0; i < W; i++) ck_assert_int_eq(read(held[0], &c, 1), 1);
+    for (int i = 0; i < W; i++) ck_assert_int_eq(write(hold[1], "g", 1), 1);
+    close(held[0]), close(held[1]), close(hold[0]), close(hold[1]);
     int total = 0;
     for (int i = 0; i < W; i++) {
         int st;
@@ -1506,7 +1547,7 @@ START_TEST(eight_workers_never_see_a_locked_database_and_finish_each_trial_once)
     ck_assert_int_eq(total, N); /* no finish was reported twice or lost */
     assert_all_finished(db, N, 1);
     ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM metrics"), N * 8);
-    /* all eight took part (with 240 trials on 2 cores, each gets some) */
+    /* all eight held a lease at once, and took part */
     ck_assert_int_eq(raw_int(db, "SELECT count(DISTINCT worker) FROM trials"), W);
 }
 END_TEST
@@ -1647,6 +1688,7 @@ Suite *suite_store(void)
     tcase_add_test(lc, a_stale_running_trial_is_reclaimed_under_a_new_lease);
     tcase_add_test(lc, a_trial_whose_workers_keep_dying_is_never_failed_for_it);
     tcase_add_test(lc, an_interrupted_attempt_is_not_charged_to_the_trial);
+    tcase_add_test(lc, a_full_disk_is_an_interruption_wherever_it_is_met);
     tcase_add_test(lc, fail_with_retry_returns_to_pending_until_attempts_run_out);
     tcase_add_test(lc, dependencies_gate_acquiring);
     tcase_add_test(lc, a_failed_dependency_fails_its_dependents_by_name);

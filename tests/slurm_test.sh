@@ -3,8 +3,9 @@
 # here (munged, slurmctld and slurmd as root, the slurm.conf of docs/EXPERIMENTS.md §Clusters
 # with this host as the node and 2 CPUs) runs the job array that `rethink sweep --emit-slurm`
 # writes for the tiny study, submitted with `bash job.sbatch`:
-#   1. one stage-1 array task is cancelled (scancel) while it runs a trial, after it finished
-#      another: it publishes its shard on the way out, and the jobs after it are cancelled;
+#   1. one stage-1 array task is cancelled (scancel) mid-run — it finished a trial, runs
+#      another and has more to start — it publishes its shard on the way out, and the jobs
+#      after it are cancelled;
 #   2. `bash job.sbatch` again: every task resumes from its shard, and no trial finished
 #      before the cancel runs again (same start time, one attempt);
 #   3. the merged results.db equals a local -j 2 run, trial by trial (hash, status, 12 stats,
@@ -95,39 +96,47 @@ for _ in $(seq 1 60); do
 done
 [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] || skip "the node never became idle: $(sinfo 2>&1; tail -3 "$c/log/slurmctld.log")"
 
-# the reference, and the dataset every task then finds in the working folder
-cd "$d" || exit 1
+# the reference, in a folder of its own (its checkpoints are not the tasks' to find); the
+# Slurm run's folder gets a copy of its dataset only (the same bytes a build would make)
+mkdir -p "$d/ref" "$d/slurm"
+cd "$d/ref" || exit 1
 ov=(-s train.epochs=6)
 "$rethink" sweep "$exp/tiny.ini" "${ov[@]}" -j 2 --db ref.db --quiet >ref.txt 2>&1 || { cat ref.txt; fail "the local sweep exited $?"; }
-summary ref.db >ref.sum
+summary ref.db >"$d/ref.sum"
+cp -r data "$d/slurm/"
+cd "$d/slurm" || exit 1
 "$rethink" sweep "$exp/tiny.ini" "${ov[@]}" --emit-slurm --shards 3 --array-parallelism 2 \
   --out-dir shared >job.sbatch 2>emit.txt || { cat emit.txt; fail "emit-slurm exited $?"; }
 
-# 1. submitted; stage-1 task 1 cancelled once it finished a trial and runs another
+# 1. submitted; stage-1 task 1 cancelled once it finished a trial, runs another and has one
+# still to start (so the cancel lands mid-run however long the running trial has left)
 export TMPDIR=$d/node  # the node-local disk the tasks keep their databases on
 mkdir -p "$TMPDIR"
 bash job.sbatch >submit1.txt 2>&1 || { cat submit1.txt; fail "bash job.sbatch exited $?"; }
-j1=$(sed -n 1p submit1.txt)
+j1=$(sed -n 's/^stage1: job //p' submit1.txt)
 [ -n "$j1" ] || fail "no job id: $(cat submit1.txt)"
 local1=
 for _ in $(seq 1 1800); do
   local1=$(ls "$TMPDIR"/rethink-*-s1-1.db 2>/dev/null | head -1)
   if [ -n "$local1" ] &&
      [ "$(q "$local1" "select count(*) from trials where status = 'finished'" 2>/dev/null || echo 0)" -ge 1 ] &&
-     [ "$(q "$local1" "select count(*) from trials where status = 'running'" 2>/dev/null || echo 0)" -ge 1 ]; then
+     [ "$(q "$local1" "select count(*) from trials where status = 'running'" 2>/dev/null || echo 0)" -ge 1 ] &&
+     [ "$(q "$local1" "select count(*) from trials where status = 'pending'" 2>/dev/null || echo 0)" -ge 1 ]; then
     break
   fi
   local1=
   sleep 1
 done
 [ -n "$local1" ] || fail "stage-1 task 1 never ran its second trial: $(squeue; ls "$TMPDIR")"
-scancel "${j1}_1" || fail "scancel ${j1}_1"
+scancel "${j1}_1" 2>scancel.txt && [ ! -s scancel.txt ] || fail "scancel ${j1}_1: $(cat scancel.txt)"
 drain
 shard1=shared/stage1/shard-1.db
 [ -f "$shard1" ] || fail "the cancelled task published no shard: $(cat shared/logs/*_1.out 2>/dev/null)"
 done_before=$(q "$shard1" "select config_hash || ' ' || started from trials where status = 'finished' order by 1")
 running=$(q "$shard1" "select config_hash from trials where status = 'running'")
-[ -n "$done_before" ] && [ -n "$running" ] || fail "the published shard holds no finished and no interrupted trial: $(q "$shard1" "select status, count(*) from trials group by 1")"
+left=$(q "$shard1" "select count(*) from trials where status <> 'finished'")
+[ -n "$done_before" ] && [ "$left" -ge 1 ] ||
+  fail "the cancelled task's shard: $(q "$shard1" "select status, count(*) from trials group by 1"); its log: $(cat shared/logs/*_1.out 2>/dev/null)"
 [ ! -f shared/results.db ] || fail "the merge ran although a task was cancelled"
 
 # 2. resubmitted
@@ -145,5 +154,5 @@ done
 
 # 3.
 summary shared/results.db >slurm.sum
-diff ref.sum slurm.sum >/dev/null || { diff ref.sum slurm.sum | head; fail "the Slurm run's results.db differs from the local -j 2 run"; }
+diff "$d/ref.sum" slurm.sum >/dev/null || { diff "$d/ref.sum" slurm.sum | head; fail "the Slurm run's results.db differs from the local -j 2 run"; }
 echo "slurm: the tiny study's job array ran on a one-node Slurm; a task cancelled mid-run resumed without re-running its $(echo "$done_before" | wc -l) finished trial(s); results.db equals a local -j 2 run"

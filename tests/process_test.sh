@@ -10,7 +10,9 @@
 #   4. a worker killed with -9 is reaped, and a later SIGTERM to the parent never signals its
 #      pid again (a reaped pid may be anyone's by then); the other worker is stopped and
 #      waited for, the parent exits 143;
-#   5. the same command then resumes: every trial finishes once.
+#   5. the same command then resumes: every trial finishes once;
+#   6. the parent killed with -9 (it cannot pass anything on): its workers end too (the
+#      kernel's parent-death signal) instead of running on as orphans.
 # Usage: process_test.sh RETHINK EXPERIMENTS_DIR SHIM.so
 set -u
 rethink=$1 exp=$2 shim=$3
@@ -89,4 +91,22 @@ done
 "$rethink" sweep "${args[@]}" -j 2 --db 4.db >5.txt 2>&1 || { cat 5.txt; fail "resumed sweep exited $?"; }
 [ "$(q 4.db "select count(*) from trials where status = 'finished'")" -eq 4 ] || fail "not all 4 finished after resume"
 [ "$(q 4.db "select count(*) from trials where attempts - attempt_base > 1")" -eq 0 ] || fail "an interrupted attempt was charged"
-echo "process: a failed fork, a failed build fork, waitpid ECHILD and a reaped worker never led to a stray signal; SIGTERM stopped and reaped every worker; resumed"
+# 6.
+"$rethink" sweep "${args[@]}" -j 2 --db 6.db >6.txt 2>&1 &
+pid=$!
+n=0
+while [ "$n" -lt 2 ]; do
+  kill -0 "$pid" 2>/dev/null || { cat 6.txt; fail "the sweep ended before two workers held trials"; }
+  sleep 0.1
+  n=$(q 6.db "select count(*) from trials where status = 'running'" 2>/dev/null || echo 0)
+done
+kids=$(pgrep -P "$pid")
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+for k in $kids; do  # SIGTERM from the kernel as the parent died: gone in moments, not minutes
+  for _ in $(seq 1 600); do kill -0 "$k" 2>/dev/null || break; sleep 0.1; done
+  ! kill -0 "$k" 2>/dev/null || fail "worker $k outlived its parent's kill -9 by a minute"
+done
+[ "$(q 6.db "select count(*) from trials where status = 'finished'")" -lt 4 ] || fail "the orphans finished the study"
+
+echo "process: a failed fork, a failed build fork, waitpid ECHILD and a reaped worker never led to a stray signal; SIGTERM stopped and reaped every worker; resumed; a parent's kill -9 took its workers with it"

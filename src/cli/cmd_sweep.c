@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -379,7 +380,9 @@ typedef struct child {
 } child;
 
 /* fork() with SIGINT and SIGTERM held back across it, so that the child, which takes their
- * default actions back before letting them through, never runs the parent's handler. */
+ * default actions back before letting them through, never runs the parent's handler. The
+ * child gets SIGTERM when the parent dies (a parent killed with -9 cannot pass a signal on:
+ * its children would run on as orphans); one whose parent died before that was set ends. */
 static pid_t spawn(void)
 {
     sigset_t stop, old;
@@ -387,9 +390,12 @@ static pid_t spawn(void)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop, &old);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     int e = errno;
-    if (pid == 0) signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL);
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     errno = e;
     return pid;

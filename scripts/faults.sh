@@ -3,7 +3,8 @@
 # (experiments/tiny.ini). Not in CI's default run (its kills land at random moments: a
 # campaign, not a test); a few minutes on two cores.
 #   scripts/faults.sh [--kills N] [--build DIR] [--keep]
-#   1. N kill -9 at random moments of a sweep (the parent, a worker or both), resumed after
+#   1. N rounds of kill -9 at random moments of a sweep (its parent, which takes its workers
+#      with it; any one of its processes and then the parent; or all at once), resumed after
 #      each: then every trial is finished exactly once (one results row each, no failed trial,
 #      no attempt charged), the database passes integrity_check, and the results equal an
 #      uninterrupted -j 2 run's bit for bit;
@@ -61,6 +62,9 @@ summary ref.db >ref.sum
 say "reference: 32 trials"
 
 # 1. random kills
+alive() {  # a process that exists and is not a zombie (an orphan's zombie waits for init)
+  [ -r "/proc/$1/stat" ] && ! sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'
+}
 survived=0 interrupted=0
 while ((survived < kills)); do
   "$rethink" sweep "${tiny[@]}" --db k.db >>k.txt 2>&1 &
@@ -73,23 +77,30 @@ while ((survived < kills)); do
   fi
   procs=($(tree "$job"))
   case $((RANDOM % 3)) in
-  0) victims=("$job") ;;                              # the parent alone: workers carry on
-  1) victims=("${procs[RANDOM % ${#procs[@]}]}") ;;   # any one process
-  2) victims=("${procs[@]}") ;;                       # all of them
+  0) victims=("$job") what=parent ;;                          # its workers die with it
+  1) victims=("${procs[RANDOM % ${#procs[@]}]}") what=one ;;  # any one, the parent later
+  2) victims=("${procs[@]}") what=all ;;
   esac
   kill -9 "${victims[@]}" 2>/dev/null
+  if [ $what = one ]; then  # the sweep carries on without it for a moment, then stops
+    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.2 + 1.3 * r / 32767 }')"
+    kill -9 "$job" 2>/dev/null
+  fi
   wait "$job" 2>/dev/null
-  # orphaned workers of a killed parent finish their trial and exit; wait for them
-  for p in "${procs[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
-  interrupted=$((interrupted + $(q k.db "select count(*) from trials where status = 'running'")))
+  for p in "${procs[@]}"; do while alive "$p"; do sleep 0.1; done; done
+  r=$(q k.db "select count(*) from trials where status = 'running'")
+  f=$(q k.db "select count(*) from trials where status = 'finished'")
+  echo "faults: kill $((survived + 1)) of $what (${#victims[@]} of ${#procs[@]} processes): $f finished, $r running" >>k.txt
+  interrupted=$((interrupted + r))
   survived=$((survived + 1))
-done
+  [ "$f" -lt 32 ] || break  # (a killed worker's last trial may have been the grid's last)
+done 2>/dev/null  # (bash's "Killed" notices)
 "$rethink" sweep "${tiny[@]}" --db k.db >>k.txt 2>&1 || { tail -20 k.txt; fail "the resumed sweep exited $?"; }
 once k.db 32
 summary k.db >k.sum
-diff ref.sum k.sum >/dev/null || fail "after $survived kills the results differ from the uninterrupted run"
-say "1. $survived kill -9 ($interrupted trials interrupted mid-run): every trial once, results bit-identical"
-
+diff ref.sum k.sum >/dev/null || fail "after $survived rounds of kills the results differ from the uninterrupted run"
+grep '^faults: kill' k.txt
+say "1. $survived rounds of kill -9 ($interrupted trials interrupted mid-run): every trial once, results bit-identical"
 # 2. a full disk
 full=skipped
 mkdir -p small small2

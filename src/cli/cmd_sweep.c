@@ -10,7 +10,8 @@
  *     worker stops;
  *   - the parent tracks its children by pid and signals only those it has not reaped (so
  *     never a stranger that reused a pid); SIGINT and SIGTERM are passed on to the workers,
- *     which are waited for before the parent exits (128 + the signal), leaving none behind.
+ *     which are waited for before the parent exits (128 + the signal), leaving none behind;
+ *     a parent killed with -9 takes them with it (PR_SET_PDEATHSIG).
  * --emit-slurm writes the job-array script that runs the plan's stages as shards and merges
  * them (docs/EXPERIMENTS.md §Clusters).
  * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the

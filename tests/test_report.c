@@ -771,6 +771,29 @@ START_TEST(a_baseline_count_out_of_range_is_an_error)
 }
 END_TEST
 
+/* Found by the results-database fuzzer (tests/fuzz/corpus/store/crash-index-disagrees.db):
+ * three bytes changed a study's name in its table but not in its index, so the study was
+ * found by one and its trials not by the other; the report sorted the empty lists through
+ * NULL pointers (undefined behaviour, UBSan) and drew nothing. The opener's integrity check
+ * names the file corrupt. */
+START_TEST(a_database_whose_index_disagrees_with_its_table_is_named_corrupt)
+{
+    char db[512];
+    fx_path(db, sizeof db, "crash.db");
+    FILE *in = fopen(RK_SOURCE_DIR "/tests/fuzz/corpus/store/crash-index-disagrees.db", "rb");
+    FILE *out = fopen(db, "wb");
+    ck_assert(in && out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    fclose(in), fclose(out);
+    rk_results r;
+    rk_err err = {0};
+    ck_assert_int_eq(rk_results_load(&r, db, NULL, 0.95, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "corrupt") && strstr(err.msg, "index"), "%s", err.msg);
+}
+END_TEST
+
 /* ---- the report folder ---- */
 
 static void write_report(const char *dir, rk_report_files *files, const char *gnuplot, int *rc,
@@ -1000,6 +1023,7 @@ Suite *suite_report(void)
     tcase_add_test(cl, verdicts_are_recorded_in_the_store_and_json_is_one_line);
     tcase_add_test(cl, a_baseline_holds_against_itself_and_fails_after_a_regression);
     tcase_add_test(cl, a_baseline_count_out_of_range_is_an_error);
+    tcase_add_test(cl, a_database_whose_index_disagrees_with_its_table_is_named_corrupt);
     suite_add_tcase(s, cl);
     TCase *rp = tcase_create("folder");
     tcase_add_checked_fixture(rp, fx_tmp_setup, fx_tmp_teardown);

@@ -318,7 +318,7 @@ void rk_claims_free(rk_claim *c, size_t n);
 
 /* Opens an existing database read-only: the schema version is checked (a newer one is an
  * RK_EFORMAT error naming both; a file that is not a rethink database, or a missing one, is
- * RK_EINVAL; one that is not an SQLite file, or is corrupt (PRAGMA quick_check), RK_EFORMAT
+ * RK_EINVAL; one that is not an SQLite file, or is corrupt (PRAGMA integrity_check), RK_EFORMAT
  * saying so) and never migrated. A WAL database on a read-only mount is read as immutable
  * when no -wal file holds writes the main file lacks. Every write function fails on it. An older schema is read
  * as the current one, the columns added since filled as their migration fills them

@@ -23,13 +23,20 @@ done
 d=$(mktemp -d)
 c=$d/cluster
 cleanup() {
-  local f
+  local f p
+  if [ -s "$c/slurmctld.pid" ]; then  # no job of this cluster outlives it (a failed test)
+    scancel --full $(squeue -h -o %i 2>/dev/null) 2>/dev/null
+    for _ in $(seq 1 30); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 1; done
+  fi
   for f in "$c/slurmd.pid" "$c/slurmctld.pid" "$c/munged.pid"; do
     [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
   done
   sleep 1
   for f in "$c/slurmd.pid" "$c/slurmctld.pid" "$c/munged.pid"; do
     [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+  done
+  for p in $(pgrep -x slurmstepd); do  # a step daemon of this cluster (its log is ours)
+    ls -l "/proc/$p/fd" 2>/dev/null | grep -qF "$c/" && kill -9 "$p"
   done
   rm -rf "$d"
 }

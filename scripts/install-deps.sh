@@ -19,6 +19,8 @@ pkgs=(
   libcjson-dev libinih-dev libgsl-dev
   dataset-fashion-mnist    # the real raw material of the default datasets
   openmpi-bin libopenmpi-dev  # MPI ranks for rethink sweep under mpirun (optional at build)
+  clang libclang-rt-14-dev libomp-14-dev  # libFuzzer harnesses (scripts/fuzz.sh, -Dfuzz=true)
+  slurm-wlm munge          # tests/slurm_test.sh: a one-node Slurm cluster (skipped without)
 )
 for opt in "$@"; do
   case "$opt" in

@@ -14,10 +14,16 @@ meson test -C build --print-errorlogs --verbose
   -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-asan
 # Check runs each test in a forked child; CK_FORK=no keeps them in one process so that
-# LeakSanitizer sees every allocation when the process exits.
+# LeakSanitizer sees every allocation when the process exits. The Slurm cluster test ran in
+# the release pass: it tests a job script and a scheduler, whose C paths cluster_test.sh
+# runs here too.
 CK_FORK=no ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --print-errorlogs --verbose
+  meson test -C build-asan --print-errorlogs --verbose --no-suite slurm
+
+# libFuzzer (docs/RELIABILITY.md): every committed corpus file replayed, then 30 s of fuzzing
+# per parser of user files (8 harnesses: about 4 min, plus the clang build the first time)
+scripts/fuzz.sh 30
 
 # Plain closing line: the Check summaries of both runs (plain build + sanitizers), added up.
 passed=0 failed=0

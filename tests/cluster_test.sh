@@ -78,8 +78,8 @@ SB
 chmod +x bin/sbatch
 PATH="$d/slurm/bin:$PATH" SBATCH_LOG="$d/slurm/sbatch.log" bash job.sbatch >submit.txt 2>&1 || { cat submit.txt; fail "submit exited $?"; }
 [ "$(sed -n 1p sbatch.log)" = "--parsable job.sbatch stage1" ] &&
-  [ "$(sed -n 2p sbatch.log)" = "--parsable --dependency=afterok:101 job.sbatch stage2" ] &&
-  [ "$(sed -n 3p sbatch.log)" = "--parsable --dependency=afterok:102 --array=0 job.sbatch merge" ] ||
+  [ "$(sed -n 2p sbatch.log)" = "--parsable --kill-on-invalid-dep=yes --dependency=afterok:101 job.sbatch stage2" ] &&
+  [ "$(sed -n 3p sbatch.log)" = "--parsable --kill-on-invalid-dep=yes --dependency=afterok:102 --array=0 job.sbatch merge" ] ||
   { cat sbatch.log; fail "submission chain"; }
 # the array tasks of a stage run at once, each with its own node-local TMPDIR
 task() {  # stage job_id task_id

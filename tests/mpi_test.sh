@@ -49,9 +49,10 @@ all_once() {  # db n
 }
 # a process and all its descendants (the background job -> timeout -> mpirun -> ranks)
 tree() { local c; for c in $(pgrep -P "$1"); do tree "$c"; done; echo "$1"; }
-# waits until some trial of rank $2 is running in db $1 and at least $3 trials finished
+# waits until some trial of rank $2 is running in db $1 and at least $3 trials finished,
+# while the job $job runs (however long a loaded machine takes)
 wait_running() {
-  for _ in $(seq 1 300); do
+  while kill -0 "$job" 2>/dev/null; do
     sleep 0.2
     w=$(q "$1" "select worker from trials where status = 'running' and worker like '%/rank $2'" 2>/dev/null)
     f=$(q "$1" "select count(*) from trials where status = 'finished'" 2>/dev/null)

@@ -21,9 +21,9 @@ gone() { local k; for k in "$@"; do kill -0 "$k" 2>/dev/null && return 1; done; 
 # 1. a dataset large enough to be still building when the signal comes
 "$rethink" sweep "$exp/tiny.ini" -s data.train=100000 -s arm=scratch --db build.db >b.txt 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do
+until grep -q "building the default dataset" b.txt; do  # however long a loaded machine takes
+  kill -0 "$pid" 2>/dev/null || { cat b.txt; fail "the sweep ended before its dataset build"; }
   sleep 0.1
-  grep -q "building the default dataset" b.txt && break
 done
 kids=$(pgrep -P "$pid")
 [ -n "$kids" ] || { cat b.txt; fail "no dataset build child"; }
@@ -37,12 +37,11 @@ args=("$exp/tiny.ini" -s arm=scratch -s seed=1 -s train.epochs=40 -j 2 --db s.db
 "$rethink" sweep "${args[@]}" --quiet >s1.txt 2>&1 &
 pid=$!
 r=0
-for _ in $(seq 1 600); do
+while [ "${r:-0}" -lt 2 ]; do
+  kill -0 "$pid" 2>/dev/null || { cat s1.txt; fail "two workers never ran trials at once"; }
   sleep 0.2
   r=$(q s.db "select count(*) from trials where status = 'running'" 2>/dev/null || echo 0)
-  [ "${r:-0}" -ge 2 ] && break
 done
-[ "${r:-0}" -ge 2 ] || { cat s1.txt; fail "two workers never ran trials at once"; }
 kids=$(pgrep -P "$pid")
 [ "$(echo $kids | wc -w)" -eq 2 ] || fail "expected 2 workers, found: $kids"
 kill -TERM "$pid"

@@ -91,7 +91,9 @@ grep -q ", 0 to run$" dry0.txt && ! grep -q "estimated" dry0.txt || { cat dry0.t
 # kill -9 the whole sweep (parent and workers) mid-run, then resume
 "$rethink" sweep "$exp/tiny.ini" -j 2 --db b.db -s train.epochs=40 --quiet >out3.txt 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
+# waits for the moment (a trial running, two finished), however long a loaded machine takes
+while :; do
+  kill -0 "$pid" 2>/dev/null || { cat out3.txt; fail "the sweep ended before the moment to kill it"; }
   sleep 0.2
   r=$(q b.db "select count(*) from trials where status = 'running'" 2>/dev/null || echo 0)
   f=$(q b.db "select count(*) from trials where status = 'finished'" 2>/dev/null || echo 0)

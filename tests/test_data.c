@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -143,6 +144,47 @@ START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
     ck_assert(strstr(card, hb) != NULL);
     ck_assert(strstr(card, "\"seed\": 1") != NULL);
     free(card);
+}
+END_TEST
+
+static const char *building; /* the folder a build in progress must not show yet */
+static int looked;
+
+static void look_mid_build(void *ctx, const char *stage, size_t done, size_t total)
+{
+    (void)ctx, (void)done, (void)total;
+    if (strcmp(stage, "source")) return;
+    ck_assert_msg(access(building, F_OK) != 0, "%s is visible before its build finished", building);
+    looked = 1;
+}
+
+/* Issue 25: the folder counted as built once instances_val.json existed, while labels.csv
+ * and card.json were written after it, so a build stopped in between passed for a dataset.
+ * The build is renamed into place whole: nothing is at out until everything is. */
+START_TEST(a_build_appears_only_when_it_is_complete)
+{
+    char out[300], card[400];
+    fx_path(out, sizeof out, "ds");
+    rk_scene_params p = tiny();
+    rk_err err = {0};
+    building = out, looked = 0;
+    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, look_mid_build, NULL,
+                                          &err) == RK_OK, "%s", err.msg);
+    ck_assert(looked);
+    snprintf(card, sizeof card, "%s/card.json", out);
+    ck_assert_int_eq(access(card, F_OK), 0);
+    /* a folder that is there already is never built over */
+    ck_assert_int_eq(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, NULL, NULL, &err),
+                     RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "already exists"), "%s", err.msg);
+    /* a failed build leaves nothing behind (a missing raw folder fails it at once) */
+    fx_path(out, sizeof out, "ds2");
+    ck_assert_int_ne(rk_fashion_scenes_build(&p, "/nonexistent", out, 1, NULL, NULL, &err),
+                     RK_OK);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%d", out, (int)getpid());
+    ck_assert_int_ne(access(tmp, F_OK), 0);
 }
 END_TEST
 
@@ -299,6 +341,125 @@ START_TEST(undecodable_and_truncated_jpegs_are_errors)
     free(data);
     ck_assert(rk_dataset_load(&d, fx_tmp, ann, 1, &err) != RK_OK);
     ck_assert_msg(strstr(err.msg, "b.jpg") && strstr(err.msg, "truncated"), "%s", err.msg);
+}
+END_TEST
+
+/* Issue 25: a COCO file_name of ../../../../etc/passwd made `data check` open a file outside
+ * --images and quote its first bytes in the error. */
+START_TEST(a_file_name_outside_the_images_folder_is_refused)
+{
+    const char *names[] = {"../../../../etc/passwd", "/etc/passwd", "sub/../../a.jpg", ".."};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *bad = replace(GOOD, "\"b.jpg\"", "\"XX\"");
+        char *bad2 = replace(bad, "XX", names[i]);
+        expect_error(bad2, "image id 2", "leaves the images folder");
+        free(bad), free(bad2);
+    }
+    /* a subfolder is fine (and "..b.jpg" is a name like any other) */
+    char *ok = replace(GOOD, "\"b.jpg\"", "\"sub/..b.jpg\"");
+    make_dataset(ok);
+    char p[400];
+    fx_path(p, sizeof p, "sub");
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    fx_path(p, sizeof p, "sub/..b.jpg");
+    make_jpeg(p, 16, 16);
+    char ann[400];
+    fx_path(ann, sizeof ann, "ann.json");
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&d, fx_tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
+    rk_dataset_free(&d);
+    free(ok);
+}
+END_TEST
+
+/* SOI, a quantisation table, EOI: 73 bytes, no frame, so no size. libFuzzer found that
+ * tjDecompressHeader3 accepts it and leaves width and height unset (issue 25). */
+static size_t frameless_jpeg(unsigned char *b)
+{
+    size_t n = 0;
+    b[n++] = 0xFF, b[n++] = 0xD8;                             /* SOI */
+    b[n++] = 0xFF, b[n++] = 0xDB, b[n++] = 0x00, b[n++] = 0x43; /* DQT, length 67 */
+    b[n++] = 0x00;                                            /* 8-bit table 0 */
+    for (int i = 0; i < 64; i++) b[n++] = 1;
+    b[n++] = 0xFF, b[n++] = 0xD9; /* EOI */
+    return n;
+}
+
+START_TEST(a_jpeg_without_a_frame_is_an_error)
+{
+    unsigned char b[80];
+    size_t n = frameless_jpeg(b);
+    ck_assert_int_eq(n, 73);
+    rk_image im;
+    rk_err err = {0};
+    ck_assert_int_eq(rk_jpeg_decode(&im, b, n, 3, "frameless", &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "without an image frame"), "%s", err.msg);
+    ck_assert(im.px == NULL);
+}
+END_TEST
+
+/* A real 16x16 JPEG whose frame header claims 65500 x 65500. */
+static void make_huge_header(const char *path)
+{
+    make_jpeg(path, 16, 16);
+    char *data;
+    size_t n;
+    rk_err err;
+    ck_assert(rk_read_file(path, &data, &n, &err) == RK_OK);
+    int patched = 0;
+    for (size_t i = 0; i + 9 < n && !patched; i++)
+        if ((unsigned char)data[i] == 0xFF && (unsigned char)data[i + 1] == 0xC0) { /* SOF0 */
+            data[i + 5] = (char)0xFF, data[i + 6] = (char)0xDC; /* height 65500 */
+            data[i + 7] = (char)0xFF, data[i + 8] = (char)0xDC; /* width */
+            patched = 1;
+        }
+    ck_assert(patched);
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+    free(data);
+}
+
+/* Issue 25: a 65500 x 65500 header allocated 12.9 GB before its size was compared with the
+ * annotation's. The size is compared first, and no image beyond RK_IMAGE_MAX_PIXELS is
+ * allocated at all. */
+START_TEST(a_huge_jpeg_header_allocates_nothing)
+{
+    make_dataset(GOOD);
+    char p[400], ann[400];
+    fx_path(p, sizeof p, "b.jpg");
+    make_huge_header(p);
+    fx_path(ann, sizeof ann, "ann.json");
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_int_eq(rk_dataset_load(&d, fx_tmp, ann, 1, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "65500x65500, the annotations say 16x16") &&
+                  strstr(err.msg, "image id 2"), "%s", err.msg);
+    rk_image im;
+    ck_assert_int_eq(rk_jpeg_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "larger than rethink reads"), "%s", err.msg);
+    ck_assert(im.px == NULL);
+}
+END_TEST
+
+/* Issue 25: a symlink to /dev/zero read until memory ran out; a FIFO hung the load. Only
+ * regular files are images. */
+START_TEST(a_device_a_fifo_or_a_folder_is_not_an_image)
+{
+    char p[400];
+    rk_image im;
+    rk_err err = {0};
+    fx_path(p, sizeof p, "zero.jpg");
+    ck_assert_int_eq(symlink("/dev/zero", p), 0);
+    ck_assert_int_eq(rk_jpeg_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "not a regular file (a device)"), "%s", err.msg);
+    fx_path(p, sizeof p, "fifo.jpg");
+    ck_assert_int_eq(mkfifo(p, 0644), 0);
+    ck_assert_int_eq(rk_jpeg_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "(a FIFO)"), "%s", err.msg);
+    ck_assert_int_eq(rk_jpeg_load(&im, fx_tmp, 3, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "(a folder)"), "%s", err.msg);
 }
 END_TEST
 
@@ -609,6 +770,7 @@ Suite *suite_data(void)
     tcase_add_test(b, rendered_boxes_are_tight_around_visible_object_pixels);
     tcase_add_test(b, same_seed_gives_byte_identical_files_whatever_the_thread_count);
     tcase_add_test(b, different_seed_gives_different_data);
+    tcase_add_test(b, a_build_appears_only_when_it_is_complete);
     tcase_add_test(b, scene_parameters_out_of_range_name_the_option);
     suite_add_tcase(s, b);
     TCase *l = tcase_create("load");
@@ -618,6 +780,10 @@ Suite *suite_data(void)
     tcase_add_test(l, missing_image_file_names_file_and_id);
     tcase_add_test(l, undecodable_and_truncated_jpegs_are_errors);
     tcase_add_test(l, image_size_differing_from_json_is_an_error);
+    tcase_add_test(l, a_file_name_outside_the_images_folder_is_refused);
+    tcase_add_test(l, a_jpeg_without_a_frame_is_an_error);
+    tcase_add_test(l, a_huge_jpeg_header_allocates_nothing);
+    tcase_add_test(l, a_device_a_fifo_or_a_folder_is_not_an_image);
     tcase_add_test(l, box_outside_image_or_non_positive_is_an_error);
     tcase_add_test(l, unknown_category_or_image_is_an_error);
     tcase_add_test(l, duplicate_ids_are_errors);

@@ -1018,6 +1018,50 @@ START_TEST(a_fixed_budget_stopping_on_its_budget_is_not_budget_limited)
 }
 END_TEST
 
+/* Issue 25: `n = 1e30` or `n = -5` was converted to size_t before its range was checked
+ * (undefined behaviour, caught by UBSan). Every such count is an error naming file:line. */
+START_TEST(a_baseline_count_out_of_range_is_an_error)
+{
+    const char *bad[] = {"1e30", "-5", "0", "2.5", "1e6.5", "inf", "nan", "1000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[256], p[512];
+        snprintf(text, sizeof text, "[tolerance]\nAP = 0.01\n[cell.1]\narm = scratch\naug = S1\n"
+                 "fraction = 0.5\nn = %s\nAP = 0.3\n", bad[i]);
+        write_file("n.ini", text);
+        fx_path(p, sizeof p, "n.ini");
+        rk_claimset cs = {0};
+        rk_err err = {0};
+        ck_assert_msg(rk_claimset_add_baseline(&cs, p, &err) != RK_OK, "n = %s accepted", bad[i]);
+        ck_assert_msg(strstr(err.msg, "n.ini:7:") && (strstr(err.msg, "'n'") ||
+                      strstr(err.msg, "expected a number")), "n = %s: %s", bad[i], err.msg);
+        rk_claimset_free(&cs);
+    }
+}
+END_TEST
+
+/* Found by the results-database fuzzer (tests/fuzz/corpus/store/crash-index-disagrees.db):
+ * three bytes changed a study's name in its table but not in its index, so the study was
+ * found by one and its trials not by the other; the report sorted the empty lists through
+ * NULL pointers (undefined behaviour, UBSan) and drew nothing. The opener's integrity check
+ * names the file corrupt. */
+START_TEST(a_database_whose_index_disagrees_with_its_table_is_named_corrupt)
+{
+    char db[512];
+    fx_path(db, sizeof db, "crash.db");
+    FILE *in = fopen(RK_SOURCE_DIR "/tests/fuzz/corpus/store/crash-index-disagrees.db", "rb");
+    FILE *out = fopen(db, "wb");
+    ck_assert(in && out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    fclose(in), fclose(out);
+    rk_results r;
+    rk_err err = {0};
+    ck_assert_int_eq(rk_results_load(&r, db, NULL, 0.95, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "corrupt") && strstr(err.msg, "index"), "%s", err.msg);
+}
+END_TEST
+
 /* ---- the report folder ---- */
 
 static void write_report(const char *dir, rk_report_files *files, const char *gnuplot, int *rc,
@@ -1515,6 +1559,8 @@ Suite *suite_report(void)
     tcase_add_test(cl, verdicts_on_fewer_than_four_seeds_are_stated_as_indicative);
     tcase_add_test(cl, a_claim_resting_on_a_budget_limited_cell_is_inconclusive_unless_told_to_ignore);
     tcase_add_test(cl, a_fixed_budget_stopping_on_its_budget_is_not_budget_limited);
+    tcase_add_test(cl, a_baseline_count_out_of_range_is_an_error);
+    tcase_add_test(cl, a_database_whose_index_disagrees_with_its_table_is_named_corrupt);
     suite_add_tcase(s, cl);
     TCase *rp = tcase_create("folder");
     tcase_add_checked_fixture(rp, fx_tmp_setup, fx_tmp_teardown);

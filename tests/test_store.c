@@ -297,6 +297,89 @@ START_TEST(a_file_that_is_not_a_database_is_a_clear_error)
 }
 END_TEST
 
+/* Issue 25: `ls` and `merge` on an SQLite file of another program added rethink's tables to
+ * it and switched it to WAL. Opening one for writing is refused before anything is written:
+ * the file keeps every byte and its journal mode. An empty file is a new store. */
+START_TEST(a_database_of_another_program_is_never_written)
+{
+    char db[300], empty[300];
+    fx_path(db, sizeof db, "foreign.db");
+    fx_path(empty, sizeof empty, "empty.db");
+    ck_assert_int_eq(raw_exec(db, "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x')"),
+                     SQLITE_OK);
+    char before[65], after[65];
+    rk_err err = {0};
+    ck_assert(rk_sha256_file(db, before, &err) == RK_OK);
+    rk_store *s = NULL;
+    ck_assert_int_eq(rk_store_open(&s, db, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "another program") && strstr(err.msg, "refusing"), "%s",
+                  err.msg);
+    ck_assert_ptr_null(s);
+    ck_assert(rk_sha256_file(db, after, &err) == RK_OK);
+    ck_assert_str_eq(before, after);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    ck_assert_int_ne(access(wal, F_OK), 0);
+    /* nor merged into, nor merged from */
+    rk_store *dst = open_ok(empty);
+    ck_assert_int_eq(rk_store_merge(dst, db, NULL, &err), RK_EFORMAT);
+    rk_store_close(dst);
+    ck_assert(rk_sha256_file(db, after, &err) == RK_OK);
+    ck_assert_str_eq(before, after);
+    /* a file of zero bytes is a new database */
+    fx_path(empty, sizeof empty, "zero.db");
+    FILE *f = fopen(empty, "wb");
+    fclose(f);
+    ck_assert_msg(rk_store_open(&s, empty, &err) == RK_OK, "%s", err.msg);
+    rk_store_close(s);
+}
+END_TEST
+
+/* The page of a table or index overwritten with garbage, as a bad disk or a copy cut short
+ * leaves it: the root page of `what` (from sqlite_master). */
+static void corrupt_page_of(const char *db, const char *what)
+{
+    char q[200];
+    snprintf(q, sizeof q, "SELECT rootpage FROM sqlite_master WHERE name = '%s'", what);
+    long long page = raw_int(db, q), size = raw_int(db, "PRAGMA page_size");
+    ck_assert_int_eq(raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), SQLITE_OK);
+    FILE *f = fopen(db, "r+b");
+    ck_assert(f);
+    ck_assert_int_eq(fseek(f, (long)((page - 1) * size), SEEK_SET), 0);
+    for (long long i = 0; i < size; i++) fputc((int)((i * 131 + 7) & 0xff), f);
+    fclose(f);
+}
+
+/* Issue 25: a corrupt database read as "no finished trials yet": an index page gone bad
+ * answers a query with fewer rows and no error. The read-only opener checks the file. */
+START_TEST(a_corrupt_database_says_it_is_corrupt)
+{
+    char db[300];
+    fx_path(db, sizeof db, "c.db");
+    rk_store *s = open_ok(db);
+    for (int i = 0; i < 50; i++) reg(s, "st", "scratch", i, 0);
+    rk_store_close(s);
+    corrupt_page_of(db, "trials_study_status");
+    rk_err err = {0};
+    ck_assert_int_eq(rk_store_open_readonly(&s, db, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "corrupt") && strstr(err.msg, db), "%s", err.msg);
+    ck_assert_ptr_null(s);
+    /* a store opened for writing names it too, at the first statement that meets it */
+    fx_path(db, sizeof db, "c2.db");
+    s = open_ok(db);
+    for (int i = 0; i < 50; i++) reg(s, "st", "scratch", i, 0);
+    rk_store_close(s);
+    corrupt_page_of(db, "trials");
+    if (rk_store_open(&s, db, &err) == RK_OK) {
+        rk_trial *t = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(rk_store_trials_list(s, NULL, -1, &t, &n, &err), RK_EFORMAT);
+        rk_store_close(s);
+    }
+    ck_assert_msg(strstr(err.msg, "corrupt"), "%s", err.msg);
+}
+END_TEST
+
 /* What report and check rely on: a read-only store changes nothing, ever, and says clearly
  * what it cannot read. */
 START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
@@ -330,7 +413,10 @@ START_TEST(a_read_only_store_never_writes_and_refuses_what_it_cannot_read)
     ck_assert_msg(strstr(err.msg, "no such database"), "%s", err.msg);
     ck_assert_int_eq(access(missing, F_OK), -1); /* not created */
     write_junk(junk);
-    ck_assert_int_eq(rk_store_open_readonly(&s, junk, &err), RK_EINVAL);
+    ck_assert_int_eq(rk_store_open_readonly(&s, junk, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "not an SQLite database"), "%s", err.msg);
+    ck_assert_int_eq(raw_exec(missing, "CREATE TABLE x (a)"), SQLITE_OK);
+    ck_assert_int_eq(rk_store_open_readonly(&s, missing, &err), RK_EINVAL);
     ck_assert_msg(strstr(err.msg, "not a rethink results database"), "%s", err.msg);
     ck_assert_int_eq(raw_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'from the future')"),
                      SQLITE_OK);
@@ -552,7 +638,8 @@ START_TEST(a_finished_trial_is_never_acquired_again)
 }
 END_TEST
 
-START_TEST(a_stale_running_trial_is_reclaimed_and_its_attempt_counted)
+/* The lease number counts every acquire; the budget only the trial's own failures. */
+START_TEST(a_stale_running_trial_is_reclaimed_under_a_new_lease)
 {
     char db[300];
     fx_path(db, sizeof db, "a.db");
@@ -588,37 +675,93 @@ START_TEST(a_stale_running_trial_is_reclaimed_and_its_attempt_counted)
 }
 END_TEST
 
-START_TEST(a_stale_trial_is_failed_after_max_attempts)
+/* Issue 25: three kills of the same trial used up its 3 attempts and left it failed for
+ * good. A worker that stops sending heartbeats (killed, its machine gone) is an
+ * interruption: the trial goes back to pending however often it happens. */
+START_TEST(a_trial_whose_workers_keep_dying_is_never_failed_for_it)
 {
     char db[300];
     fx_path(db, sizeof db, "a.db");
     rk_store *s = open_ok(db);
     int64_t id = reg(s, "st", "scratch", 1, 2);
-    for (int a = 1; a <= 2; a++) {
+    for (int a = 1; a <= 5; a++) {
         int got;
         rk_trial t = acquire_ok(s, "st", &got);
         ck_assert_int_eq(got, 1);
-        ck_assert_int_eq(t.attempts, a);
+        ck_assert_int_eq(t.attempts, a); /* the lease number still counts every one */
+        if (a > 1) {
+            ck_assert_msg(t.error && strstr(t.error, "not counted"), "%s", t.error);
+            ck_assert_int_eq(t.error_code, RK_EINTERRUPTED);
+        }
         rk_trial_clear(&t);
         age_heartbeats(db);
     }
-    int got;
-    rk_trial t = acquire_ok(s, "st", &got);
-    ck_assert_int_eq(got, 0);
     rk_err err = {0};
+    size_t n = 0;
+    ck_assert(rk_store_reset_stale(s, "st", 60, &n, &err) == RK_OK);
+    ck_assert_int_eq(n, 1);
+    rk_trial t;
     int found;
     ck_assert(rk_store_trial_get(s, id, &t, &found, &err) == RK_OK && found);
+    ck_assert_int_eq(t.status, RK_TRIAL_PENDING);
+    rk_trial_clear(&t);
+    /* its own failures still count: two use the budget of 2 */
+    for (int a = 0; a < 2; a++) {
+        int got;
+        t = acquire_ok(s, "st", &got);
+        ck_assert_int_eq(got, 1);
+        ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EINVAL, "bad", 1, &err) == RK_OK);
+        rk_trial_clear(&t);
+    }
+    ck_assert(rk_store_trial_get(s, id, &t, &found, &err) == RK_OK && found);
     ck_assert_int_eq(t.status, RK_TRIAL_FAILED);
-    ck_assert_msg(strstr(t.error, "2 attempts"), "%s", t.error);
+    ck_assert_int_eq(t.attempts, 7);
     rk_trial_clear(&t);
     /* retry_failed gives a fresh budget; lease numbers keep counting up */
-    size_t n;
     ck_assert(rk_store_retry_failed(s, "st", &n, &err) == RK_OK);
     ck_assert_int_eq(n, 1);
+    int got;
     t = acquire_ok(s, "st", &got);
     ck_assert_int_eq(got, 1);
-    ck_assert_int_eq(t.attempts, 3);
+    ck_assert_int_eq(t.attempts, 8);
     rk_trial_clear(&t);
+    rk_store_close(s);
+}
+END_TEST
+
+/* Issue 25: a full disk (or memory, or a stop signal) failed trials as if their configs
+ * were wrong. An interrupted attempt goes back to pending, with or without retry, and is
+ * not charged; its code is recorded. */
+START_TEST(an_interrupted_attempt_is_not_charged_to_the_trial)
+{
+    char db[300];
+    fx_path(db, sizeof db, "a.db");
+    rk_store *s = open_ok(db);
+    int64_t id = reg(s, "st", "scratch", 1, 1);
+    rk_err err = {0};
+    const int codes[] = {RK_ENOSPACE, RK_ENOMEM, RK_EINTERRUPTED, RK_ENOSPACE};
+    for (int i = 0; i < 4; i++) {
+        int got;
+        rk_trial t = acquire_ok(s, "st", &got);
+        ck_assert_int_eq(got, 1);
+        ck_assert(rk_store_trial_fail(s, id, t.attempts, codes[i], "No space left on device",
+                                      i % 2, &err) == RK_OK);
+        rk_trial_clear(&t);
+        ck_assert(rk_store_trial_get(s, id, &t, &got, &err) == RK_OK && got);
+        ck_assert_int_eq(t.status, RK_TRIAL_PENDING);
+        ck_assert_int_eq(t.error_code, codes[i]);
+        rk_trial_clear(&t);
+    }
+    /* one own failure uses the budget of 1 */
+    int got;
+    rk_trial t = acquire_ok(s, "st", &got);
+    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EDIVERGED, "loss is NaN", 1, &err) ==
+              RK_OK);
+    rk_trial_clear(&t);
+    ck_assert(rk_store_trial_get(s, id, &t, &got, &err) == RK_OK && got);
+    ck_assert_int_eq(t.status, RK_TRIAL_FAILED);
+    rk_trial_clear(&t);
+    check_ok(s);
     rk_store_close(s);
 }
 END_TEST
@@ -639,7 +782,7 @@ START_TEST(fail_with_retry_returns_to_pending_until_attempts_run_out)
     ck_assert_int_eq(got, 1);
     ck_assert_str_eq(t.error, "loss is NaN");
     ck_assert_int_eq(t.error_code, RK_EDIVERGED);
-    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EIO, "no disk", 1, &err) == RK_OK);
+    ck_assert(rk_store_trial_fail(s, id, t.attempts, RK_EIO, "cannot read x", 1, &err) == RK_OK);
     rk_trial_clear(&t);
     t = acquire_ok(s, "st", &got);
     ck_assert_int_eq(got, 0);
@@ -826,6 +969,38 @@ START_TEST(removing_a_study_removes_its_trials_and_claims_only)
     ck_assert_int_eq(rk_store_study_remove(s, "st", &n, &err), RK_EINVAL); /* gone */
     check_ok(s);
     rk_store_close(s);
+}
+END_TEST
+
+/* A full disk is an interruption (RK_ENOSPACE), whoever meets it: the store (SQLite's
+ * SQLITE_FULL, here from a page limit on the connection) and a file being written (the
+ * checkpoints, pseudo-labels, annotations: rk_file_replace; /dev/full answers ENOSPC). */
+START_TEST(a_full_disk_is_an_interruption_wherever_it_is_met)
+{
+    char db[300], path[300], tmp[310];
+    fx_path(db, sizeof db, "full.db");
+    rk_store *s = open_ok(db);
+    rk_err err = {0};
+    ck_assert_int_eq(sqlite3_exec(s->db, "PRAGMA max_page_count = 40", NULL, NULL, NULL),
+                     SQLITE_OK);
+    int rc = RK_OK;
+    char cfg[256];
+    for (int i = 0; i < 1000 && !rc; i++) {
+        snprintf(cfg, sizeof cfg, "{\"trial\": {\"seed\": %d, \"pad\": \"%0100d\"}}", i, i);
+        rk_trial_spec sp = {.study = "st", .config_json = cfg, .arm = "scratch"};
+        rc = rk_store_trial_register(s, &sp, NULL, NULL, NULL, &err);
+    }
+    ck_assert_int_eq(rc, RK_ENOSPACE);
+    ck_assert(rk_rc_interrupted(rc));
+    rk_store_close(s);
+    FILE *f = fopen("/dev/full", "w");
+    ck_assert(f);
+    for (int i = 0; i < 10000; i++) fputs("a line of a checkpoint\n", f);
+    fx_path(path, sizeof path, "x.ckpt");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(rk_file_replace(f, tmp, path, &err), RK_ENOSPACE);
+    ck_assert_msg(strstr(err.msg, "No space left"), "%s", err.msg);
+    ck_assert_int_ne(access(path, F_OK), 0);
 }
 END_TEST
 
@@ -1318,9 +1493,9 @@ typedef struct worker_cfg {
     int metrics_per_trial;
     int work_us;       /* "training" between the writes of a trial */
     double deadline_s; /* give up after this long */
-    int held_fd;       /* > 0: after its first heartbeat the worker writes a byte here and
-                          waits (for ever) for one on hold_fd, holding its trial: a kill then
-                          lands at a known moment */
+    int held_fd;       /* > 0: after its first trial's first heartbeat the worker writes a
+                          byte here and waits for one on hold_fd, holding its trial: a kill
+                          (or the test's next step) then lands at a known moment */
     int hold_fd;
 } worker_cfg;
 
@@ -1363,7 +1538,7 @@ static int worker_loop(const worker_cfg *w, int slot, const int *gate)
             continue;
         }
         if (rk_store_trial_heartbeat(s, t.id, t.attempts, &err)) goto fail_t;
-        if (w->held_fd > 0) {
+        if (w->held_fd > 0 && done == 0) {
             char c = 'h';
             (void)!write(w->held_fd, &c, 1);
             (void)!read(w->hold_fd, &c, 1);
@@ -1452,13 +1627,22 @@ START_TEST(eight_workers_never_see_a_locked_database_and_finish_each_trial_once)
     /* 1 ms of "training" per trial: real workers spend their time outside the database,
      * which is what lets every one of them in (a tight loop of writes lets SQLite's busy
      * handler, which backs off to 100 ms sleeps, starve some workers — slow, never failing). */
+    /* each worker holds its first trial until all eight hold one: that all took part is then
+     * a fact of the test, not of the machine's scheduling (a worker descheduled for the
+     * whole run on a loaded machine would otherwise get none) */
+    int held[2], hold[2];
+    ck_assert(pipe(held) == 0 && pipe(hold) == 0);
     worker_cfg w = {.db = db, .stale_s = 60, .metrics_per_trial = 8, .work_us = 1000,
-                    .deadline_s = 60};
+                    .deadline_s = 60, .held_fd = held[1], .hold_fd = hold[0]};
     pid_t pid[W];
     for (int i = 0; i < W; i++) pid[i] = spawn_worker(&w, i, fds[1], gate);
     close(fds[1]);
     close(gate[0]);
     close(gate[1]); /* go */
+    char c;
+    for (int i = 0; i < W; i++) ck_assert_int_eq(read(held[0], &c, 1), 1);
+    for (int i = 0; i < W; i++) ck_assert_int_eq(write(hold[1], "g", 1), 1);
+    close(held[0]), close(held[1]), close(hold[0]), close(hold[1]);
     int total = 0;
     for (int i = 0; i < W; i++) {
         int st;
@@ -1471,7 +1655,7 @@ START_TEST(eight_workers_never_see_a_locked_database_and_finish_each_trial_once)
     ck_assert_int_eq(total, N); /* no finish was reported twice or lost */
     assert_all_finished(db, N, 1);
     ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM metrics"), N * 8);
-    /* all eight took part (with 240 trials on 2 cores, each gets some) */
+    /* all eight held a lease at once, and took part */
     ck_assert_int_eq(raw_int(db, "SELECT count(DISTINCT worker) FROM trials"), W);
 }
 END_TEST
@@ -1598,6 +1782,8 @@ Suite *suite_store(void)
     tcase_add_test(sc, concurrent_openers_of_a_fresh_file_create_the_schema_once);
     tcase_add_test(sc, a_file_that_is_not_a_database_is_a_clear_error);
     tcase_add_test(sc, a_read_only_store_never_writes_and_refuses_what_it_cannot_read);
+    tcase_add_test(sc, a_database_of_another_program_is_never_written);
+    tcase_add_test(sc, a_corrupt_database_says_it_is_corrupt);
     tcase_add_test(sc, a_version_1_database_reads_as_it_migrates_and_stays_version_1);
     tcase_add_test(sc, protocol_facts_round_trip_and_an_older_file_reads_them_as_unknown);
     suite_add_tcase(s, sc);
@@ -1607,8 +1793,10 @@ Suite *suite_store(void)
     tcase_add_test(lc, one_hash_with_two_configs_is_refused);
     tcase_add_test(lc, acquire_returns_each_pending_trial_once);
     tcase_add_test(lc, a_finished_trial_is_never_acquired_again);
-    tcase_add_test(lc, a_stale_running_trial_is_reclaimed_and_its_attempt_counted);
-    tcase_add_test(lc, a_stale_trial_is_failed_after_max_attempts);
+    tcase_add_test(lc, a_stale_running_trial_is_reclaimed_under_a_new_lease);
+    tcase_add_test(lc, a_trial_whose_workers_keep_dying_is_never_failed_for_it);
+    tcase_add_test(lc, an_interrupted_attempt_is_not_charged_to_the_trial);
+    tcase_add_test(lc, a_full_disk_is_an_interruption_wherever_it_is_met);
     tcase_add_test(lc, fail_with_retry_returns_to_pending_until_attempts_run_out);
     tcase_add_test(lc, dependencies_gate_acquiring);
     tcase_add_test(lc, a_failed_dependency_fails_its_dependents_by_name);

@@ -3,6 +3,8 @@
  * stage/shard membership, next-ready order, finishing, and reclaiming a dead worker's trial.
  * A student never trains its teacher itself (rk_trial_run). */
 #include <check.h>
+#include <signal.h>
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -509,11 +511,17 @@ START_TEST(a_dead_workers_trial_goes_back_to_pending)
     ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
-    /* a pid that was a process of this host and is gone: a child, exited and reaped */
-    pid_t dead = fork();
-    if (dead == 0) _exit(0);
-    ck_assert_int_gt(dead, 0);
-    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    /* a pid no process of this host has: one above the kernel's pid_max (a child that
+     * exited would do, until the kernel hands its pid to another process: on a busy
+     * machine it may) */
+    long pid_max = 4194304; /* the largest pid_max there is, if /proc does not say */
+    FILE *pm = fopen("/proc/sys/kernel/pid_max", "r");
+    if (pm) {
+        if (fscanf(pm, "%ld", &pid_max) != 1) pid_max = 4194304;
+        fclose(pm);
+    }
+    pid_t dead = (pid_t)(pid_max + 1);
+    ck_assert(kill(dead, 0) != 0 && errno == ESRCH);
     take_as(s, p.t[0].id, host, dead);
     /* while another trial's worker lives (this process), nothing is reclaimed */
     take_as(s, p.t[1].id, host, getpid());
@@ -562,6 +570,43 @@ START_TEST(a_student_never_trains_its_teacher)
 }
 END_TEST
 
+/* Issue 25: a labels.csv cut short by an interrupted build trained a pretrain trial to AP
+ * 0.0003, since the folder looked built and a missing card skipped every check. The card's
+ * checksums are checked, and a folder the sweep may build must carry its card; a dataset of
+ * the user's own (study.build_data = 0) needs none. */
+START_TEST(a_dataset_folder_whose_files_are_not_the_built_ones_is_an_error)
+{
+    char text[1024], p[400];
+    snprintf(text, sizeof text,
+             "[study]\nname = t\ndata = %s/data\n[data]\ntrain = 6\nval = 2\nsource = 4\n",
+             fx_tmp);
+    rk_sweep_plan plan;
+    plan_of(text, NULL, 0, &plan);
+    rk_err err = {0};
+    const rk_config *c = &plan.t[0].cfg;
+    ck_assert_msg(rk_trial_prepare_data(c, NULL, NULL, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_trial_prepare_data(c, NULL, NULL, &err) == RK_OK, "%s", err.msg);
+    /* labels.csv cut short */
+    snprintf(p, sizeof p, "%s/data/source/labels.csv", fx_tmp);
+    ck_assert_int_eq(truncate(p, 40), 0);
+    ck_assert_int_eq(rk_trial_prepare_data(c, NULL, NULL, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "labels.csv") && strstr(err.msg, "SHA-256"), "%s", err.msg);
+    /* no card at all */
+    snprintf(p, sizeof p, "%s/data/card.json", fx_tmp);
+    ck_assert_int_eq(unlink(p), 0);
+    ck_assert_int_eq(rk_trial_prepare_data(c, NULL, NULL, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "no dataset card") && strstr(err.msg, "study.build_data = 0"),
+                  "%s", err.msg);
+    rk_sweep_plan_free(&plan);
+    /* the same folder as a dataset of the user's own: no card needed */
+    const char *ov[] = {"study.build_data=0"};
+    plan_of(text, ov, 1, &plan);
+    ck_assert_msg(rk_trial_prepare_data(&plan.t[0].cfg, NULL, NULL, &err) == RK_OK, "%s",
+                  err.msg);
+    rk_sweep_plan_free(&plan);
+}
+END_TEST
+
 Suite *suite_sweep(void)
 {
     Suite *s = suite_create("sweep");
@@ -579,6 +624,7 @@ Suite *suite_sweep(void)
     tcase_add_test(tc, a_stage_two_run_names_a_teacher_that_is_not_finished);
     tcase_add_test(tc, a_dead_workers_trial_goes_back_to_pending);
     tcase_add_test(tc, a_student_never_trains_its_teacher);
+    tcase_add_test(tc, a_dataset_folder_whose_files_are_not_the_built_ones_is_an_error);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -76,6 +76,8 @@ typedef struct rk_arm_sel {
     size_t nwhere;
 } rk_arm_sel;
 
+#define RK_BASELINE_MAX_N 1000000 /* seeds a baseline cell may count */
+
 typedef struct rk_baseline_cell {
     char *arm, *aug, *variant;
     double fraction;

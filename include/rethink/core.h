@@ -11,14 +11,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define RK_VERSION "0.1.0"
 
 /* ---- errors ---- */
 /* RK_EDIVERGED: training stopped on a non-finite loss. The store records a failed trial's
- * code, so a claims check counts divergence by it, never by the message's text. */
+ * code, so a claims check counts divergence by it, never by the message's text.
+ * RK_ENOSPACE: a write found the disk (or a quota) full. RK_EINTERRUPTED: the work was
+ * stopped from outside (a signal, a worker that stopped sending heartbeats). */
 enum { RK_OK = 0, RK_EINVAL = 1, RK_EIO = 2, RK_ENOMEM = 3, RK_EFORMAT = 4, RK_EDNNL = 5,
-       RK_EDIVERGED = 6 };
+       RK_EDIVERGED = 6, RK_ENOSPACE = 7, RK_EINTERRUPTED = 8 };
+
+/* Whether rc says the work was interrupted — out of memory, out of disk, stopped from
+ * outside — rather than failed by its own fault (a bad config, divergence, unreadable
+ * input). The store does not count an interrupted attempt against a trial's budget. */
+int rk_rc_interrupted(int rc);
+/* The rc for a failed system call's errno: RK_ENOSPACE for ENOSPC and EDQUOT, RK_ENOMEM for
+ * ENOMEM, RK_EIO otherwise. */
+int rk_errno_rc(int e);
 
 typedef struct rk_err {
     int rc;
@@ -65,8 +76,16 @@ void rk_ini_free(rk_ini_item *items, size_t n);
 
 /* Creates a folder and its parents (like mkdir -p). */
 int rk_mkdirs(const char *path, rk_err *err);
+/* Removes a folder and everything in it (like rm -rf, never following a symbolic link out
+ * of it); a missing path is no error. */
+int rk_remove_tree(const char *path, rk_err *err);
 /* Reads a whole file (NUL-terminated); *n gets the length. */
 int rk_read_file(const char *path, char **data, size_t *n, rk_err *err);
+/* Ends a file written at tmp to stand in for path: flushes and closes f (which may be NULL
+ * when opening tmp failed: then errno says why), then renames tmp over path, so a reader
+ * sees the old file or the whole new one, never half. On failure tmp is removed and the rc
+ * says why (rk_errno_rc: RK_ENOSPACE for a full disk). */
+int rk_file_replace(FILE *f, const char *tmp, const char *path, rk_err *err);
 /* SHA-256 (nettle) as 64 lowercase hex digits and a NUL. */
 void rk_sha256_hex(const void *p, size_t n, char out[65]);
 int rk_sha256_file(const char *path, char out[65], rk_err *err);

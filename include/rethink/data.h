@@ -22,9 +22,20 @@ typedef struct rk_image {
 int rk_image_alloc(rk_image *im, int w, int h, int c, rk_err *err);
 void rk_image_free(rk_image *im);
 
-/* JPEG through libjpeg-turbo. load: any size, gray or RGB, converted to `want_c` channels
- * (1 or 3; 0 keeps the file's). save: quality 1..100; deterministic bytes for equal input. */
+/* What an image read from a file may be at most: the input bounds every allocation. A
+ * side, the pixels (64 Mpx: 192 MB as RGB) and the file's bytes. */
+#define RK_IMAGE_MAX_SIDE 32768
+#define RK_IMAGE_MAX_PIXELS (1 << 26)
+#define RK_IMAGE_MAX_BYTES (256 << 20)
+
+/* JPEG through libjpeg-turbo. load: any size up to the limits above, gray or RGB, converted
+ * to `want_c` channels (1 or 3; 0 keeps the file's); the path must be a regular file (a
+ * FIFO or a device is refused, never read). load_sized: the image must be want_w x want_h
+ * (a COCO image's stated size), checked from the header before any pixel is allocated.
+ * save: quality 1..100; deterministic bytes for equal input. */
 int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err);
+int rk_jpeg_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
+                       rk_err *err);
 int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                    const char *name, rk_err *err);
 int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err);

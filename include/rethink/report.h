@@ -45,6 +45,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rethink/core.h"
 #include "rethink/store.h"
@@ -282,5 +283,9 @@ void rk_report_files_free(rk_report_files *f);
  * be NULL. */
 int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_files *files,
                     rk_err *err);
+
+/* One CSV field (RFC 4180): as it is, or quoted with its quotes doubled when it holds a
+ * comma, a quote or a line break (a study named "a,b" must not shift the columns after it). */
+void rk_csv_field(FILE *f, const char *s);
 
 #endif

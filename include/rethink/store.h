@@ -10,14 +10,18 @@
  *   (register) ────────────────────────────▶ pending
  *   pending  ──acquire───────────────────────▶ running
  *   running  ──finish────────────────────────▶ finished   terminal
- *   running  ──fail(retry) / stale heartbeat─▶ pending    if attempts remain, else failed
+ *   running  ──fail(retry)───────────────────▶ pending    if attempts remain, else failed
  *   running  ──fail──────────────────────────▶ failed
+ *   running  ──interrupted / stale heartbeat─▶ pending    always, not charged
  *   pending  ──a dependency failed───────────▶ failed     the error names the dependency
  *   failed   ──retry_failed / trials_retry───▶ pending    with a fresh attempt budget
  *   any but a live running one ──remove──────▶ (gone)     with all it recorded
  *
- * A trial is out of attempts when it was acquired max_attempts times since it was registered
- * (or since the last retry_failed).
+ * A trial is out of attempts when max_attempts of its attempts since it was registered (or
+ * since the last retry_failed) failed by its own fault. An interrupted attempt — a fail whose
+ * code rk_rc_interrupted (core.h: a full disk, no memory, stopped from outside), or a worker
+ * that stopped sending heartbeats — is never charged: kills, full disks and lost nodes never
+ * fail a trial.
  *
  * Leases: acquire increments `attempts` and hands it out; (trial id, attempt) is the lease.
  * heartbeat / metrics / finish / fail succeed only while the trial is still running under
@@ -77,7 +81,8 @@ typedef struct rk_store rk_store;
 
 /* Opens (creating if missing) the database at path: WAL journal, busy timeout, foreign keys,
  * then migrates an older schema to RK_STORE_SCHEMA_VERSION in one transaction. A database of
- * a newer schema is an RK_EFORMAT error naming both versions. */
+ * a newer schema is an RK_EFORMAT error naming both versions; an SQLite file of another
+ * program (tables, no schema_version) is an RK_EFORMAT error before anything is written. */
 int rk_store_open(rk_store **s, const char *path, rk_err *err);
 void rk_store_close(rk_store *s);
 int rk_store_schema_version(rk_store *s, int *version, rk_err *err);
@@ -147,11 +152,13 @@ typedef struct rk_acquire_opts {
     const char *host, *git_rev; /* may be NULL */
     double stale_s;      /* <= 0: RK_STORE_STALE_S */
     int64_t trial;       /* non-zero: take only this trial (if it is runnable) */
+    const int64_t *only; /* non-NULL: take only trials among only[0..nonly) (a sweep's own) */
+    size_t nonly;
 } rk_acquire_opts;
 
-/* Atomically takes the next runnable trial (lowest id first): pending with every dependency
- * finished, after first returning stale running trials (heartbeat older than stale_s) to
- * pending — or to failed once they used max_attempts — and failing pending trials whose
+/* Atomically takes the next runnable trial (lowest id first; with o->only, one of those):
+ * pending with every dependency finished, after first returning stale running trials
+ * (heartbeat older than stale_s) to pending, uncharged, and failing pending trials whose
  * dependency failed. On success *got = 1, t is filled (status running, t->attempts is the
  * lease); *got = 0 when nothing is runnable now. t is always safe to rk_trial_clear. */
 int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, int *got,
@@ -187,8 +194,9 @@ typedef struct rk_trial_outcome {
 int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_outcome *o,
                           rk_err *err);
 /* Records the failure: code is the rc the work failed with (core.h; 0 unknown), error its
- * message. With retry and attempts left the trial goes back to pending, otherwise it is
- * failed. */
+ * message. An interruption (rk_rc_interrupted(code)) goes back to pending and is not
+ * charged; otherwise, with retry and attempts left the trial goes back to pending, else it
+ * is failed. */
 int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, int code, const char *error,
                         int retry, rk_err *err);
 
@@ -209,7 +217,7 @@ typedef struct rk_trial_counts {
 
 int rk_store_counts(rk_store *s, const char *study, rk_trial_counts *c, rk_err *err);
 /* What acquire does first, on its own (a sweep calls it at start): stale running trials go
- * back to pending or, out of attempts, to failed. *n (may be NULL) counts trials changed. */
+ * back to pending, uncharged. *n (may be NULL) counts trials changed. */
 int rk_store_reset_stale(rk_store *s, const char *study, double stale_s, size_t *n,
                          rk_err *err);
 /* Failed trials of a study (NULL: all) go back to pending with a fresh budget of
@@ -383,7 +391,9 @@ void rk_claims_free(rk_claim *c, size_t n);
 
 /* Opens an existing database read-only: the schema version is checked (a newer one is an
  * RK_EFORMAT error naming both; a file that is not a rethink database, or a missing one, is
- * RK_EINVAL) and never migrated. Every write function fails on it. An older schema is read
+ * RK_EINVAL; one that is not an SQLite file, or is corrupt (PRAGMA integrity_check), RK_EFORMAT
+ * saying so) and never migrated. A WAL database on a read-only mount is read as immutable
+ * when no -wal file holds writes the main file lacks. Every write function fails on it. An older schema is read
  * as the current one, the columns added since filled as their migration fills them
  * (schema.c), without writing the file. */
 int rk_store_open_readonly(rk_store **s, const char *path, rk_err *err);

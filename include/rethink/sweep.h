@@ -85,11 +85,12 @@ int rk_sweep_retry_failed(rk_store *db, rk_sweep_plan *p, size_t *n, rk_err *err
  * must come from stage 1), -1 if none. After rk_sweep_refresh. */
 int rk_sweep_missing_teacher(const rk_sweep_plan *p);
 
-/* Takes the next runnable trial of the selection for the worker of o (its study, worker,
- * host, git_rev): the selected pending trial of lowest id that the store hands out
- * (dependencies, leases, attempts are the store's); the study's other trials are never
- * taken. *got: t holds it, *k its index in the plan. *left: whether any selected trial is
- * still pending or running. */
+/* Takes the next runnable trial for the worker of o (its study, worker, host, git_rev):
+ * the selected trial of lowest id the store hands out (dependencies, leases, attempts are
+ * the store's). Other trials of the study — another sweep's grid, other -s values — are
+ * never taken, so they are neither run nor charged a failed attempt here. *got: t holds it,
+ * *k its index in the plan. *left: whether any selected trial is still pending or
+ * running. */
 int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o, rk_trial *t,
                   int *got, int *k, int *left, rk_err *err);
 

@@ -570,10 +570,13 @@ int rk_baseline_load(rk_baseline *b, const char *path, rk_err *err)
         } else if (!strcmp(key, "fraction")) {
             c->fraction = v;
         } else if (!strcmp(key, "n")) {
-            if (v < 1 || v != floor(v))
-                rc = rk_errf(err, RK_EFORMAT, "%s:%d: [%s] key 'n': expected a count >= 1, got "
-                             "'%s'", path, x->line, x->section, x->value);
-            c->n = (size_t)v;
+            /* range first: converting 1e30 or -5 to size_t is undefined behaviour */
+            if (!(v >= 1 && v <= RK_BASELINE_MAX_N) || v != floor(v))
+                rc = rk_errf(err, RK_EFORMAT, "%s:%d: [%s] key 'n': expected a count of seeds "
+                             "from 1 to %d, got '%s'", path, x->line, x->section,
+                             RK_BASELINE_MAX_N, x->value);
+            else
+                c->n = (size_t)v;
         } else if (is_std) {
             c->std[si] = v;
         } else {
@@ -601,7 +604,7 @@ int rk_baseline_save(const rk_results *r, const char *path, rk_err *err)
     char tmp[2100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (!f) return rk_file_replace(f, tmp, path, err);
     fprintf(f, "; rethink baseline of study '%s': per cell (arm, aug, fraction, variant) the mean,\n"
                "; sample std and number of seeds of the 12 COCO stats (stored units: 0.01 = 1 AP\n"
                "; point). `rethink check --baseline FILE` fails a cell whose mean moved by more\n"
@@ -621,10 +624,5 @@ int rk_baseline_save(const rk_results *r, const char *path, rk_err *err)
                 fprintf(f, "%s.std = %.9g\n", rk_coco_stat_name(s), c->stat[s].std);
         }
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return RK_OK;
+    return rk_file_replace(f, tmp, path, err);
 }

@@ -28,9 +28,9 @@ int bench_eval(int argc, char **argv);
 const char *cli_git_rev(void);
 
 /* ---- the database, for commands that read what sweeps recorded (cmd_ls.c) ---- */
-/* Opens an existing database; a missing one is said ("rethink CMD: ..."), not created.
- * Returns 0, or 1 (said). */
-int cli_open_db(const char *path, rk_store **db, const char *cmd);
+/* Opens an existing database (readonly: rk_store_open_readonly, for commands that only
+ * look); a missing one is said ("rethink CMD: ..."), not created. Returns 0, or 1 (said). */
+int cli_open_db(const char *path, rk_store **db, const char *cmd, int readonly);
 /* The id of the trial that spec names: an id, or a prefix of its config hash. Returns 0,
  * 1 (no such trial) or 2 (a prefix of several), said. */
 int cli_trial_id(rk_store *db, const char *spec, int64_t *id, const char *cmd);

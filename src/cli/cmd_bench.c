@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cli.h"
@@ -100,6 +101,13 @@ static int bench_data(int argc, char **argv)
     if (cli_parse(&(cli_cmd){"bench data", DATA_HELP, opts}, argc, argv, &code)) return code;
     rk_scene_params p = rk_scene_defaults();
     rk_err err = {0};
+    /* a dataset an earlier run built there (it carries a card) is built again from scratch */
+    char card[4200];
+    snprintf(card, sizeof card, "%s/card.json", out);
+    if (access(card, F_OK) == 0 && rk_remove_tree(out, &err)) {
+        fprintf(stderr, "rethink bench data: %s\n", err.msg);
+        return 1;
+    }
     double t0 = rk_now();
     if (rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, threads, NULL, NULL, &err)) {
         fprintf(stderr, "rethink bench data: %s\n", err.msg);

@@ -1,5 +1,6 @@
 /* Looking at results: rethink ls (trials of a study), rethink show TRIAL (one trial's config,
  * results, per-category AP and compute) and rethink export --csv (every trial as one CSV row). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "cli.h"
 #include "rethink/eval.h"
+#include "rethink/report.h"
 #include "rethink/store.h"
 
 static const char *LS_HELP =
@@ -27,16 +29,19 @@ static const char *EXPORT_HELP =
 /* rk_trial_status_name of RK_TRIAL_PENDING.. in order */
 static const char *const STATUSES[] = {"pending", "running", "finished", "failed", NULL};
 
-int cli_open_db(const char *path, rk_store **db, const char *cmd)
+int cli_open_db(const char *path, rk_store **db, const char *cmd, int readonly)
 {
     FILE *f = fopen(path, "r");
     if (!f) { /* opening would create an empty database: say what is missing instead */
-        fprintf(stderr, "rethink %s: %s: no such database (run rethink sweep first)\n", cmd, path);
+        fprintf(stderr, "rethink %s: %s: %s\n", cmd, path,
+                errno == ENOENT ? "no such database (run rethink sweep first)" : strerror(errno));
         return 1;
     }
     fclose(f);
+    /* read-only: looking never writes (no migration, no WAL switch), works on a read-only
+     * mount, and a corrupt file or one of another program is named as such */
     rk_err err = {0};
-    if (rk_store_open(db, path, &err)) {
+    if (readonly ? rk_store_open_readonly(db, path, &err) : rk_store_open(db, path, &err)) {
         fprintf(stderr, "rethink %s: %s\n", cmd, err.msg);
         return 1;
     }
@@ -80,7 +85,7 @@ int cmd_ls(int argc, char **argv)
         {0}};
     if (cli_parse(&(cli_cmd){"ls", LS_HELP, opts}, argc, argv, &code)) return code;
     rk_store *db;
-    if (cli_open_db(db_path, &db, "ls")) return 1;
+    if (cli_open_db(db_path, &db, "ls", 1)) return 1;
     rk_trial *t = NULL;
     size_t n = 0;
     rk_err err = {0};
@@ -91,10 +96,14 @@ int cmd_ls(int argc, char **argv)
     }
     printf("%5s  %-9s %-20s %-4s %8s %4s %7s %7s %8s  %s\n", "id", "status", "arm", "aug",
            "fraction", "seed", "AP", "AP50", "wall s", "hash");
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
         double s[RK_COCO_NSTATS];
         int found = 0;
-        rk_store_result_get(db, t[i].id, s, &found, &err);
+        if ((rc = rk_store_result_get(db, t[i].id, s, &found, &err))) {
+            fprintf(stderr, "rethink ls: %s\n", err.msg);
+            break;
+        }
         printf("%5lld  %-9s %-20s %-4s %8g %4lld ", (long long)t[i].id,
                rk_trial_status_name(t[i].status), t[i].arm ? t[i].arm : "-",
                t[i].aug ? t[i].aug : "-", t[i].fraction, (long long)t[i].seed);
@@ -110,7 +119,7 @@ int cmd_ls(int argc, char **argv)
     }
     rk_trials_free(t, n);
     rk_store_close(db);
-    return 0;
+    return rc ? 1 : 0;
 }
 
 int cmd_show(int argc, char **argv)
@@ -127,7 +136,7 @@ int cmd_show(int argc, char **argv)
         return 2;
     }
     rk_store *db;
-    if (cli_open_db(db_path, &db, "show")) return 1;
+    if (cli_open_db(db_path, &db, "show", 1)) return 1;
     rk_err err = {0};
     rk_trial t = {0};
     int64_t id = 0;
@@ -188,7 +197,7 @@ int cmd_export(int argc, char **argv)
         return 2;
     }
     rk_store *db;
-    if (cli_open_db(db_path, &db, "export")) return 1;
+    if (cli_open_db(db_path, &db, "export", 1)) return 1;
     rk_trial *t = NULL;
     size_t n = 0;
     rk_err err = {0};
@@ -207,11 +216,15 @@ int cmd_export(int argc, char **argv)
           "teacher_cpu_s,pseudo_cpu_s", f);
     for (int i = 0; i < RK_COCO_NSTATS; i++) fprintf(f, ",%s", rk_coco_stat_name(i));
     fputc('\n', f);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(f, "%lld,%s,%s,%s,%s,%.17g,%lld,%s,%d,", (long long)t[i].id, t[i].study,
-                t[i].config_hash, t[i].arm ? t[i].arm : "", t[i].aug ? t[i].aug : "",
-                t[i].fraction, (long long)t[i].seed, rk_trial_status_name(t[i].status),
-                t[i].attempts);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        fprintf(f, "%lld,", (long long)t[i].id);
+        const char *text[] = {t[i].study, t[i].config_hash, t[i].arm ? t[i].arm : "",
+                              t[i].aug ? t[i].aug : ""};
+        for (size_t k = 0; k < sizeof text / sizeof *text; k++)
+            rk_csv_field(f, text[k]), fputc(',', f);
+        fprintf(f, "%.17g,%lld,%s,%d,", t[i].fraction, (long long)t[i].seed,
+                rk_trial_status_name(t[i].status), t[i].attempts);
         num(f, t[i].wall_s, "%.17g"), fputc(',', f);
         num(f, t[i].cpu_s, "%.17g"), fputc(',', f);
         if (t[i].images >= 0) fprintf(f, "%lld", (long long)t[i].images);
@@ -221,7 +234,10 @@ int cmd_export(int argc, char **argv)
         num(f, t[i].pseudo_cpu_s, "%.17g");
         double s[RK_COCO_NSTATS];
         int found = 0;
-        rk_store_result_get(db, t[i].id, s, &found, &err);
+        if ((rc = rk_store_result_get(db, t[i].id, s, &found, &err))) {
+            fprintf(stderr, "rethink export: %s\n", err.msg);
+            break;
+        }
         for (int k = 0; k < RK_COCO_NSTATS; k++) {
             fputc(',', f);
             if (found) fprintf(f, "%.17g", s[k]);
@@ -230,9 +246,10 @@ int cmd_export(int argc, char **argv)
     }
     rk_trials_free(t, n);
     rk_store_close(db);
-    if (out && fclose(f) != 0) {
-        fprintf(stderr, "rethink export: %s: write failed\n", out);
+    if (fflush(f) != 0 || (out && fclose(f) != 0)) {
+        fprintf(stderr, "rethink export: %s: write failed: %s\n", out ? out : "standard output",
+                strerror(errno));
         return 1;
     }
-    return 0;
+    return rc ? 1 : 0;
 }

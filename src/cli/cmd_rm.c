@@ -79,7 +79,7 @@ int cmd_rm(int argc, char **argv)
         return 2;
     }
     rk_store *db;
-    if (cli_open_db(db_path, &db, "rm")) {
+    if (cli_open_db(db_path, &db, "rm", 0)) {
         free(trials.v);
         return 1;
     }

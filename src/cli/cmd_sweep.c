@@ -6,9 +6,12 @@
  *     moment leaves its trial 'running' with a dead PID, which the next sweep on this host
  *     returns to pending at start (elsewhere the stale heartbeat does it);
  *   - a failing trial does not stop the sweep; it is retried up to its attempt budget;
+ *     an interrupted one (out of disk or memory) goes back to pending uncharged and its
+ *     worker stops;
  *   - the parent tracks its children by pid and signals only those it has not reaped (so
  *     never a stranger that reused a pid); SIGINT and SIGTERM are passed on to the workers,
- *     which are waited for before the parent exits (128 + the signal), leaving none behind.
+ *     which are waited for before the parent exits (128 + the signal), leaving none behind;
+ *     a parent killed with -9 takes them with it (PR_SET_PDEATHSIG).
  * --emit-slurm writes the job-array script that runs the plan's stages as shards and merges
  * them (docs/EXPERIMENTS.md §Clusters).
  * The parent never touches OpenMP (workers are forked; libgomp is not fork-safe), so the
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +124,8 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sw
                "#           it to $OUT/stage2/shard-i.db;\n"
                "#   merge   folds every shard into $OUT/results.db.\n"
                "# A task run again resumes from its copied shard: finished trials are not re-run.\n"
+               "# A task cancelled (scancel) or out of time publishes what it finished first; the\n"
+               "# jobs after it are then cancelled: run `bash job.sbatch` again to resume.\n"
                "#SBATCH --job-name=rethink-%s\n"
                "#SBATCH --array=0-%d%%%d\n"
                "#SBATCH --cpus-per-task=%d\n"
@@ -147,20 +153,32 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sw
           "shards() {  # the N shard files of stage $1\n"
           "  local k; for ((k = 0; k < N; k++)); do echo \"$OUT/stage$1/shard-$k.db\"; done\n"
           "}\n"
-          "publish() {  # copy a finished local database to the shared folder atomically\n"
+          "publish() {  # copy a local database to the shared folder, the file whole or not at all\n"
+          "  # (with its WAL when a killed writer left one: the pair is consistent, a WAL that\n"
+          "  # does not match its file is ignored by SQLite)\n"
+          "  rm -f \"$2-wal\"\n"
+          "  if [ -s \"$1-wal\" ]; then cp \"$1-wal\" \"$2-wal.part\" && mv \"$2-wal.part\" \"$2-wal\"; fi\n"
           "  cp \"$1\" \"$2.part\" && mv \"$2.part\" \"$2\"\n"
           "}\n"
           "run_stage() {  # stage 1|2 of array task $SLURM_ARRAY_TASK_ID\n"
           "  local s=$1 i=${SLURM_ARRAY_TASK_ID:?not an array task} rc=0\n"
           "  local db=\"$LOCAL/rethink-${SLURM_JOB_ID:-local}-s$s-$i.db\"\n"
           "  rm -f \"$db\" \"$db-wal\" \"$db-shm\"\n"
-          "  if [ -f \"$OUT/stage$s/shard-$i.db\" ]; then cp \"$OUT/stage$s/shard-$i.db\" \"$db\"; fi\n"
+          "  if [ -f \"$OUT/stage$s/shard-$i.db\" ]; then\n"
+          "    cp \"$OUT/stage$s/shard-$i.db\" \"$db\"\n"
+          "    if [ -s \"$OUT/stage$s/shard-$i.db-wal\" ]; then cp \"$OUT/stage$s/shard-$i.db-wal\" \"$db-wal\"; fi\n"
+          "  fi\n"
           "  if [ \"$s\" = 2 ]; then\n"
           "    local -a s1; mapfile -t s1 < <(shards 1)\n"
           "    \"$RETHINK\" merge --quiet \"${s1[@]}\" --db \"$db\"\n"
           "  fi\n"
+          "  # scancel (or a time limit) signals every process of the task: the sweep stops its\n"
+          "  # trials and exits; the shell, told to carry on, then publishes what finished, so\n"
+          "  # that the task run again resumes there\n"
+          "  trap 'rc=143' TERM INT\n"
           "  \"$RETHINK\" sweep \"$EXP\" ${OVERRIDES[@]+\"${OVERRIDES[@]}\"} --stage \"$s\" --shard \"$i/$N\" -j \"$JOBS\" \\\n"
-          "    --db \"$db\" --quiet || rc=$?\n"
+          "    --db \"$db\" --quiet || { r=$?; [ \"$rc\" -ne 0 ] || rc=$r; }\n"
+          "  trap - TERM INT\n"
           "  publish \"$db\" \"$OUT/stage$s/shard-$i.db\"\n"
           "  rm -f \"$db\" \"$db-wal\" \"$db-shm\"\n"
           "  return $rc\n"
@@ -171,11 +189,17 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sw
           "  if [ -n \"${SLURM_JOB_ID:-}\" ]; then\n"
           "    echo \"submit with 'bash $0', not sbatch (it submits the stages itself)\" >&2; exit 2\n"
           "  fi\n"
+          "  # a failed or cancelled task cancels the jobs after it (--kill-on-invalid-dep); run\n"
+          "  # `bash job.sbatch` again once its jobs are gone: every task resumes from its shard\n"
           "  j=$(sbatch --parsable \"$0\" stage1); j=${j%%;*}  # --parsable: ID[;CLUSTER]\n"
+          "  echo \"stage1: job $j\"\n"
           "  if [ \"$STAGE2\" = 1 ]; then\n"
-          "    j=$(sbatch --parsable --dependency=afterok:$j \"$0\" stage2); j=${j%%;*}\n"
+          "    j=$(sbatch --parsable --kill-on-invalid-dep=yes --dependency=afterok:$j \"$0\" stage2)\n"
+          "    j=${j%%;*}\n"
+          "    echo \"stage2: job $j\"\n"
           "  fi\n"
-          "  sbatch --parsable --dependency=afterok:$j --array=0 \"$0\" merge\n"
+          "  j=$(sbatch --parsable --kill-on-invalid-dep=yes --dependency=afterok:$j --array=0 \"$0\" merge)\n"
+          "  echo \"merge: job ${j%%;*} ($OUT/results.db)\"\n"
           "  ;;\n"
           "stage1) run_stage 1 ;;\n"
           "stage2) run_stage 2 ;;\n"
@@ -352,6 +376,20 @@ static int worker(const char *db_path, const rk_sweep_plan *p, int slot, int fd)
             }
             rk_trial_result_free(&res);
         }
+        if (rc && rk_rc_interrupted(rc)) {
+            /* not the trial's fault (a full disk, no memory): it goes back to pending
+             * uncharged, and this worker stops rather than meet the same wall again */
+            rk_err e2 = {0};
+            rk_store_trial_fail(db, t.id, t.attempts, rc, err.msg, 1, &e2);
+            e = run_event_make(EV_ERROR, slot, NULL);
+            snprintf(e.text, sizeof e.text, "worker %d: trial %lld interrupted (attempt %d, not "
+                     "counted): %.200s; the worker stops", slot, (long long)t.id, t.attempts,
+                     err.msg);
+            to_parent(&fd, &e);
+            rk_trial_clear(&t);
+            broken = 1;
+            break;
+        }
         if (rc) {
             rk_err e2 = {0};
             rk_trial now = {0};
@@ -398,7 +436,9 @@ typedef struct child {
 } child;
 
 /* fork() with SIGINT and SIGTERM held back across it, so that the child, which takes their
- * default actions back before letting them through, never runs the parent's handler. */
+ * default actions back before letting them through, never runs the parent's handler. The
+ * child gets SIGTERM when the parent dies (a parent killed with -9 cannot pass a signal on:
+ * its children would run on as orphans); one whose parent died before that was set ends. */
 static pid_t spawn(void)
 {
     sigset_t stop, old;
@@ -406,9 +446,12 @@ static pid_t spawn(void)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop, &old);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     int e = errno;
-    if (pid == 0) signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL);
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL), signal(SIGTERM, SIG_DFL);
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(1);
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     errno = e;
     return pid;

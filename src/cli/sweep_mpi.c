@@ -335,6 +335,7 @@ enum { RANK_ACTIVE = 0, RANK_STOPPED, RANK_LOST };
 typedef struct {
     int state;
     int parked;        /* asked while stopping: answered once every live rank has asked */
+    int retired;       /* its trial was interrupted (out of disk or memory): no more work */
     double heard;      /* last message from it */
     char name[128];    /* "host:pid/rank R": trials.worker */
     char host[64];
@@ -384,7 +385,7 @@ static void on_ask(coord *c, int src, const msg_ask *q)
         answer(src, &a);
         return;
     }
-    if (c->stopping) {
+    if (c->stopping || ri->retired) {
         ri->parked = 1;
         return;
     }
@@ -519,6 +520,13 @@ static void on_result(coord *c, int src, const char *buf, size_t bytes)
                 m.attempt, err.msg);
         if (m.rc) rk_store_trial_fail(p->db, m.id, m.attempt, m.rc, err.msg, 1, &e2);
         else fatal(c, &err); /* the store refused a finish: stop */
+        /* interrupted (a full disk, no memory): pending again uncharged, and the rank gets
+         * no more work rather than meet the same wall again */
+        if (m.rc && rk_rc_interrupted(m.rc)) {
+            fprintf(stderr, "%s: interrupted, not counted against the trial; rank %d stops\n",
+                    label, src);
+            ri->retired = 1;
+        }
     }
     fflush(stdout);
     if (mine) ri->cur = (msg_lease){0, 0};
@@ -541,7 +549,8 @@ static void presume_dead(coord *c, int src, double silent)
     fprintf(stderr, "rethink sweep: %s; its trial %lld (attempt %d) goes back to pending\n",
             why, (long long)ri->cur.id, ri->cur.attempt);
     rk_err err = {0};
-    int rc = rk_store_trial_fail(c->p->db, ri->cur.id, ri->cur.attempt, RK_EIO, why, 1, &err);
+    int rc = rk_store_trial_fail(c->p->db, ri->cur.id, ri->cur.attempt, RK_EINTERRUPTED, why, 1,
+                                 &err);
     if (rc && rc != RK_STORE_LOST) fatal(c, &err);
     ri->cur = (msg_lease){0, 0};
 }

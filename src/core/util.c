@@ -5,6 +5,7 @@
  * mix(k + (i+1)*gamma). A stream is fully determined by (seed, stream, index), so any
  * worker can regenerate any draw without sharing state or depending on scheduling. */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <omp.h>
@@ -26,6 +27,16 @@ int rk_errf(rk_err *err, int rc, const char *fmt, ...)
         err->rc = rc;
     }
     return rc;
+}
+
+int rk_rc_interrupted(int rc)
+{
+    return rc == RK_ENOMEM || rc == RK_ENOSPACE || rc == RK_EINTERRUPTED;
+}
+
+int rk_errno_rc(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? RK_ENOSPACE : e == ENOMEM ? RK_ENOMEM : RK_EIO;
 }
 
 void rk_assert_fail(const char *expr, const char *file, int line)

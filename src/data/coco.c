@@ -38,6 +38,21 @@ void rk_coco_free(rk_coco *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Whether an image's file_name stays inside the images folder it is read from: relative,
+ * and no part of it is "..". (A file_name of ../../../../etc/passwd made `data check` open
+ * that file and quote its first bytes in the error.) Subfolders are fine. */
+static int inside(const char *name)
+{
+    if (name[0] == '/') return 0;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
+        p += n;
+        if (*p) p++;
+    }
+    return 1;
+}
+
 /* ---- id tables ---- */
 static const rk_coco *sort_ctx;
 
@@ -237,6 +252,10 @@ static int parse(rk_coco *c, const cJSON *root, const char *path, rk_err *err)
         if (!cJSON_IsString(fn) || !fn->valuestring[0])
             return rk_errf(err, RK_EFORMAT, "%s: image id %lld: missing string 'file_name'", path,
                            (long long)im->id);
+        if (!inside(fn->valuestring))
+            return rk_errf(err, RK_EFORMAT, "%s: image id %lld: file_name '%.200s' leaves the "
+                           "images folder (an absolute path or a '..' part): refused", path,
+                           (long long)im->id, fn->valuestring);
         im->file_name = strdup(fn->valuestring);
         if (!im->file_name) return rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
         c->nimages = ++i;
@@ -354,7 +373,7 @@ int rk_coco_save(const rk_coco *c, const char *path, rk_err *err)
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return rk_errf(err, RK_EINVAL, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!f) return rk_file_replace(f, tmp, path, err);
     fputs("{\"images\": [", f);
     for (size_t i = 0; i < c->nimages; i++) {
         const rk_coco_image *im = &c->images[i];
@@ -382,11 +401,5 @@ int rk_coco_save(const rk_coco *c, const char *path, rk_err *err)
         fputc('}', f);
     }
     fputs("]}\n", f);
-    int ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return RK_OK;
+    return rk_file_replace(f, tmp, path, err);
 }

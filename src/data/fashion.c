@@ -12,11 +12,16 @@
  * train[30000, 60000), val items from the test split (t10k). Every image draws from its own
  * rk_rng keyed by (seed, split, index), so generation is parallel and byte-identical
  * whatever the thread count. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "rethink/data.h"
@@ -576,8 +581,9 @@ static void counts_json(FILE *f, const char *split, const image_rec *recs, int c
     fputs("}}", f);
 }
 
-int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out,
-                            int threads, rk_progress_fn progress, void *ctx, rk_err *err)
+/* The dataset, written into the folder out (which the caller renames into place). */
+static int build_into(const rk_scene_params *p, const char *raw_dir, const char *out,
+                      int threads, rk_progress_fn progress, void *ctx, rk_err *err)
 {
     int rc = rk_scene_validate(p, err);
     if (rc) return rc;
@@ -625,7 +631,7 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
         goto done;
     FILE *f = fopen(plab, "wb");
     if (!f) {
-        rc = rk_errf(err, RK_EIO, "%s: cannot create: %s", plab, strerror(errno));
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: cannot create: %s", plab, strerror(errno));
         goto done;
     }
     fputs("file_name,class_id,class_name\n", f);
@@ -633,8 +639,8 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
         if (p->source_labels == RK_SOURCE_LABELS_ALL || rsrc[i].label >= p->classes)
             fprintf(f, "%06d.jpg,%d,%s\n", i + 1, rsrc[i].label + 1,
                     rk_fashion_classes[rsrc[i].label]);
-    if (fclose(f) != 0) {
-        rc = rk_errf(err, RK_EIO, "%s: write failed", plab);
+    if (ferror(f) | fclose(f)) {
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: write failed: %s", plab, strerror(errno));
         goto done;
     }
 
@@ -646,7 +652,7 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
     snprintf(path, sizeof path, "%s/card.json", out);
     f = fopen(path, "wb");
     if (!f) {
-        rc = rk_errf(err, RK_EIO, "%s: cannot create: %s", path, strerror(errno));
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: cannot create: %s", path, strerror(errno));
         goto done;
     }
     fprintf(f,
@@ -686,10 +692,58 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
             "\n  },\n  \"sha256\": {\"annotations/instances_train.json\": \"%s\", "
             "\"annotations/instances_val.json\": \"%s\", \"source/labels.csv\": \"%s\"}\n}\n",
             htrain, hval, hlab);
-    if (fclose(f) != 0) rc = rk_errf(err, RK_EIO, "%s: write failed", path);
+    if (ferror(f) | fclose(f))
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: write failed: %s", path, strerror(errno));
 done:
     rk_fashion_free(&tr);
     rk_fashion_free(&te);
     free(rtrain), free(rval), free(rsrc);
+    return rc;
+}
+
+/* Removes out.tmp-PID folders that builds stopped from outside left behind (their PID is
+ * gone); a live builder's is left alone. */
+static void remove_stale_builds(const char *out)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : out;
+    if (slash) *slash = 0;
+    DIR *d = opendir(slash ? (*dir ? dir : "/") : ".");
+    if (!d) return;
+    size_t bl = strlen(base);
+    for (struct dirent *e; (e = readdir(d));) {
+        char *end;
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp-", 5)) continue;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        if (*end || pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[8200];
+        snprintf(path, sizeof path, "%s/%s", slash ? (*dir ? dir : "") : ".", e->d_name);
+        rk_remove_tree(path, NULL);
+    }
+    closedir(d);
+}
+
+int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out,
+                            int threads, rk_progress_fn progress, void *ctx, rk_err *err)
+{
+    /* built beside out and renamed into place at the end: a build stopped at any moment
+     * (a kill, a full disk) leaves no folder at out that could pass for a dataset */
+    char tmp[4096];
+    struct stat st;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", out, (int)getpid()) >= (int)sizeof tmp)
+        return rk_errf(err, RK_EINVAL, "%s: path too long", out);
+    if (stat(out, &st) == 0)
+        return rk_errf(err, RK_EINVAL, "%s already exists: delete it to build the dataset again, "
+                       "or choose another folder", out);
+    remove_stale_builds(out);
+    int rc = rk_remove_tree(tmp, err);
+    if (!rc) rc = build_into(p, raw_dir, tmp, threads, progress, ctx, err);
+    if (!rc && rename(tmp, out) != 0)
+        rc = rk_errf(err, errno == EEXIST || errno == ENOTEMPTY ? RK_EINVAL : rk_errno_rc(errno),
+                     "%s: cannot move the built dataset into place: %s", out, strerror(errno));
+    if (rc) rk_remove_tree(tmp, NULL);
     return rc;
 }

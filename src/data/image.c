@@ -2,10 +2,13 @@
  * writing (zlib) for figures. Decoding validates the whole stream: a truncated or corrupt
  * JPEG is an error naming the file, never a half-decoded image. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "rethink/data.h"
@@ -28,16 +31,36 @@ void rk_image_free(rk_image *im)
     memset(im, 0, sizeof *im);
 }
 
-int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
-                   const char *name, rk_err *err)
+/* Decodes buf; with want_w > 0 the header's size must be want_w x want_h, checked before
+ * any pixel is allocated. */
+static int decode(rk_image *im, const unsigned char *buf, size_t n, int want_c, int want_w,
+                  int want_h, const char *name, rk_err *err)
 {
     memset(im, 0, sizeof *im);
     tjhandle tj = tjInitDecompress();
     if (!tj) return rk_errf(err, RK_ENOMEM, "%s: cannot start JPEG decoder", name);
-    int w, h, sub, cs, rc = RK_OK;
+    /* a header without a frame (SOI, DQT, EOI) passes tjDecompressHeader3 and leaves these
+     * as they were: they must start at 0 */
+    int w = 0, h = 0, sub = 0, cs = 0, rc = RK_OK;
     if (tjDecompressHeader3(tj, buf, (unsigned long)n, &w, &h, &sub, &cs) != 0) {
         rc = rk_errf(err, RK_EFORMAT, "%s: not a JPEG, or corrupt or truncated (%s)", name,
                      tjGetErrorStr2(tj));
+        goto done;
+    }
+    if (w <= 0 || h <= 0) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: a JPEG without an image frame (no size)", name);
+        goto done;
+    }
+    if (want_w > 0 && (w != want_w || h != want_h)) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: the image is %dx%d, the annotations say %dx%d", name,
+                     w, h, want_w, want_h);
+        goto done;
+    }
+    if (w > RK_IMAGE_MAX_SIDE || h > RK_IMAGE_MAX_SIDE ||
+        (int64_t)w * h > RK_IMAGE_MAX_PIXELS) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: a %dx%d image is larger than rethink reads (at most "
+                     "%d px a side and %d Mpx)", name, w, h, RK_IMAGE_MAX_SIDE,
+                     RK_IMAGE_MAX_PIXELS >> 20);
         goto done;
     }
     int c = want_c ? want_c : (cs == TJCS_GRAY ? 1 : 3);
@@ -54,18 +77,72 @@ done:
     return rc;
 }
 
-int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err)
+int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                   const char *name, rk_err *err)
 {
-    char *data;
-    size_t n;
-    int rc = rk_read_file(path, &data, &n, err);
+    return decode(im, buf, n, want_c, 0, 0, name, err);
+}
+
+/* An image file's bytes: a regular file of at most RK_IMAGE_MAX_BYTES. A FIFO is opened
+ * without waiting for a writer and refused, as are devices (/dev/zero would be read until
+ * memory runs out) and folders. */
+static int read_image_file(const char *path, char **data, size_t *n, rk_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return rk_errf(err, RK_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = RK_OK;
+    char *p = NULL;
+    if (fstat(fd, &st) != 0) {
+        rc = rk_errf(err, RK_EIO, "%s: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: not a regular file (a %s): refused as an image", path,
+                     S_ISDIR(st.st_mode) ? "folder" : S_ISFIFO(st.st_mode) ? "FIFO"
+                     : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device" : "socket");
+    } else if (st.st_size > RK_IMAGE_MAX_BYTES) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: %lld bytes, more than an image file may have (%d MB)",
+                     path, (long long)st.st_size, RK_IMAGE_MAX_BYTES >> 20);
+    } else if (!(p = malloc((size_t)st.st_size + 1))) {
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+    } else {
+        size_t got = 0, want = (size_t)st.st_size;
+        while (got < want) { /* a file that shrank meanwhile reads short: corrupt below */
+            ssize_t r = read(fd, p + got, want - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) {
+                rc = rk_errf(err, RK_EIO, "%s: read error: %s", path, strerror(errno));
+                break;
+            }
+            if (r == 0) break;
+            got += (size_t)r;
+        }
+        p[got] = 0;
+        *n = got;
+    }
+    close(fd);
+    if (rc) free(p);
+    else *data = p;
+    return rc;
+}
+
+int rk_jpeg_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
+                       rk_err *err)
+{
+    char *data = NULL;
+    size_t n = 0;
+    int rc = read_image_file(path, &data, &n, err);
     if (rc) {
         memset(im, 0, sizeof *im);
         return rc;
     }
-    rc = rk_jpeg_decode(im, (const unsigned char *)data, n, want_c, path, err);
+    rc = decode(im, (const unsigned char *)data, n, want_c, want_w, want_h, path, err);
     free(data);
     return rc;
+}
+
+int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err)
+{
+    return rk_jpeg_load_sized(im, path, want_c, 0, 0, err);
 }
 
 static int write_all(const char *path, const void *p, size_t n, rk_err *err)
@@ -74,14 +151,8 @@ static int write_all(const char *path, const void *p, size_t n, rk_err *err)
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return rk_errf(err, RK_EINVAL, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    int ok = fwrite(p, 1, n, f) == n;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return RK_OK;
+    if (f) fwrite(p, 1, n, f);
+    return rk_file_replace(f, tmp, path, err);
 }
 
 int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err)

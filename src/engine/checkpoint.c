@@ -62,18 +62,8 @@ int rk_checkpoint_save(const rk_net *net, const char *path, rk_err *err)
     }
     snprintf(tmp, tl, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    int rc = RK_OK;
-    if (!f) {
-        rc = rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    } else {
-        int ok = fwrite(b.p, 1, b.n, f) == b.n;
-        ok = fflush(f) == 0 && ok;
-        ok = fclose(f) == 0 && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            rc = rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(errno));
-            remove(tmp);
-        }
-    }
+    if (f) fwrite(b.p, 1, b.n, f); /* a short write sets the error flag rk_file_replace reads */
+    int rc = rk_file_replace(f, tmp, path, err);
     free(tmp);
     free(b.p);
     return rc;

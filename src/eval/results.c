@@ -228,7 +228,7 @@ int rk_dets_save(const rk_det *dets, size_t n, const char *path, rk_err *err)
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return rk_errf(err, RK_EINVAL, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return rk_errf(err, RK_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!f) return rk_file_replace(f, tmp, path, err);
     fputc('[', f);
     for (size_t i = 0; i < n; i++) {
         const rk_det *d = &dets[i];
@@ -243,12 +243,5 @@ int rk_dets_save(const rk_det *dets, size_t n, const char *path, rk_err *err)
         fputc('}', f);
     }
     fputs("\n]\n", f);
-    int ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return rk_errf(err, RK_EIO, "%s: write failed: %s", path, strerror(e));
-    }
-    return RK_OK;
+    return rk_file_replace(f, tmp, path, err);
 }

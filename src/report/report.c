@@ -534,9 +534,9 @@ static void failed_table(tables *ts, const rk_results *r)
 
 /* ---- CSV ---- */
 
-static void csv_str(FILE *f, const char *s)
+void rk_csv_field(FILE *f, const char *s)
 {
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
         return;
     }
@@ -572,13 +572,13 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
     fprintf(f, ",stop_plateau,stop_budget,budget_limited,steps_mean,max_steps\n");
     for (size_t i = 0; i < r->ncells; i++) {
         const rk_cell *c = &r->cells[i];
-        csv_str(f, r->study);
+        rk_csv_field(f, r->study);
         fputc(',', f);
-        csv_str(f, c->arm);
+        rk_csv_field(f, c->arm);
         fputc(',', f);
-        csv_str(f, c->aug);
+        rk_csv_field(f, c->aug);
         fprintf(f, ",%g,", c->fraction);
-        csv_str(f, c->variant->text);
+        rk_csv_field(f, c->variant->text);
         fprintf(f, ",%zu", c->n);
         for (int s = 0; s < RK_COCO_NSTATS; s++) {
             csv_num(f, c->stat[s].mean);
@@ -592,7 +592,7 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         csv_num(f, c->dev_gain.mean);
         csv_num(f, c->select_frac.mean);
         fputc(',', f);
-        csv_str(f, c->settings);
+        rk_csv_field(f, c->settings);
         fprintf(f, ",%zu,%zu,%zu", c->stop_plateau, c->stop_budget, c->budget_limited);
         csv_num(f, c->steps.mean);
         fputc(',', f);
@@ -610,17 +610,17 @@ static int delta_rows(FILE *f, const rk_results *r, const rk_cell *c, const rk_c
     for (int s = 0; s < RK_COCO_NSTATS && !rc; s++) {
         rk_summary d;
         if ((rc = rk_paired_delta(r, c, b, s, &d, err))) break;
-        csv_str(f, r->study);
+        rk_csv_field(f, r->study);
         fputc(',', f);
-        csv_str(f, c->arm);
+        rk_csv_field(f, c->arm);
         fputc(',', f);
-        csv_str(f, c->variant->text);
+        rk_csv_field(f, c->variant->text);
         fputc(',', f);
-        csv_str(f, c->aug);
+        rk_csv_field(f, c->aug);
         fprintf(f, ",%g,", c->fraction);
-        csv_str(f, b->arm);
+        rk_csv_field(f, b->arm);
         fputc(',', f);
-        csv_str(f, b->variant->text);
+        rk_csv_field(f, b->variant->text);
         fprintf(f, ",%s,%zu", rk_coco_stat_name(s), d.n);
         csv_num(f, d.mean);
         csv_num(f, d.std);

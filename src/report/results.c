@@ -18,6 +18,13 @@
 #include "rethink/config.h"
 #include "rethink/report.h"
 
+/* qsort for any n: an empty list may be a NULL pointer, which qsort must not be given
+ * (undefined behaviour; the results-database fuzzer found one). */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(v, n, size, cmp);
+}
+
 static int oom(rk_err *err) { return rk_errf(err, RK_ENOMEM, "out of memory"); }
 
 /* ---- orderings ---- */
@@ -209,7 +216,7 @@ static int fill_omitted(rk_results *r, rk_err *err)
             if (!(p->key = strdup(key))) return oom(err);
             if (!(p->value = strdup(def))) return free(p->key), oom(err);
             t->nparams++;
-            qsort(t->params, t->nparams, sizeof *t->params, key_cmp);
+            sort_n(t->params, t->nparams, sizeof *t->params, key_cmp);
         }
     return RK_OK;
 }
@@ -448,7 +455,7 @@ static int find_axes(rk_results *r, rk_err *err)
     for (size_t i = 0; i < r->n; i++)
         for (size_t j = 0; j < r->t[i].nparams; j++)
             all[k++] = (param_ref){.p = &r->t[i].params[j], .t = &r->t[i]};
-    qsort(all, total, sizeof *all, param_cmp);
+    sort_n(all, total, sizeof *all, param_cmp);
     int rc = RK_OK;
     for (size_t i = 0, end; i < total && !rc; i = end) {
         const char *key = all[i].p->key;
@@ -487,7 +494,7 @@ static int build_cells(rk_results *r, rk_err *err)
     }
     for (size_t i = 0; i < r->n; i++)
         if (r->t[i].status == RK_TRIAL_FINISHED) srt[nf++] = &r->t[i];
-    qsort(srt, nf, sizeof *srt, trial_cmp);
+    sort_n(srt, nf, sizeof *srt, trial_cmp);
     for (size_t i = 0; i < nf; i++) ord[i] = (size_t)(srt[i] - r->t);
     free(srt);
     r->fractions = malloc((nf + 1) * sizeof *r->fractions);
@@ -559,10 +566,10 @@ static int build_cells(rk_results *r, rk_err *err)
     free(vals);
     free(ord);
     if (rc) return rc;
-    qsort(r->arms, r->narms, sizeof *r->arms, arm_pcmp);
-    qsort(r->augs, r->naugs, sizeof *r->augs, natural_pcmp);
-    qsort(r->variants, r->nvariants, sizeof *r->variants, str_cmp);
-    qsort(r->fractions, r->nfractions, sizeof *r->fractions, dbl_cmp);
+    sort_n(r->arms, r->narms, sizeof *r->arms, arm_pcmp);
+    sort_n(r->augs, r->naugs, sizeof *r->augs, natural_pcmp);
+    sort_n(r->variants, r->nvariants, sizeof *r->variants, str_cmp);
+    sort_n(r->fractions, r->nfractions, sizeof *r->fractions, dbl_cmp);
     return RK_OK;
 }
 
@@ -582,6 +589,13 @@ int rk_results_load(rk_results *r, const char *db_path, const char *study, doubl
     if (!rc) rc = load_convergence(r, err);
     if (!rc) rc = find_axes(r, err);
     if (!rc) rc = build_cells(r, err);
+    /* the study had results when it was picked: none now means the file contradicts
+     * itself (an index that disagrees with its table: the opener's integrity_check says so
+     * first; this stays an error, never an empty report) */
+    if (!rc && !r->ncells)
+        rc = rk_errf(err, RK_EFORMAT, "%s: study '%s' lists results but none of its trials "
+                     "reads as finished: the file contradicts itself (run PRAGMA "
+                     "integrity_check on it)", db_path, r->study);
     if (rc) rk_results_free(r);
     return rc;
 }

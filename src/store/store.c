@@ -34,9 +34,38 @@ const char *rk_trial_status_name(rk_trial_status st)
 
 /* ---- helpers shared by the store's files ---- */
 
+/* The rc of the connection's last error: a full disk (SQLITE_FULL, or an I/O error whose
+ * system errno is ENOSPC) and out of memory are interruptions (core.h), a corrupt file or
+ * one that is not a database RK_EFORMAT, the rest RK_EIO. */
+static int sq_rc(sqlite3 *db)
+{
+    int e = sqlite3_extended_errcode(db), sys = sqlite3_system_errno(db);
+    switch (e & 0xff) {
+    case SQLITE_FULL: return RK_ENOSPACE;
+    case SQLITE_NOMEM: return RK_ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return RK_EFORMAT;
+    case SQLITE_IOERR: return rk_errno_rc(sys);
+    default: return RK_EIO;
+    }
+}
+
+/* What to do about a corrupt file, after SQLite's word for it. */
+static const char *sq_advice(sqlite3 *db)
+{
+    switch (sqlite3_extended_errcode(db) & 0xff) {
+    case SQLITE_CORRUPT:
+        return " (the file is corrupt: restore it from a copy; `sqlite3 FILE .recover` may "
+               "save what is left)";
+    case SQLITE_NOTADB: return " (not an SQLite database)";
+    default: return "";
+    }
+}
+
 int rk_sq_err(rk_store *s, rk_err *err, const char *what)
 {
-    return rk_errf(err, RK_EIO, "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return rk_errf(err, sq_rc(s->db), "store %s: %s: %s%s", s->path, what,
+                   sqlite3_errmsg(s->db), sq_advice(s->db));
 }
 
 /* Whether a cached statement is active: stepped, neither reset nor run to the end. */
@@ -77,7 +106,8 @@ int rk_sq_exec(rk_store *s, const char *sql, rk_err *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = rk_errf(err, RK_EIO, "store %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        int rc = rk_errf(err, sq_rc(s->db), "store %s: %s%s", s->path,
+                         msg ? msg : sqlite3_errmsg(s->db), sq_advice(s->db));
         sqlite3_free(msg);
         return rc;
     }
@@ -171,18 +201,31 @@ double rk_sq_now(void)
 
 /* ---- migrations ---- */
 
+/* Whether the file has the schema_version table (*has) and how many other tables, views,
+ * indices and triggers (*others). Any error — not an SQLite file, a corrupt one, one that
+ * cannot be opened — is reported as what it is, never read as "no such table". */
+static int read_objects(rk_store *s, int *has, int *others, rk_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                      " AND name = 'schema_version'), (SELECT count(*) FROM sqlite_master"
+                      " WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite_%')";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return rk_sq_err(s, err, "reading the schema");
+    int r = sqlite3_step(st);
+    *has = r == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    *others = r == SQLITE_ROW ? sqlite3_column_int(st, 1) : 0;
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW ? RK_OK : rk_sq_err(s, err, "reading the schema");
+}
+
 /* Current version: 0 for a database without the schema_version table. */
 static int read_version(rk_store *s, int *version, rk_err *err)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                      " AND name = 'schema_version')";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return rk_sq_err(s, err, "reading the schema version");
-    int has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-    sqlite3_finalize(st);
+    int has, others, rc = read_objects(s, &has, &others, err);
     *version = 0;
-    if (!has) return RK_OK;
+    if (rc || !has) return rc;
     if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st,
                            NULL) != SQLITE_OK)
         return rk_sq_err(s, err, "reading the schema version");
@@ -331,6 +374,16 @@ int rk_sq_open(rk_store **out, const char *path, const rk_sq_migration *m, size_
     rk_store *s;
     int rc = store_connect(&s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (rc) return rc;
+    /* before anything writes (WAL is a write): a file of another program is never made a
+     * store, only a new (or empty) one or a store already */
+    int has, others;
+    if ((rc = read_objects(s, &has, &others, err))) goto fail;
+    if (!has && others) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: an SQLite database of another program (%d tables, "
+                     "views or indices, no rethink schema_version): refusing to add rethink's "
+                     "tables to it; give --db a new file", path, others);
+        goto fail;
+    }
     if ((rc = rk_sq_exec(s, "PRAGMA foreign_keys = ON", err))) goto fail;
     if ((rc = set_wal(s, err))) goto fail;
     if ((rc = rk_sq_exec(s, "PRAGMA synchronous = NORMAL", err))) goto fail;
@@ -382,6 +435,71 @@ static int read_as_latest(rk_store *s, const rk_sq_migration *m, size_t n, int v
     return rc;
 }
 
+/* A read-only connection that can read the file. A WAL database whose -shm index cannot be
+ * created (a read-only mount, a folder without write permission) cannot be read normally;
+ * when it has no -wal file with unfinished writes, every committed page is in the main file
+ * and SQLite may read it as immutable. */
+static int connect_readonly(rk_store **out, const char *path, rk_err *err)
+{
+    int has, others, rc = store_connect(out, path, SQLITE_OPEN_READONLY, err);
+    if (rc) return rc;
+    (*out)->readonly = 1;
+    if (!(rc = read_objects(*out, &has, &others, err))) return RK_OK;
+    if ((sqlite3_extended_errcode((*out)->db) & 0xff) != SQLITE_CANTOPEN) goto fail;
+    char wal[4200];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (stat(wal, &sb) == 0 && sb.st_size > 0) {
+        rc = rk_errf(err, RK_EIO, "%s: a WAL database in a read-only folder, with writes not yet "
+                     "in the main file (%s): copy both files to a writable folder to read it",
+                     path, wal);
+        goto fail;
+    }
+    rk_store_close(*out);
+    *out = NULL;
+    /* file:PATH?immutable=1, with the characters a URI gives meaning to escaped */
+    char uri[12800] = "file:";
+    size_t n = strlen(uri);
+    for (const char *c = path; *c && n + 4 < sizeof uri; c++)
+        n += (size_t)(*c == '?' || *c == '#' || *c == '%'
+                          ? snprintf(uri + n, sizeof uri - n, "%%%02X", (unsigned char)*c)
+                          : snprintf(uri + n, sizeof uri - n, "%c", *c));
+    snprintf(uri + n, sizeof uri - n, "?immutable=1");
+    if ((rc = store_connect(out, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, err))) return rc;
+    (*out)->readonly = 1;
+    free((*out)->path); /* messages name the file, not the URI */
+    if (!((*out)->path = strdup(path))) {
+        rc = rk_errf(err, RK_ENOMEM, "store %s: out of memory", path);
+        goto fail;
+    }
+    if (!(rc = read_objects(*out, &has, &others, err))) return RK_OK;
+fail:
+    rk_store_close(*out);
+    *out = NULL;
+    return rc;
+}
+
+/* PRAGMA integrity_check: a corrupt page, or an index that disagrees with its table, is an
+ * error here, before a query that meets it answers with fewer rows and no error ("no
+ * finished trials yet"). quick_check would not compare indices with their tables (the
+ * results-database fuzzer made one that read as no trials); a whole check costs about a
+ * second per 100 MB. */
+static int check_file(rk_store *s, rk_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK)
+        return rk_sq_err(s, err, "checking the file");
+    int r = sqlite3_step(st), rc = RK_OK;
+    const unsigned char *t = r == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+    if (r != SQLITE_ROW) rc = rk_sq_err(s, err, "checking the file");
+    else if (!t || strcmp((const char *)t, "ok"))
+        rc = rk_errf(err, RK_EFORMAT, "store %s: the file is corrupt (%.200s): restore it from "
+                     "a copy; `sqlite3 FILE .recover` may save what is left", s->path,
+                     t ? (const char *)t : "?");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* No pragma here: WAL is a property of the file (its writers set it), and a read-only
  * connection can neither set it nor needs foreign keys. */
 int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
@@ -395,19 +513,22 @@ int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
                        path);
     rk_store *s;
     int v = 0, latest = n ? m[n - 1].version : 0;
-    int rc = store_connect(&s, path, SQLITE_OPEN_READONLY, err);
+    int rc = connect_readonly(&s, path, err);
     if (rc) return rc;
-    s->readonly = 1;
-    if (read_version(s, &v, err) || v < 1)
-        rc = rk_errf(err, RK_EINVAL, "%s: not a rethink results database (no schema_version)",
-                     path);
-    else if (v > latest)
+    if ((rc = read_version(s, &v, err))) {
+        /* said as it is: corrupt, not a database, unreadable */
+    } else if (v < 1) {
+        rc = rk_errf(err, RK_EINVAL, "%s: not a rethink results database (an SQLite file "
+                     "without rethink's schema_version table)", path);
+    } else if (v > latest) {
         rc = rk_errf(err, RK_EFORMAT, "%s: schema version %d is newer than this rethink's %d",
                      path, v, latest);
+    }
     for (size_t i = 0; i < n && !rc; i++)
         if (m[i].version > v && !m[i].read_cols && !m[i].read_as)
             rc = rk_errf(err, RK_EFORMAT, "%s: schema version %d cannot be read without "
-                         "upgrading it: open it once with rethink ls", path, v);
+                         "upgrading it: run a sweep or a merge on it with this rethink", path, v);
+    if (!rc) rc = check_file(s, err);
     if (!rc) rc = read_as_latest(s, m, n, v, err);
     if (rc) {
         rk_store_close(s);
@@ -416,7 +537,6 @@ int rk_store_open_readonly(rk_store **out, const char *path, rk_err *err)
     *out = s;
     return RK_OK;
 }
-
 
 void rk_store_close(rk_store *s)
 {

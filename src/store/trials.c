@@ -8,6 +8,12 @@
  * RK_STORE_LOST and writes nothing. Attempt numbers are never reused (retry_failed moves
  * attempt_base instead of resetting attempts), so an old lease can never become valid again.
  *
+ * The budget: attempts - attempt_base counts the attempts charged to the trial, the current
+ * lease included. Only the trial's own failures are charged (a bad config, divergence); an
+ * interrupted attempt (rk_rc_interrupted: out of memory or disk, a signal; or a worker that
+ * stopped sending heartbeats) moves attempt_base up by one as it goes back to pending, so
+ * kills, full disks and lost workers never use up a trial's attempts.
+ *
  * Every state change happens inside BEGIN IMMEDIATE ... COMMIT; the schema's triggers
  * additionally refuse a finished detector trial without results and any change out of
  * finished. */
@@ -34,6 +40,25 @@
 /* "(?N IS NULL OR t.study_id = <id of study ?N>)": NULL study means every study. */
 #define STUDY_FILTER(n) \
     "(?" #n " IS NULL OR t.study_id = (SELECT id FROM studies WHERE name = ?" #n "))"
+/* "(?N IS NULL OR t.id IN <the ids of JSON array ?N>)": NULL means any trial. */
+#define ONLY_FILTER(n) "(?" #n " IS NULL OR t.id IN (SELECT value FROM json_each(?" #n ")))"
+
+/* o->only[0..o->nonly) as a JSON array in *json (NULL when there is no such list). */
+static int only_json(rk_store *s, const rk_acquire_opts *o, char **json, rk_err *err)
+{
+    *json = NULL;
+    if (!o->only) return RK_OK;
+    char *j = malloc(o->nonly * 21 + 3);
+    if (!j) return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
+    size_t len = 0;
+    j[len++] = '[';
+    for (size_t i = 0; i < o->nonly; i++)
+        len += (size_t)sprintf(j + len, "%s%lld", i ? "," : "", (long long)o->only[i]);
+    j[len++] = ']';
+    j[len] = 0;
+    *json = j;
+    return RK_OK;
+}
 
 static rk_trial_status parse_status(const char *v)
 {
@@ -310,25 +335,21 @@ fail:
 
 /* ---- recovery steps (run inside the caller's transaction) ---- */
 
-/* Running trials silent since before `cutoff` lost their worker: back to pending, or to
- * failed once out of attempts. */
+/* Running trials silent since before `cutoff` lost their worker (killed, its machine gone):
+ * an interruption, so back to pending without charging the attempt. */
 static int expire_stale(rk_store *s, const char *study, double cutoff, size_t *n, rk_err *err)
 {
     static const char q[] =
-        "UPDATE trials AS t SET"
-        " status = CASE WHEN attempts - attempt_base >= max_attempts THEN 'failed'"
-        "          ELSE 'pending' END,"
-        " finished = CASE WHEN attempts - attempt_base >= max_attempts THEN ?2 END,"
-        " error = printf('attempt %d: worker %s stopped sending heartbeats%s', attempts,"
-        "   coalesce(worker, '?'), CASE WHEN attempts - attempt_base >= max_attempts"
-        "   THEN printf(' (%d attempts used)', max_attempts) ELSE '' END), error_code = NULL"
+        "UPDATE trials AS t SET status = 'pending', attempt_base = attempt_base + 1,"
+        " error = printf('attempt %d: worker %s stopped sending heartbeats (interrupted: not"
+        " counted against its attempts)', attempts, coalesce(worker, '?')), error_code = ?2"
         " WHERE status = 'running' AND (heartbeat IS NULL OR heartbeat < ?1)"
         " AND " STUDY_FILTER(3);
     sqlite3_stmt *st;
     int rc = rk_sq_stmt(s, q, &st, err);
     if (rc) return rc;
     sqlite3_bind_double(st, 1, cutoff);
-    sqlite3_bind_double(st, 2, rk_sq_now());
+    sqlite3_bind_int(st, 2, RK_EINTERRUPTED);
     rk_sq_bind_text(st, 3, study);
     rc = rk_sq_step_done(s, st, err, "expiring stale trials");
     if (!rc && n) *n = (size_t)sqlite3_changes(s->db);
@@ -366,12 +387,14 @@ static int fail_orphans(rk_store *s, const char *study, rk_err *err)
  * running trial? Idle workers poll acquire while a long teacher trains; this keeps their
  * polls to WAL reads, which never block the writers doing real work. A hint only: acquire
  * decides again under the lock. */
-static int anything_to_do(rk_store *s, const char *study, double cutoff, int *work, rk_err *err)
+static int anything_to_do(rk_store *s, const char *study, const char *only, double cutoff,
+                          int *work, rk_err *err)
 {
     static const char q[] =
         "SELECT EXISTS (SELECT 1 FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
-        "   AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
-        "     WHERE d.trial_id = t.id AND u.status IN ('pending', 'running')))"
+        "   AND " ONLY_FILTER(3) " AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u"
+        "     ON u.id = d.depends_on WHERE d.trial_id = t.id"
+        "     AND u.status IN ('pending', 'running')))"
         " OR EXISTS (SELECT 1 FROM trials AS t WHERE status = 'running' AND " STUDY_FILTER(1)
         "   AND (heartbeat IS NULL OR heartbeat < ?2))";
     sqlite3_stmt *st;
@@ -379,6 +402,7 @@ static int anything_to_do(rk_store *s, const char *study, double cutoff, int *wo
     if (rc) return rc;
     rk_sq_bind_text(st, 1, study);
     sqlite3_bind_double(st, 2, cutoff);
+    rk_sq_bind_text(st, 3, only);
     int r = sqlite3_step(st);
     *work = r == SQLITE_ROW && sqlite3_column_int(st, 0);
     sqlite3_reset(st);
@@ -392,7 +416,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
         "SELECT id FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
         " AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
         "   WHERE d.trial_id = t.id AND u.status <> 'finished')"
-        " AND (?2 = 0 OR id = ?2) ORDER BY id LIMIT 1";
+        " AND (?2 = 0 OR id = ?2) AND " ONLY_FILTER(3) " ORDER BY id LIMIT 1";
     static const char q_take[] =
         "UPDATE trials SET status = 'running', attempts = attempts + 1, heartbeat = ?1,"
         " started = ?1, finished = NULL, worker = ?2, host = ?3, git_rev = ?4 WHERE id = ?5";
@@ -403,9 +427,17 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     memset(t, 0, sizeof *t); /* rk_trial_clear is safe whatever the outcome */
     double stale = o->stale_s > 0 ? o->stale_s : RK_STORE_STALE_S;
     double now = rk_sq_now();
-    int work, rc = anything_to_do(s, o->study, now - stale, &work, err);
-    if (rc || !work) return rc;
-    if ((rc = rk_sq_begin(s, err))) return rc;
+    char *only = NULL;
+    int work, rc = only_json(s, o, &only, err);
+    if (!rc) rc = anything_to_do(s, o->study, only, now - stale, &work, err);
+    if (rc || !work) {
+        free(only);
+        return rc;
+    }
+    if ((rc = rk_sq_begin(s, err))) {
+        free(only);
+        return rc;
+    }
     now = rk_sq_now(); /* after waiting for the lock: the lease starts now */
     if ((rc = expire_stale(s, o->study, now - stale, NULL, err)) ||
         (rc = fail_orphans(s, o->study, err)))
@@ -414,9 +446,12 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     if ((rc = rk_sq_stmt(s, q_next, &st, err))) goto fail;
     rk_sq_bind_text(st, 1, o->study);
     sqlite3_bind_int64(st, 2, o->trial);
+    rk_sq_bind_text(st, 3, only);
     int r = sqlite3_step(st);
     int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
+    free(only);
+    only = NULL;
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
         rc = rk_sq_err(s, err, "choosing the next trial");
         goto fail;
@@ -440,6 +475,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     *got = 1;
     return RK_OK;
 fail:
+    free(only);
     rk_sq_rollback(s);
     return rc;
 }
@@ -577,12 +613,14 @@ fail:
 int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, int code, const char *error,
                         int retry, rk_err *err)
 {
+    /* ?6: interrupted, so pending again and this attempt not charged */
     static const char q[] =
         "UPDATE trials SET"
-        " status = CASE WHEN ?1 AND attempts - attempt_base < max_attempts THEN 'pending'"
-        "          ELSE 'failed' END,"
-        " finished = CASE WHEN ?1 AND attempts - attempt_base < max_attempts THEN NULL"
-        "            ELSE ?2 END,"
+        " status = CASE WHEN ?6 OR (?1 AND attempts - attempt_base < max_attempts)"
+        "          THEN 'pending' ELSE 'failed' END,"
+        " finished = CASE WHEN ?6 OR (?1 AND attempts - attempt_base < max_attempts)"
+        "            THEN NULL ELSE ?2 END,"
+        " attempt_base = attempt_base + ?6,"
         " heartbeat = ?2, error = ?3, error_code = ?5 WHERE id = ?4";
     int rc = rk_sq_begin(s, err);
     if (rc) return rc;
@@ -590,6 +628,7 @@ int rk_store_trial_fail(rk_store *s, int64_t id, int attempt, int code, const ch
     sqlite3_stmt *st;
     if ((rc = rk_sq_stmt(s, q, &st, err))) goto fail;
     sqlite3_bind_int(st, 1, retry != 0);
+    sqlite3_bind_int(st, 6, rk_rc_interrupted(code));
     sqlite3_bind_double(st, 2, rk_sq_now());
     rk_sq_bind_text(st, 3, error ? error : "failed (no message)");
     sqlite3_bind_int64(st, 4, id);

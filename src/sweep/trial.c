@@ -72,13 +72,49 @@ int rk_trial_prepare_data(const rk_config *c, void (*say)(void *ctx, const char 
     return rc;
 }
 
-/* A dataset folder built by the generator carries card.json with its recipe: a folder built
- * from another recipe than the experiment's is an error, never silently other data. */
+/* The files a card lists with their SHA-256 are the files of the folder: a labels.csv cut
+ * short, an annotation file edited or replaced, is an error naming it. */
+static int card_files_match(const rk_trial_cfg *t, const cJSON *root, const char *card,
+                            rk_err *err)
+{
+    static const char *const FILES[] = {"annotations/instances_train.json",
+                                        "annotations/instances_val.json", "source/labels.csv"};
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(root, "sha256");
+    int rc = RK_OK;
+    for (size_t i = 0; !rc && i < sizeof FILES / sizeof *FILES; i++) {
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(sha, FILES[i]);
+        if (!cJSON_IsString(want)) {
+            rc = rk_errf(err, RK_EFORMAT, "%s: no sha256 of %s (a card of another tool?)", card,
+                         FILES[i]);
+            break;
+        }
+        char p[1300], have[65];
+        snprintf(p, sizeof p, "%s/%s", t->data_dir, FILES[i]);
+        if ((rc = rk_sha256_file(p, have, err))) break;
+        if (strcmp(have, want->valuestring))
+            rc = rk_errf(err, RK_EFORMAT, "%s: its SHA-256 is not the one its dataset card %s "
+                         "records (cut short by an interrupted build, or edited): delete %s to "
+                         "build it again", p, card, t->data_dir);
+    }
+    return rc;
+}
+
+/* A dataset folder built by the generator carries card.json with its recipe and the
+ * checksums of its annotation and label files: a folder built from another recipe than the
+ * experiment's, or whose files are not the ones built, is an error, never silently other
+ * data. A folder the sweep may build (study.build_data = 1) must have its card; a dataset of
+ * the user's own (study.build_data = 0) needs none. */
 static int card_matches(const rk_trial_cfg *t, rk_err *err)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/card.json", t->data_dir);
-    if (!exists(p)) return RK_OK; /* not ours (a dataset brought by the user): nothing to compare */
+    if (!exists(p)) {
+        if (!t->build_data) return RK_OK; /* the user's own dataset: nothing to compare */
+        return rk_errf(err, RK_EFORMAT, "%s: no dataset card (card.json): a build that was "
+                       "interrupted, or a dataset not built by rethink. Delete the folder to "
+                       "build it again, or for a dataset of your own set study.build_data = 0",
+                       t->data_dir);
+    }
     char *text = NULL;
     size_t n = 0;
     int rc = rk_read_file(p, &text, &n, err);
@@ -129,6 +165,7 @@ static int card_matches(const rk_trial_cfg *t, rk_err *err)
                              "point study.data at another folder or delete this one", t->data_dir,
                              pairs[i][0], a, b, pairs[i][1], want[i][0], want[i][1]);
         }
+        if (!rc) rc = card_files_match(t, root, p, err);
     }
     cJSON_Delete(root);
     return rc;
@@ -142,20 +179,12 @@ static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *e
     if (!t->build_data)
         return rk_errf(err, RK_EIO, "%s: dataset missing (and study.build_data = 0)", t->data_dir);
     rk_trial_note(h, "building the default dataset in %s (first use)", t->data_dir);
-    /* build into a temporary folder and rename: concurrent workers never see half a dataset */
-    char tmp[1300];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%d", t->data_dir, (int)getpid());
-    int rc = rk_fashion_scenes_build(&t->data, RK_FASHION_DIR, tmp, t->threads, NULL, NULL, err);
-    if (rc) return rc;
-    if (rename(tmp, t->data_dir) != 0 && !exists(p))
-        return rk_errf(err, RK_EIO, "%s: cannot move the built dataset into place: %s", t->data_dir,
-                       strerror(errno));
-    if (exists(tmp)) { /* another worker won the race: drop ours */
-        char cmd[2800];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0) rk_trial_note(h, "could not remove %s", tmp);
-    }
-    return RK_OK;
+    /* the build is renamed into place whole (concurrent workers never see half a dataset);
+     * when another builder won the race, its dataset is used */
+    int rc = rk_fashion_scenes_build(&t->data, RK_FASHION_DIR, t->data_dir, t->threads, NULL,
+                                     NULL, err);
+    if (rc && exists(p)) rc = RK_OK;
+    return rc ? rc : card_matches(t, err);
 }
 
 typedef struct {

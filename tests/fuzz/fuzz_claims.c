@@ -1,0 +1,19 @@
+/* libFuzzer: a claims file (rethink check CLAIMS). */
+#include "fuzz.h"
+#include "rethink/check.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_setup();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
+{
+    rk_claimset cs = {0};
+    rk_err err = {0};
+    rk_claimset_load(&cs, fuzz_file("x.claims", data, n), &err);
+    rk_claimset_free(&cs);
+    return 0;
+}

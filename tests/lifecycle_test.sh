@@ -95,7 +95,7 @@ grep -q "^progress: [0-9]*/2 done, ETA .* | \[[01]\] scratch S4 f=[0-9.]* s=4 st
 
 # 6. the plateau schedule's steps are unknown before a trial of the cell finishes
 plateau=(-s arm=scratch -s aug=S1 -s fraction=1.0 -s train.schedule=plateau -s train.dev=8
-         -s train.dev_every=1 -s train.patience=1 -s train.drops=0 -s train.epochs=20)
+         -s train.dev_every=1 -s train.patience=1 -s train.anneal=0.01 -s train.epochs=20)
 "$rethink" sweep tiny.ini "${plateau[@]}" -s seed=1,2 --dry-run --db pl.db >pl1.txt 2>&1 || { cat pl1.txt; fail "plateau dry run exited $?"; }
 [ "$(grep -c ' new *<=100 ' pl1.txt)" -eq 2 ] && grep -q "^estimated at most " pl1.txt && grep -q "^upper bound: 2 trials " pl1.txt || { cat pl1.txt; fail "plateau: an upper bound without finished trials"; }
 "$rethink" sweep tiny.ini "${plateau[@]}" -s seed=1 --db pl.db --quiet >/dev/null 2>&1 || fail "plateau sweep exited $?"

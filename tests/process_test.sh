@@ -19,6 +19,9 @@ rethink=$1 exp=$2 shim=$3
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 cd "$d" || exit 1
+# a copy of the experiment files: its data and artifacts folders are relative to it, and so
+# are this test's own
+cp "$exp"/tiny.ini "$exp"/augment.ini . && exp=$d
 fail() { echo "FAIL: $*"; exit 1; }
 q() { sqlite3 "$1" "$2"; }
 # AddressSanitizer (scripts/test.sh's second build) wants its runtime first in the process;

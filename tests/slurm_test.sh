@@ -105,14 +105,16 @@ done
 
 # the reference, in a folder of its own (its checkpoints are not the tasks' to find); the
 # Slurm run's folder gets a copy of its dataset only (the same bytes a build would make)
+# (each with a copy of the experiment files: data and artifacts are relative to them)
 mkdir -p "$d/ref" "$d/slurm"
+for f in "$d/ref" "$d/slurm"; do cp "$exp"/tiny.ini "$exp"/augment.ini "$f/"; done
 cd "$d/ref" || exit 1
 ov=(-s train.epochs=6)
-"$rethink" sweep "$exp/tiny.ini" "${ov[@]}" -j 2 --db ref.db --quiet >ref.txt 2>&1 || { cat ref.txt; fail "the local sweep exited $?"; }
+"$rethink" sweep "$d/ref/tiny.ini" "${ov[@]}" -j 2 --db ref.db --quiet >ref.txt 2>&1 || { cat ref.txt; fail "the local sweep exited $?"; }
 summary ref.db >"$d/ref.sum"
 cp -r data "$d/slurm/"
 cd "$d/slurm" || exit 1
-"$rethink" sweep "$exp/tiny.ini" "${ov[@]}" --emit-slurm --shards 3 --array-parallelism 2 \
+"$rethink" sweep "$d/slurm/tiny.ini" "${ov[@]}" --emit-slurm --shards 3 --array-parallelism 2 \
   --out-dir shared >job.sbatch 2>emit.txt || { cat emit.txt; fail "emit-slurm exited $?"; }
 
 # 1. submitted; stage-1 task 1 cancelled once it finished a trial, runs another and has one

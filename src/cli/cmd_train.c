@@ -119,6 +119,7 @@ int cmd_train(int argc, char **argv)
     } else if (me) {
         int k = -1; /* in the store's order: an unfinished teacher first, then this trial (0) */
         progress *g = progress_new(progress_mode(quiet, 0), 1, 30);
+        progress_show_notes(g, 1);
         while (!rc && k != 0) rc = run_next(db, db_path, &p, g, &k, stats, &err);
         progress_free(g); /* clears its status line */
         if (!rc) {

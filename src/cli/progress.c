@@ -28,8 +28,14 @@ struct progress {
     worker_state *w;
     double every_s, last_plain;
     int shown; /* tty: a status line is on the screen: drawn */
+    int notes; /* notes as lines too (progress_show_notes) */
     char summary[256], drawn[2048];
 };
+
+void progress_show_notes(progress *g, int on)
+{
+    if (g) g->notes = on;
+}
 
 run_event run_event_make(int kind, int slot, const char *label)
 {
@@ -215,6 +221,7 @@ void progress_event(progress *g, const run_event *e)
         }
         break;
     case EV_NOTE:
+        if (g->notes) progress_print(g, stdout, "%s: %s\n", e->label, e->text);
         if (w) {
             snprintf(w->note, sizeof w->note, "%.*s", (int)sizeof w->note - 1, e->text);
             w->pretraining = 0, w->steps = 0, w->img_per_s = NAN;

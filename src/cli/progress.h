@@ -62,6 +62,9 @@ progress *progress_new(prog_mode mode, int nworkers, double every_s);
 /* Clears the status line and frees the display (NULL: nothing). */
 void progress_free(progress *g);
 prog_mode progress_mode_of(const progress *g);
+/* Notes (reusing a checkpoint, a backbone made, pseudo-label counts) as lines of their own
+ * too, not only on the status line: for `train`, whose one trial the user is watching. */
+void progress_show_notes(progress *g, int on);
 /* A line of output on f (stdout or stderr): the status line cleared first and redrawn
  * after. Quiet and json show stdout lines not at all, stderr ones as they are. */
 void progress_print(progress *g, FILE *f, const char *fmt, ...)

@@ -2,7 +2,12 @@
  * thread), its per-epoch metrics recorded, and what it does as run_events (progress.h) for
  * whoever shows them: the sweep's parent, through a pipe, or `rethink train`'s own display.
  * Shared by `rethink train`, the sweep's workers and its MPI ranks (which hand metrics to
- * rank 0 instead of the store: run_trial_with). Finishing is the library's rk_sweep_finish. */
+ * rank 0 instead of the store: run_trial_with). Finishing is the library's rk_sweep_finish.
+ *
+ * A trial with a dev split (train.dev > 0) records its training metrics only at the epochs
+ * that evaluated on dev or val (the last epoch always does): a converged trial runs hundreds
+ * of short epochs, and its loss every dev_every steps is the curve that is read, while a
+ * study's database stays small enough to publish. Without a dev split every epoch is kept. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@ typedef struct {
     run_sink sink;
     double last_step; /* rk_now() of the last step event sent */
     int lost;
+    int sparse; /* a dev split: metrics only at evaluated epochs */
 } run_ctx;
 
 static void emit(run_ctx *r, run_event *e)
@@ -54,7 +60,8 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
     if (val_ap >= 0) m[n++] = metric(s->epoch, RK_METRIC_VAL_AP, val_ap);
     if (dev_ap >= 0) m[n++] = metric(s->epoch, RK_METRIC_DEV_AP, dev_ap);
     rk_err err = {0};
-    if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
+    int keep = !r->sparse || val_ap >= 0 || dev_ap >= 0;
+    if (keep && r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
         r->lost = 1;
     run_event e = run_event_make(EV_EPOCH, r->sink.slot, r->label);
     e.epoch = s->epoch, e.epochs = s->epochs, e.loss = s->loss, e.img_per_s = s->img_per_s;
@@ -139,6 +146,8 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
 {
     run_ctx r = {.metrics = metrics, .mctx = mctx, .id = t->id, .attempt = t->attempts,
                  .label = label, .sink = sink ? *sink : (run_sink){0}};
+    const char *dev = rk_config_get(cfg, "train.dev");
+    r.sparse = dev && atol(dev) > 0;
     beat b = {.path = db_path, .id = t->id, .attempt = t->attempts,
               .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     run_event start = run_event_make(EV_START, r.sink.slot, label);

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The published study (issue 19) in parts: experiments/paper.ini is run one slice at a time
-# (a seed and an augmentation policy: every pair a claim compares — same cell, same seed —
-# is in one slice, so it runs on one machine), each slice into its own database, and the
+# (a seed, an augmentation policy and optionally a labelled fraction: every pair a claim
+# compares — same cell, same seed — is in one slice, so it runs on one machine), each slice
+# into its own database, and the
 # finished parts are merged by config hash into reports/paper/results.db, judged and
 # reported. A part that is stopped resumes where it stopped; a finished trial never trains
 # again.
 #
-#   scripts/paper.sh plan SEED AUG     what the part will train and how long (a dry run)
-#   scripts/paper.sh part SEED AUG     runs the part into parts/paper-sSEED-AUG.db and logs
-#                                      its command, CPU and time in reports/paper/PARTS.md
+#   scripts/paper.sh plan SEED AUG [FRACTION]   what the part will train and how long
+#   scripts/paper.sh part SEED AUG [FRACTION]   runs the part into parts/paper-sSEED-AUG[-F].db
+#                                      and logs its command, CPU and times in reports/paper/PARTS.md
 #   scripts/paper.sh publish [DB...]   merges the parts (default: parts/*.db) and the
 #                                      published database, checks the claims, writes the
 #                                      report to reports/paper/
@@ -16,33 +17,35 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 exp=experiments/paper.ini
 pub=reports/paper
-usage() { sed -n '9,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '10,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build() {
   scripts/install-deps.sh >/dev/null
   [[ -d build ]] || meson setup build --buildtype=release >/dev/null
   ninja -C build >/dev/null
 }
-slice() { # SEED AUG: validated, as the sweep's overrides
+slice() { # SEED AUG [FRACTION]: validated
   [[ $1 =~ ^[0-9]+$ ]] || { echo "paper.sh: seed '$1' is not a number" >&2; exit 2; }
   [[ $2 =~ ^S[1-4]$ ]] || { echo "paper.sh: aug '$2' is not one of S1..S4" >&2; exit 2; }
+  [[ -z ${3:-} || $3 =~ ^(0\.2|0\.5|1\.0)$ ]] || { echo "paper.sh: fraction '$3' is not 0.2, 0.5 or 1.0" >&2; exit 2; }
 }
 cmd=${1:-}
 case $cmd in
 plan | part)
-  [[ $# -eq 3 ]] || usage
-  slice "$2" "$3"
+  [[ $# -eq 3 || $# -eq 4 ]] || usage
+  slice "$2" "$3" "${4:-}"
   build
-  db=parts/paper-s$2-$3.db
+  sel=(-s "seed=$2" -s "aug=$3")
+  db=parts/paper-s$2-$3
+  if [[ -n ${4:-} ]]; then sel+=(-s "fraction=$4"); db+=-$4; fi
+  db+=.db
   mkdir -p parts
-  if [[ $cmd == plan ]]; then
-    exec ./build/rethink sweep "$exp" -s "seed=$2" -s "aug=$3" --db "$db" --dry-run
-  fi
+  if [[ $cmd == plan ]]; then exec ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" --dry-run; fi
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   start=$(date -u +%FT%TZ)
-  ./build/rethink sweep "$exp" -s "seed=$2" -s "aug=$3" --db "$db" -j 2
-  printf '| seed %s, %s | `scripts/paper.sh part %s %s` | %s | %s | %s | %s |\n' "$2" "$3" "$2" \
-    "$3" "$cpu" "$start" "$(date -u +%FT%TZ)" "$(git rev-parse --short HEAD)" >>"$pub/PARTS.md"
-  echo "part seed $2 $3 finished: $db (logged in $pub/PARTS.md)"
+  ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" -j 2
+  printf '| `scripts/paper.sh part %s` | %s | %s | %s | %s |\n' "${*:2}" "$cpu" "$start" \
+    "$(date -u +%FT%TZ)" "$(git rev-parse --short HEAD)" >>"$pub/PARTS.md"
+  echo "part ${*:2} finished: $db (logged in $pub/PARTS.md)"
   ;;
 publish)
   shift

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The published study re-checks itself (issue 19): from the committed per-trial database
+# reports/paper/results.db, `rethink check` and `rethink report` (the commands of
+# `scripts/paper.sh publish`) must give back the committed claims.txt, report.md, cells.csv
+# and deltas.csv byte for byte. A change in the statistics, report or claims code that moves
+# a published number fails here; the published verdicts are always the code's.
+#   published_test.sh RETHINK SOURCE_ROOT
+# Runs on a copy (check records its verdicts in the database); skipped (77) while nothing
+# is published.
+set -u
+rethink=$1 root=$2
+pub=reports/paper
+[ -f "$root/$pub/results.db" ] || { echo "no published database ($pub/results.db): skipped"; exit 77; }
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+mkdir -p "$d/$pub" "$d/out"
+cp "$root/$pub/results.db" "$d/$pub/"
+cp -r "$root/experiments" "$d/"
+cd "$d" || exit 1
+# the same paths as scripts/paper.sh publish, so the report names the same database
+rc=0
+"$rethink" check experiments/paper.claims --db "$pub/results.db" --study paper --json \
+  >out/claims.txt 2>out/check.err || rc=$?
+[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 3 ] || { cat out/check.err; fail "check exited $rc"; }
+"$rethink" report --db "$pub/results.db" --study paper --out out >out/report.txt 2>&1 ||
+  { cat out/report.txt; fail "report exited $?"; }
+for f in claims.txt report.md cells.csv deltas.csv; do
+  [ -f "$root/$pub/$f" ] || fail "$pub/$f is not committed"
+  cmp -s "$root/$pub/$f" "out/$f" || {
+    diff "$root/$pub/$f" "out/$f" | head -20
+    fail "$pub/$f differs from what the code makes of $pub/results.db (re-run scripts/paper.sh publish)"
+  }
+done
+echo "published: claims.txt, report.md, cells.csv and deltas.csv regenerate from $pub/results.db"

@@ -16,6 +16,7 @@ Suite *suite_report(void);
 Suite *suite_protocol(void);
 Suite *suite_sweep(void);
 Suite *suite_artifacts(void);
+Suite *suite_import(void);
 
 int main(void)
 {
@@ -33,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, suite_protocol());
     srunner_add_suite(sr, suite_sweep());
     srunner_add_suite(sr, suite_artifacts());
+    srunner_add_suite(sr, suite_import());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -99,6 +99,14 @@ int rk_config_validate(const rk_config *c, rk_err *err);
 /* Canonical JSON of the entries that define results, and its SHA-256 (hash may be NULL).
  * *json is malloc'd. */
 int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err);
+/* Canonical JSON of every entry, whatever the arm (only the schema's never-hashed keys, such
+ * as study.name and study.threads, are left out), and its SHA-256: the identity of a trial
+ * recorded from elsewhere (import.h), whose keys need not be in the schema. Native trials
+ * use rk_config_json. */
+int rk_config_json_all(const rk_config *c, char **json, char hash[65], rk_err *err);
+/* The config a stored trial's JSON holds (a flat object of strings, as rk_config_json
+ * writes it); origin names it in errors and becomes every entry's file. */
+int rk_config_from_json(rk_config *c, const char *json, const char *origin, rk_err *err);
 /* Keys the canonical JSON leaves out when they hold their default (keys added to the schema
  * after results were recorded, so old identities stay valid): the i-th such key and its
  * default, NULL past the last. Readers of stored configs fill them in, so that an old trial

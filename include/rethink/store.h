@@ -277,6 +277,35 @@ int rk_store_metrics_add(rk_store *s, int64_t id, int attempt, const rk_metric *
 int rk_store_metrics_get(rk_store *s, int64_t id, const char *name, rk_metric **m, size_t *n,
                          rk_err *err);
 
+/* ---- results from elsewhere (rethink import) ---- */
+
+/* A trial run outside rethink, recorded as finished. */
+typedef struct rk_trial_import {
+    rk_trial_spec spec;         /* config_json is the identity (its SHA-256; config_hash and
+                                   max_attempts are ignored, study is the call's) */
+    rk_trial_outcome out;       /* out.stats required (NAN: unknown, stored as NULL) */
+    const rk_metric *metrics;   /* recorded as attempt 1's; may be NULL with nmetrics 0 */
+    size_t nmetrics;
+    const char *worker, *host, *git_rev; /* recorded as the trial's (who imported it); may be
+                                            NULL */
+    const char *where;          /* names the row in errors ("results.csv:3") */
+} rk_trial_import;
+
+typedef struct rk_import_stats {
+    size_t added;     /* new finished trials */
+    size_t unchanged; /* already finished with the same results: nothing written */
+    size_t elsewhere; /* of those, trials that belong to another study */
+} rk_import_stats;
+
+/* Records t[0..n) as finished trials of study (created if missing) — each registered, with
+ * its params, metrics and results, attempt 1, in ONE transaction: all rows or none. A row
+ * whose config hash is already finished with the same 12 stats changes nothing (so the same
+ * import twice is a no-op); with different stats, or one registered but not finished, or
+ * with another config, it is an RK_EINVAL conflict naming the row (t->where) and the hash,
+ * and nothing is recorded. st may be NULL. */
+int rk_store_trials_import(rk_store *s, const char *study, const rk_trial_import *t, size_t n,
+                           rk_import_stats *st, rk_err *err);
+
 /* ---- results ---- */
 
 /* stats[RK_COCO_NSTATS] of a trial; *found = 0 if it has none. */
@@ -318,6 +347,11 @@ int rk_store_artifact_put(rk_store *s, const char *hash, const char *kind, const
 int rk_store_artifact_record(rk_store *s, const rk_artifact *a, rk_err *err);
 int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *found,
                           rk_err *err);
+
+/* The newest artifact of kind that trial made (its producer) or, for a checkpoint, that
+ * names the trial as its key in meta (one an earlier run made); *found = 0 if none. */
+int rk_store_trial_product(rk_store *s, int64_t trial, const char *kind, rk_artifact *a,
+                           int *found, rk_err *err);
 
 /* An artifact as the trial runner reports it, flat (fixed-size strings), so that an MPI
  * rank can send it to rank 0 as bytes. */

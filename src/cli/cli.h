@@ -21,6 +21,8 @@ int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 int bench_eval(int argc, char **argv);
 

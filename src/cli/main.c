@@ -17,6 +17,9 @@ static const char *USAGE =
     "  rm             remove trials, a study's failed trials, or a whole study\n"
     "  train          train and evaluate one trial, recorded in the store\n"
     "  ls             list a study's trials; show TRIAL: one trial; export --csv: all\n"
+    "  import         record results from elsewhere (a CSV/JSON table, or a scored COCO\n"
+    "                 results file) as finished trials\n"
+    "  predict        run a finished trial's detector on a folder of images (COCO results)\n"
     "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
     "  data           build the default datasets; check or show any COCO dataset\n"
     "  report         tables and plots of a study's results (HTML, Markdown, CSV, PNG, SVG)\n"
@@ -38,6 +41,7 @@ int main(int argc, char **argv)
         {"sweep", cmd_sweep},   {"merge", cmd_merge},     {"rm", cmd_rm},
         {"train", cmd_train},
         {"ls", cmd_ls},         {"show", cmd_show},       {"export", cmd_export},
+        {"import", cmd_import}, {"predict", cmd_predict},
         {"eval", cmd_eval},     {"data", cmd_data},       {"report", cmd_report},
         {"check", cmd_check},   {"baseline", cmd_baseline}, {"augment", cmd_augment},
         {"bench", cmd_bench},   {0}};

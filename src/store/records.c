@@ -19,31 +19,43 @@ static int oom_err(rk_store *s, rk_err *err)
 
 /* ---- metrics ---- */
 
-int rk_store_metrics_add(rk_store *s, int64_t id, int attempt, const rk_metric *m, size_t n,
-                         rk_err *err)
+int rk_sq_metric_put(rk_store *s, int64_t id, int attempt, const rk_metric *m, double now,
+                     rk_err *err)
 {
     static const char q[] = "INSERT OR REPLACE INTO metrics (trial_id, attempt, name, step, epoch,"
                             " value, time) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, attempt);
+    rk_sq_bind_text(st, 3, m->name);
+    sqlite3_bind_int64(st, 4, m->step);
+    if (m->epoch >= 0) sqlite3_bind_int64(st, 5, m->epoch);
+    rk_sq_bind_real(st, 6, m->value);
+    sqlite3_bind_double(st, 7, now);
+    return rk_sq_step_done(s, st, err, "recording metrics");
+}
+
+int rk_sq_metrics_check(rk_store *s, const rk_metric *m, size_t n, rk_err *err)
+{
     for (size_t i = 0; i < n; i++)
         if (!memchr(m[i].name, '\0', sizeof m[i].name) || !m[i].name[0])
             return rk_errf(err, RK_EINVAL, "store %s: metric %zu has an empty or unterminated name",
                            s->path, i);
-    int rc = rk_sq_begin(s, err);
+    return RK_OK;
+}
+
+int rk_store_metrics_add(rk_store *s, int64_t id, int attempt, const rk_metric *m, size_t n,
+                         rk_err *err)
+{
+    int rc = rk_sq_metrics_check(s, m, n, err);
     if (rc) return rc;
+    if ((rc = rk_sq_begin(s, err))) return rc;
     if ((rc = rk_sq_check_lease(s, id, attempt, NULL, err))) goto fail;
     double now = rk_sq_now();
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st;
-        if ((rc = rk_sq_stmt(s, q, &st, err))) goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int(st, 2, attempt);
-        rk_sq_bind_text(st, 3, m[i].name);
-        sqlite3_bind_int64(st, 4, m[i].step);
-        if (m[i].epoch >= 0) sqlite3_bind_int64(st, 5, m[i].epoch);
-        rk_sq_bind_real(st, 6, m[i].value);
-        sqlite3_bind_double(st, 7, now);
-        if ((rc = rk_sq_step_done(s, st, err, "recording metrics"))) goto fail;
-    }
+    for (size_t i = 0; i < n && !rc; i++) rc = rk_sq_metric_put(s, id, attempt, &m[i], now, err);
+    if (rc) goto fail;
     return rk_sq_commit(s, err);
 fail:
     rk_sq_rollback(s);
@@ -243,6 +255,34 @@ int rk_store_artifact_get(rk_store *s, const char *hash, rk_artifact *a, int *fo
     int rc = rk_sq_stmt(s, q, &st, err);
     if (rc) return rc;
     rk_sq_bind_text(st, 1, hash);
+    int r = sqlite3_step(st), oom = 0;
+    *found = r == SQLITE_ROW;
+    if (*found) read_artifact(st, 0, a, &oom);
+    sqlite3_reset(st);
+    if (oom) {
+        *found = 0;
+        rk_artifact_clear(a);
+        return oom_err(s, err);
+    }
+    return r == SQLITE_ROW || r == SQLITE_DONE ? RK_OK : rk_sq_err(s, err, "reading an artifact");
+}
+
+int rk_store_trial_product(rk_store *s, int64_t trial, const char *kind, rk_artifact *a,
+                           int *found, rk_err *err)
+{
+    /* a checkpoint's meta names the trial it is (its key): a checkpoint an earlier run made
+     * has that run's producer, or none */
+    static const char q[] =
+        "SELECT " ARTIFACT_COLUMNS " FROM artifacts a WHERE a.kind = ?2 AND (a.trial_id = ?1"
+        " OR (json_valid(a.meta) AND json_extract(a.meta, '$.key') ="
+        "     (SELECT config_hash FROM trials WHERE id = ?1)))"
+        " ORDER BY a.trial_id = ?1 DESC, a.created DESC LIMIT 1";
+    memset(a, 0, sizeof *a);
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, trial);
+    rk_sq_bind_text(st, 2, kind);
     int r = sqlite3_step(st), oom = 0;
     *found = r == SQLITE_ROW;
     if (*found) read_artifact(st, 0, a, &oom);

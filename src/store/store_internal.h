@@ -67,6 +67,13 @@ double rk_sq_now(void);
  * if not, RK_EINVAL for no such trial. *kind (may be NULL) gets the trial's kind, malloc'd. */
 int rk_sq_check_lease(rk_store *s, int64_t id, int attempt, char **kind, rk_err *err);
 
+/* Inside a transaction: one metric row of (id, attempt) at time now (replacing the same
+ * name and step). */
+int rk_sq_metric_put(rk_store *s, int64_t id, int attempt, const rk_metric *m, double now,
+                     rk_err *err);
+/* RK_EINVAL unless every name of m[0..n) is non-empty and terminated. */
+int rk_sq_metrics_check(rk_store *s, const rk_metric *m, size_t n, rk_err *err);
+
 /* Id of a study by name; creates it when create != 0, else *id = 0 if missing. */
 int rk_sq_study_id(rk_store *s, const char *name, int create, int64_t *id, rk_err *err);
 

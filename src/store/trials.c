@@ -195,13 +195,37 @@ static int put_params(rk_store *s, int64_t id, const cJSON *node, char *key, siz
 
 /* ---- register and dependencies ---- */
 
+/* Inside the caller's transaction: a new pending trial of study sid with its params (cfg:
+ * spec->config_json parsed); *tid its id. */
+static int insert_trial(rk_store *s, int64_t sid, const char *hash, const rk_trial_spec *spec,
+                        int max_attempts, const cJSON *cfg, int64_t *tid, rk_err *err)
+{
+    static const char q_ins[] =
+        "INSERT INTO trials (study_id, config_hash, config, kind, arm, aug, fraction, seed,"
+        " max_attempts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *st;
+    int rc = rk_sq_stmt(s, q_ins, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, sid);
+    rk_sq_bind_text(st, 2, hash);
+    rk_sq_bind_text(st, 3, spec->config_json);
+    rk_sq_bind_text(st, 4, spec->kind ? spec->kind : "detector");
+    rk_sq_bind_text(st, 5, spec->arm);
+    rk_sq_bind_text(st, 6, spec->aug);
+    rk_sq_bind_real(st, 7, spec->fraction);
+    sqlite3_bind_int64(st, 8, spec->seed);
+    sqlite3_bind_int(st, 9, max_attempts);
+    sqlite3_bind_double(st, 10, rk_sq_now());
+    if ((rc = rk_sq_step_done(s, st, err, "registering a trial"))) return rc;
+    *tid = sqlite3_last_insert_rowid(s->db);
+    char key[512] = "";
+    return put_params(s, *tid, cfg, key, 0, sizeof key, err);
+}
+
 int rk_store_trial_register(rk_store *s, const rk_trial_spec *spec, int64_t *id,
                             rk_trial_status *status, int *created, rk_err *err)
 {
     static const char q_find[] = "SELECT id, status, config FROM trials WHERE config_hash = ?";
-    static const char q_ins[] =
-        "INSERT INTO trials (study_id, config_hash, config, kind, arm, aug, fraction, seed,"
-        " max_attempts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     if (!spec || !spec->study || !*spec->study || !spec->config_json)
         return rk_errf(err, RK_EINVAL, "store %s: a trial needs a study and a config", s->path);
     cJSON *cfg = cJSON_Parse(spec->config_json);
@@ -250,22 +274,8 @@ int rk_store_trial_register(rk_store *s, const rk_trial_spec *spec, int64_t *id,
             rc = rk_sq_err(s, err, "looking up a trial");
             goto fail;
         }
-        if ((rc = rk_sq_stmt(s, q_ins, &st, err))) goto fail;
-        sqlite3_bind_int64(st, 1, sid);
-        rk_sq_bind_text(st, 2, hash);
-        rk_sq_bind_text(st, 3, spec->config_json);
-        rk_sq_bind_text(st, 4, spec->kind ? spec->kind : "detector");
-        rk_sq_bind_text(st, 5, spec->arm);
-        rk_sq_bind_text(st, 6, spec->aug);
-        rk_sq_bind_real(st, 7, spec->fraction);
-        sqlite3_bind_int64(st, 8, spec->seed);
-        sqlite3_bind_int(st, 9, max_attempts);
-        sqlite3_bind_double(st, 10, rk_sq_now());
-        if ((rc = rk_sq_step_done(s, st, err, "registering a trial"))) goto fail;
-        tid = sqlite3_last_insert_rowid(s->db);
+        if ((rc = insert_trial(s, sid, hash, spec, max_attempts, cfg, &tid, err))) goto fail;
         made = 1;
-        char key[512] = "";
-        if ((rc = put_params(s, tid, cfg, key, 0, sizeof key, err))) goto fail;
     }
     if ((rc = rk_sq_commit(s, err))) goto out;
     if (id) *id = tid;
@@ -534,8 +544,11 @@ int rk_sq_check_lease(rk_store *s, int64_t id, int attempt, char **kind, rk_err 
     return RK_OK;
 }
 
-int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_outcome *o,
-                          rk_err *err)
+/* Inside the caller's transaction: trial id's results, per-category AP and compute, its
+ * metrics of other attempts than `attempt` dropped, and its status finished (kind: the
+ * trial's). */
+static int write_outcome(rk_store *s, int64_t id, int attempt, const char *kind,
+                         const rk_trial_outcome *o, rk_err *err)
 {
     static const char q_res[] =
         "INSERT OR REPLACE INTO results (trial_id, " RK_SQ_STATS("") ")"
@@ -549,44 +562,34 @@ int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_o
         " cpu_s = ?3, images = ?4, flops = ?5, teacher_cpu_s = ?6, pseudo_cpu_s = ?7,"
         " data_hash = coalesce(?8, data_hash), stop_reason = ?10, steps = ?11,"
         " max_steps = ?12, precision = ?13, cpu = ?14 WHERE id = ?9";
-    if (!o) return rk_errf(err, RK_EINVAL, "store %s: finish needs an outcome", s->path);
-    for (size_t i = 0; i < o->ncats; i++)
-        if (!memchr(o->cats[i].name, '\0', sizeof o->cats[i].name))
-            return rk_errf(err, RK_EINVAL, "store %s: category %d name is not terminated",
-                           s->path, o->cats[i].id);
-    char *kind = NULL;
+    if (!o->stats && strcmp(kind, "detector") == 0)
+        return rk_errf(err, RK_EINVAL, "store %s: detector trial %lld finished without COCO stats",
+                       s->path, (long long)id);
     sqlite3_stmt *st;
-    int rc = rk_sq_begin(s, err);
-    if (rc) return rc;
-    if ((rc = rk_sq_check_lease(s, id, attempt, &kind, err))) goto fail;
-    if (!o->stats && strcmp(kind, "detector") == 0) {
-        rc = rk_errf(err, RK_EINVAL, "store %s: detector trial %lld finished without COCO stats",
-                     s->path, (long long)id);
-        goto fail;
-    }
+    int rc;
     if (o->stats) {
-        if ((rc = rk_sq_stmt(s, q_res, &st, err))) goto fail;
+        if ((rc = rk_sq_stmt(s, q_res, &st, err))) return rc;
         sqlite3_bind_int64(st, 1, id);
         for (int i = 0; i < RK_COCO_NSTATS; i++) rk_sq_bind_real(st, 2 + i, o->stats[i]);
-        if ((rc = rk_sq_step_done(s, st, err, "recording results"))) goto fail;
+        if ((rc = rk_sq_step_done(s, st, err, "recording results"))) return rc;
     }
-    if ((rc = rk_sq_stmt(s, q_cat_del, &st, err))) goto fail;
+    if ((rc = rk_sq_stmt(s, q_cat_del, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, id);
-    if ((rc = rk_sq_step_done(s, st, err, "recording per-category results"))) goto fail;
+    if ((rc = rk_sq_step_done(s, st, err, "recording per-category results"))) return rc;
     for (size_t i = 0; i < o->ncats; i++) {
-        if ((rc = rk_sq_stmt(s, q_cat, &st, err))) goto fail;
+        if ((rc = rk_sq_stmt(s, q_cat, &st, err))) return rc;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int(st, 2, o->cats[i].id);
         rk_sq_bind_text(st, 3, o->cats[i].name);
         rk_sq_bind_real(st, 4, o->cats[i].ap);
-        if ((rc = rk_sq_step_done(s, st, err, "recording per-category results"))) goto fail;
+        if ((rc = rk_sq_step_done(s, st, err, "recording per-category results"))) return rc;
     }
     if (rk_store_test_hook) rk_store_test_hook("finish:results-written");
-    if ((rc = rk_sq_stmt(s, q_met, &st, err))) goto fail;
+    if ((rc = rk_sq_stmt(s, q_met, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int(st, 2, attempt);
-    if ((rc = rk_sq_step_done(s, st, err, "dropping metrics of earlier attempts"))) goto fail;
-    if ((rc = rk_sq_stmt(s, q_done, &st, err))) goto fail;
+    if ((rc = rk_sq_step_done(s, st, err, "dropping metrics of earlier attempts"))) return rc;
+    if ((rc = rk_sq_stmt(s, q_done, &st, err))) return rc;
     sqlite3_bind_double(st, 1, rk_sq_now());
     rk_sq_bind_real(st, 2, o->wall_s);
     rk_sq_bind_real(st, 3, o->cpu_s);
@@ -601,11 +604,166 @@ int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_o
     if (o->max_steps > 0) sqlite3_bind_int64(st, 12, o->max_steps);
     rk_sq_bind_text(st, 13, o->precision);
     rk_sq_bind_text(st, 14, o->cpu);
-    if ((rc = rk_sq_step_done(s, st, err, "marking a trial finished"))) goto fail;
+    return rk_sq_step_done(s, st, err, "marking a trial finished");
+}
+
+static int check_cats(rk_store *s, const rk_trial_outcome *o, rk_err *err)
+{
+    for (size_t i = 0; i < o->ncats; i++)
+        if (!memchr(o->cats[i].name, '\0', sizeof o->cats[i].name))
+            return rk_errf(err, RK_EINVAL, "store %s: category %d name is not terminated",
+                           s->path, o->cats[i].id);
+    return RK_OK;
+}
+
+int rk_store_trial_finish(rk_store *s, int64_t id, int attempt, const rk_trial_outcome *o,
+                          rk_err *err)
+{
+    if (!o) return rk_errf(err, RK_EINVAL, "store %s: finish needs an outcome", s->path);
+    int rc = check_cats(s, o, err);
+    if (rc) return rc;
+    char *kind = NULL;
+    if ((rc = rk_sq_begin(s, err))) return rc;
+    if (!(rc = rk_sq_check_lease(s, id, attempt, &kind, err)))
+        rc = write_outcome(s, id, attempt, kind, o, err);
     free(kind);
+    if (rc) {
+        rk_sq_rollback(s);
+        return rc;
+    }
     return rk_sq_commit(s, err);
+}
+
+/* ---- results from elsewhere ---- */
+
+/* 1 if the results row of trial id holds exactly stats (NAN matching NULL). */
+static int same_results(rk_store *s, int64_t id, const double *stats, double *was, int *same,
+                        rk_err *err)
+{
+    for (int k = 0; k < RK_COCO_NSTATS; k++) was[k] = NAN;
+    int found = 0, rc = rk_store_result_get(s, id, was, &found, err);
+    if (rc) return rc;
+    *same = found;
+    for (int k = 0; k < RK_COCO_NSTATS && *same; k++)
+        *same = isnan(was[k]) ? isnan(stats[k]) : was[k] == stats[k];
+    return RK_OK;
+}
+
+/* Row t against the trial already registered under hash (id tid): the same config, finished
+ * with the same results — or a conflict naming both. */
+static int import_existing(rk_store *s, const rk_trial_import *t, const char *hash, int64_t tid,
+                           const char *config, const char *status, const char *by,
+                           rk_err *err)
+{
+    const char *where = t->where ? t->where : "import";
+    if (strcmp(config, t->spec.config_json) != 0)
+        return rk_errf(err, RK_EINVAL, "%s: trial %.16s is already registered with a different "
+                       "config (the hash collides)", where, hash);
+    if (strcmp(status, "finished") != 0)
+        return rk_errf(err, RK_EINVAL, "%s: trial %.16s is already in the store, %s: only a "
+                       "finished trial can be compared with an imported one (rethink rm it "
+                       "first)", where, hash, status);
+    double was[RK_COCO_NSTATS];
+    int same = 0, rc = same_results(s, tid, t->out.stats, was, &same, err);
+    if (rc || same) return rc;
+    int k = 0;
+    while (k < RK_COCO_NSTATS - 1 &&
+           (isnan(was[k]) ? isnan(t->out.stats[k]) : was[k] == t->out.stats[k]))
+        k++;
+    /* 15 digits unless that hides the difference */
+    char a[32], b[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(a, sizeof a, "%.*g", digits, was[k]);
+        snprintf(b, sizeof b, "%.*g", digits, t->out.stats[k]);
+        if (strcmp(a, b)) break;
+    }
+    return rk_errf(err, RK_EINVAL, "%s: trial %.16s (%s) is already finished with different "
+                   "results: %s %s recorded, %s here", where, hash, by ? by : "a sweep",
+                   rk_coco_stat_name(k), a, b);
+}
+
+int rk_store_trials_import(rk_store *s, const char *study, const rk_trial_import *t, size_t n,
+                           rk_import_stats *stats, rk_err *err)
+{
+    static const char q_find[] =
+        "SELECT id, status, config, worker, (SELECT name FROM studies WHERE id = study_id)"
+        " FROM trials WHERE config_hash = ?";
+    static const char q_run[] =
+        "UPDATE trials SET status = 'running', attempts = 1, started = ?2, heartbeat = ?2,"
+        " worker = ?3, host = ?4, git_rev = ?5 WHERE id = ?1";
+    if (!study || !*study) return rk_errf(err, RK_EINVAL, "store %s: import needs a study", s->path);
+    rk_import_stats st0 = {0};
+    int rc = RK_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!t[i].spec.config_json || !t[i].out.stats)
+            rc = rk_errf(err, RK_EINVAL, "%s: an imported trial needs a config and COCO stats",
+                         t[i].where ? t[i].where : "import");
+        if (!rc) rc = check_cats(s, &t[i].out, err);
+        if (!rc) rc = rk_sq_metrics_check(s, t[i].metrics, t[i].nmetrics, err);
+    }
+    if (rc || (rc = rk_sq_begin(s, err))) return rc;
+    int64_t sid;
+    double now = rk_sq_now();
+    if ((rc = rk_sq_study_id(s, study, 1, &sid, err))) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const rk_trial_import *x = &t[i];
+        char hash[65];
+        rk_sha256_hex(x->spec.config_json, strlen(x->spec.config_json), hash);
+        cJSON *cfg = cJSON_Parse(x->spec.config_json);
+        if (!cJSON_IsObject(cfg)) {
+            cJSON_Delete(cfg);
+            rc = rk_errf(err, RK_EINVAL, "%s: the trial's config is not a JSON object",
+                         x->where ? x->where : "import");
+            goto fail;
+        }
+        sqlite3_stmt *st;
+        if ((rc = rk_sq_stmt(s, q_find, &st, err))) {
+            cJSON_Delete(cfg);
+            goto fail;
+        }
+        rk_sq_bind_text(st, 1, hash);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            int64_t tid = sqlite3_column_int64(st, 0);
+            const char *by = (const char *)sqlite3_column_text(st, 3);
+            const char *other = (const char *)sqlite3_column_text(st, 4);
+            rc = import_existing(s, x, hash, tid, (const char *)sqlite3_column_text(st, 2),
+                                 (const char *)sqlite3_column_text(st, 1), by, err);
+            int elsewhere = other && strcmp(other, study) != 0;
+            sqlite3_reset(st);
+            cJSON_Delete(cfg);
+            if (rc) goto fail;
+            st0.unchanged++;
+            st0.elsewhere += (size_t)elsewhere;
+            continue;
+        }
+        sqlite3_reset(st);
+        if (r != SQLITE_DONE) {
+            cJSON_Delete(cfg);
+            rc = rk_sq_err(s, err, "looking up a trial");
+            goto fail;
+        }
+        int64_t tid = 0;
+        rc = insert_trial(s, sid, hash, &x->spec, 1, cfg, &tid, err);
+        cJSON_Delete(cfg);
+        if (!rc && !(rc = rk_sq_stmt(s, q_run, &st, err))) {
+            sqlite3_bind_int64(st, 1, tid);
+            sqlite3_bind_double(st, 2, now);
+            rk_sq_bind_text(st, 3, x->worker);
+            rk_sq_bind_text(st, 4, x->host);
+            rk_sq_bind_text(st, 5, x->git_rev);
+            rc = rk_sq_step_done(s, st, err, "recording an imported trial");
+        }
+        for (size_t k = 0; k < x->nmetrics && !rc; k++)
+            rc = rk_sq_metric_put(s, tid, 1, &x->metrics[k], now, err);
+        if (!rc) rc = write_outcome(s, tid, 1, x->spec.kind ? x->spec.kind : "detector", &x->out, err);
+        if (rc) goto fail;
+        st0.added++;
+    }
+    if ((rc = rk_sq_commit(s, err))) return rc;
+    if (stats) *stats = st0;
+    return RK_OK;
 fail:
-    free(kind);
     rk_sq_rollback(s);
     return rc;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "rethink/config.h"
 
 /* ---- the schema ---- */
@@ -1019,6 +1021,29 @@ int rk_config_json(const rk_config *c, char **json, char hash[65], rk_err *err)
 {
     rk_arm arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
     return canon_json(c, arm == RK_ARM_NONE ? RK_ARM_SCRATCH : arm, json, hash, err);
+}
+
+int rk_config_json_all(const rk_config *c, char **json, char hash[65], rk_err *err)
+{
+    return canon_json(c, RK_ARM_NONE, json, hash, err);
+}
+
+int rk_config_from_json(rk_config *c, const char *json, const char *origin, rk_err *err)
+{
+    memset(c, 0, sizeof *c);
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return rk_errf(err, RK_EFORMAT, "%s: the config is not a JSON object", origin);
+    }
+    int rc = RK_OK;
+    for (const cJSON *v = o->child; v && !rc; v = v->next)
+        rc = cJSON_IsString(v) ? rk_config_put(c, v->string, v->valuestring, origin, 0, err)
+                               : rk_errf(err, RK_EFORMAT, "%s: config key %s is not a string",
+                                         origin, v->string);
+    cJSON_Delete(o);
+    if (rc) rk_config_free(c);
+    return rc;
 }
 
 /* ---- the typed trial ---- */

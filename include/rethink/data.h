@@ -28,18 +28,25 @@ void rk_image_free(rk_image *im);
 #define RK_IMAGE_MAX_PIXELS (1 << 26)
 #define RK_IMAGE_MAX_BYTES (256 << 20)
 
-/* JPEG through libjpeg-turbo. load: any size up to the limits above, gray or RGB, converted
- * to `want_c` channels (1 or 3; 0 keeps the file's); the path must be a regular file (a
- * FIFO or a device is refused, never read). load_sized: the image must be want_w x want_h
- * (a COCO image's stated size), checked from the header before any pixel is allocated.
- * save: quality 1..100; deterministic bytes for equal input. */
-int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err);
-int rk_jpeg_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
-                       rk_err *err);
+/* Image files: JPEG (libjpeg-turbo) or PNG (libpng), told apart by their first bytes, never
+ * by the file's name. load: any size up to the limits above, gray or RGB, converted to
+ * `want_c` channels (1 or 3; 0 keeps the file's); a PNG's alpha is dropped and 16-bit
+ * samples keep their high byte; the path must be a regular file (a FIFO or a device is
+ * refused, never read). load_sized: the image must be want_w x want_h (a COCO image's stated
+ * size), checked from the header before any pixel is allocated. decode: the same from
+ * memory; rk_jpeg_decode and rk_png_decode accept only their own format.
+ * rk_jpeg_save: quality 1..100; deterministic bytes for equal input. */
+int rk_image_load(rk_image *im, const char *path, int want_c, rk_err *err);
+int rk_image_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
+                        rk_err *err);
+int rk_image_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                    const char *name, rk_err *err);
 int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                    const char *name, rk_err *err);
+int rk_png_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                  const char *name, rk_err *err);
 int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err);
-/* PNG (zlib), for figures a person looks at (grids of samples). */
+/* PNG (zlib), for figures a person looks at (grids of samples), and read back exactly. */
 int rk_png_save(const rk_image *im, const char *path, rk_err *err);
 
 /* ---- boxes: the one box type of every stage from augmentation to decoding ---- */
@@ -114,7 +121,8 @@ int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path,
                     rk_err *err);
 void rk_dataset_free(rk_dataset *d);
 
-/* Source images: every *.jpg of a folder (sorted by name), labels optional.
+/* Source images: every *.jpg, *.jpeg and *.png of a folder (sorted by name; each decoded as
+ * its content says), labels optional.
  * labels_path: CSV "file_name,class_id[,class_name]" with a header line; NULL: unlabelled
  * (labels[i] = -1). Every image is decoded once at load. */
 typedef struct rk_source {

@@ -472,10 +472,13 @@ START_TEST(image_size_differing_from_json_is_an_error)
 }
 END_TEST
 
-START_TEST(box_outside_image_or_non_positive_is_an_error)
+START_TEST(box_wholly_outside_image_or_non_positive_is_an_error)
 {
-    char *bad = replace(GOOD, "[1, 2, 10, 5]", "[25, 2, 10, 5]");
-    expect_error(bad, "annotation id 10", "outside image id 1");
+    char *bad = replace(GOOD, "[1, 2, 10, 5]", "[32, 2, 10, 5]");
+    expect_error(bad, "annotation id 10", "entirely outside image id 1");
+    free(bad);
+    bad = replace(GOOD, "[1, 2, 10, 5]", "[-10, 2, 10, 5]");
+    expect_error(bad, "annotation id 10", "entirely outside image id 1");
     free(bad);
     bad = replace(GOOD, "[1, 2, 10, 5]", "[1, 2, 0, 5]");
     expect_error(bad, "annotation id 10", "non-positive size");
@@ -483,6 +486,32 @@ START_TEST(box_outside_image_or_non_positive_is_an_error)
     bad = replace(GOOD, "[1, 2, 10, 5]", "[1, 2, 10]");
     expect_error(bad, "annotation id 10", "bbox");
     free(bad);
+}
+END_TEST
+
+/* Issue 20: COCO files as pycocotools accepts them. A box partly outside its image loads
+ * unchanged (evaluation scores it as the file has it) and is counted; rk_coco_box_clip gives
+ * what training learns, its part inside; a box within 1e-3 px of the edge is not clipped. */
+START_TEST(a_box_partly_outside_is_kept_as_is_and_clipped_for_training)
+{
+    char *a = replace(GOOD, "[1, 2, 10, 5]", "[25, -2, 10, 5]");
+    char *b = replace(a, "[0, 0, 16, 16]", "[0, 0, 16.0004, 16]");
+    make_dataset(b);
+    free(a), free(b);
+    char ann[400];
+    fx_path(ann, sizeof ann, "ann.json");
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&d, fx_tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(d.coco.noutside, 1);
+    const rk_coco_ann *x = &d.coco.anns[0];
+    ck_assert(x->bbox[0] == 25 && x->bbox[1] == -2 && x->bbox[2] == 10 && x->bbox[3] == 5);
+    double in[4];
+    ck_assert_int_eq(rk_coco_box_clip(x->bbox, &d.coco.images[0], in), 1);
+    ck_assert(in[0] == 25 && in[1] == 0 && in[2] == 7 && in[3] == 3);
+    ck_assert_int_eq(rk_coco_box_clip(d.coco.anns[1].bbox, &d.coco.images[1], in), 0);
+    ck_assert(in[2] == 16.0004);
+    rk_dataset_free(&d);
 }
 END_TEST
 
@@ -944,7 +973,8 @@ Suite *suite_data(void)
     tcase_add_test(l, a_jpeg_without_a_frame_is_an_error);
     tcase_add_test(l, a_huge_jpeg_header_allocates_nothing);
     tcase_add_test(l, a_device_a_fifo_or_a_folder_is_not_an_image);
-    tcase_add_test(l, box_outside_image_or_non_positive_is_an_error);
+    tcase_add_test(l, box_wholly_outside_image_or_non_positive_is_an_error);
+    tcase_add_test(l, a_box_partly_outside_is_kept_as_is_and_clipped_for_training);
     tcase_add_test(l, unknown_category_or_image_is_an_error);
     tcase_add_test(l, duplicate_ids_are_errors);
     tcase_add_test(l, missing_keys_and_wrong_types_are_errors);

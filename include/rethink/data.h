@@ -88,14 +88,18 @@ typedef struct rk_coco {
     size_t nanns;
     rk_coco_cat *cats;
     size_t ncats;
+    /* annotations whose box extends past its image (more than 1e-3 px): kept as the file
+     * has them, as pycocotools does; training clips them (rk_coco_box_clip) */
+    size_t noutside;
     /* private: sorted id -> index tables */
     size_t *img_order, *cat_order;
 } rk_coco;
 
 /* Parses and validates an instances JSON: required keys and types, unique image /
  * annotation / category ids, annotations referring to known images and categories, boxes
- * with positive size inside their image (1e-3 px slack). Malformed JSON reports line and
- * column. */
+ * with positive size that overlap their image. A box partly outside its image is accepted
+ * unchanged, as pycocotools accepts it (c->noutside counts them); one wholly outside is an
+ * error naming it. Malformed JSON reports line and column. */
 int rk_coco_load(rk_coco *c, const char *path, rk_err *err);
 /* Writes instances JSON (images, annotations, categories), deterministic formatting. */
 int rk_coco_save(const rk_coco *c, const char *path, rk_err *err);
@@ -103,6 +107,10 @@ void rk_coco_free(rk_coco *c);
 /* Builds the id tables and validates (what rk_coco_load does after parsing); for datasets
  * assembled in memory. `what` names the dataset in messages. */
 int rk_coco_index(rk_coco *c, const char *what, rk_err *err);
+/* out = the part of box b (x, y, w, h) inside image im; returns 1 if b extends past the
+ * image by more than 1e-3 px (out then clipped), else 0 (out = b). What training learns from
+ * a box partly outside its image; evaluation scores the box as the file has it. */
+int rk_coco_box_clip(const double b[4], const rk_coco_image *im, double out[4]);
 /* Index into images[] / cats[] of an id, or -1. */
 long rk_coco_image_index(const rk_coco *c, int64_t id);
 long rk_coco_cat_index(const rk_coco *c, int id);

@@ -56,7 +56,7 @@
 
 /* The schema this build writes; a database with a higher version is refused. The results
  * table has a column per COCO stat (rk_coco_stat_name, RK_COCO_NSTATS of them). */
-#define RK_STORE_SCHEMA_VERSION 4
+#define RK_STORE_SCHEMA_VERSION 5
 #define RK_STORE_MAX_ATTEMPTS 3  /* default per trial */
 #define RK_STORE_STALE_S 120.0   /* default: a running trial silent this long is presumed dead */
 #define RK_STORE_BUSY_MS 30000   /* how long a writer waits for the lock */

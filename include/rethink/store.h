@@ -407,6 +407,10 @@ typedef struct rk_param {
     char *key, *value;
 } rk_param;
 
+/* A trial's flattened config, sorted by key (*p malloc'd; free with rk_params_free). */
+int rk_store_params_get(rk_store *s, int64_t id, rk_param **p, size_t *n, rk_err *err);
+void rk_params_free(rk_param *p, size_t n);
+
 /* A detector trial as a report reads it. */
 typedef struct rk_trial_record {
     rk_trial t;

@@ -16,7 +16,7 @@ static const char *USAGE =
     "  merge          fold database shards (cluster tasks, separate runs) into one\n"
     "  rm             remove trials, a study's failed trials, or a whole study\n"
     "  train          train and evaluate one trial, recorded in the store\n"
-    "  ls             list a study's trials; show TRIAL: one trial; export --csv: all\n"
+    "  ls             list a study's trials; show TRIAL: one trial; export --csv/--json: all\n"
     "  eval           score COCO results JSON against ground truth (pycocotools' 12 stats)\n"
     "  data           build the default datasets; check or show any COCO dataset\n"
     "  report         tables and plots of a study's results (HTML, Markdown, CSV, PNG, SVG)\n"

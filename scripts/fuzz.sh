@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 shift || true
-all=(experiment override claims baseline coco dets jpeg store)
+all=(experiment override claims baseline coco dets jpeg png store)
 harnesses=("${@:-${all[@]}}")
 
 if [[ ! -d build-fuzz ]]; then

@@ -13,6 +13,7 @@ pkgs=(
   libdnnl-dev              # oneDNN (convolutions)
   libsqlite3-dev sqlite3
   libturbojpeg0-dev zlib1g-dev
+  libpng-dev               # PNG input (src/data/image.c; JPEG and PNG told apart by content)
   nettle-dev               # SHA-256 for dataset cards and data-subset hashes
   check                    # unit tests
   gnuplot-nox

@@ -10,7 +10,8 @@ pycocotools gets subtle about: crowds, score ties (within and across images), GT
 on and off the w*h of their box and exactly at 32² and 96², boxes on an integer grid (IoU ties
 and IoUs exactly at thresholds), more than 100 detections per image, categories with no GT,
 with only crowd GT or with nothing at all, ids out of order in the files, and an annotation with
-id 0, and more categories than one numpy summation block holds. The fixtures are committed; the test suite needs neither Python nor numpy."""
+id 0, ground truth partly outside its image (pycocotools scores it unchanged), and more
+categories than one numpy summation block holds. The fixtures are committed; the test suite needs neither Python nor numpy."""
 import json
 import os
 import sys
@@ -47,6 +48,14 @@ def gt_box(rng, W, H, cfg):
         w, h = r2(w), r2(h)
         x, y = r2(rng.uniform(0, W - w)), r2(rng.uniform(0, H - h))
         w, h = min(w, r2(W - x)), min(h, r2(H - y))
+    if "p_outside" in cfg and rng.random() < cfg["p_outside"]:
+        # partly outside the image, as COCO files in the wild have them (pycocotools does not
+        # validate boxes): past the left/top edge or the right/bottom one, still overlapping
+        f = rng.uniform(0.1, 0.7)
+        if rng.random() < 0.5:
+            x = r2(-f * w) if rng.random() < 0.5 else r2(W - (1 - f) * w)
+        if rng.random() < 0.5:
+            y = r2(-f * h) if rng.random() < 0.5 else r2(H - (1 - f) * h)
     return [x, y, w, h]
 
 
@@ -153,6 +162,9 @@ CASES = {
     # reduction block, so the blocked pairwise summation is exercised.
     "many_categories": (19, dict(images=40, cats=list(range(1, 13)), gt=(2, 12), dt=(5, 40),
                                  p_crowd=0.03, score_step=0.001)),
+    # issue 20: ground truth partly outside its image, accepted and scored unchanged
+    "outside_image": (20, dict(images=30, cats=[1, 2, 3], gt=(1, 8), dt=(0, 25), p_crowd=0.05,
+                               p_outside=0.4, score_step=0.01)),
     "mixed_large": (18, dict(images=120, cats=[8, 1, 5, 3, 2, 13, 21, 34], gt=(0, 10),
                              dt=(0, 45), p_crowd=0.05, p_boundary=0.05, p_area_boundary=0.05,
                              p_many=0.03, score_step=0.005)),

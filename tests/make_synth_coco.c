@@ -1,5 +1,6 @@
-/* make_synth_coco DIR: writes a tiny synthetic COCO dataset for CLI tests and for looking at
- * augmentations: DIR/instances.json and DIR/img_K.jpg, 6 images (64x64 and one 80x56) of
+/* make_synth_coco DIR [--png]: writes a tiny synthetic COCO dataset for CLI tests and for
+ * looking at augmentations: DIR/instances.json and DIR/img_K.jpg (with --png DIR/img_K.png,
+ * the same pixels losslessly), 6 images (64x64 and one 80x56) of
  * solid coloured rectangles on a dim gradient, with their exact boxes and 3 categories.
  * Deterministic: same output bytes on every run. */
 #include <stdio.h>
@@ -10,8 +11,9 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: make_synth_coco DIR\n");
+    int png = argc == 3 && !strcmp(argv[2], "--png");
+    if (argc != 2 && !png) {
+        fprintf(stderr, "usage: make_synth_coco DIR [--png]\n");
         return 2;
     }
     static const uint8_t colours[3][3] = {{220, 60, 60}, {60, 200, 80}, {70, 110, 230}};
@@ -49,10 +51,10 @@ int main(int argc, char **argv)
                                      .area = (double)w * h};
             na++;
         }
-        snprintf(fname[k], sizeof fname[k], "img_%d.jpg", k);
+        snprintf(fname[k], sizeof fname[k], "img_%d.%s", k, png ? "png" : "jpg");
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", argv[1], fname[k]);
-        if (rk_jpeg_save(&im, path, 95, &err)) {
+        if (png ? rk_png_save(&im, path, &err) : rk_jpeg_save(&im, path, 95, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }

@@ -1,6 +1,6 @@
 /* Datasets: building the Fashion-MNIST scenes (round trip, determinism), loading any COCO
  * dataset with every bad input producing its error, source folders, nested fractions, and
- * the image codecs. Builds tiny datasets in a temporary folder; needs Debian's
+ * the image codecs (JPEG and PNG, told apart by content). Builds tiny datasets in a temporary folder; needs Debian's
  * dataset-fashion-mnist (scripts/install-deps.sh installs it). */
 #include <check.h>
 #include <math.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <png.h>
 #include <zlib.h>
 
 #include "fixture.h"
@@ -437,7 +438,7 @@ START_TEST(a_huge_jpeg_header_allocates_nothing)
     ck_assert_msg(strstr(err.msg, "65500x65500, the annotations say 16x16") &&
                   strstr(err.msg, "image id 2"), "%s", err.msg);
     rk_image im;
-    ck_assert_int_eq(rk_jpeg_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_int_eq(rk_image_load(&im, p, 3, &err), RK_EFORMAT);
     ck_assert_msg(strstr(err.msg, "larger than rethink reads"), "%s", err.msg);
     ck_assert(im.px == NULL);
 }
@@ -452,13 +453,13 @@ START_TEST(a_device_a_fifo_or_a_folder_is_not_an_image)
     rk_err err = {0};
     fx_path(p, sizeof p, "zero.jpg");
     ck_assert_int_eq(symlink("/dev/zero", p), 0);
-    ck_assert_int_eq(rk_jpeg_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_int_eq(rk_image_load(&im, p, 3, &err), RK_EFORMAT);
     ck_assert_msg(strstr(err.msg, "not a regular file (a device)"), "%s", err.msg);
     fx_path(p, sizeof p, "fifo.jpg");
     ck_assert_int_eq(mkfifo(p, 0644), 0);
-    ck_assert_int_eq(rk_jpeg_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_int_eq(rk_image_load(&im, p, 3, &err), RK_EFORMAT);
     ck_assert_msg(strstr(err.msg, "(a FIFO)"), "%s", err.msg);
-    ck_assert_int_eq(rk_jpeg_load(&im, fx_tmp, 3, &err), RK_EFORMAT);
+    ck_assert_int_eq(rk_image_load(&im, fx_tmp, 3, &err), RK_EFORMAT);
     ck_assert_msg(strstr(err.msg, "(a folder)"), "%s", err.msg);
 }
 END_TEST
@@ -471,10 +472,13 @@ START_TEST(image_size_differing_from_json_is_an_error)
 }
 END_TEST
 
-START_TEST(box_outside_image_or_non_positive_is_an_error)
+START_TEST(box_wholly_outside_image_or_non_positive_is_an_error)
 {
-    char *bad = replace(GOOD, "[1, 2, 10, 5]", "[25, 2, 10, 5]");
-    expect_error(bad, "annotation id 10", "outside image id 1");
+    char *bad = replace(GOOD, "[1, 2, 10, 5]", "[32, 2, 10, 5]");
+    expect_error(bad, "annotation id 10", "entirely outside image id 1");
+    free(bad);
+    bad = replace(GOOD, "[1, 2, 10, 5]", "[-10, 2, 10, 5]");
+    expect_error(bad, "annotation id 10", "entirely outside image id 1");
     free(bad);
     bad = replace(GOOD, "[1, 2, 10, 5]", "[1, 2, 0, 5]");
     expect_error(bad, "annotation id 10", "non-positive size");
@@ -482,6 +486,32 @@ START_TEST(box_outside_image_or_non_positive_is_an_error)
     bad = replace(GOOD, "[1, 2, 10, 5]", "[1, 2, 10]");
     expect_error(bad, "annotation id 10", "bbox");
     free(bad);
+}
+END_TEST
+
+/* Issue 20: COCO files as pycocotools accepts them. A box partly outside its image loads
+ * unchanged (evaluation scores it as the file has it) and is counted; rk_coco_box_clip gives
+ * what training learns, its part inside; a box within 1e-3 px of the edge is not clipped. */
+START_TEST(a_box_partly_outside_is_kept_as_is_and_clipped_for_training)
+{
+    char *a = replace(GOOD, "[1, 2, 10, 5]", "[25, -2, 10, 5]");
+    char *b = replace(a, "[0, 0, 16, 16]", "[0, 0, 16.0004, 16]");
+    make_dataset(b);
+    free(a), free(b);
+    char ann[400];
+    fx_path(ann, sizeof ann, "ann.json");
+    rk_dataset d;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&d, fx_tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(d.coco.noutside, 1);
+    const rk_coco_ann *x = &d.coco.anns[0];
+    ck_assert(x->bbox[0] == 25 && x->bbox[1] == -2 && x->bbox[2] == 10 && x->bbox[3] == 5);
+    double in[4];
+    ck_assert_int_eq(rk_coco_box_clip(x->bbox, &d.coco.images[0], in), 1);
+    ck_assert(in[0] == 25 && in[1] == 0 && in[2] == 7 && in[3] == 3);
+    ck_assert_int_eq(rk_coco_box_clip(d.coco.anns[1].bbox, &d.coco.images[1], in), 0);
+    ck_assert(in[2] == 16.0004);
+    rk_dataset_free(&d);
 }
 END_TEST
 
@@ -720,9 +750,9 @@ START_TEST(gray_jpeg_loads_as_gray_or_rgb)
     ck_assert(rk_image_alloc(&g, 20, 10, 1, &err) == RK_OK);
     for (int i = 0; i < 200; i++) g.px[i] = (uint8_t)(i % 20 * 12);
     ck_assert(rk_jpeg_save(&g, p, 95, &err) == RK_OK);
-    ck_assert(rk_jpeg_load(&a, p, 0, &err) == RK_OK);
+    ck_assert(rk_image_load(&a, p, 0, &err) == RK_OK);
     ck_assert_int_eq(a.c, 1);
-    ck_assert(rk_jpeg_load(&b, p, 3, &err) == RK_OK);
+    ck_assert(rk_image_load(&b, p, 3, &err) == RK_OK);
     ck_assert_int_eq(b.c, 3);
     ck_assert_int_eq(b.px[3 * 57], b.px[3 * 57 + 2]); /* grey stays grey */
     ck_assert(abs((int)a.px[57] - g.px[57]) <= 4);
@@ -760,6 +790,165 @@ START_TEST(png_holds_the_exact_pixels)
 }
 END_TEST
 
+/* ---- PNG input: decoded by content, with the JPEG path's checks ---- */
+
+/* Writes px (w x h, `fmt` one of libpng's simplified formats) as a PNG at path. */
+static void write_png(const char *path, const void *px, int w, int h, png_uint_32 fmt)
+{
+    png_image pi = {.version = PNG_IMAGE_VERSION, .width = (png_uint_32)w,
+                    .height = (png_uint_32)h, .format = fmt};
+    ck_assert_msg(png_image_write_to_file(&pi, path, 0, px, 0, NULL), "%s", pi.message);
+}
+
+/* The twin of make_dataset's JPEG dataset: every image decoded, saved as PNG under `name`
+ * (a.png, b.png; or with the JPEG's names, to show the name plays no part). */
+static void write_png_twin(const rk_dataset *d, const char *dir, int keep_names)
+{
+    char p[600];
+    ck_assert(mkdir(dir, 0755) == 0);
+    for (size_t i = 0; i < d->coco.nimages; i++) {
+        const char *fn = d->coco.images[i].file_name;
+        snprintf(p, sizeof p, "%s/%.*s%s", dir, (int)(strlen(fn) - 4), fn,
+                 keep_names ? ".jpg" : ".png");
+        write_png(p, d->images[i].px, d->images[i].w, d->images[i].h, PNG_FORMAT_RGB);
+    }
+}
+
+/* Issue 20: the same pixels as PNG train identically: a dataset whose images are PNG copies
+ * of a JPEG dataset's decoded pixels decodes to identical tensors, whatever the files are
+ * called (a PNG named .jpg is still a PNG). */
+START_TEST(a_png_dataset_decodes_to_the_pixels_of_its_jpeg_twin)
+{
+    make_dataset(GOOD);
+    char ann[400], png_dir[400], png_ann[400], named_dir[400];
+    fx_path(ann, sizeof ann, "ann.json");
+    rk_dataset jd, pd, nd;
+    rk_err err = {0};
+    ck_assert_msg(rk_dataset_load(&jd, fx_tmp, ann, 1, &err) == RK_OK, "%s", err.msg);
+    fx_path(png_dir, sizeof png_dir, "png");
+    write_png_twin(&jd, png_dir, 0);
+    char *pj = replace(GOOD, "a.jpg", "a.png"), *pj2 = replace(pj, "b.jpg", "b.png");
+    fx_path(png_ann, sizeof png_ann, "png_ann.json");
+    write_text(png_ann, pj2);
+    free(pj), free(pj2);
+    ck_assert_msg(rk_dataset_load(&pd, png_dir, png_ann, 2, &err) == RK_OK, "%s", err.msg);
+    fx_path(named_dir, sizeof named_dir, "named");
+    write_png_twin(&jd, named_dir, 1);
+    ck_assert_msg(rk_dataset_load(&nd, named_dir, ann, 2, &err) == RK_OK, "%s", err.msg);
+    for (size_t i = 0; i < jd.coco.nimages; i++) {
+        const rk_image *a = &jd.images[i], *b = &pd.images[i], *c = &nd.images[i];
+        ck_assert(a->w == b->w && a->h == b->h && a->c == b->c && b->c == 3);
+        ck_assert(c->w == a->w && c->h == a->h && c->c == 3);
+        size_t bytes = (size_t)a->w * a->h * 3;
+        ck_assert(!memcmp(a->px, b->px, bytes));
+        ck_assert(!memcmp(a->px, c->px, bytes));
+    }
+    rk_dataset_free(&jd), rk_dataset_free(&pd), rk_dataset_free(&nd);
+}
+END_TEST
+
+/* Gray PNGs load as gray or RGB (gray repeated); RGBA drops its alpha; 16-bit samples keep
+ * their high byte; a palette is expanded. */
+START_TEST(png_colour_types_load_as_gray_or_rgb)
+{
+    char p[400];
+    fx_path(p, sizeof p, "g.png");
+    uint8_t g[6 * 4], rgba[6 * 4 * 4];
+    uint16_t g16[6 * 4];
+    for (int i = 0; i < 24; i++) {
+        g[i] = (uint8_t)(i * 10);
+        g16[i] = (uint16_t)(i * 2570 + 7);
+        for (int k = 0; k < 3; k++) rgba[4 * i + k] = (uint8_t)(i * 3 + k * 50);
+        rgba[4 * i + 3] = (uint8_t)(i * 11);
+    }
+    rk_image a, b;
+    rk_err err = {0};
+    write_png(p, g, 6, 4, PNG_FORMAT_GRAY);
+    ck_assert_msg(rk_image_load(&a, p, 0, &err) == RK_OK, "%s", err.msg);
+    ck_assert(a.c == 1 && a.w == 6 && a.h == 4 && !memcmp(a.px, g, 24));
+    ck_assert(rk_image_load(&b, p, 3, &err) == RK_OK);
+    ck_assert_int_eq(b.c, 3);
+    for (int i = 0; i < 24; i++)
+        ck_assert(b.px[3 * i] == g[i] && b.px[3 * i + 1] == g[i] && b.px[3 * i + 2] == g[i]);
+    rk_image_free(&a), rk_image_free(&b);
+    write_png(p, rgba, 6, 4, PNG_FORMAT_RGBA);
+    ck_assert(rk_image_load(&a, p, 0, &err) == RK_OK);
+    ck_assert_int_eq(a.c, 3);
+    for (int i = 0; i < 24; i++)
+        for (int k = 0; k < 3; k++) ck_assert_int_eq(a.px[3 * i + k], rgba[4 * i + k]);
+    rk_image_free(&a);
+    write_png(p, g16, 6, 4, PNG_FORMAT_LINEAR_Y); /* 16-bit gray */
+    ck_assert(rk_image_load(&a, p, 0, &err) == RK_OK);
+    ck_assert_int_eq(a.c, 1);
+    for (int i = 0; i < 24; i++) ck_assert_int_eq(a.px[i], g16[i] >> 8);
+    rk_image_free(&a);
+}
+END_TEST
+
+/* A PNG cut short, one whose IDAT is corrupt, and a file neither JPEG nor PNG: errors naming
+ * the file, nothing half-decoded. */
+START_TEST(truncated_or_corrupt_pngs_are_errors_naming_the_file)
+{
+    char p[400];
+    fx_path(p, sizeof p, "t.png");
+    uint8_t px[32 * 8 * 3];
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 13 + i / 7);
+    write_png(p, px, 32, 8, PNG_FORMAT_RGB);
+    char *data;
+    size_t n;
+    rk_err err = {0};
+    ck_assert(rk_read_file(p, &data, &n, &err) == RK_OK);
+    rk_image im;
+    for (size_t cut = 20; cut < n; cut += 11) { /* every cut, header to IEND */
+        ck_assert_int_eq(rk_image_decode(&im, (unsigned char *)data, cut, 3, "t.png", &err),
+                         RK_EFORMAT);
+        ck_assert_msg(strstr(err.msg, "t.png") && strstr(err.msg, "PNG"), "%s", err.msg);
+        ck_assert(im.px == NULL);
+    }
+    data[n - 20] ^= 0x55; /* inside IDAT: its CRC no longer matches */
+    ck_assert_int_eq(rk_png_decode(&im, (unsigned char *)data, n, 3, "t.png", &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "corrupt or truncated PNG"), "%s", err.msg);
+    free(data);
+    ck_assert_int_eq(rk_image_decode(&im, (const unsigned char *)"GIF89a....", 10, 3, "x.gif",
+                                     &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "x.gif: neither a JPEG nor a PNG"), "%s", err.msg);
+}
+END_TEST
+
+/* As for JPEG (issue 25): a PNG header claiming 65500 x 65500 is compared with the
+ * annotation's size, and refused beyond RK_IMAGE_MAX_*, before anything is allocated. */
+START_TEST(a_huge_png_header_allocates_nothing)
+{
+    make_dataset(GOOD);
+    char p[400], ann[400];
+    fx_path(p, sizeof p, "b.jpg"); /* a PNG under the JPEG's name */
+    uint8_t px[16 * 16 * 3] = {0};
+    write_png(p, px, 16, 16, PNG_FORMAT_RGB);
+    char *data;
+    size_t n;
+    rk_err err = {0};
+    ck_assert(rk_read_file(p, &data, &n, &err) == RK_OK);
+    unsigned char *u = (unsigned char *)data;
+    ck_assert(!memcmp(u + 12, "IHDR", 4));
+    u[18] = u[22] = 0xFF, u[19] = u[23] = 0xDC; /* 65500 x 65500, the CRC made to match */
+    uint32_t crc = (uint32_t)crc32(0L, u + 12, 17);
+    u[29] = crc >> 24, u[30] = crc >> 16, u[31] = crc >> 8, u[32] = crc;
+    FILE *f = fopen(p, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+    free(data);
+    fx_path(ann, sizeof ann, "ann.json");
+    rk_dataset d;
+    ck_assert_int_eq(rk_dataset_load(&d, fx_tmp, ann, 1, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "65500x65500, the annotations say 16x16") &&
+                  strstr(err.msg, "b.jpg") && strstr(err.msg, "image id 2"), "%s", err.msg);
+    rk_image im;
+    ck_assert_int_eq(rk_image_load(&im, p, 3, &err), RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "larger than rethink reads"), "%s", err.msg);
+    ck_assert(im.px == NULL);
+}
+END_TEST
+
 Suite *suite_data(void)
 {
     Suite *s = suite_create("data");
@@ -784,7 +973,8 @@ Suite *suite_data(void)
     tcase_add_test(l, a_jpeg_without_a_frame_is_an_error);
     tcase_add_test(l, a_huge_jpeg_header_allocates_nothing);
     tcase_add_test(l, a_device_a_fifo_or_a_folder_is_not_an_image);
-    tcase_add_test(l, box_outside_image_or_non_positive_is_an_error);
+    tcase_add_test(l, box_wholly_outside_image_or_non_positive_is_an_error);
+    tcase_add_test(l, a_box_partly_outside_is_kept_as_is_and_clipped_for_training);
     tcase_add_test(l, unknown_category_or_image_is_an_error);
     tcase_add_test(l, duplicate_ids_are_errors);
     tcase_add_test(l, missing_keys_and_wrong_types_are_errors);
@@ -795,6 +985,10 @@ Suite *suite_data(void)
     tcase_add_test(l, dev_split_is_held_out_of_every_fraction);
     tcase_add_test(l, gray_jpeg_loads_as_gray_or_rgb);
     tcase_add_test(l, png_holds_the_exact_pixels);
+    tcase_add_test(l, a_png_dataset_decodes_to_the_pixels_of_its_jpeg_twin);
+    tcase_add_test(l, png_colour_types_load_as_gray_or_rgb);
+    tcase_add_test(l, truncated_or_corrupt_pngs_are_errors_naming_the_file);
+    tcase_add_test(l, a_huge_png_header_allocates_nothing);
     suite_add_tcase(s, l);
     return s;
 }

@@ -766,7 +766,7 @@ static void check_case(const char *name, double tol)
 
 static const char *const CASES[] = {"basic", "ties_grid", "dense", "areas", "sparse_missing",
                                     "many_per_image", "gt_id_zero", "many_categories",
-                                    "mixed_large"};
+                                    "mixed_large", "outside_image"};
 
 START_TEST(matches_numpy_reference_on_random_cases)
 {

@@ -516,6 +516,83 @@ START_TEST(protocol_facts_round_trip_and_an_older_file_reads_them_as_unknown)
 }
 END_TEST
 
+/* Every view's column names, checked pairwise without case (SQLite's own comparison), and
+ * for the ":N" suffix SQLite itself gives a name a view repeats (`ARm:1`, what pandas shows);
+ * *n gets the number of views seen (main and temp). */
+static void views_have_unique_columns(sqlite3 *db, int *nviews)
+{
+    sqlite3_stmt *vs = NULL;
+    ck_assert(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_temp_master WHERE type = 'view'"
+                                     " UNION ALL SELECT name FROM sqlite_master"
+                                     " WHERE type = 'view'", -1, &vs, NULL) == SQLITE_OK);
+    *nviews = 0;
+    while (sqlite3_step(vs) == SQLITE_ROW) {
+        char q[200];
+        snprintf(q, sizeof q, "SELECT * FROM \"%s\"", (const char *)sqlite3_column_text(vs, 0));
+        sqlite3_stmt *st = NULL;
+        ck_assert_msg(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK, "%s: %s", q,
+                      sqlite3_errmsg(db));
+        int nc = sqlite3_column_count(st);
+        ck_assert_int_gt(nc, 2);
+        for (int i = 0; i < nc; i++) {
+            ck_assert_msg(!strchr(sqlite3_column_name(st, i), ':'),
+                          "%s: column %s: SQLite renamed a repeated name", q,
+                          sqlite3_column_name(st, i));
+            for (int j = i + 1; j < nc; j++)
+                ck_assert_msg(sqlite3_stricmp(sqlite3_column_name(st, i),
+                                              sqlite3_column_name(st, j)) != 0,
+                              "%s: columns %s and %s differ only in case", q,
+                              sqlite3_column_name(st, i), sqlite3_column_name(st, j));
+        }
+        sqlite3_finalize(st);
+        (*nviews)++;
+    }
+    sqlite3_finalize(vs);
+}
+
+/* Issue 20 (schema 5): trial_results had both `arm` and `ARm`, one name to SQLite. Every
+ * column of every view is unique case-insensitively — in a new file, in a version-4 file read
+ * without migrating (its TEMP view) and once it is migrated — ARm is read as AR_m, and an
+ * undefined stat (pycocotools' -1) reads as NULL. */
+START_TEST(every_view_column_name_is_unique_without_case)
+{
+    char db[300];
+    fx_path(db, sizeof db, "v4.db");
+    rk_store *s = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_sq_open(&s, db, rk_sq_migrations, 4, &err) == RK_OK, "%s", err.msg);
+    reg(s, "st", "scratch", 1, 0);
+    int got;
+    rk_trial t = acquire_ok(s, "st", &got);
+    ck_assert(got && finish(s, t.id, t.attempts, 0.4, &err) == RK_OK);
+    rk_trial_clear(&t);
+    rk_store_close(s);
+    int n = 0;
+    for (int migrate = 0; migrate < 2; migrate++) {
+        if (migrate) rk_store_close(open_ok(db));
+        ck_assert_msg(rk_store_open_readonly(&s, db, &err) == RK_OK, "%s", err.msg);
+        views_have_unique_columns(s->db, &n);
+        ck_assert_int_eq(n, migrate ? 2 : 3); /* read-only v4: its TEMP trial_results too */
+        sqlite3_stmt *st = NULL;
+        ck_assert(sqlite3_prepare_v2(s->db, "SELECT arm, AR_m, AP_l, AP FROM trial_results", -1,
+                                     &st, NULL) == SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "scratch");
+        ck_assert(fabs(sqlite3_column_double(st, 1) - (0.4 + 0.001 * 10)) < 1e-12); /* ARm */
+        ck_assert_int_eq(sqlite3_column_type(st, 2), SQLITE_NULL); /* APl was -1 */
+        ck_assert(fabs(sqlite3_column_double(st, 3) - 0.4) < 1e-12);
+        sqlite3_finalize(st);
+        rk_store_close(s);
+    }
+    sqlite3 *raw = raw_open(db);
+    views_have_unique_columns(raw, &n);
+    ck_assert_int_eq(n, 2);
+    sqlite3_close(raw);
+    /* the table keeps what was recorded */
+    ck_assert_int_eq(raw_int(db, "SELECT APl FROM results"), -1);
+}
+END_TEST
+
 /* ---- lifecycle ---- */
 
 START_TEST(registering_the_same_config_twice_gives_one_trial)
@@ -1042,9 +1119,11 @@ START_TEST(finish_writes_results_compute_and_categories_together)
     ck_assert_double_eq(c[0].ap, 0.125);
     free(c);
     rk_store_close(s);
-    /* the stats are plain columns under their COCO names, and the view joins them */
+    /* the stats are plain columns under their COCO names (pycocotools' -1 kept), and the
+     * view joins them under names unique without case, an undefined stat NULL (schema 5) */
+    ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM results WHERE AP = 0.25 AND APl = -1"), 1);
     ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM trial_results WHERE arm = 'selftrain'"
-                                 " AND AP = 0.25 AND APl = -1"), 1);
+                                 " AND AP = 0.25 AND AP_l IS NULL"), 1);
 }
 END_TEST
 
@@ -1786,6 +1865,7 @@ Suite *suite_store(void)
     tcase_add_test(sc, a_corrupt_database_says_it_is_corrupt);
     tcase_add_test(sc, a_version_1_database_reads_as_it_migrates_and_stays_version_1);
     tcase_add_test(sc, protocol_facts_round_trip_and_an_older_file_reads_them_as_unknown);
+    tcase_add_test(sc, every_view_column_name_is_unique_without_case);
     suite_add_tcase(s, sc);
     TCase *lc = tcase_create("lifecycle");
     tcase_add_checked_fixture(lc, fx_tmp_setup, fx_tmp_teardown);

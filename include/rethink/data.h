@@ -28,18 +28,25 @@ void rk_image_free(rk_image *im);
 #define RK_IMAGE_MAX_PIXELS (1 << 26)
 #define RK_IMAGE_MAX_BYTES (256 << 20)
 
-/* JPEG through libjpeg-turbo. load: any size up to the limits above, gray or RGB, converted
- * to `want_c` channels (1 or 3; 0 keeps the file's); the path must be a regular file (a
- * FIFO or a device is refused, never read). load_sized: the image must be want_w x want_h
- * (a COCO image's stated size), checked from the header before any pixel is allocated.
- * save: quality 1..100; deterministic bytes for equal input. */
-int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err);
-int rk_jpeg_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
-                       rk_err *err);
+/* Image files: JPEG (libjpeg-turbo) or PNG (libpng), told apart by their first bytes, never
+ * by the file's name. load: any size up to the limits above, gray or RGB, converted to
+ * `want_c` channels (1 or 3; 0 keeps the file's); a PNG's alpha is dropped and 16-bit
+ * samples keep their high byte; the path must be a regular file (a FIFO or a device is
+ * refused, never read). load_sized: the image must be want_w x want_h (a COCO image's stated
+ * size), checked from the header before any pixel is allocated. decode: the same from
+ * memory; rk_jpeg_decode and rk_png_decode accept only their own format.
+ * rk_jpeg_save: quality 1..100; deterministic bytes for equal input. */
+int rk_image_load(rk_image *im, const char *path, int want_c, rk_err *err);
+int rk_image_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
+                        rk_err *err);
+int rk_image_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                    const char *name, rk_err *err);
 int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                    const char *name, rk_err *err);
+int rk_png_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                  const char *name, rk_err *err);
 int rk_jpeg_save(const rk_image *im, const char *path, int quality, rk_err *err);
-/* PNG (zlib), for figures a person looks at (grids of samples). */
+/* PNG (zlib), for figures a person looks at (grids of samples), and read back exactly. */
 int rk_png_save(const rk_image *im, const char *path, rk_err *err);
 
 /* ---- boxes: the one box type of every stage from augmentation to decoding ---- */
@@ -81,14 +88,18 @@ typedef struct rk_coco {
     size_t nanns;
     rk_coco_cat *cats;
     size_t ncats;
+    /* annotations whose box extends past its image (more than 1e-3 px): kept as the file
+     * has them, as pycocotools does; training clips them (rk_coco_box_clip) */
+    size_t noutside;
     /* private: sorted id -> index tables */
     size_t *img_order, *cat_order;
 } rk_coco;
 
 /* Parses and validates an instances JSON: required keys and types, unique image /
  * annotation / category ids, annotations referring to known images and categories, boxes
- * with positive size inside their image (1e-3 px slack). Malformed JSON reports line and
- * column. */
+ * with positive size that overlap their image. A box partly outside its image is accepted
+ * unchanged, as pycocotools accepts it (c->noutside counts them); one wholly outside is an
+ * error naming it. Malformed JSON reports line and column. */
 int rk_coco_load(rk_coco *c, const char *path, rk_err *err);
 /* Writes instances JSON (images, annotations, categories), deterministic formatting. */
 int rk_coco_save(const rk_coco *c, const char *path, rk_err *err);
@@ -96,6 +107,10 @@ void rk_coco_free(rk_coco *c);
 /* Builds the id tables and validates (what rk_coco_load does after parsing); for datasets
  * assembled in memory. `what` names the dataset in messages. */
 int rk_coco_index(rk_coco *c, const char *what, rk_err *err);
+/* out = the part of box b (x, y, w, h) inside image im; returns 1 if b extends past the
+ * image by more than 1e-3 px (out then clipped), else 0 (out = b). What training learns from
+ * a box partly outside its image; evaluation scores the box as the file has it. */
+int rk_coco_box_clip(const double b[4], const rk_coco_image *im, double out[4]);
 /* Index into images[] / cats[] of an id, or -1. */
 long rk_coco_image_index(const rk_coco *c, int64_t id);
 long rk_coco_cat_index(const rk_coco *c, int id);
@@ -114,7 +129,8 @@ int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path,
                     rk_err *err);
 void rk_dataset_free(rk_dataset *d);
 
-/* Source images: every *.jpg of a folder (sorted by name), labels optional.
+/* Source images: every *.jpg, *.jpeg and *.png of a folder (sorted by name; each decoded as
+ * its content says), labels optional.
  * labels_path: CSV "file_name,class_id[,class_name]" with a header line; NULL: unlabelled
  * (labels[i] = -1). Every image is decoded once at load. */
 typedef struct rk_source {

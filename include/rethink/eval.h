@@ -66,6 +66,9 @@ void rk_coco_stats_free(rk_coco_stats *s);
 
 /* "AP", "AP50", ... "ARl" (the keys of `rethink eval --json`); NULL outside 0..11. */
 const char *rk_coco_stat_name(int i);
+/* The same stats' column names in the store's views and in exports (schema 5): AP AP50 AP75
+ * AP_s AP_m AP_l AR1 AR10 AR100 AR_s AR_m AR_l, unique without case beside `arm`. */
+const char *rk_coco_stat_column(int i);
 /* pycocotools' summary text without the value, e.g.
  * "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]"; print it as
  * " %s = %.3f" to get pycocotools' line. NULL outside 0..11. */

@@ -56,7 +56,7 @@
 
 /* The schema this build writes; a database with a higher version is refused. The results
  * table has a column per COCO stat (rk_coco_stat_name, RK_COCO_NSTATS of them). */
-#define RK_STORE_SCHEMA_VERSION 4
+#define RK_STORE_SCHEMA_VERSION 5
 #define RK_STORE_MAX_ATTEMPTS 3  /* default per trial */
 #define RK_STORE_STALE_S 120.0   /* default: a running trial silent this long is presumed dead */
 #define RK_STORE_BUSY_MS 30000   /* how long a writer waits for the lock */
@@ -440,6 +440,10 @@ int rk_store_studies_with_results(rk_store *s, char ***names, size_t *n, rk_err 
 typedef struct rk_param {
     char *key, *value;
 } rk_param;
+
+/* A trial's flattened config, sorted by key (*p malloc'd; free with rk_params_free). */
+int rk_store_params_get(rk_store *s, int64_t id, rk_param **p, size_t *n, rk_err *err);
+void rk_params_free(rk_param *p, size_t n);
 
 /* A detector trial as a report reads it. */
 typedef struct rk_trial_record {

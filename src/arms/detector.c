@@ -109,9 +109,10 @@ static int index_boxes(box_index *bi, const rk_coco *c, rk_err *err)
         const rk_coco_ann *a = &c->anns[i];
         if (a->iscrowd) continue;
         size_t im = (size_t)rk_coco_image_index(c, a->image_id);
+        double b[4]; /* a box partly outside its image: its part inside (data check counts) */
+        rk_coco_box_clip(a->bbox, &c->images[im], b);
         bi->boxes[bi->start[im] + fill[im]++] =
-            (rk_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3],
-                     (int)rk_coco_cat_index(c, a->category_id), 1};
+            (rk_box){b[0], b[1], b[2], b[3], (int)rk_coco_cat_index(c, a->category_id), 1};
     }
     free(fill);
     return RK_OK;

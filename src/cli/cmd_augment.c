@@ -106,7 +106,7 @@ static int show(int argc, char **argv)
             break;
         }
         rk_image im;
-        if ((rc = rk_jpeg_load(&im, path, 3, &err))) break;
+        if ((rc = rk_image_load(&im, path, 3, &err))) break;
         size_t nb = cli_image_boxes(&coco, ci->id, in_b), nout = 0;
         rk_aug_trace tr;
         rc = rk_augment(&pol, &im, in_b, nb, (uint64_t)seed, ep, idx, &aug, out_b, &nout, &tr,

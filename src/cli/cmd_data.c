@@ -27,11 +27,13 @@ static const char *BUILD_HELP =
     "Same options and seed give byte-identical files.\n";
 
 static const char *CHECK_HELP =
-    "usage: rethink data check --images DIR --ann FILE [--threads N]\n"
+    "usage: rethink data check --images DIR --ann FILE [--strict] [--threads N]\n"
     "\n"
-    "Validates a COCO-format detection dataset (JSON structure, ids, categories, boxes inside\n"
-    "their images, every image present and decodable at its stated size) and prints a\n"
-    "summary: images, boxes, per-class counts, COCO small/medium/large box counts.\n"
+    "Validates a COCO-format detection dataset (JSON structure, ids, categories, boxes that\n"
+    "overlap their images, every image present and decodable at its stated size; JPEG or\n"
+    "PNG, told apart by content) and prints a summary: images, boxes, per-class counts, COCO\n"
+    "small/medium/large box counts, and how many boxes extend past their image (accepted as\n"
+    "pycocotools accepts them: eval scores them unchanged, training clips them).\n"
     "Exit status 1 with one error naming the file and id on the first problem.\n";
 
 static const char *SHOW_HELP =
@@ -126,9 +128,11 @@ static int build(int argc, char **argv)
 static int check(int argc, char **argv)
 {
     const char *images = NULL, *ann = NULL;
-    int threads = 2, code;
+    int threads = 2, strict = 0, code;
     const cli_opt opts[] = {
         CLI_OPT_IMAGES(&images), CLI_OPT_ANN(&ann),
+        {.name = "strict", .kind = CLI_FLAG, .dst = &strict,
+         .help = "a box extending past its image is an error (exit 1, naming it)"},
         {.name = "threads", .kind = CLI_INT, .dst = &threads, .arg = "N", .lo = 1, .hi = 256,
          .help = "decoding threads (default 2)"},
         {0}};
@@ -140,6 +144,22 @@ static int check(int argc, char **argv)
         return 1;
     }
     const rk_coco *c = &d.coco;
+    if (strict && c->noutside) {
+        for (size_t i = 0; i < c->nanns; i++) {
+            const rk_coco_ann *a = &c->anns[i];
+            const rk_coco_image *im = &c->images[rk_coco_image_index(c, a->image_id)];
+            double in[4];
+            if (!rk_coco_box_clip(a->bbox, im, in)) continue;
+            fprintf(stderr, "rethink data check: %s: annotation id %lld: bbox [%g, %g, %g, %g] "
+                    "extends past image id %lld (%dx%d); %zu such box%s (--strict)\n", ann,
+                    (long long)a->id, a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3],
+                    (long long)im->id, im->width, im->height, c->noutside,
+                    c->noutside == 1 ? "" : "es");
+            break;
+        }
+        rk_dataset_free(&d);
+        return 1;
+    }
     size_t crowd = 0, sizes[3] = {0}, *per = calloc(c->ncats + 1, sizeof *per);
     for (size_t i = 0; i < c->nanns; i++) {
         const rk_coco_ann *a = &c->anns[i];
@@ -151,6 +171,8 @@ static int check(int argc, char **argv)
     printf("%s: %zu images, %zu boxes (%zu crowd), %zu categories\n", ann, c->nimages, c->nanns,
            crowd, c->ncats);
     printf("boxes by COCO area: small %zu, medium %zu, large %zu\n", sizes[0], sizes[1], sizes[2]);
+    printf("boxes extending past their image: %zu (clipped for training; eval scores them as "
+           "they are; --strict makes them errors)\n", c->noutside);
     printf("per category:\n");
     for (size_t k = 0; k < c->ncats; k++)
         printf("  %4d  %-24s %8zu\n", c->cats[k].id, c->cats[k].name, per[k]);

@@ -16,7 +16,7 @@ static const char *USAGE =
     "  merge          fold database shards (cluster tasks, separate runs) into one\n"
     "  rm             remove trials, a study's failed trials, or a whole study\n"
     "  train          train and evaluate one trial, recorded in the store\n"
-    "  ls             list a study's trials; show TRIAL: one trial; export --csv: all\n"
+    "  ls             list a study's trials; show TRIAL: one trial; export --csv/--json: all\n"
     "  import         record results from elsewhere (a CSV/JSON table, or a scored COCO\n"
     "                 results file) as finished trials\n"
     "  predict        run a finished trial's detector on a folder of images (COCO results)\n"

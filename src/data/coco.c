@@ -2,8 +2,10 @@
  *
  * Invariants after a successful rk_coco_load / rk_coco_index: image, annotation and
  * category ids are unique; every annotation's image and category exist; every box has
- * positive size and lies inside its image (1e-3 px slack); area > 0 (defaults to w*h when the
- * file has none). On error the rk_coco is left empty. */
+ * positive size and overlaps its image; area > 0 (defaults to w*h when the file has none).
+ * A box partly outside its image is kept as the file has it, as pycocotools does (evaluation
+ * scores it unchanged); `noutside` counts them and rk_coco_box_clip gives the part inside,
+ * what training learns. On error the rk_coco is left empty. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -106,6 +108,21 @@ long rk_coco_cat_index(const rk_coco *c, int id)
     return -1;
 }
 
+int rk_coco_box_clip(const double b[4], const rk_coco_image *im, double out[4])
+{
+    /* 1e-3 px of slack: a box ending at 32.0004 in a 32 px image is inside (rounding in the
+     * file), and is not counted as clipped */
+    const double eps = 1e-3;
+    double x0 = b[0], y0 = b[1], x1 = b[0] + b[2], y1 = b[1] + b[3];
+    int clipped = x0 < -eps || y0 < -eps || x1 > im->width + eps || y1 > im->height + eps;
+    if (clipped) {
+        x0 = fmax(x0, 0), y0 = fmax(y0, 0);
+        x1 = fmin(x1, im->width), y1 = fmin(y1, im->height);
+    }
+    out[0] = x0, out[1] = y0, out[2] = x1 - x0, out[3] = y1 - y0;
+    return clipped;
+}
+
 int rk_coco_index(rk_coco *c, const char *what, rk_err *err)
 {
     free(c->img_order);
@@ -113,6 +130,7 @@ int rk_coco_index(rk_coco *c, const char *what, rk_err *err)
     c->img_order = malloc((c->nimages + 1) * sizeof(size_t));
     c->cat_order = malloc((c->ncats + 1) * sizeof(size_t));
     int64_t *aid = malloc((c->nanns + 1) * sizeof(int64_t));
+    size_t noutside = 0;
     int rc = RK_OK;
     if (!c->img_order || !c->cat_order || !aid) {
         rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", what);
@@ -164,15 +182,17 @@ int rk_coco_index(rk_coco *c, const char *what, rk_err *err)
                          what, (long long)a->id, b[0], b[1], b[2], b[3]);
             goto done;
         }
-        if (b[0] < -eps || b[1] < -eps || b[0] + b[2] > I->width + eps ||
-            b[1] + b[3] > I->height + eps) {
+        if (b[0] >= I->width - eps || b[1] >= I->height - eps || b[0] + b[2] <= eps ||
+            b[1] + b[3] <= eps) {
             rc = rk_errf(err, RK_EFORMAT,
-                         "%s: annotation id %lld: bbox [%g, %g, %g, %g] lies outside image id "
-                         "%lld (%dx%d)",
+                         "%s: annotation id %lld: bbox [%g, %g, %g, %g] lies entirely outside "
+                         "image id %lld (%dx%d)",
                          what, (long long)a->id, b[0], b[1], b[2], b[3], (long long)I->id,
                          I->width, I->height);
             goto done;
         }
+        double in[4];
+        noutside += rk_coco_box_clip(b, I, in);
         if (!(a->area > 0)) {
             rc = rk_errf(err, RK_EFORMAT, "%s: annotation id %lld: area must be positive", what,
                          (long long)a->id);
@@ -181,6 +201,7 @@ int rk_coco_index(rk_coco *c, const char *what, rk_err *err)
     }
 done:
     free(aid);
+    c->noutside = rc ? 0 : noutside;
     return rc;
 }
 

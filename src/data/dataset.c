@@ -1,6 +1,6 @@
 /* Datasets in memory: a COCO dataset with every image decoded once (the decode cache), a
- * folder of source JPEGs with optional labels, and nested labelled fractions (the chosen ids
- * hashed with rk_sha256_hex). Loading is all-or-nothing: on any error the output is left
+ * folder of source images (JPEG or PNG) with optional labels, and nested labelled fractions
+ * (the chosen ids hashed with rk_sha256_hex). Loading is all-or-nothing: on any error the output is left
  * empty. */
 #include <ctype.h>
 #include <dirent.h>
@@ -28,7 +28,7 @@ static int decode_all(rk_image *images, size_t n, const char *dir, const char *c
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         /* the size checked before decoding: a header claiming 65500 x 65500 allocates
          * nothing */
-        int rc = rk_jpeg_load_sized(&images[i], path, 3, want_w ? want_w[i] : 0,
+        int rc = rk_image_load_sized(&images[i], path, 3, want_w ? want_w[i] : 0,
                                     want_h ? want_h[i] : 0, &e);
         if (rc && ids) {
             char msg[sizeof e.msg];
@@ -139,12 +139,14 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_jpeg_name(const char *n)
+/* Which files of a source folder are its images: by name, since a folder holds other files
+ * (labels.csv, card.json); how each is decoded is then told by its content. */
+static int is_image_name(const char *n)
 {
     size_t l = strlen(n);
     const char *e = l > 4 ? n + l - 4 : "";
     const char *e5 = l > 5 ? n + l - 5 : "";
-    return !strcasecmp(e, ".jpg") || !strcasecmp(e5, ".jpeg");
+    return !strcasecmp(e, ".jpg") || !strcasecmp(e, ".png") || !strcasecmp(e5, ".jpeg");
 }
 
 static long find_file(const rk_source *s, const char *name)
@@ -209,7 +211,7 @@ int rk_source_load(rk_source *s, const char *dir, const char *labels_path, int t
     size_t cap = 0;
     int rc = RK_OK;
     for (struct dirent *e; (e = readdir(d));) {
-        if (!is_jpeg_name(e->d_name)) continue;
+        if (!is_image_name(e->d_name)) continue;
         if (s->n == cap) {
             cap = cap ? 2 * cap : 1024;
             char **f = realloc(s->files, cap * sizeof *f);
@@ -226,7 +228,7 @@ int rk_source_load(rk_source *s, const char *dir, const char *labels_path, int t
         s->n++;
     }
     closedir(d);
-    if (!rc && s->n == 0) rc = rk_errf(err, RK_EFORMAT, "%s: no .jpg images in the folder", dir);
+    if (!rc && s->n == 0) rc = rk_errf(err, RK_EFORMAT, "%s: no .jpg or .png images in the folder", dir);
     if (!rc) {
         qsort(s->files, s->n, sizeof *s->files, cmp_str);
         s->labels = malloc(s->n * sizeof *s->labels);

@@ -1,8 +1,12 @@
-/* Images: allocation, JPEG decode/encode through libjpeg-turbo's TurboJPEG API, and PNG
- * writing (zlib) for figures. Decoding validates the whole stream: a truncated or corrupt
- * JPEG is an error naming the file, never a half-decoded image. */
+/* Images: allocation, decoding of JPEG (libjpeg-turbo's TurboJPEG API) and PNG (libpng),
+ * chosen by the file's first bytes and never by its name, JPEG encoding, and PNG writing
+ * (zlib) for figures. Decoding validates the whole stream: a truncated or corrupt file is an
+ * error naming it, never a half-decoded image; both decoders check the header's size against
+ * the annotation's and RK_IMAGE_MAX_* before any pixel is allocated. */
 #include <errno.h>
 #include <fcntl.h>
+#include <png.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +35,22 @@ void rk_image_free(rk_image *im)
     memset(im, 0, sizeof *im);
 }
 
-/* Decodes buf; with want_w > 0 the header's size must be want_w x want_h, checked before
- * any pixel is allocated. */
-static int decode(rk_image *im, const unsigned char *buf, size_t n, int want_c, int want_w,
+/* The checks of a header's size, before any pixel is allocated: with want_w > 0 the image
+ * must be want_w x want_h (the annotation's), and no image is larger than RK_IMAGE_MAX_*. */
+static int check_size(int w, int h, int want_w, int want_h, const char *name, rk_err *err)
+{
+    if (want_w > 0 && (w != want_w || h != want_h))
+        return rk_errf(err, RK_EFORMAT, "%s: the image is %dx%d, the annotations say %dx%d",
+                       name, w, h, want_w, want_h);
+    if (w > RK_IMAGE_MAX_SIDE || h > RK_IMAGE_MAX_SIDE || (int64_t)w * h > RK_IMAGE_MAX_PIXELS)
+        return rk_errf(err, RK_EFORMAT, "%s: a %dx%d image is larger than rethink reads (at "
+                       "most %d px a side and %d Mpx)", name, w, h, RK_IMAGE_MAX_SIDE,
+                       RK_IMAGE_MAX_PIXELS >> 20);
+    return RK_OK;
+}
+
+/* Decodes the JPEG in buf; with want_w > 0 the header's size must be want_w x want_h. */
+static int decode_jpeg(rk_image *im, const unsigned char *buf, size_t n, int want_c, int want_w,
                   int want_h, const char *name, rk_err *err)
 {
     memset(im, 0, sizeof *im);
@@ -51,18 +68,7 @@ static int decode(rk_image *im, const unsigned char *buf, size_t n, int want_c, 
         rc = rk_errf(err, RK_EFORMAT, "%s: a JPEG without an image frame (no size)", name);
         goto done;
     }
-    if (want_w > 0 && (w != want_w || h != want_h)) {
-        rc = rk_errf(err, RK_EFORMAT, "%s: the image is %dx%d, the annotations say %dx%d", name,
-                     w, h, want_w, want_h);
-        goto done;
-    }
-    if (w > RK_IMAGE_MAX_SIDE || h > RK_IMAGE_MAX_SIDE ||
-        (int64_t)w * h > RK_IMAGE_MAX_PIXELS) {
-        rc = rk_errf(err, RK_EFORMAT, "%s: a %dx%d image is larger than rethink reads (at most "
-                     "%d px a side and %d Mpx)", name, w, h, RK_IMAGE_MAX_SIDE,
-                     RK_IMAGE_MAX_PIXELS >> 20);
-        goto done;
-    }
+    if ((rc = check_size(w, h, want_w, want_h, name, err))) goto done;
     int c = want_c ? want_c : (cs == TJCS_GRAY ? 1 : 3);
     if ((rc = rk_image_alloc(im, w, h, c, err))) goto done;
     /* TJFLAG_STOPONWARNING: a truncated stream (libjpeg's "premature end") is an error. */
@@ -79,6 +85,120 @@ done:
 
 int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                    const char *name, rk_err *err)
+{
+    return decode_jpeg(im, buf, n, want_c, 0, 0, name, err);
+}
+
+/* ---- PNG through libpng: errors longjmp back to decode_png with the message kept ---- */
+typedef struct png_src {
+    const unsigned char *p;
+    size_t n, off;
+    char msg[160];
+} png_src;
+
+static void png_read_mem(png_structp png, png_bytep out, size_t len)
+{
+    png_src *s = png_get_io_ptr(png);
+    if (len > s->n - s->off) png_error(png, "the file ends early (truncated)");
+    memcpy(out, s->p + s->off, len);
+    s->off += len;
+}
+
+static void png_on_error(png_structp png, png_const_charp msg)
+{
+    png_src *s = png_get_error_ptr(png);
+    snprintf(s->msg, sizeof s->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+/* Warnings (an ancillary chunk's bad CRC, a known-incorrect sRGB profile) leave the pixels
+ * intact: ignored, as every common reader does. */
+static void png_on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+/* Decodes the PNG in buf to 8-bit gray or RGB: 16-bit samples keep their high byte (as
+ * Pillow does), a palette is expanded, an alpha channel or tRNS transparency is dropped (as
+ * Pillow's convert('RGB') does); gray to RGB repeats the gray, RGB to gray weighs
+ * 0.299/0.587/0.114 (ITU-R 601, the luma of JPEG). The rest of the stream up to IEND is
+ * read and its critical CRCs checked. */
+static int decode_png(rk_image *im, const unsigned char *buf, size_t n, int want_c, int want_w,
+                      int want_h, const char *name, rk_err *err)
+{
+    memset(im, 0, sizeof *im);
+    png_src src = {.p = buf, .n = n};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error,
+                                             png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return rk_errf(err, RK_ENOMEM, "%s: cannot start PNG decoder", name);
+    }
+    /* set before the longjmp target; read after it */
+    png_bytep *volatile rows = NULL;
+    volatile int rc = RK_OK;
+    if (setjmp(png_jmpbuf(png))) {
+        if (!rc) rc = rk_errf(err, RK_EFORMAT, "%s: corrupt or truncated PNG (%s)", name, src.msg);
+        rk_image_free(im);
+        goto done;
+    }
+    png_set_read_fn(png, &src, png_read_mem);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int type = png_get_color_type(png, info);
+    /* libpng refuses more than 1,000,000 px a side (its default user limit): ints hold it */
+    if ((rc = check_size((int)w, (int)h, want_w, want_h, name, err))) goto done;
+    int file_c = type & PNG_COLOR_MASK_COLOR ? 3 : 1;
+    int c = want_c ? want_c : file_c;
+    png_set_strip_16(png);
+    png_set_strip_alpha(png);
+    png_set_palette_to_rgb(png);
+    png_set_expand_gray_1_2_4_to_8(png);
+    if (c == 3 && file_c == 1) png_set_gray_to_rgb(png);
+    if (c == 1 && file_c == 3) png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, 29900, 58700);
+    (void)png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_channels(png, info) != c || png_get_rowbytes(png, info) != (size_t)w * c) {
+        rc = rk_errf(err, RK_EFORMAT, "%s: a PNG of colour type %d that rethink cannot convert "
+                     "to %d channels", name, type, c);
+        goto done;
+    }
+    if ((rc = rk_image_alloc(im, (int)w, (int)h, c, err))) goto done;
+    if (!(rows = malloc(h * sizeof *rows))) {
+        rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", name);
+        rk_image_free(im);
+        goto done;
+    }
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = im->px + (size_t)y * w * c;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+done:
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    return rc;
+}
+
+int rk_png_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                  const char *name, rk_err *err)
+{
+    return decode_png(im, buf, n, want_c, 0, 0, name, err);
+}
+
+static const unsigned char PNG_MAGIC[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+/* The format by content: PNG's 8-byte signature, or JPEG's SOI marker (FF D8 FF). */
+static int decode(rk_image *im, const unsigned char *buf, size_t n, int want_c, int want_w,
+                  int want_h, const char *name, rk_err *err)
+{
+    if (n >= 8 && !memcmp(buf, PNG_MAGIC, 8))
+        return decode_png(im, buf, n, want_c, want_w, want_h, name, err);
+    if (n >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
+        return decode_jpeg(im, buf, n, want_c, want_w, want_h, name, err);
+    memset(im, 0, sizeof *im);
+    return rk_errf(err, RK_EFORMAT, "%s: neither a JPEG nor a PNG (by its first bytes%s): "
+                   "rethink reads those two", name, n ? "" : "; the file is empty");
+}
+
+int rk_image_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
+                    const char *name, rk_err *err)
 {
     return decode(im, buf, n, want_c, 0, 0, name, err);
 }
@@ -125,8 +245,8 @@ static int read_image_file(const char *path, char **data, size_t *n, rk_err *err
     return rc;
 }
 
-int rk_jpeg_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
-                       rk_err *err)
+int rk_image_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
+                        rk_err *err)
 {
     char *data = NULL;
     size_t n = 0;
@@ -140,9 +260,9 @@ int rk_jpeg_load_sized(rk_image *im, const char *path, int want_c, int want_w, i
     return rc;
 }
 
-int rk_jpeg_load(rk_image *im, const char *path, int want_c, rk_err *err)
+int rk_image_load(rk_image *im, const char *path, int want_c, rk_err *err)
 {
-    return rk_jpeg_load_sized(im, path, want_c, 0, 0, err);
+    return rk_image_load_sized(im, path, want_c, 0, 0, err);
 }
 
 static int write_all(const char *path, const void *p, size_t n, rk_err *err)
@@ -222,13 +342,12 @@ int rk_png_save(const rk_image *im, const char *path, rk_err *err)
     be32(ihdr, (uint32_t)im->w);
     be32(ihdr + 4, (uint32_t)im->h);
     ihdr[8] = 8, ihdr[9] = im->c == 1 ? 0 : 2, ihdr[10] = ihdr[11] = ihdr[12] = 0;
-    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     buf = malloc(8);
     if (!buf) {
         rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    memcpy(buf, sig, 8);
+    memcpy(buf, PNG_MAGIC, 8);
     n = cap = 8;
     if (chunk(&buf, &n, &cap, "IHDR", ihdr, 13) || chunk(&buf, &n, &cap, "IDAT", z, zn) ||
         chunk(&buf, &n, &cap, "IEND", NULL, 0)) {

@@ -59,7 +59,13 @@ static const char *const LABELS[RK_COCO_NSTATS] = {
     "Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ]",
 };
 
+/* The names of views and exports: unique without case beside a trial's `arm` (SQLite and
+ * pandas compare column names without case; ARm was the arm). */
+static const char *const COLUMNS[RK_COCO_NSTATS] = {"AP",  "AP50", "AP75",  "AP_s", "AP_m", "AP_l",
+                                                    "AR1", "AR10", "AR100", "AR_s", "AR_m", "AR_l"};
+
 const char *rk_coco_stat_name(int i) { return i >= 0 && i < RK_COCO_NSTATS ? NAMES[i] : NULL; }
+const char *rk_coco_stat_column(int i) { return i >= 0 && i < RK_COCO_NSTATS ? COLUMNS[i] : NULL; }
 const char *rk_coco_stat_label(int i) { return i >= 0 && i < RK_COCO_NSTATS ? LABELS[i] : NULL; }
 
 void rk_coco_thresholds(double iou[10], double recall[101])

@@ -258,12 +258,47 @@ static const char *const schema_v4[] = {
 /* a version 3 file reads as version 4 unchanged (the same columns, by name) */
 static const char *const read_v3_as_v4[] = {NULL};
 
+/* Version 5: views only. Every column name of every view is unique case-insensitively:
+ * SQLite compares names without case, so version 1's trial_results had both `arm` (the
+ * trial's) and `ARm` (a COCO stat) and `SELECT ARm FROM trial_results` returned the arm
+ * (pandas renamed one `ARm:1`). The stats of a size range are named with an underscore,
+ * AP_s AP_m AP_l AR_s AR_m AR_l (AP AP50 AP75 AR1 AR10 AR100 as they were); the results
+ * table keeps its names (it has no arm). And a stat pycocotools leaves undefined (its -1:
+ * no ground truth in the range) reads as NULL, never as a -1 someone averages. Fractions,
+ * as stored. A read-only reader of an older file sees the same view as a TEMP view over
+ * that file's tables (temp is searched first). */
+#define V5_TRIAL_RESULTS                                                                   \
+    "VIEW trial_results AS"                                                                \
+    "  SELECT s.name AS study, t.id AS trial_id, t.config_hash, t.kind, t.arm, t.aug,"     \
+    "         t.fraction, t.seed, t.attempts, t.wall_s, t.cpu_s, t.images, t.flops,"       \
+    "         t.teacher_cpu_s, t.pseudo_cpu_s, t.data_hash, t.git_rev, t.host, t.finished," \
+    "         t.stop_reason, t.steps, t.max_steps, t.precision, t.cpu,"                    \
+    "         NULLIF(r.AP, -1) AS AP, NULLIF(r.AP50, -1) AS AP50,"                         \
+    "         NULLIF(r.AP75, -1) AS AP75, NULLIF(r.APs, -1) AS AP_s,"                      \
+    "         NULLIF(r.APm, -1) AS AP_m, NULLIF(r.APl, -1) AS AP_l,"                       \
+    "         NULLIF(r.AR1, -1) AS AR1, NULLIF(r.AR10, -1) AS AR10,"                       \
+    "         NULLIF(r.AR100, -1) AS AR100, NULLIF(r.ARs, -1) AS AR_s,"                    \
+    "         NULLIF(r.ARm, -1) AS AR_m, NULLIF(r.ARl, -1) AS AR_l"                        \
+    "  FROM trials t JOIN studies s ON s.id = t.study_id"                                  \
+    "       JOIN results r ON r.trial_id = t.id"                                           \
+    "  WHERE t.status = 'finished'"
+
+static const char *const schema_v5[] = {
+    "DROP VIEW trial_results",
+    "CREATE " V5_TRIAL_RESULTS,
+    NULL,
+};
+
+static const char *const read_v4_as_v5[] = {"CREATE TEMP " V5_TRIAL_RESULTS, NULL};
+
 const rk_sq_migration rk_sq_migrations[] = {
     {1, "initial schema", schema_v1, NULL, NULL},
     {2, "trials.error_code", schema_v2, read_v1_as_v2, NULL},
     {3, "stop reason, steps, precision, cpu; artifact compute; trial_artifacts", schema_v3,
      read_v2_as_v3, read_v2_as_v3_tables},
     {4, "trial_artifacts keyed columns first", schema_v4, NULL, read_v3_as_v4},
+    {5, "view columns unique without case; undefined stats NULL", schema_v5, NULL,
+     read_v4_as_v5},
 };
 const size_t rk_sq_nmigrations = sizeof rk_sq_migrations / sizeof rk_sq_migrations[0];
 

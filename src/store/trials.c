@@ -895,9 +895,7 @@ void rk_trial_records_free(rk_trial_record *t, size_t n)
     if (!t) return;
     for (size_t i = 0; i < n; i++) {
         rk_trial_clear(&t[i].t);
-        for (size_t j = 0; j < t[i].nparams; j++)
-            free(t[i].params[j].key), free(t[i].params[j].value);
-        free(t[i].params);
+        rk_params_free(t[i].params, t[i].nparams);
     }
     free(t);
 }
@@ -905,26 +903,42 @@ void rk_trial_records_free(rk_trial_record *t, size_t n)
 /* t->params from the params table. */
 static int read_params(rk_store *s, rk_trial_record *t, rk_err *err)
 {
+    return rk_store_params_get(s, t->t.id, &t->params, &t->nparams, err);
+}
+
+void rk_params_free(rk_param *p, size_t n)
+{
+    for (size_t j = 0; p && j < n; j++) free(p[j].key), free(p[j].value);
+    free(p);
+}
+
+int rk_store_params_get(rk_store *s, int64_t id, rk_param **out, size_t *n, rk_err *err)
+{
     static const char q[] =
         "SELECT key, coalesce(value, '') FROM params WHERE trial_id = ? ORDER BY key";
+    *out = NULL;
+    *n = 0;
     sqlite3_stmt *st;
     int rc = rk_sq_stmt(s, q, &st, err);
     if (rc) return rc;
-    sqlite3_bind_int64(st, 1, t->t.id);
+    sqlite3_bind_int64(st, 1, id);
     size_t cap = 0;
     int r = SQLITE_DONE, oom = 0;
     while (!oom && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (rk_sq_grow((void **)&t->params, &cap, t->nparams, sizeof *t->params)) {
+        if (rk_sq_grow((void **)out, &cap, *n, sizeof **out)) {
             oom = 1;
             break;
         }
-        rk_param *p = &t->params[t->nparams++];
+        rk_param *p = &(*out)[(*n)++];
         p->key = rk_sq_col_dup(st, 0, &oom);
         p->value = rk_sq_col_dup(st, 1, &oom);
     }
     sqlite3_reset(st);
+    if (!oom && r == SQLITE_DONE) return RK_OK;
+    rk_params_free(*out, *n);
+    *out = NULL, *n = 0;
     if (oom) return rk_errf(err, RK_ENOMEM, "store %s: out of memory reading params", s->path);
-    return r == SQLITE_DONE ? RK_OK : rk_sq_err(s, err, "reading params");
+    return rk_sq_err(s, err, "reading params");
 }
 
 /* All in one read transaction: trials, results and params of one snapshot, even while a

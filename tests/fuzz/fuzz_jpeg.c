@@ -1,5 +1,5 @@
-/* libFuzzer: JPEG decoding (every image a dataset or source folder holds). The project
- * writes PNG (figures) and never reads it, so JPEG is the one image decoder. */
+/* libFuzzer: JPEG decoding through TurboJPEG alone (rk_jpeg_decode); fuzz_png covers the
+ * decoding by content that datasets use, and libpng. */
 #include "fuzz.h"
 #include "rethink/data.h"
 

@@ -85,7 +85,8 @@ static ckind classify(const char *name, int *idx, const char **key)
         if (!strcmp(name, cell[i]) || (!strncmp(name, "trial.", 6) && !strcmp(name + 6, cell[i])))
             return (ckind)(C_ARM + i);
     for (int i = 0; i < RK_COCO_NSTATS; i++)
-        if (!strcmp(name, rk_coco_stat_name(i))) return *idx = i, C_STAT;
+        if (!strcmp(name, rk_coco_stat_name(i)) || !strcmp(name, rk_coco_stat_column(i)))
+            return *idx = i, C_STAT;
     for (size_t i = 0; i < COUNT(COMPUTE); i++)
         if (!strcmp(name, COMPUTE[i])) return *idx = (int)i, C_COMPUTE;
     if (!strcmp(name, "status")) return C_STATUS;

@@ -41,10 +41,10 @@ plan | part)
   mkdir -p parts
   if [[ $cmd == plan ]]; then exec ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" --dry-run; fi
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-  start=$(date -u +%FT%TZ)
+  start=$(date -u +%FT%TZ) rev=$(git rev-parse --short HEAD)
   ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" -j 2
   printf '| `scripts/paper.sh part %s` | %s | %s | %s | %s |\n' "${*:2}" "$cpu" "$start" \
-    "$(date -u +%FT%TZ)" "$(git rev-parse --short HEAD)" >>"$pub/PARTS.md"
+    "$(date -u +%FT%TZ)" "$rev" >>"$pub/PARTS.md"
   echo "part ${*:2} finished: $db (logged in $pub/PARTS.md)"
   ;;
 publish)
@@ -54,13 +54,13 @@ publish)
   [[ ${#parts[@]} -gt 0 ]] || parts=(parts/*.db)
   [[ -e ${parts[0]} ]] || { echo "paper.sh: no parts to publish (run: scripts/paper.sh part SEED AUG)" >&2; exit 2; }
   for p in "${parts[@]}"; do ./build/rethink merge "$p" --db "$pub/results.db"; done
-  # the published copy carries the trials only: compacted, no WAL beside it
-  sqlite3 "$pub/results.db" 'PRAGMA journal_mode = DELETE; VACUUM;' >/dev/null
   rc=0 # check exits 1 when a claim fails and 3 when one is inconclusive: verdicts, not errors
   ./build/rethink check experiments/paper.claims --db "$pub/results.db" --study paper \
     --json >"$pub/claims.txt" || rc=$?
   [[ $rc -eq 0 || $rc -eq 1 || $rc -eq 3 ]] || exit $rc
   ./build/rethink report --db "$pub/results.db" --study paper --out "$pub"
+  # the published copy is one file: compacted, no WAL or index beside it
+  sqlite3 "$pub/results.db" 'PRAGMA journal_mode = DELETE; VACUUM;' >/dev/null
   echo "report: $pub/index.html (and report.md, claims.txt)"
   ;;
 *) usage ;;

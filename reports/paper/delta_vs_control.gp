@@ -1,0 +1,48 @@
+# ΔAP vs control — written by rethink report; run: gnuplot delta_vs_control.gp (in this folder) to redraw
+# delta_vs_control.png and delta_vs_control.svg from the data files beside it.
+set terminal pngcairo size 760,520 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
+set output "delta_vs_control.png"
+reset
+set border 3 lw 1
+set tics nomirror out
+set grid ytics lc rgb "#d8d8d8" lw 1 dt 1
+set key below horizontal spacing 1.2 width 1
+set datafile missing "?"
+set title "ΔAP against the control (same teacher, labelled data only), paired by seed (mean, 95 % CI)" font "sans-serif,14"
+set style data histogram
+set style histogram errorbars gap 1.5 lw 1.2
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set xzeroaxis lt 1 lc rgb "#000000" lw 1.2
+set xtics scale 0
+set grid noxtics
+set xlabel "cell (augmentation, labelled fraction)"
+set ylabel "ΔAP vs control (AP points)"
+set arrow from 0.5, graph 0 to 0.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 1.5, graph 0 to 1.5, graph 1 nohead dt 3 lc rgb "#888888"
+plot  "delta_vs_control.dat" using 2:3:4:xtic(1) title 'selftrain' lc rgb "#D55E00", \
+     "delta_vs_control.dat" using 6:7:8 title 'pretrain+selftrain' lc rgb "#009E73"
+unset output
+set terminal svg size 760,520 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
+set output "delta_vs_control.svg"
+reset
+set border 3 lw 1
+set tics nomirror out
+set grid ytics lc rgb "#d8d8d8" lw 1 dt 1
+set key below horizontal spacing 1.2 width 1
+set datafile missing "?"
+set title "ΔAP against the control (same teacher, labelled data only), paired by seed (mean, 95 % CI)" font "sans-serif,14"
+set style data histogram
+set style histogram errorbars gap 1.5 lw 1.2
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set xzeroaxis lt 1 lc rgb "#000000" lw 1.2
+set xtics scale 0
+set grid noxtics
+set xlabel "cell (augmentation, labelled fraction)"
+set ylabel "ΔAP vs control (AP points)"
+set arrow from 0.5, graph 0 to 0.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 1.5, graph 0 to 1.5, graph 1 nohead dt 3 lc rgb "#888888"
+plot  "delta_vs_control.dat" using 2:3:4:xtic(1) title 'selftrain' lc rgb "#D55E00", \
+     "delta_vs_control.dat" using 6:7:8 title 'pretrain+selftrain' lc rgb "#009E73"
+unset output

@@ -466,6 +466,65 @@ START_TEST(a_plateau_trials_expected_steps_come_from_its_cells_finished_trials)
 }
 END_TEST
 
+/* A part of a study whose cells have no finished trial yet (another policy's part did run)
+ * expects the steps of the same arm and fraction at the other policies, marked borrowed:
+ * an estimate, not the budget's upper bound. Another arm or fraction lends nothing. */
+START_TEST(a_cell_without_history_borrows_its_arm_and_fractions_steps_from_other_policies)
+{
+    static const char *TWO = "[study]\nname = t\n[train]\nsteps = 1000\nbatch = 4\n"
+                             "dev = 2\nschedule = plateau\n[grid]\naug = S1, S4\n"
+                             "fraction = 0.5, 1\n";
+    /* a second policy: S1's entries under the name S4 */
+    char pol[300], text[4096] = "";
+    fx_path(pol, sizeof pol, "augment.ini");
+    FILE *f = fopen(pol, "r");
+    ck_assert(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *name = strstr(text, "[augment.S1]");
+    ck_assert(name);
+    f = fopen(pol, "a");
+    fprintf(f, "\n[augment.S4]%s", name + strlen("[augment.S1]"));
+    fclose(f);
+    rk_sweep_plan p;
+    rk_err err = {0};
+    plan_of(TWO, NULL, 0, &p);
+    ck_assert_int_eq(p.n, 4);
+    rk_store *s = open_db();
+    ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
+    int s1_half = -1;
+    for (size_t i = 0; i < p.n; i++)
+        if (!strcmp(rk_config_get(&p.t[i].cfg, "trial.aug"), "S1") &&
+            !strcmp(rk_config_get(&p.t[i].cfg, "trial.fraction"), "0.5"))
+            s1_half = (int)i;
+    ck_assert_int_ge(s1_half, 0);
+    rk_acquire_opts o = {.worker = "test", .trial = p.t[s1_half].id};
+    rk_trial t;
+    int got = 0;
+    ck_assert(rk_store_trial_acquire(s, &o, &t, &got, &err) == RK_OK && got);
+    rk_trial_result res = {.flops = NAN, .pseudo_cpu_s = NAN, .source_acc = NAN, .dev_ap = NAN,
+                           .steps = 300, .max_steps = 1000, .stop = RK_STOP_PLATEAU};
+    ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
+    rk_trial_clear(&t);
+    ck_assert(rk_sweep_expect(s, &p, &err) == RK_OK);
+    for (size_t i = 0; i < p.n; i++) {
+        const char *aug = rk_config_get(&p.t[i].cfg, "trial.aug");
+        int half = !strcmp(rk_config_get(&p.t[i].cfg, "trial.fraction"), "0.5");
+        if (half) { /* S1: its own cell; S4: borrowed from S1 */
+            ck_assert_double_eq(p.t[i].steps, 300);
+            ck_assert(!p.t[i].bound);
+            ck_assert_int_eq(p.t[i].borrowed, !strcmp(aug, "S4"));
+        } else { /* fraction 1: nothing of its fraction finished anywhere */
+            ck_assert(p.t[i].bound && !p.t[i].borrowed);
+            ck_assert_double_eq(p.t[i].steps, 1000);
+        }
+    }
+    rk_store_close(s);
+    rk_sweep_plan_free(&p);
+}
+END_TEST
+
 START_TEST(a_stage_two_run_names_a_teacher_that_is_not_finished)
 {
     rk_sweep_plan p;
@@ -621,6 +680,7 @@ Suite *suite_sweep(void)
     tcase_add_test(tc, retrying_a_sweeps_failures_leaves_other_sweeps_failures);
     tcase_add_test(tc, a_dry_run_finds_trials_without_writing);
     tcase_add_test(tc, a_plateau_trials_expected_steps_come_from_its_cells_finished_trials);
+    tcase_add_test(tc, a_cell_without_history_borrows_its_arm_and_fractions_steps_from_other_policies);
     tcase_add_test(tc, a_stage_two_run_names_a_teacher_that_is_not_finished);
     tcase_add_test(tc, a_dead_workers_trial_goes_back_to_pending);
     tcase_add_test(tc, a_student_never_trains_its_teacher);

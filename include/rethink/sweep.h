@@ -41,11 +41,13 @@ typedef struct rk_sweep_trial {
     /* its cost (rk_sweep_expect): optimizer steps expected of a max_steps budget, at
      * step_images images per step (0 when its config cannot say). A plateau schedule stops
      * when dev AP does: its steps are the mean over the study's finished trials of the same
-     * (arm, aug, fraction) and schedule (history of them), else its budget, an upper bound
-     * (bound = 1). */
+     * (arm, aug, fraction) and schedule (history of them); without any, the mean over the
+     * finished trials of the same arm and fraction at other policies (history of them,
+     * borrowed = 1: stronger augmentation trains longer, so an estimate, not a bound); else
+     * its budget, an upper bound (bound = 1). */
     double steps, step_images;
     long max_steps;
-    int bound;
+    int bound, borrowed;
     size_t history;
 } rk_sweep_trial;
 

@@ -232,12 +232,13 @@ void sweep_say(void *ctx, const char *msg)
 /* ---- the dry run: the plan and its estimated time ---- */
 
 /* The steps column: a fixed budget, "~N" the mean of its cell's finished trials (plateau),
- * "<=N" a plateau schedule's budget, an upper bound. */
+ * "~N*" borrowed from the same arm and fraction at other policies, "<=N" a plateau
+ * schedule's budget, an upper bound. */
 static const char *steps_text(const rk_sweep_trial *t, char *buf, size_t cap)
 {
     if (t->step_images <= 0) snprintf(buf, cap, "?");
     else if (t->bound) snprintf(buf, cap, "<=%ld", t->max_steps);
-    else if (t->history) snprintf(buf, cap, "~%.0f", t->steps);
+    else if (t->history) snprintf(buf, cap, "~%.0f%s", t->steps, t->borrowed ? "*" : "");
     else snprintf(buf, cap, "%.0f", t->steps);
     return buf;
 }
@@ -264,6 +265,12 @@ static void print_plan(const rk_sweep_plan *p, size_t to_run, size_t retried)
     if (p->stage)
         printf("\nstage %d, shard %d/%d: %zu of the %zu trials\n", p->stage, p->shard, p->nshards,
                p->nselected, p->n);
+    size_t borrowed = 0;
+    for (size_t i = 0; i < p->n; i++) borrowed += p->t[i].selected && p->t[i].borrowed;
+    if (borrowed)
+        printf("~N*: %zu trial%s without a finished trial of their own cell expect the mean steps "
+               "of the same arm and fraction at other policies (stronger augmentation trains "
+               "longer: an estimate, not a bound)\n", borrowed, borrowed > 1 ? "s" : "");
     printf("\n%zu trials (%zu in the grid, %zu implied teachers), %zu to run", p->n, p->ngrid,
            p->n - p->ngrid, to_run);
     if (retried) printf(" (%zu failed, to be retried)", retried);

@@ -395,6 +395,7 @@ int rk_sweep_expect(rk_store *db, rk_sweep_plan *p, rk_err *err)
         rk_trial_work w;
         rk_err ignored = {0};
         s->steps = s->step_images = 0, s->max_steps = 0, s->bound = 0, s->history = 0;
+        s->borrowed = 0;
         if (rk_trial_cost(&s->cfg, &w, &ignored) || w.step_images <= 0) continue;
         s->step_images = w.step_images;
         s->max_steps = (long)llround(w.images / w.step_images);
@@ -403,10 +404,14 @@ int rk_sweep_expect(rk_store *db, rk_sweep_plan *p, rk_err *err)
         /* a plateau schedule stops when dev AP does: its budget is only a maximum */
         const char *arm = rk_config_get(&s->cfg, "trial.arm"), *aug = rk_config_get(&s->cfg, "trial.aug");
         double frac = strtod(rk_config_get(&s->cfg, "trial.fraction"), NULL), sum = 0;
-        for (size_t d = 0; d < nd; d++)
-            if (plateau[d] && done[d].steps > 0 && done[d].arm && !strcmp(done[d].arm, arm) &&
-                done[d].aug && !strcmp(done[d].aug, aug) && rk_feq(done[d].fraction, frac))
-                sum += (double)done[d].steps, s->history++;
+        /* its own cell's finished trials; else, borrowed, the same arm and fraction's at
+         * other policies */
+        for (int pass = 0; pass < 2 && !s->history; pass++)
+            for (size_t d = 0; d < nd; d++)
+                if (plateau[d] && done[d].steps > 0 && done[d].arm &&
+                    !strcmp(done[d].arm, arm) && rk_feq(done[d].fraction, frac) &&
+                    (pass || (done[d].aug && !strcmp(done[d].aug, aug))))
+                    sum += (double)done[d].steps, s->history++, s->borrowed = pass;
         if (s->history) s->steps = fmin(sum / s->history, (double)s->max_steps);
         else s->bound = 1;
     }

@@ -78,6 +78,10 @@ grep -q 'ap_vs_aug.png' rep/report.md || fail "report.md links no PNG"
 ! grep -q -- '-100\.00' rep/report.md rep/index.html || fail "a -1 stat printed as -100.00"
 if [ "$sweep" = "--sweep" ]; then  # 64-px scenes have no medium or large objects
   grep -Eq '^\| scratch \|  \| S1 \| 100 % \| 2 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| — \| — \|' rep/report.md || { grep '^| scratch |  | S1 | 100 %' rep/report.md; fail "APm/APl of the tiny study should read —"; }
+  # and are empty in the CSVs (issue 20: never a -1 a user would average), under the views' names
+  head -1 rep/cells.csv | grep -q ',AP_m_mean,AP_m_std,' || fail "cells.csv: AP_m columns"
+  ! grep -q ',-1,\|,-1$' rep/cells.csv rep/deltas.csv || fail "a -1 stat in cells.csv or deltas.csv"
+  grep -Eq '^tiny,pretrain,,S1,1,scratch,,AP_m,[0-9]+,,,,$' rep/deltas.csv || { grep ',AP_m,' rep/deltas.csv | head -3; fail "deltas.csv: an undefined AP_m should have empty fields"; }
 fi
 cells=$(sqlite3 "$db" "select count(*) from (select distinct arm, aug, fraction from trial_results)")
 [ "$(($(wc -l < rep/cells.csv) - 1))" -eq "$cells" ] || fail "cells.csv should have $cells rows"

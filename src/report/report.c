@@ -202,8 +202,8 @@ static void all_stats_table(tables *ts, const rk_results *r)
 {
     tbl *t = tbl_new(ts, "All 12 COCO stats per cell (mean over seeds, ×100)",
                      "Means only; cells.csv has std, n and the intervals of every stat. —: "
-                     "undefined (COCO's -1, kept as -1 in cells.csv: no ground-truth box in "
-                     "that area range).",
+                     "undefined (COCO's -1: no ground-truth box in that area range; empty in "
+                     "cells.csv and deltas.csv).",
                      5 + RK_COCO_NSTATS);
     if (!t) return;
     const char *h[] = {"arm", "variant", "aug", "fraction", "n"};
@@ -560,8 +560,8 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
     int rc = rk_rp_open(&f, dir, "cells.csv", err);
     if (rc) return rc;
     fprintf(f, "study,arm,aug,fraction,variant,n");
-    for (int s = 0; s < RK_COCO_NSTATS; s++) {
-        const char *nm = rk_coco_stat_name(s);
+    for (int s = 0; s < RK_COCO_NSTATS; s++) { /* the views' names: unique without case */
+        const char *nm = rk_coco_stat_column(s);
         fprintf(f, ",%s_mean,%s_std,%s_ci_low,%s_ci_high", nm, nm, nm, nm);
     }
     /* convergence last (blank without dev metrics): appended, so columns keep their place */
@@ -581,10 +581,13 @@ static int write_cells_csv(const rk_results *r, const char *dir, rk_err *err)
         rk_csv_field(f, c->variant->text);
         fprintf(f, ",%zu", c->n);
         for (int s = 0; s < RK_COCO_NSTATS; s++) {
-            csv_num(f, c->stat[s].mean);
-            csv_num(f, c->stat[s].std);
-            csv_num(f, c->stat[s].ci_low);
-            csv_num(f, c->stat[s].ci_high);
+            /* COCO's -1 (no ground truth in the area range) is no value: empty fields */
+            const rk_summary *m = &c->stat[s];
+            int undef = m->mean < 0;
+            csv_num(f, undef ? NAN : m->mean);
+            csv_num(f, undef ? NAN : m->std);
+            csv_num(f, undef ? NAN : m->ci_low);
+            csv_num(f, undef ? NAN : m->ci_high);
         }
         csv_num(f, c->cpu.mean);
         csv_num(f, c->cpu.std);
@@ -621,11 +624,13 @@ static int delta_rows(FILE *f, const rk_results *r, const rk_cell *c, const rk_c
         rk_csv_field(f, b->arm);
         fputc(',', f);
         rk_csv_field(f, b->variant->text);
-        fprintf(f, ",%s,%zu", rk_coco_stat_name(s), d.n);
-        csv_num(f, d.mean);
-        csv_num(f, d.std);
-        csv_num(f, d.ci_low);
-        csv_num(f, d.ci_high);
+        fprintf(f, ",%s,%zu", rk_coco_stat_column(s), d.n);
+        /* a stat COCO left undefined (-1) in either cell has no difference: empty fields */
+        int undef = c->stat[s].mean < 0 || b->stat[s].mean < 0;
+        csv_num(f, undef ? NAN : d.mean);
+        csv_num(f, undef ? NAN : d.std);
+        csv_num(f, undef ? NAN : d.ci_low);
+        csv_num(f, undef ? NAN : d.ci_high);
         fputc('\n', f);
     }
     return rc;

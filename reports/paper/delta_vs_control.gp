@@ -18,8 +18,8 @@ set xtics scale 0
 set grid noxtics
 set xlabel "cell (augmentation, labelled fraction)"
 set ylabel "ΔAP vs control (AP points)"
-set arrow from 0.5, graph 0 to 0.5, graph 1 nohead dt 3 lc rgb "#888888"
 set arrow from 1.5, graph 0 to 1.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 3.5, graph 0 to 3.5, graph 1 nohead dt 3 lc rgb "#888888"
 plot  "delta_vs_control.dat" using 2:3:4:xtic(1) title 'selftrain' lc rgb "#D55E00", \
      "delta_vs_control.dat" using 6:7:8 title 'pretrain+selftrain' lc rgb "#009E73"
 unset output
@@ -41,8 +41,8 @@ set xtics scale 0
 set grid noxtics
 set xlabel "cell (augmentation, labelled fraction)"
 set ylabel "ΔAP vs control (AP points)"
-set arrow from 0.5, graph 0 to 0.5, graph 1 nohead dt 3 lc rgb "#888888"
 set arrow from 1.5, graph 0 to 1.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 3.5, graph 0 to 3.5, graph 1 nohead dt 3 lc rgb "#888888"
 plot  "delta_vs_control.dat" using 2:3:4:xtic(1) title 'selftrain' lc rgb "#D55E00", \
      "delta_vs_control.dat" using 6:7:8 title 'pretrain+selftrain' lc rgb "#009E73"
 unset output

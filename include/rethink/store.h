@@ -152,11 +152,9 @@ typedef struct rk_acquire_opts {
     const char *host, *git_rev; /* may be NULL */
     double stale_s;      /* <= 0: RK_STORE_STALE_S */
     int64_t trial;       /* non-zero: take only this trial (if it is runnable) */
-    const int64_t *only; /* non-NULL: take only trials among only[0..nonly) (a sweep's own) */
-    size_t nonly;
 } rk_acquire_opts;
 
-/* Atomically takes the next runnable trial (lowest id first; with o->only, one of those):
+/* Atomically takes the next runnable trial (lowest id first; with o->trial, that one):
  * pending with every dependency finished, after first returning stale running trials
  * (heartbeat older than stale_s) to pending, uncharged, and failing pending trials whose
  * dependency failed. On success *got = 1, t is filled (status running, t->attempts is the

@@ -41,25 +41,6 @@
 #define STUDY_FILTER(n) \
     "(?" #n " IS NULL OR t.study_id = (SELECT id FROM studies WHERE name = ?" #n "))"
 /* "(?N IS NULL OR t.id IN <the ids of JSON array ?N>)": NULL means any trial. */
-#define ONLY_FILTER(n) "(?" #n " IS NULL OR t.id IN (SELECT value FROM json_each(?" #n ")))"
-
-/* o->only[0..o->nonly) as a JSON array in *json (NULL when there is no such list). */
-static int only_json(rk_store *s, const rk_acquire_opts *o, char **json, rk_err *err)
-{
-    *json = NULL;
-    if (!o->only) return RK_OK;
-    char *j = malloc(o->nonly * 21 + 3);
-    if (!j) return rk_errf(err, RK_ENOMEM, "store %s: out of memory", s->path);
-    size_t len = 0;
-    j[len++] = '[';
-    for (size_t i = 0; i < o->nonly; i++)
-        len += (size_t)sprintf(j + len, "%s%lld", i ? "," : "", (long long)o->only[i]);
-    j[len++] = ']';
-    j[len] = 0;
-    *json = j;
-    return RK_OK;
-}
-
 static rk_trial_status parse_status(const char *v)
 {
     if (v && strcmp(v, "running") == 0) return RK_TRIAL_RUNNING;
@@ -397,12 +378,12 @@ static int fail_orphans(rk_store *s, const char *study, rk_err *err)
  * running trial? Idle workers poll acquire while a long teacher trains; this keeps their
  * polls to WAL reads, which never block the writers doing real work. A hint only: acquire
  * decides again under the lock. */
-static int anything_to_do(rk_store *s, const char *study, const char *only, double cutoff,
-                          int *work, rk_err *err)
+static int anything_to_do(rk_store *s, const char *study, double cutoff, int *work,
+                          rk_err *err)
 {
     static const char q[] =
         "SELECT EXISTS (SELECT 1 FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
-        "   AND " ONLY_FILTER(3) " AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u"
+        "   AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u"
         "     ON u.id = d.depends_on WHERE d.trial_id = t.id"
         "     AND u.status IN ('pending', 'running')))"
         " OR EXISTS (SELECT 1 FROM trials AS t WHERE status = 'running' AND " STUDY_FILTER(1)
@@ -412,7 +393,6 @@ static int anything_to_do(rk_store *s, const char *study, const char *only, doub
     if (rc) return rc;
     rk_sq_bind_text(st, 1, study);
     sqlite3_bind_double(st, 2, cutoff);
-    rk_sq_bind_text(st, 3, only);
     int r = sqlite3_step(st);
     *work = r == SQLITE_ROW && sqlite3_column_int(st, 0);
     sqlite3_reset(st);
@@ -426,7 +406,7 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
         "SELECT id FROM trials AS t WHERE status = 'pending' AND " STUDY_FILTER(1)
         " AND NOT EXISTS (SELECT 1 FROM trial_deps d JOIN trials u ON u.id = d.depends_on"
         "   WHERE d.trial_id = t.id AND u.status <> 'finished')"
-        " AND (?2 = 0 OR id = ?2) AND " ONLY_FILTER(3) " ORDER BY id LIMIT 1";
+        " AND (?2 = 0 OR id = ?2) ORDER BY id LIMIT 1";
     static const char q_take[] =
         "UPDATE trials SET status = 'running', attempts = attempts + 1, heartbeat = ?1,"
         " started = ?1, finished = NULL, worker = ?2, host = ?3, git_rev = ?4 WHERE id = ?5";
@@ -437,17 +417,9 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     memset(t, 0, sizeof *t); /* rk_trial_clear is safe whatever the outcome */
     double stale = o->stale_s > 0 ? o->stale_s : RK_STORE_STALE_S;
     double now = rk_sq_now();
-    char *only = NULL;
-    int work, rc = only_json(s, o, &only, err);
-    if (!rc) rc = anything_to_do(s, o->study, only, now - stale, &work, err);
-    if (rc || !work) {
-        free(only);
-        return rc;
-    }
-    if ((rc = rk_sq_begin(s, err))) {
-        free(only);
-        return rc;
-    }
+    int work, rc = anything_to_do(s, o->study, now - stale, &work, err);
+    if (rc || !work) return rc;
+    if ((rc = rk_sq_begin(s, err))) return rc;
     now = rk_sq_now(); /* after waiting for the lock: the lease starts now */
     if ((rc = expire_stale(s, o->study, now - stale, NULL, err)) ||
         (rc = fail_orphans(s, o->study, err)))
@@ -456,12 +428,9 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     if ((rc = rk_sq_stmt(s, q_next, &st, err))) goto fail;
     rk_sq_bind_text(st, 1, o->study);
     sqlite3_bind_int64(st, 2, o->trial);
-    rk_sq_bind_text(st, 3, only);
     int r = sqlite3_step(st);
     int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    free(only);
-    only = NULL;
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
         rc = rk_sq_err(s, err, "choosing the next trial");
         goto fail;
@@ -485,7 +454,6 @@ int rk_store_trial_acquire(rk_store *s, const rk_acquire_opts *o, rk_trial *t, i
     *got = 1;
     return RK_OK;
 fail:
-    free(only);
     rk_sq_rollback(s);
     return rc;
 }

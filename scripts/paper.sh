@@ -10,6 +10,7 @@
 #   scripts/paper.sh plan SEED AUG [FRACTION]   what the part will train and how long
 #   scripts/paper.sh part SEED AUG [FRACTION]   runs the part into parts/paper-sSEED-AUG[-F].db
 #                                      and logs its command, CPU and times in reports/paper/PARTS.md
+#   (PAPER_JOBS=N sets the part's workers, default 2: 1 leaves a core for other work)
 #   scripts/paper.sh publish [DB...]   merges the parts (default: parts/*.db) and the
 #                                      published database, checks the claims, writes the
 #                                      report to reports/paper/
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 exp=experiments/paper.ini
 pub=reports/paper
-usage() { sed -n '10,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '10,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build() {
   scripts/install-deps.sh >/dev/null
   [[ -d build ]] || meson setup build --buildtype=release >/dev/null
@@ -45,7 +46,7 @@ plan | part)
   fi
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   start=$(date -u +%FT%TZ) rev=$(git rev-parse --short HEAD)
-  ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" -j 2
+  ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" -j "${PAPER_JOBS:-2}"
   printf '| `scripts/paper.sh part %s` | %s | %s | %s | %s |\n' "${*:2}" "$cpu" "$start" \
     "$(date -u +%FT%TZ)" "$rev" >>"$pub/PARTS.md"
   echo "part ${*:2} finished: $db (logged in $pub/PARTS.md)"

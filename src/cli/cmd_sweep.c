@@ -822,8 +822,8 @@ static int announce(const sweep_opts *o, const rk_sweep_plan *p, size_t to_run, 
         cJSON_AddNumberToObject(j, "workers", workers);
         json_line(j);
     } else if (!o->quiet)
-        printf("sweep '%s': %zu trials, %zu to run, %d %s, database %s\n", p->study, p->n, to_run,
-               workers, what, o->db_path);
+        printf("sweep '%s': %zu trials, %zu to run, %d %s%s, database %s\n", p->study, p->n,
+               to_run, workers, what, workers == 1 ? "" : "s", o->db_path);
     fflush(stdout);
     return 1;
 }
@@ -895,7 +895,7 @@ static int sweep_local(const sweep_opts *o, rk_sweep_plan *p)
     if (!rc) rc = bf16_here(p);
     rk_store_close(db);
     if (rc) return rc;
-    if (!announce(o, p, to_run, o->jobs, "workers")) {
+    if (!announce(o, p, to_run, o->jobs, "worker")) {
         rk_trial_counts c;
         rk_sweep_counts(p, &c);
         return c.failed ? 3 : 0;
@@ -948,7 +948,7 @@ static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
     rk_store *db = NULL;
     sweep_mpi_plan mp = {.timeout_s = o->rank_timeout}; /* no db: every rank is told to stop */
     rc = prepare(o, p, &db, &to_run, &retried);
-    if (!rc && announce(o, p, to_run, nmpi - 1, "worker ranks")) {
+    if (!rc && announce(o, p, to_run, nmpi - 1, "worker rank")) {
         mp = (sweep_mpi_plan){.db = db, .plan = p, .data = &p->t[0].cfg,
                               .timeout_s = o->rank_timeout, .quiet = o->quiet};
         rc = sweep_mpi_coordinate(&mp, &lost, &err);

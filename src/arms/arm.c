@@ -8,14 +8,21 @@
 /* Colours: Okabe-Ito, distinguishable with the common colour-vision deficiencies. Points:
  * filled circle, square, triangle, diamond, inverted triangle, pentagon. */
 const rk_arm_info rk_arms[RK_NARMS] = {
-    [RK_ARM_SCRATCH] = {"scratch", RK_ARM_NONE, 0, 0, RK_ARM_NONE, "#000000", 7},
-    [RK_ARM_PRETRAIN] = {"pretrain", RK_ARM_NONE, 1, 0, RK_ARM_NONE, "#0072B2", 5},
-    [RK_ARM_SELFTRAIN] = {"selftrain", RK_ARM_SCRATCH, 0, 1, RK_ARM_CONTINUE, "#D55E00", 9},
-    [RK_ARM_PRETRAIN_SELFTRAIN] = {"pretrain+selftrain", RK_ARM_PRETRAIN, 1, 1,
-                                   RK_ARM_PRETRAIN_CONTINUE, "#009E73", 13},
-    [RK_ARM_CONTINUE] = {"continue", RK_ARM_SCRATCH, 0, 0, RK_ARM_NONE, "#CC79A7", 11},
-    [RK_ARM_PRETRAIN_CONTINUE] = {"pretrain+continue", RK_ARM_PRETRAIN, 1, 0, RK_ARM_NONE,
-                                  "#56B4E9", 15},
+    [RK_ARM_SCRATCH] = {.name = "scratch", .teacher = RK_ARM_NONE, .control = RK_ARM_NONE,
+                        .color = "#000000", .point = 7},
+    [RK_ARM_PRETRAIN] = {.name = "pretrain", .teacher = RK_ARM_NONE, .pretrained = 1,
+                         .control = RK_ARM_NONE, .color = "#0072B2", .point = 5},
+    [RK_ARM_SELFTRAIN] = {.name = "selftrain", .teacher = RK_ARM_SCRATCH, .pseudo = 1,
+                          .control = RK_ARM_CONTINUE, .color = "#D55E00", .point = 9},
+    [RK_ARM_PRETRAIN_SELFTRAIN] = {.name = "pretrain+selftrain", .teacher = RK_ARM_PRETRAIN,
+                                   .pretrained = 1, .pseudo = 1,
+                                   .control = RK_ARM_PRETRAIN_CONTINUE, .color = "#009E73",
+                                   .point = 13},
+    [RK_ARM_CONTINUE] = {.name = "continue", .teacher = RK_ARM_SCRATCH, .control = RK_ARM_NONE,
+                         .color = "#CC79A7", .point = 11},
+    [RK_ARM_PRETRAIN_CONTINUE] = {.name = "pretrain+continue", .teacher = RK_ARM_PRETRAIN,
+                                  .pretrained = 1, .control = RK_ARM_NONE, .color = "#56B4E9",
+                                  .point = 15},
 };
 
 rk_arm rk_arm_parse(const char *name)

@@ -13,7 +13,8 @@
 #   (PAPER_JOBS=N sets the part's workers, default 2: 1 leaves a core for other work)
 #   scripts/paper.sh publish [DB...]   merges the parts (default: parts/*.db) and the
 #                                      published database, checks the claims, writes the
-#                                      report to reports/paper/
+#                                      report to reports/paper/ (budget.md: the fixed-budget
+#                                      run's deltas beside these, scripts/budget.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exp=experiments/paper.ini
@@ -63,6 +64,7 @@ publish)
     --json >"$pub/claims.txt" || rc=$?
   [[ $rc -eq 0 || $rc -eq 1 || $rc -eq 3 ]] || exit $rc
   ./build/rethink report --db "$pub/results.db" --study paper --out "$pub"
+  scripts/budget.sh reports/paper-issue9/deltas.csv "$pub/deltas.csv" >"$pub/budget.md"
   # the published copy is one file: compacted, no WAL or index beside it
   sqlite3 "$pub/results.db" 'PRAGMA journal_mode = DELETE; VACUUM;' >/dev/null
   echo "report: $pub/index.html (and report.md, claims.txt)"

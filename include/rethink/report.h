@@ -156,6 +156,7 @@ typedef struct rk_result_trial {
     /* how its detector stopped (finished trials recorded by schema 3; else NULL / -1) */
     char *stop_reason;    /* "plateau" or "budget" */
     int64_t steps, max_steps;
+    char *cpu, *precision; /* the CPU model it ran on and its arithmetic; NULL unrecorded */
     int plateau_schedule; /* its config says train.schedule = plateau */
     int budget_limited;   /* plateau_schedule and it stopped on "budget": it hit the maximum */
     rk_param *params;     /* the flattened config, sorted by key */

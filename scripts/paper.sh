@@ -41,10 +41,9 @@ plan | part)
   if [[ -n ${4:-} ]]; then sel+=(-s "fraction=$4"); db+=-$4; fi
   db+=.db
   mkdir -p parts
-  if [[ $cmd == plan ]]; then # a new part: estimated against the finished parts (read-only)
-    [[ -e $db || ! -e $pub/results.db ]] || db=$pub/results.db
-    exec ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" --dry-run
-  fi
+  # the published parts inform a new part's estimates of plateau trials (read-only)
+  [[ ! -e $pub/results.db ]] || sel+=(--history "$pub/results.db")
+  [[ $cmd == part ]] || exec ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" --dry-run
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   start=$(date -u +%FT%TZ) rev=$(git rev-parse --short HEAD)
   ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" -j "${PAPER_JOBS:-2}"

@@ -14,7 +14,8 @@
 #   scripts/paper.sh publish [DB...]   merges the parts (default: parts/*.db) and the
 #                                      published database, checks the claims, writes the
 #                                      report to reports/paper/ (budget.md: the fixed-budget
-#                                      run's deltas beside these, scripts/budget.sh)
+#                                      run's deltas beside these, scripts/budget.sh;
+#                                      baseline.ini: rethink baseline save of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exp=experiments/paper.ini
@@ -64,6 +65,8 @@ publish)
   [[ $rc -eq 0 || $rc -eq 1 || $rc -eq 3 ]] || exit $rc
   ./build/rethink report --db "$pub/results.db" --study paper --out "$pub"
   scripts/budget.sh reports/paper-issue9/deltas.csv "$pub/deltas.csv" >"$pub/budget.md"
+  # the regression baseline of what is published (rethink check --baseline, docs/CLAIMS.md)
+  ./build/rethink baseline save --db "$pub/results.db" --study paper --out "$pub/baseline.ini" >/dev/null
   # the published copy is one file: compacted, no WAL or index beside it
   sqlite3 "$pub/results.db" 'PRAGMA journal_mode = DELETE; VACUUM;' >/dev/null
   echo "report: $pub/index.html (and report.md, claims.txt)"

@@ -66,6 +66,19 @@ static void load(rk_results *r, const char *db)
 
 /* ---- statistics ---- */
 
+/* A stat is named as pycocotools' summary names it or as the views and exports do. */
+START_TEST(stats_are_named_either_way_and_nothing_else)
+{
+    ck_assert_int_eq(rk_stat_index("AP"), 0);
+    ck_assert_int_eq(rk_stat_index("APs"), 3);
+    ck_assert_int_eq(rk_stat_index("AP_s"), 3);
+    ck_assert_int_eq(rk_stat_index("AR_l"), 11);
+    ck_assert_int_eq(rk_stat_index("ap"), -1);
+    ck_assert_int_eq(rk_stat_index("AP_x"), -1);
+    ck_assert_int_eq(rk_stat_index(NULL), -1);
+}
+END_TEST
+
 START_TEST(t_quantiles_match_the_tables)
 {
     NEAR(rk_t_quantile(0.975, 1), 12.706205, 1e-5);
@@ -1615,6 +1628,7 @@ Suite *suite_report(void)
     tcase_add_test(rp, without_gnuplot_the_report_still_writes_its_tables_csv_and_says_why);
     tcase_add_test(rp, the_report_lists_the_cells_that_hit_their_maximum_budget);
     tcase_add_test(rp, the_report_says_which_machine_ran_which_cells_and_seeds);
+    tcase_add_test(rp, stats_are_named_either_way_and_nothing_else);
     tcase_add_test(rp, the_plateau_threshold_is_relative_to_the_cells_ap);
     tcase_add_test(rp, control_deltas_appear_in_deltas_csv_tables_and_plots);
     tcase_add_test(rp, ap_intervals_are_clipped_and_panels_can_share_one_y_range);

@@ -79,7 +79,8 @@ double rk_region_p(const rk_summary *s, double lo, double hi);
 void rk_holm_adjust(const double *p, size_t n, double *adj);
 /* Summary of x[0..n) (non-finite values are skipped: they do not count in n). */
 void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s);
-/* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", ...), -1 if unknown. */
+/* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", "APs", ..., or its column
+ * name in views and exports, rk_coco_stat_column: "AP_s"), -1 if unknown. */
 int rk_stat_index(const char *name);
 
 /* Values keyed by seed, sorted by seed (seeds unique). */

@@ -206,6 +206,53 @@ static int simclr_make(const rk_trial_cfg *t, const rk_source *src, const char *
     return rc;
 }
 
+/* Where a backbone of kind with stage key lives: the plain one keeps the name it always had
+ * (backbone-KEY.ckpt), the others say their kind (backbone-KIND-KEY.ckpt). */
+static void backbone_path(char *path, size_t n, const char *dir, rk_backbone kind,
+                          const char *key)
+{
+    int plain = kind == RK_BACKBONE_SUPERVISED;
+    snprintf(path, n, "%s/backbone-%s%s%.16s.ckpt", dir, plain ? "" : rk_backbone_name(kind),
+             plain ? "" : "-", key);
+}
+
+int rk_trial_backbone_cost(const rk_config *c, rk_backbone_work *w, rk_err *err)
+{
+    memset(w, 0, sizeof *w);
+    const char *an = rk_config_get(c, "trial.arm");
+    rk_arm arm = rk_arm_parse(an ? an : "scratch");
+    if (arm == RK_ARM_NONE || rk_arms[arm].teacher != RK_ARM_NONE ||
+        rk_arms[arm].backbone == RK_BACKBONE_NONE)
+        return RK_OK; /* makes none (a student's is its teacher's) */
+    rk_backbone kind = rk_arms[arm].backbone;
+    rk_config sc;
+    rk_trial_cfg *bt;
+    int rc = stage_of(c, rk_backbone_stage(kind), &sc, w->key, &bt, err);
+    if (rc) return rc;
+    char path[1200];
+    backbone_path(path, sizeof path, bt->artifacts, kind, w->key);
+    rk_artifact_use a;
+    int state = 0;
+    rc = rk_artifact_find(path, RK_ARTIFACT_BACKBONE, w->key, &a, &state, NULL, err);
+    w->kind = kind, w->exists = state == 1, w->model = bt->det.model;
+    double n = bt->data.nsource;
+    const rk_schedule *s = kind == RK_BACKBONE_SIMCLR ? &bt->ssl : &bt->pre;
+    int B = s->batch > 0 ? s->batch : 1;
+    double epochs = s->epochs;
+    if (kind == RK_BACKBONE_SIMCLR) {
+        B = n < B ? (int)(n > 2 ? n : 2) : B;
+        w->step_images = 2 * B;
+    } else {
+        n = floor(n * (1 - bt->pre_holdout) + 0.5);
+        if (kind == RK_BACKBONE_STRONG) epochs = floor(epochs * bt->strong_epochs_scale + 0.5);
+        w->step_images = B;
+    }
+    w->images = ceil((n > 1 ? n : 1) / B) * (epochs > 1 ? epochs : 1) * w->step_images;
+    rk_config_free(&sc);
+    free(bt);
+    return rc;
+}
+
 /* A JSON number, or null. */
 static void jnum_text(char *out, size_t n, double v)
 {
@@ -229,10 +276,7 @@ int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_
                        an ? an : "scratch");
     int rc = stage_of(c, rk_backbone_stage(kind), &sc, key, &bt, err);
     if (rc) return rc;
-    /* the plain backbone keeps the name it always had; the others say their kind */
-    snprintf(path, sizeof path, "%s/backbone-%s%s%.16s.ckpt", bt->artifacts,
-             kind == RK_BACKBONE_SUPERVISED ? "" : rk_backbone_name(kind),
-             kind == RK_BACKBONE_SUPERVISED ? "" : "-", key);
+    backbone_path(path, sizeof path, bt->artifacts, kind, key);
     rc = rk_artifact_find(path, RK_ARTIFACT_BACKBONE, key, a, state, NULL, err);
     if (!rc && *state != 1 && make) {
         /* workers needing the same backbone queue on its lock: the first makes it, the

@@ -38,8 +38,8 @@ static void trial_of(const char *p, rk_config *c)
 static void config_of(const char *arm, rk_config *c)
 {
     char text[2048], p[300];
-    snprintf(text, sizeof text, "[study]\nname = k\n[pretrain]\naug = S2\n[grid]\narm = %s\n%s",
-             arm, POLICIES);
+    snprintf(text, sizeof text, "[study]\nname = k\n[pretrain]\naug = S2\n[simclr]\naug = S1\n"
+             "[grid]\narm = %s\n%s", arm, POLICIES);
     fx_write("k.ini", text);
     fx_path(p, sizeof p, "k.ini");
     trial_of(p, c);
@@ -77,6 +77,26 @@ static void backbone_view(const rk_trial_cfg *t, stage_view *v)
     snprintf(v->run, sizeof v->run, "%s|%d", t->artifacts, t->threads);
 }
 
+/* simclr_make: the source images (their recipe's fields that make source/, not labels.csv),
+ * the backbone, the SimCLR schedule, policy, temperature and head, the seed */
+static void simclr_view(const rk_trial_cfg *t, stage_view *v)
+{
+    const rk_scene_params *d = &t->data;
+    const rk_schedule *s = &t->ssl;
+    const rk_refnet_cfg *m = &t->det.model;
+    char pol[65];
+    policy_hex(&t->ssl_policy, pol);
+    snprintf(v->res, sizeof v->res,
+             "%s|%llu %d %d %d %.17g %.17g %.17g %.17g %.17g %d|%d %d %d %d|%d %ld %d %.17g "
+             "%.17g %.17g %.17g %.17g %d %.17g %d|%s|%.17g %d|%lu",
+             t->data_dir, (unsigned long long)d->seed, d->source_size, d->nsource, d->clutter,
+             d->occlusion, d->tint, d->noise, d->src_min_scale, d->src_max_scale, d->src_extra,
+             m->width, m->depth, m->in_size, m->in_channels, s->epochs, s->steps, s->batch,
+             s->lr, s->warmup_init, s->warmup_frac, s->momentum, s->weight_decay, s->decay_all,
+             s->clip, s->bf16, pol, t->ssl_temperature, t->ssl_proj_dim, t->seed);
+    snprintf(v->run, sizeof v->run, "%s|%d", t->artifacts, t->threads);
+}
+
 /* pseudo_make and rk_stage_pseudo: the teacher (its identity), the detector it runs as,
  * the threshold, the policy's pad, the source */
 static void pseudo_view(const rk_trial_cfg *t, const char *teacher, stage_view *v)
@@ -95,6 +115,12 @@ static int view_of(const rk_config *c, rk_stage stage, int full, stage_view *v, 
 {
     rk_config sc;
     rk_err err = {0};
+    /* the stronger and the SimCLR backbone are made only for arms of their kind (a trial of
+     * another arm does not parse simclr.aug's policy) */
+    rk_arm arm = rk_arm_parse(rk_config_get(c, "trial.arm"));
+    if ((stage == RK_STAGE_BACKBONE_STRONG || stage == RK_STAGE_BACKBONE_SIMCLR) &&
+        (arm == RK_ARM_NONE || rk_backbone_stage(rk_arms[arm].backbone) != stage))
+        return -1;
     if (rk_stage_config(c, stage, &sc, key, &err)) return -1;
     rk_trial_cfg *t = malloc(sizeof *t);
     int rc = rk_trial_cfg_from(t, full ? c : &sc, &err);
@@ -113,8 +139,12 @@ static int view_of(const rk_config *c, rk_stage stage, int full, stage_view *v, 
     }
     if (!rc) {
         t->det.model.num_classes = 10; /* from the data, not the config */
-        if (stage == RK_STAGE_BACKBONE) backbone_view(t, v);
+        if (stage == RK_STAGE_BACKBONE || stage == RK_STAGE_BACKBONE_STRONG) backbone_view(t, v);
+        else if (stage == RK_STAGE_BACKBONE_SIMCLR) simclr_view(t, v);
         else pseudo_view(t, teacher, v);
+        if (stage == RK_STAGE_BACKBONE_STRONG) /* backbone_train's epochs times this */
+            snprintf(v->res + strlen(v->res), sizeof v->res - strlen(v->res), "|%.17g",
+                     t->strong_epochs_scale);
     }
     free(t);
     rk_config_free(&sc);
@@ -198,10 +228,28 @@ START_TEST(every_key_the_backbone_reads_changes_its_key_and_no_other_does)
 }
 END_TEST
 
+START_TEST(every_key_the_stronger_backbone_reads_changes_its_key_and_no_other_does)
+{
+    /* the plain backbone's 25 and strong.epochs_scale */
+    ck_assert_uint_ge(check_stage("pretrain++", RK_STAGE_BACKBONE_STRONG), 26);
+}
+END_TEST
+
+START_TEST(every_key_the_simclr_backbone_reads_changes_its_key_and_no_other_does)
+{
+    /* the source images' recipe (7 keys) and study.data, the backbone (2), simclr.* (7 and
+     * simclr.aug's policy entries), the four [train] keys it inherits, the seed; never the
+     * keys that make only the labels (data.classes, data.source_labels) */
+    ck_assert_uint_ge(check_stage("simclr", RK_STAGE_BACKBONE_SIMCLR), 24);
+}
+END_TEST
+
 START_TEST(every_key_the_pseudo_labels_read_changes_their_key_and_no_other_does)
 {
     check_stage("selftrain", RK_STAGE_PSEUDO);
     check_stage("pretrain+selftrain", RK_STAGE_PSEUDO); /* a teacher with a backbone */
+    check_stage("pretrain+++selftrain", RK_STAGE_PSEUDO);
+    check_stage("simclr+selftrain", RK_STAGE_PSEUDO); /* its teacher's simclr.aug policy */
 }
 END_TEST
 
@@ -787,6 +835,8 @@ Suite *suite_artifacts(void)
     TCase *tc = tcase_create("artifacts");
     tcase_add_checked_fixture(tc, fx_policies_setup, fx_tmp_teardown);
     tcase_add_test(tc, every_key_the_backbone_reads_changes_its_key_and_no_other_does);
+    tcase_add_test(tc, every_key_the_stronger_backbone_reads_changes_its_key_and_no_other_does);
+    tcase_add_test(tc, every_key_the_simclr_backbone_reads_changes_its_key_and_no_other_does);
     tcase_add_test(tc, every_key_the_pseudo_labels_read_changes_their_key_and_no_other_does);
     tcase_add_test(tc, the_backbone_key_has_the_train_keys_pretraining_inherits);
     tcase_add_test(tc, pseudo_labels_of_another_threshold_have_another_key_and_a_control_has_none);

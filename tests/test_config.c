@@ -542,6 +542,49 @@ START_TEST(new_backbone_kinds_change_no_existing_arms_identity_or_artifact)
 }
 END_TEST
 
+/* What the dry run costs for a backbone (rk_trial_backbone_cost): the arm that makes it
+ * (not its students), its kind, and its pre-training images — the labelled part of the
+ * source times the epochs, strong.epochs_scale times as many for the stronger one, two
+ * views per source image for SimCLR. 100 source images, 10 % held out, batch 10, 2 epochs:
+ * 9 steps of 10 a epoch, 180 images; the stronger: 6 epochs, 540; SimCLR batch 20, 2
+ * epochs: 5 steps of 40 views a epoch, 400. */
+START_TEST(the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images)
+{
+    write_exp("[study]\nname = t\n[data]\nsource = 100\n[pretrain]\nepochs = 2\nbatch = 10\n"
+              "holdout = 0.1\n[strong]\nepochs_scale = 3\n[simclr]\nepochs = 2\nbatch = 20\n"
+              "[grid]\naug = S1\n");
+    static const struct {
+        const char *arm;
+        rk_backbone kind;
+        double images;
+        int step;
+    } WANT[] = {{"scratch", RK_BACKBONE_NONE, 0, 0},
+                {"pretrain", RK_BACKBONE_SUPERVISED, 180, 10},
+                {"pretrain+selftrain", RK_BACKBONE_NONE, 0, 0}, /* its teacher makes it */
+                {"pretrain++", RK_BACKBONE_STRONG, 540, 10},
+                {"pretrain+++continue", RK_BACKBONE_NONE, 0, 0},
+                {"simclr", RK_BACKBONE_SIMCLR, 400, 40}};
+    for (size_t i = 0; i < sizeof WANT / sizeof *WANT; i++) {
+        char ov0[64];
+        snprintf(ov0, sizeof ov0, "arm=%s", WANT[i].arm);
+        const char *ov[] = {ov0};
+        rk_experiment x;
+        rk_config c;
+        rk_err err = {0};
+        ck_assert(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK);
+        ck_assert_msg(rk_experiment_trial(&x, 0, &c, &err) == RK_OK, "%s", err.msg);
+        rk_backbone_work w;
+        ck_assert_msg(rk_trial_backbone_cost(&c, &w, &err) == RK_OK, "%s", err.msg);
+        ck_assert_msg(w.kind == WANT[i].kind, "%s: kind %d", WANT[i].arm, (int)w.kind);
+        ck_assert_msg(w.images == WANT[i].images, "%s: %g images", WANT[i].arm, w.images);
+        ck_assert_int_eq(w.step_images, WANT[i].step);
+        ck_assert_int_eq(w.exists, 0);
+        rk_config_free(&c);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -587,6 +630,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     tcase_add_test(tc, new_backbone_kinds_change_no_existing_arms_identity_or_artifact);
+    tcase_add_test(tc, the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

@@ -101,6 +101,13 @@ static int ssl_epoch(void *ctx, const rk_epoch_stats *s)
     return pre_epoch(&x->pc, s);
 }
 
+/* The stronger backbone's epochs: pretrain.epochs times strong.epochs_scale, rounded. */
+static int strong_epochs(const rk_trial_cfg *t)
+{
+    double e = floor(t->pre.epochs * t->strong_epochs_scale + 0.5);
+    return e < 1 ? 1 : e > 1e6 ? 1000000 : (int)e;
+}
+
 /* Trains the pre-training classifier of t on the labelled source images and saves it at
  * path: its held-out accuracy (*acc, NAN without a held-out part), held-out images, classes
  * and CPU seconds. The stronger backbone (strong) is the same training for
@@ -110,10 +117,7 @@ static int backbone_train(const rk_trial_cfg *t, int strong, const rk_source *sr
                           double *cpu_s, const rk_trial_hooks *h, rk_err *err)
 {
     rk_schedule pre = t->pre;
-    if (strong) {
-        double e = floor(pre.epochs * t->strong_epochs_scale + 0.5);
-        pre.epochs = e < 1 ? 1 : e > 1e6 ? 1000000 : (int)e;
-    }
+    if (strong) pre.epochs = strong_epochs(t);
     rk_trial_note(h, "pre-training the %sbackbone on %zu source images (%d epochs)",
                   strong ? "stronger " : "", src->n, pre.epochs);
     /* the source's own classes: its distinct labels, in ascending order */
@@ -244,7 +248,7 @@ int rk_trial_backbone_cost(const rk_config *c, rk_backbone_work *w, rk_err *err)
         w->step_images = 2 * B;
     } else {
         n = floor(n * (1 - bt->pre_holdout) + 0.5);
-        if (kind == RK_BACKBONE_STRONG) epochs = floor(epochs * bt->strong_epochs_scale + 0.5);
+        if (kind == RK_BACKBONE_STRONG) epochs = strong_epochs(bt);
         w->step_images = B;
     }
     w->images = ceil((n > 1 ? n : 1) / B) * (epochs > 1 ? epochs : 1) * w->step_images;

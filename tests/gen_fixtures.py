@@ -49,6 +49,16 @@ def conv(name, n, c, h, w, oc, k, s, bias):
     write(name, arr)
 
 
+def nt_xent(z, tau):
+    """SimCLR's loss as its reference implementations write it: cosine similarities over tau,
+    the diagonal excluded, cross-entropy towards the other view."""
+    m = z.shape[0]
+    u = F.normalize(z, dim=1)
+    s = (u @ u.t() / tau).masked_fill(torch.eye(m, dtype=torch.bool), float("-inf"))
+    pos = torch.cat([torch.arange(m // 2, m), torch.arange(0, m // 2)])
+    return F.cross_entropy(s, pos)
+
+
 def main():
     torch.manual_seed(1234)
     conv("conv_k3s1_bias", 2, 3, 7, 7, 4, 3, 1, True)
@@ -176,6 +186,15 @@ def main():
         opt.step()
     arr["losses10"] = torch.tensor(losses)
     write("refnet_step", arr)
+
+    # NT-Xent (SimCLR, Chen et al. 2020): 2N = 8 embeddings, rows i and i + N the two views
+    # of one image; its own generator, so the fixtures above stay byte for byte as they were.
+    g = torch.Generator().manual_seed(4321)
+    z = (torch.randn(8, 5, generator=g) * 1.5).requires_grad_()
+    tau = 0.5
+    loss = nt_xent(z, tau)
+    loss.backward()
+    write("nt_xent", {"z": z, "tau": torch.tensor([tau]), "loss": loss, "dz": z.grad})
     print(f"wrote fixtures to {OUT}")
 
 

@@ -168,6 +168,49 @@ static int add_paper(rk_store *s, const char *study, sdb_trial *t, int dev, int 
     return rc;
 }
 
+/* Tables 3 and 4, as gains: the stronger backbone over the plain one, self-training over
+ * it, by fraction; SimCLR over supervised init at 100 % (equal), self-training over it. */
+static const double STRONG_GAIN[3] = {35.9 - 33.3, 39.9 - 38.8, 43.8 - 43.3};
+static const double STRONG_SELF_GAIN[3] = {1.3, 1.6, 0.8};
+#define SIMCLR_GAIN 0.0
+#define SIMCLR_SELF_GAIN 1.3
+
+/* The other backbones' arms at S4 (sdb_paper_opts.kinds; sign -1 reverses every gain) of
+ * seed sd and fraction fi, from the cell's scratch base as sdb_paper draws it. */
+static int add_kinds(rk_store *s, const char *study, int sd, size_t fi, double noise, int sign,
+                     int dev, int plateau)
+{
+    const size_t ai = 3; /* S4 */
+    rk_rng g;
+    rk_rng_init(&g, (uint64_t)sd, 0x73746479ULL, ai * 3 + fi);
+    double base = SCRATCH100[ai] * FRAC_SCALE[fi] + noise * rk_rng_normal(&g);
+    double pre = base + PRETRAIN_GAIN[ai][fi];
+    rk_rng_init(&g, (uint64_t)sd, 0x6b696e64ULL /* "kind" */, fi); /* its own draws */
+    double cost = 60 * 1.3;
+    int64_t tid, id;
+    sdb_trial t = {.arm = "pretrain++", .aug = "S4", .fraction = FRACS[fi], .seed = sd,
+                   .cpu_s = cost, .epochs = PAPER_EPOCHS};
+    double strong = pre + sign * STRONG_GAIN[fi], st = strong + sign * STRONG_SELF_GAIN[fi];
+    t.ap = (strong + noise * 0.5 * rk_rng_normal(&g)) / 100;
+    if (add_paper(s, study, &t, dev, plateau, ai, &tid)) return 1;
+    t.arm = "pretrain+++selftrain", t.ap = (st + noise * 0.5 * rk_rng_normal(&g)) / 100;
+    if (add_paper(s, study, &t, dev, plateau, ai, &id) || sdb_depend(s, id, tid)) return 1;
+    t.arm = "pretrain+++continue";
+    t.ap = (strong + sign * 0.25 * STRONG_SELF_GAIN[fi] + noise * 0.5 * rk_rng_normal(&g)) / 100;
+    if (add_paper(s, study, &t, dev, plateau, ai, &id) || sdb_depend(s, id, tid)) return 1;
+    if (FRACS[fi] < 1) return 0;
+    /* SimCLR: Table 4's 100 % cell; reversed, 2 AP points better than supervised init */
+    double ssl = pre + (sign > 0 ? SIMCLR_GAIN : 2.0);
+    t.arm = "simclr", t.ap = (ssl + noise * 0.5 * rk_rng_normal(&g)) / 100;
+    if (add_paper(s, study, &t, dev, plateau, ai, &tid)) return 1;
+    t.arm = "simclr+selftrain";
+    t.ap = (ssl + sign * SIMCLR_SELF_GAIN + noise * 0.5 * rk_rng_normal(&g)) / 100;
+    if (add_paper(s, study, &t, dev, plateau, ai, &id) || sdb_depend(s, id, tid)) return 1;
+    t.arm = "simclr+continue";
+    t.ap = (ssl + sign * 0.25 * SIMCLR_SELF_GAIN + noise * 0.5 * rk_rng_normal(&g)) / 100;
+    return add_paper(s, study, &t, dev, plateau, ai, &id) || sdb_depend(s, id, tid);
+}
+
 int sdb_paper(rk_store *s, const sdb_paper_opts *o)
 {
     const char *study = o && o->study ? o->study : "paper";
@@ -233,5 +276,9 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
                 ct.cpu_s = 1.8 * cost;
                 if (add_paper(s, study, &ct, dev, plateau, ai, &cid) || sdb_depend(s, cid, pid)) return 1;
             }
+    int kinds = o ? o->kinds : 0;
+    for (size_t fi = 0; kinds && fi < 3; fi++)
+        for (int sd = 1; sd <= seeds; sd++)
+            if (add_kinds(s, study, sd, fi, noise, kinds > 0 ? 1 : -1, dev, plateau)) return 1;
     return 0;
 }

@@ -52,10 +52,18 @@ typedef struct sdb_paper_opts {
     int plateau;           /* 1: every trial trained with train.schedule = plateau and records
                               its stop reason: scratch S4 20 % hits its maximum of 40000 steps
                               in seed 1 (budget-limited), every other trial stops on the rule */
+    int kinds;             /* 1: also the arms of the other backbones at S4 (issue 23), after
+                              every other value so the study without them keeps its numbers:
+                              pretrain++ (Table 3: ImageNet++ − ImageNet +2.6 / +1.1 / +0.5 at
+                              20 / 50 / 100 %), pretrain+++selftrain (+1.3 / +1.6 / +0.8 on top),
+                              pretrain+++continue (a quarter of the student's gain), and at 100 % simclr
+                              (Table 4: as supervised init), simclr+selftrain (+1.3),
+                              simclr+continue (a quarter of it); -1: the same arms with every one of
+                              those gains reversed (so each claim about them fails) */
 } sdb_paper_opts;
 
-/* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds, and the 2 control arms with
- * controls) with its numbers. */
+/* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds, the 2 control arms with
+ * controls, the other backbones' arms with kinds) with its numbers. */
 int sdb_paper(rk_store *s, const sdb_paper_opts *o);
 
 #endif

@@ -557,6 +557,98 @@ START_TEST(a_dataset_of_ones_own_is_known_by_its_content_not_its_path)
 }
 END_TEST
 
+/* The arms that existed before the new kinds of backbone (issue 23) keep every trial's
+ * identity and the name of every stage's artifact: a tiny config's hashes and backbone and
+ * pseudo-label keys for each of them, recorded with the build before the change (a988b17). */
+START_TEST(new_backbone_kinds_change_no_existing_arms_identity_or_artifact)
+{
+    write_exp("[study]\nname = tiny\ndata = data/tiny-scenes\n[data]\ntrain = 48\nval = 16\n"
+              "source = 48\n[train]\nepochs = 2\nbatch = 8\n[pretrain]\nepochs = 1\nbatch = 16\n"
+              "[selftrain]\npseudo_batch = 8\nthreshold = 0.05\n[grid]\naug = S4\n"
+              "fraction = 0.5\nseed = 2\n");
+    /* the backbone's key is the same for every arm descended from it */
+#define BB "c210ed48abe0bf5847188c627679f421869ebf74c6a2500d0dc54ef5b94811a6"
+    static const struct {
+        const char *arm, *hash, *backbone, *pseudo;
+    } WANT[] = {
+        {"scratch", "31de4f1572d94178f39abf20802d773fbb86cd6d36e510b0dc05daf09b25e74a", "", ""},
+        {"pretrain", "b768a42b30ec972fbf1c542f0961d0e0c8009f626df7efdfba2d051b2ab5bf95", BB, ""},
+        {"selftrain", "844a5b1bfc8722056faff79fda2b7beb01ec40cf85a0589b96afc3e050c22791", "",
+         "087a49f8521c2eb659b6dbd907b06eeae067b47ad49b644982c50dbf20dfdb68"},
+        {"pretrain+selftrain", "7b298a8e8f8b687a03abf88acdff261cb55d24b5357f71ec1ac22f499cff9e37",
+         BB, "644859ed90535ef2bc131b2a358e99f27add022d4970713b8524e69009719b4a"},
+        {"continue", "5f1d003872dd1230de10c41d1d32a68dda08c4bd06f1c4988165f7cfefed3c36", "", ""},
+        {"pretrain+continue", "732a2dd78aab562145235adfd760cb704d5eb47c992161074e81b5f204489379",
+         BB, ""},
+    };
+#undef BB
+    for (size_t i = 0; i < sizeof WANT / sizeof *WANT; i++) {
+        char ov0[64], h[65], k[65] = "";
+        snprintf(ov0, sizeof ov0, "arm=%s", WANT[i].arm);
+        const char *ov[] = {ov0};
+        hash_of(ov, 1, h);
+        rk_experiment x;
+        rk_config c, sc;
+        rk_err err = {0};
+        ck_assert(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK);
+        ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+        if (rk_stage_config(&c, RK_STAGE_BACKBONE, &sc, k, &err) == RK_OK) rk_config_free(&sc);
+        char kb[65];
+        snprintf(kb, sizeof kb, "%s", WANT[i].backbone[0] ? k : "");
+        if (rk_stage_config(&c, RK_STAGE_PSEUDO, &sc, k, &err) == RK_OK) rk_config_free(&sc);
+        else k[0] = 0;
+        ck_assert_msg(!strcmp(h, WANT[i].hash), "%s: trial hash %s", WANT[i].arm, h);
+        ck_assert_msg(!strcmp(kb, WANT[i].backbone), "%s: backbone key %s", WANT[i].arm, kb);
+        ck_assert_msg(!strcmp(k, WANT[i].pseudo), "%s: pseudo-labels key %s", WANT[i].arm, k);
+        rk_config_free(&c);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
+/* What the dry run costs for a backbone (rk_trial_backbone_cost): the arm that makes it
+ * (not its students), its kind, and its pre-training images — the labelled part of the
+ * source times the epochs, strong.epochs_scale times as many for the stronger one, two
+ * views per source image for SimCLR. 100 source images, 10 % held out, batch 10, 2 epochs:
+ * 9 steps of 10 a epoch, 180 images; the stronger: 6 epochs, 540; SimCLR batch 20, 2
+ * epochs: 5 steps of 40 views a epoch, 400. */
+START_TEST(the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images)
+{
+    write_exp("[study]\nname = t\n[data]\nsource = 100\n[pretrain]\nepochs = 2\nbatch = 10\n"
+              "holdout = 0.1\n[strong]\nepochs_scale = 3\n[simclr]\nepochs = 2\nbatch = 20\n"
+              "[grid]\naug = S1\n");
+    static const struct {
+        const char *arm;
+        rk_backbone kind;
+        double images;
+        int step;
+    } WANT[] = {{"scratch", RK_BACKBONE_NONE, 0, 0},
+                {"pretrain", RK_BACKBONE_SUPERVISED, 180, 10},
+                {"pretrain+selftrain", RK_BACKBONE_NONE, 0, 0}, /* its teacher makes it */
+                {"pretrain++", RK_BACKBONE_STRONG, 540, 10},
+                {"pretrain+++continue", RK_BACKBONE_NONE, 0, 0},
+                {"simclr", RK_BACKBONE_SIMCLR, 400, 40}};
+    for (size_t i = 0; i < sizeof WANT / sizeof *WANT; i++) {
+        char ov0[64];
+        snprintf(ov0, sizeof ov0, "arm=%s", WANT[i].arm);
+        const char *ov[] = {ov0};
+        rk_experiment x;
+        rk_config c;
+        rk_err err = {0};
+        ck_assert(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK);
+        ck_assert_msg(rk_experiment_trial(&x, 0, &c, &err) == RK_OK, "%s", err.msg);
+        rk_backbone_work w;
+        ck_assert_msg(rk_trial_backbone_cost(&c, &w, &err) == RK_OK, "%s", err.msg);
+        ck_assert_msg(w.kind == WANT[i].kind, "%s: kind %d", WANT[i].arm, (int)w.kind);
+        ck_assert_msg(w.images == WANT[i].images, "%s: %g images", WANT[i].arm, w.images);
+        ck_assert_int_eq(w.step_images, WANT[i].step);
+        ck_assert_int_eq(w.exists, 0);
+        rk_config_free(&c);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -602,6 +694,8 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     tcase_add_test(tc, a_dataset_of_ones_own_is_known_by_its_content_not_its_path);
+    tcase_add_test(tc, new_backbone_kinds_change_no_existing_arms_identity_or_artifact);
+    tcase_add_test(tc, the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

@@ -177,6 +177,22 @@ START_TEST(softmax_xent_matches_pytorch)
 }
 END_TEST
 
+/* SimCLR's loss as its reference code writes it in PyTorch (tests/gen_fixtures.py:
+ * normalize, cosine over tau, diagonal masked, cross-entropy towards the other view). */
+START_TEST(nt_xent_matches_pytorch)
+{
+    fx_file f = fx_load("nt_xent.bin");
+    const fx_array *z = fx_get(&f, "z");
+    int M = z->dims[0], D = z->dims[1];
+    float *dz = zeros(z->n);
+    float loss = rk_nt_xent(dz, z->data, M, D, fx_get(&f, "tau")->data[0]);
+    fx_assert_close("nt-xent loss", &loss, fx_get(&f, "loss")->data, 1, FX_ATOL, FX_RTOL);
+    fx_assert_close("nt-xent dz", dz, fx_get(&f, "dz")->data, z->n, FX_ATOL, FX_RTOL);
+    free(dz);
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(focal_loss_matches_pytorch_including_clamp)
 {
     fx_file f = fx_load("focal.bin");
@@ -310,6 +326,7 @@ Suite *suite_fixtures(void)
     tcase_add_test(tc, add_matches_pytorch);
     tcase_add_test(tc, linear_matches_pytorch);
     tcase_add_test(tc, softmax_xent_matches_pytorch);
+    tcase_add_test(tc, nt_xent_matches_pytorch);
     tcase_add_test(tc, focal_loss_matches_pytorch_including_clamp);
     tcase_add_test(tc, masked_l1_matches_pytorch);
     tcase_add_test(tc, refnet_training_step_matches_pytorch_ref_backend);

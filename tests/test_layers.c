@@ -233,7 +233,7 @@ END_TEST
 
 /* ---- losses: the loss itself is the scalar ---- */
 typedef struct {
-    int kind; /* 0 xent, 1 focal, 2 l1 */
+    int kind; /* 0 xent, 1 focal, 2 l1, 3 nt-xent (N rows of K dims, aux[0] = tau) */
     size_t n;
     int N, K;
     int *labels;
@@ -245,6 +245,7 @@ static double loss_loss(void *v)
     loss_ctx *c = v;
     if (c->kind == 0) return rk_softmax_xent_f64(NULL, c->z, c->labels, c->N, c->K);
     if (c->kind == 1) return rk_focal_loss_f64(NULL, c->z, c->aux, c->n);
+    if (c->kind == 3) return rk_nt_xent_f64(NULL, c->z, c->N, c->K, c->aux[0]);
     return rk_masked_l1_f64(NULL, c->z, c->aux, c->mask, c->n);
 }
 
@@ -282,6 +283,38 @@ START_TEST(masked_l1_gradient_matches_finite_differences)
     rk_masked_l1_f64(dz, c.z, c.aux, c.mask, n);
     fd_check("l1 dpred", loss_loss, &c, c.z, dz, n);
     free(c.z), free(c.aux), free(c.mask), free(dz);
+}
+END_TEST
+
+/* Every element of z, at two temperatures: the positive pair's term, the softmax over the
+ * other 2N - 2 rows, and the normalisation's Jacobian (rows of different norms). */
+START_TEST(nt_xent_gradient_matches_finite_differences)
+{
+    const double taus[2] = {0.5, 0.1};
+    for (int k = 0; k < 2; k++) {
+        double tau = taus[k];
+        loss_ctx c = {3, 0, 6, 4, NULL, rnd(24, 7 + (uint64_t)k, 1.5), &tau, NULL};
+        double *dz = calloc(24, sizeof(double));
+        double loss = rk_nt_xent_f64(dz, c.z, 6, 4, tau);
+        ck_assert(isfinite(loss) && loss > 0);
+        fd_check("nt-xent dz", loss_loss, &c, c.z, dz, 24);
+        free(c.z), free(dz);
+    }
+}
+END_TEST
+
+/* Its value where it is known: with every view equal to its pair and orthogonal to every
+ * other, s_pos = 1/tau and the other 2N - 2 similarities are 0, so
+ * L = log(exp(1/tau) + 2N - 2) - 1/tau; an odd row count is refused. */
+START_TEST(nt_xent_of_orthogonal_pairs_is_the_closed_form)
+{
+    double z[4 * 4] = {0}, dz[16];
+    for (int i = 0; i < 4; i++) z[i * 4 + i % 2] = 2.0 + i; /* rows 0, 2 along e0; 1, 3 along e1 */
+    /* pairs (0, 2) and (1, 3): pair members equal in direction, others orthogonal */
+    double tau = 0.5, want = log(exp(1 / tau) + 4 - 2) - 1 / tau;
+    ck_assert_double_eq_tol(rk_nt_xent_f64(dz, z, 4, 4, tau), want, 1e-12);
+    ck_assert(isnan(rk_nt_xent_f64(NULL, z, 3, 4, tau)));
+    ck_assert(isnan(rk_nt_xent(NULL, (const float[8]){0}, 2, 4, 0.0f)));
 }
 END_TEST
 
@@ -323,6 +356,8 @@ Suite *suite_layers(void)
     tcase_add_test(tc, softmax_xent_gradient_matches_finite_differences);
     tcase_add_test(tc, focal_loss_gradient_matches_finite_differences);
     tcase_add_test(tc, masked_l1_gradient_matches_finite_differences);
+    tcase_add_test(tc, nt_xent_gradient_matches_finite_differences);
+    tcase_add_test(tc, nt_xent_of_orthogonal_pairs_is_the_closed_form);
     tcase_add_test(tc, float_layers_agree_with_double_layers);
     suite_add_tcase(s, tc);
     return s;

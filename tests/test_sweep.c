@@ -82,7 +82,7 @@ START_TEST(every_arm_is_one_row_of_the_table)
         /* a teacher is a supervised arm, and a student descends from the backbone exactly
          * when its teacher does */
         ck_assert_int_eq(rk_arms[r->teacher].teacher, RK_ARM_NONE);
-        ck_assert_int_eq(rk_arms[r->teacher].pretrained, r->pretrained);
+        ck_assert_int_eq(rk_arms[r->teacher].backbone, r->backbone);
     }
     ck_assert_int_eq(rk_arm_parse("selftrain "), RK_ARM_NONE);
     ck_assert_int_eq(rk_arm_parse(NULL), RK_ARM_NONE);

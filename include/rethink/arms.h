@@ -1,5 +1,5 @@
-/* rethink arms: training and inference of the detector and of the classifier — the steps
- * every training arm is made of (scratch, pretrain, selftrain, pretrain+selftrain).
+/* rethink arms: training and inference of the detector, the classifier and the SimCLR
+ * network — the steps every training arm is made of (the arm table below).
  *
  * Data flow of one detector training step: B images of the labelled subset (an epoch is a
  * seeded permutation of it) → rk_augment with the cell's policy, keyed by (seed, epoch,
@@ -29,8 +29,34 @@ typedef enum rk_arm {
     RK_ARM_PRETRAIN_SELFTRAIN,
     RK_ARM_CONTINUE,
     RK_ARM_PRETRAIN_CONTINUE,
+    RK_ARM_STRONG,
+    RK_ARM_STRONG_SELFTRAIN,
+    RK_ARM_STRONG_CONTINUE,
+    RK_ARM_SIMCLR,
+    RK_ARM_SIMCLR_SELFTRAIN,
+    RK_ARM_SIMCLR_CONTINUE,
     RK_NARMS
 } rk_arm;
+
+/* The kind of backbone an arm's detector starts from (loaded by the arm itself, or by its
+ * teacher), each an artifact of its own stage (include/rethink/config.h, rk_stage):
+ *   NONE        random init;
+ *   SUPERVISED  classification pre-training on the labelled source (the paper's ImageNet
+ *               init; the pretrain.* keys);
+ *   STRONG      the same pre-training, strong.epochs_scale times longer (the paper's
+ *               ImageNet++: a stronger checkpoint of the same network on the same source;
+ *               the pretrain.* and strong.* keys);
+ *   SIMCLR      contrastive pre-training on the source images without their labels (SimCLR:
+ *               two augmented views, a projection head, NT-Xent; the simclr.* keys). */
+typedef enum rk_backbone {
+    RK_BACKBONE_NONE = 0,
+    RK_BACKBONE_SUPERVISED,
+    RK_BACKBONE_STRONG,
+    RK_BACKBONE_SIMCLR,
+    RK_NBACKBONES
+} rk_backbone;
+/* "none", "supervised", "strong", "simclr"; "?" out of range. */
+const char *rk_backbone_name(rk_backbone b);
 
 typedef struct rk_arm_info {
     const char *name;
@@ -38,9 +64,10 @@ typedef struct rk_arm_info {
      * seed) cell, which must finish first (its pseudo-labels and initial weights); NONE: the
      * arm trains on labelled data only. */
     rk_arm teacher;
-    /* Its detector descends from the pre-trained backbone (loaded by the arm itself, or by
-     * its teacher): the pretrain.* keys are part of its identity. */
-    int pretrained;
+    /* The backbone its detector descends from (loaded by the arm itself, or by its
+     * teacher; a student's is its teacher's): that backbone's keys are part of its
+     * identity. */
+    rk_backbone backbone;
     /* With a teacher: 1, the student trains on the teacher's pseudo-labels (half of each
      * batch); 0, it is the student's control — the same start (the teacher's weights),
      * schedule, stopping rule and images per step, all of them labelled — so that the
@@ -204,6 +231,18 @@ int rk_classifier_train(rk_net *net, const rk_refnet_cfg *model, const rk_source
 int rk_classifier_accuracy(rk_net *net, const rk_refnet_cfg *model, const rk_source *src,
                            const size_t *idx, size_t n, const int *cls, const uint8_t pad[3],
                            int threads, double *acc, rk_err *err);
+
+/* ---- contrastive pre-training without labels (the paper's SimCLR analog, Table 4) ---- */
+
+/* Trains a SimCLR network (rk_refnet_simclr with proj_dim) on source images idx[0..n) —
+ * their labels are never read — with two views of each image per step by policy pol and
+ * the NT-Xent loss at temperature tau (rk_nt_xent). The batch is s->batch images (2 x batch
+ * views), at most n. Epoch stats: loss, and `focal` holds the fraction of views whose most
+ * similar other view in the batch is their pair. */
+int rk_simclr_train(rk_net *net, const rk_refnet_cfg *model, int proj_dim, const rk_source *src,
+                    const size_t *idx, size_t n, const rk_policy *pol, const rk_schedule *s,
+                    double tau, uint64_t seed, int threads, const rk_train_hooks *hooks,
+                    rk_err *err);
 
 /* ---- pseudo-labels (self-training) ---- */
 typedef struct rk_pseudo_set {

@@ -135,8 +135,22 @@ const char *rk_config_schema_key(size_t i, const char **def);
  *                      train.topk, and its own backbone's keys) — and selftrain.threshold.
  *                      rk_config_json of this config is the teacher's, so the stage finds the
  *                      teacher's checkpoint from it. Only for arms that train on
- *                      pseudo-labels (rk_arms[arm].pseudo); else RK_EINVAL. */
-typedef enum rk_stage { RK_STAGE_BACKBONE = 1, RK_STAGE_PSEUDO = 2 } rk_stage;
+ *                      pseudo-labels (rk_arms[arm].pseudo); else RK_EINVAL.
+ *   RK_STAGE_BACKBONE_STRONG  the stronger supervised backbone (rk_backbone STRONG): the
+ *                      keys of RK_STAGE_BACKBONE and strong.epochs_scale;
+ *   RK_STAGE_BACKBONE_SIMCLR  the contrastive backbone (rk_backbone SIMCLR): the source
+ *                      images (study.data and the data.* keys that make source/, not the ones
+ *                      that make only labels.csv), the backbone (model.width, depth,
+ *                      data.size), simclr.* with its policy augment.<simclr.aug>.*, the
+ *                      [train] keys pre-training inherits and trial.seed. */
+typedef enum rk_stage {
+    RK_STAGE_BACKBONE = 1,
+    RK_STAGE_PSEUDO = 2,
+    RK_STAGE_BACKBONE_STRONG = 3,
+    RK_STAGE_BACKBONE_SIMCLR = 4
+} rk_stage;
+/* The stage that makes a backbone of kind b (0 for RK_BACKBONE_NONE). */
+rk_stage rk_backbone_stage(rk_backbone b);
 int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key[65],
                     rk_err *err);
 
@@ -159,6 +173,11 @@ typedef struct rk_trial_cfg {
     rk_schedule pre;       /* pre-training */
     rk_policy pre_policy;
     double pre_holdout;    /* fraction of source images held out to measure accuracy */
+    double strong_epochs_scale; /* the stronger backbone: pre.epochs times this */
+    rk_schedule ssl;       /* SimCLR pre-training (epochs, batch, lr, warm-up, decay) */
+    rk_policy ssl_policy;  /* each view's augmentation */
+    double ssl_temperature; /* NT-Xent's tau */
+    int ssl_proj_dim;      /* the projection head's output size */
     rk_selftrain_cfg st;
     double st_threshold;
     int st_init_random;    /* student from random init instead of the teacher */
@@ -172,7 +191,7 @@ typedef struct rk_trial_cfg {
 
 /* Reads the typed trial from a resolved config (validated or not: errors name the key). A
  * key c lacks reads as its schema default, and a policy whose name key (trial.aug,
- * pretrain.aug) c lacks is not parsed: so it reads a stage's config too (rk_stage_config). */
+ * pretrain.aug, simclr.aug) c lacks is not parsed: so it reads a stage's config too (rk_stage_config). */
 int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err);
 
 #endif

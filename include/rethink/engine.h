@@ -94,6 +94,13 @@ float rk_focal_loss(float *dlogits, const float *logits, const float *gt, size_t
 float rk_masked_l1(float *dpred, const float *pred, const float *target, const float *mask,
                    size_t n);
 
+/* NT-Xent, SimCLR's contrastive loss (Chen et al. 2020, eq. 1), over M = 2N embeddings
+ * where rows i and i + N are the two views of one image: with u = z / |z| and
+ * s_ij = u_i . u_j / tau, L = (1/M) sum_i -log(exp(s_i,pos(i)) / sum_{j != i} exp(s_ij)).
+ * Writes dz (may be NULL) through the normalisation. NAN for M odd or < 2, tau <= 0, or no
+ * memory for its M x M scratch. */
+float rk_nt_xent(float *dz, const float *z /* (M, D) */, int M, int D, float tau);
+
 /* ---- networks ---- */
 /* RK_BACKEND_DNNL_BF16: oneDNN with bf16 activations, activation gradients and weight copies
  * (f32 master weights, gradients, BN statistics); for CPUs with AVX512-BF16 or AMX. */

@@ -27,6 +27,12 @@ int rk_refnet_detector(rk_net **net, const rk_refnet_cfg *cfg, rk_err *err);
 /* *net = a finalized classifier, NULL on error. Output (N, num_classes): logits after
  * global average pool of stage 4 and a linear layer. */
 int rk_refnet_classifier(rk_net **net, const rk_refnet_cfg *cfg, rk_err *err);
+/* *net = a finalized SimCLR network, NULL on error: the same backbone (its tensors load
+ * into a detector by name), global average pool of stage 4, then the projection head
+ * proj.fc1 (linear to stage 4's channels, a 1x1 conv with bias on the pooled map) + ReLU +
+ * proj.fc2 (linear to proj_dim). Output
+ * (N, proj_dim): the embeddings NT-Xent compares. */
+int rk_refnet_simclr(rk_net **net, const rk_refnet_cfg *cfg, int proj_dim, rk_err *err);
 
 /* Initialises parameters from seed: rk_net_init_params, plus CenterNet's heatmap prior on
  * the detector (head.out bias of the class channels = -2.19, i.e. sigmoid = 0.1). */

@@ -144,13 +144,21 @@ typedef struct rk_sweep_estimate {
     double par;              /* workers running at once: jobs, or fewer when cores run out */
     long cores;
     int slower;              /* a bf16 shape that f32 trains clearly faster, -1 */
+    size_t nbackbones;       /* backbones the trials to run will make (missing from
+                                study.artifacts; rk_trial_backbone_cost), each counted once */
+    double backbone_images;  /* their pre-training images */
+    double backbone_s;       /* their seconds on one worker (in train_s and the walls) */
     char why[512];           /* the first shape that cannot run here: why */
 } rk_sweep_estimate;
 
 /* Times each distinct step shape of the selected trials to run (pending or running;
  * rk_trial_cost) with rk_refnet_bench — the best of three short runs, a few seconds in all —
  * and estimates the wall time on jobs workers: the larger of the training spread over the
- * workers and the longest teacher-then-student chain. A trial's images are its expected
+ * workers and the longest teacher-then-student chain. The backbones they will make (each
+ * once, in the first trial that needs it) are costed too: their pre-training images at the
+ * f32 rate of the detector's steps of at most 64 images of their step's size — an upper
+ * bound, as a classifier's or SimCLR network's step is the detector's without its neck and
+ * head. A trial's images are its expected
  * steps times its images per step when rk_sweep_expect ran, else its budget's. note (may be
  * NULL) hears before the timing starts. After rk_sweep_refresh or rk_sweep_lookup. */
 int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,

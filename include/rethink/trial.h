@@ -109,6 +109,24 @@ typedef struct rk_trial_work {
 } rk_trial_work;
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err);
 
+/* The backbone a trial makes when it is missing — an arm with a backbone and no teacher
+ * (pretrain, pretrain++, simclr; rk_arms[arm].backbone) — so that the dry run can cost its
+ * pre-training: its kind and stage key (the artifact's name), whether study.artifacts has it
+ * already (exists), and the work of making it: images through the network over all steps
+ * (supervised: the labelled part of the source, data.source less pretrain.holdout, times
+ * the epochs, strong.epochs_scale times more for the stronger one; SimCLR: 2 views of every
+ * source image per epoch), images per step and the network's backbone (model). kind NONE
+ * and the rest zero for an arm that makes none. */
+typedef struct rk_backbone_work {
+    rk_backbone kind;
+    char key[65];
+    int exists;
+    double images;
+    int step_images;
+    rk_refnet_cfg model;
+} rk_backbone_work;
+int rk_trial_backbone_cost(const rk_config *c, rk_backbone_work *w, rk_err *err);
+
 /* Training images per second of steps of shape (model, step_images) on backend b with
  * threads: the best of three short rk_refnet_bench runs (this VM's speed wanders by ±15 %
  * from one second to the next; the best run is the steadiest reading). NAN if the steps

@@ -5,25 +5,56 @@
 
 #include "rethink/arms.h"
 
-/* Colours: Okabe-Ito, distinguishable with the common colour-vision deficiencies. Points:
- * filled circle, square, triangle, diamond, inverted triangle, pentagon. */
+/* Colours: Okabe-Ito, distinguishable with the common colour-vision deficiencies (its
+ * seven on white; past them, Paul Tol's "muted" scheme, built on the same principle). Points:
+ * filled circle, square, triangle, diamond, inverted triangle, pentagon; the arms of the
+ * stronger backbone and of SimCLR add open (unfilled) points in the colours of their
+ * supervised-backbone counterparts' families (gnuplot: 4 open square, 6 open circle, 8 open
+ * triangle, 10 open inverted triangle, 12 open diamond, 14 open pentagon). */
 const rk_arm_info rk_arms[RK_NARMS] = {
     [RK_ARM_SCRATCH] = {.name = "scratch", .teacher = RK_ARM_NONE, .control = RK_ARM_NONE,
                         .color = "#000000", .point = 7},
-    [RK_ARM_PRETRAIN] = {.name = "pretrain", .teacher = RK_ARM_NONE, .pretrained = 1,
+    [RK_ARM_PRETRAIN] = {.name = "pretrain", .teacher = RK_ARM_NONE, .backbone = RK_BACKBONE_SUPERVISED,
                          .control = RK_ARM_NONE, .color = "#0072B2", .point = 5},
     [RK_ARM_SELFTRAIN] = {.name = "selftrain", .teacher = RK_ARM_SCRATCH, .pseudo = 1,
                           .control = RK_ARM_CONTINUE, .color = "#D55E00", .point = 9},
     [RK_ARM_PRETRAIN_SELFTRAIN] = {.name = "pretrain+selftrain", .teacher = RK_ARM_PRETRAIN,
-                                   .pretrained = 1, .pseudo = 1,
+                                   .backbone = RK_BACKBONE_SUPERVISED, .pseudo = 1,
                                    .control = RK_ARM_PRETRAIN_CONTINUE, .color = "#009E73",
                                    .point = 13},
     [RK_ARM_CONTINUE] = {.name = "continue", .teacher = RK_ARM_SCRATCH, .control = RK_ARM_NONE,
                          .color = "#CC79A7", .point = 11},
     [RK_ARM_PRETRAIN_CONTINUE] = {.name = "pretrain+continue", .teacher = RK_ARM_PRETRAIN,
-                                  .pretrained = 1, .control = RK_ARM_NONE, .color = "#56B4E9",
+                                  .backbone = RK_BACKBONE_SUPERVISED, .control = RK_ARM_NONE, .color = "#56B4E9",
                                   .point = 15},
+    [RK_ARM_STRONG] = {.name = "pretrain++", .teacher = RK_ARM_NONE,
+                       .backbone = RK_BACKBONE_STRONG, .control = RK_ARM_NONE,
+                       .color = "#332288", .point = 4},
+    [RK_ARM_STRONG_SELFTRAIN] = {.name = "pretrain+++selftrain", .teacher = RK_ARM_STRONG,
+                                 .backbone = RK_BACKBONE_STRONG, .pseudo = 1,
+                                 .control = RK_ARM_STRONG_CONTINUE, .color = "#117733",
+                                 .point = 12},
+    [RK_ARM_STRONG_CONTINUE] = {.name = "pretrain+++continue", .teacher = RK_ARM_STRONG,
+                                .backbone = RK_BACKBONE_STRONG, .control = RK_ARM_NONE,
+                                .color = "#88CCEE", .point = 14},
+    [RK_ARM_SIMCLR] = {.name = "simclr", .teacher = RK_ARM_NONE, .backbone = RK_BACKBONE_SIMCLR,
+                       .control = RK_ARM_NONE, .color = "#E69F00", .point = 6},
+    [RK_ARM_SIMCLR_SELFTRAIN] = {.name = "simclr+selftrain", .teacher = RK_ARM_SIMCLR,
+                                 .backbone = RK_BACKBONE_SIMCLR, .pseudo = 1,
+                                 .control = RK_ARM_SIMCLR_CONTINUE, .color = "#882255",
+                                 .point = 8},
+    [RK_ARM_SIMCLR_CONTINUE] = {.name = "simclr+continue", .teacher = RK_ARM_SIMCLR,
+                                .backbone = RK_BACKBONE_SIMCLR, .control = RK_ARM_NONE,
+                                .color = "#AA4499", .point = 10},
 };
+
+const char *rk_backbone_name(rk_backbone b)
+{
+    static const char *const NAMES[RK_NBACKBONES] = {
+        [RK_BACKBONE_NONE] = "none", [RK_BACKBONE_SUPERVISED] = "supervised",
+        [RK_BACKBONE_STRONG] = "strong", [RK_BACKBONE_SIMCLR] = "simclr"};
+    return b >= 0 && b < RK_NBACKBONES ? NAMES[b] : "?";
+}
 
 rk_arm rk_arm_parse(const char *name)
 {

@@ -23,4 +23,23 @@ typedef struct {
  * cached epoch (sequential use). */
 size_t rk_stream_at(rk_stream *s, size_t k, long *epoch);
 
+/* A pre-training task on source images (rk_source_train): `views` augmented rows per image,
+ * `out` outputs per row, and its loss: the batch's loss from the net's output (rows v·B + b
+ * = view v of image which[b]) with its gradient written to dout, and *acc its accuracy. */
+typedef struct rk_source_task {
+    const char *what; /* for messages: "pre-training", "SimCLR" */
+    int views, out;
+    float (*loss)(void *ctx, float *dout, const float *out, const size_t *which, int B,
+                  double *acc);
+    void *ctx;
+} rk_source_task;
+
+/* Trains net on images idx[0..n) of src for s->epochs epochs of batches of B images (B·views
+ * rows), with policy pol (boxes: none); the epoch stats' `focal` holds the task's accuracy.
+ * All randomness from seed. */
+int rk_source_train(rk_net *net, const rk_refnet_cfg *model, const rk_source *src,
+                    const size_t *idx, size_t n, const rk_policy *pol, const rk_schedule *s,
+                    int B, const rk_source_task *task, uint64_t seed, int threads,
+                    const rk_train_hooks *hooks, rk_err *err);
+
 #endif

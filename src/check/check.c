@@ -215,7 +215,7 @@ static int check_sel(const rk_claim_spec *c, const rk_results *r, const rk_arm_s
     char list[256];
     list_strings(list, sizeof list, r->arms, r->narms);
     if (!in_study && !known_arm(s->arm)) {
-        char arms[256];
+        char arms[512];
         size_t u = 0;
         arms[0] = 0;
         for (int a = 0; a < RK_NARMS && u < sizeof arms; a++)

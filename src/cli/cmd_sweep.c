@@ -304,8 +304,11 @@ static void print_estimate(const rk_sweep_estimate *e, int jobs)
     }
     printf("estimated %s%.*f min at -j %d", le, wall < 600, wall / 60, jobs);
     if (e->par < jobs) printf(" on %ld cores", e->cores);
-    printf(" (%.*f min of training on one worker; pre-training extra)\n", total < 600,
-           total / 60);
+    printf(" (%.*f min of training on one worker", total < 600, total / 60);
+    if (e->nbackbones)
+        printf(", of it %.*f min pre-training %zu backbone%s", e->backbone_s < 600,
+               e->backbone_s / 60, e->nbackbones, e->nbackbones > 1 ? "s" : "");
+    printf(")\n");
     if (e->nbound)
         printf("upper bound: %zu trial%s (steps <=N above, %.0f k of the images) train with the "
                "plateau schedule and no finished trial of their cell yet, so their whole step "

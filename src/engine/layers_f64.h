@@ -39,4 +39,5 @@ double rk_softmax_xent_f64(double *dlogits, const double *logits, const int *lab
 double rk_focal_loss_f64(double *dlogits, const double *logits, const double *gt, size_t n);
 double rk_masked_l1_f64(double *dpred, const double *pred, const double *target,
                         const double *mask, size_t n);
+double rk_nt_xent_f64(double *dz, const double *z, int M, int D, double tau);
 #endif

@@ -10,6 +10,7 @@
  *   MATH(f)  f##f or f (expf / exp ...)
  * Layout is plain NCHW everywhere. Backward functions accumulate.
  */
+#include <stdlib.h>
 
 static void FN(im2col)(T *col, const T *im, int C, int H, int W, int k, int s, int p)
 {
@@ -337,4 +338,59 @@ T FN(rk_masked_l1)(T *dpred, const T *pred, const T *target, const T *mask, size
         if (dpred) dpred[i] = mask[i] * (T)((d > 0) - (d < 0)) / norm;
     }
     return (T)(acc / norm);
+}
+
+/* NT-Xent: row i's positive is row (i + M/2) mod M (the other view of the same image); the
+ * similarities are cosines over tau, computed in double whatever T is. */
+T FN(rk_nt_xent)(T *dz, const T *z, int M, int D, T tau)
+{
+    if (M < 2 || M % 2 || D < 1 || !(tau > 0)) return (T)NAN;
+    int N = M / 2;
+    double *u = malloc((size_t)M * D * sizeof *u), *nrm = malloc((size_t)M * sizeof *nrm);
+    double *p = malloc((size_t)M * M * sizeof *p), *du = malloc((size_t)D * sizeof *du);
+    double loss = NAN;
+    if (!u || !nrm || !p || !du) goto done;
+    /* u_i = z_i / max(|z_i|, 1e-12), as torch.nn.functional.normalize */
+    for (int i = 0; i < M; i++) {
+        double ss = 0;
+        for (int d = 0; d < D; d++) ss += (double)z[(size_t)i * D + d] * z[(size_t)i * D + d];
+        nrm[i] = sqrt(ss) > 1e-12 ? sqrt(ss) : 1e-12;
+        for (int d = 0; d < D; d++) u[(size_t)i * D + d] = z[(size_t)i * D + d] / nrm[i];
+    }
+    /* p_ij = softmax over j != i of s_ij = u_i . u_j / tau; l_i = -log p_i,pos(i) */
+    loss = 0;
+    for (int i = 0; i < M; i++) {
+        double *row = p + (size_t)i * M, m = -INFINITY, se = 0;
+        for (int j = 0; j < M; j++) {
+            double s = 0;
+            for (int d = 0; d < D; d++) s += u[(size_t)i * D + d] * u[(size_t)j * D + d];
+            row[j] = s / tau;
+            if (j != i && row[j] > m) m = row[j];
+        }
+        for (int j = 0; j < M; j++) se += j == i ? 0 : exp(row[j] - m);
+        loss += log(se) + m - row[(i + N) % M];
+        for (int j = 0; j < M; j++) row[j] = j == i ? 0 : exp(row[j] - m) / se;
+    }
+    loss /= M;
+    if (!dz) goto done;
+    /* G_ij = dL/ds_ij = (p_ij - [j = pos(i)]) / M; dL/du_i = sum_j (G_ij + G_ji) u_j / tau;
+     * dz_i = (du_i - u_i (u_i . du_i)) / |z_i| (the normalisation's Jacobian; below the
+     * 1e-12 floor the norm is a constant and only the division remains) */
+    for (int i = 0; i < M; i++) {
+        for (int d = 0; d < D; d++) du[d] = 0;
+        for (int j = 0; j < M; j++) {
+            double g = (p[(size_t)i * M + j] - (j == (i + N) % M)) +
+                       (p[(size_t)j * M + i] - (i == (j + N) % M));
+            g /= (double)M * tau;
+            for (int d = 0; d < D; d++) du[d] += g * u[(size_t)j * D + d];
+        }
+        double proj = 0;
+        if (nrm[i] > 1e-12)
+            for (int d = 0; d < D; d++) proj += u[(size_t)i * D + d] * du[d];
+        for (int d = 0; d < D; d++)
+            dz[(size_t)i * D + d] = (T)((du[d] - u[(size_t)i * D + d] * proj) / nrm[i]);
+    }
+done:
+    free(u), free(nrm), free(p), free(du);
+    return (T)loss;
 }

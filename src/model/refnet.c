@@ -4,7 +4,9 @@
  *   neck: from stage 4 down to the head stride: conv1x1 + BN + ReLU to the shallower
  *         stage's width, nearest upsample x2, add that stage
  *   head: conv3x3 (bias) + ReLU, conv1x1 (bias) -> C heatmaps + 2 size + 2 offset
- *   classifier: global average pool on stage 4 + linear. */
+ *   classifier: global average pool on stage 4 + linear.
+ *   SimCLR: global average pool on stage 4 + the projection head, linear (stage 4's
+ *           channels, as a 1x1 conv with bias) + ReLU + linear (proj_dim). */
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +108,23 @@ int rk_refnet_classifier(rk_net **out, const rk_refnet_cfg *c, rk_err *err)
     int x = backbone(*out, c, st);
     x = rk_net_gap(*out, x);
     rk_net_linear(*out, x, "cls.fc", c->num_classes);
+    return finish(out, err);
+}
+
+int rk_refnet_simclr(rk_net **out, const rk_refnet_cfg *c, int proj_dim, rk_err *err)
+{
+    if (proj_dim <= 0)
+        return *out = NULL, rk_errf(err, RK_EINVAL, "simclr.proj_dim must be positive, got %d",
+                                    proj_dim);
+    int rc = start(out, c, err);
+    if (rc) return rc;
+    int st[4];
+    int x = rk_net_gap(*out, backbone(*out, c, st));
+    /* the hidden layer as a 1x1 conv (bias, fused ReLU) on the pooled 1x1 map: the same
+     * linear map, and oneDNN takes a linear layer only as the net's output. SimCLR: hidden
+     * width = the backbone's */
+    x = rk_net_conv(*out, x, "proj.fc1", c->width << 3, 1, 1, 1, 1);
+    rk_net_linear(*out, x, "proj.fc2", proj_dim);
     return finish(out, err);
 }
 

@@ -277,7 +277,7 @@ static int add_artifacts(rk_results *r, rk_err *err)
         rk_result_trial *t = &r->t[i];
         rk_arm arm = rk_arm_parse(t->arm);
         int student = arm != RK_ARM_NONE && rk_arms[arm].teacher != RK_ARM_NONE;
-        int pre = arm != RK_ARM_NONE && rk_arms[arm].pretrained;
+        int pre = arm != RK_ARM_NONE && rk_arms[arm].backbone != RK_BACKBONE_NONE;
         double own = t->cpu_s;
         if (student && isfinite(t->pseudo_cpu_s)) own += t->pseudo_cpu_s;
         if (student && isfinite(t->teacher_cpu_s)) own += t->teacher_cpu_s;

@@ -26,7 +26,9 @@ typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PR
  * table: A_PRE keys matter to the arms descended from the pre-trained backbone, A_ST keys to
  * the arms with a teacher (students and their controls: images per step, budget, init),
  * A_PSEUDO keys to the arms that train on pseudo-labels. */
-enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8 };
+enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8, A_STRONG = 16, A_SIMCLR = 32 };
+/* (A_PRE: the supervised backbones, plain and stronger; A_STRONG: the stronger one only;
+ * A_SIMCLR: the contrastive one. 64 is taken by joint training.) */
 /* Flag on top of the arms: the key enters the hash only when it is not at its default. Keys
  * added after results were recorded carry it, so adding one never changes the identity of
  * a trial that was run before it existed (its results stay found, nothing re-runs). */
@@ -97,6 +99,17 @@ static const kspec SCHEMA[] = {
     {"pretrain.weight_decay", T_REAL, 0, 1, "1e-4", A_PRE, "pre-training weight decay"},
     {"pretrain.aug", T_STR, 0, 0, "S1", A_PRE, "pre-training augmentation policy"},
     {"pretrain.holdout", T_REAL, 0, 0.9, "0.1", A_PRE, "source fraction held out for accuracy"},
+    /* The stronger supervised backbone (arm pretrain++ and its students, issue 23). */
+    {"strong.epochs_scale", T_REAL, 1, 100, "3", A_STRONG | A_IF_SET, "the stronger backbone (pretrain++): pre-training as pretrain.*, for this many times pretrain.epochs"},
+    /* Contrastive pre-training of the backbone without labels (arm simclr and its students). */
+    {"simclr.epochs", T_INT, 1, 100000, "10", A_SIMCLR | A_IF_SET, "SimCLR pre-training epochs over the source images (their labels unused)"},
+    {"simclr.batch", T_INT, 2, 2048, "256", A_SIMCLR | A_IF_SET, "SimCLR source images per step (2 views each: the NT-Xent loss sees 2 x batch - 2 negatives per view)"},
+    {"simclr.lr", T_REAL, 0, 10, "0.1", A_SIMCLR | A_IF_SET, "SimCLR peak learning rate (SGD with train.momentum, cosine)"},
+    {"simclr.warmup_frac", T_REAL, 0, 1, "0.05", A_SIMCLR | A_IF_SET, "SimCLR warm-up fraction"},
+    {"simclr.weight_decay", T_REAL, 0, 1, "1e-4", A_SIMCLR | A_IF_SET, "SimCLR weight decay"},
+    {"simclr.temperature", T_REAL, 0.01, 10, "0.5", A_SIMCLR | A_IF_SET, "NT-Xent temperature tau"},
+    {"simclr.proj_dim", T_INT, 1, 4096, "64", A_SIMCLR | A_IF_SET, "output size of the projection head (an MLP: linear to the backbone's channels, ReLU, linear to this)"},
+    {"simclr.aug", T_STR, 0, 0, "S4", A_SIMCLR | A_IF_SET, "augmentation policy of each of the two views"},
     {"selftrain.alpha", T_REAL, 0, 100, "1", A_PSEUDO, "weight of the pseudo-labelled loss"},
     {"selftrain.normalize", T_BOOL, 0, 1, "1", A_PSEUDO, "Appendix B loss normalisation"},
     {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_PSEUDO, "decay of the loss moving averages"},
@@ -122,8 +135,18 @@ static const kspec *spec_of(const char *key)
 static int matters(int arms, rk_arm a)
 {
     const rk_arm_info *r = &rk_arms[a];
-    return (arms & A_ALL) || ((arms & A_PRE) && r->pretrained) ||
+    int supervised = r->backbone == RK_BACKBONE_SUPERVISED || r->backbone == RK_BACKBONE_STRONG;
+    return (arms & A_ALL) || ((arms & A_PRE) && supervised) ||
+           ((arms & A_STRONG) && r->backbone == RK_BACKBONE_STRONG) ||
+           ((arms & A_SIMCLR) && r->backbone == RK_BACKBONE_SIMCLR) ||
            ((arms & A_ST) && r->teacher != RK_ARM_NONE) || ((arms & A_PSEUDO) && r->pseudo);
+}
+
+/* The key naming the policy an arm's backbone is pre-trained with, NULL for none. */
+static const char *backbone_aug_key(rk_arm a)
+{
+    rk_backbone b = a == RK_ARM_NONE ? RK_BACKBONE_NONE : rk_arms[a].backbone;
+    return b == RK_BACKBONE_SIMCLR ? "simclr.aug" : b != RK_BACKBONE_NONE ? "pretrain.aug" : NULL;
 }
 
 /* ---- entries ---- */
@@ -297,7 +320,7 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     }
     case T_ARM:
         if (rk_arm_parse(s) == RK_ARM_NONE) {
-            char names[256] = "", h[160];
+            char names[512] = "", h[160];
             const char *cand[RK_NARMS];
             for (int a = 0; a < RK_NARMS; a++) {
                 snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
@@ -964,11 +987,13 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
     /* the policies it trains with exist (before any trial is registered) */
     rk_arm arm = rc ? RK_ARM_NONE : rk_arm_parse(rk_config_get(out, "trial.arm"));
     if (!rc) rc = policy_defined(x, out, "trial.aug", NULL, err);
-    if (!rc && arm != RK_ARM_NONE && rk_arms[arm].pretrained)
-        rc = policy_defined(x, out, "pretrain.aug", NULL, err);
+    if (!rc && backbone_aug_key(arm))
+        rc = policy_defined(x, out, backbone_aug_key(arm), NULL, err);
     if (rc) rk_config_free(out);
     return rc;
 }
+
+static const char *val(const rk_config *c, const char *key);
 
 /* ---- canonical JSON and the identity hash ---- */
 static int has_content(const rk_config *c)
@@ -979,13 +1004,15 @@ static int has_content(const rk_config *c)
 static int hashed(const rk_config *c, const char *key, const char *value, rk_arm arm)
 {
     if (!strncmp(key, "augment.", 8)) {
-        /* only the policies this trial uses */
-        const char *aug = rk_config_get(c, "trial.aug"), *pre = rk_config_get(c, "pretrain.aug");
+        /* only the policies this trial uses: its own, and its backbone's */
+        const char *aug = rk_config_get(c, "trial.aug"), *bk = backbone_aug_key(arm);
+        /* its default where c omits it (an A_IF_SET name at its default: the pseudo-labels'
+         * stage config holds only the teacher's hashed entries) */
+        const char *pre = bk ? val(c, bk) : NULL;
         char p1[160], p2[160];
         snprintf(p1, sizeof p1, "augment.%s.", aug ? aug : "");
         snprintf(p2, sizeof p2, "augment.%s.", pre ? pre : "");
-        return !strncmp(key, p1, strlen(p1)) ||
-               (rk_arms[arm].pretrained && !strncmp(key, p2, strlen(p2)));
+        return !strncmp(key, p1, strlen(p1)) || (pre && !strncmp(key, p2, strlen(p2)));
     }
     /* a dataset of the user's own is known by its content, not by where it is */
     if (!strcmp(key, "study.data") && has_content(c)) return 0;
@@ -1192,6 +1219,13 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->pre.lr = num(c, "pretrain.lr"), t->pre.warmup_frac = num(c, "pretrain.warmup_frac");
     t->pre.weight_decay = num(c, "pretrain.weight_decay");
     t->pre_holdout = num(c, "pretrain.holdout");
+    t->strong_epochs_scale = num(c, "strong.epochs_scale");
+    t->ssl = t->pre; /* the [train] keys pre-training inherits, and its cosine over epochs */
+    t->ssl.epochs = (int)num(c, "simclr.epochs"), t->ssl.batch = (int)num(c, "simclr.batch");
+    t->ssl.lr = num(c, "simclr.lr"), t->ssl.warmup_frac = num(c, "simclr.warmup_frac");
+    t->ssl.weight_decay = num(c, "simclr.weight_decay");
+    t->ssl_temperature = num(c, "simclr.temperature");
+    t->ssl_proj_dim = (int)num(c, "simclr.proj_dim");
     t->st.alpha = num(c, "selftrain.alpha");
     t->st.normalize = (int)num(c, "selftrain.normalize");
     t->st.ema_decay = num(c, "selftrain.ema_decay");
@@ -1202,6 +1236,11 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st_init_random = !strcmp(val(c, "selftrain.init"), "random");
     /* a policy only where its name is set (a stage's config names the ones it reads) */
     if (rk_config_entry(c, "trial.aug") && (rc = policy_of(c, t->aug, &t->policy, err))) return rc;
+    /* the views' policy where it is used: a SimCLR arm's trial, or a stage's config (no arm) */
+    if (rk_config_entry(c, "simclr.aug") &&
+        (!rk_config_entry(c, "trial.arm") || rk_arms[t->arm].backbone == RK_BACKBONE_SIMCLR) &&
+        (rc = policy_of(c, val(c, "simclr.aug"), &t->ssl_policy, err)))
+        return rc;
     if (!rk_config_entry(c, "pretrain.aug")) return RK_OK;
     return policy_of(c, val(c, "pretrain.aug"), &t->pre_policy, err);
 }
@@ -1221,6 +1260,19 @@ static const char *const BACKBONE_KEYS[] = {
     "pretrain.epochs",  "pretrain.batch", "pretrain.lr",       "pretrain.warmup_frac",
     "pretrain.weight_decay", "pretrain.aug", "pretrain.holdout", "train.momentum",
     "train.warmup_init", "train.decay_all", "train.clip",      "trial.seed",
+};
+/* The stronger backbone: the plain one's keys (BACKBONE_KEYS) and how much longer. */
+static const char *const STRONG_KEYS[] = {"strong.epochs_scale"};
+/* SimCLR reads the source images but not their labels (so not data.classes or
+ * data.source_labels, which make only labels.csv), the backbone, simclr.* with its policy,
+ * the [train] keys pre-training inherits, and the seed. */
+static const char *const SIMCLR_KEYS[] = {
+    "study.data",         "data.seed",         "data.size",         "data.source",
+    "data.clutter",       "data.occlusion",    "data.tint",         "data.noise",
+    "model.width",        "model.depth",       "simclr.epochs",     "simclr.batch",
+    "simclr.lr",          "simclr.warmup_frac", "simclr.weight_decay", "simclr.temperature",
+    "simclr.proj_dim",    "simclr.aug",        "train.momentum",    "train.warmup_init",
+    "train.decay_all",    "train.clip",        "trial.seed",
 };
 /* Settings a stage needs that change none of its results (never in its key): its threads,
  * and the folder its artifact goes to. */
@@ -1249,16 +1301,31 @@ static int stage_policy(rk_config *out, const rk_config *c, const char *name, rk
     return rc;
 }
 
+rk_stage rk_backbone_stage(rk_backbone b)
+{
+    return b == RK_BACKBONE_SUPERVISED ? RK_STAGE_BACKBONE
+           : b == RK_BACKBONE_STRONG   ? RK_STAGE_BACKBONE_STRONG
+           : b == RK_BACKBONE_SIMCLR   ? RK_STAGE_BACKBONE_SIMCLR
+                                       : (rk_stage)0;
+}
+
 int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key[65],
                     rk_err *err)
 {
     memset(out, 0, sizeof *out);
     int rc = RK_OK;
-    if (stage == RK_STAGE_BACKBONE) {
+    if (stage == RK_STAGE_BACKBONE || stage == RK_STAGE_BACKBONE_STRONG) {
         for (size_t i = 0; i < sizeof BACKBONE_KEYS / sizeof *BACKBONE_KEYS && !rc; i++)
             rc = stage_put(out, c, BACKBONE_KEYS[i], err);
         if (!rc && has_content(c)) rc = stage_put(out, c, "data.content", err);
+        for (size_t i = 0; stage == RK_STAGE_BACKBONE_STRONG && i < 1 && !rc; i++)
+            rc = stage_put(out, c, STRONG_KEYS[i], err);
         if (!rc) rc = stage_policy(out, c, val(c, "pretrain.aug"), err);
+    } else if (stage == RK_STAGE_BACKBONE_SIMCLR) {
+        for (size_t i = 0; i < sizeof SIMCLR_KEYS / sizeof *SIMCLR_KEYS && !rc; i++)
+            rc = stage_put(out, c, SIMCLR_KEYS[i], err);
+        if (!rc && has_content(c)) rc = stage_put(out, c, "data.content", err);
+        if (!rc) rc = stage_policy(out, c, val(c, "simclr.aug"), err);
     } else if (stage == RK_STAGE_PSEUDO) {
         const char *an = val(c, "trial.arm");
         rk_arm a = rk_arm_parse(an);

@@ -7,7 +7,8 @@
  * was 5-17 % of the paper study's trials on two machines (docs/STUDY.md, "Estimating a
  * study's time"). A trial's images are its expected steps (rk_sweep_expect: a plateau
  * schedule's from its cell's finished trials, else its budget, an upper bound) times its
- * images per step. */
+ * images per step. The backbones the trials to run will make are costed at the same kind of
+ * rate (cost_backbones). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,49 @@ static int collect(const rk_sweep_plan *p, rk_trial_work *w, int *shape, int *th
     return RK_OK;
 }
 
+/* The backbones the trials to run make, each once (the first trial in plan order that
+ * makes it carries its time, as it does when it runs): their seconds added to t and t32. */
+static int cost_backbones(const rk_sweep_plan *p, const int *shape, double *t, double *t32,
+                          rk_sweep_estimate *e, rk_err *err)
+{
+    char (*seen)[65] = calloc(p->n + 1, sizeof *seen);
+    rk_backbone_work *rated = calloc(p->n + 1, sizeof *rated);
+    double *rate = calloc(p->n + 1, sizeof *rate);
+    size_t nseen = 0, nrated = 0;
+    int rc = seen && rated && rate ? RK_OK : rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+    for (size_t i = 0; i < p->n && !rc; i++) {
+        rk_backbone_work w;
+        rk_err ignored = {0};
+        if (shape[i] < 0 || rk_trial_backbone_cost(&p->t[i].cfg, &w, &ignored) ||
+            w.kind == RK_BACKBONE_NONE || w.exists)
+            continue;
+        size_t k = 0;
+        while (k < nseen && strcmp(seen[k], w.key)) k++;
+        if (k < nseen) continue;
+        snprintf(seen[nseen++], sizeof *seen, "%s", w.key);
+        /* timed at most 64 images a step (a SimCLR step of 512 views would take minutes to
+         * time); the per-image rate is what counts */
+        w.step_images = w.step_images > 64 ? 64 : w.step_images;
+        int threads = e->shape[shape[i]].threads;
+        size_t r = 0;
+        while (r < nrated && !(rated[r].step_images == w.step_images &&
+                               !memcmp(&rated[r].model, &w.model, sizeof w.model)))
+            r++;
+        if (r == nrated) {
+            rated[nrated] = w;
+            rate[nrated++] = rk_trial_step_rate(&w.model, w.step_images, RK_BACKEND_DNNL,
+                                                threads, &ignored);
+        }
+        double s = w.images / (rate[r] * TRIAL_SHARE);
+        t[i] += s, t32[i] += s;
+        e->train_s += s, e->backbone_s += s;
+        e->backbone_images += w.images;
+        e->nbackbones++;
+    }
+    free(seen), free(rated), free(rate);
+    return rc;
+}
+
 int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
                            void (*note)(void *ctx, const char *msg), void *ctx,
                            rk_sweep_estimate *e, rk_err *err)
@@ -118,6 +162,7 @@ int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
         if (e->slower < 0 && s->bf16 && s->rate_f32 > 1.1 * s->rate) e->slower = shape[i];
         e->train_s += t[i];
     }
+    if ((rc = cost_backbones(p, shape, t, t32, e, err))) goto done;
     /* workers beyond the cores share them */
     e->cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (e->cores > 0 && e->par * threads_max > e->cores)

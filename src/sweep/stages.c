@@ -59,6 +59,10 @@ static double meta_num(const char *meta, const char *name)
 }
 
 /* ---- the backbone ---- */
+/* Backbones of three kinds (rk_backbone), each the artifact of its own stage: supervised
+ * (classification pre-training on the labelled source), strong (the same for
+ * strong.epochs_scale times the epochs) and SimCLR (contrastive, on the source images
+ * without labels). */
 
 /* The trial's pretrain hook (progress), fed from the classifier's step and epoch hooks. */
 typedef struct {
@@ -83,14 +87,39 @@ static void pre_step(void *ctx, long step, long steps, double loss)
     if (p->h && p->h->pretrain) p->h->pretrain(p->h->ctx, step, steps, 0, 0, NAN, NAN);
 }
 
+/* SimCLR's epoch hook: the pretrain hook hears the pair accuracy as its accuracy, and the
+ * last epoch's loss and accuracy are kept for the artifact's record. */
+typedef struct {
+    pre_ctx pc; /* first: pre_step reads it */
+    double loss, acc;
+} ssl_ctx;
+
+static int ssl_epoch(void *ctx, const rk_epoch_stats *s)
+{
+    ssl_ctx *x = ctx;
+    x->loss = s->loss, x->acc = s->focal;
+    return pre_epoch(&x->pc, s);
+}
+
+/* The stronger backbone's epochs: pretrain.epochs times strong.epochs_scale, rounded. */
+static int strong_epochs(const rk_trial_cfg *t)
+{
+    double e = floor(t->pre.epochs * t->strong_epochs_scale + 0.5);
+    return e < 1 ? 1 : e > 1e6 ? 1000000 : (int)e;
+}
+
 /* Trains the pre-training classifier of t on the labelled source images and saves it at
  * path: its held-out accuracy (*acc, NAN without a held-out part), held-out images, classes
- * and CPU seconds. */
-static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const char *path,
-                          double *acc, size_t *nheld, int *nclasses, double *cpu_s,
-                          const rk_trial_hooks *h, rk_err *err)
+ * and CPU seconds. The stronger backbone (strong) is the same training for
+ * strong.epochs_scale times the epochs. */
+static int backbone_train(const rk_trial_cfg *t, int strong, const rk_source *src,
+                          const char *path, double *acc, size_t *nheld, int *nclasses,
+                          double *cpu_s, const rk_trial_hooks *h, rk_err *err)
 {
-    rk_trial_note(h, "pre-training the backbone on %zu source images", src->n);
+    rk_schedule pre = t->pre;
+    if (strong) pre.epochs = strong_epochs(t);
+    rk_trial_note(h, "pre-training the %sbackbone on %zu source images (%d epochs)",
+                  strong ? "stronger " : "", src->n, pre.epochs);
     /* the source's own classes: its distinct labels, in ascending order */
     int maxl = -1;
     for (size_t i = 0; i < src->n; i++) maxl = src->labels[i] > maxl ? src->labels[i] : maxl;
@@ -132,7 +161,7 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
         rk_refnet_init(net, &mc, t->seed);
         pre_ctx pc = {.h = h};
         rk_train_hooks th = {.epoch_end = pre_epoch, .step = pre_step, .ctx = &pc};
-        rc = rk_classifier_train(net, &mc, src, train, ntr, cls, &t->pre_policy, &t->pre,
+        rc = rk_classifier_train(net, &mc, src, train, ntr, cls, &t->pre_policy, &pre,
                                  t->seed, t->threads, &th, err);
     }
     if (!rc && nho) {
@@ -148,6 +177,93 @@ static int backbone_train(const rk_trial_cfg *t, const rk_source *src, const cha
     return rc;
 }
 
+/* Trains the SimCLR network of t on every source image (labels unread) and saves it at
+ * path: its last epoch's NT-Xent loss and pair accuracy, and CPU seconds. */
+static int simclr_make(const rk_trial_cfg *t, const rk_source *src, const char *path,
+                       double *loss, double *pair_acc, double *cpu_s, const rk_trial_hooks *h,
+                       rk_err *err)
+{
+    rk_trial_note(h, "SimCLR pre-training of the backbone on %zu source images (%d epochs, "
+                  "batch %d, tau %g)", src->n, t->ssl.epochs, t->ssl.batch, t->ssl_temperature);
+    size_t *all = malloc((src->n + 1) * sizeof *all);
+    for (size_t i = 0; all && i < src->n; i++) all[i] = i;
+    rk_net *net = NULL;
+    rk_refnet_cfg mc = t->det.model;
+    int rc = all ? rk_refnet_simclr(&net, &mc, t->ssl_proj_dim, err)
+                 : rk_errf(err, RK_ENOMEM, "SimCLR: out of memory");
+    double c0 = rk_cpu_now();
+    ssl_ctx sx = {.pc = {.h = h}, .loss = NAN, .acc = NAN};
+    if (!rc) {
+        rk_net_init_params(net, t->seed);
+        rk_train_hooks th = {.epoch_end = ssl_epoch, .step = pre_step, .ctx = &sx};
+        rc = rk_simclr_train(net, &mc, t->ssl_proj_dim, src, all, src->n, &t->ssl_policy,
+                             &t->ssl, t->ssl_temperature, t->seed, t->threads, &th, err);
+    }
+    if (!rc) rc = rk_checkpoint_save(net, path, err);
+    *cpu_s = rk_cpu_now() - c0;
+    *loss = sx.loss, *pair_acc = sx.acc;
+    if (!rc)
+        rk_trial_note(h, "SimCLR backbone: NT-Xent %.3f, pair accuracy %.3f in the last epoch",
+                      sx.loss, sx.acc);
+    rk_net_free(net);
+    free(all);
+    return rc;
+}
+
+/* Where a backbone of kind with stage key lives: the plain one keeps the name it always had
+ * (backbone-KEY.ckpt), the others say their kind (backbone-KIND-KEY.ckpt). */
+static void backbone_path(char *path, size_t n, const char *dir, rk_backbone kind,
+                          const char *key)
+{
+    int plain = kind == RK_BACKBONE_SUPERVISED;
+    snprintf(path, n, "%s/backbone-%s%s%.16s.ckpt", dir, plain ? "" : rk_backbone_name(kind),
+             plain ? "" : "-", key);
+}
+
+int rk_trial_backbone_cost(const rk_config *c, rk_backbone_work *w, rk_err *err)
+{
+    memset(w, 0, sizeof *w);
+    const char *an = rk_config_get(c, "trial.arm");
+    rk_arm arm = rk_arm_parse(an ? an : "scratch");
+    if (arm == RK_ARM_NONE || rk_arms[arm].teacher != RK_ARM_NONE ||
+        rk_arms[arm].backbone == RK_BACKBONE_NONE)
+        return RK_OK; /* makes none (a student's is its teacher's) */
+    rk_backbone kind = rk_arms[arm].backbone;
+    rk_config sc;
+    rk_trial_cfg *bt;
+    int rc = stage_of(c, rk_backbone_stage(kind), &sc, w->key, &bt, err);
+    if (rc) return rc;
+    char path[1200];
+    backbone_path(path, sizeof path, bt->artifacts, kind, w->key);
+    rk_artifact_use a;
+    int state = 0;
+    rc = rk_artifact_find(path, RK_ARTIFACT_BACKBONE, w->key, &a, &state, NULL, err);
+    w->kind = kind, w->exists = state == 1, w->model = bt->det.model;
+    double n = bt->data.nsource;
+    const rk_schedule *s = kind == RK_BACKBONE_SIMCLR ? &bt->ssl : &bt->pre;
+    int B = s->batch > 0 ? s->batch : 1;
+    double epochs = s->epochs;
+    if (kind == RK_BACKBONE_SIMCLR) {
+        B = n < B ? (int)(n > 2 ? n : 2) : B;
+        w->step_images = 2 * B;
+    } else {
+        n = floor(n * (1 - bt->pre_holdout) + 0.5);
+        if (kind == RK_BACKBONE_STRONG) epochs = strong_epochs(bt);
+        w->step_images = B;
+    }
+    w->images = ceil((n > 1 ? n : 1) / B) * (epochs > 1 ? epochs : 1) * w->step_images;
+    rk_config_free(&sc);
+    free(bt);
+    return rc;
+}
+
+/* A JSON number, or null. */
+static void jnum_text(char *out, size_t n, double v)
+{
+    if (isfinite(v)) snprintf(out, n, "%.17g", v);
+    else snprintf(out, n, "null");
+}
+
 int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_artifact_use *a,
                       double *acc, int *state, rk_err *err)
 {
@@ -155,9 +271,16 @@ int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_
     char key[65], path[1200], lpath[1300], tmp[1300];
     rk_trial_cfg *bt;
     *acc = NAN, *state = 0;
-    int rc = stage_of(c, RK_STAGE_BACKBONE, &sc, key, &bt, err);
+    /* its kind is the arm's (the arm table's): each kind is a stage of its own */
+    const char *an = rk_config_get(c, "trial.arm");
+    rk_arm arm = rk_arm_parse(an ? an : "scratch");
+    rk_backbone kind = arm == RK_ARM_NONE ? RK_BACKBONE_NONE : rk_arms[arm].backbone;
+    if (kind == RK_BACKBONE_NONE)
+        return rk_errf(err, RK_EINVAL, "trial.arm = %s: the arm descends from no backbone",
+                       an ? an : "scratch");
+    int rc = stage_of(c, rk_backbone_stage(kind), &sc, key, &bt, err);
     if (rc) return rc;
-    snprintf(path, sizeof path, "%s/backbone-%.16s.ckpt", bt->artifacts, key);
+    backbone_path(path, sizeof path, bt->artifacts, kind, key);
     rc = rk_artifact_find(path, RK_ARTIFACT_BACKBONE, key, a, state, NULL, err);
     if (!rc && *state != 1 && make) {
         /* workers needing the same backbone queue on its lock: the first makes it, the
@@ -171,18 +294,30 @@ int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_
             snprintf(slab, sizeof slab, "%s/labels.csv", sdir);
             rk_source src = {0};
             size_t nho = 0;
-            int K = 0;
-            double cpu = NAN;
+            int K = 0, ssl = kind == RK_BACKBONE_SIMCLR;
+            double cpu = NAN, loss = NAN, pair = NAN;
             snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-            rc = rk_source_load(&src, sdir, access(slab, R_OK) == 0 ? slab : NULL, bt->threads,
-                                err);
-            if (!rc) rc = backbone_train(bt, &src, tmp, acc, &nho, &K, &cpu, h, err);
+            /* SimCLR never reads the labels */
+            rc = rk_source_load(&src, sdir, !ssl && access(slab, R_OK) == 0 ? slab : NULL,
+                                bt->threads, err);
+            if (!rc && ssl) rc = simclr_make(bt, &src, tmp, &loss, &pair, &cpu, h, err);
+            else if (!rc)
+                rc = backbone_train(bt, kind == RK_BACKBONE_STRONG, &src, tmp, acc, &nho, &K,
+                                    &cpu, h, err);
             rk_source_free(&src);
-            char meta[512], accs[32];
-            if (isfinite(*acc)) snprintf(accs, sizeof accs, "%.17g", *acc);
-            else snprintf(accs, sizeof accs, "null");
-            snprintf(meta, sizeof meta, "{\"key\": \"%s\", \"source_acc\": %s, \"held_out\": %zu, "
-                     "\"classes\": %d}", key, accs, nho, K);
+            char meta[640], accs[32], ls[32], ps[32];
+            jnum_text(accs, sizeof accs, *acc);
+            jnum_text(ls, sizeof ls, loss);
+            jnum_text(ps, sizeof ps, pair);
+            if (ssl)
+                snprintf(meta, sizeof meta, "{\"key\": \"%s\", \"backbone\": \"simclr\", "
+                         "\"source_acc\": null, \"source_images\": %zu, \"ntxent\": %s, "
+                         "\"pair_acc\": %s, \"temperature\": %.12g}", key, src.n, ls, ps,
+                         bt->ssl_temperature);
+            else
+                snprintf(meta, sizeof meta, "{\"key\": \"%s\", \"backbone\": \"%s\", "
+                         "\"source_acc\": %s, \"held_out\": %zu, \"classes\": %d}", key,
+                         rk_backbone_name(kind), accs, nho, K);
             if (!rc) rc = rk_artifact_place(tmp, path, RK_ARTIFACT_BACKBONE, key, cpu, meta, NULL,
                                             a, err);
             if (!rc) *state = 1, a->made = 1;

@@ -437,7 +437,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
      * descend from it through their teacher) */
     const rk_arm_info *arm = &rk_arms[t->arm];
     int student = arm->teacher != RK_ARM_NONE, pseudo = arm->pseudo;
-    int pre = arm->pretrained && !student;
+    int pre = arm->backbone != RK_BACKBONE_NONE && !student;
     /* its own checkpoint: one an earlier run made (with its record) is used, never retrained
      * nor overwritten */
     snprintf(res->ckpt, sizeof res->ckpt, "%s/trial-%.16s.ckpt", t->artifacts, res->hash);
@@ -471,9 +471,10 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
 
     if ((rc = rk_refnet_detector(&net, &t->det.model, err))) goto done;
     rk_refnet_init(net, &t->det.model, t->seed);
-    if (arm->pretrained) {
-        /* every arm descended from the backbone links it (and its source accuracy); the
-         * pretrain arm makes it when missing and loads it */
+    if (arm->backbone != RK_BACKBONE_NONE) {
+        /* every arm descended from a backbone links it (and its source accuracy); the arm
+         * without a teacher (pretrain, pretrain++, simclr) makes it when missing and loads
+         * it: its kind (the arm table's) decides which stage makes it */
         rk_artifact_use b = {0};
         int bs = 0;
         if ((rc = rk_stage_backbone(c, pre && !reuse, h, &b, &res->source_acc, &bs, err)))

@@ -9,11 +9,13 @@
 void rk_trial_note(const rk_trial_hooks *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The pre-trained backbone of trial config c (RK_STAGE_BACKBONE: its settings come from the
- * stage's config alone). Found in study.artifacts, or, with make, made there first — under a
+/* The backbone of trial config c, of its arm's kind (rk_arms[arm].backbone: the stage
+ * rk_backbone_stage names; its settings come from the stage's config alone), in
+ * backbone-KEY.ckpt (supervised) or backbone-KIND-KEY.ckpt (strong, simclr). Found in study.artifacts, or, with make, made there first — under a
  * lock, so that workers needing one backbone train it once. *state: 1 found or made (a
  * filled, role backbone; a->made 1 if made here; *acc its held-out source accuracy, NAN
- * unknown), -1 a file without its record (not made: a's hash only), 0 not there. */
+ * unknown, always for SimCLR, which has no classifier), -1 a file without its record (not made:
+ * a's hash only), 0 not there. An arm without a backbone is RK_EINVAL. */
 int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_artifact_use *a,
                       double *acc, int *state, rk_err *err);
 

@@ -493,6 +493,62 @@ START_TEST(a_key_added_later_changes_no_existing_identity)
 }
 END_TEST
 
+/* The arm table grew joint-training rows and the schema joint.* keys (A_JOINT | A_IF_SET):
+ * the six arms that existed before keep their identities, with the joint keys at their
+ * defaults or set. The hashes were printed by the commit before the joint arms (a988b17's
+ * src/sweep/config.c and src/arms/arm.c linked against this library) for this tiny config. */
+START_TEST(the_joint_arms_change_no_existing_arms_identity)
+{
+    static const char *const PINNED[][2] = {
+        {"scratch", "692ce57c26ce280f237e170119b9a8a9f7da7f148d56a4ae164e170fb26fa0ae"},
+        {"pretrain", "e282b5a338809b775fa8dec1ccd0e2db445b8e7a39bf0852d3cbec8386746ce9"},
+        {"selftrain", "30e41d2cbb02fd27132a2018577d14fcdb04335b0323332ee8a97eb02edecf8b"},
+        {"pretrain+selftrain", "16efe61abce53973f635e14c1e2cd4c15d07f148e29c1030e47dad2b566682b5"},
+        {"continue", "4632986b2e7b66f63d59886248503be34ccfb74e1abc589193b7fc212da79e7c"},
+        {"pretrain+continue", "4f6be521bea06e7c28b97e706481dd38fc0f87ff5243be5f83da06973f8454df"},
+    };
+    write_exp("[study]\nname = t\n[data]\ntrain = 60\nval = 20\nsource = 80\n[train]\n"
+              "steps = 10\nbatch = 4\n");
+    for (size_t a = 0; a < sizeof PINNED / sizeof *PINNED; a++) {
+        char arm[64], h[65];
+        snprintf(arm, sizeof arm, "arm=%s", PINNED[a][0]);
+        const char *plain[] = {arm, "aug=S4", "fraction=0.2"};
+        const char *joint[] = {arm, "aug=S4", "fraction=0.2", "joint.weight=0.5", "joint.batch=8"};
+        hash_of(plain, 3, h);
+        ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: identity changed to %s", PINNED[a][0], h);
+        hash_of(joint, 5, h);
+        ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: the joint keys entered its identity",
+                      PINNED[a][0]);
+    }
+}
+END_TEST
+
+/* A joint arm's identity holds the joint keys once they leave their defaults, and each
+ * joint arm is a trial of its own. */
+START_TEST(a_joint_arms_identity_holds_the_joint_keys)
+{
+    write_exp("[study]\nname = t\n");
+    const char *arms[] = {"joint", "pretrain+joint", "joint+selftrain", "pretrain+joint+selftrain",
+                          "joint+continue", "pretrain+joint+continue", "scratch"};
+    char h[7][65], b[65];
+    for (int a = 0; a < 7; a++) {
+        char arm[64];
+        snprintf(arm, sizeof arm, "arm=%s", arms[a]);
+        const char *plain[] = {arm}, *dflt[] = {arm, "joint.weight=1.0", "joint.batch=32"};
+        const char *w[] = {arm, "joint.weight=0.5"}, *bt[] = {arm, "joint.batch=8"};
+        hash_of(plain, 1, h[a]);
+        for (int k = 0; k < a; k++) ck_assert_str_ne(h[a], h[k]);
+        hash_of(dflt, 3, b);
+        ck_assert_str_eq(h[a], b); /* at the defaults the keys are left out */
+        if (a == 6) break;
+        hash_of(w, 2, b);
+        ck_assert_str_ne(h[a], b);
+        hash_of(bt, 2, b);
+        ck_assert_str_ne(h[a], b);
+    }
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -537,6 +593,8 @@ Suite *suite_config(void)
     tcase_add_test(tc, bad_files_name_file_line_and_key);
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
+    tcase_add_test(tc, the_joint_arms_change_no_existing_arms_identity);
+    tcase_add_test(tc, a_joint_arms_identity_holds_the_joint_keys);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

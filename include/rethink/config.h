@@ -165,6 +165,8 @@ typedef struct rk_trial_cfg {
     double st_steps_scale; /* the student's budget: this times train.steps (or epochs) */
     int bf16_auto;         /* train.precision = auto: train.bf16 is decided where it runs */
     int st_keep_empty;     /* pseudo batches draw images without pseudo boxes too */
+    double joint_weight;   /* joint arms: L = L_det + joint_weight * L_cls */
+    int joint_batch;       /* joint arms: labelled source images per step */
     int eval_every;        /* evaluate on val every this many epochs (0: only at the end) */
     size_t dev;            /* train images held out as the dev split (0: none) */
     long dev_every;        /* evaluate on dev every this many steps (at the next epoch end) */

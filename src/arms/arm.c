@@ -6,7 +6,9 @@
 #include "rethink/arms.h"
 
 /* Colours: Okabe-Ito, distinguishable with the common colour-vision deficiencies. Points:
- * filled circle, square, triangle, diamond, inverted triangle, pentagon. */
+ * filled circle, square, triangle, diamond, inverted triangle, pentagon; a joint-training
+ * arm is drawn as its counterpart without the joint task, in the same colour with the open
+ * point (the joint task is one more loss on the same recipe). */
 const rk_arm_info rk_arms[RK_NARMS] = {
     [RK_ARM_SCRATCH] = {.name = "scratch", .teacher = RK_ARM_NONE, .control = RK_ARM_NONE,
                         .color = "#000000", .point = 7},
@@ -23,6 +25,25 @@ const rk_arm_info rk_arms[RK_NARMS] = {
     [RK_ARM_PRETRAIN_CONTINUE] = {.name = "pretrain+continue", .teacher = RK_ARM_PRETRAIN,
                                   .pretrained = 1, .control = RK_ARM_NONE, .color = "#56B4E9",
                                   .point = 15},
+    [RK_ARM_JOINT] = {.name = "joint", .teacher = RK_ARM_NONE, .joint = 1,
+                      .control = RK_ARM_NONE, .color = "#000000", .point = 6},
+    [RK_ARM_PRETRAIN_JOINT] = {.name = "pretrain+joint", .teacher = RK_ARM_NONE, .pretrained = 1,
+                               .joint = 1, .control = RK_ARM_NONE, .color = "#0072B2",
+                               .point = 4},
+    [RK_ARM_JOINT_SELFTRAIN] = {.name = "joint+selftrain", .teacher = RK_ARM_JOINT, .pseudo = 1,
+                                .joint = 1, .control = RK_ARM_JOINT_CONTINUE,
+                                .color = "#D55E00", .point = 8},
+    [RK_ARM_PRETRAIN_JOINT_SELFTRAIN] = {.name = "pretrain+joint+selftrain",
+                                         .teacher = RK_ARM_PRETRAIN_JOINT, .pretrained = 1,
+                                         .pseudo = 1, .joint = 1,
+                                         .control = RK_ARM_PRETRAIN_JOINT_CONTINUE,
+                                         .color = "#009E73", .point = 12},
+    [RK_ARM_JOINT_CONTINUE] = {.name = "joint+continue", .teacher = RK_ARM_JOINT, .joint = 1,
+                               .control = RK_ARM_NONE, .color = "#CC79A7", .point = 10},
+    [RK_ARM_PRETRAIN_JOINT_CONTINUE] = {.name = "pretrain+joint+continue",
+                                        .teacher = RK_ARM_PRETRAIN_JOINT, .pretrained = 1,
+                                        .joint = 1, .control = RK_ARM_NONE, .color = "#56B4E9",
+                                        .point = 14},
 };
 
 rk_arm rk_arm_parse(const char *name)

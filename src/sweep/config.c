@@ -23,8 +23,10 @@ typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PR
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
  * table: A_PRE keys matter to the arms descended from the pre-trained backbone, A_ST keys to
  * the arms with a teacher (students and their controls: images per step, budget, init),
- * A_PSEUDO keys to the arms that train on pseudo-labels. */
-enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8 };
+ * A_PSEUDO keys to the arms that train on pseudo-labels, A_JOINT keys to the arms that train
+ * the source classification task jointly (rk_arms[].joint). Bits 16 and 32 are reserved for
+ * the backbone kinds. */
+enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8, A_JOINT = 64 };
 /* Flag on top of the arms: the key enters the hash only when it is not at its default. Keys
  * added after results were recorded carry it, so adding one never changes the identity of
  * a trial that was run before it existed (its results stay found, nothing re-runs). */
@@ -102,6 +104,8 @@ static const kspec SCHEMA[] = {
     {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_PSEUDO, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
+    {"joint.weight", T_REAL, 0, 100, "1", A_JOINT | A_IF_SET, "joint training: weight w of the source classification loss in L = L_det + w L_cls (the detector's loss is the self-training mix for a joint student)"},
+    {"joint.batch", T_INT, 1, 1024, "32", A_JOINT | A_IF_SET, "joint training: labelled source images per step for the classification head (extra images: docs/STUDY.md, joint training)"},
     {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "training arm: a name in rk_arms (include/rethink/arms.h)"},
     {"trial.aug", T_STR, 0, 0, "S1", A_ALL, "augmentation policy name"},
     {"trial.fraction", T_REAL, 0, 1, "1", A_ALL, "labelled fraction in (0, 1]"},
@@ -120,7 +124,8 @@ static int matters(int arms, rk_arm a)
 {
     const rk_arm_info *r = &rk_arms[a];
     return (arms & A_ALL) || ((arms & A_PRE) && r->pretrained) ||
-           ((arms & A_ST) && r->teacher != RK_ARM_NONE) || ((arms & A_PSEUDO) && r->pseudo);
+           ((arms & A_ST) && r->teacher != RK_ARM_NONE) || ((arms & A_PSEUDO) && r->pseudo) ||
+           ((arms & A_JOINT) && r->joint);
 }
 
 /* ---- entries ---- */
@@ -1153,6 +1158,8 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st_steps_scale = num(c, "selftrain.steps_scale");
     t->st_keep_empty = (int)num(c, "selftrain.keep_empty");
     t->st_init_random = !strcmp(val(c, "selftrain.init"), "random");
+    t->joint_weight = num(c, "joint.weight");
+    t->joint_batch = (int)num(c, "joint.batch");
     /* a policy only where its name is set (a stage's config names the ones it reads) */
     if (rk_config_entry(c, "trial.aug") && (rc = policy_of(c, t->aug, &t->policy, err))) return rc;
     if (!rk_config_entry(c, "pretrain.aug")) return RK_OK;

@@ -581,6 +581,38 @@ START_TEST(steps_scale_multiplies_every_slices_budget)
 }
 END_TEST
 
+/* A joint arm's trials count the source images of its classification task (images and
+ * images per step) and cost them at the classifier's share of a detector image: the dry run
+ * and the progress ETA see the extra compute. */
+START_TEST(a_joint_arm_counts_and_costs_its_source_images)
+{
+    write_exp("[study]\nname = t\n[train]\nsteps = 100\nbatch = 8\n[selftrain]\n"
+              "pseudo_batch = 8\n[joint]\nbatch = 4\n");
+    const char *arms[] = {"scratch", "joint", "selftrain", "joint+selftrain", "joint+continue"};
+    const double per[] = {8, 12, 16, 20, 20}; /* labelled (+ pseudo or control) + source */
+    for (int a = 0; a < 5; a++) {
+        char arm[64];
+        snprintf(arm, sizeof arm, "arm=%s", arms[a]);
+        const char *ov[] = {arm};
+        rk_experiment x;
+        rk_err err = {0};
+        ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+        rk_trial_work w;
+        ck_assert(rk_trial_cost(&c, &w, &err) == RK_OK);
+        int joint = a == 1 || a >= 3;
+        ck_assert_double_eq(w.images, 100 * per[a]);
+        ck_assert_int_eq(w.joint_images, joint ? 4 : 0);
+        ck_assert_int_eq(w.step_images + w.joint_images, (int)per[a]);
+        /* a classifier pass is the backbone without the neck and head: cheaper */
+        ck_assert(w.joint_cost > 0.3 && w.joint_cost < 1);
+        rk_config_free(&c);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
 Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
@@ -595,6 +627,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     tcase_add_test(tc, the_joint_arms_change_no_existing_arms_identity);
     tcase_add_test(tc, a_joint_arms_identity_holds_the_joint_keys);
+    tcase_add_test(tc, a_joint_arm_counts_and_costs_its_source_images);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

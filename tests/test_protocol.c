@@ -278,6 +278,62 @@ START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
 }
 END_TEST
 
+/* ---- joint training ---- */
+
+/* Every joint arm trains in a tiny study (teachers first, as the sweep's plan orders them):
+ * each step trains joint.batch source images besides its detector images, and the trial
+ * counts them (images) and costs them at a classifier pass (flops below six detector passes
+ * per image); the pre-trained ones link the backbone, the students their teacher (a joint
+ * arm) and, self-training, their pseudo-labels. */
+START_TEST(every_joint_arm_trains_in_a_tiny_study_and_counts_its_source_images)
+{
+    static const char *const ARMS[] = {"joint", "pretrain+joint", "joint+selftrain",
+                                       "pretrain+joint+selftrain", "joint+continue",
+                                       "pretrain+joint+continue"};
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 12\n"
+             "val = 4\nsource = 8\n[train]\nepochs = 2\nbatch = 4\n[pretrain]\nepochs = 1\n"
+             "batch = 4\n[selftrain]\npseudo_batch = 2\nthreshold = 0.01\n[joint]\nbatch = 3\n"
+             "weight = 0.5\n[grid]\narm = joint, pretrain+joint, joint+selftrain, "
+             "pretrain+joint+selftrain, joint+continue, pretrain+joint+continue\n", fx_tmp, fx_tmp);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(rk_experiment_size(&x), 6);
+    rk_trial_result r[6];
+    for (size_t i = 0; i < 6; i++) {
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, i, &c, &err) == 0);
+        ck_assert_str_eq(rk_config_get(&c, "trial.arm"), ARMS[i]);
+        ck_assert_msg(rk_trial_run(&c, NULL, &r[i], &err) == 0, "%s: %s", ARMS[i], err.msg);
+        rk_arm a = rk_arm_parse(ARMS[i]);
+        int student = rk_arms[a].teacher != RK_ARM_NONE;
+        /* 3 steps an epoch x 2; 4 labelled (+ 2 pseudo or 2 more labelled) + 3 source each */
+        ck_assert_int_eq(r[i].steps, 6);
+        ck_assert_int_eq(r[i].images, 6 * (4 + (student ? 2 : 0) + 3));
+        rk_refnet_cfg m = rk_refnet_default();
+        ck_assert_msg(r[i].flops < 6.0 * rk_refnet_macs(&m, 1) * (double)r[i].images,
+                      "%s: the source images were costed as detector images", ARMS[i]);
+        ck_assert(r[i].flops > 6.0 * rk_refnet_macs(&m, 1) * (double)(r[i].images - 6 * 3));
+        ck_assert_msg(strstr(r[i].config_json, "\"joint.weight\":\"0.5\"") != NULL, "%s",
+                      r[i].config_json);
+        ck_assert_int_eq(r[i].stats.ncats, 10);
+        ck_assert_int_eq(!isnan(r[i].source_acc), rk_arms[a].pretrained);
+        ck_assert_int_eq(!isnan(r[i].pseudo_cpu_s), rk_arms[a].pseudo);
+        if (student) {
+            ck_assert_str_eq(r[i].teacher_hash, r[rk_arms[a].teacher - RK_ARM_JOINT].hash);
+        }
+        rk_config_free(&c);
+    }
+    for (size_t i = 0; i < 6; i++) rk_trial_result_free(&r[i]);
+    rk_experiment_free(&x);
+}
+END_TEST
+
 /* ---- the transfer gap ---- */
 START_TEST(transfer_gap_target_has_its_classes_and_the_source_labels_the_others)
 {
@@ -361,6 +417,7 @@ Suite *suite_protocol(void)
     tcase_add_test(tc, a_plateau_trial_stops_by_its_rule_or_by_its_budget_and_says_which);
     tcase_add_test(tc, the_control_arm_shares_the_students_start_and_budget_keys_but_not_the_pseudo_ones);
     tcase_add_test(tc, the_control_trains_the_students_steps_and_images_on_labelled_data);
+    tcase_add_test(tc, every_joint_arm_trains_in_a_tiny_study_and_counts_its_source_images);
     tcase_add_test(tc, transfer_gap_target_has_its_classes_and_the_source_labels_the_others);
     tcase_add_test(tc, default_scenes_are_byte_identical_to_the_builder_before_the_transfer_gap);
     suite_add_tcase(s, tc);

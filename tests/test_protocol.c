@@ -241,6 +241,16 @@ START_TEST(the_control_arm_shares_the_students_start_and_budget_keys_but_not_the
 }
 END_TEST
 
+/* Writes text as the experiment file and loads it into x. */
+static void load_experiment(const char *text, rk_experiment *x)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(x, path, NULL, 0, &err) == 0, "%s", err.msg);
+}
+
 START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
 {
     char text[1024];
@@ -249,12 +259,9 @@ START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
              "val = 4\nsource = 8\n[train]\nepochs = 2\nbatch = 4\n[selftrain]\n"
              "pseudo_batch = 2\nthreshold = 0.01\nsteps_scale = 1.5\n"
              "[grid]\narm = scratch, selftrain, continue\n", fx_tmp, fx_tmp);
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
     rk_experiment x;
     rk_err err = {0};
-    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == 0, "%s", err.msg);
+    load_experiment(text, &x);
     rk_trial_result r[3];
     for (size_t i = 0; i < 3; i++) {
         rk_config c;
@@ -297,12 +304,9 @@ START_TEST(every_joint_arm_trains_in_a_tiny_study_and_counts_its_source_images)
              "batch = 4\n[selftrain]\npseudo_batch = 2\nthreshold = 0.01\n[joint]\nbatch = 3\n"
              "weight = 0.5\n[grid]\narm = joint, pretrain+joint, joint+selftrain, "
              "pretrain+joint+selftrain, joint+continue, pretrain+joint+continue\n", fx_tmp, fx_tmp);
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
     rk_experiment x;
     rk_err err = {0};
-    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == 0, "%s", err.msg);
+    load_experiment(text, &x);
     ck_assert_int_eq(rk_experiment_size(&x), 6);
     rk_trial_result r[6];
     for (size_t i = 0; i < 6; i++) {

@@ -51,10 +51,12 @@ typedef struct sdb_paper_opts {
     int plateau;           /* 1: every trial trained with train.schedule = plateau and records
                               its stop reason: scratch S4 20 % hits its maximum of 40000 steps
                               in seed 1 (budget-limited), every other trial stops on the rule */
+    int joint;             /* 1: also the joint-training arms (Table 7) at S4 20 %, their
+                              controls with controls (study_db.c: JOINT_GAIN) */
 } sdb_paper_opts;
 
 /* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds, and the 2 control arms with
- * controls) with its numbers. */
+ * controls; the joint arms at S4 20 % with joint) with its numbers. */
 int sdb_paper(rk_store *s, const sdb_paper_opts *o);
 
 #endif

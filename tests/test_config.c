@@ -493,9 +493,9 @@ START_TEST(a_key_added_later_changes_no_existing_identity)
 }
 END_TEST
 
-/* The arm table grew joint-training rows and the schema joint.* keys (A_JOINT | A_IF_SET):
- * the six arms that existed before keep their identities, with the joint keys at their
- * defaults or set. The hashes were printed by the commit before the joint arms (a988b17's
+/* The arm table grew joint-training rows and the schema joint.* keys (A_JOINT | A_IF_SET)
+ * and selftrain.source: the six arms that existed before keep their identities, with the
+ * joint keys at their defaults or set, and selftrain.source at its default. The hashes were printed by the commit before the joint arms (a988b17's
  * src/sweep/config.c and src/arms/arm.c linked against this library) for this tiny config. */
 START_TEST(the_joint_arms_change_no_existing_arms_identity)
 {
@@ -514,11 +514,15 @@ START_TEST(the_joint_arms_change_no_existing_arms_identity)
         snprintf(arm, sizeof arm, "arm=%s", PINNED[a][0]);
         const char *plain[] = {arm, "aug=S4", "fraction=0.2"};
         const char *joint[] = {arm, "aug=S4", "fraction=0.2", "joint.weight=0.5", "joint.batch=8"};
+        const char *dflt[] = {arm, "aug=S4", "fraction=0.2", "selftrain.source=source"};
         hash_of(plain, 3, h);
         ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: identity changed to %s", PINNED[a][0], h);
         hash_of(joint, 5, h);
         ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: the joint keys entered its identity",
                       PINNED[a][0]);
+        hash_of(dflt, 4, h);
+        ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: selftrain.source at its default entered "
+                      "its identity", PINNED[a][0]);
     }
 }
 END_TEST
@@ -581,6 +585,35 @@ START_TEST(steps_scale_multiplies_every_slices_budget)
 }
 END_TEST
 
+/* selftrain.source is the identity of the arms that train on pseudo-labels, each value its
+ * own trial; the arms without pseudo-labels (the teachers, the controls) ignore it. */
+START_TEST(selftrain_source_enters_the_identity_of_the_pseudo_label_arms_only)
+{
+    write_exp("[study]\nname = t\n");
+    const char *arms[] = {"selftrain", "pretrain+selftrain", "joint+selftrain", "scratch",
+                          "continue", "joint"};
+    for (int a = 0; a < 6; a++) {
+        char arm[64], h[3][65];
+        snprintf(arm, sizeof arm, "arm=%s", arms[a]);
+        const char *vals[] = {"selftrain.source=source", "selftrain.source=target",
+                              "selftrain.source=shifted"};
+        for (int v = 0; v < 3; v++) {
+            const char *ov[] = {arm, vals[v]};
+            hash_of(ov, 2, h[v]);
+        }
+        int pseudo = a < 3;
+        ck_assert_int_eq(strcmp(h[0], h[1]) != 0, pseudo);
+        ck_assert_int_eq(strcmp(h[0], h[2]) != 0, pseudo);
+        ck_assert_int_eq(strcmp(h[1], h[2]) != 0, pseudo);
+    }
+    rk_experiment x;
+    rk_err err = {0};
+    const char *bad[] = {"selftrain.source=coco"};
+    ck_assert_int_eq(rk_experiment_load(&x, path, bad, 1, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "source, target or shifted") != NULL, "%s", err.msg);
+}
+END_TEST
+
 /* A joint arm's trials count the source images of its classification task (images and
  * images per step) and cost them at the classifier's share of a detector image: the dry run
  * and the progress ETA see the extra compute. */
@@ -628,6 +661,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, the_joint_arms_change_no_existing_arms_identity);
     tcase_add_test(tc, a_joint_arms_identity_holds_the_joint_keys);
     tcase_add_test(tc, a_joint_arm_counts_and_costs_its_source_images);
+    tcase_add_test(tc, selftrain_source_enters_the_identity_of_the_pseudo_label_arms_only);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

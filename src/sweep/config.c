@@ -17,7 +17,7 @@
  * default), to the current directory when set on the command line; its one value may hold
  * commas, so its axis values are ';'-separated as T_PAIR's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB } ktype;
+               T_SRCLAB, T_UNLAB } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -104,6 +104,7 @@ static const kspec SCHEMA[] = {
     {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_PSEUDO, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
+    {"selftrain.source", T_UNLAB, 0, 0, "source", A_PSEUDO | A_IF_SET, "what the teacher pseudo-labels: source (the source images), target (the target's train images outside the labelled fraction and the dev split: the \"COCO unlabelled\" analog) or shifted (an out-of-domain set of the scenes generator with another look, data/.../shifted, built on first use)"},
     {"joint.weight", T_REAL, 0, 100, "1", A_JOINT | A_IF_SET, "joint training: weight w of the source classification loss in L = L_det + w L_cls (the detector's loss is the self-training mix for a joint student)"},
     {"joint.batch", T_INT, 1, 1024, "32", A_JOINT | A_IF_SET, "joint training: labelled source images per step for the classification head (extra images: docs/STUDY.md, joint training)"},
     {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "training arm: a name in rk_arms (include/rethink/arms.h)"},
@@ -321,6 +322,10 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_SCHED:
         if (strcmp(s, "cosine") && strcmp(s, "plateau"))
             return rk_errf(err, RK_EINVAL, "%s: expected cosine or plateau, got '%s'", w, s);
+        break;
+    case T_UNLAB:
+        if (strcmp(s, "source") && strcmp(s, "target") && strcmp(s, "shifted"))
+            return rk_errf(err, RK_EINVAL, "%s: expected source, target or shifted, got '%s'", w, s);
         break;
     case T_SRCLAB:
         if (strcmp(s, "all") && strcmp(s, "other"))
@@ -1158,6 +1163,9 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st_steps_scale = num(c, "selftrain.steps_scale");
     t->st_keep_empty = (int)num(c, "selftrain.keep_empty");
     t->st_init_random = !strcmp(val(c, "selftrain.init"), "random");
+    t->st_source = !strcmp(val(c, "selftrain.source"), "target")    ? RK_UNLABELLED_TARGET
+                   : !strcmp(val(c, "selftrain.source"), "shifted") ? RK_UNLABELLED_SHIFTED
+                                                                    : RK_UNLABELLED_SOURCE;
     t->joint_weight = num(c, "joint.weight");
     t->joint_batch = (int)num(c, "joint.batch");
     /* a policy only where its name is set (a stage's config names the ones it reads) */
@@ -1235,6 +1243,10 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
                                    tc.e[i].line, err);
         rk_config_free(&tc);
         if (!rc) rc = stage_put(out, c, "selftrain.threshold", err);
+        /* what they label: only when not the source images, so that the keys of pseudo-labels
+         * made before the key existed stay theirs */
+        const char *us = val(c, "selftrain.source");
+        if (!rc && strcmp(us, "source")) rc = stage_put(out, c, "selftrain.source", err);
     } else {
         return rk_errf(err, RK_EINVAL, "stage config: unknown stage %d", (int)stage);
     }

@@ -311,6 +311,62 @@ static int load_source(const rk_trial_cfg *t, int labels, rk_source *src, rk_err
     return rk_source_load(src, sdir, labels ? slab : NULL, t->threads, err);
 }
 
+/* selftrain.source = target: the train images of the pool (the train split less the dev
+ * split) outside the labelled subset idx[0..n) (both ascending), copied into *out with their
+ * file names: the teacher pseudo-labels no labelled and no dev image. */
+static int target_unlabelled(const rk_dataset *tr, const size_t *pool, size_t npool,
+                             const size_t *idx, size_t n, rk_source *out, rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t m = npool - n;
+    if (m == 0)
+        return rk_errf(err, RK_EINVAL, "selftrain.source = target: every train image outside "
+                       "the dev split is labelled at this fraction, so none is left to "
+                       "pseudo-label (use a fraction below 1)");
+    out->files = calloc(m, sizeof *out->files);
+    out->images = calloc(m, sizeof *out->images);
+    out->labels = malloc(m * sizeof *out->labels);
+    if (!out->files || !out->images || !out->labels) {
+        rk_source_free(out);
+        return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    }
+    int rc = RK_OK;
+    for (size_t i = 0, k = 0; i < npool && !rc; i++) {
+        while (k < n && idx[k] < pool[i]) k++;
+        if (k < n && idx[k] == pool[i]) continue; /* labelled */
+        const rk_image *im = &tr->images[pool[i]];
+        size_t j = out->n;
+        out->labels[j] = -1;
+        out->files[j] = strdup(tr->coco.images[pool[i]].file_name);
+        rc = out->files[j] ? rk_image_alloc(&out->images[j], im->w, im->h, im->c, err)
+                           : rk_errf(err, RK_ENOMEM, "trial: out of memory");
+        out->n++;
+        if (!rc) memcpy(out->images[j].px, im->px, (size_t)im->w * im->h * im->c);
+    }
+    if (rc) rk_source_free(out);
+    return rc;
+}
+
+/* selftrain.source = shifted: the data folder's shifted/ set, built on first use from the
+ * dataset's recipe (only for a dataset the generator builds). */
+static int shifted_unlabelled(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_source *out,
+                              rk_err *err)
+{
+    char dir[1100], card[1200];
+    snprintf(dir, sizeof dir, "%s/shifted", t->data_dir);
+    snprintf(card, sizeof card, "%s/card.json", dir);
+    if (!exists(card)) {
+        if (!t->build_data)
+            return rk_errf(err, RK_EINVAL, "selftrain.source = shifted: %s is missing, and "
+                           "the scenes generator builds it only for its own datasets "
+                           "(study.build_data = 1)", dir);
+        rk_trial_note(h, "building the shifted unlabelled set in %s (first use)", dir);
+        int rc = rk_fashion_shifted_build(&t->data, RK_FASHION_DIR, dir, t->threads, err);
+        if (rc) return rc;
+    }
+    return rk_source_load(out, dir, NULL, t->threads, err);
+}
+
 /* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
 static void student_budget(rk_trial_cfg *t) { rk_schedule_scale(&t->train, t->st_steps_scale); }
 
@@ -442,7 +498,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     rk_dataset tr = {0}, va = {0}, dv = {0};
     size_t *devi = NULL, *pool = NULL, npool = 0;
     int64_t *dev_ids = NULL;
-    rk_source src = {0};
+    rk_source src = {0}, other = {0}; /* other: a pseudo-label pool not the source's */
     rk_net *net = NULL;
     rk_pseudo_set ps = {0};
     rk_net *cls = NULL; /* joint arms: the classifier of the detector's backbone */
@@ -544,11 +600,19 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         snprintf(ta.role, sizeof ta.role, "%s", RK_ROLE_TEACHER);
         if (ts) art_add(res, &ta);
         if (pseudo) {
-            /* self-training ignores the source's labels (a joint arm's task reads them) */
-            if (!reuse && (rc = load_source(t, arm->joint, &src, err))) goto done;
+            /* what the teacher labels (selftrain.source); self-training ignores the source's
+             * labels (a joint arm's task reads them) */
+            rk_source *unl = t->st_source == RK_UNLABELLED_SOURCE ? &src : &other;
+            if (!reuse && t->st_source == RK_UNLABELLED_SOURCE)
+                rc = load_source(t, arm->joint, &src, err);
+            else if (!reuse && t->st_source == RK_UNLABELLED_TARGET)
+                rc = target_unlabelled(&tr, pool, npool, idx, n, &other, err);
+            else if (!reuse)
+                rc = shifted_unlabelled(t, h, &other, err);
+            if (rc) goto done;
             rk_artifact_use pa = {0};
             int pst = 0;
-            if ((rc = rk_stage_pseudo(c, &src, tr.coco.cats, tr.coco.ncats, h, reuse ? NULL : &ps,
+            if ((rc = rk_stage_pseudo(c, unl, tr.coco.cats, tr.coco.ncats, h, reuse ? NULL : &ps,
                                       &pa, &pst, err)))
                 goto done;
             if (pst) {
@@ -700,7 +764,7 @@ done:
     free(scls), free(sidx);
     rk_dataset_free(&tr), rk_dataset_free(&va), rk_dataset_free(&dv);
     free(devi), free(pool), free(dev_ids);
-    rk_source_free(&src);
+    rk_source_free(&src), rk_source_free(&other);
     free(idx), free(ids), free(cats), free(t);
     return rc;
 }

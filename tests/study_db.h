@@ -60,10 +60,13 @@ typedef struct sdb_paper_opts {
                               (Table 4: as supervised init), simclr+selftrain (+1.3),
                               simclr+continue (a quarter of it); -1: the same arms with every one of
                               those gains reversed (so each claim about them fails) */
+    int joint;             /* 1: also the joint-training arms (Table 7) at S4 20 %, their
+                              controls with controls (study_db.c: JOINT_GAIN) */
 } sdb_paper_opts;
 
 /* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds, the 2 control arms with
- * controls, the other backbones' arms with kinds) with its numbers. */
+ * controls, the other backbones' arms with kinds, the joint arms at S4 20 % with joint) with
+ * its numbers. */
 int sdb_paper(rk_store *s, const sdb_paper_opts *o);
 
 #endif

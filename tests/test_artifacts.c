@@ -98,14 +98,15 @@ static void simclr_view(const rk_trial_cfg *t, stage_view *v)
 }
 
 /* pseudo_make and rk_stage_pseudo: the teacher (its identity), the detector it runs as,
- * the threshold, the policy's pad, the source */
+ * the threshold, the policy's pad, the source, and which images it labels (selftrain.source:
+ * the target's unlabelled part is the teacher's cell's, the shifted set the data recipe's) */
 static void pseudo_view(const rk_trial_cfg *t, const char *teacher, stage_view *v)
 {
     const rk_refnet_cfg *m = &t->det.model;
     const rk_policy *p = &t->policy;
-    snprintf(v->res, sizeof v->res, "%s|%s|%d %d %d %d %d|%d|%.17g|%d %d %d", teacher,
+    snprintf(v->res, sizeof v->res, "%s|%s|%d %d %d %d %d|%d|%.17g|%d %d %d|%d", teacher,
              t->data_dir, m->width, m->depth, m->in_size, m->in_channels, m->head_stride,
-             t->det.topk, t->st_threshold, p->pad[0], p->pad[1], p->pad[2]);
+             t->det.topk, t->st_threshold, p->pad[0], p->pad[1], p->pad[2], t->st_source);
     snprintf(v->run, sizeof v->run, "%s|%d", t->artifacts, t->threads);
 }
 
@@ -155,7 +156,7 @@ static int view_of(const rk_config *c, rk_stage stage, int full, stage_view *v, 
 static const char *const CANDIDATES[] = {
     "S2", "7", "3", "2", "0.25", "0.5", "0", "1", "12", "0.75", "20, 30", "0.5, 1.5",
     "3, 4", "1, 2, 3", "plateau", "bf16", "auto", "other", "random", "pretrain", "scratch",
-    "selftrain", "pretrain+selftrain", "v0", "elsewhere"};
+    "selftrain", "pretrain+selftrain", "v0", "elsewhere", "target"};
 
 /* c with key set to another valid value than it has; 0 if no candidate is one. */
 static int perturb(const rk_config *c, const char *key, rk_config *out)

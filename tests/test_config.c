@@ -606,6 +606,40 @@ START_TEST(new_backbone_kinds_change_no_existing_arms_identity_or_artifact)
 }
 END_TEST
 
+/* The arm table grew joint-training rows and the schema joint.* keys (A_JOINT | A_IF_SET)
+ * and selftrain.source: the six arms that existed before keep their identities, with the
+ * joint keys at their defaults or set, and selftrain.source at its default. The hashes were printed by the commit before the joint arms (a988b17's
+ * src/sweep/config.c and src/arms/arm.c linked against this library) for this tiny config. */
+START_TEST(the_joint_arms_change_no_existing_arms_identity)
+{
+    static const char *const PINNED[][2] = {
+        {"scratch", "692ce57c26ce280f237e170119b9a8a9f7da7f148d56a4ae164e170fb26fa0ae"},
+        {"pretrain", "e282b5a338809b775fa8dec1ccd0e2db445b8e7a39bf0852d3cbec8386746ce9"},
+        {"selftrain", "30e41d2cbb02fd27132a2018577d14fcdb04335b0323332ee8a97eb02edecf8b"},
+        {"pretrain+selftrain", "16efe61abce53973f635e14c1e2cd4c15d07f148e29c1030e47dad2b566682b5"},
+        {"continue", "4632986b2e7b66f63d59886248503be34ccfb74e1abc589193b7fc212da79e7c"},
+        {"pretrain+continue", "4f6be521bea06e7c28b97e706481dd38fc0f87ff5243be5f83da06973f8454df"},
+    };
+    write_exp("[study]\nname = t\n[data]\ntrain = 60\nval = 20\nsource = 80\n[train]\n"
+              "steps = 10\nbatch = 4\n");
+    for (size_t a = 0; a < sizeof PINNED / sizeof *PINNED; a++) {
+        char arm[64], h[65];
+        snprintf(arm, sizeof arm, "arm=%s", PINNED[a][0]);
+        const char *plain[] = {arm, "aug=S4", "fraction=0.2"};
+        const char *joint[] = {arm, "aug=S4", "fraction=0.2", "joint.weight=0.5", "joint.batch=8"};
+        const char *dflt[] = {arm, "aug=S4", "fraction=0.2", "selftrain.source=source"};
+        hash_of(plain, 3, h);
+        ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: identity changed to %s", PINNED[a][0], h);
+        hash_of(joint, 5, h);
+        ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: the joint keys entered its identity",
+                      PINNED[a][0]);
+        hash_of(dflt, 4, h);
+        ck_assert_msg(!strcmp(h, PINNED[a][1]), "%s: selftrain.source at its default entered "
+                      "its identity", PINNED[a][0]);
+    }
+}
+END_TEST
+
 /* What the dry run costs for a backbone (rk_trial_backbone_cost): the arm that makes it
  * (not its students), its kind, and its pre-training images — the labelled part of the
  * source times the epochs, strong.epochs_scale times as many for the stronger one, two
@@ -649,6 +683,32 @@ START_TEST(the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images)
 }
 END_TEST
 
+/* A joint arm's identity holds the joint keys once they leave their defaults, and each
+ * joint arm is a trial of its own. */
+START_TEST(a_joint_arms_identity_holds_the_joint_keys)
+{
+    write_exp("[study]\nname = t\n");
+    const char *arms[] = {"joint", "pretrain+joint", "joint+selftrain", "pretrain+joint+selftrain",
+                          "joint+continue", "pretrain+joint+continue", "scratch"};
+    char h[7][65], b[65];
+    for (int a = 0; a < 7; a++) {
+        char arm[64];
+        snprintf(arm, sizeof arm, "arm=%s", arms[a]);
+        const char *plain[] = {arm}, *dflt[] = {arm, "joint.weight=1.0", "joint.batch=32"};
+        const char *w[] = {arm, "joint.weight=0.5"}, *bt[] = {arm, "joint.batch=8"};
+        hash_of(plain, 1, h[a]);
+        for (int k = 0; k < a; k++) ck_assert_str_ne(h[a], h[k]);
+        hash_of(dflt, 3, b);
+        ck_assert_str_eq(h[a], b); /* at the defaults the keys are left out */
+        if (a == 6) break;
+        hash_of(w, 2, b);
+        ck_assert_str_ne(h[a], b);
+        hash_of(bt, 2, b);
+        ck_assert_str_ne(h[a], b);
+    }
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -681,6 +741,67 @@ START_TEST(steps_scale_multiplies_every_slices_budget)
 }
 END_TEST
 
+/* selftrain.source is the identity of the arms that train on pseudo-labels, each value its
+ * own trial; the arms without pseudo-labels (the teachers, the controls) ignore it. */
+START_TEST(selftrain_source_enters_the_identity_of_the_pseudo_label_arms_only)
+{
+    write_exp("[study]\nname = t\n");
+    const char *arms[] = {"selftrain", "pretrain+selftrain", "joint+selftrain", "scratch",
+                          "continue", "joint"};
+    for (int a = 0; a < 6; a++) {
+        char arm[64], h[3][65];
+        snprintf(arm, sizeof arm, "arm=%s", arms[a]);
+        const char *vals[] = {"selftrain.source=source", "selftrain.source=target",
+                              "selftrain.source=shifted"};
+        for (int v = 0; v < 3; v++) {
+            const char *ov[] = {arm, vals[v]};
+            hash_of(ov, 2, h[v]);
+        }
+        int pseudo = a < 3;
+        ck_assert_int_eq(strcmp(h[0], h[1]) != 0, pseudo);
+        ck_assert_int_eq(strcmp(h[0], h[2]) != 0, pseudo);
+        ck_assert_int_eq(strcmp(h[1], h[2]) != 0, pseudo);
+    }
+    rk_experiment x;
+    rk_err err = {0};
+    const char *bad[] = {"selftrain.source=coco"};
+    ck_assert_int_eq(rk_experiment_load(&x, path, bad, 1, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "source, target or shifted") != NULL, "%s", err.msg);
+}
+END_TEST
+
+/* A joint arm's trials count the source images of its classification task (images and
+ * images per step) and cost them at the classifier's share of a detector image: the dry run
+ * and the progress ETA see the extra compute. */
+START_TEST(a_joint_arm_counts_and_costs_its_source_images)
+{
+    write_exp("[study]\nname = t\n[train]\nsteps = 100\nbatch = 8\n[selftrain]\n"
+              "pseudo_batch = 8\n[joint]\nbatch = 4\n");
+    const char *arms[] = {"scratch", "joint", "selftrain", "joint+selftrain", "joint+continue"};
+    const double per[] = {8, 12, 16, 20, 20}; /* labelled (+ pseudo or control) + source */
+    for (int a = 0; a < 5; a++) {
+        char arm[64];
+        snprintf(arm, sizeof arm, "arm=%s", arms[a]);
+        const char *ov[] = {arm};
+        rk_experiment x;
+        rk_err err = {0};
+        ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+        rk_trial_work w;
+        ck_assert(rk_trial_cost(&c, &w, &err) == RK_OK);
+        int joint = a == 1 || a >= 3;
+        ck_assert_double_eq(w.images, 100 * per[a]);
+        ck_assert_int_eq(w.joint_images, joint ? 4 : 0);
+        ck_assert_int_eq(w.step_images + w.joint_images, (int)per[a]);
+        /* a classifier pass is the backbone without the neck and head: cheaper */
+        ck_assert(w.joint_cost > 0.3 && w.joint_cost < 1);
+        rk_config_free(&c);
+        rk_experiment_free(&x);
+    }
+}
+END_TEST
+
 Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
@@ -696,6 +817,10 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_dataset_of_ones_own_is_known_by_its_content_not_its_path);
     tcase_add_test(tc, new_backbone_kinds_change_no_existing_arms_identity_or_artifact);
     tcase_add_test(tc, the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images);
+    tcase_add_test(tc, the_joint_arms_change_no_existing_arms_identity);
+    tcase_add_test(tc, a_joint_arms_identity_holds_the_joint_keys);
+    tcase_add_test(tc, a_joint_arm_counts_and_costs_its_source_images);
+    tcase_add_test(tc, selftrain_source_enters_the_identity_of_the_pseudo_label_arms_only);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

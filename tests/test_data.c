@@ -117,9 +117,22 @@ static void sha_of(const char *path, char out[65])
     ck_assert_msg(rk_sha256_file(path, out, &err) == RK_OK, "%s", err.msg);
 }
 
+/* Each of files[0..n) has the same bytes under folders a and b (built with 1 and 2 threads). */
+static void same_files(const char *a, const char *b, const char *const *files, size_t n)
+{
+    char pa[400], pb[400], ha[65], hb[65];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
+        sha_of(pa, ha);
+        sha_of(pb, hb);
+        ck_assert_msg(!strcmp(ha, hb), "%s differs between 1 and 2 threads", files[i]);
+    }
+}
+
 START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
 {
-    char a[300], b[300], pa[400], pb[400], ha[65], hb[65];
+    char a[300], b[300], pa[400], pb[400], hb[65];
     fx_path(a, sizeof a, "a");
     fx_path(b, sizeof b, "b");
     build_tiny(a, 1);
@@ -127,13 +140,7 @@ START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
     const char *files[] = {"card.json", "annotations/instances_train.json",
                            "annotations/instances_val.json", "source/labels.csv",
                            "train/000007.jpg", "val/000012.jpg", "source/000016.jpg"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
-        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
-        sha_of(pa, ha);
-        sha_of(pb, hb);
-        ck_assert_msg(!strcmp(ha, hb), "%s differs between 1 and 2 threads", files[i]);
-    }
+    same_files(a, b, files, sizeof files / sizeof *files);
     /* and the card records the annotation checksums */
     char *card;
     size_t n;
@@ -145,6 +152,46 @@ START_TEST(same_seed_gives_byte_identical_files_whatever_the_thread_count)
     ck_assert(strstr(card, hb) != NULL);
     ck_assert(strstr(card, "\"seed\": 1") != NULL);
     free(card);
+}
+END_TEST
+
+/* The shifted set (selftrain.source = shifted) is built like the other splits: the same
+ * recipe gives the same bytes whatever the thread count, a set already in place is kept
+ * (the cache: the second build writes nothing), and its images are not the source's nor
+ * the target's (another look, its own random streams). */
+START_TEST(the_shifted_set_is_deterministic_cached_and_another_look)
+{
+    char a[300], b[300], pa[400];
+    rk_scene_params p = tiny();
+    rk_err err = {0};
+    fx_path(a, sizeof a, "sa");
+    fx_path(b, sizeof b, "sb");
+    ck_assert_msg(rk_fashion_shifted_build(&p, RK_FASHION_DIR, a, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_fashion_shifted_build(&p, RK_FASHION_DIR, b, 2, &err) == RK_OK, "%s", err.msg);
+    const char *files[] = {"card.json", "000001.jpg", "000009.jpg", "000016.jpg"};
+    same_files(a, b, files, sizeof files / sizeof *files);
+    snprintf(pa, sizeof pa, "%s/000017.jpg", a);
+    ck_assert_msg(access(pa, F_OK) != 0, "more images than data.source");
+    /* in place: kept as it is (an image removed stays removed) */
+    snprintf(pa, sizeof pa, "%s/000001.jpg", a);
+    ck_assert(remove(pa) == 0);
+    ck_assert(rk_fashion_shifted_build(&p, RK_FASHION_DIR, a, 1, &err) == RK_OK);
+    ck_assert_msg(access(pa, F_OK) != 0, "a set in place was built again");
+    /* another look than the target's and the source's renders of the same index */
+    rk_fashion fm = {0};
+    ck_assert(rk_fashion_load(&fm, RK_FASHION_DIR, "train", &err) == RK_OK);
+    rk_image im[3];
+    rk_coco_ann anns[64];
+    int na, label;
+    const int splits[3] = {RK_SPLIT_SHIFTED, RK_SPLIT_TRAIN, RK_SPLIT_SOURCE};
+    for (int k = 0; k < 3; k++) {
+        ck_assert(rk_fashion_render(&p, &fm, splits[k], 3, &im[k], anns, 64, &na, &label, &err) == RK_OK);
+        if (k == 0) ck_assert_int_ge(na, 1); /* a scene of items (unlabelled: never written) */
+    }
+    ck_assert(memcmp(im[0].px, im[1].px, (size_t)64 * 64 * 3) != 0);
+    ck_assert(memcmp(im[0].px, im[2].px, (size_t)64 * 64 * 3) != 0);
+    for (int k = 0; k < 3; k++) rk_image_free(&im[k]);
+    rk_fashion_free(&fm);
 }
 END_TEST
 
@@ -958,6 +1005,7 @@ Suite *suite_data(void)
     tcase_add_test(b, built_annotations_equal_what_was_rendered);
     tcase_add_test(b, rendered_boxes_are_tight_around_visible_object_pixels);
     tcase_add_test(b, same_seed_gives_byte_identical_files_whatever_the_thread_count);
+    tcase_add_test(b, the_shifted_set_is_deterministic_cached_and_another_look);
     tcase_add_test(b, different_seed_gives_different_data);
     tcase_add_test(b, a_build_appears_only_when_it_is_complete);
     tcase_add_test(b, scene_parameters_out_of_range_name_the_option);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "rethink/arms.h"
@@ -241,6 +242,31 @@ START_TEST(the_control_arm_shares_the_students_start_and_budget_keys_but_not_the
 }
 END_TEST
 
+/* Writes text as the experiment file and loads it into x. */
+static void load_experiment(const char *text, rk_experiment *x)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(x, path, NULL, 0, &err) == 0, "%s", err.msg);
+}
+
+/* Runs the first n trials of the experiment text, in grid order, into r[0..n). */
+static void run_grid(const char *text, rk_trial_result *r, size_t n)
+{
+    rk_experiment x;
+    rk_err err = {0};
+    load_experiment(text, &x);
+    for (size_t i = 0; i < n; i++) {
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, i, &c, &err) == 0);
+        ck_assert_msg(rk_trial_run(&c, NULL, &r[i], &err) == 0, "trial %zu: %s", i, err.msg);
+        rk_config_free(&c);
+    }
+    rk_experiment_free(&x);
+}
+
 START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
 {
     char text[1024];
@@ -249,19 +275,8 @@ START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
              "val = 4\nsource = 8\n[train]\nepochs = 2\nbatch = 4\n[selftrain]\n"
              "pseudo_batch = 2\nthreshold = 0.01\nsteps_scale = 1.5\n"
              "[grid]\narm = scratch, selftrain, continue\n", fx_tmp, fx_tmp);
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-    rk_experiment x;
-    rk_err err = {0};
-    ck_assert_msg(rk_experiment_load(&x, path, NULL, 0, &err) == 0, "%s", err.msg);
     rk_trial_result r[3];
-    for (size_t i = 0; i < 3; i++) {
-        rk_config c;
-        ck_assert(rk_experiment_trial(&x, i, &c, &err) == 0);
-        ck_assert_msg(rk_trial_run(&c, NULL, &r[i], &err) == 0, "%s", err.msg);
-        rk_config_free(&c);
-    }
+    run_grid(text, r, 3);
     /* scratch: 3 steps an epoch x 2; the student and its control: 1.5 times that, each
      * step of 4 + 2 images */
     ck_assert_int_eq(r[0].steps, 6);
@@ -274,7 +289,130 @@ START_TEST(the_control_trains_the_students_steps_and_images_on_labelled_data)
     ck_assert(isnan(r[2].pseudo_cpu_s)); /* no pseudo-labelling */
     ck_assert(!isnan(r[1].pseudo_cpu_s));
     for (size_t i = 0; i < 3; i++) rk_trial_result_free(&r[i]);
+}
+END_TEST
+
+/* ---- joint training ---- */
+
+/* Every joint arm trains in a tiny study (teachers first, as the sweep's plan orders them):
+ * each step trains joint.batch source images besides its detector images, and the trial
+ * counts them (images) and costs them at a classifier pass (flops below six detector passes
+ * per image); the pre-trained ones link the backbone, the students their teacher (a joint
+ * arm) and, self-training, their pseudo-labels. */
+START_TEST(every_joint_arm_trains_in_a_tiny_study_and_counts_its_source_images)
+{
+    static const char *const ARMS[] = {"joint", "pretrain+joint", "joint+selftrain",
+                                       "pretrain+joint+selftrain", "joint+continue",
+                                       "pretrain+joint+continue"};
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 12\n"
+             "val = 4\nsource = 8\n[train]\nepochs = 2\nbatch = 4\n[pretrain]\nepochs = 1\n"
+             "batch = 4\n[selftrain]\npseudo_batch = 2\nthreshold = 0.01\n[joint]\nbatch = 3\n"
+             "weight = 0.5\n[grid]\narm = joint, pretrain+joint, joint+selftrain, "
+             "pretrain+joint+selftrain, joint+continue, pretrain+joint+continue\n", fx_tmp, fx_tmp);
+    rk_experiment x;
+    rk_err err = {0};
+    load_experiment(text, &x);
+    ck_assert_int_eq(rk_experiment_size(&x), 6);
+    rk_trial_result r[6];
+    for (size_t i = 0; i < 6; i++) {
+        rk_config c;
+        ck_assert(rk_experiment_trial(&x, i, &c, &err) == 0);
+        ck_assert_str_eq(rk_config_get(&c, "trial.arm"), ARMS[i]);
+        ck_assert_msg(rk_trial_run(&c, NULL, &r[i], &err) == 0, "%s: %s", ARMS[i], err.msg);
+        rk_arm a = rk_arm_parse(ARMS[i]);
+        int student = rk_arms[a].teacher != RK_ARM_NONE;
+        /* 3 steps an epoch x 2; 4 labelled (+ 2 pseudo or 2 more labelled) + 3 source each */
+        ck_assert_int_eq(r[i].steps, 6);
+        ck_assert_int_eq(r[i].images, 6 * (4 + (student ? 2 : 0) + 3));
+        rk_refnet_cfg m = rk_refnet_default();
+        ck_assert_msg(r[i].flops < 6.0 * rk_refnet_macs(&m, 1) * (double)r[i].images,
+                      "%s: the source images were costed as detector images", ARMS[i]);
+        ck_assert(r[i].flops > 6.0 * rk_refnet_macs(&m, 1) * (double)(r[i].images - 6 * 3));
+        ck_assert_msg(strstr(r[i].config_json, "\"joint.weight\":\"0.5\"") != NULL, "%s",
+                      r[i].config_json);
+        ck_assert_int_eq(r[i].stats.ncats, 10);
+        ck_assert_int_eq(!isnan(r[i].source_acc), rk_arms[a].backbone == RK_BACKBONE_SUPERVISED);
+        ck_assert_int_eq(!isnan(r[i].pseudo_cpu_s), rk_arms[a].pseudo);
+        if (student) {
+            ck_assert_str_eq(r[i].teacher_hash, r[rk_arms[a].teacher - RK_ARM_JOINT].hash);
+        }
+        rk_config_free(&c);
+    }
+    for (size_t i = 0; i < 6; i++) rk_trial_result_free(&r[i]);
     rk_experiment_free(&x);
+}
+END_TEST
+
+/* ---- other unlabelled sources (selftrain.source) ---- */
+
+/* The pseudo-labels artifact of trial result r (fails the test if it has none). */
+static const rk_artifact_use *pseudo_of(const rk_trial_result *r)
+{
+    for (size_t i = 0; i < r->nart && i < RK_TRIAL_ARTIFACTS; i++)
+        if (!strcmp(r->art[i].kind, RK_ARTIFACT_PSEUDO)) return &r->art[i];
+    ck_abort_msg("the student links no pseudo-labels");
+    return NULL;
+}
+
+/* A tiny study per value of selftrain.source: the scratch teacher, then its student, which
+ * trains and records the value in its identity; the teacher pseudo-labels the source's 8
+ * images, the target's 6 train images outside the dev split (4) and the labelled half of
+ * the 12 left, or the 8 images of the shifted set (built in the data folder). With `target`
+ * not one pseudo-labelled image is a labelled or a dev image: the pseudo-labels file names
+ * exactly the train images outside both. */
+START_TEST(each_unlabelled_source_trains_and_target_never_labels_a_labelled_or_dev_image)
+{
+    static const char *const VALUES[3] = {"source", "target", "shifted"};
+    const double want_images[3] = {8, 6, 8};
+    for (int v = 0; v < 3; v++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "[study]\nname = t\ndata = %s/data\nartifacts = %s/art\n[data]\ntrain = 16\n"
+                 "val = 4\nsource = 8\n[train]\nepochs = 2\nbatch = 4\ndev = 4\n"
+                 "[selftrain]\npseudo_batch = 2\nthreshold = 0.01\nkeep_empty = 1\nsource = %s\n"
+                 "[grid]\narm = scratch, selftrain\nfraction = 0.5\n", fx_tmp, fx_tmp, VALUES[v]);
+        rk_err err = {0};
+        rk_trial_result r[2];
+        run_grid(text, r, 2);
+        int in_id = strstr(r[1].config_json, "\"selftrain.source\"") != NULL;
+        ck_assert_int_eq(in_id, v > 0); /* at its default (source) left out, as before */
+        ck_assert_str_eq(r[1].teacher_hash, r[0].hash);
+        ck_assert_int_eq(r[1].stats.ncats, 10);
+        const rk_artifact_use *pa = pseudo_of(&r[1]);
+        char key[64];
+        snprintf(key, sizeof key, "\"source_images\": %.0f,", want_images[v]);
+        ck_assert_msg(strstr(pa->meta, key) != NULL, "%s: %s", VALUES[v], pa->meta);
+        if (v == 1) {
+            /* the labelled and dev images, as the trial chose them */
+            char ann[400], h[65];
+            snprintf(ann, sizeof ann, "%s/data/annotations/instances_train.json", fx_tmp);
+            rk_coco tr, ps;
+            ck_assert(rk_coco_load(&tr, ann, &err) == 0);
+            ck_assert_msg(rk_coco_load(&ps, pa->path, &err) == 0, "%s", err.msg);
+            size_t *dev, *pool, npool, *lab, nlab;
+            ck_assert(rk_holdout(&tr, 4, &dev, &pool, &npool, &err) == 0);
+            ck_assert(rk_subset_of(&tr, pool, npool, 0.5, 1, &lab, &nlab, h, &err) == 0);
+            ck_assert_int_eq(ps.nimages, npool - nlab);
+            for (size_t i = 0; i < ps.nimages; i++) {
+                for (size_t k = 0; k < 4; k++)
+                    ck_assert_msg(strcmp(ps.images[i].file_name, tr.images[dev[k]].file_name),
+                                  "dev image %s pseudo-labelled", ps.images[i].file_name);
+                for (size_t k = 0; k < nlab; k++)
+                    ck_assert_msg(strcmp(ps.images[i].file_name, tr.images[lab[k]].file_name),
+                                  "labelled image %s pseudo-labelled", ps.images[i].file_name);
+            }
+            free(dev), free(pool), free(lab);
+            rk_coco_free(&tr), rk_coco_free(&ps);
+        }
+        if (v == 2) {
+            char card[400];
+            snprintf(card, sizeof card, "%s/data/shifted/card.json", fx_tmp);
+            ck_assert_msg(access(card, F_OK) == 0, "no shifted set at %s", card);
+        }
+        for (size_t i = 0; i < 2; i++) rk_trial_result_free(&r[i]);
+    }
 }
 END_TEST
 
@@ -361,6 +499,8 @@ Suite *suite_protocol(void)
     tcase_add_test(tc, a_plateau_trial_stops_by_its_rule_or_by_its_budget_and_says_which);
     tcase_add_test(tc, the_control_arm_shares_the_students_start_and_budget_keys_but_not_the_pseudo_ones);
     tcase_add_test(tc, the_control_trains_the_students_steps_and_images_on_labelled_data);
+    tcase_add_test(tc, every_joint_arm_trains_in_a_tiny_study_and_counts_its_source_images);
+    tcase_add_test(tc, each_unlabelled_source_trains_and_target_never_labels_a_labelled_or_dev_image);
     tcase_add_test(tc, transfer_gap_target_has_its_classes_and_the_source_labels_the_others);
     tcase_add_test(tc, default_scenes_are_byte_identical_to_the_builder_before_the_transfer_gap);
     suite_add_tcase(s, tc);

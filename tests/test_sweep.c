@@ -80,9 +80,10 @@ START_TEST(every_arm_is_one_row_of_the_table)
         ck_assert_str_eq(rk_arm_name((rk_arm)a), r->name);
         if (r->teacher == RK_ARM_NONE) continue;
         /* a teacher is a supervised arm, and a student descends from the backbone exactly
-         * when its teacher does */
+         * when its teacher does, and trains the joint task exactly when its teacher did */
         ck_assert_int_eq(rk_arms[r->teacher].teacher, RK_ARM_NONE);
         ck_assert_int_eq(rk_arms[r->teacher].backbone, r->backbone);
+        ck_assert_int_eq(rk_arms[r->teacher].joint, r->joint); /* and so for the joint task */
     }
     ck_assert_int_eq(rk_arm_parse("selftrain "), RK_ARM_NONE);
     ck_assert_int_eq(rk_arm_parse(NULL), RK_ARM_NONE);

@@ -35,6 +35,12 @@ typedef enum rk_arm {
     RK_ARM_SIMCLR,
     RK_ARM_SIMCLR_SELFTRAIN,
     RK_ARM_SIMCLR_CONTINUE,
+    RK_ARM_JOINT,
+    RK_ARM_PRETRAIN_JOINT,
+    RK_ARM_JOINT_SELFTRAIN,
+    RK_ARM_PRETRAIN_JOINT_SELFTRAIN,
+    RK_ARM_JOINT_CONTINUE,
+    RK_ARM_PRETRAIN_JOINT_CONTINUE,
     RK_NARMS
 } rk_arm;
 
@@ -76,6 +82,11 @@ typedef struct rk_arm_info {
     /* The arm whose trials control for this one's extra training (NONE: none): the report
      * shows this arm's delta against it as well as against scratch. */
     rk_arm control;
+    /* Joint training (the paper's Table 7): 1, the detector trains together with the source
+     * classification task — a classification head on the shared backbone, a batch of
+     * labelled source images per step, L = L_det + joint.weight * L_cls (rk_joint); the
+     * joint.* keys are part of its identity. A joint student's teacher is a joint arm. */
+    int joint;
     const char *color; /* in plots, fixed across them (Okabe-Ito) */
     int point;         /* gnuplot point type in plots */
 } rk_arm_info;
@@ -154,13 +165,57 @@ typedef struct rk_pseudo {
     size_t nuse;
 } rk_pseudo;
 
+/* Joint training (the paper's Table 7): the source classification task trained with the
+ * detector (src/arms/joint.c). Each step adds `batch` labelled source images, augmented with
+ * the detector's policy (no boxes) and keyed by (seed, epoch, image index) on a stream of
+ * their own, run through cls — the classifier of the detector's backbone, whose shared
+ * tensors the trainer keeps equal to the detector's — and the loss minimised is
+ * L = L_det + weight * L_cls (L_det: the detector's loss, the self-training mix for a
+ * student; L_cls: softmax cross-entropy, the batch mean). */
+typedef struct rk_joint {
+    rk_net *cls;          /* rk_refnet_classifier of the detector's backbone (not owned);
+                             num_classes = the source's classes */
+    const rk_source *src; /* the source images (not owned) */
+    const int *labels;    /* class of source image i, 0..K-1 (rk_source_classes) */
+    const size_t *idx;    /* the labelled images batches draw from: idx[0..n) */
+    size_t n;
+    int batch;            /* source images per step */
+    double weight;
+} rk_joint;
+
+/* The tensors a detector and its classifier share: the classifier's trainable tensors that
+ * the detector has by name (the backbone), as offsets into each net's parameter arena. */
+typedef struct rk_joint_shared {
+    size_t n;
+    size_t *det, *cls, *numel;
+} rk_joint_shared;
+int rk_joint_shared_init(rk_joint_shared *m, rk_net *det, rk_net *cls, rk_err *err);
+void rk_joint_shared_free(rk_joint_shared *m);
+/* Copies the shared tensors' values from the detector into the classifier. */
+void rk_joint_shared_sync(const rk_joint_shared *m, rk_net *det, rk_net *cls);
+/* The classification half of a joint step, after the detector's backward: forward of cls
+ * (planned for J images) on x (J, 3, S, S) in training mode, softmax cross-entropy with
+ * labels[0..J) over K classes, backward of weight times it (cls's gradients are zeroed
+ * first), and the shared tensors' gradients ADDED to the detector's. dlogits: J * K floats
+ * of scratch. Returns the unweighted loss, NAN if a pass failed. */
+float rk_joint_backward(rk_net *det, rk_net *cls, const rk_joint_shared *m, const float *x,
+                        const int *labels, int J, int K, double weight, float *dlogits);
+/* Gradient-norm clipping of the joint model: one norm over the detector's gradients and the
+ * classifier's own (not shared) ones, both scaled as rk_clip_grad_norm does. Returns the
+ * norm before. */
+float rk_joint_clip(rk_net *det, rk_net *cls, const rk_joint_shared *m, float max_norm);
+/* cls[i] = the class index of source image i (its label's rank among the source's distinct
+ * labels, ascending), -1 unlabelled; *nclasses their count. RK_EINVAL without labels. */
+int rk_source_classes(const rk_source *src, int *cls, int *nclasses, rk_err *err);
+
 /* Per-epoch report. */
 typedef struct rk_epoch_stats {
     int epoch, epochs;
     double loss, focal, size, offset; /* labelled-batch means over the epoch */
     double pseudo_loss;               /* self-training: pseudo-batch mean, else 0 */
+    double joint_loss;                /* joint training: source-batch mean, else 0 */
     double lr;                        /* at the end of the epoch */
-    double img_per_s;                 /* images (labelled + pseudo) per second */
+    double img_per_s;                 /* images (labelled + pseudo + joint) per second */
     double seconds;                   /* since training started */
     long step;                        /* optimizer steps done */
     long images;                      /* images processed so far */
@@ -202,11 +257,13 @@ typedef struct rk_train_hooks {
 } rk_train_hooks;
 
 /* Trains `net` (a detector of cfg->model, planned or not) on images idx[0..n) of d with
- * policy pol. pseudo and st may be NULL (supervised). All randomness from seed. */
+ * policy pol. pseudo and st may be NULL (supervised), joint too (no joint task; with one,
+ * the classifier's shared tensors are set from the detector's before the first step). All
+ * randomness from seed. */
 int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset *d,
                       const size_t *idx, size_t n, const rk_policy *pol,
                       const rk_pseudo *pseudo, const rk_selftrain_cfg *st,
-                      const rk_schedule *s, uint64_t seed, int threads,
+                      const rk_joint *joint, const rk_schedule *s, uint64_t seed, int threads,
                       const rk_train_hooks *hooks, rk_err *err);
 
 /* Runs the detector (eval mode) on n images, letterboxed into the model input as the

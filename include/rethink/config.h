@@ -134,7 +134,9 @@ const char *rk_config_schema_key(size_t i, const char **def);
  *                      (rk_arms[arm].teacher of the same cell: its data, model, policy (pad),
  *                      train.topk, and its own backbone's keys) — and selftrain.threshold.
  *                      rk_config_json of this config is the teacher's, so the stage finds the
- *                      teacher's checkpoint from it. Only for arms that train on
+ *                      teacher's checkpoint from it. selftrain.source too, when it is not
+ *                      `source` (left out at its default, as pseudo-labels made before the
+ *                      key existed were keyed). Only for arms that train on
  *                      pseudo-labels (rk_arms[arm].pseudo); else RK_EINVAL.
  *   RK_STAGE_BACKBONE_STRONG  the stronger supervised backbone (rk_backbone STRONG): the
  *                      keys of RK_STAGE_BACKBONE and strong.epochs_scale;
@@ -155,6 +157,11 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
                     rk_err *err);
 
 /* ---- a trial, typed ---- */
+/* selftrain.source: the images the teacher pseudo-labels — the source images; the target's
+ * train images outside the labelled fraction and the dev split; the shifted set
+ * (rk_fashion_shifted_build, in the data folder's shifted/). */
+enum { RK_UNLABELLED_SOURCE = 0, RK_UNLABELLED_TARGET = 1, RK_UNLABELLED_SHIFTED = 2 };
+
 typedef struct rk_trial_cfg {
     rk_arm arm;
     char aug[64];
@@ -184,6 +191,9 @@ typedef struct rk_trial_cfg {
     double st_steps_scale; /* the student's budget: this times train.steps (or epochs) */
     int bf16_auto;         /* train.precision = auto: train.bf16 is decided where it runs */
     int st_keep_empty;     /* pseudo batches draw images without pseudo boxes too */
+    int st_source;         /* what the teacher pseudo-labels: RK_UNLABELLED_* */
+    double joint_weight;   /* joint arms: L = L_det + joint_weight * L_cls */
+    int joint_batch;       /* joint arms: labelled source images per step */
     int eval_every;        /* evaluate on val every this many epochs (0: only at the end) */
     size_t dev;            /* train images held out as the dev split (0: none) */
     long dev_every;        /* evaluate on dev every this many steps (at the next epoch end) */

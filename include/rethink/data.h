@@ -218,12 +218,14 @@ rk_scene_params rk_scene_defaults(void);
 /* Checks ranges; the message names the parameter (its command-line option). */
 int rk_scene_validate(const rk_scene_params *p, rk_err *err);
 
-enum { RK_SPLIT_TRAIN = 1, RK_SPLIT_VAL = 2, RK_SPLIT_SOURCE = 3 };
+/* RK_SPLIT_SHIFTED: the out-of-domain unlabelled set (rk_fashion_shifted_build). */
+enum { RK_SPLIT_TRAIN = 1, RK_SPLIT_VAL = 2, RK_SPLIT_SOURCE = 3, RK_SPLIT_SHIFTED = 4 };
 
 /* Renders image `index` (0-based; file NNNNNN.jpg is index+1) of a split exactly as the
  * builder does, before JPEG encoding: pixels into out (allocated here), objects into
  * anns[0..*nanns) (category_id, bbox, area; ids left 0), the source label (class id - 1)
- * into *label. fm: the train split for RK_SPLIT_TRAIN and RK_SPLIT_SOURCE, t10k for VAL. */
+ * into *label. fm: the train split for RK_SPLIT_TRAIN, RK_SPLIT_SOURCE and RK_SPLIT_SHIFTED
+ * (which renders with rk_scene_shifted(p)'s look), t10k for VAL. */
 int rk_fashion_render(const rk_scene_params *p, const rk_fashion *fm, int split, int index,
                       rk_image *out, rk_coco_ann *anns, int max_anns, int *nanns, int *label,
                       rk_err *err);
@@ -235,6 +237,19 @@ typedef void (*rk_progress_fn)(void *ctx, const char *stage, size_t done, size_t
  * byte-identical files (whatever the thread count). */
 int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
                             int threads, rk_progress_fn progress, void *ctx, rk_err *err);
+
+/* The out-of-domain unlabelled set of a recipe (selftrain.source = shifted; the paper's
+ * "other unlabelled sources"): scenes of the source's item slice (every class) with another
+ * look than the target's — striped backgrounds under heavier clutter, more and smaller items,
+ * pale colours, more noise. *q gets its recipe: p's seed, count (nsource), size and
+ * quality, with the shifted look. */
+void rk_scene_shifted(const rk_scene_params *p, rk_scene_params *q);
+/* Writes OUT/NNNNNN.jpg (p->nsource images of p->size px, rendered as split
+ * RK_SPLIT_SHIFTED with rk_scene_shifted(p)'s recipe) and OUT/card.json, built beside OUT and
+ * renamed into place; byte-identical whatever the thread count. OUT existing already with
+ * its card (another builder won the race) is success. */
+int rk_fashion_shifted_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
+                             int threads, rk_err *err);
 
 /* Line and column (1-based) of byte offset `off` in text. */
 void rk_text_position(const char *text, size_t off, int *line, int *col);

@@ -249,6 +249,8 @@ int rk_store_study_remove(rk_store *s, const char *name, size_t *ntrials, rk_err
 #define RK_METRIC_LOSS_SIZE "loss.size"
 #define RK_METRIC_LOSS_OFFSET "loss.offset"
 #define RK_METRIC_LOSS_PSEUDO "loss.pseudo" /* the pseudo-labelled half's loss (0: none) */
+#define RK_METRIC_LOSS_JOINT "loss.joint" /* joint training: the source classification loss
+                                            (recorded only for joint arms) */
 #define RK_METRIC_LR "lr"
 #define RK_METRIC_IMG_PER_S "img_per_s"
 #define RK_METRIC_IMAGES "images"           /* images seen so far */

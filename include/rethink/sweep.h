@@ -39,7 +39,8 @@ typedef struct rk_sweep_trial {
     int64_t id;             /* in the store (rk_sweep_register); 0 before, or not in it */
     rk_trial_status status; /* as last read from the store (pending when not in it) */
     /* its cost (rk_sweep_expect): optimizer steps expected of a max_steps budget, at
-     * step_images images per step (0 when its config cannot say). A plateau schedule stops
+     * step_images images per step (the joint task's source images included; 0 when its
+     * config cannot say). A plateau schedule stops
      * when dev AP does: its steps are the mean over the study's finished trials of the same
      * (arm, aug, fraction) and schedule (history of them); without any, the mean over the
      * finished trials of the same arm and fraction at other policies (history of them,

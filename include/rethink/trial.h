@@ -101,7 +101,12 @@ int rk_trial_prepare_data(const rk_config *c, void (*note)(void *ctx, const char
  * this machine (rk_refnet_bench) and estimate the study's duration. */
 typedef struct rk_trial_work {
     double images;
-    int step_images;     /* images per optimizer step: batch (+ pseudo batch for students) */
+    int step_images;     /* detector images per optimizer step: batch (+ pseudo batch for
+                            students) */
+    int joint_images;    /* joint arms: source images per step through the classifier (in
+                            images too) */
+    double joint_cost;   /* one of those relative to a detector image: the classifier's MACs
+                            over the detector's (forward and backward scale alike) */
     int bf16;            /* train.precision = bf16 */
     int bf16_auto;       /* train.precision = auto (bf16 only where faster: decided where it
                             runs, rk_trial_precision_auto) */

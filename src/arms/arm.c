@@ -10,7 +10,9 @@
  * filled circle, square, triangle, diamond, inverted triangle, pentagon; the arms of the
  * stronger backbone and of SimCLR add open (unfilled) points in the colours of their
  * supervised-backbone counterparts' families (gnuplot: 4 open square, 6 open circle, 8 open
- * triangle, 10 open inverted triangle, 12 open diamond, 14 open pentagon). */
+ * triangle, 10 open inverted triangle, 12 open diamond, 14 open pentagon); a joint-training
+ * arm is drawn as its counterpart without the joint task, in the same colour with the open
+ * point (the joint task is one more loss on the same recipe). */
 const rk_arm_info rk_arms[RK_NARMS] = {
     [RK_ARM_SCRATCH] = {.name = "scratch", .teacher = RK_ARM_NONE, .control = RK_ARM_NONE,
                         .color = "#000000", .point = 7},
@@ -46,6 +48,25 @@ const rk_arm_info rk_arms[RK_NARMS] = {
     [RK_ARM_SIMCLR_CONTINUE] = {.name = "simclr+continue", .teacher = RK_ARM_SIMCLR,
                                 .backbone = RK_BACKBONE_SIMCLR, .control = RK_ARM_NONE,
                                 .color = "#AA4499", .point = 10},
+    [RK_ARM_JOINT] = {.name = "joint", .teacher = RK_ARM_NONE, .joint = 1,
+                      .control = RK_ARM_NONE, .color = "#000000", .point = 6},
+    [RK_ARM_PRETRAIN_JOINT] = {.name = "pretrain+joint", .teacher = RK_ARM_NONE, .backbone = RK_BACKBONE_SUPERVISED,
+                               .joint = 1, .control = RK_ARM_NONE, .color = "#0072B2",
+                               .point = 4},
+    [RK_ARM_JOINT_SELFTRAIN] = {.name = "joint+selftrain", .teacher = RK_ARM_JOINT, .pseudo = 1,
+                                .joint = 1, .control = RK_ARM_JOINT_CONTINUE,
+                                .color = "#D55E00", .point = 8},
+    [RK_ARM_PRETRAIN_JOINT_SELFTRAIN] = {.name = "pretrain+joint+selftrain",
+                                         .teacher = RK_ARM_PRETRAIN_JOINT, .backbone = RK_BACKBONE_SUPERVISED,
+                                         .pseudo = 1, .joint = 1,
+                                         .control = RK_ARM_PRETRAIN_JOINT_CONTINUE,
+                                         .color = "#009E73", .point = 12},
+    [RK_ARM_JOINT_CONTINUE] = {.name = "joint+continue", .teacher = RK_ARM_JOINT, .joint = 1,
+                               .control = RK_ARM_NONE, .color = "#CC79A7", .point = 10},
+    [RK_ARM_PRETRAIN_JOINT_CONTINUE] = {.name = "pretrain+joint+continue",
+                                        .teacher = RK_ARM_PRETRAIN_JOINT, .backbone = RK_BACKBONE_SUPERVISED,
+                                        .joint = 1, .control = RK_ARM_NONE, .color = "#56B4E9",
+                                        .point = 14},
 };
 
 const char *rk_backbone_name(rk_backbone b)

@@ -4,7 +4,8 @@
  * step s takes its elements [s*B, (s+1)*B), so every batch is full even when the subset is
  * smaller than a batch, and element k belongs to epoch k / n — the epoch that keys its
  * augmentation. The pseudo-labelled stream works the same way over the source images with
- * its own seed. Batch slots are filled in parallel; each depends only on its keys. */
+ * its own seed, and so does the joint task's source stream (src/arms/joint.c). Batch slots
+ * are filled in parallel; each depends only on its keys. */
 #include "arms_internal.h"
 
 rk_schedule rk_schedule_default(void)
@@ -170,10 +171,91 @@ static int batch_init(batch *bt, int N, int S, int C, int H, int W, int stride, 
     return rc;
 }
 
+/* ---- the joint task's batches (src/arms/joint.c for the step) ---- */
+typedef struct {
+    rk_joint_shared shared;
+    rk_stream st;     /* over joint->idx */
+    uint64_t seed;    /* keys its augmentation */
+    int J, S, K;
+    float *x;         /* (J, 3, S, S) */
+    float *dlog;      /* (J, K) */
+    int *lab;         /* (J) */
+    rk_image *slot;   /* J augmented images */
+    size_t *which;
+    long *ep;
+} joint_state;
+
+static void joint_free(joint_state *j)
+{
+    if (j->slot)
+        for (int b = 0; b < j->J; b++) rk_image_free(&j->slot[b]);
+    rk_joint_shared_free(&j->shared);
+    free(j->st.perm), free(j->x), free(j->dlog), free(j->lab), free(j->slot), free(j->which);
+    free(j->ep);
+    memset(j, 0, sizeof *j);
+}
+
+static int joint_init(joint_state *j, rk_net *det, const rk_joint *jt, int S, int threads,
+                      const rk_schedule *s, uint64_t seed, rk_err *err)
+{
+    int shape[4];
+    memset(j, 0, sizeof *j);
+    j->J = jt->batch, j->S = S, j->seed = seed ^ 0x6a6f696e74ULL /* "joint" */;
+    int rc = rk_net_plan(jt->cls, j->J, rk_schedule_backend(s), threads, err);
+    if (rc) return rc;
+    rk_net_output_shape(jt->cls, shape);
+    j->K = shape[1];
+    for (size_t i = 0; i < jt->n; i++)
+        if (jt->labels[jt->idx[i]] < 0 || jt->labels[jt->idx[i]] >= j->K)
+            return rk_errf(err, RK_EINVAL, "joint training: %s has class %d, the head has %d",
+                           jt->src->files[jt->idx[i]], jt->labels[jt->idx[i]], j->K);
+    j->st = (rk_stream){jt->n, j->seed, -1, malloc(jt->n * sizeof(size_t))};
+    j->x = malloc((size_t)j->J * 3 * S * S * sizeof(float));
+    j->dlog = malloc((size_t)j->J * j->K * sizeof(float));
+    j->lab = malloc((size_t)j->J * sizeof(int));
+    j->slot = calloc((size_t)j->J, sizeof *j->slot);
+    j->which = malloc((size_t)j->J * sizeof *j->which);
+    j->ep = malloc((size_t)j->J * sizeof *j->ep);
+    if (!j->st.perm || !j->x || !j->dlog || !j->lab || !j->slot || !j->which || !j->ep)
+        rc = rk_errf(err, RK_ENOMEM, "joint training: out of memory");
+    for (int b = 0; b < j->J && !rc; b++) rc = rk_image_alloc(&j->slot[b], S, S, 3, err);
+    if (!rc) rc = rk_joint_shared_init(&j->shared, det, jt->cls, err);
+    if (!rc) rk_joint_shared_sync(&j->shared, det, jt->cls);
+    if (rc) joint_free(j);
+    return rc;
+}
+
+/* Step `step`'s source batch into j->x and j->lab. */
+static int joint_batch(joint_state *j, const rk_joint *jt, const rk_policy *pol, long step,
+                       int threads, rk_err *err)
+{
+    for (int b = 0; b < j->J; b++)
+        j->which[b] = jt->idx[rk_stream_at(&j->st, (size_t)step * j->J + b, &j->ep[b])];
+    int bad = 0;
+    rk_err first = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int b = 0; b < j->J; b++) {
+        rk_err e = {0};
+        size_t i = j->which[b], on = 0;
+        int r = rk_augment(pol, &jt->src->images[i], NULL, 0, j->seed, (uint64_t)j->ep[b], i,
+                           &j->slot[b], NULL, &on, NULL, &e);
+        if (r) {
+#pragma omp critical
+            if (!bad) bad = 1, first = e;
+            continue;
+        }
+        rk_image_to_input(j->x + (size_t)b * 3 * j->S * j->S, &j->slot[b]);
+        j->lab[b] = jt->labels[i];
+    }
+    if (!bad) return RK_OK;
+    if (err) *err = first;
+    return first.rc ? first.rc : RK_EINVAL;
+}
+
 int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset *d,
                       const size_t *idx, size_t n, const rk_policy *pol,
                       const rk_pseudo *pseudo, const rk_selftrain_cfg *st,
-                      const rk_schedule *s, uint64_t seed, int threads,
+                      const rk_joint *joint, const rk_schedule *s, uint64_t seed, int threads,
                       const rk_train_hooks *hooks, rk_err *err)
 {
     if (n == 0) return rk_errf(err, RK_EINVAL, "training: no labelled images");
@@ -182,6 +264,10 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     size_t npool = pseudo ? (pseudo->use ? pseudo->nuse : pseudo->n) : 0;
     int selftrain = pseudo && st && npool > 0 && st->pseudo_batch > 0;
     int B = s->batch, Bp = selftrain ? st->pseudo_batch : 0, N = B + Bp;
+    int J = joint && joint->n > 0 ? joint->batch : 0;
+    if (joint && (J <= 0 || J > 4096 || !joint->cls))
+        return rk_errf(err, RK_EINVAL, "joint training: bad source batch (%d), no source "
+                       "images (%zu) or no classifier", joint->batch, joint->n);
     int C = cfg->model.num_classes, S = cfg->model.in_size, stride = cfg->model.head_stride;
     int H = S / stride, W = S / stride;
     if ((size_t)C != d->coco.ncats)
@@ -193,6 +279,8 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
                                        "(train.dev) to decide when to stop");
     int rc = rk_net_plan(net, N, rk_schedule_backend(s), threads, err);
     if (rc) return rc;
+    joint_state js = {0};
+    if (J && (rc = joint_init(&js, net, joint, S, threads, s, seed, err))) return rc;
     box_index bi = {0};
     batch bt = {0};
     rk_stream lab = {n, seed, -1, malloc(n * sizeof(size_t))};
@@ -223,7 +311,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
     double t0 = rk_now(), ema_h = 0, ema_p = 0;
     long images = 0;
-    double sum[5] = {0};
+    double sum[6] = {0};
     long nsum = 0;
     for (long step = 0; step < total; step++) {
         /* Which images this step sees: decided serially (the streams are sequential). */
@@ -301,10 +389,26 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
             rk_errf(err, rc, "training: backward pass failed");
             goto done;
         }
-        if (s->clip > 0) rk_clip_grad_norm(net, (float)s->clip);
+        float lj = 0;
+        if (J) { /* the joint task: L += weight * L_cls, its shared gradients added */
+            if ((rc = joint_batch(&js, joint, pol, step, threads, err))) goto done;
+            lj = rk_joint_backward(net, joint->cls, &js.shared, js.x, js.lab, J, js.K,
+                                   joint->weight, js.dlog);
+            if (!isfinite(lj)) {
+                rc = rk_errf(err, RK_EDIVERGED, "joint training diverged at step %ld (source "
+                             "classification loss %g)", step, lj);
+                goto done;
+            }
+            if (s->clip > 0) rk_joint_clip(net, joint->cls, &js.shared, (float)s->clip);
+            rk_sgd_step(joint->cls, &opt);
+        } else if (s->clip > 0) {
+            rk_clip_grad_norm(net, (float)s->clip);
+        }
         rk_sgd_step(net, &opt);
-        images += N;
+        if (J) rk_joint_shared_sync(&js.shared, net, joint->cls);
+        images += N + J;
         sum[0] += lh, sum[1] += terms[0], sum[2] += terms[1], sum[3] += terms[2], sum[4] += lp;
+        sum[5] += lj;
         nsum++;
         if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
             hooks->step(hooks->ctx, step + 1, total, lh);
@@ -318,6 +422,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
                                  .size = sum[2] / nsum,
                                  .offset = sum[3] / nsum,
                                  .pseudo_loss = sum[4] / nsum,
+                                 .joint_loss = sum[5] / nsum,
                                  .lr = opt.lr,
                                  .img_per_s = images / t,
                                  .seconds = t,
@@ -332,6 +437,7 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     }
 done:
     batch_free(&bt, N);
+    joint_free(&js);
     free(bi.boxes), free(bi.start), free(lab.perm), free(pst.perm), free(dout), free(scratch);
     return rc;
 }

@@ -246,14 +246,14 @@ static const char *steps_text(const rk_sweep_trial *t, char *buf, size_t cap)
 
 static void print_plan(const rk_sweep_plan *p, size_t to_run, size_t retried)
 {
-    printf("%-5s %-20s %-4s %-8s %-5s %-10s %-8s %-16s %s\n", "#", "arm", "aug", "fraction",
+    printf("%-5s %-24s %-4s %-8s %-5s %-10s %-8s %-16s %s\n", "#", "arm", "aug", "fraction",
            "seed", "status", "steps", "hash", "depends on");
     for (size_t i = 0; i < p->n; i++) {
         const rk_sweep_trial *t = &p->t[i];
         if (!t->selected) continue;
         const rk_config *g = &t->cfg;
         char steps[32];
-        printf("%-5zu %-20s %-4s %-8s %-5s %-10s %-8s %.16s %s%.16s%s\n", i,
+        printf("%-5zu %-24s %-4s %-8s %-5s %-10s %-8s %.16s %s%.16s%s\n", i,
                rk_config_get(g, "trial.arm"), rk_config_get(g, "trial.aug"),
                rk_config_get(g, "trial.fraction"), rk_config_get(g, "trial.seed"),
                t->id ? rk_trial_status_name(t->status) : "new",

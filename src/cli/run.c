@@ -48,7 +48,7 @@ static rk_metric metric(int64_t e, const char *name, double value)
 static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double dev_ap)
 {
     run_ctx *r = ctx;
-    rk_metric m[10];
+    rk_metric m[12];
     size_t n = 0;
     const char *names[] = {RK_METRIC_LOSS,        RK_METRIC_LOSS_FOCAL, RK_METRIC_LOSS_SIZE,
                            RK_METRIC_LOSS_OFFSET, RK_METRIC_LOSS_PSEUDO, RK_METRIC_LR,
@@ -57,6 +57,7 @@ static void on_epoch(void *ctx, const rk_epoch_stats *s, double val_ap, double d
                      (double)s->images};
     for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
         m[n++] = metric(s->epoch, names[i], vals[i]);
+    if (s->joint_loss != 0) m[n++] = metric(s->epoch, RK_METRIC_LOSS_JOINT, s->joint_loss);
     if (val_ap >= 0) m[n++] = metric(s->epoch, RK_METRIC_VAL_AP, val_ap);
     if (dev_ap >= 0) m[n++] = metric(s->epoch, RK_METRIC_DEV_AP, dev_ap);
     rk_err err = {0};

@@ -231,7 +231,9 @@ static void hsv(double h, double s, double v, float rgb[3])
     rgb[0] = (float)(255 * (r + m)), rgb[1] = (float)(255 * (g + m)), rgb[2] = (float)(255 * (b + m));
 }
 
-static void background(canvas *cv, const rk_scene_params *p, rk_rng *r)
+/* stripes: the shifted set's look (rk_scene_shifted): bands of two other colours across
+ * the gradient before the distractors */
+static void background(canvas *cv, const rk_scene_params *p, int stripes, rk_rng *r)
 {
     int S = cv->size;
     float c1[3], c2[3];
@@ -244,6 +246,19 @@ static void background(canvas *cv, const rk_scene_params *p, rk_rng *r)
             for (int k = 0; k < 3; k++)
                 cv->bg[(y * S + x) * 3 + k] = (float)(c1[k] + (c2[k] - c1[k]) * t);
         }
+    if (stripes) {
+        float s1[3], s2[3];
+        hsv(rk_rng_uniform(r), uni(r, 0.5, 1.0), uni(r, 0.2, 0.9), s1);
+        hsv(rk_rng_uniform(r), uni(r, 0.5, 1.0), uni(r, 0.2, 0.9), s2);
+        double sa = uni(r, 0, M_PI), period = uni(r, 3, 9);
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                double u = x * cos(sa) + y * sin(sa);
+                const float *c = fmod(u / period + 64, 2) < 1 ? s1 : s2;
+                for (int k = 0; k < 3; k++)
+                    cv->bg[(y * S + x) * 3 + k] = 0.4f * cv->bg[(y * S + x) * 3 + k] + 0.6f * c[k];
+            }
+    }
     /* Distractors: translucent rectangles, ellipses and thick lines. */
     for (int i = 0; i < p->clutter; i++) {
         float col[3];
@@ -372,14 +387,16 @@ static void canvas_free(canvas *cv)
     free(cv->bg), free(cv->owner), free(cv->alpha);
 }
 
-enum { SPLIT_TRAIN = RK_SPLIT_TRAIN, SPLIT_VAL = RK_SPLIT_VAL, SPLIT_SOURCE = RK_SPLIT_SOURCE };
+enum { SPLIT_TRAIN = RK_SPLIT_TRAIN, SPLIT_VAL = RK_SPLIT_VAL, SPLIT_SOURCE = RK_SPLIT_SOURCE,
+       SPLIT_SHIFTED = RK_SPLIT_SHIFTED };
 
-/* One target scene: nobj in [min, max] items from [lo, hi) of fm. */
+/* One target scene: nobj in [min, max] items from [lo, hi) of fm (stripes: the shifted
+ * look's background). */
 static int scene(canvas *cv, placed *objs, rk_image *out, const rk_fashion *fm, size_t lo,
-                 size_t hi, const rk_scene_params *p, rk_rng *r)
+                 size_t hi, const rk_scene_params *p, int stripes, rk_rng *r)
 {
     memset(cv->owner, 0xff, (size_t)cv->size * cv->size * sizeof(short));
-    background(cv, p, r);
+    background(cv, p, stripes, r);
     int want = irange(r, p->min_objects, p->max_objects), n = 0;
     for (int k = 0; k < want; k++) {
         size_t item = lo + rk_rng_u64(r) % (hi - lo);
@@ -396,7 +413,7 @@ static int source_image(canvas *cv, placed *objs, rk_image *out, const rk_fashio
                         size_t lo, size_t hi, const rk_scene_params *p, rk_rng *r)
 {
     memset(cv->owner, 0xff, (size_t)cv->size * cv->size * sizeof(short));
-    background(cv, p, r);
+    background(cv, p, 0, r);
     int n = 0;
     while (!n) { /* an item with fewer than 4 mask pixels is redrawn */
         size_t item = lo + rk_rng_u64(r) % (hi - lo);
@@ -426,13 +443,18 @@ static void render(canvas *cv, const rk_scene_params *p, const rk_fashion *fm, i
 {
     rk_rng r;
     rk_rng_init(&r, p->seed, (uint64_t)split, (uint64_t)index);
-    size_t lo = split == SPLIT_SOURCE ? TRAIN_SLICE_END : 0;
+    size_t lo = split == SPLIT_SOURCE || split == SPLIT_SHIFTED ? TRAIN_SLICE_END : 0;
     size_t hi = split == SPLIT_TRAIN ? TRAIN_SLICE_END : (size_t)fm->n;
     if (split == SPLIT_SOURCE) {
         rec->label = source_image(cv, rec->objs, im, fm, lo, hi, p, &r);
         rec->n = 0;
+    } else if (split == SPLIT_SHIFTED) {
+        rk_scene_params q;
+        rk_scene_shifted(p, &q);
+        rec->n = scene(cv, rec->objs, im, fm, lo, hi, &q, 1, &r);
+        rec->label = -1;
     } else {
-        rec->n = scene(cv, rec->objs, im, fm, lo, hi, p, &r);
+        rec->n = scene(cv, rec->objs, im, fm, lo, hi, p, 0, &r);
         rec->label = -1;
     }
 }
@@ -452,7 +474,7 @@ int rk_fashion_render(const rk_scene_params *p, const rk_fashion *fm, int split,
 {
     int rc = rk_scene_validate(p, err);
     if (rc) return rc;
-    if (split < RK_SPLIT_TRAIN || split > RK_SPLIT_SOURCE || index < 0)
+    if (split < RK_SPLIT_TRAIN || split > RK_SPLIT_SHIFTED || index < 0)
         return rk_errf(err, RK_EINVAL, "fashion render: bad split %d or index %d", split, index);
     if (split != RK_SPLIT_VAL && fm->n < 2 * TRAIN_SLICE_END)
         return rk_errf(err, RK_EINVAL, "fashion render: train and source need the train split");
@@ -744,6 +766,89 @@ int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const
     if (!rc && rename(tmp, out) != 0)
         rc = rk_errf(err, errno == EEXIST || errno == ENOTEMPTY ? RK_EINVAL : rk_errno_rc(errno),
                      "%s: cannot move the built dataset into place: %s", out, strerror(errno));
+    if (rc) rk_remove_tree(tmp, NULL);
+    return rc;
+}
+
+/* ---- the shifted set (selftrain.source = shifted) ---- */
+
+void rk_scene_shifted(const rk_scene_params *p, rk_scene_params *q)
+{
+    *q = *p;
+    /* smaller and more items, heavier clutter, pale colours, more noise; every class (the
+     * source's item slice, as the source shows them) */
+    q->min_scale = p->min_scale * 0.5 > 6 ? p->min_scale * 0.5 : 6;
+    q->max_scale = p->max_scale * 0.6 > q->min_scale ? p->max_scale * 0.6 : q->min_scale;
+    q->min_objects = p->max_objects, q->max_objects = 2 * p->max_objects;
+    if (q->max_objects > 50) q->max_objects = 50;
+    if (q->min_objects > q->max_objects) q->min_objects = q->max_objects;
+    q->clutter = 3 * p->clutter + 6 > 100 ? 100 : 3 * p->clutter + 6;
+    q->tint = 0.35 * p->tint;
+    q->noise = 2 * p->noise > 64 ? 64 : 2 * p->noise;
+    q->classes = 10;
+    q->source_labels = RK_SOURCE_LABELS_ALL;
+}
+
+static int shifted_into(const rk_scene_params *p, const char *raw_dir, const char *out,
+                        int threads, rk_err *err)
+{
+    rk_fashion tr = {0};
+    image_rec *recs = NULL;
+    rk_scene_params q;
+    rk_scene_shifted(p, &q);
+    int rc = rk_scene_validate(p, err);
+    if (!rc) rc = rk_fashion_load(&tr, raw_dir, "train", err);
+    if (!rc && tr.n < 2 * TRAIN_SLICE_END)
+        rc = rk_errf(err, RK_EFORMAT, "%s: the train split has %d items, expected 60000", raw_dir,
+                     tr.n);
+    if (!rc) rc = rk_mkdirs(out, err);
+    if (!rc && !(recs = calloc((size_t)p->nsource + 1, sizeof *recs)))
+        rc = rk_errf(err, RK_ENOMEM, "shifted set: out of memory");
+    if (!rc)
+        rc = build_split(p, &tr, SPLIT_SHIFTED, out, p->nsource, p->size, recs, threads < 1 ? 1 : threads,
+                         NULL, NULL, "shifted", err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/card.json", out);
+    FILE *f = rc ? NULL : fopen(path, "wb");
+    if (!rc && !f) rc = rk_errf(err, rk_errno_rc(errno), "%s: cannot create: %s", path, strerror(errno));
+    if (f) {
+        fprintf(f,
+                "{\n  \"dataset\": \"fashion-shifted\",\n  \"generator_version\": %d,\n"
+                "  \"rethink_version\": \"%s\",\n  \"seed\": %llu,\n  \"images\": %d,\n"
+                "  \"params\": {\"size\": %d, \"objects\": [%d, %d], \"scale\": [%g, %g], "
+                "\"clutter\": %d, \"occlusion\": %g, \"tint\": %g, \"noise\": %g, "
+                "\"quality\": %d, \"background\": \"stripes\"},\n"
+                "  \"raw\": {\"objects\": \"train[%d:%d]\"}\n}\n",
+                GENERATOR_VERSION, RK_VERSION, (unsigned long long)q.seed, q.nsource, q.size,
+                q.min_objects, q.max_objects, q.min_scale, q.max_scale, q.clutter, q.occlusion,
+                q.tint, q.noise, q.quality, TRAIN_SLICE_END, tr.n);
+        if (ferror(f) | fclose(f))
+            rc = rk_errf(err, rk_errno_rc(errno), "%s: write failed: %s", path, strerror(errno));
+    }
+    rk_fashion_free(&tr);
+    free(recs);
+    return rc;
+}
+
+int rk_fashion_shifted_build(const rk_scene_params *p, const char *raw_dir, const char *out,
+                             int threads, rk_err *err)
+{
+    char tmp[4096], card[4200];
+    struct stat st;
+    snprintf(card, sizeof card, "%s/card.json", out);
+    if (stat(card, &st) == 0) return RK_OK;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", out, (int)getpid()) >= (int)sizeof tmp)
+        return rk_errf(err, RK_EINVAL, "%s: path too long", out);
+    remove_stale_builds(out);
+    int rc = rk_remove_tree(tmp, err);
+    if (!rc) rc = shifted_into(p, raw_dir, tmp, threads, err);
+    if (!rc && rename(tmp, out) != 0) {
+        /* another builder won the race: its set (the same bytes) is used */
+        if (stat(card, &st) != 0)
+            rc = rk_errf(err, rk_errno_rc(errno), "%s: cannot move the built set into place: %s",
+                         out, strerror(errno));
+        rk_remove_tree(tmp, NULL);
+    }
     if (rc) rk_remove_tree(tmp, NULL);
     return rc;
 }

@@ -19,16 +19,18 @@
  * commas, so its axis values are ';'-separated as T_PAIR's.
  * T_FPRINT: computed, never set (data.content): empty, or 64 hex digits. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB, T_FPRINT } ktype;
+               T_SRCLAB, T_FPRINT, T_UNLAB } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
  * table: A_PRE keys matter to the arms descended from the pre-trained backbone, A_ST keys to
  * the arms with a teacher (students and their controls: images per step, budget, init),
- * A_PSEUDO keys to the arms that train on pseudo-labels. */
-enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8, A_STRONG = 16, A_SIMCLR = 32 };
+ * A_PSEUDO keys to the arms that train on pseudo-labels, A_JOINT keys to the arms that train
+ * the source classification task jointly (rk_arms[].joint). */
+enum { A_NONE = 0, A_ALL = 1, A_PRE = 2, A_ST = 4, A_PSEUDO = 8, A_STRONG = 16, A_SIMCLR = 32,
+       A_JOINT = 64 };
 /* (A_PRE: the supervised backbones, plain and stronger; A_STRONG: the stronger one only;
- * A_SIMCLR: the contrastive one. 64 is taken by joint training.) */
+ * A_SIMCLR: the contrastive one.) */
 /* Flag on top of the arms: the key enters the hash only when it is not at its default. Keys
  * added after results were recorded carry it, so adding one never changes the identity of
  * a trial that was run before it existed (its results stay found, nothing re-runs). */
@@ -118,6 +120,9 @@ static const kspec SCHEMA[] = {
     {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_PSEUDO, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
     {"selftrain.init", T_INIT, 0, 0, "teacher", A_ST, "student init: teacher or random"},
+    {"selftrain.source", T_UNLAB, 0, 0, "source", A_PSEUDO | A_IF_SET, "what the teacher pseudo-labels: source (the source images), target (the target's train images outside the labelled fraction and the dev split: the \"COCO unlabelled\" analog) or shifted (an out-of-domain set of the scenes generator with another look, data/.../shifted, built on first use)"},
+    {"joint.weight", T_REAL, 0, 100, "1", A_JOINT | A_IF_SET, "joint training: weight w of the source classification loss in L = L_det + w L_cls (the detector's loss is the self-training mix for a joint student)"},
+    {"joint.batch", T_INT, 1, 1024, "32", A_JOINT | A_IF_SET, "joint training: labelled source images per step for the classification head (extra images: docs/STUDY.md, joint training)"},
     {"trial.arm", T_ARM, 0, 0, "scratch", A_ALL, "training arm: a name in rk_arms (include/rethink/arms.h)"},
     {"trial.aug", T_STR, 0, 0, "S1", A_ALL, "augmentation policy name"},
     {"trial.fraction", T_REAL, 0, 1, "1", A_ALL, "labelled fraction in (0, 1]"},
@@ -139,7 +144,8 @@ static int matters(int arms, rk_arm a)
     return (arms & A_ALL) || ((arms & A_PRE) && supervised) ||
            ((arms & A_STRONG) && r->backbone == RK_BACKBONE_STRONG) ||
            ((arms & A_SIMCLR) && r->backbone == RK_BACKBONE_SIMCLR) ||
-           ((arms & A_ST) && r->teacher != RK_ARM_NONE) || ((arms & A_PSEUDO) && r->pseudo);
+           ((arms & A_ST) && r->teacher != RK_ARM_NONE) || ((arms & A_PSEUDO) && r->pseudo) ||
+           ((arms & A_JOINT) && r->joint);
 }
 
 /* The key naming the policy an arm's backbone is pre-trained with, NULL for none. */
@@ -342,6 +348,10 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_SCHED:
         if (strcmp(s, "cosine") && strcmp(s, "plateau"))
             return rk_errf(err, RK_EINVAL, "%s: expected cosine or plateau, got '%s'", w, s);
+        break;
+    case T_UNLAB:
+        if (strcmp(s, "source") && strcmp(s, "target") && strcmp(s, "shifted"))
+            return rk_errf(err, RK_EINVAL, "%s: expected source, target or shifted, got '%s'", w, s);
         break;
     case T_SRCLAB:
         if (strcmp(s, "all") && strcmp(s, "other"))
@@ -1234,6 +1244,11 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->st_steps_scale = num(c, "selftrain.steps_scale");
     t->st_keep_empty = (int)num(c, "selftrain.keep_empty");
     t->st_init_random = !strcmp(val(c, "selftrain.init"), "random");
+    t->st_source = !strcmp(val(c, "selftrain.source"), "target")    ? RK_UNLABELLED_TARGET
+                   : !strcmp(val(c, "selftrain.source"), "shifted") ? RK_UNLABELLED_SHIFTED
+                                                                    : RK_UNLABELLED_SOURCE;
+    t->joint_weight = num(c, "joint.weight");
+    t->joint_batch = (int)num(c, "joint.batch");
     /* a policy only where its name is set (a stage's config names the ones it reads) */
     if (rk_config_entry(c, "trial.aug") && (rc = policy_of(c, t->aug, &t->policy, err))) return rc;
     /* the views' policy where it is used: a SimCLR arm's trial, or a stage's config (no arm) */
@@ -1345,6 +1360,10 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
         if (!rc) rc = stage_put(out, c, "selftrain.threshold", err);
         /* where the data is (in the key only when data.content is not set) */
         if (!rc) rc = stage_put(out, c, "study.data", err);
+        /* what they label: only when not the source images, so that the keys of pseudo-labels
+         * made before the key existed stay theirs */
+        const char *us = val(c, "selftrain.source");
+        if (!rc && strcmp(us, "source")) rc = stage_put(out, c, "selftrain.source", err);
     } else {
         return rk_errf(err, RK_EINVAL, "stage config: unknown stage %d", (int)stage);
     }

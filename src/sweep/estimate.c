@@ -8,7 +8,9 @@
  * study's time"). A trial's images are its expected steps (rk_sweep_expect: a plateau
  * schedule's from its cell's finished trials, else its budget, an upper bound) times its
  * images per step. The backbones the trials to run will make are costed at the same kind of
- * rate (cost_backbones). */
+ * rate (cost_backbones). A joint arm's source images (rk_trial_work.joint_images) pass
+ * through the classifier, not the detector: they are costed at the detector's rate times
+ * joint_cost (the MACs ratio), not timed as a shape of their own. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +159,10 @@ int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
     for (size_t i = 0; i < p->n; i++) {
         if (shape[i] < 0) continue;
         const rk_sweep_shape *s = &e->shape[shape[i]];
-        t[i] = w[i].images / (s->rate * TRIAL_SHARE);
-        t32[i] = w[i].images / (s->rate_f32 * TRIAL_SHARE);
+        double per = w[i].step_images + w[i].joint_images;
+        double equiv = w[i].images * (w[i].step_images + w[i].joint_images * w[i].joint_cost) / per;
+        t[i] = equiv / (s->rate * TRIAL_SHARE);
+        t32[i] = equiv / (s->rate_f32 * TRIAL_SHARE);
         if (e->slower < 0 && s->bf16 && s->rate_f32 > 1.1 * s->rate) e->slower = shape[i];
         e->train_s += t[i];
     }

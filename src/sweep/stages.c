@@ -121,15 +121,8 @@ static int backbone_train(const rk_trial_cfg *t, int strong, const rk_source *sr
     rk_trial_note(h, "pre-training the %sbackbone on %zu source images (%d epochs)",
                   strong ? "stronger " : "", src->n, pre.epochs);
     /* the source's own classes: its distinct labels, in ascending order */
-    int maxl = -1;
-    for (size_t i = 0; i < src->n; i++) maxl = src->labels[i] > maxl ? src->labels[i] : maxl;
-    int *map = malloc(((size_t)maxl + 2) * sizeof *map), K = 0;
-    for (int l = 0; map && l <= maxl; l++) map[l] = -1;
-    for (size_t i = 0; map && i < src->n; i++)
-        if (src->labels[i] >= 0) map[src->labels[i]] = 0;
-    for (int l = 0; map && l <= maxl; l++)
-        if (map[l] == 0) map[l] = K++;
-    int *cls = malloc(src->n * sizeof *cls);
+    int *cls = malloc((src->n + 1) * sizeof *cls), K = 0;
+    if (cls) rk_source_classes(src, cls, &K, NULL);
     size_t *train = malloc(src->n * sizeof *train), *hold = malloc(src->n * sizeof *hold);
     size_t ntr = 0, nho = 0;
     rk_refnet_cfg mc = t->det.model;
@@ -138,15 +131,13 @@ static int backbone_train(const rk_trial_cfg *t, int strong, const rk_source *sr
     rk_net *net = NULL;
     int rc = K == 0 ? rk_errf(err, RK_EINVAL, "pre-training: the source has no labels.csv")
                     : rk_refnet_classifier(&net, &mc, err);
-    if (!rc && (!cls || !train || !hold || !map))
+    if (!rc && (!cls || !train || !hold))
         rc = rk_errf(err, RK_ENOMEM, "pre-training: out of memory");
     if (!rc) {
         /* labels are category ids of the target's categories; a deterministic hash picks the
          * held-out part */
         for (size_t i = 0; i < src->n; i++) {
-            int k = src->labels[i] >= 0 ? map[src->labels[i]] : -1;
-            cls[i] = k;
-            if (k < 0) continue;
+            if (cls[i] < 0) continue;
             rk_rng r;
             rk_rng_init(&r, t->seed, 0x686f6c64ULL, i);
             if (rk_rng_uniform(&r) < t->pre_holdout)
@@ -173,7 +164,7 @@ static int backbone_train(const rk_trial_cfg *t, int strong, const rk_source *sr
     *cpu_s = rk_cpu_now() - c0;
     *nheld = nho;
     rk_net_free(net);
-    free(cls), free(train), free(hold), free(map);
+    free(cls), free(train), free(hold);
     return rc;
 }
 

@@ -410,8 +410,8 @@ int rk_sweep_expect(rk_store *db, rk_store *history, rk_sweep_plan *p, rk_err *e
         s->steps = s->step_images = 0, s->max_steps = 0, s->bound = 0, s->history = 0;
         s->borrowed = 0;
         if (rk_trial_cost(&s->cfg, &w, &ignored) || w.step_images <= 0) continue;
-        s->step_images = w.step_images;
-        s->max_steps = (long)llround(w.images / w.step_images);
+        s->step_images = w.step_images + w.joint_images; /* every image a step trains */
+        s->max_steps = (long)llround(w.images / s->step_images);
         s->steps = (double)s->max_steps;
         if (strcmp(rk_config_get(&s->cfg, "train.schedule"), "plateau")) continue;
         /* a plateau schedule stops when dev AP does: its budget is only a maximum */

@@ -219,6 +219,7 @@ static cJSON *epoch_json(const rk_epoch_stats *s, double val_ap, double dev_ap)
     cJSON_AddNumberToObject(o, "size", s->size);
     cJSON_AddNumberToObject(o, "offset", s->offset);
     cJSON_AddNumberToObject(o, "pseudo_loss", s->pseudo_loss);
+    if (s->joint_loss != 0) cJSON_AddNumberToObject(o, "joint_loss", s->joint_loss);
     cJSON_AddNumberToObject(o, "lr", s->lr);
     cJSON_AddNumberToObject(o, "img_per_s", s->img_per_s);
     cJSON_AddNumberToObject(o, "seconds", s->seconds);
@@ -301,16 +302,96 @@ static void dataset_paths(const rk_trial_cfg *t, const char *split, char *img, c
     snprintf(ann, 1200, "%s/annotations/instances_%s.json", t->data_dir, split);
 }
 
+/* The source images (source/ of the data folder), with their labels.csv when labels. */
+static int load_source(const rk_trial_cfg *t, int labels, rk_source *src, rk_err *err)
+{
+    char sdir[1100], slab[1200];
+    snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
+    snprintf(slab, sizeof slab, "%s/labels.csv", sdir);
+    return rk_source_load(src, sdir, labels ? slab : NULL, t->threads, err);
+}
+
+/* selftrain.source = target: the train images of the pool (the train split less the dev
+ * split) outside the labelled subset idx[0..n) (both ascending), copied into *out with their
+ * file names: the teacher pseudo-labels no labelled and no dev image. */
+static int target_unlabelled(const rk_dataset *tr, const size_t *pool, size_t npool,
+                             const size_t *idx, size_t n, rk_source *out, rk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t m = npool - n;
+    if (m == 0)
+        return rk_errf(err, RK_EINVAL, "selftrain.source = target: every train image outside "
+                       "the dev split is labelled at this fraction, so none is left to "
+                       "pseudo-label (use a fraction below 1)");
+    out->files = calloc(m, sizeof *out->files);
+    out->images = calloc(m, sizeof *out->images);
+    out->labels = malloc(m * sizeof *out->labels);
+    if (!out->files || !out->images || !out->labels) {
+        rk_source_free(out);
+        return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    }
+    int rc = RK_OK;
+    for (size_t i = 0, k = 0; i < npool && !rc; i++) {
+        while (k < n && idx[k] < pool[i]) k++;
+        if (k < n && idx[k] == pool[i]) continue; /* labelled */
+        const rk_image *im = &tr->images[pool[i]];
+        size_t j = out->n;
+        out->labels[j] = -1;
+        out->files[j] = strdup(tr->coco.images[pool[i]].file_name);
+        rc = out->files[j] ? rk_image_alloc(&out->images[j], im->w, im->h, im->c, err)
+                           : rk_errf(err, RK_ENOMEM, "trial: out of memory");
+        out->n++;
+        if (!rc) memcpy(out->images[j].px, im->px, (size_t)im->w * im->h * im->c);
+    }
+    if (rc) rk_source_free(out);
+    return rc;
+}
+
+/* selftrain.source = shifted: the data folder's shifted/ set, built on first use from the
+ * dataset's recipe (only for a dataset the generator builds). */
+static int shifted_unlabelled(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_source *out,
+                              rk_err *err)
+{
+    char dir[1100], card[1200];
+    snprintf(dir, sizeof dir, "%s/shifted", t->data_dir);
+    snprintf(card, sizeof card, "%s/card.json", dir);
+    if (!exists(card)) {
+        if (!t->build_data)
+            return rk_errf(err, RK_EINVAL, "selftrain.source = shifted: %s is missing, and "
+                           "the scenes generator builds it only for its own datasets "
+                           "(study.build_data = 1)", dir);
+        rk_trial_note(h, "building the shifted unlabelled set in %s (first use)", dir);
+        int rc = rk_fashion_shifted_build(&t->data, RK_FASHION_DIR, dir, t->threads, err);
+        if (rc) return rc;
+    }
+    return rk_source_load(out, dir, NULL, t->threads, err);
+}
+
 /* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
 static void student_budget(rk_trial_cfg *t) { rk_schedule_scale(&t->train, t->st_steps_scale); }
 
-/* Images (labelled + pseudo, over all steps) of training n labelled images. */
+/* Source images per step of the joint task (0: the arm has none). */
+static int joint_images(const rk_trial_cfg *t)
+{
+    return rk_arms[t->arm].joint ? t->joint_batch : 0;
+}
+
+/* Images (labelled + pseudo + joint source, over all steps) of training n labelled images. */
 static double train_images(const rk_trial_cfg *t, size_t n)
 {
     long spe = (long)((n + (size_t)t->train.batch - 1) / (size_t)t->train.batch);
     long steps = t->train.steps > 0 ? t->train.steps : spe * t->train.epochs;
     int student = rk_arms[t->arm].teacher != RK_ARM_NONE; /* students and their controls */
-    return (double)steps * (t->train.batch + (student ? t->st.pseudo_batch : 0));
+    return (double)steps * (t->train.batch + (student ? t->st.pseudo_batch : 0) + joint_images(t));
+}
+
+/* A source image of the joint task relative to a detector image: the classifier's forward
+ * MACs over the detector's (model: the detector's; classes: the source's). */
+static double joint_cost(const rk_refnet_cfg *model, int classes)
+{
+    rk_refnet_cfg c = *model;
+    c.num_classes = classes > 0 ? classes : model->num_classes;
+    return rk_refnet_macs(&c, 0) / rk_refnet_macs(model, 1);
 }
 
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
@@ -325,6 +406,8 @@ int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
         size_t n = (size_t)ceil(t->fraction * (pool > 1 ? pool : 1) - 1e-9);
         *w = (rk_trial_work){.images = train_images(t, n ? n : 1),
                              .step_images = t->train.batch + (student ? t->st.pseudo_batch : 0),
+                             .joint_images = joint_images(t),
+                             .joint_cost = joint_cost(&t->det.model, 0),
                              .bf16 = t->train.bf16, .bf16_auto = t->bf16_auto,
                              .model = t->det.model};
     }
@@ -394,7 +477,8 @@ static int adopt(const char *record, const char *path, rk_trial_result *res,
         rk_epoch_stats s = {.epoch = (int)jnum(e, "epoch", 0), .epochs = (int)jnum(e, "epochs", 0),
                             .loss = jnum(e, "loss", NAN), .focal = jnum(e, "focal", NAN),
                             .size = jnum(e, "size", NAN), .offset = jnum(e, "offset", NAN),
-                            .pseudo_loss = jnum(e, "pseudo_loss", 0), .lr = jnum(e, "lr", NAN),
+                            .pseudo_loss = jnum(e, "pseudo_loss", 0),
+                            .joint_loss = jnum(e, "joint_loss", 0), .lr = jnum(e, "lr", NAN),
                             .img_per_s = jnum(e, "img_per_s", NAN),
                             .seconds = jnum(e, "seconds", NAN), .step = (long)jnum(e, "step", 0),
                             .images = (long)jnum(e, "images", 0)};
@@ -414,9 +498,13 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     rk_dataset tr = {0}, va = {0}, dv = {0};
     size_t *devi = NULL, *pool = NULL, npool = 0;
     int64_t *dev_ids = NULL;
-    rk_source src = {0};
+    rk_source src = {0}, other = {0}; /* other: a pseudo-label pool not the source's */
     rk_net *net = NULL;
     rk_pseudo_set ps = {0};
+    rk_net *cls = NULL; /* joint arms: the classifier of the detector's backbone */
+    rk_joint jt = {0};
+    int *scls = NULL, jk = 0;
+    size_t *sidx = NULL;
     size_t *idx = NULL, n = 0;
     int64_t *ids = NULL;
     int *cats = NULL;
@@ -513,13 +601,19 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         snprintf(ta.role, sizeof ta.role, "%s", RK_ROLE_TEACHER);
         if (ts) art_add(res, &ta);
         if (pseudo) {
-            char sdir[1200];
-            snprintf(sdir, sizeof sdir, "%s/source", t->data_dir);
-            /* self-training ignores the source's labels */
-            if (!reuse && (rc = rk_source_load(&src, sdir, NULL, t->threads, err))) goto done;
+            /* what the teacher labels (selftrain.source); self-training ignores the source's
+             * labels (a joint arm's task reads them) */
+            rk_source *unl = t->st_source == RK_UNLABELLED_SOURCE ? &src : &other;
+            if (!reuse && t->st_source == RK_UNLABELLED_SOURCE)
+                rc = load_source(t, arm->joint, &src, err);
+            else if (!reuse && t->st_source == RK_UNLABELLED_TARGET)
+                rc = target_unlabelled(&tr, pool, npool, idx, n, &other, err);
+            else if (!reuse)
+                rc = shifted_unlabelled(t, h, &other, err);
+            if (rc) goto done;
             rk_artifact_use pa = {0};
             int pst = 0;
-            if ((rc = rk_stage_pseudo(c, &src, tr.coco.cats, tr.coco.ncats, h, reuse ? NULL : &ps,
+            if ((rc = rk_stage_pseudo(c, unl, tr.coco.cats, tr.coco.ncats, h, reuse ? NULL : &ps,
                                       &pa, &pst, err)))
                 goto done;
             if (pst) {
@@ -539,6 +633,33 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if (!reuse && !t->st_init_random &&
             (rc = rk_checkpoint_load(net, tpath, 1, NULL, err))) /* student from the teacher */
             goto done;
+    }
+    if (arm->joint && !reuse) {
+        /* the source classification task: every labelled source image, the source's classes */
+        if (!src.n && (rc = load_source(t, 1, &src, err))) goto done;
+        scls = malloc((src.n + 1) * sizeof *scls);
+        sidx = malloc((src.n + 1) * sizeof *sidx);
+        if (!scls || !sidx) {
+            rc = rk_errf(err, RK_ENOMEM, "trial: out of memory");
+            goto done;
+        }
+        if (rk_source_classes(&src, scls, &jk, NULL) || jk == 0) {
+            rc = rk_errf(err, RK_EINVAL, "trial.arm = %s trains the source classification task, "
+                         "but %s/source has no labelled image (labels.csv)", arm->name,
+                         t->data_dir);
+            goto done;
+        }
+        size_t ns = 0;
+        for (size_t i = 0; i < src.n; i++)
+            if (scls[i] >= 0) sidx[ns++] = i;
+        rk_refnet_cfg mc = t->det.model;
+        mc.num_classes = jk;
+        if ((rc = rk_refnet_classifier(&cls, &mc, err))) goto done;
+        rk_refnet_init(cls, &mc, t->seed); /* its backbone is the detector's from step 0 */
+        jt = (rk_joint){.cls = cls, .src = &src, .labels = scls, .idx = sidx, .n = ns,
+                        .batch = t->joint_batch, .weight = t->joint_weight};
+        rk_trial_note(h, "joint training: %d source images per step from %zu labelled (%d "
+                      "classes), L = L_det + %g L_cls", jt.batch, ns, jk, jt.weight);
     }
     if (reuse) {
         own.made = 1; /* the trial whose identity made it */
@@ -581,7 +702,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     rk_train_hooks th = {.epoch_end = on_epoch, .step = on_step, .ctx = &ec,
                          .plateau = &ec.plateau};
     rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, pseudo ? &ps.view : NULL,
-                           pseudo ? &t->st : NULL, &sched, t->seed, t->threads, &th, err);
+                           pseudo ? &t->st : NULL, arm->joint ? &jt : NULL, &sched, t->seed, t->threads, &th, err);
     if (!rc && ec.rc) {
         rc = ec.rc;
         if (err) *err = ec.err;
@@ -602,7 +723,13 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     snprintf(res->precision, sizeof res->precision, "%s", t->train.bf16 ? "bf16" : "f32");
     /* the images actually trained (a plateau schedule may stop before its maximum) */
     res->images = (long)((double)res->images * (double)res->steps / (double)(ec.total ? ec.total : 1));
-    res->flops = 6.0 * rk_refnet_macs(&t->det.model, 1) * (double)res->images;
+    /* the joint task's source images cost a classifier pass each, the rest a detector's */
+    double per_step = (double)sched.batch + (pseudo ? t->st.pseudo_batch : 0) + jt.batch;
+    double src_share = jt.batch / per_step;
+    res->flops = 6.0 * (double)res->images *
+                 ((1 - src_share) * rk_refnet_macs(&t->det.model, 1) +
+                  src_share * (jt.batch ? joint_cost(&t->det.model, jk) : 0) *
+                      rk_refnet_macs(&t->det.model, 1));
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", res->ckpt, (int)getpid());
     if ((rc = rk_checkpoint_save(net, tmp, err))) goto done;
     rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
@@ -634,10 +761,11 @@ done:
     cJSON_Delete(log);
     free(record);
     rk_pseudo_set_free(&ps);
-    rk_net_free(net);
+    rk_net_free(net), rk_net_free(cls);
+    free(scls), free(sidx);
     rk_dataset_free(&tr), rk_dataset_free(&va), rk_dataset_free(&dv);
     free(devi), free(pool), free(dev_ids);
-    rk_source_free(&src);
+    rk_source_free(&src), rk_source_free(&other);
     free(idx), free(ids), free(cats), free(t);
     return rc;
 }

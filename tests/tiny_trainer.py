@@ -7,7 +7,7 @@ to depend on its config (seed, arm) and nothing else, and it misbehaves on reque
 
 MODE: ok (the default); fail (a message on stderr, exit 3); nodets (exit 0 without
 detections.json); malformed (a detections.json that is not COCO results); sleep (sleep S
-seconds first, then ok; with a child of its own sleeping as long, so a test can see that the
+seconds first, then ok; with a child of its own that sleeps 10 minutes, so a test can see that the
 whole process group goes). Every mode writes DIR/pid (its pid and its child's) first.
 
 It checks the contract as it goes: RETHINK_CONFIG and RETHINK_OUT equal the arguments, the
@@ -34,7 +34,7 @@ def main():
     pids = [os.getpid()]
     child = None
     if a.sleep > 0:
-        child = subprocess.Popen(["sleep", str(a.sleep + 1)])
+        child = subprocess.Popen(["sleep", "600"])  # outlives it unless killed
         pids.append(child.pid)
     with open(os.path.join(a.out, "pid"), "w") as f:
         f.write(" ".join(map(str, pids)) + "\n")

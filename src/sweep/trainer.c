@@ -17,7 +17,7 @@
  *   4. {out}/rethink.done.json records the scored detections' SHA-256: a later run of the
  *      same trial (its record lost, or its worker killed between scoring and recording)
  *      scores them again instead of training again.
- * A folder left by an interrupted or failed attempt is moved aside (trial-HASH16.prev-PID)
+ * A folder left by an interrupted or failed attempt is moved aside (trial-HASH16.prev-N)
  * before the next attempt starts, so {out} only ever holds one attempt's files.
  *
  * Processes: the trainer is killed with its whole group when trainer.timeout passes, when
@@ -688,10 +688,14 @@ static int prepare(ext_trial *x, rk_trial_result *res, const rk_trial_hooks *h, 
     if (exists(x->out)) {
         /* an interrupted or failed attempt's: kept aside, never mixed with this one's */
         char aside[1200];
-        snprintf(aside, sizeof aside, "%s.prev-%d-%ld", x->out, (int)getpid(), (long)time(NULL));
-        if (rename(x->out, aside) != 0)
-            return rk_errf(err, rk_errno_rc(errno), "%s: cannot move an earlier attempt's "
-                           "folder aside: %s", x->out, strerror(errno));
+        int moved = 0;
+        for (int k = 1; !moved && k < 10000; k++) {
+            snprintf(aside, sizeof aside, "%s.prev-%d", x->out, k);
+            if (!exists(aside)) moved = rename(x->out, aside) == 0 ? 1 : -errno;
+        }
+        if (moved != 1)
+            return rk_errf(err, rk_errno_rc(-moved), "%s: cannot move an earlier attempt's "
+                           "folder aside: %s", x->out, strerror(moved < 0 ? -moved : EEXIST));
         rk_trial_note(h, "an earlier attempt's folder moved to %s", aside);
     }
     return rk_mkdirs(x->out, err);

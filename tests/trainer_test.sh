@@ -13,9 +13,12 @@
 #      children end with the workers (nothing runs on as an orphan); the same command
 #      resumes and every trial finishes once, AP again that of `rethink eval`;
 #   4. a worker killed with -9: its trainer ends too (the kernel's parent-death signal).
-# Usage: trainer_test.sh RETHINK EXPERIMENTS_DIR TINY_TRAINER
+# With MPIRUN, instead: the grid of 1. under mpirun (3 ranks: rank 0 coordinates, ranks 1
+# and 2 run the trainers) finishes with the same results as 1.'s -j 2 (tests/mpi_test.sh
+# has the flags' reasons).
+# Usage: trainer_test.sh RETHINK EXPERIMENTS_DIR TINY_TRAINER [MPIRUN]
 set -u
-rethink=$1 exp=$2 trainer=$3
+rethink=$1 exp=$2 trainer=$3 mpirun=${4:-}
 d=$(mktemp -d)
 pid=""
 # a failing case leaves no sweep behind (its trainers go with it)
@@ -58,6 +61,24 @@ ap_is_evals() {  # db
 alive_any() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
 # waits up to 20 s for every pid given to be gone
 all_gone() { for _ in $(seq 1 200); do alive_any "$@" || return 0; sleep 0.1; done; return 1; }
+
+if [ -n "$mpirun" ]; then
+  flags=(--oversubscribe --enable-recovery -np 3)
+  [ "$(id -u)" -eq 0 ] && flags=(--allow-run-as-root "${flags[@]}")
+  timeout 300 "$mpirun" "${flags[@]}" "$rethink" sweep ext.ini --db m.db >m.txt 2>&1 || { cat m.txt; fail "mpirun sweep exited $?"; }
+  grep -q "^ext: 4 finished, 0 failed, 0 left$" m.txt || { cat m.txt; fail "closing line"; }
+  ap_is_evals m.db
+  [ "$(q m.db "select max(attempts) from trials")" -eq 1 ] || fail "a trial ran twice"
+  [ "$(q m.db "select count(*) from trials where worker like '%/rank 1' or worker like '%/rank 2'")" -eq 4 ] ||
+    fail "the worker ranks did not run the trials: $(q m.db "select worker from trials")"
+  [ "$(q m.db "select count(*) from metrics where name = 'loss'")" -eq 12 ] || fail "the ranks' metrics.json curves did not reach rank 0"
+  [ "$(q m.db "select count(*) from trial_artifacts where role = 'teacher'")" -eq 2 ] || fail "the students' teacher links"
+  "$rethink" sweep ext.ini -j 2 --db a.db >1.txt 2>&1 || { cat 1.txt; fail "-j 2 sweep exited $?"; }
+  same="select config_hash, printf('%.17g %.17g', AP, AR100) from trial_results order by 1"
+  [ "$(q m.db "$same")" = "$(q a.db "$same")" ] || fail "3 ranks differ from -j 2"
+  echo "trainer under mpirun: 4 trials on 2 ranks, scored as rethink eval scores them, as -j 2"
+  exit 0
+fi
 
 # 1.
 "$rethink" sweep ext.ini -j 2 --db a.db >1.txt 2>&1 || { cat 1.txt; fail "sweep exited $?"; }

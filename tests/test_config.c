@@ -581,6 +581,16 @@ START_TEST(the_trainer_command_enters_the_identity_and_its_timeout_does_not)
     const char *ov4[] = {"trainer.timeout=60"};
     trial_hash(text, ov4, 1, 0, slow);
     ck_assert_str_eq(base, slow);
+    /* an empty command is the built-in engine, also as a value of a trainer axis (';'
+     * separates a command's values: a command may hold commas) */
+    const char *ov5[] = {"trainer.command="};
+    trial_hash(text, ov5, 1, 0, slow);
+    ck_assert_str_eq(base, slow);
+    const char *ov6[] = {"trainer.command=;python3 train.py --lrs=1,2 {config} {out}"};
+    trial_hash(text, ov6, 1, 0, slow);
+    ck_assert_str_eq(base, slow);
+    trial_hash(text, ov6, 1, 1, slow);
+    ck_assert_str_ne(base, slow);
 }
 END_TEST
 

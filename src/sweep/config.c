@@ -16,7 +16,8 @@
 /* T_PATH: a file or folder, relative to the experiment file when set in it (or left at its
  * default), to the current directory when set on the command line; its one value may hold
  * commas, so its axis values are ';'-separated as T_PAIR's. */
-/* T_CMD: a command line (trainer.command), kept as written; empty means none. */
+/* T_CMD: a command line (trainer.command), kept as written; empty means none (the built-in
+ * engine), also as a value of its axis, whose values are ';'-separated as T_PATH's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
                T_SRCLAB, T_CMD } ktype;
 
@@ -415,7 +416,7 @@ static const char *full_key(const char *k)
 static int is_list_key(const char *key)
 {
     const kspec *k = spec_of(key);
-    if (k) return k->type == T_PAIR || k->type == T_PATH;
+    if (k) return k->type == T_PAIR || k->type == T_PATH || k->type == T_CMD;
     if (!strncmp(key, "augment.", 8)) {
         const char *last = strrchr(key, '.') + 1;
         return !strcmp(last, "scale") || !strcmp(last, "pad") || !strcmp(last, "randaugment");
@@ -530,7 +531,7 @@ static int parse_axis(rk_axis *a, const char *key, const char *list, const char 
         long long lo, hi, step;
         int r = k && k->type == T_INT ? parse_range(v, &lo, &hi, &step)
                                       : !strncmp(v, "range(", 6) ? -2 : 0;
-        if (!*v) {
+        if (!*v && !(k && k->type == T_CMD)) { /* an empty command: the built-in engine */
             rc = rk_errf(err, RK_EINVAL, "%s: grid key '%s' has an empty value", at(w, sizeof w, file, line), key);
         } else if (r == -2) {
             rc = rk_errf(err, RK_EINVAL, "%s: key '%s': '%s': ranges are for integer keys; list "

@@ -18,14 +18,19 @@ What it implements, as src/arms and src/model do:
   - augmentation: horizontal flip and scale jitter with the reference's resize-and-crop
     (policies S1 of experiments/augment.ini); a policy with AutoAugment or RandAugment ops is
     refused (exit 2) rather than trained as something else;
-  - arms: scratch; selftrain (the teacher's checkpoint from its {out}: pseudo-labels on the
-    source images at selftrain.threshold, the student starts from the teacher, B labelled +
+  - arms: scratch; pretrain (the backbone pre-trained as a classifier on the source's
+    labelled images, pretrain.* and its policy, kept in the trial's backbone_dir for every
+    trial of that pre-training config; the detector fine-tunes from it); selftrain and
+    pretrain+selftrain (the teacher's checkpoint from its {out}: pseudo-labels on the source
+    images at selftrain.threshold, the student starts from the teacher, B labelled +
     selftrain.pseudo_batch pseudo-labelled images per step, Appendix B's loss normalisation,
-    selftrain.steps_scale of the budget); continue (the control: as selftrain with labelled
-    images only). The arms built on the pre-trained backbone (pretrain, pretrain+selftrain,
-    pretrain+continue) are refused (exit 2): pre-training on the source is not implemented.
+    selftrain.steps_scale of the budget); continue and pretrain+continue (the controls: as
+    the students, with labelled images only);
+  - not implemented, refused (exit 2): AutoAugment/RandAugment policies, the dev split and
+    the plateau schedule (train.dev, train.schedule = plateau).
 Not the same bits: augmentation is bilinear resizing by PIL, not rethink's fixed-point
-resampler; the random streams are numpy's; BatchNorm is PyTorch's. Results agree in
+resampler; the random streams (and so the source hold-out) are numpy's; initialisation and
+BatchNorm are PyTorch's. Results agree in
 distribution, not to the digit (README has both side by side).
 """
 import argparse
@@ -275,6 +280,96 @@ def train(model, labelled, pseudo, t, log):
     return total
 
 
+# ---- pre-training the backbone on the source (src/arms/classifier.c, stages.c) ----
+class Classifier(torch.nn.Module):
+    """The detector's backbone (stage1..4, the same parameter names) + global average pool
+    + linear: rk_refnet_classifier."""
+
+    def __init__(self, det, classes):
+        super().__init__()
+        for s in range(4):
+            setattr(self, "stage%d" % (s + 1), getattr(det, "stage%d" % (s + 1)))
+        self.fc = torch.nn.Linear(getattr(det, "stage4")[-1].conv.out_channels, classes)
+
+    def forward(self, x):
+        for s in range(4):
+            x = getattr(self, "stage%d" % (s + 1))(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def backbone(cfg, num, make_model, S, seed):
+    """The pre-trained backbone's state dict (stage* parameters): read from the trial's
+    backbone_dir, or trained on the source's labelled images first and placed there without
+    ever replacing a file another trial placed (trials of one pre-training config share it)."""
+    path = os.path.join(cfg["backbone_dir"], "backbone.pt")
+    if os.path.exists(path):
+        print("backbone: %s (trained before)" % path, flush=True)
+        return torch.load(path)
+    d = cfg["data"]
+    rows = [ln.split(",") for ln in open(d["source_labels"]).read().splitlines()[1:]]
+    rows = [(r[0], int(r[1])) for r in rows if len(r) > 1 and r[1].strip()]
+    classes = sorted({c for _, c in rows})
+    cls = {c: i for i, c in enumerate(classes)}
+    rng = np.random.default_rng([seed, 0x686f6c64])
+    held = rng.random(len(rows)) < num("pretrain.holdout")
+    items = [(load_image(os.path.join(d["source_images"], n)), []) for n, _ in rows]
+    labels = [cls[c] for _, c in rows]
+    train_i = [i for i in range(len(rows)) if not held[i]]
+    net = Classifier(make_model(), len(classes))
+    pol = cfg["pretrain_policy"]
+    B, epochs, lr = int(num("pretrain.batch")), int(num("pretrain.epochs")), num("pretrain.lr")
+    decay = [p for p in net.parameters() if p.dim() > 1 or int(num("train.decay_all"))]
+    rest = [p for p in net.parameters() if not (p.dim() > 1 or int(num("train.decay_all")))]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": num("pretrain.weight_decay")},
+                           {"params": rest, "weight_decay": 0.0}],
+                          lr=lr, momentum=num("train.momentum"))
+    spe = (len(train_i) + B - 1) // B
+    total = spe * epochs
+    warm = int(num("pretrain.warmup_frac") * total)
+    stream = Stream(len(train_i), seed)
+    net.train()
+    for step in range(total):
+        xs, ys = [], []
+        for k in range(step * B, step * B + B):
+            j, epoch = stream.at(k)
+            i = train_i[j]
+            r = np.random.default_rng([seed, epoch, i])
+            crop, _, _ = resize_crop(items[i][0], [], S, r.uniform(*pol["scale"]),
+                                     r.random() < pol["flip"], r.random(), r.random(), pol["pad"])
+            xs.append(to_input(crop))
+            ys.append(labels[i])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, lr, num("train.warmup_init"), warm, total)
+        loss = F.cross_entropy(net(torch.stack(xs)), torch.tensor(ys))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if num("train.clip") > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), num("train.clip"))
+        opt.step()
+        if (step + 1) % spe == 0:
+            print("pre-training epoch %d/%d loss %.4f" % ((step + 1) // spe, epochs, loss.item()),
+                  flush=True)
+    net.eval()
+    test = [i for i in range(len(rows)) if held[i]]
+    with torch.no_grad():
+        hits = sum(int(net(to_input(resize_crop(items[i][0], [], S, 1.0, False, 0, 0,
+                                                pol["pad"])[0])[None]).argmax()) == labels[i]
+                   for i in test)
+    acc = hits / len(test) if test else float("nan")
+    state = {k: v for k, v in net.state_dict().items() if k.startswith("stage")}
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    torch.save(state, tmp)
+    try:
+        os.link(tmp, path)  # never replaces: a backbone another trial placed first stays
+    except FileExistsError:
+        state = torch.load(path)
+    os.remove(tmp)
+    with open(os.path.join(cfg["backbone_dir"], "accuracy.%d.json" % os.getpid()), "w") as f:
+        json.dump({"source_acc": acc, "held_out": len(test)}, f)
+    print("backbone: held-out source accuracy %.3f on %d images" % (acc, len(test)), flush=True)
+    return state
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -285,10 +380,7 @@ def main():
     c = cfg["config"]
     num = lambda k: float(c[k])  # noqa: E731
     info = cfg["arm_info"]
-    if info["pretrained"]:
-        refuse("arm %s starts from the pre-trained backbone, which this example does not "
-               "implement (scratch, selftrain and continue only)" % cfg["arm"])
-    for p in [cfg["policy"]]:
+    for p in [cfg["policy"]] + ([cfg["pretrain_policy"]] if info["pretrained"] else []):
         if p["ops"] != "none":
             refuse("policy %s uses %s ops; this example implements flip and scale jitter "
                    "only" % (p["name"], p["ops"]))
@@ -303,8 +395,15 @@ def main():
                 for i in cfg["labelled_ids"]]
     S, C = int(num("data.size")), len(cats)
     stride = int(num("model.head_stride"))
-    model = RefNet(classes=C, width=int(num("model.width")), depth=int(num("model.depth")),
-                   head_stride=stride)
+    def make_model():
+        return RefNet(classes=C, width=int(num("model.width")), depth=int(num("model.depth")),
+                      head_stride=stride)
+    model = make_model()
+    if info["pretrained"] and not info["teacher_arm"]:
+        # the pretrain arm fine-tunes from the backbone; its students start from it (their
+        # teacher), so they need no backbone of their own
+        missing, _ = model.load_state_dict(backbone(cfg, num, make_model, S, seed), strict=False)
+        print("fine-tuning from the backbone (%d tensors not in it)" % len(missing), flush=True)
     t = {"size": S, "classes": C, "stride": stride, "seed": seed, "policy": cfg["policy"],
          "batch": int(num("train.batch")), "epochs": int(num("train.epochs")),
          "steps": int(num("train.steps")), "lr": num("train.lr"),
@@ -324,8 +423,7 @@ def main():
         # a student (or its control): the teacher's budget times selftrain.steps_scale, from
         # the teacher's weights unless selftrain.init = random
         t[key] = max(1, round(t[key] * num("selftrain.steps_scale")))
-        teacher = RefNet(classes=C, width=int(num("model.width")), depth=int(num("model.depth")),
-                         head_stride=stride)
+        teacher = make_model()
         teacher.load_state_dict(torch.load(os.path.join(cfg["teacher"]["out"], "model.pt")))
         if c.get("selftrain.init", "teacher") == "teacher":
             model.load_state_dict(teacher.state_dict())

@@ -110,6 +110,8 @@ typedef struct rk_trial_work {
                             runs, rk_trial_precision_auto) */
     rk_refnet_cfg model; /* the detector (num_classes: the default until the data is read) */
 } rk_trial_work;
+/* An external trainer's trial (trainer.command) has no known cost: RK_EINVAL (the dry run
+ * leaves it out of its estimate). */
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err);
 
 /* Training images per second of steps of shape (model, step_images) on backend b with

@@ -314,6 +314,8 @@ static double train_images(const rk_trial_cfg *t, size_t n)
 
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
 {
+    if (rk_trainer_set(c)) /* its steps are the program's own */
+        return rk_errf(err, RK_EINVAL, "trainer.command: an external trainer's cost is unknown");
     rk_trial_cfg *t = malloc(sizeof *t);
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);

@@ -9,7 +9,8 @@ trainer" is the contract; examples/torch/tiny.ini runs a small grid with it.
 
 What it implements, as src/arms and src/model do:
   - the model: bench/torch_refnet.py, the same network as src/model/refnet.c parameter for
-    parameter (so a copy of this example takes that file along);
+    parameter (so a copy of this example takes that file along), initialised as
+    rk_refnet_init does (Kaiming normal, fan out; the heatmap bias at -2.19);
   - CenterNet targets (Gaussian heatmaps, sizes and offsets in output cells) and loss
     (focal + train.w_size x size L1 + train.w_off x offset L1), top-k decoding of 3x3 peaks;
   - SGD with momentum, weight decay on convolution weights only (train.decay_all = 0),
@@ -29,8 +30,8 @@ What it implements, as src/arms and src/model do:
   - not implemented, refused (exit 2): AutoAugment/RandAugment policies, the dev split and
     the plateau schedule (train.dev, train.schedule = plateau).
 Not the same bits: augmentation is bilinear resizing by PIL, not rethink's fixed-point
-resampler; the random streams (and so the source hold-out) are numpy's; initialisation and
-BatchNorm are PyTorch's. Results agree in
+resampler; the random streams (and so the source hold-out and the initial weights) are
+numpy's and PyTorch's; BatchNorm is PyTorch's. Results agree in
 distribution, not to the digit (README has both side by side).
 """
 import argparse
@@ -316,6 +317,9 @@ def backbone(cfg, num, make_model, S, seed):
     labels = [cls[c] for _, c in rows]
     train_i = [i for i in range(len(rows)) if not held[i]]
     net = Classifier(make_model(), len(classes))
+    with torch.no_grad():  # rk_net_init_params: the linear layer as every weight, bias 0
+        torch.nn.init.kaiming_normal_(net.fc.weight, mode="fan_out", nonlinearity="relu")
+        net.fc.bias.zero_()
     pol = cfg["pretrain_policy"]
     B, epochs, lr = int(num("pretrain.batch")), int(num("pretrain.epochs")), num("pretrain.lr")
     decay = [p for p in net.parameters() if p.dim() > 1 or int(num("train.decay_all"))]
@@ -370,6 +374,21 @@ def backbone(cfg, num, make_model, S, seed):
     return state
 
 
+def init_as_rethink(model, classes):
+    """rk_refnet_init: Kaiming normal (fan out, gain sqrt 2) for every weight of 2+
+    dimensions, BatchNorm weights 1, biases 0, and the heatmap channels' bias -2.19
+    (CenterNet's prior: sigmoid(-2.19) = 0.1)."""
+    for name, p in model.named_parameters():
+        with torch.no_grad():
+            if p.dim() >= 2:
+                torch.nn.init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu")
+            else:
+                p.fill_(1.0 if name.endswith("weight") else 0.0)
+    if hasattr(model, "head"):
+        with torch.no_grad():
+            model.head["out"].bias[:classes] = -2.19
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -396,8 +415,10 @@ def main():
     S, C = int(num("data.size")), len(cats)
     stride = int(num("model.head_stride"))
     def make_model():
-        return RefNet(classes=C, width=int(num("model.width")), depth=int(num("model.depth")),
-                      head_stride=stride)
+        m = RefNet(classes=C, width=int(num("model.width")), depth=int(num("model.depth")),
+                   head_stride=stride)
+        init_as_rethink(m, C)
+        return m
     model = make_model()
     if info["pretrained"] and not info["teacher_arm"]:
         # the pretrain arm fine-tunes from the backbone; its students start from it (their

@@ -12,7 +12,10 @@
 #   3. the sweep's parent killed with -9 while two trainers run: the trainers and their
 #      children end with the workers (nothing runs on as an orphan); the same command
 #      resumes and every trial finishes once, AP again that of `rethink eval`;
-#   4. a worker killed with -9: its trainer ends too (the kernel's parent-death signal).
+#   4. a worker killed with -9: its trainer ends too (the kernel's parent-death signal);
+#   5. the Slurm flow (--emit-slurm's job script, its array tasks run here at once as
+#      cluster_test.sh runs them): stage-1 shards, stage-2 shards whose students find their
+#      teachers' {out}, the merge: every trial finished once, AP that of `rethink eval`.
 # With MPIRUN, instead: the grid of 1. under mpirun (3 ranks: rank 0 coordinates, ranks 1
 # and 2 run the trainers) finishes with the same results as 1.'s -j 2 (tests/mpi_test.sh
 # has the flags' reasons).
@@ -167,4 +170,25 @@ kill -9 "$worker"
 all_gone "$tpid" || fail "the trainer $tpid outlived its worker's kill -9"
 kill -TERM "$pid"
 wait "$pid" 2>/dev/null
-echo "trainer: a grid at -j 2 scored as rethink eval scores it; exit, timeout, malformed and missing detections failed with their reasons; kill -9 left no trainer behind and resumed"
+
+# 5. (seed 3: trials of their own)
+"$rethink" sweep ext.ini -s seed=3 --emit-slurm --shards 2 --out-dir shared >job.sbatch 2>5.txt ||
+  { cat 5.txt; fail "emit-slurm exited $?"; }
+for stage in stage1 stage2; do
+  tasks=()
+  for i in 0 1; do
+    mkdir -p "node$i"
+    SLURM_JOB_ID=5 SLURM_ARRAY_TASK_ID=$i TMPDIR="$d/node$i" RETHINK="$rethink" bash job.sbatch $stage \
+      >"$stage-$i.txt" 2>&1 &
+    tasks+=($!)
+  done
+  for t in "${tasks[@]}"; do wait "$t" || fail "a $stage task exited non-zero: $(cat $stage-*.txt)"; done
+done
+SLURM_JOB_ID=5 SLURM_ARRAY_TASK_ID=0 TMPDIR="$d/node0" RETHINK="$rethink" bash job.sbatch merge >merge.txt 2>&1 ||
+  { cat merge.txt; fail "the merge task exited $?"; }
+[ "$(q shared/results.db "select count(*) from trials where status = 'finished' and seed = 3")" -eq 4 ] ||
+  fail "the Slurm flow: not 4 finished: $(q shared/results.db "select arm, fraction, status, error from trials")"
+[ "$(q shared/results.db "select max(attempts) from trials")" -eq 1 ] || fail "the Slurm flow ran a trial twice"
+ap_is_evals shared/results.db
+
+echo "trainer: a grid at -j 2 scored as rethink eval scores it; exit, timeout, malformed and missing detections failed with their reasons; kill -9 left no trainer behind and resumed; the Slurm flow"

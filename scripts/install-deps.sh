@@ -2,7 +2,8 @@
 # Installs every Debian 12 package rethink needs to build, test and run. Idempotent: packages
 # already present are skipped, so a second run does nothing (and needs no network).
 #   scripts/install-deps.sh          build + run + test dependencies
-#   scripts/install-deps.sh --torch  also python3-torch (fixture generation, PyTorch benchmark)
+#   scripts/install-deps.sh --torch  also python3-torch and python3-pil (fixture generation,
+#                                    PyTorch benchmark, examples/torch: an external trainer)
 #   scripts/install-deps.sh --screenshot  also chromium (scripts/screenshot.sh: a report's
 #                                    index.html as a PNG, to look at what a reader sees)
 set -euo pipefail
@@ -25,7 +26,7 @@ pkgs=(
 )
 for opt in "$@"; do
   case "$opt" in
-    --torch) pkgs+=(python3-torch) ;;
+    --torch) pkgs+=(python3-torch python3-pil) ;;
     --screenshot) pkgs+=(chromium) ;;
     *) echo "install-deps: unknown option $opt (--torch, --screenshot)" >&2; exit 2 ;;
   esac

@@ -802,6 +802,97 @@ START_TEST(a_joint_arm_counts_and_costs_its_source_images)
 }
 END_TEST
 
+/* The tiny study's cell (scratch and selftrain, S1, 50 %, seed 1) as experiments/tiny.ini
+ * defined it when the [trainer] keys arrived, its policy inline. */
+static const char *TINY = "[study]\nname = tiny\ndata = data/tiny-scenes\n[data]\ntrain = 48\n"
+                          "val = 16\nsource = 48\n[train]\nepochs = 2\nbatch = 8\n[pretrain]\n"
+                          "epochs = 1\nbatch = 16\n[selftrain]\npseudo_batch = 8\n"
+                          "threshold = 0.05\n[augment.S1]\nflip = 0.5\nscale = 0.8, 1.2\n"
+                          "pad = 124, 116, 104\nmin_size = 1\nmin_visible = 0.1\n";
+
+static void trial_hash(const char *text, const char *const *ov, size_t nov, size_t i, char h[65])
+{
+    write_exp(text);
+    rk_experiment x;
+    rk_config c;
+    rk_err err = {0};
+    char *json = NULL;
+    ck_assert_msg(rk_experiment_load(&x, path, ov, nov, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_experiment_trial(&x, i, &c, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_config_json(&c, &json, h, &err) == RK_OK, "%s", err.msg);
+    free(json);
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+}
+
+/* The hashes `rethink sweep --dry-run` printed for this file before the [trainer] keys
+ * existed (a988b17): the new keys, at their defaults, leave every identity as it was. */
+START_TEST(the_trainer_keys_leave_an_existing_trials_identity_unchanged)
+{
+    char text[2048], h[65];
+    snprintf(text, sizeof text, "%s[grid]\narm = scratch, selftrain\naug = S1\nfraction = 0.5\n"
+             "seed = 1\n", TINY);
+    trial_hash(text, NULL, 0, 0, h);
+    ck_assert_str_eq(h, "6375596bc44f28bc78ef3941edc3abe71330a59c0628525f5a3d3b3de0f7ea80");
+    trial_hash(text, NULL, 0, 1, h);
+    ck_assert_str_eq(h, "0806443c80f116538caf815f3e3007e3fa28ef62d366fe52d61321a537327d78");
+}
+END_TEST
+
+/* A trial trained by another program is another trial; how long it may take is not part of
+ * what it is. */
+START_TEST(the_trainer_command_enters_the_identity_and_its_timeout_does_not)
+{
+    char text[2048], base[65], cmd[65], cmd2[65], slow[65];
+    snprintf(text, sizeof text, "%s[grid]\narm = scratch\n", TINY);
+    trial_hash(text, NULL, 0, 0, base);
+    const char *ov1[] = {"trainer.command=python3 train.py {config} {out}"};
+    trial_hash(text, ov1, 1, 0, cmd);
+    const char *ov2[] = {"trainer.command=python3 train2.py {config} {out}"};
+    trial_hash(text, ov2, 1, 0, cmd2);
+    const char *ov3[] = {"trainer.command=python3 train.py {config} {out}", "trainer.timeout=60"};
+    trial_hash(text, ov3, 2, 0, slow);
+    ck_assert_str_ne(base, cmd);
+    ck_assert_str_ne(cmd, cmd2);
+    ck_assert_str_eq(cmd, slow);
+    const char *ov4[] = {"trainer.timeout=60"};
+    trial_hash(text, ov4, 1, 0, slow);
+    ck_assert_str_eq(base, slow);
+    /* an empty command is the built-in engine, also as a value of a trainer axis (';'
+     * separates a command's values: a command may hold commas) */
+    const char *ov5[] = {"trainer.command="};
+    trial_hash(text, ov5, 1, 0, slow);
+    ck_assert_str_eq(base, slow);
+    const char *ov6[] = {"trainer.command=;python3 train.py --lrs=1,2 {config} {out}"};
+    trial_hash(text, ov6, 1, 0, slow);
+    ck_assert_str_eq(base, slow);
+    trial_hash(text, ov6, 1, 1, slow);
+    ck_assert_str_ne(base, slow);
+}
+END_TEST
+
+/* No shell: blanks separate words, quotes group them, nothing else is special; the
+ * placeholders are replaced anywhere in a word. */
+START_TEST(a_trainer_command_splits_as_written_without_a_shell)
+{
+    char **v = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_trainer_argv("python3  'my dir/train.py' --config={config} \"a  b\" $HOME;x "
+                                  "{out}/log {dir}/x ''", "/c.json", "/o", "/d", &v, &err) == RK_OK,
+                  "%s", err.msg);
+    const char *want[] = {"python3", "my dir/train.py", "--config=/c.json", "a  b", "$HOME;x",
+                          "/o/log", "/d/x", ""};
+    size_t n = 0;
+    while (v[n]) n++;
+    ck_assert_uint_eq(n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < n; i++) ck_assert_str_eq(v[i], want[i]);
+    rk_trainer_argv_free(v);
+    ck_assert_int_eq(rk_trainer_argv("python3 'train.py", "c", "o", "d", &v, &err), RK_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unterminated"));
+    ck_assert_int_eq(rk_trainer_argv("   ", "c", "o", "d", &v, &err), RK_EINVAL);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
     Suite *s = suite_create("config");
@@ -834,6 +925,9 @@ Suite *suite_config(void)
     tcase_add_test(tc, integer_axes_take_ranges);
     tcase_add_test(tc, typos_get_a_suggestion);
     tcase_add_test(tc, paths_in_a_file_are_relative_to_it_and_on_the_command_line_to_the_caller);
+    tcase_add_test(tc, the_trainer_keys_leave_an_existing_trials_identity_unchanged);
+    tcase_add_test(tc, the_trainer_command_enters_the_identity_and_its_timeout_does_not);
+    tcase_add_test(tc, a_trainer_command_splits_as_written_without_a_shell);
     suite_add_tcase(s, tc);
     return s;
 }

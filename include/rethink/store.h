@@ -320,6 +320,7 @@ int rk_store_categories_get(rk_store *s, int64_t id, rk_category_ap **c, size_t 
 #define RK_ARTIFACT_BACKBONE "backbone"     /* a pre-trained classifier (backbone-KEY.ckpt) */
 #define RK_ARTIFACT_CHECKPOINT "checkpoint" /* a trial's detector (trial-HASH.ckpt) */
 #define RK_ARTIFACT_PSEUDO "pseudo-labels"  /* a teacher's pseudo-labels (pseudo-KEY.json) */
+#define RK_ARTIFACT_DETECTIONS "detections" /* an external trainer's val results (trial-HASH/) */
 /* How a trial used one (trial_artifacts.role): */
 #define RK_ROLE_BACKBONE "backbone" /* its detector descends from it (loaded by it or its teacher) */
 #define RK_ROLE_TEACHER "teacher"   /* it started from this checkpoint (students, controls) */

@@ -83,10 +83,13 @@ typedef struct rk_trial_hooks {
      * acc and img_per_s NAN), and at each epoch's end with its training accuracy */
     void (*pretrain)(void *ctx, long step, long steps, int epoch, int epochs, double acc,
                      double img_per_s);
+    /* metrics an external trainer reported ({out}/metrics.json), n at a time */
+    void (*metrics)(void *ctx, const rk_metric *m, size_t n);
     void *ctx;
 } rk_trial_hooks;
 
-/* Runs the trial of a resolved config. */
+/* Runs the trial of a resolved config: with the built-in engine, or with the program
+ * trainer.command names when it is set (below). */
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *hooks, rk_trial_result *res,
                  rk_err *err);
 
@@ -112,6 +115,8 @@ typedef struct rk_trial_work {
                             runs, rk_trial_precision_auto) */
     rk_refnet_cfg model; /* the detector (num_classes: the default until the data is read) */
 } rk_trial_work;
+/* An external trainer's trial (trainer.command) has no known cost: RK_EINVAL (the dry run
+ * leaves it out of its estimate). */
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err);
 
 /* The backbone a trial makes when it is missing — an arm with a backbone and no teacher
@@ -177,5 +182,27 @@ int rk_artifact_find(const char *path, const char *kind, const char *key, rk_art
 /* The config of a self-training cell's teacher: the same cell with the arm's teacher arm
  * (rk_arms[arm].teacher). An arm without a teacher is an RK_EINVAL error. */
 int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err);
+
+/* ---- an external trainer: trainer.command (src/sweep/trainer.c; README "Use your own
+ * trainer" is the contract) ----
+ * Such a trial runs in study.artifacts/trial-HASH16/ ({out}): its config as JSON in
+ * {out}/config.json, the command run there (stdout.txt, stderr.txt), {out}/detections.json
+ * scored on val as `rethink eval` scores it, {out}/metrics.json recorded as metrics. A
+ * non-zero exit, a signal, trainer.timeout, or missing or malformed detections fail the
+ * trial (RK_EINVAL, RK_EFORMAT) with the reason and the end of its stderr. */
+
+/* Whether c's trials run an external trainer (trainer.command is set). */
+int rk_trainer_set(const rk_config *c);
+/* Splits command cmd into a NULL-terminated argv as written: words separated by blanks,
+ * '...' and "..." quote (no escapes, no expansion: no shell); {config}, {out} and {dir} are
+ * replaced by the strings given, anywhere in a word. Free with rk_trainer_argv_free. No word
+ * or an unterminated quote is RK_EINVAL naming the command. */
+int rk_trainer_argv(const char *cmd, const char *config, const char *out, const char *dir,
+                    char ***argv, rk_err *err);
+void rk_trainer_argv_free(char **argv);
+/* Kills the running trainer's process group, if any (async-signal-safe: for a signal
+ * handler). rk_trial_run installs its own for SIGTERM, SIGINT and SIGHUP while a trainer
+ * runs; this is for callers with other ways to die. */
+void rk_trainer_kill(void);
 
 #endif

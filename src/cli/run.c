@@ -94,6 +94,15 @@ static void on_pretrain(void *ctx, long step, long steps, int epoch, int epochs,
     emit(r, &e);
 }
 
+/* An external trainer's metrics (metrics.json), under the lease as the epochs' are. */
+static void on_metrics(void *ctx, const rk_metric *m, size_t n)
+{
+    run_ctx *r = ctx;
+    rk_err err = {0};
+    if (r->metrics && !r->lost && r->metrics(r->mctx, r->id, r->attempt, m, n, &err) == RK_STORE_LOST)
+        r->lost = 1;
+}
+
 static void on_note(void *ctx, const char *msg)
 {
     run_ctx *r = ctx;
@@ -156,7 +165,7 @@ static int run(run_metrics_fn metrics, void *mctx, const char *db_path, const rk
     pthread_t th;
     int have_beat = db_path && pthread_create(&th, NULL, beat_main, &b) == 0;
     rk_trial_hooks h = {.epoch = on_epoch, .note = on_note, .step = on_step,
-                        .pretrain = on_pretrain, .ctx = &r};
+                        .pretrain = on_pretrain, .metrics = on_metrics, .ctx = &r};
     int rc = rk_trial_run(cfg, &h, res, err);
     if (have_beat) {
         pthread_mutex_lock(&b.mu);

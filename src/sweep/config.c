@@ -17,9 +17,11 @@
 /* T_PATH: a file or folder, relative to the experiment file when set in it (or left at its
  * default), to the current directory when set on the command line; its one value may hold
  * commas, so its axis values are ';'-separated as T_PAIR's.
- * T_FPRINT: computed, never set (data.content): empty, or 64 hex digits. */
+ * T_FPRINT: computed, never set (data.content): empty, or 64 hex digits.
+ * T_CMD: a command line (trainer.command), kept as written; empty means none (the built-in
+ * engine), also as a value of its axis, whose values are ';'-separated as T_PATH's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB, T_FPRINT, T_UNLAB } ktype;
+               T_SRCLAB, T_FPRINT, T_UNLAB, T_CMD } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -127,6 +129,10 @@ static const kspec SCHEMA[] = {
     {"trial.aug", T_STR, 0, 0, "S1", A_ALL, "augmentation policy name"},
     {"trial.fraction", T_REAL, 0, 1, "1", A_ALL, "labelled fraction in (0, 1]"},
     {"trial.seed", T_INT, 0, 2147483647, "1", A_ALL, "trial seed"},
+    /* An external trainer (src/sweep/trainer.c): the command is part of what a trial is, the
+     * time it may take is not. The empty default keeps every built-in trial's identity. */
+    {"trainer.command", T_CMD, 0, 0, "", A_ALL | A_IF_SET, "a program that trains the trial instead of the built-in engine: argv split as written (no shell; '...' or \"...\" quote a word), with {config} (the trial's resolved config as JSON), {out} (its output folder) and {dir} (the experiment file's folder) replaced (README: Use your own trainer)"},
+    {"trainer.timeout", T_INT, 0, 100000000, "0", A_NONE, "seconds the trainer may run before it (and its process group) is killed and the trial fails (0: no limit)"},
 };
 #define NSCHEMA (sizeof SCHEMA / sizeof *SCHEMA)
 
@@ -361,6 +367,8 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_PATH:
         if (!s[0]) return rk_errf(err, RK_EINVAL, "%s: must not be empty", w);
         break;
+    case T_CMD:
+        break; /* split and checked where it runs (rk_trainer_argv) */
     case T_FPRINT:
         if (s[0] && (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64))
             return rk_errf(err, RK_EINVAL, "%s: expected a dataset fingerprint (64 hex digits), "
@@ -449,7 +457,7 @@ static const char *full_key(const char *k)
 static int is_list_key(const char *key)
 {
     const kspec *k = spec_of(key);
-    if (k) return k->type == T_PAIR || k->type == T_PATH;
+    if (k) return k->type == T_PAIR || k->type == T_PATH || k->type == T_CMD;
     if (!strncmp(key, "augment.", 8)) {
         const char *last = strrchr(key, '.') + 1;
         return !strcmp(last, "scale") || !strcmp(last, "pad") || !strcmp(last, "randaugment");
@@ -564,7 +572,7 @@ static int parse_axis(rk_axis *a, const char *key, const char *list, const char 
         long long lo, hi, step;
         int r = k && k->type == T_INT ? parse_range(v, &lo, &hi, &step)
                                       : !strncmp(v, "range(", 6) ? -2 : 0;
-        if (!*v) {
+        if (!*v && !(k && k->type == T_CMD)) { /* an empty command: the built-in engine */
             rc = rk_errf(err, RK_EINVAL, "%s: grid key '%s' has an empty value", at(w, sizeof w, file, line), key);
         } else if (r == -2) {
             rc = rk_errf(err, RK_EINVAL, "%s: key '%s': '%s': ranges are for integer keys; list "

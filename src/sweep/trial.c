@@ -56,7 +56,6 @@ int rk_trial_teacher_config(const rk_config *c, rk_config *teacher, rk_err *err)
 }
 
 /* Builds the dataset folder if it has no val annotations yet (and building is allowed). */
-static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err);
 
 int rk_trial_prepare_data(const rk_config *c, void (*say)(void *ctx, const char *msg),
                           void *ctx, rk_err *err)
@@ -67,7 +66,7 @@ int rk_trial_prepare_data(const rk_config *c, void (*say)(void *ctx, const char 
     rk_trial_hooks h = {.note = say, .ctx = ctx};
     long cores = sysconf(_SC_NPROCESSORS_ONLN); /* nothing else runs yet: use every core */
     if (!rc && cores > t->threads) t->threads = (int)cores;
-    if (!rc) rc = ensure_data(t, &h, err);
+    if (!rc) rc = rk_trial_ensure_data(t, &h, err);
     free(t);
     return rc;
 }
@@ -171,7 +170,7 @@ static int card_matches(const rk_trial_cfg *t, rk_err *err)
     return rc;
 }
 
-static int ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err)
+int rk_trial_ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
@@ -396,6 +395,8 @@ static double joint_cost(const rk_refnet_cfg *model, int classes)
 
 int rk_trial_cost(const rk_config *c, rk_trial_work *w, rk_err *err)
 {
+    if (rk_trainer_set(c)) /* its steps are the program's own */
+        return rk_errf(err, RK_EINVAL, "trainer.command: an external trainer's cost is unknown");
     rk_trial_cfg *t = malloc(sizeof *t);
     if (!t) return rk_errf(err, RK_ENOMEM, "trial: out of memory");
     int rc = rk_trial_cfg_from(t, c, err);
@@ -490,6 +491,7 @@ static int adopt(const char *record, const char *path, rk_trial_result *res,
 
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
 {
+    if (rk_trainer_set(c)) return rk_trial_run_external(c, h, res, err); /* trainer.c */
     memset(res, 0, sizeof *res);
     res->pseudo_cpu_s = res->source_acc = res->dev_ap = NAN;
     rk_trial_cfg *t = malloc(sizeof *t);
@@ -512,7 +514,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     cJSON *log = NULL;
     if (rc) goto done;
     if ((rc = rk_config_json(c, &res->config_json, res->hash, err))) goto done;
-    if ((rc = rk_mkdirs(t->artifacts, err)) || (rc = ensure_data(t, h, err))) goto done;
+    if ((rc = rk_mkdirs(t->artifacts, err)) || (rc = rk_trial_ensure_data(t, h, err))) goto done;
     char img[1200], ann[1200];
     dataset_paths(t, "train", img, ann);
     if ((rc = rk_dataset_load(&tr, img, ann, t->threads, err))) goto done;

@@ -29,4 +29,13 @@ int rk_stage_pseudo(const rk_config *c, const rk_source *src, const rk_coco_cat 
                     size_t ncats, const rk_trial_hooks *h, rk_pseudo_set *ps,
                     rk_artifact_use *a, int *state, rk_err *err);
 
+/* Builds the dataset folder if it has no val annotations yet (and study.build_data allows),
+ * and checks its card (trial.c). */
+int rk_trial_ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err *err);
+
+/* rk_trial_run for a config with trainer.command set: the external trainer runs the trial
+ * (src/sweep/trainer.c). */
+int rk_trial_run_external(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res,
+                          rk_err *err);
+
 #endif

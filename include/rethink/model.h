@@ -8,6 +8,15 @@
 #include "rethink/data.h"
 #include "rethink/engine.h"
 
+/* Backbone families (model.family). Both give stages 1..4 at strides 2, 4, 8, 16 with
+ * width * 2^(s-1) channels, so the neck and heads read either unchanged. */
+typedef enum {
+    RK_FAMILY_PLAIN = 0, /* DESIGN.md's reference: depth x (conv3x3 + BN + ReLU) per stage */
+    RK_FAMILY_MBCONV = 1 /* EfficientNet-style: MBConv blocks (expand 1x1, depthwise 3x3,
+                            squeeze-and-excitation, project 1x1; swish; residuals) */
+} rk_family;
+#define RK_MBCONV_EXPAND 4 /* MBConv expansion ratio (EfficientNet uses 6; 4 at this scale) */
+
 typedef struct rk_refnet_cfg {
     int width;       /* stage-1 channels; stages double it (default 16) */
     int depth;       /* 3x3 convs per stage (default 2) */
@@ -15,7 +24,12 @@ typedef struct rk_refnet_cfg {
     int in_channels; /* default 3 */
     int head_stride; /* 4, 8 (default) or 16 */
     int num_classes; /* detector heatmaps / classifier outputs (default 10) */
+    int family;      /* rk_family (default RK_FAMILY_PLAIN) */
 } rk_refnet_cfg;
+
+/* "plain" / "mbconv" (NULL for an unknown family) and back (-1 for an unknown name). */
+const char *rk_family_name(int family);
+int rk_family_parse(const char *name);
 
 /* The defaults above. */
 rk_refnet_cfg rk_refnet_default(void);

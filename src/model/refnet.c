@@ -1,6 +1,8 @@
 /* The reference model of DESIGN.md, built on rk_net, and the CenterNet detection loss.
  *
  *   stage s (1..4): depth x [conv3x3 (stride 2 on the first) + BN + ReLU], width*2^(s-1) ch
+ *   (model.family = mbconv: stage 1 is a stem conv3x3/2 + BN + swish and depth-1 MBConv
+ *   blocks, stages 2..4 depth MBConv blocks, the first of stride 2; see mbconv())
  *   neck: from stage 4 down to the head stride: conv1x1 + BN + ReLU to the shallower
  *         stage's width, nearest upsample x2, add that stage
  *   head: conv3x3 (bias) + ReLU, conv1x1 (bias) -> C heatmaps + 2 size + 2 offset
@@ -13,7 +15,7 @@
 rk_refnet_cfg rk_refnet_default(void)
 {
     rk_refnet_cfg c = {.width = 16, .depth = 2, .in_size = 64, .in_channels = 3,
-                       .head_stride = 8, .num_classes = 10};
+                       .head_stride = 8, .num_classes = 10, .family = RK_FAMILY_PLAIN};
     return c;
 }
 
@@ -31,15 +33,83 @@ static int check_cfg(const rk_refnet_cfg *c, rk_err *err)
     if (c->head_stride != 4 && c->head_stride != 8 && c->head_stride != 16)
         return rk_errf(err, RK_EINVAL, "model.head_stride must be 4, 8 or 16, got %d",
                        c->head_stride);
+    if (!rk_family_name(c->family))
+        return rk_errf(err, RK_EINVAL, "model.family must be plain or mbconv, got %d", c->family);
     if (c->num_classes <= 0)
         return rk_errf(err, RK_EINVAL, "model.num_classes must be positive, got %d",
                        c->num_classes);
     return RK_OK;
 }
 
+const char *rk_family_name(int family)
+{
+    return family == RK_FAMILY_PLAIN ? "plain" : family == RK_FAMILY_MBCONV ? "mbconv" : NULL;
+}
+
+int rk_family_parse(const char *name)
+{
+    return !strcmp(name, "plain") ? RK_FAMILY_PLAIN : !strcmp(name, "mbconv") ? RK_FAMILY_MBCONV : -1;
+}
+
+/* name = prefix.what; the prefixes here are short ("stageS.I"), so it always fits. */
+static void sub(char *name, size_t n, const char *prefix, const char *what)
+{
+    if (snprintf(name, n, "%s.%s", prefix, what) >= (int)n) name[n - 1] = 0;
+}
+
+/* One MBConv block (Tan & Le 2019, EfficientNet) on x (in channels), named prefix.*:
+ *   expand conv1x1 (in -> e = in * RK_MBCONV_EXPAND) + BN + swish,
+ *   depthwise conv3x3 (stride) + BN + swish,
+ *   squeeze-and-excitation: global pool, conv1x1 (e -> max(1, in/4), bias) + swish,
+ *       conv1x1 (-> e, bias) + sigmoid, scale the channels,
+ *   project conv1x1 (e -> out) + BN (linear: no activation),
+ *   + x when stride 1 and in == out. */
+static int mbconv(rk_net *net, int x, const char *prefix, int in, int out, int stride)
+{
+    char name[64];
+    int e = in * RK_MBCONV_EXPAND, r = in / 4 > 0 ? in / 4 : 1;
+    sub(name, sizeof name, prefix, "expand.conv");
+    int h = rk_net_conv(net, x, name, e, 1, 1, 0, 0);
+    sub(name, sizeof name, prefix, "expand.bn");
+    h = rk_net_swish(net, rk_net_bn(net, h, name, 0));
+    sub(name, sizeof name, prefix, "dw.conv");
+    h = rk_net_dwconv(net, h, name, 3, stride);
+    sub(name, sizeof name, prefix, "dw.bn");
+    h = rk_net_swish(net, rk_net_bn(net, h, name, 0));
+    sub(name, sizeof name, prefix, "se.reduce");
+    int g = rk_net_swish(net, rk_net_conv(net, rk_net_gap(net, h), name, r, 1, 1, 1, 0));
+    sub(name, sizeof name, prefix, "se.expand");
+    g = rk_net_sigmoid(net, rk_net_conv(net, g, name, e, 1, 1, 1, 0));
+    h = rk_net_scale(net, h, g);
+    sub(name, sizeof name, prefix, "project.conv");
+    h = rk_net_conv(net, h, name, out, 1, 1, 0, 0);
+    sub(name, sizeof name, prefix, "project.bn");
+    h = rk_net_bn(net, h, name, 0);
+    return stride == 1 && in == out ? rk_net_add(net, h, x) : h;
+}
+
+static int backbone_mbconv(rk_net *net, const rk_refnet_cfg *c, int stage_out[4])
+{
+    char name[64];
+    int x = rk_net_conv(net, 0, "stage1.0.conv", c->width, 3, 2, 0, 0);
+    x = rk_net_swish(net, rk_net_bn(net, x, "stage1.0.bn", 0));
+    int in = c->width;
+    for (int s = 0; s < 4; s++) {
+        int ch = c->width << s;
+        for (int i = s == 0 ? 1 : 0; i < c->depth; i++) {
+            snprintf(name, sizeof name, "stage%d.%d", s + 1, i);
+            x = mbconv(net, x, name, in, ch, i == 0 ? 2 : 1);
+            in = ch;
+        }
+        stage_out[s] = x;
+    }
+    return x;
+}
+
 /* Builds stages 1..4; stage_out[s] receives the value id of stage s+1's output. */
 static int backbone(rk_net *net, const rk_refnet_cfg *c, int stage_out[4])
 {
+    if (c->family == RK_FAMILY_MBCONV) return backbone_mbconv(net, c, stage_out);
     int x = 0;
     char name[64];
     for (int s = 0; s < 4; s++) {
@@ -117,16 +187,40 @@ void rk_refnet_init(rk_net *net, const rk_refnet_cfg *c, uint64_t seed)
         for (int i = 0; i < c->num_classes; i++) rk_net_params(net)[b->offset + i] = -2.19f;
 }
 
+/* The backbone's MACs for the MBConv family (as mbconv() builds it); *hw, *cin: the last
+ * stage's side and channels. */
+static double macs_mbconv(const rk_refnet_cfg *c, int *hw_out, int *cin_out)
+{
+    int hw = c->in_size / 2, cin = c->width;
+    double macs = (double)hw * hw * cin * c->in_channels * 9;
+    for (int s = 0; s < 4; s++) {
+        int ch = c->width << s;
+        for (int i = s == 0 ? 1 : 0; i < c->depth; i++) {
+            int e = cin * RK_MBCONV_EXPAND, r = cin / 4 > 0 ? cin / 4 : 1;
+            macs += (double)hw * hw * cin * e; /* expand, at the input side */
+            if (i == 0) hw /= 2;
+            macs += (double)hw * hw * e * 9 + 2.0 * e * r + (double)hw * hw * e * ch;
+            cin = ch;
+        }
+    }
+    *hw_out = hw, *cin_out = cin;
+    return macs;
+}
+
 double rk_refnet_macs(const rk_refnet_cfg *c, int detector)
 {
     double macs = 0;
     int hw = c->in_size, cin = c->in_channels;
-    for (int s = 0; s < 4; s++) {
-        int ch = c->width << s;
-        for (int i = 0; i < c->depth; i++) {
-            if (i == 0) hw /= 2;
-            macs += (double)hw * hw * ch * cin * 9;
-            cin = ch;
+    if (c->family == RK_FAMILY_MBCONV) {
+        macs = macs_mbconv(c, &hw, &cin);
+    } else {
+        for (int s = 0; s < 4; s++) {
+            int ch = c->width << s;
+            for (int i = 0; i < c->depth; i++) {
+                if (i == 0) hw /= 2;
+                macs += (double)hw * hw * ch * cin * 9;
+                cin = ch;
+            }
         }
     }
     if (!detector) return macs + (double)cin * c->num_classes;

@@ -4,29 +4,33 @@
 # reference of DESIGN.md, and mbconv, EfficientNet-style), at 1 and 2 threads, in one run;
 # then both in mixed precision (rethink --backend dnnl-bf16, PyTorch CPU autocast to bfloat16).
 #   bench/compare.sh [--repeats R] [--steps K] [--threads "1 2"] [--family "plain mbconv"]
-# (defaults: the best of 3 runs of 100 timed steps each, threads 1 and 2, both families)
+#                    [--neck topdown|fpn]
+# (defaults: the best of 3 runs of 100 timed steps each, threads 1 and 2, both families,
+# the top-down neck; --neck fpn times every row with the FPN neck, model.neck = fpn)
 # Installs python3-torch if missing (Debian package; the product itself never needs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repeats=3 steps=100 threads="1 2" families="plain mbconv"
+repeats=3 steps=100 threads="1 2" families="plain mbconv" neck=topdown
 while (($#)); do
   case "$1" in
     --repeats) repeats=$2 ;;
     --steps) steps=$2 ;;
     --threads) threads=$2 ;;
     --family) families=$2 ;;
-    *) echo "compare.sh: unknown option $1 (--repeats, --steps, --threads, --family)" >&2; exit 2 ;;
+    --neck) neck=$2 ;;
+    *) echo "compare.sh: unknown option $1 (--repeats, --steps, --threads, --family, --neck)" >&2; exit 2 ;;
   esac
   shift 2
 done
 scripts/install-deps.sh --torch
 [[ -d build ]] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
+echo "neck: $neck"
 
 best() { # command... -> best img_per_s of $repeats runs (JSON last line)
   local b=0 v
   for ((i = 0; i < repeats; i++)); do
-    v=$("$@" --steps "$steps" --json | tail -n1 | sed -E 's/.*"img_per_s": ([0-9.]+).*/\1/')
+    v=$("$@" --neck "$neck" --steps "$steps" --json | tail -n1 | sed -E 's/.*"img_per_s": ([0-9.]+).*/\1/')
     b=$(awk -v a="$b" -v c="$v" 'BEGIN { print (c > a) ? c : a }')
   done
   echo "$b"

@@ -73,7 +73,7 @@ class MBConv(nn.Module):
 
 class RefNet(nn.Module):
     def __init__(self, classes=10, width=16, depth=2, head_stride=8, in_channels=3,
-                 family="plain"):
+                 family="plain", neck="topdown"):
         super().__init__()
         self.classes = classes
         ci = in_channels
@@ -90,11 +90,17 @@ class RefNet(nn.Module):
                 ci = ch
             setattr(self, f"stage{s + 1}", nn.Sequential(*blocks))
         self.neck = nn.ModuleDict()
-        s = 2
-        while s >= 0 and (2 << s) >= head_stride:
+        self.fpn = neck == "fpn"
+        hc = width << {4: 1, 8: 2, 16: 3}[head_stride]
+        levels = [s for s in (2, 1, 0) if (2 << s) >= head_stride]
+        if self.fpn:  # src/model/refnet.c's neck_fpn(): parameters neck.fpn.in{s+1}, out
+            fpn = nn.ModuleDict({f"in{s + 1}": ConvBN(width << s, hc, 1, 1) for s in [3] + levels})
+            fpn["out"] = ConvBN(hc, hc, 3, 1)
+            self.neck["fpn"] = fpn
+            ci = hc
+        for s in levels if not self.fpn else []:
             self.neck[f"lat{s + 2}"] = ConvBN(ci, width << s, 1, 1)
             ci = width << s
-            s -= 1
         self.head = nn.ModuleDict({"conv": nn.Conv2d(ci, ci, 3, 1, 1),
                                    "out": nn.Conv2d(ci, classes + 4, 1)})
 
@@ -103,6 +109,13 @@ class RefNet(nn.Module):
         for s in range(4):
             x = getattr(self, f"stage{s + 1}")(x)
             feats.append(x)
+        if self.fpn:
+            fpn = self.neck["fpn"]
+            p = fpn["in4"](x)
+            for s in (2, 1, 0):
+                if f"in{s + 1}" in fpn:
+                    p = F.interpolate(p, scale_factor=2, mode="nearest") + fpn[f"in{s + 1}"](feats[s])
+            return self.head["out"](F.relu(self.head["conv"](fpn["out"](p))))
         p = x
         for name, lat in self.neck.items():
             s = int(name[3:]) - 2

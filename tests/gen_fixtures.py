@@ -2,7 +2,7 @@
 """Writes the PyTorch reference fixtures the C tests compare against (tests/fixtures/*.bin).
 
 Run with Debian's python3-torch (scripts/install-deps.sh --torch):
-    /usr/bin/python3 tests/gen_fixtures.py [--only mbconv]
+    /usr/bin/python3 tests/gen_fixtures.py [--only mbconv|fpn]
 The fixtures are committed; the test suite never needs PyTorch. Format (little-endian), read
 by tests/fixture.c: b"RKFX", u32 count; per array: u32 name_len, name, u32 ndim, i32 dims,
 f32 data. Inputs, weights, outputs and every gradient are stored, so a test recomputes from
@@ -49,9 +49,9 @@ def conv(name, n, c, h, w, oc, k, s, bias):
     write(name, arr)
 
 
-def training_step(name, net, N, S, arr_extra=None):
-    """One full training step of net (batch N, S x S input), then the losses of 10 SGD steps
-    (lr 0.01, momentum 0.9, weight decay 1e-4 on everything)."""
+def training_step(name, net, N, S, stride=8):
+    """One full training step of net (batch N, S x S input, head stride `stride`), then the
+    losses of 10 SGD steps (lr 0.01, momentum 0.9, weight decay 1e-4 on everything)."""
     for mod in net.modules():  # non-trivial BN parameters and statistics
         if isinstance(mod, torch.nn.BatchNorm2d):
             with torch.no_grad():
@@ -60,7 +60,7 @@ def training_step(name, net, N, S, arr_extra=None):
     with torch.no_grad():  # CenterNet's heatmap prior, as rk_refnet_init does
         net.head["out"].bias[:net.classes] = -2.19
     C = net.classes
-    hs = S // 8
+    hs = S // stride
     x = torch.randn(N, 3, S, S)
     heat = torch.rand(N, C, hs, hs) * 0.9
     for n in range(N):
@@ -121,10 +121,18 @@ def mbconv_fixtures():
     training_step("mbconv_step", RefNet(width=8, depth=2, family="mbconv"), 8, 64)
 
 
+def fpn_fixtures():
+    """One training step of a small detector with the FPN neck (model.neck = fpn), seeded on
+    its own (gen_fixtures.py --only fpn)."""
+    torch.manual_seed(97)
+    training_step("fpn_step", RefNet(width=8, head_stride=4, neck="fpn"), 8, 64, stride=4)
+
+
 def main():
-    if sys.argv[1:] == ["--only", "mbconv"]:
-        mbconv_fixtures()
-        print(f"wrote the MBConv fixtures to {OUT}")
+    only = {"mbconv": mbconv_fixtures, "fpn": fpn_fixtures}
+    if sys.argv[1:2] == ["--only"] and len(sys.argv) == 3 and sys.argv[2] in only:
+        only[sys.argv[2]]()
+        print(f"wrote the {sys.argv[2]} fixtures to {OUT}")
         return
     torch.manual_seed(1234)
     conv("conv_k3s1_bias", 2, 3, 7, 7, 4, 3, 1, True)
@@ -213,6 +221,7 @@ def main():
     torch.manual_seed(99)
     training_step("refnet_step", RefNet(), 8, 64)
     mbconv_fixtures()
+    fpn_fixtures()
     print(f"wrote fixtures to {OUT}")
 
 

@@ -544,6 +544,23 @@ START_TEST(the_backbone_family_changes_identity_only_when_set)
 }
 END_TEST
 
+/* model.neck is the detector's only: at its default no identity changes, fpn is another
+ * trial, and its pre-trained backbone is the same artifact as topdown's. */
+START_TEST(the_neck_changes_a_trials_identity_but_not_its_backbones)
+{
+    write_exp("[study]\nname = t\n[model]\nwidth = 4\ndepth = 1\n[trial]\narm = pretrain\n");
+    char h[65], bb[65], h2[65], bb2[65];
+    identity_of(NULL, 0, h, bb);
+    ck_assert_msg(!strncmp(h, "0306ae1bc3b0c741", 16), "the tiny trial's hash changed: %s", h);
+    const char *td[] = {"model.neck=topdown"}, *fpn[] = {"model.neck=fpn"};
+    identity_of(td, 1, h2, bb2);
+    ck_assert_str_eq(h, h2);
+    identity_of(fpn, 1, h2, bb2);
+    ck_assert_str_ne(h, h2);
+    ck_assert_str_eq(bb, bb2);
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -589,6 +606,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     tcase_add_test(tc, the_backbone_family_changes_identity_only_when_set);
+    tcase_add_test(tc, the_neck_changes_a_trials_identity_but_not_its_backbones);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

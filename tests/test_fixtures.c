@@ -377,6 +377,20 @@ static void mbconv_step_case(rk_backend backend)
     step_case("mbconv_step.bin", &cfg, 7 * 13 + 3 + 3 + 4, backend);
 }
 
+/* The FPN neck at head stride 4 (laterals on stages 4, 3 and 2), width 8: the plain
+ * backbone's 24 trainable tensors, the neck's 4 conv + BN triples and the head's 4. */
+static void fpn_step_case(rk_backend backend)
+{
+    rk_refnet_cfg cfg = rk_refnet_default();
+    cfg.neck = RK_NECK_FPN, cfg.width = 8, cfg.head_stride = 4;
+    step_case("fpn_step.bin", &cfg, 24 + 4 * 3 + 4, backend);
+}
+
+START_TEST(fpn_training_step_matches_pytorch_ref_backend) { fpn_step_case(RK_BACKEND_REF); }
+END_TEST
+START_TEST(fpn_training_step_matches_pytorch_dnnl_backend) { fpn_step_case(RK_BACKEND_DNNL); }
+END_TEST
+
 START_TEST(refnet_training_step_matches_pytorch_ref_backend) { refnet_step_case(RK_BACKEND_REF); }
 END_TEST
 START_TEST(refnet_training_step_matches_pytorch_dnnl_backend) { refnet_step_case(RK_BACKEND_DNNL); }
@@ -417,6 +431,8 @@ Suite *suite_fixtures(void)
     tcase_add_test(tc, channel_scale_matches_pytorch);
     tcase_add_test(tc, mbconv_training_step_matches_pytorch_ref_backend);
     tcase_add_test(tc, mbconv_training_step_matches_pytorch_dnnl_backend);
+    tcase_add_test(tc, fpn_training_step_matches_pytorch_ref_backend);
+    tcase_add_test(tc, fpn_training_step_matches_pytorch_dnnl_backend);
     suite_add_tcase(s, tc);
     return s;
 }

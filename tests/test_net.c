@@ -197,6 +197,13 @@ static rk_net *b_mbconv_classifier(void)
     return refnet(&c, 1);
 }
 
+static rk_net *b_fpn_detector(void)
+{
+    rk_refnet_cfg c = rk_refnet_default();
+    c.neck = RK_NECK_FPN, c.head_stride = 4;
+    return refnet(&c, 0);
+}
+
 static rk_net *b_mbconv_detector(void)
 {
     rk_refnet_cfg c = rk_refnet_default();
@@ -242,6 +249,7 @@ static const struct {
     {"mbconv_ops", b_mbconv_ops, 3, 1e-5, 1e-5, 0.15, 0.03},
     {"mbconv_classifier", b_mbconv_classifier, 8, 1e-4, 2e-2, 0.8, 0.06},
     {"mbconv_detector", b_mbconv_detector, 16, 1e-4, 2e-2, 0.8, 0.06},
+    {"fpn_detector", b_fpn_detector, 16, 1e-4, 2e-2, 0.8, 0.03},
 };
 #define NCASES (int)(sizeof CASES / sizeof *CASES)
 
@@ -601,7 +609,7 @@ START_TEST(detector_head_stride_and_size_are_parameters)
         rk_net_free(n);
     }
     /* DESIGN.md: about 16 M MACs per 64x64 image for the default detector */
-    double macs = rk_refnet_macs(&(rk_refnet_cfg){16, 2, 64, 3, 8, 10, RK_FAMILY_PLAIN}, 1);
+    double macs = rk_refnet_macs(&(rk_refnet_cfg){16, 2, 64, 3, 8, 10, RK_FAMILY_PLAIN, RK_NECK_TOPDOWN}, 1);
     ck_assert_msg(macs > 15e6 && macs < 17e6, "%g MACs", macs);
 }
 END_TEST

@@ -5,6 +5,8 @@
  *   blocks, stages 2..4 depth MBConv blocks, the first of stride 2; see mbconv())
  *   neck: from stage 4 down to the head stride: conv1x1 + BN + ReLU to the shallower
  *         stage's width, nearest upsample x2, add that stage
+ *         (model.neck = fpn: laterals conv1x1 + BN + ReLU to the head's width on every
+ *         stage from 4 to the head stride, upsample-and-add top-down, conv3x3 + BN + ReLU)
  *   head: conv3x3 (bias) + ReLU, conv1x1 (bias) -> C heatmaps + 2 size + 2 offset
  *   classifier: global average pool on stage 4 + linear. */
 #include <stdio.h>
@@ -15,7 +17,8 @@
 rk_refnet_cfg rk_refnet_default(void)
 {
     rk_refnet_cfg c = {.width = 16, .depth = 2, .in_size = 64, .in_channels = 3,
-                       .head_stride = 8, .num_classes = 10, .family = RK_FAMILY_PLAIN};
+                       .head_stride = 8, .num_classes = 10, .family = RK_FAMILY_PLAIN,
+                       .neck = RK_NECK_TOPDOWN};
     return c;
 }
 
@@ -35,6 +38,8 @@ static int check_cfg(const rk_refnet_cfg *c, rk_err *err)
                        c->head_stride);
     if (!rk_family_name(c->family))
         return rk_errf(err, RK_EINVAL, "model.family must be plain or mbconv, got %d", c->family);
+    if (!rk_neck_name(c->neck))
+        return rk_errf(err, RK_EINVAL, "model.neck must be topdown or fpn, got %d", c->neck);
     if (c->num_classes <= 0)
         return rk_errf(err, RK_EINVAL, "model.num_classes must be positive, got %d",
                        c->num_classes);
@@ -49,6 +54,16 @@ const char *rk_family_name(int family)
 int rk_family_parse(const char *name)
 {
     return !strcmp(name, "plain") ? RK_FAMILY_PLAIN : !strcmp(name, "mbconv") ? RK_FAMILY_MBCONV : -1;
+}
+
+const char *rk_neck_name(int neck)
+{
+    return neck == RK_NECK_TOPDOWN ? "topdown" : neck == RK_NECK_FPN ? "fpn" : NULL;
+}
+
+int rk_neck_parse(const char *name)
+{
+    return !strcmp(name, "topdown") ? RK_NECK_TOPDOWN : !strcmp(name, "fpn") ? RK_NECK_FPN : -1;
 }
 
 /* name = prefix.what; the prefixes here are short ("stageS.I"), so it always fits. */
@@ -143,15 +158,10 @@ static int finish(rk_net **net, rk_err *err)
     return rc;
 }
 
-int rk_refnet_detector(rk_net **out, const rk_refnet_cfg *c, rk_err *err)
+/* Stage s+1 has stride 2^(s+1); both necks end at the head stride. */
+static int neck_topdown(rk_net *net, const rk_refnet_cfg *c, const int st[4], int p)
 {
-    int rc = start(out, c, err);
-    if (rc) return rc;
-    rk_net *net = *out;
-    int st[4];
-    int p = backbone(net, c, st);
     char name[64];
-    /* stage s+1 has stride 2^(s+1) */
     for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--) {
         int ch = c->width << s;
         snprintf(name, sizeof name, "neck.lat%d.conv", s + 2);
@@ -161,7 +171,37 @@ int rk_refnet_detector(rk_net **out, const rk_refnet_cfg *c, rk_err *err)
         p = rk_net_upsample2(net, p);
         p = rk_net_add(net, p, st[s]);
     }
+    return p;
+}
+
+/* conv1x1 + BN + ReLU of stage s+1's output to hc channels, named neck.fpn.in{s+1} */
+static int fpn_lateral(rk_net *net, int x, int s, int hc)
+{
+    char name[64];
+    snprintf(name, sizeof name, "neck.fpn.in%d.conv", s + 1);
+    x = rk_net_conv(net, x, name, hc, 1, 1, 0, 0);
+    snprintf(name, sizeof name, "neck.fpn.in%d.bn", s + 1);
+    return rk_net_bn(net, x, name, 1);
+}
+
+static int neck_fpn(rk_net *net, const rk_refnet_cfg *c, const int st[4], int hc)
+{
+    int p = fpn_lateral(net, st[3], 3, hc);
+    for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--)
+        p = rk_net_add(net, rk_net_upsample2(net, p), fpn_lateral(net, st[s], s, hc));
+    p = rk_net_conv(net, p, "neck.fpn.out.conv", hc, 3, 1, 0, 0);
+    return rk_net_bn(net, p, "neck.fpn.out.bn", 1);
+}
+
+int rk_refnet_detector(rk_net **out, const rk_refnet_cfg *c, rk_err *err)
+{
+    int rc = start(out, c, err);
+    if (rc) return rc;
+    rk_net *net = *out;
+    int st[4];
+    int p = backbone(net, c, st);
     int hc = c->width << (c->head_stride == 4 ? 1 : c->head_stride == 8 ? 2 : 3);
+    p = c->neck == RK_NECK_FPN ? neck_fpn(net, c, st, hc) : neck_topdown(net, c, st, p);
     p = rk_net_conv(net, p, "head.conv", hc, 3, 1, 1, 1);
     rk_net_conv(net, p, "head.out", c->num_classes + 4, 1, 1, 1, 0);
     if (!(rc = finish(out, err))) rk_refnet_init(net, c, 0);
@@ -224,10 +264,21 @@ double rk_refnet_macs(const rk_refnet_cfg *c, int detector)
         }
     }
     if (!detector) return macs + (double)cin * c->num_classes;
-    for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--) {
-        macs += (double)hw * hw * cin * (c->width << s);
-        hw *= 2;
-        cin = c->width << s;
+    if (c->neck == RK_NECK_FPN) {
+        int hc = c->width << (c->head_stride == 4 ? 1 : c->head_stride == 8 ? 2 : 3);
+        macs += (double)hw * hw * cin * hc; /* stage 4's lateral */
+        for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--) {
+            hw *= 2;
+            macs += (double)hw * hw * (c->width << s) * hc;
+        }
+        macs += (double)hw * hw * hc * hc * 9; /* the output conv */
+        cin = hc;
+    } else {
+        for (int s = 2; s >= 0 && (2 << s) >= c->head_stride; s--) {
+            macs += (double)hw * hw * cin * (c->width << s);
+            hw *= 2;
+            cin = c->width << s;
+        }
     }
     macs += (double)hw * hw * cin * cin * 9 + (double)hw * hw * cin * (c->num_classes + 4);
     return macs;

@@ -17,7 +17,7 @@
  * default), to the current directory when set on the command line; its one value may hold
  * commas, so its axis values are ';'-separated as T_PAIR's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB, T_FAMILY } ktype;
+               T_SRCLAB, T_FAMILY, T_NECK } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -64,6 +64,7 @@ static const kspec SCHEMA[] = {
     {"model.depth", T_INT, 1, 8, "2", A_ALL, "convs per stage"},
     {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
     {"model.family", T_FAMILY, 0, 0, "plain", A_ALL | A_IF_SET, "backbone family: plain (DESIGN.md's reference: conv3x3 + BN + ReLU, model.depth per stage) or mbconv (EfficientNet-style: a conv3x3 stem, then MBConv blocks: expand 1x1, depthwise 3x3, squeeze-and-excitation, project 1x1, swish, residuals; model.depth blocks per stage, the stem counting as one of stage 1's). Same stage strides and widths, so the neck and head are the same"},
+    {"model.neck", T_NECK, 0, 0, "topdown", A_ALL | A_IF_SET, "how stage 4's features reach the head stride: topdown (DESIGN.md's: per level conv1x1 + BN + ReLU to the shallower stage's width, upsample, add that stage) or fpn (lateral conv1x1 + BN + ReLU to the head's width on every stage from 4 down to the head stride, top-down upsample-and-add, conv3x3 + BN + ReLU). The detector's only: pre-trained backbones are shared across necks"},
     {"train.epochs", T_INT, 1, 100000, "30", A_ALL, "epochs over the labelled subset"},
     {"train.steps", T_INT, 0, 100000000, "0", A_ALL, "optimizer steps per trial; 0: use train.epochs"},
     {"train.batch", T_INT, 1, 1024, "32", A_ALL, "labelled images per step"},
@@ -325,6 +326,10 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_FAMILY:
         if (rk_family_parse(s) < 0)
             return rk_errf(err, RK_EINVAL, "%s: expected plain or mbconv, got '%s'", w, s);
+        break;
+    case T_NECK:
+        if (rk_neck_parse(s) < 0)
+            return rk_errf(err, RK_EINVAL, "%s: expected topdown or fpn, got '%s'", w, s);
         break;
     case T_STR:
     case T_PATH:
@@ -1119,6 +1124,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->det.model.depth = (int)num(c, "model.depth");
     t->det.model.head_stride = (int)num(c, "model.head_stride");
     t->det.model.family = rk_family_parse(val(c, "model.family"));
+    t->det.model.neck = rk_neck_parse(val(c, "model.neck"));
     t->det.model.in_size = d->size;
     t->det.w_size = num(c, "train.w_size"), t->det.w_off = num(c, "train.w_off");
     t->det.topk = (int)num(c, "train.topk");

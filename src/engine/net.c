@@ -438,7 +438,9 @@ static const float *forward_ref(rk_net *net, const float *input, int train)
             break;
         case OP_SWISH: rk_swish_forward(y, a, n); break;
         case OP_SIGMOID: rk_sigmoid_forward(y, a, n); break;
-        case OP_SCALE: rk_chscale_forward(y, a, net->val[o->in[1]], N, o->c, o->h * o->w); break;
+        case OP_SCALE:
+            rk_chscale_forward(y, a, net->val[o->in[1]], N, o->c, o->h * o->w);
+            break;
         case OP_INPUT: break;
         }
     }

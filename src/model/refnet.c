@@ -53,7 +53,9 @@ const char *rk_family_name(int family)
 
 int rk_family_parse(const char *name)
 {
-    return !strcmp(name, "plain") ? RK_FAMILY_PLAIN : !strcmp(name, "mbconv") ? RK_FAMILY_MBCONV : -1;
+    return !strcmp(name, "plain")    ? RK_FAMILY_PLAIN
+           : !strcmp(name, "mbconv") ? RK_FAMILY_MBCONV
+                                     : -1;
 }
 
 const char *rk_neck_name(int neck)

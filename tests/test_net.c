@@ -562,6 +562,19 @@ START_TEST(builder_errors_are_reported_by_finalize)
     ck_assert_msg(strstr(err.msg, "duplicate"), "%s", err.msg);
     rk_net_free(n);
 
+    /* a channel scale needs a (C, 1, 1) scale of x's channels, and another value than x */
+    n = rk_net_create(3, 8, 8);
+    x = rk_net_conv(n, 0, "c1", 4, 3, 1, 0, 0);
+    rk_net_scale(n, x, rk_net_gap(n, 0)); /* 3 channels for 4 */
+    ck_assert_int_eq(rk_net_finalize(n, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "scale"), "%s", err.msg);
+    rk_net_free(n);
+    n = rk_net_create(3, 1, 1);
+    rk_net_scale(n, 0, 0);
+    ck_assert_int_eq(rk_net_finalize(n, &err), RK_EINVAL);
+    ck_assert_msg(strstr(err.msg, "by itself"), "%s", err.msg);
+    rk_net_free(n);
+
     rk_refnet_cfg c = rk_refnet_default();
     c.in_size = 60;
     rk_net *det = (rk_net *)&c; /* set to NULL on error */

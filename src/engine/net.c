@@ -207,6 +207,7 @@ int rk_net_sigmoid(rk_net *net, int x)
 
 int rk_net_scale(rk_net *net, int x, int s)
 {
+    if (x == s) return fail(net, "scale: a value scaled by itself is not an op here");
     rk_op *o = new_op(net, OP_SCALE, x, s);
     if (!o) return -1;
     const rk_op *S = &net->ops[s];

@@ -28,11 +28,15 @@ def main():
     ap.add_argument("--bf16", action="store_true",
                     help="mixed precision: forward and loss under CPU autocast to bfloat16 "
                          "(f32 master weights), the twin of rethink's --backend dnnl-bf16")
+    ap.add_argument("--family", choices=["plain", "mbconv"], default="plain",
+                    help="backbone family, as rethink bench train --family")
+    ap.add_argument("--neck", choices=["topdown", "fpn"], default="topdown",
+                    help="neck, as rethink bench train --neck")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    m = RefNet()
+    m = RefNet(family=a.family, neck=a.neck)
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
     m = m.to(memory_format=fmt)
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
@@ -59,10 +63,12 @@ def main():
     dt = time.perf_counter() - t
     ips = a.steps * B / dt
     layout = ("channels_last" if a.channels_last else "nchw") + (", bf16" if a.bf16 else "")
-    print(f"pytorch {torch.__version__} ({layout}): {ips:.0f} img/s "
+    print(f"pytorch {torch.__version__} ({a.family}, {a.neck} neck, {layout}): {ips:.0f} img/s "
           f"({a.threads} threads, batch {B}, {S}x{S})")
     if a.json:
-        print(json.dumps({"impl": "pytorch", "version": torch.__version__, "layout": layout,
+        print(json.dumps({"impl": "pytorch", "version": torch.__version__, "family": a.family,
+                          "neck": a.neck,
+                          "layout": layout,
                           "img_per_s": round(ips, 1), "threads": a.threads, "batch": B,
                           "size": S, "steps": a.steps, "seconds": round(dt, 3)}))
 

@@ -2,7 +2,7 @@
 """Writes the PyTorch reference fixtures the C tests compare against (tests/fixtures/*.bin).
 
 Run with Debian's python3-torch (scripts/install-deps.sh --torch):
-    /usr/bin/python3 tests/gen_fixtures.py
+    /usr/bin/python3 tests/gen_fixtures.py [--only mbconv|fpn]
 The fixtures are committed; the test suite never needs PyTorch. Format (little-endian), read
 by tests/fixture.c: b"RKFX", u32 count; per array: u32 name_len, name, u32 ndim, i32 dims,
 f32 data. Inputs, weights, outputs and every gradient are stored, so a test recomputes from
@@ -59,7 +59,91 @@ def nt_xent(z, tau):
     return F.cross_entropy(s, pos)
 
 
+def training_step(name, net, N, S, stride=8):
+    """One full training step of net (batch N, S x S input, head stride `stride`), then the
+    losses of 10 SGD steps (lr 0.01, momentum 0.9, weight decay 1e-4 on everything)."""
+    for mod in net.modules():  # non-trivial BN parameters and statistics
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.normal_(0, 0.1)
+    with torch.no_grad():  # CenterNet's heatmap prior, as rk_refnet_init does
+        net.head["out"].bias[:net.classes] = -2.19
+    C = net.classes
+    hs = S // stride
+    x = torch.randn(N, 3, S, S)
+    heat = torch.rand(N, C, hs, hs) * 0.9
+    for n in range(N):
+        heat[n, n % C, (n * 3) % hs, (n * 5) % hs] = 1
+    reg = torch.randn(N, 4, hs, hs)
+    mask = (torch.rand(N, 1, hs, hs) < 0.15).float()
+    state = {k: v.clone() for k, v in net.state_dict().items() if "num_batches" not in k}
+    out = net(x)
+    loss = centernet_loss(out, heat, reg, mask, C)
+    loss.backward()
+    # Clone at capture time: the SGD steps below update these tensors in place.
+    arr = {"x": x, "heat": heat, "reg": reg, "mask": mask, "out": out.detach().clone(),
+           "loss": loss.detach().clone()}
+    for k, v in state.items():
+        arr["param:" + k] = v
+    for k, v in net.named_parameters():
+        arr["grad:" + k] = v.grad.clone()
+    for k, v in net.state_dict().items():
+        if "running" in k:
+            arr["after:" + k] = v.clone()
+    net.load_state_dict(state, strict=False)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    losses = []
+    for _ in range(10):
+        opt.zero_grad()
+        loss = centernet_loss(net(x), heat, reg, mask, C)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    arr["losses10"] = torch.tensor(losses)
+    write(name, arr)
+
+
+def mbconv_fixtures():
+    """The MBConv family's ops (depthwise conv, swish, sigmoid, channel scale) and one training
+    step of a small MBConv detector. Seeded on their own, so that writing them leaves the
+    other fixtures unchanged (gen_fixtures.py --only mbconv)."""
+    torch.manual_seed(4321)
+    for name, (n, c, h, w, s) in {"dwconv_k3s1": (2, 4, 7, 7, 1), "dwconv_k3s2": (2, 5, 9, 9, 2),
+                                  "dwconv_k3s2_even": (2, 3, 8, 8, 2)}.items():
+        x, wt = leaf(n, c, h, w), leaf(c, 1, 3, 3, scale=0.3)
+        y = F.conv2d(x, wt, None, s, 1, groups=c)
+        dy = torch.randn_like(y)
+        y.backward(dy)
+        write(name, {"x": x, "w": wt, "y": y, "dy": dy, "dx": x.grad, "dw": wt.grad})
+    for name, fn in {"swish": F.silu, "sigmoid": torch.sigmoid}.items():
+        x = leaf(2, 3, 4, 5, scale=3.0)
+        y = fn(x)
+        dy = torch.randn_like(y)
+        y.backward(dy)
+        write(name, {"x": x, "y": y, "dy": dy, "dx": x.grad})
+    x, sc = leaf(2, 3, 4, 5), leaf(2, 3, 1, 1)
+    y = x * sc
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    write("chscale", {"x": x, "s": sc, "y": y, "dy": dy, "dx": x.grad, "ds": sc.grad})
+    torch.manual_seed(98)
+    training_step("mbconv_step", RefNet(width=8, depth=2, family="mbconv"), 8, 64)
+
+
+def fpn_fixtures():
+    """One training step of a small detector with the FPN neck (model.neck = fpn), seeded on
+    its own (gen_fixtures.py --only fpn)."""
+    torch.manual_seed(97)
+    training_step("fpn_step", RefNet(width=8, head_stride=4, neck="fpn"), 8, 64, stride=4)
+
+
 def main():
+    only = {"mbconv": mbconv_fixtures, "fpn": fpn_fixtures}
+    if sys.argv[1:2] == ["--only"] and len(sys.argv) == 3 and sys.argv[2] in only:
+        only[sys.argv[2]]()
+        print(f"wrote the {sys.argv[2]} fixtures to {OUT}")
+        return
     torch.manual_seed(1234)
     conv("conv_k3s1_bias", 2, 3, 7, 7, 4, 3, 1, True)
     conv("conv_k3s2", 2, 4, 9, 9, 5, 3, 2, False)
@@ -143,49 +227,11 @@ def main():
     write("masked_l1", {"pred": p, "target": t, "mask": m, "loss": loss, "dpred": p.grad})
 
     # One full training step of the reference model (default configuration, batch 8), then
-    # the losses of 10 SGD steps (lr 0.01, momentum 0.9, weight decay 1e-4 on everything).
+    # the losses of 10 SGD steps.
     torch.manual_seed(99)
-    net = RefNet()
-    for mod in net.modules():  # non-trivial BN parameters and statistics
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            with torch.no_grad():
-                mod.weight.uniform_(0.5, 1.5)
-                mod.bias.normal_(0, 0.1)
-    with torch.no_grad():  # CenterNet's heatmap prior, as rk_refnet_init does
-        net.head["out"].bias[:net.classes] = -2.19
-    N, S, C = 8, 64, net.classes
-    hs = S // 8
-    x = torch.randn(N, 3, S, S)
-    heat = torch.rand(N, C, hs, hs) * 0.9
-    for n in range(N):
-        heat[n, n % C, (n * 3) % hs, (n * 5) % hs] = 1
-    reg = torch.randn(N, 4, hs, hs)
-    mask = (torch.rand(N, 1, hs, hs) < 0.15).float()
-    state = {k: v.clone() for k, v in net.state_dict().items() if "num_batches" not in k}
-    out = net(x)
-    loss = centernet_loss(out, heat, reg, mask, C)
-    loss.backward()
-    # Clone at capture time: the SGD steps below update these tensors in place.
-    arr = {"x": x, "heat": heat, "reg": reg, "mask": mask, "out": out.detach().clone(),
-           "loss": loss.detach().clone()}
-    for k, v in state.items():
-        arr["param:" + k] = v
-    for k, v in net.named_parameters():
-        arr["grad:" + k] = v.grad.clone()
-    for k, v in net.state_dict().items():
-        if "running" in k:
-            arr["after:" + k] = v.clone()
-    net.load_state_dict(state, strict=False)
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    losses = []
-    for _ in range(10):
-        opt.zero_grad()
-        loss = centernet_loss(net(x), heat, reg, mask, C)
-        losses.append(loss.item())
-        loss.backward()
-        opt.step()
-    arr["losses10"] = torch.tensor(losses)
-    write("refnet_step", arr)
+    training_step("refnet_step", RefNet(), 8, 64)
+    mbconv_fixtures()
+    fpn_fixtures()
 
     # NT-Xent (SimCLR, Chen et al. 2020): 2N = 8 embeddings, rows i and i + N the two views
     # of one image; its own generator, so the fixtures above stay byte for byte as they were.

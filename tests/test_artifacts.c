@@ -65,14 +65,14 @@ static void backbone_view(const rk_trial_cfg *t, stage_view *v)
     char pol[65];
     policy_hex(&t->pre_policy, pol);
     snprintf(v->res, sizeof v->res,
-             "%s|%llu %d %d %d %.17g %.17g %.17g %.17g %.17g %d %d %d|%d %d %d %d|%d %ld %d %.17g "
+             "%s|%llu %d %d %d %.17g %.17g %.17g %.17g %.17g %d %d %d|%d %d %d %d %d|%d %ld %d %.17g "
              "%.17g %.17g %.17g %.17g %d %.17g %d %ld %d %d %.17g %.17g|%s|%lu %.17g",
              t->data_dir, (unsigned long long)d->seed, d->source_size, d->nsource, d->clutter,
              d->occlusion, d->tint, d->noise,
              d->src_min_scale, d->src_max_scale, d->src_extra, d->classes, d->source_labels,
-             m->width, m->depth, m->in_size, m->in_channels, s->epochs, s->steps, s->batch,
-             s->lr, s->warmup_init, s->warmup_frac, s->momentum, s->weight_decay, s->decay_all,
-             s->clip, s->bf16, s->warmup_steps, s->plateau, s->patience, s->min_delta,
+             m->width, m->depth, m->in_size, m->in_channels, m->family, s->epochs, s->steps,
+             s->batch, s->lr, s->warmup_init, s->warmup_frac, s->momentum, s->weight_decay,
+             s->decay_all, s->clip, s->bf16, s->warmup_steps, s->plateau, s->patience, s->min_delta,
              s->anneal, pol, t->seed, t->pre_holdout);
     snprintf(v->run, sizeof v->run, "%s|%d", t->artifacts, t->threads);
 }
@@ -104,9 +104,10 @@ static void pseudo_view(const rk_trial_cfg *t, const char *teacher, stage_view *
 {
     const rk_refnet_cfg *m = &t->det.model;
     const rk_policy *p = &t->policy;
-    snprintf(v->res, sizeof v->res, "%s|%s|%d %d %d %d %d|%d|%.17g|%d %d %d|%d", teacher,
+    snprintf(v->res, sizeof v->res, "%s|%s|%d %d %d %d %d %d %d|%d|%.17g|%d %d %d|%d", teacher,
              t->data_dir, m->width, m->depth, m->in_size, m->in_channels, m->head_stride,
-             t->det.topk, t->st_threshold, p->pad[0], p->pad[1], p->pad[2], t->st_source);
+             m->family, m->neck, t->det.topk, t->st_threshold, p->pad[0], p->pad[1], p->pad[2],
+             t->st_source);
     snprintf(v->run, sizeof v->run, "%s|%d", t->artifacts, t->threads);
 }
 
@@ -156,7 +157,7 @@ static int view_of(const rk_config *c, rk_stage stage, int full, stage_view *v, 
 static const char *const CANDIDATES[] = {
     "S2", "7", "3", "2", "0.25", "0.5", "0", "1", "12", "0.75", "20, 30", "0.5, 1.5",
     "3, 4", "1, 2, 3", "plateau", "bf16", "auto", "other", "random", "pretrain", "scratch",
-    "selftrain", "pretrain+selftrain", "v0", "elsewhere", "target"};
+    "selftrain", "pretrain+selftrain", "v0", "elsewhere", "target", "mbconv", "fpn"};
 
 /* c with key set to another valid value than it has; 0 if no candidate is one. */
 static int perturb(const rk_config *c, const char *key, rk_config *out)

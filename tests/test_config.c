@@ -709,6 +709,74 @@ START_TEST(a_joint_arms_identity_holds_the_joint_keys)
 }
 END_TEST
 
+/* The trial hash and the backbone stage's key of the experiment at path with overrides. */
+static void identity_of(const char *const *ov, size_t n, char h[65], char backbone[65])
+{
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, n, &err) == RK_OK, "%s", err.msg);
+    rk_config c, st;
+    ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+    char *j;
+    ck_assert(rk_config_json(&c, &j, h, &err) == RK_OK);
+    free(j);
+    ck_assert_msg(rk_stage_config(&c, RK_STAGE_BACKBONE, &st, backbone, &err) == RK_OK, "%s",
+                  err.msg);
+    rk_config_free(&st);
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+}
+
+/* model.family came after results were recorded: a fixed tiny pretrain trial keeps the
+ * hash and the backbone key it had before the key existed (prefixes recorded with the
+ * build before it), at the default in any spelling; mbconv is another trial and another
+ * backbone. */
+START_TEST(the_backbone_family_changes_identity_only_when_set)
+{
+    write_exp("[study]\nname = t\n[model]\nwidth = 4\ndepth = 1\n[trial]\narm = pretrain\n");
+    char h[65], bb[65], h2[65], bb2[65];
+    identity_of(NULL, 0, h, bb);
+    ck_assert_msg(!strncmp(h, "0306ae1bc3b0c741", 16), "the tiny trial's hash changed: %s (backbone %s)",
+                  h, bb);
+    ck_assert_msg(!strncmp(bb, "fd85d56b3404501e", 16), "the tiny backbone's key changed: %s", bb);
+    const char *plain[] = {"model.family=plain"}, *mb[] = {"model.family=mbconv"};
+    identity_of(plain, 1, h2, bb2);
+    ck_assert_str_eq(h, h2);
+    ck_assert_str_eq(bb, bb2);
+    identity_of(mb, 1, h2, bb2);
+    ck_assert_str_ne(h, h2);
+    ck_assert_str_ne(bb, bb2);
+    /* and the typed trial builds that family */
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert(rk_experiment_load(&x, path, mb, 1, &err) == RK_OK);
+    rk_config c;
+    ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+    rk_trial_cfg t;
+    ck_assert_msg(rk_trial_cfg_from(&t, &c, &err) == RK_OK, "%s", err.msg);
+    ck_assert_int_eq(t.det.model.family, RK_FAMILY_MBCONV);
+    rk_config_free(&c);
+    rk_experiment_free(&x);
+}
+END_TEST
+
+/* model.neck is the detector's only: at its default no identity changes, fpn is another
+ * trial, and its pre-trained backbone is the same artifact as topdown's. */
+START_TEST(the_neck_changes_a_trials_identity_but_not_its_backbones)
+{
+    write_exp("[study]\nname = t\n[model]\nwidth = 4\ndepth = 1\n[trial]\narm = pretrain\n");
+    char h[65], bb[65], h2[65], bb2[65];
+    identity_of(NULL, 0, h, bb);
+    ck_assert_msg(!strncmp(h, "0306ae1bc3b0c741", 16), "the tiny trial's hash changed: %s", h);
+    const char *td[] = {"model.neck=topdown"}, *fpn[] = {"model.neck=fpn"};
+    identity_of(td, 1, h2, bb2);
+    ck_assert_str_eq(h, h2);
+    identity_of(fpn, 1, h2, bb2);
+    ck_assert_str_ne(h, h2);
+    ck_assert_str_eq(bb, bb2);
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -912,6 +980,8 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_joint_arms_identity_holds_the_joint_keys);
     tcase_add_test(tc, a_joint_arm_counts_and_costs_its_source_images);
     tcase_add_test(tc, selftrain_source_enters_the_identity_of_the_pseudo_label_arms_only);
+    tcase_add_test(tc, the_backbone_family_changes_identity_only_when_set);
+    tcase_add_test(tc, the_neck_changes_a_trials_identity_but_not_its_backbones);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

@@ -6,7 +6,8 @@
  * and compare every element with the central difference (L(x+h) - L(x-h)) / 2h, h = 1e-5.
  * In double, truncation and rounding errors are ~1e-9, so the bound is tight: 1e-6 relative.
  * Inputs of piecewise functions (ReLU, max pool, the focal clamp) are kept away from their
- * kinks so the derivative exists. A last test holds the float instance to the double one. */
+ * kinks so the derivative exists. The MBConv family's ops (depthwise conv, swish, sigmoid,
+ * channel scale) are checked the same way. A last test holds the float instance to the double one. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -231,6 +232,92 @@ START_TEST(linear_gradients_match_finite_differences)
 }
 END_TEST
 
+/* ---- the MBConv family's ops ---- */
+typedef struct {
+    int N, C, H, W, k, s, p, OH, OW;
+    double *x, *w, *R, *y;
+} dw_ctx;
+
+static double dw_loss(void *v)
+{
+    dw_ctx *c = v;
+    rk_dwconv2d_forward_f64(c->y, c->x, c->w, c->N, c->C, c->H, c->W, c->k, c->s, c->p);
+    return dot(c->y, c->R, (size_t)c->N * c->C * c->OH * c->OW);
+}
+
+static void dwconv_fd(int N, int C, int H, int W, int k, int s)
+{
+    dw_ctx c = {.N = N, .C = C, .H = H, .W = W, .k = k, .s = s, .p = k / 2};
+    c.OH = (H + 2 * c.p - k) / s + 1, c.OW = (W + 2 * c.p - k) / s + 1;
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)C * k * k, ny = (size_t)N * C * c.OH * c.OW;
+    c.x = rnd(nx, 1, 1), c.w = rnd(nw, 2, 0.5), c.R = rnd(ny, 4, 1);
+    c.y = calloc(ny, sizeof(double));
+    double *dx = calloc(nx, sizeof(double)), *dw = calloc(nw, sizeof(double));
+    rk_dwconv2d_backward_f64(dx, dw, c.R, c.x, c.w, N, C, H, W, k, s, c.p);
+    fd_check("dwconv dx", dw_loss, &c, c.x, dx, nx);
+    fd_check("dwconv dw", dw_loss, &c, c.w, dw, nw);
+    free(c.x), free(c.w), free(c.R), free(c.y), free(dx), free(dw);
+}
+
+START_TEST(depthwise_conv_s1_gradients_match_finite_differences) { dwconv_fd(2, 3, 5, 6, 3, 1); }
+END_TEST
+START_TEST(depthwise_conv_s2_gradients_match_finite_differences) { dwconv_fd(2, 4, 7, 6, 3, 2); }
+END_TEST
+
+typedef struct {
+    int sigmoid;
+    size_t n;
+    double *x, *R, *y;
+} act_ctx;
+
+static double act_loss(void *v)
+{
+    act_ctx *c = v;
+    if (c->sigmoid) rk_sigmoid_forward_f64(c->y, c->x, c->n);
+    else rk_swish_forward_f64(c->y, c->x, c->n);
+    return dot(c->y, c->R, c->n);
+}
+
+/* Smooth everywhere: any inputs will do, spread over the curved part (|x| up to ~6). */
+static void act_fd(int sigmoid, const char *what)
+{
+    act_ctx c = {sigmoid, 40, rnd(40, 1, 3), rnd(40, 2, 1), calloc(40, sizeof(double))};
+    double *dx = calloc(c.n, sizeof(double));
+    act_loss(&c);
+    if (sigmoid) rk_sigmoid_backward_f64(dx, c.R, c.y, c.n);
+    else rk_swish_backward_f64(dx, c.R, c.x, c.n);
+    fd_check(what, act_loss, &c, c.x, dx, c.n);
+    free(c.x), free(c.R), free(c.y), free(dx);
+}
+
+START_TEST(swish_gradient_matches_finite_differences) { act_fd(0, "swish dx"); }
+END_TEST
+START_TEST(sigmoid_gradient_matches_finite_differences) { act_fd(1, "sigmoid dx"); }
+END_TEST
+
+typedef struct {
+    int N, C, HW;
+    double *x, *s, *R, *y;
+} chs_ctx;
+
+static double chs_loss(void *v)
+{
+    chs_ctx *c = v;
+    rk_chscale_forward_f64(c->y, c->x, c->s, c->N, c->C, c->HW);
+    return dot(c->y, c->R, (size_t)c->N * c->C * c->HW);
+}
+
+START_TEST(channel_scale_gradients_match_finite_differences)
+{
+    chs_ctx c = {2, 3, 5, rnd(30, 1, 1), rnd(6, 2, 1), rnd(30, 3, 1), calloc(30, sizeof(double))};
+    double *dx = calloc(30, sizeof(double)), *ds = calloc(6, sizeof(double));
+    rk_chscale_backward_f64(dx, ds, c.R, c.x, c.s, c.N, c.C, c.HW);
+    fd_check("scale dx", chs_loss, &c, c.x, dx, 30);
+    fd_check("scale ds", chs_loss, &c, c.s, ds, 6);
+    free(c.x), free(c.s), free(c.R), free(c.y), free(dx), free(ds);
+}
+END_TEST
+
 /* ---- losses: the loss itself is the scalar ---- */
 typedef struct {
     int kind; /* 0 xent, 1 focal, 2 l1, 3 nt-xent (N rows of K dims, aux[0] = tau) */
@@ -353,6 +440,11 @@ Suite *suite_layers(void)
     tcase_add_test(tc, upsample2_gradient_matches_finite_differences);
     tcase_add_test(tc, add_gradients_match_finite_differences);
     tcase_add_test(tc, linear_gradients_match_finite_differences);
+    tcase_add_test(tc, depthwise_conv_s1_gradients_match_finite_differences);
+    tcase_add_test(tc, depthwise_conv_s2_gradients_match_finite_differences);
+    tcase_add_test(tc, swish_gradient_matches_finite_differences);
+    tcase_add_test(tc, sigmoid_gradient_matches_finite_differences);
+    tcase_add_test(tc, channel_scale_gradients_match_finite_differences);
     tcase_add_test(tc, softmax_xent_gradient_matches_finite_differences);
     tcase_add_test(tc, focal_loss_gradient_matches_finite_differences);
     tcase_add_test(tc, masked_l1_gradient_matches_finite_differences);

@@ -80,6 +80,29 @@ void rk_linear_forward(float *out /* (N, OUT) */, const float *in /* (N, IN) */,
 void rk_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                         const float *w, int N, int IN, int OUT);
 
+/* Depthwise convolution: groups = C, one k x k filter per channel (w (C, 1, k, k)), no
+ * bias, symmetric zero padding p; OH as rk_conv2d. */
+void rk_dwconv2d_forward(float *out /* (N, C, OH, OW) */, const float *in /* (N, C, H, W) */,
+                         const float *w /* (C, 1, k, k) */, int N, int C, int H, int W, int k,
+                         int s, int p);
+void rk_dwconv2d_backward(float *din /* or NULL: accumulated */, float *dw /* accumulated */,
+                          const float *dout, const float *in, const float *w, int N, int C,
+                          int H, int W, int k, int s, int p);
+
+/* swish(x) = x * sigmoid(x) (SiLU). Backward reads the forward INPUT. */
+void rk_swish_forward(float *out, const float *in, size_t n);
+void rk_swish_backward(float *din, const float *dout, const float *in, size_t n);
+/* Backward reads the forward OUTPUT. */
+void rk_sigmoid_forward(float *out, const float *in, size_t n);
+void rk_sigmoid_backward(float *din, const float *dout, const float *out, size_t n);
+
+/* Channel scale, squeeze-and-excitation's excite: out[n,c,i] = in[n,c,i] * s[n,c]. */
+void rk_chscale_forward(float *out /* (N, C, HW) */, const float *in /* (N, C, HW) */,
+                        const float *s /* (N, C) */, int N, int C, int HW);
+void rk_chscale_backward(float *din /* or NULL */, float *ds /* (N, C) or NULL */,
+                         const float *dout, const float *in, const float *s, int N, int C,
+                         int HW);
+
 /* ---- losses: return the loss and write (not accumulate) dlogits/dpred ---- */
 
 /* Mean over the batch of -log softmax(logits)[label]. */
@@ -135,6 +158,12 @@ int rk_net_gap(rk_net *net, int x);
 int rk_net_upsample2(rk_net *net, int x);
 int rk_net_add(rk_net *net, int a, int b);
 int rk_net_linear(rk_net *net, int x, const char *name, int out);
+/* The MBConv family's ops. dwconv: depthwise k x k (padding k/2, no bias; weight
+ * "name.weight" (C, 1, k, k)). scale: a (N, C, H, W) times s (N, C, 1, 1) per channel. */
+int rk_net_dwconv(rk_net *net, int x, const char *name, int k, int stride);
+int rk_net_swish(rk_net *net, int x);
+int rk_net_sigmoid(rk_net *net, int x);
+int rk_net_scale(rk_net *net, int x, int s);
 
 /* Allocates the parameter arena. The last value added is the output. */
 int rk_net_finalize(rk_net *net, rk_err *err);

@@ -8,6 +8,25 @@
 #include "rethink/data.h"
 #include "rethink/engine.h"
 
+/* Backbone families (model.family). Both give stages 1..4 at strides 2, 4, 8, 16 with
+ * width * 2^(s-1) channels, so the neck and heads read either unchanged. */
+typedef enum {
+    RK_FAMILY_PLAIN = 0, /* DESIGN.md's reference: depth x (conv3x3 + BN + ReLU) per stage */
+    RK_FAMILY_MBCONV = 1 /* EfficientNet-style: MBConv blocks (expand 1x1, depthwise 3x3,
+                            squeeze-and-excitation, project 1x1; swish; residuals) */
+} rk_family;
+#define RK_MBCONV_EXPAND 4
+
+/* Necks (model.neck): how stage 4's features reach the head stride. Both output
+ * (hc, in/stride, in/stride), hc = the head stride's stage width, which the heads read. */
+typedef enum {
+    RK_NECK_TOPDOWN = 0, /* DESIGN.md's: from stage 4, per level conv1x1 + BN + ReLU to the
+                            shallower stage's width, upsample x2, add that stage */
+    RK_NECK_FPN = 1      /* FPN (Lin et al. 2017): a lateral conv1x1 + BN + ReLU to hc on every
+                            stage from 4 down to the head stride, top-down upsample-and-add,
+                            then a 3x3 output conv + BN + ReLU */
+} rk_neck; /* MBConv expansion ratio (EfficientNet uses 6; 4 at this scale) */
+
 typedef struct rk_refnet_cfg {
     int width;       /* stage-1 channels; stages double it (default 16) */
     int depth;       /* 3x3 convs per stage (default 2) */
@@ -15,7 +34,16 @@ typedef struct rk_refnet_cfg {
     int in_channels; /* default 3 */
     int head_stride; /* 4, 8 (default) or 16 */
     int num_classes; /* detector heatmaps / classifier outputs (default 10) */
+    int family;      /* rk_family (default RK_FAMILY_PLAIN) */
+    int neck;        /* rk_neck (default RK_NECK_TOPDOWN) */
 } rk_refnet_cfg;
+
+/* "plain" / "mbconv" (NULL for an unknown family) and back (-1 for an unknown name). */
+const char *rk_family_name(int family);
+int rk_family_parse(const char *name);
+/* "topdown" / "fpn" and back, as the families. */
+const char *rk_neck_name(int neck);
+int rk_neck_parse(const char *name);
 
 /* The defaults above. */
 rk_refnet_cfg rk_refnet_default(void);

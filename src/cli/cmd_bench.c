@@ -31,6 +31,11 @@ static const char *USAGE =
     "\n"
     "rethink bench <benchmark> --help describes its options.\n";
 
+/* indexed by rk_family */
+static const char *const FAMILIES[] = {"plain", "mbconv", NULL};
+/* indexed by rk_neck */
+static const char *const NECKS[] = {"topdown", "fpn", NULL};
+
 /* indexed by rk_backend */
 static const char *const BACKENDS[] = {"ref", "dnnl", "dnnl-bf16", NULL};
 
@@ -42,7 +47,7 @@ static const char *const BACKENDS[] = {"ref", "dnnl", "dnnl-bf16", NULL};
 static int bench_train(int argc, char **argv)
 {
     int threads = 2, batch = 32, size = 64, steps = 100, warmup = 10, json = 0, code;
-    int backend = RK_BACKEND_DNNL;
+    int backend = RK_BACKEND_DNNL, family = RK_FAMILY_PLAIN, neck = RK_NECK_TOPDOWN;
     const cli_opt opts[] = {
         OPT_THREADS(&threads),
         {.name = "batch", .kind = CLI_INT, .dst = &batch, .arg = "B", .lo = 1, .hi = 4096,
@@ -56,27 +61,38 @@ static int bench_train(int argc, char **argv)
         {.name = "backend", .kind = CLI_CHOICE, .dst = &backend, .arg = "B", .choices = BACKENDS,
          .help = "dnnl (default), dnnl-bf16 (bf16 activations and weight copies, f32\n"
                  "master weights; needs AVX512-BF16 or AMX) or ref (im2col + OpenBLAS)"},
+        {.name = "family", .kind = CLI_CHOICE, .dst = &family, .arg = "F", .choices = FAMILIES,
+         .help = "backbone family (model.family): plain (default, DESIGN.md's reference)\n"
+                 "or mbconv (EfficientNet-style MBConv blocks)"},
+        {.name = "neck", .kind = CLI_CHOICE, .dst = &neck, .arg = "N", .choices = NECKS,
+         .help = "neck (model.neck): topdown (default) or fpn"},
         OPT_JSON(&json,
                  "last line of stdout: one JSON object with img_per_s, threads, batch, size"),
         {0}};
     if (cli_parse(&(cli_cmd){"bench train", HELP, opts}, argc, argv, &code)) return code;
     rk_refnet_cfg cfg = rk_refnet_default();
     cfg.in_size = size;
+    cfg.family = family;
+    cfg.neck = neck;
     rk_err err = {0};
     rk_train_bench b;
     if (rk_refnet_bench(&cfg, batch, (rk_backend)backend, threads, warmup, steps, &b, &err)) {
         fprintf(stderr, "rethink bench train: %s\n", err.msg);
         return 1;
     }
-    printf("rethink %s (%s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
+    printf("rethink %s (%s, %s neck, %s): %.0f img/s (%d threads, batch %d, %dx%d), ~%.1f GFLOP/s, "
            "final loss %.4f\n",
-           RK_VERSION, BACKENDS[backend], b.img_per_s, threads, batch, size, size, b.gflop_per_s,
+           RK_VERSION, FAMILIES[family], NECKS[neck], BACKENDS[backend], b.img_per_s, threads, batch, size, size, b.gflop_per_s,
            b.final_loss);
     if (json)
-        printf("{\"impl\": \"rethink\", \"backend\": \"%s\", \"img_per_s\": %.1f, \"threads\": %d, "
+        printf("{\"impl\": \"rethink\", \"family\": \"%s\", \"neck\": \"%s\", "
+               "\"backend\": \"%s\", "
+               "\"img_per_s\": %.1f, \"threads\": %d, "
                "\"batch\": %d, \"size\": %d, \"steps\": %d, \"seconds\": %.3f, "
                "\"cpu_seconds\": %.3f, \"gflop_per_s\": %.2f, \"final_loss\": %.6f}\n",
-               BACKENDS[backend], b.img_per_s, threads, batch, size, steps, b.seconds,
+               FAMILIES[family], NECKS[neck], BACKENDS[backend], b.img_per_s, threads, batch,
+               size, steps,
+               b.seconds,
                b.cpu_seconds, b.gflop_per_s, b.final_loss);
     return 0;
 }

@@ -40,4 +40,16 @@ double rk_focal_loss_f64(double *dlogits, const double *logits, const double *gt
 double rk_masked_l1_f64(double *dpred, const double *pred, const double *target,
                         const double *mask, size_t n);
 double rk_nt_xent_f64(double *dz, const double *z, int M, int D, double tau);
+void rk_dwconv2d_forward_f64(double *out, const double *in, const double *w, int N, int C,
+                             int H, int W, int k, int s, int p);
+void rk_dwconv2d_backward_f64(double *din, double *dw, const double *dout, const double *in,
+                              const double *w, int N, int C, int H, int W, int k, int s, int p);
+void rk_swish_forward_f64(double *out, const double *in, size_t n);
+void rk_swish_backward_f64(double *din, const double *dout, const double *in, size_t n);
+void rk_sigmoid_forward_f64(double *out, const double *in, size_t n);
+void rk_sigmoid_backward_f64(double *din, const double *dout, const double *out, size_t n);
+void rk_chscale_forward_f64(double *out, const double *in, const double *s, int N, int C,
+                            int HW);
+void rk_chscale_backward_f64(double *din, double *ds, const double *dout, const double *in,
+                             const double *s, int N, int C, int HW);
 #endif

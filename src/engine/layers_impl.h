@@ -394,3 +394,97 @@ done:
     free(u), free(nrm), free(p), free(du);
     return (T)loss;
 }
+
+/* Depthwise convolution (groups = C, one k x k filter per channel, no bias): the MBConv
+ * family's spatial op. Direct loops: the reference, not the fast path. */
+void FN(rk_dwconv2d_forward)(T *out, const T *in, const T *w, int N, int C, int H, int W,
+                             int k, int s, int p)
+{
+    int OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        const T *x = in + nc * H * W, *f = w + (nc % C) * k * k;
+        T *y = out + nc * OH * OW;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                T acc = 0;
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * s - p + ky;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * s - p + kx;
+                        if (ix >= 0 && ix < W) acc += f[ky * k + kx] * x[iy * W + ix];
+                    }
+                }
+                y[oy * OW + ox] = acc;
+            }
+    }
+}
+
+void FN(rk_dwconv2d_backward)(T *din, T *dw, const T *dout, const T *in, const T *w, int N,
+                              int C, int H, int W, int k, int s, int p)
+{
+    int OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        const T *x = in + nc * H * W, *f = w + (nc % C) * k * k, *dy = dout + nc * OH * OW;
+        T *df = dw + (nc % C) * k * k, *dx = din ? din + nc * H * W : NULL;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                T g = dy[oy * OW + ox];
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * s - p + ky;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * s - p + kx;
+                        if (ix < 0 || ix >= W) continue;
+                        df[ky * k + kx] += g * x[iy * W + ix];
+                        if (dx) dx[iy * W + ix] += g * f[ky * k + kx];
+                    }
+                }
+            }
+    }
+}
+
+/* swish(x) = x * sigmoid(x) (SiLU); backward needs the input. */
+void FN(rk_swish_forward)(T *out, const T *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = in[i] / (1 + MATH(exp)(-in[i]));
+}
+
+void FN(rk_swish_backward)(T *din, const T *dout, const T *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        T sg = 1 / (1 + MATH(exp)(-in[i]));
+        din[i] += dout[i] * sg * (1 + in[i] * (1 - sg));
+    }
+}
+
+/* sigmoid; backward uses the forward OUTPUT, so in-place forward is allowed. */
+void FN(rk_sigmoid_forward)(T *out, const T *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = 1 / (1 + MATH(exp)(-in[i]));
+}
+
+void FN(rk_sigmoid_backward)(T *din, const T *dout, const T *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) din[i] += dout[i] * out[i] * (1 - out[i]);
+}
+
+/* Channel scale (squeeze-and-excitation's excite): out[n,c,:] = in[n,c,:] * s[n,c]. */
+void FN(rk_chscale_forward)(T *out, const T *in, const T *s, int N, int C, int HW)
+{
+    for (size_t nc = 0; nc < (size_t)N * C; nc++)
+        for (int i = 0; i < HW; i++) out[nc * HW + i] = in[nc * HW + i] * s[nc];
+}
+
+void FN(rk_chscale_backward)(T *din, T *ds, const T *dout, const T *in, const T *s, int N,
+                             int C, int HW)
+{
+    for (size_t nc = 0; nc < (size_t)N * C; nc++) {
+        double acc = 0;
+        for (int i = 0; i < HW; i++) {
+            acc += (double)dout[nc * HW + i] * in[nc * HW + i];
+            if (din) din[nc * HW + i] += dout[nc * HW + i] * s[nc];
+        }
+        if (ds) ds[nc] += (T)acc;
+    }
+}

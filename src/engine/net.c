@@ -181,6 +181,41 @@ int rk_net_linear(rk_net *net, int x, const char *name, int out)
     return net->nops++;
 }
 
+int rk_net_dwconv(rk_net *net, int x, const char *name, int k, int stride)
+{
+    rk_op *o = new_op(net, OP_DWCONV, x, -1);
+    if (!o) return -1;
+    if (k <= 0 || stride <= 0) return fail(net, "bad depthwise conv geometry");
+    o->k = k, o->s = stride, o->p = k / 2;
+    o->h = pooled(o->h, k, stride, o->p);
+    o->w = pooled(o->w, k, stride, o->p);
+    if (o->h <= 0 || o->w <= 0) return fail(net, "depthwise conv output would be empty");
+    int ws[4] = {o->c, 1, k, k};
+    o->pw = add_tensor(net, name, "weight", 4, ws, 1, 1);
+    return net->nops++;
+}
+
+int rk_net_swish(rk_net *net, int x)
+{
+    return new_op(net, OP_SWISH, x, -1) ? net->nops++ : -1;
+}
+
+int rk_net_sigmoid(rk_net *net, int x)
+{
+    return new_op(net, OP_SIGMOID, x, -1) ? net->nops++ : -1;
+}
+
+int rk_net_scale(rk_net *net, int x, int s)
+{
+    if (x == s) return fail(net, "scale: a value scaled by itself is not an op here");
+    rk_op *o = new_op(net, OP_SCALE, x, s);
+    if (!o) return -1;
+    const rk_op *S = &net->ops[s];
+    if (S->c != o->c || S->h != 1 || S->w != 1)
+        return fail(net, "scale: the scale must be (C, 1, 1) with the input's C");
+    return net->nops++;
+}
+
 int rk_net_finalize(rk_net *net, rk_err *err)
 {
     if (net->build_error) return rk_errf(err, RK_EINVAL, "net: %s", net->build_msg);
@@ -399,6 +434,14 @@ static const float *forward_ref(rk_net *net, const float *input, int train)
         case OP_LINEAR:
             rk_linear_forward(y, a, P(net, o->pw), P(net, o->pb), N, x->c, o->c);
             break;
+        case OP_DWCONV:
+            rk_dwconv2d_forward(y, a, P(net, o->pw), N, x->c, x->h, x->w, o->k, o->s, o->p);
+            break;
+        case OP_SWISH: rk_swish_forward(y, a, n); break;
+        case OP_SIGMOID: rk_sigmoid_forward(y, a, n); break;
+        case OP_SCALE:
+            rk_chscale_forward(y, a, net->val[o->in[1]], N, o->c, o->h * o->w);
+            break;
         case OP_INPUT: break;
         }
     }
@@ -454,6 +497,21 @@ static void backward_ref(rk_net *net, const float *dout)
             rk_linear_backward(da, G(net, o->pw), G(net, o->pb), dy, a, P(net, o->pw), N, x->c,
                                o->c);
             break;
+        case OP_DWCONV:
+            rk_dwconv2d_backward(da, G(net, o->pw), dy, a, P(net, o->pw), N, x->c, x->h, x->w,
+                                 o->k, o->s, o->p);
+            break;
+        case OP_SWISH:
+            if (da) rk_swish_backward(da, dy, a, n);
+            break;
+        case OP_SIGMOID:
+            if (da) rk_sigmoid_backward(da, dy, y, n);
+            break;
+        case OP_SCALE: {
+            float *ds = o->in[1] == 0 ? NULL : net->dval[o->in[1]];
+            rk_chscale_backward(da, ds, dy, a, net->val[o->in[1]], N, o->c, o->h * o->w);
+            break;
+        }
         case OP_INPUT: break;
         }
     }

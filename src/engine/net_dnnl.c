@@ -8,6 +8,10 @@
  * weights are reordered to the primitive's layout each forward, and weight gradients are
  * reordered back with a sum post-op, which is how backward ACCUMULATES into the arena.
  *
+ * The MBConv ops: depthwise conv is a grouped convolution (G = C); swish and sigmoid are
+ * eltwise primitives; the channel scale is a broadcasting binary mul, its ds a mul plus a
+ * sum reduction over H, W.
+ *
  * Fusions: conv+ReLU (eltwise post-op; backward masks with the saved output), BN+ReLU
  * (fuse_norm_relu with a workspace).
  *
@@ -44,6 +48,8 @@ typedef struct dop {
     int acc[2];                      /* input slot i accumulates (not the first writer) */
     dnnl_primitive_t acc_reorder[2]; /* scratch -> input diff, with sum */
     dnnl_primitive_t add_bwd[2];     /* ADD: dout -> input diff (copy or sum) */
+    dnnl_primitive_t mul_bwd, reduce; /* SCALE: dy * x -> prod, sum over H, W -> ds */
+    dnnl_memory_t prod;
 } dop;
 
 struct rk_dnnl_plan {
@@ -223,8 +229,8 @@ static int make_reorder(rk_dnnl_plan *pl, const dnnl_memory_desc_t *src,
 
 static void md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims)
 {
-    static const dnnl_format_tag_t tags[5] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc,
-                                              dnnl_abcd};
+    static const dnnl_format_tag_t tags[6] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc,
+                                              dnnl_abcd, dnnl_abcde};
     dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tags[ndims]);
 }
 
@@ -292,18 +298,21 @@ static int plan_conv(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
     dop *d = &pl->o[v];
     dval *x = &pl->v[o->in[0]], *y = &pl->v[v];
     int N = net->N, ic = net->ops[o->in[0]].c, rc;
+    /* depthwise: grouped weights (G = C, 1, 1, k, k), the same floats as (C, 1, k, k) */
+    int dw = o->kind == OP_DWCONV, wn = dw ? 5 : 4;
     dnnl_dims_t wd = {o->c, ic, o->k, o->k}, yd = {N, o->c, o->h, o->w}, bd = {o->c};
+    if (dw) wd[1] = 1, wd[2] = 1, wd[3] = o->k, wd[4] = o->k;
     dnnl_dims_t st = {o->s, o->s}, pad = {o->p, o->p};
     /* Right padding so that the output size matches floor division exactly. */
     const rk_op *xi = &net->ops[o->in[0]];
     dnnl_dims_t padr = {(o->h - 1) * o->s + o->k - xi->h - o->p,
                         (o->w - 1) * o->s + o->k - xi->w - o->p};
     dnnl_memory_desc_t wany, dwany, yany, bmd, wplain;
-    md_any(&wany, 4, wd, pl->dt);
-    md_any(&dwany, 4, wd, dnnl_f32);
+    md_any(&wany, wn, wd, pl->dt);
+    md_any(&dwany, wn, wd, dnnl_f32);
     md_any(&yany, 4, yd, pl->dt);
     md_plain(&bmd, 1, bd);
-    md_plain(&wplain, 4, wd);
+    md_plain(&wplain, wn, wd);
     const dnnl_memory_desc_t *bp = o->pb >= 0 ? &bmd : NULL;
 
     dnnl_convolution_desc_t cd;
@@ -416,6 +425,55 @@ static int plan_simple(rk_net *net, rk_dnnl_plan *pl, int v, rk_err *err)
         CKO(dnnl_eltwise_backward_desc_init(&bd, dnnl_eltwise_relu_use_dst_for_bwd, &y->md,
                                            &y->md, 0, 0));
         rc = make_prim(pl, &bd, NULL, fpd, &d->bwd_data, NULL, err);
+        break;
+    }
+    case OP_SWISH:
+    case OP_SIGMOID: {
+        /* swish's backward reads the input, sigmoid's the output */
+        dnnl_alg_kind_t alg =
+            o->kind == OP_SWISH ? dnnl_eltwise_swish : dnnl_eltwise_logistic_use_dst_for_bwd;
+        dnnl_eltwise_desc_t ed, bd;
+        CK(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_training, alg, &x->md, 1.0f, 0));
+        if ((rc = make_prim(pl, &ed, NULL, NULL, &d->fwd, &fpd, err))) return rc;
+        y->md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+        CKO(dnnl_eltwise_backward_desc_init(&bd, alg, &y->md,
+                                           o->kind == OP_SWISH ? &x->md : &y->md, 1.0f, 0));
+        rc = make_prim(pl, &bd, NULL, fpd, &d->bwd_data, NULL, err);
+        break;
+    }
+    case OP_SCALE: {
+        /* forward (and dx = dy * s): binary mul broadcasting s over H, W; ds = sum over H, W
+         * of dy * x: a mul into a buffer of x's layout, then a sum reduction */
+        const dnnl_memory_desc_t *smd = &pl->v[o->in[1]].md;
+        dnnl_binary_desc_t bd, md;
+        CK(dnnl_binary_desc_init(&bd, dnnl_binary_mul, &x->md, smd, &x->md));
+        if ((rc = make_prim(pl, &bd, NULL, NULL, &d->fwd, &fpd, err))) return rc;
+        y->md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+        if (o->in[1] == 0) break;
+        CKO(dnnl_binary_desc_init(&md, dnnl_binary_mul, &y->md, &x->md, &x->md));
+        if ((rc = make_prim(pl, &md, NULL, NULL, &d->mul_bwd, NULL, err))) goto out;
+        if ((rc = alloc_mem(pl, &x->md, &d->prod, NULL, err))) goto out;
+        /* The sum as a global average pool times H*W (an eltwise post-op): oneDNN 2.6's
+         * reduction primitive has only its reference kernel on blocked layouts, ~40x
+         * slower than the pool here (DNNL_VERBOSE, one MBConv detector step). */
+        dnnl_dims_t st = {xi->h, xi->w}, ker = {xi->h, xi->w}, zero = {0, 0};
+        dnnl_pooling_desc_t rd;
+        CKO(dnnl_pooling_forward_desc_init(&rd, dnnl_forward_inference,
+                                          dnnl_pooling_avg_exclude_padding, &x->md, smd, st, ker,
+                                          zero, zero));
+        dnnl_primitive_attr_t attr = NULL;
+        dnnl_post_ops_t po = NULL;
+        dnnl_status_t pst = dnnl_primitive_attr_create(&attr);
+        if (pst == dnnl_success) pst = dnnl_post_ops_create(&po);
+        if (pst == dnnl_success)
+            pst = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear,
+                                               (float)(xi->h * xi->w), 0.0f);
+        if (pst == dnnl_success) pst = dnnl_primitive_attr_set_post_ops(attr, po);
+        if (po) dnnl_post_ops_destroy(po);
+        if (pst == dnnl_success) rc = make_prim(pl, &rd, attr, NULL, &d->reduce, NULL, err);
+        else rc = rk_errf(err, RK_EDNNL, "oneDNN: scale's post-op failed (status %d) at op %d",
+                          (int)pst, cur_op);
+        if (attr) dnnl_primitive_attr_destroy(attr);
         break;
     }
     case OP_MAXPOOL:
@@ -549,7 +607,8 @@ int rk_dnnl_plan_create(rk_net *net, rk_err *err)
     for (int v = 1; v < nv; v++) {
         cur_op = v;
         switch (net->ops[v].kind) {
-        case OP_CONV: rc = plan_conv(net, pl, v, err); break;
+        case OP_CONV:
+        case OP_DWCONV: rc = plan_conv(net, pl, v, err); break;
         case OP_BN: rc = plan_bn(net, pl, v, err); break;
         case OP_LINEAR: rc = plan_linear(net, pl, v, err); break;
         default: rc = plan_simple(net, pl, v, err); break;
@@ -665,6 +724,7 @@ const float *rk_dnnl_forward(rk_net *net, const float *input, int train)
         dval *x = &pl->v[o->in[0]], *y = &pl->v[v];
         switch (o->kind) {
         case OP_CONV:
+        case OP_DWCONV:
         case OP_LINEAR:
             if (d->w_to_fwd) reorder(pl, d->w_to_fwd, d->w_plain, d->w_fwd);
             arg(&A, DNNL_ARG_SRC, x->m);
@@ -694,6 +754,7 @@ const float *rk_dnnl_forward(rk_net *net, const float *input, int train)
             }
             break;
         case OP_ADD:
+        case OP_SCALE:
             arg(&A, DNNL_ARG_SRC_0, x->m);
             arg(&A, DNNL_ARG_SRC_1, pl->v[o->in[1]].m);
             arg(&A, DNNL_ARG_DST, y->m);
@@ -742,6 +803,7 @@ int rk_dnnl_backward(rk_net *net, const float *dout)
         dnnl_memory_t dx = a == 0 ? NULL : (d->acc[0] ? x->dm_scratch : x->dm);
         switch (o->kind) {
         case OP_CONV:
+        case OP_DWCONV:
         case OP_LINEAR:
             if (d->relu_bwd) { /* mask in place with the saved output */
                 arg(&A, DNNL_ARG_DST, y->m);
@@ -785,7 +847,34 @@ int rk_dnnl_backward(rk_net *net, const float *dout)
                 if (d->add_bwd[i]) reorder(pl, d->add_bwd[i], y->dm, pl->v[o->in[i]].dm);
             dx = NULL; /* accumulation done by the reorders */
             break;
+        case OP_SWISH:
+            if (!dx) break;
+            arg(&A, DNNL_ARG_SRC, x->m);
+            arg(&A, DNNL_ARG_DIFF_DST, y->dm);
+            arg(&A, DNNL_ARG_DIFF_SRC, dx);
+            run(pl, d->bwd_data, &A);
+            break;
+        case OP_SCALE: {
+            dval *sv = &pl->v[o->in[1]];
+            if (d->reduce) { /* ds first: the shared scratch is free again afterwards */
+                arg(&A, DNNL_ARG_SRC_0, y->dm);
+                arg(&A, DNNL_ARG_SRC_1, x->m);
+                arg(&A, DNNL_ARG_DST, d->prod);
+                run(pl, d->mul_bwd, &A);
+                arg(&A, DNNL_ARG_SRC, d->prod);
+                arg(&A, DNNL_ARG_DST, d->acc[1] ? sv->dm_scratch : sv->dm);
+                run(pl, d->reduce, &A);
+                if (d->acc[1]) reorder(pl, d->acc_reorder[1], sv->dm_scratch, sv->dm);
+            }
+            if (!dx) break;
+            arg(&A, DNNL_ARG_SRC_0, y->dm);
+            arg(&A, DNNL_ARG_SRC_1, sv->m);
+            arg(&A, DNNL_ARG_DST, dx);
+            run(pl, d->fwd, &A);
+            break;
+        }
         case OP_RELU:
+        case OP_SIGMOID:
             if (!dx) break;
             arg(&A, DNNL_ARG_DST, y->m);
             arg(&A, DNNL_ARG_DIFF_DST, y->dm);

@@ -15,8 +15,9 @@
 
 #include "rethink/engine.h"
 
-#define RK_MAX_OPS 128
-#define RK_MAX_TENSORS 256
+/* MBConv blocks are ~15 ops and ~19 tensors each: room for 4 stages x depth 8. */
+#define RK_MAX_OPS 768
+#define RK_MAX_TENSORS 1024
 
 typedef enum {
     OP_INPUT,
@@ -27,7 +28,11 @@ typedef enum {
     OP_GAP,
     OP_UPSAMPLE2,
     OP_ADD,
-    OP_LINEAR
+    OP_LINEAR,
+    OP_DWCONV,  /* depthwise conv: groups = channels */
+    OP_SWISH,
+    OP_SIGMOID,
+    OP_SCALE    /* in[0] (N, C, H, W) times in[1] (N, C, 1, 1) */
 } rk_op_kind;
 
 typedef struct rk_op {

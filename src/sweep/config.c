@@ -21,7 +21,7 @@
  * T_CMD: a command line (trainer.command), kept as written; empty means none (the built-in
  * engine), also as a value of its axis, whose values are ';'-separated as T_PATH's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB, T_FPRINT, T_UNLAB, T_CMD } ktype;
+               T_SRCLAB, T_FPRINT, T_UNLAB, T_CMD, T_FAMILY, T_NECK } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -72,6 +72,8 @@ static const kspec SCHEMA[] = {
     {"model.width", T_INT, 1, 1024, "16", A_ALL, "stage-1 channels"},
     {"model.depth", T_INT, 1, 8, "2", A_ALL, "convs per stage"},
     {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
+    {"model.family", T_FAMILY, 0, 0, "plain", A_ALL | A_IF_SET, "backbone family: plain (DESIGN.md's reference: conv3x3 + BN + ReLU, model.depth per stage) or mbconv (EfficientNet-style: a conv3x3 stem, then MBConv blocks: expand 1x1, depthwise 3x3, squeeze-and-excitation, project 1x1, swish, residuals; model.depth blocks per stage, the stem counting as one of stage 1's). Same stage strides and widths, so the neck and head are the same"},
+    {"model.neck", T_NECK, 0, 0, "topdown", A_ALL | A_IF_SET, "how stage 4's features reach the head stride: topdown (DESIGN.md's: per level conv1x1 + BN + ReLU to the shallower stage's width, upsample, add that stage) or fpn (lateral conv1x1 + BN + ReLU to the head's width on every stage from 4 down to the head stride, top-down upsample-and-add, conv3x3 + BN + ReLU). The detector's only: pre-trained backbones are shared across necks"},
     {"train.epochs", T_INT, 1, 100000, "30", A_ALL, "epochs over the labelled subset"},
     {"train.steps", T_INT, 0, 100000000, "0", A_ALL, "optimizer steps per trial; 0: use train.epochs"},
     {"train.batch", T_INT, 1, 1024, "32", A_ALL, "labelled images per step"},
@@ -362,6 +364,14 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_SRCLAB:
         if (strcmp(s, "all") && strcmp(s, "other"))
             return rk_errf(err, RK_EINVAL, "%s: expected all or other, got '%s'", w, s);
+        break;
+    case T_FAMILY:
+        if (rk_family_parse(s) < 0)
+            return rk_errf(err, RK_EINVAL, "%s: expected plain or mbconv, got '%s'", w, s);
+        break;
+    case T_NECK:
+        if (rk_neck_parse(s) < 0)
+            return rk_errf(err, RK_EINVAL, "%s: expected topdown or fpn, got '%s'", w, s);
         break;
     case T_STR:
     case T_PATH:
@@ -1205,6 +1215,8 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->det.model.width = (int)num(c, "model.width");
     t->det.model.depth = (int)num(c, "model.depth");
     t->det.model.head_stride = (int)num(c, "model.head_stride");
+    t->det.model.family = rk_family_parse(val(c, "model.family"));
+    t->det.model.neck = rk_neck_parse(val(c, "model.neck"));
     t->det.model.in_size = d->size;
     t->det.w_size = num(c, "train.w_size"), t->det.w_off = num(c, "train.w_off");
     t->det.topk = (int)num(c, "train.topk");
@@ -1297,6 +1309,9 @@ static const char *const SIMCLR_KEYS[] = {
     "simclr.proj_dim",    "simclr.aug",        "train.momentum",    "train.warmup_init",
     "train.decay_all",    "train.clip",        "trial.seed",
 };
+/* Backbone keys added after backbones were recorded: in the stage's key only when not at
+ * their default, so every backbone recorded before them keeps its key (and is reused). */
+static const char *const BACKBONE_KEYS_IF_SET[] = {"model.family"};
 /* Settings a stage needs that change none of its results (never in its key): its threads,
  * and the folder its artifact goes to. */
 static const char *const RUNTIME_KEYS[] = {"study.threads", "study.artifacts"};
@@ -1343,6 +1358,11 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
         if (!rc && has_content(c)) rc = stage_put(out, c, "data.content", err);
         for (size_t i = 0; stage == RK_STAGE_BACKBONE_STRONG && i < 1 && !rc; i++)
             rc = stage_put(out, c, STRONG_KEYS[i], err);
+        for (size_t i = 0; i < sizeof BACKBONE_KEYS_IF_SET / sizeof *BACKBONE_KEYS_IF_SET && !rc;
+             i++) {
+            const kspec *k = spec_of(BACKBONE_KEYS_IF_SET[i]);
+            if (strcmp(val(c, k->key), k->def)) rc = stage_put(out, c, k->key, err);
+        }
         if (!rc) rc = stage_policy(out, c, val(c, "pretrain.aug"), err);
     } else if (stage == RK_STAGE_BACKBONE_SIMCLR) {
         for (size_t i = 0; i < sizeof SIMCLR_KEYS / sizeof *SIMCLR_KEYS && !rc; i++)

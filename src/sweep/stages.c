@@ -445,6 +445,11 @@ int rk_trial_precision_auto(const rk_trial_work *w, int threads, const char *dir
                      "classes=%d;images=%d;threads=%d", rk_cpu_model(), m->width, m->depth,
                      m->in_size, m->in_channels, m->head_stride, m->num_classes, w->step_images,
                      threads);
+    /* another family or neck another shape (the defaults' keys stay what they were) */
+    if (m->family != RK_FAMILY_PLAIN && n > 0 && (size_t)n < sizeof text)
+        n += snprintf(text + n, sizeof text - (size_t)n, ";family=%s", rk_family_name(m->family));
+    if (m->neck != RK_NECK_TOPDOWN && n > 0 && (size_t)n < sizeof text)
+        n += snprintf(text + n, sizeof text - (size_t)n, ";neck=%s", rk_neck_name(m->neck));
     rk_sha256_hex(text, (size_t)n, key);
     snprintf(path, sizeof path, "%s/precision-%.16s.json", dir, key);
     snprintf(lpath, sizeof lpath, "%s.lock", path);

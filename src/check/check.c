@@ -212,7 +212,7 @@ static int check_sel(const rk_claim_spec *c, const rk_results *r, const rk_arm_s
 {
     int in_study = 0;
     for (size_t i = 0; i < r->n && !in_study; i++) in_study = !strcmp(r->t[i].arm, s->arm);
-    char list[256];
+    char list[600];
     list_strings(list, sizeof list, r->arms, r->narms);
     if (!in_study && !known_arm(s->arm)) {
         char arms[512];
@@ -256,7 +256,7 @@ static int check_data(const rk_claim_spec *c, const rk_results *r, gap *g, rk_er
     if (c->b.arm && (rc = check_sel(c, r, &c->b, c->line_b, "b", g, err))) return rc;
     for (size_t i = 0; i < c->narms; i++)
         if ((rc = check_sel(c, r, &c->arms[i], c->line_arm, "arm", g, err))) return rc;
-    char list[256];
+    char list[600];
     for (size_t i = 0; i < c->naugs && !g->missing; i++) {
         int have = 0;
         for (size_t j = 0; j < r->naugs && !have; j++) have = !strcmp(r->augs[j], c->augs[i]);

@@ -17,7 +17,7 @@
  * default), to the current directory when set on the command line; its one value may hold
  * commas, so its axis values are ';'-separated as T_PAIR's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB } ktype;
+               T_SRCLAB, T_TASK } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -63,6 +63,7 @@ static const kspec SCHEMA[] = {
     {"model.width", T_INT, 1, 1024, "16", A_ALL, "stage-1 channels"},
     {"model.depth", T_INT, 1, 8, "2", A_ALL, "convs per stage"},
     {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
+    {"model.task", T_TASK, 0, 0, "detect", A_ALL | A_IF_SET, "detect: boxes (CenterNet head, COCO AP); segment: semantic segmentation (the same backbone, neck and head with classes + 1 logits at the head's stride, per-pixel cross-entropy at input resolution, mIoU recorded as the primary stat); the pre-trained backbone is shared by both"},
     {"train.epochs", T_INT, 1, 100000, "30", A_ALL, "epochs over the labelled subset"},
     {"train.steps", T_INT, 0, 100000000, "0", A_ALL, "optimizer steps per trial; 0: use train.epochs"},
     {"train.batch", T_INT, 1, 1024, "32", A_ALL, "labelled images per step"},
@@ -320,6 +321,10 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_SRCLAB:
         if (strcmp(s, "all") && strcmp(s, "other"))
             return rk_errf(err, RK_EINVAL, "%s: expected all or other, got '%s'", w, s);
+        break;
+    case T_TASK:
+        if (strcmp(s, "detect") && strcmp(s, "segment"))
+            return rk_errf(err, RK_EINVAL, "%s: expected detect or segment, got '%s'", w, s);
         break;
     case T_STR:
     case T_PATH:
@@ -1114,6 +1119,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->det.model.depth = (int)num(c, "model.depth");
     t->det.model.head_stride = (int)num(c, "model.head_stride");
     t->det.model.in_size = d->size;
+    t->segment = !strcmp(val(c, "model.task"), "segment");
     t->det.w_size = num(c, "train.w_size"), t->det.w_off = num(c, "train.w_off");
     t->det.topk = (int)num(c, "train.topk");
     rk_schedule *s = &t->train;

@@ -17,38 +17,6 @@
 
 #include "arms_internal.h"
 
-/* boxes of each image (crowd dropped), for the ops that act on boxes (TranslateY_Only_BBoxes
- * moves box contents; its labels are then ignored there, rk_augment_labels) */
-typedef struct {
-    rk_box *boxes;
-    size_t *start; /* n + 1 */
-    size_t maxn;
-} seg_boxes;
-
-static int boxes_of(seg_boxes *sb, const rk_coco *c, rk_err *err)
-{
-    size_t n = c->nimages;
-    sb->start = calloc(n + 2, sizeof *sb->start);
-    sb->boxes = malloc((c->nanns + 1) * sizeof *sb->boxes);
-    if (!sb->start || !sb->boxes) return rk_errf(err, RK_ENOMEM, "segmentation: out of memory");
-    for (size_t i = 0; i < c->nanns; i++)
-        if (!c->anns[i].iscrowd) sb->start[rk_coco_image_index(c, c->anns[i].image_id) + 2]++;
-    sb->maxn = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (sb->start[i + 2] > sb->maxn) sb->maxn = sb->start[i + 2];
-        sb->start[i + 2] += sb->start[i + 1];
-    }
-    /* start[i + 1] is the fill cursor of image i; after the pass it is image i + 1's start */
-    for (size_t i = 0; i < c->nanns; i++) {
-        const rk_coco_ann *a = &c->anns[i];
-        if (a->iscrowd) continue;
-        size_t im = (size_t)rk_coco_image_index(c, a->image_id);
-        sb->boxes[sb->start[im + 1]++] =
-            (rk_box){a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3], 0, 1};
-    }
-    return RK_OK;
-}
-
 typedef struct {
     int S;
     float *x;       /* (N, 3, S, S) */
@@ -100,6 +68,43 @@ static int seg_fill(seg_batch *bt, int b, const rk_policy *pol, const rk_image *
     return RK_OK;
 }
 
+/* The segmenter's part of the shared loop (loop.c): slots augmented with their label maps,
+ * the per-pixel loss at input resolution. */
+typedef struct {
+    seg_batch bt;
+    const rk_policy *pol;
+    const rk_dataset *d;
+    const rk_image *labels;
+    const rk_seg_pseudo *pseudo;
+    rk_box_index sb; /* for the ops that move box contents (rk_augment_labels) */
+    uint64_t seed, pseed;
+    int K, OC, h, w;
+    float *scratch;
+} seg_task;
+
+static int seg_task_fill(void *ctx, int b, int pseudo, size_t i, long ep, rk_err *err)
+{
+    seg_task *t = ctx;
+    if (!pseudo)
+        return seg_fill(&t->bt, b, t->pol, &t->d->images[i], &t->labels[i],
+                        t->sb.boxes + t->sb.start[i], t->sb.start[i + 1] - t->sb.start[i],
+                        t->seed, ep, i, err);
+    return seg_fill(&t->bt, b, t->pol, &t->pseudo->images[i], &t->pseudo->labels[i], NULL, 0,
+                    t->pseed, ep, i, err);
+}
+
+static const float *seg_input(void *ctx) { return ((seg_task *)ctx)->bt.x; }
+
+static float seg_loss(void *ctx, float *dout, const float *out, int b0, int nb, float terms[3])
+{
+    seg_task *t = ctx;
+    size_t SS = (size_t)t->bt.S * t->bt.S;
+    float l = rk_segment_loss(dout, out, t->bt.y + (size_t)b0 * SS, nb, t->K, t->OC, t->h, t->w,
+                              t->bt.S, t->scratch);
+    terms[0] = l; /* the epoch stats' "focal" column: the one term */
+    return l;
+}
+
 int rk_segmenter_train(rk_net *net, const rk_refnet_cfg *model, const rk_dataset *d,
                        const rk_image *labels, const size_t *idx, size_t n,
                        const rk_policy *pol, const rk_seg_pseudo *pseudo,
@@ -116,122 +121,30 @@ int rk_segmenter_train(rk_net *net, const rk_refnet_cfg *model, const rk_dataset
     if ((size_t)model->num_classes != d->coco.ncats)
         return rk_errf(err, RK_EINVAL, "segmentation training: the model has %d classes, the "
                        "dataset %zu", model->num_classes, d->coco.ncats);
-    if (N > 1024) return rk_errf(err, RK_EINVAL, "segmentation training: batch of %d exceeds 1024", N);
-    rk_plateau *plateau = hooks ? hooks->plateau : NULL;
-    if (s->plateau && (!plateau || !hooks->epoch_end))
+    if (s->plateau && (!hooks || !hooks->plateau || !hooks->epoch_end))
         return rk_errf(err, RK_EINVAL, "segmentation training: a plateau schedule needs dev "
                        "evaluations (train.dev) to decide when to stop");
     int rc = rk_net_plan(net, N, rk_schedule_backend(s), threads, err);
     if (rc) return rc;
     int shape[4];
     rk_net_output_shape(net, shape);
-    int OC = shape[1], h = shape[2], w = shape[3];
-    size_t per = (size_t)OC * h * w, SS = (size_t)S * S;
-    seg_boxes sb = {0};
-    seg_batch bt = {0};
-    rk_stream lab = {n, seed, -1, malloc(n * sizeof(size_t))};
-    rk_stream pst = {selftrain ? npool : 1, seed ^ 0x7073657564ULL, -1,
-                     malloc((selftrain ? npool : 1) * sizeof(size_t))};
-    float *dout = malloc((size_t)N * per * sizeof(float));
-    float *scratch = malloc(2 * (size_t)N * K * SS * sizeof(float));
-    if (!lab.perm || !pst.perm || !dout || !scratch) {
+    seg_task t = {.pol = pol, .d = d, .labels = labels, .pseudo = selftrain ? pseudo : NULL,
+                  .seed = seed, .pseed = seed ^ 0x9E3779B97F4A7C15ULL, .K = K, .OC = shape[1],
+                  .h = shape[2], .w = shape[3],
+                  .scratch = malloc(2 * (size_t)N * K * S * S * sizeof(float))};
+    if (!t.scratch) {
         rc = rk_errf(err, RK_ENOMEM, "segmentation training: out of memory");
         goto done;
     }
-    if ((rc = boxes_of(&sb, &d->coco, err)) || (rc = seg_batch_init(&bt, N, S, sb.maxn, err)))
+    if ((rc = rk_box_index_build(&t.sb, &d->coco, err)) || (rc = seg_batch_init(&t.bt, N, S, t.sb.maxn, err)))
         goto done;
-    rk_sgd opt = {.lr = (float)s->lr, .momentum = (float)s->momentum,
-                  .weight_decay = (float)s->weight_decay, .decay_all = s->decay_all};
-    long spe = (long)((n + (size_t)B - 1) / (size_t)B);
-    long total = s->steps > 0 ? s->steps : spe * s->epochs;
-    long warm = s->warmup_steps > 0 ? s->warmup_steps : (long)(s->warmup_frac * (double)total);
-    int epochs = (int)((total + spe - 1) / spe);
-    uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
-    double t0 = rk_now(), ema_h = 0, ema_p = 0, sum[2] = {0};
-    long images = 0, nsum = 0;
-    for (long step = 0; step < total; step++) {
-        size_t which[1024];
-        long ep[1024];
-        for (int b = 0; b < B; b++) which[b] = idx[rk_stream_at(&lab, (size_t)step * B + b, &ep[b])];
-        for (int b = 0; b < Bp; b++) {
-            size_t k = rk_stream_at(&pst, (size_t)step * Bp + b, &ep[B + b]);
-            which[B + b] = pseudo->use ? pseudo->use[k] : k;
-        }
-        int bad = 0;
-        rk_err first = {0};
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (int b = 0; b < N; b++) {
-            rk_err e = {0};
-            size_t i = which[b];
-            int r = b < B ? seg_fill(&bt, b, pol, &d->images[i], &labels[i], sb.boxes + sb.start[i],
-                                     sb.start[i + 1] - sb.start[i], seed, ep[b], i, &e)
-                          : seg_fill(&bt, b, pol, &pseudo->images[i], &pseudo->labels[i], NULL, 0,
-                                     pseed, ep[b], i, &e);
-            if (r) {
-#pragma omp critical
-                if (!bad) bad = 1, first = e;
-            }
-        }
-        if (bad) {
-            if (err) *err = first;
-            rc = first.rc ? first.rc : RK_EINVAL;
-            goto done;
-        }
-        opt.lr = s->plateau ? rk_plateau_lr(plateau, s, step, warm, total)
-                            : rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
-        const float *out = rk_net_forward(net, bt.x, 1);
-        if (!out) {
-            rc = rk_errf(err, RK_EDNNL, "segmentation training: forward pass failed");
-            goto done;
-        }
-        float lh = rk_segment_loss(dout, out, bt.y, B, K, OC, h, w, S, scratch), lp = 0;
-        if (Bp) {
-            lp = rk_segment_loss(dout + (size_t)B * per, out + (size_t)B * per,
-                                 bt.y + (size_t)B * SS, Bp, K, OC, h, w, S, scratch);
-            /* Appendix B, as the detector weights its halves (src/arms/detector.c) */
-            ema_h = step == 0 ? lh : st->ema_decay * ema_h + (1 - st->ema_decay) * lh;
-            ema_p = step == 0 ? lp : st->ema_decay * ema_p + (1 - st->ema_decay) * lp;
-            double wh = 1, wp = st->alpha;
-            if (st->normalize) {
-                wh = 1 / (1 + st->alpha);
-                wp = st->alpha * (ema_p > 0 ? ema_h / ema_p : 1) / (1 + st->alpha);
-            }
-            for (size_t i = 0; i < (size_t)B * per; i++) dout[i] *= (float)wh;
-            for (size_t i = (size_t)B * per; i < (size_t)N * per; i++) dout[i] *= (float)wp;
-        }
-        if (!isfinite(lh) || !isfinite(lp)) {
-            rc = rk_errf(err, RK_EDIVERGED, "training diverged at step %ld (loss %g, pseudo %g)",
-                         step, lh, lp);
-            goto done;
-        }
-        rk_net_zero_grad(net);
-        if ((rc = rk_net_backward(net, dout))) {
-            rk_errf(err, rc, "segmentation training: backward pass failed");
-            goto done;
-        }
-        if (s->clip > 0) rk_clip_grad_norm(net, (float)s->clip);
-        rk_sgd_step(net, &opt);
-        images += N;
-        sum[0] += lh, sum[1] += lp, nsum++;
-        if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
-            hooks->step(hooks->ctx, step + 1, total, lh);
-        int decayed = s->plateau && rk_plateau_done(plateau, step + 1);
-        if ((step + 1) % spe == 0 || step + 1 == total || decayed) {
-            double t = rk_now() - t0;
-            rk_epoch_stats es = {.epoch = (int)((step + spe) / spe), .epochs = epochs,
-                                 .loss = sum[0] / nsum, .focal = sum[0] / nsum,
-                                 .pseudo_loss = sum[1] / nsum, .lr = opt.lr,
-                                 .img_per_s = images / t, .seconds = t, .step = step + 1,
-                                 .images = images};
-            if (decayed) es.epochs = es.epoch;
-            sum[0] = sum[1] = 0, nsum = 0;
-            if (hooks && hooks->epoch_end && hooks->epoch_end(hooks->ctx, &es)) break;
-            if (decayed) break;
-        }
-    }
+    rk_task_ops ops = {.ctx = &t, .per = (size_t)t.OC * t.h * t.w, .fill = seg_task_fill,
+                       .input = seg_input, .loss = seg_loss};
+    rc = rk_train_loop(net, &ops, idx, n, selftrain ? pseudo->use : NULL, npool, B, Bp, st, s,
+                       seed, threads, hooks, err);
 done:
-    seg_batch_free(&bt, N);
-    free(sb.boxes), free(sb.start), free(lab.perm), free(pst.perm), free(dout), free(scratch);
+    seg_batch_free(&t.bt, N);
+    free(t.sb.boxes), free(t.sb.start), free(t.scratch);
     return rc;
 }
 

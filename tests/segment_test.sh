@@ -34,6 +34,10 @@ done
 "$rethink" sweep segment-tiny.ini -j 1 --db s.db >out2.txt 2>&1 || fail "second sweep exited $?"
 grep -q "nothing to do" out2.txt || { cat out2.txt; fail "second sweep did not say nothing to do"; }
 
+# predict writes COCO detections: a segmentation trial is refused, saying why
+rc=0; "$rethink" predict 1 --db s.db --images data/segment-tiny-scenes/val --out x.json >pr.txt 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "segmentation trial (model.task = segment)" pr.txt || { cat pr.txt; fail "predict on a segmentation trial"; }
+
 # claims: mIoU on this study; AP refused here; mIoU refused on a detection study
 rc=0; "$rethink" check segment.claims --db s.db --study segment-tiny >chk.txt 2>&1 || rc=$?
 [ $rc -eq 3 ] || { cat chk.txt; fail "check on one seed: expected 3 (inconclusive), got $rc"; }

@@ -98,7 +98,7 @@ static const kspec SCHEMA[] = {
     {"selftrain.alpha", T_REAL, 0, 100, "1", A_PSEUDO, "weight of the pseudo-labelled loss"},
     {"selftrain.normalize", T_BOOL, 0, 1, "1", A_PSEUDO, "Appendix B loss normalisation"},
     {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_PSEUDO, "decay of the loss moving averages"},
-    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_PSEUDO, "pseudo-box score threshold"},
+    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_PSEUDO, "pseudo-box score threshold (model.task = segment: the softmax probability a pixel's argmax class needs to be pseudo-labelled)"},
     {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step (a student's control, arm continue, trains on as many more labelled images per step)"},
     {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_PSEUDO, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},

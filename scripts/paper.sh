@@ -13,7 +13,9 @@
 #   (PAPER_JOBS=N sets the part's workers, default 2: 1 leaves a core for other work)
 #   scripts/paper.sh publish [DB...]   merges the parts (default: parts/*.db) and the
 #                                      published database, checks the claims, writes the
-#                                      report to reports/paper/
+#                                      report to reports/paper/ (budget.md: the fixed-budget
+#                                      run's deltas beside these, scripts/budget.sh;
+#                                      baseline.ini: rethink baseline save of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exp=experiments/paper.ini
@@ -40,10 +42,9 @@ plan | part)
   if [[ -n ${4:-} ]]; then sel+=(-s "fraction=$4"); db+=-$4; fi
   db+=.db
   mkdir -p parts
-  if [[ $cmd == plan ]]; then # a new part: estimated against the finished parts (read-only)
-    [[ -e $db || ! -e $pub/results.db ]] || db=$pub/results.db
-    exec ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" --dry-run
-  fi
+  # the published parts inform a new part's estimates of plateau trials (read-only)
+  [[ ! -e $pub/results.db ]] || sel+=(--history "$pub/results.db")
+  [[ $cmd == part ]] || exec ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" --dry-run
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   start=$(date -u +%FT%TZ) rev=$(git rev-parse --short HEAD)
   ./build/rethink sweep "$exp" "${sel[@]}" --db "$db" -j "${PAPER_JOBS:-2}"
@@ -63,6 +64,9 @@ publish)
     --json >"$pub/claims.txt" || rc=$?
   [[ $rc -eq 0 || $rc -eq 1 || $rc -eq 3 ]] || exit $rc
   ./build/rethink report --db "$pub/results.db" --study paper --out "$pub"
+  scripts/budget.sh reports/paper-issue9/deltas.csv "$pub/deltas.csv" >"$pub/budget.md"
+  # the regression baseline of what is published (rethink check --baseline, docs/CLAIMS.md)
+  ./build/rethink baseline save --db "$pub/results.db" --study paper --out "$pub/baseline.ini" >/dev/null
   # the published copy is one file: compacted, no WAL or index beside it
   sqlite3 "$pub/results.db" 'PRAGMA journal_mode = DELETE; VACUUM;' >/dev/null
   echo "report: $pub/index.html (and report.md, claims.txt)"

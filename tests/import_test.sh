@@ -43,6 +43,9 @@ grep -q "6 recorded in study ext, 0 already there" out.txt || { cat out.txt; fai
 [ "$(sqlite3 e.db "select value from metrics m join trials t on t.id = m.trial_id where t.seed = 3 and t.arm = 'selftrain' and name = 'train_loss'")" = 1.3 ] ||
   fail "train_loss not a metric"
 sqlite3 e.db "select worker from trials where seed = 1 and arm = 'scratch'" | grep -qx "import ext.csv:2" || fail "worker names file and line"
+id=$(sqlite3 e.db "select id from trials where seed = 1 and arm = 'scratch'")
+expect 0 "$rethink" show "$id" --db e.db
+grep -q "(AP) @\[ IoU=0.75 .* = not recorded" out.txt || { cat out.txt; fail "show: a stat the table did not give is not 'not recorded'"; }
 before=$("$rethink" export --csv --db e.db | sha256sum)
 expect 0 "$rethink" import ext.csv --study ext --db e.db
 grep -q "0 recorded in study ext, 6 already there" out.txt || { cat out.txt; fail "second import changed something"; }

@@ -102,7 +102,8 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
                                 .flops = NAN, .teacher_cpu_s = NAN,
                                 .pseudo_cpu_s = pseudo ? 0.1 * cpu : NAN,
                                 .stop_reason = t->stop_reason, .steps = t->steps,
-                                .max_steps = t->max_steps, .precision = "f32"};
+                                .max_steps = t->max_steps, .precision = "f32",
+                                .cpu = t->cpu ? t->cpu : "Test CPU"};
         rc = rk_store_trial_finish(s, id, tr.attempts, &out, &err);
     }
     rk_trial_clear(&tr);

@@ -29,6 +29,7 @@ typedef struct sdb_trial {
     int64_t steps, max_steps; /* with stop_reason: steps trained of the budget */
     const char *schedule;   /* "plateau": train.schedule = plateau in its config; NULL: the
                                default (cosine), left out as a resolved config leaves it */
+    const char *cpu;        /* the CPU model it records; NULL: "Test CPU" */
 } sdb_trial;
 
 /* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the

@@ -539,6 +539,70 @@ START_TEST(the_task_key_keeps_every_detection_identity_and_segment_changes_it)
 }
 END_TEST
 
+/* A dataset of one's own (no card.json of rethink's generator) is known by its content
+ * (issue 20): editing an annotation file or adding an image makes new trials and a new
+ * backbone; moving the folder (and pointing study.data at it) does not. A generated dataset
+ * (with its card) keeps the identity it always had: its recipe is in the data.* keys. */
+static void own_hashes(const char *data, char trial[65], char backbone[65])
+{
+    char text[200];
+    snprintf(text, sizeof text, "[study]\nname = t\ndata = %s\nbuild_data = 0\n", data);
+    write_exp(text);
+    const char *ov[] = {"arm=pretrain"};
+    hash_of(ov, 1, trial);
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_msg(rk_experiment_load(&x, path, ov, 1, &err) == RK_OK, "%s", err.msg);
+    rk_config c, st;
+    ck_assert(rk_experiment_trial(&x, 0, &c, &err) == RK_OK);
+    ck_assert_msg(rk_stage_config(&c, RK_STAGE_BACKBONE, &st, backbone, &err) == RK_OK, "%s",
+                  err.msg);
+    rk_config_free(&st), rk_config_free(&c), rk_experiment_free(&x);
+}
+
+START_TEST(a_dataset_of_ones_own_is_known_by_its_content_not_its_path)
+{
+    char d[300];
+    fx_path(d, sizeof d, "own");
+    mkdir(d, 0755);
+    fx_path(d, sizeof d, "own/annotations"), mkdir(d, 0755);
+    fx_path(d, sizeof d, "own/train"), mkdir(d, 0755);
+    fx_write("own/annotations/instances_train.json", "{\"images\": []}\n");
+    fx_write("own/train/1.jpg", "not really a jpeg");
+    char t0[65], b0[65], t1[65], b1[65];
+    own_hashes("own", t0, b0);
+    /* moved: the same trial, the same backbone */
+    char from[300], to[300];
+    fx_path(from, sizeof from, "own"), fx_path(to, sizeof to, "moved");
+    ck_assert_int_eq(rename(from, to), 0);
+    own_hashes("moved", t1, b1);
+    ck_assert_str_eq(t0, t1);
+    ck_assert_str_eq(b0, b1);
+    /* an annotation edited, then an image added: other trials each time */
+    fx_write("moved/annotations/instances_train.json", "{\"images\": [ ]}\n");
+    own_hashes("moved", t1, b1);
+    ck_assert_str_ne(t0, t1);
+    ck_assert_str_ne(b0, b1);
+    char t2[65], b2[65];
+    fx_write("moved/train/2.jpg", "another");
+    own_hashes("moved", t2, b2);
+    ck_assert_str_ne(t1, t2);
+    /* the same folder with the generator's card: known by its path and recipe, as before */
+    fx_write("moved/card.json", "{}");
+    own_hashes("moved", t1, b1);
+    char t3[65], b3[65];
+    own_hashes("./moved", t3, b3); /* the path's spelling is in the identity again */
+    ck_assert_str_ne(t1, t3);
+    ck_assert_str_ne(t0, t1);
+    /* it is computed, never set */
+    write_exp("[study]\nname = t\n[data]\ncontent = 00\n");
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert_int_ne(rk_experiment_load(&x, path, NULL, 0, &err), RK_OK);
+    ck_assert_msg(strstr(err.msg, "x.ini:4: key 'data.content' is computed"), "%s", err.msg);
+}
+END_TEST
+
 /* train.steps_scale multiplies the detector budget a trial resolves to, the per-slice
  * [when:] budgets included, and leaves pre-training alone; a student gets its
  * selftrain.steps_scale share of the scaled budget (what rk_trial_cost counts). */
@@ -584,6 +648,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
     tcase_add_test(tc, the_task_key_keeps_every_detection_identity_and_segment_changes_it);
+    tcase_add_test(tc, a_dataset_of_ones_own_is_known_by_its_content_not_its_path);
     tcase_add_test(tc, steps_scale_multiplies_every_slices_budget);
     tcase_add_test(tc, a_when_condition_on_an_unknown_key_is_an_error);
     tcase_add_test(tc, a_grid_key_given_twice_is_an_error);

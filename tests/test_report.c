@@ -66,6 +66,19 @@ static void load(rk_results *r, const char *db)
 
 /* ---- statistics ---- */
 
+/* A stat is named as pycocotools' summary names it or as the views and exports do. */
+START_TEST(stats_are_named_either_way_and_nothing_else)
+{
+    ck_assert_int_eq(rk_stat_index("AP"), 0);
+    ck_assert_int_eq(rk_stat_index("APs"), 3);
+    ck_assert_int_eq(rk_stat_index("AP_s"), 3);
+    ck_assert_int_eq(rk_stat_index("AR_l"), 11);
+    ck_assert_int_eq(rk_stat_index("ap"), -1);
+    ck_assert_int_eq(rk_stat_index("AP_x"), -1);
+    ck_assert_int_eq(rk_stat_index(NULL), -1);
+}
+END_TEST
+
 START_TEST(t_quantiles_match_the_tables)
 {
     NEAR(rk_t_quantile(0.975, 1), 12.706205, 1e-5);
@@ -1322,6 +1335,50 @@ START_TEST(the_report_lists_the_cells_that_hit_their_maximum_budget)
 }
 END_TEST
 
+/* Issue 19: the report says which machines ran what — a row per CPU and precision with its
+ * trials, CPU hours, cells and seeds — and whether any (cell, seed) pair mixes machines. */
+START_TEST(the_report_says_which_machine_ran_which_cells_and_seeds)
+{
+    rk_store *s = open_db("m.db");
+    for (int seed = 1; seed <= 4; seed++)
+        for (int a = 0; a < 2; a++) {
+            /* seeds 1-2 on machine A, 3-4 on B; S4 only on A, seed 1 */
+            sdb_trial t = {.arm = a ? "pretrain" : "scratch", .aug = "S1", .fraction = 1.0,
+                           .seed = seed, .ap = 0.3 + 0.01 * a, .cpu_s = 1800,
+                           .cpu = seed <= 2 ? "CPU A" : "CPU B"};
+            ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+            if (seed == 1) {
+                t.aug = "S4", t.fraction = 0.2;
+                ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+            }
+        }
+    rk_store_close(s);
+    report_of("m.db", "m", "scratch", "S1");
+    char *md = report_file("m", "report.md");
+    ck_assert_msg(strstr(md, "### Machines\n\n| CPU | precision | trials | CPU hours | cells | "
+                             "seeds |\n"), "the machines table");
+    ck_assert_msg(strstr(md, "| CPU A | f32 | 6 | 3.00 | S1: 100 %; S4: 20 % | 1-2 |\n"), "A");
+    ck_assert_msg(strstr(md, "| CPU B | f32 | 4 | 2.00 | S1: 100 % | 3-4 |\n"), "B");
+    ck_assert(strstr(md, "Every (cell, seed) ran on one machine"));
+    free(md);
+    /* seed 2's pretrain trial of S1 100 % again, on a third machine: one pair mixes */
+    s = open_db("n.db");
+    for (int seed = 1; seed <= 2; seed++)
+        for (int a = 0; a < 2; a++) {
+            sdb_trial t = {.arm = a ? "pretrain" : "scratch", .aug = "S1", .fraction = 1.0,
+                           .seed = seed, .ap = 0.3, .cpu = seed == 2 && a ? "CPU C" : "CPU A"};
+            ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        }
+    rk_store_close(s);
+    report_of("n.db", "n", "scratch", "S1");
+    md = report_file("n", "report.md");
+    ck_assert(strstr(md, "| CPU A | f32 | 3 |") && strstr(md, "| CPU C | f32 | 1 |"));
+    ck_assert_msg(strstr(md, "1 (cell, seed) pairs ran on more than one machine"), "mixed pair");
+    ck_assert(!strstr(md, "Every (cell, seed) ran on one machine"));
+    free(md);
+}
+END_TEST
+
 /* Issue 21: the plateau threshold is relative to the cell's AP. At AP 1 point a last-quarter
  * gain of 0.3 points (30 %) is still improving, though it is below the old absolute 0.5. */
 START_TEST(the_plateau_threshold_is_relative_to_the_cells_ap)
@@ -1570,6 +1627,8 @@ Suite *suite_report(void)
     tcase_add_test(rp, without_a_dev_split_convergence_is_said_to_be_unmeasured);
     tcase_add_test(rp, without_gnuplot_the_report_still_writes_its_tables_csv_and_says_why);
     tcase_add_test(rp, the_report_lists_the_cells_that_hit_their_maximum_budget);
+    tcase_add_test(rp, the_report_says_which_machine_ran_which_cells_and_seeds);
+    tcase_add_test(rp, stats_are_named_either_way_and_nothing_else);
     tcase_add_test(rp, the_plateau_threshold_is_relative_to_the_cells_ap);
     tcase_add_test(rp, control_deltas_appear_in_deltas_csv_tables_and_plots);
     tcase_add_test(rp, ap_intervals_are_clipped_and_panels_can_share_one_y_range);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 #include "model/segment_f64.h"
@@ -300,6 +301,33 @@ START_TEST(built_scenes_carry_label_maps_that_load_as_class_indices)
 }
 END_TEST
 
+/* A dataset of one's own is known by its content (rk_dataset_fingerprint): its label maps are
+ * part of it, byte for byte as annotation files are, and a folder without them keeps the
+ * fingerprint it had before they existed. */
+START_TEST(label_maps_are_part_of_a_datasets_fingerprint)
+{
+    char dir[300], a[65], b[65], c[65], d[65];
+    rk_err err = {0};
+    fx_path(dir, sizeof dir, "own");
+    mkdir(dir, 0755);
+    fx_path(dir, sizeof dir, "own/annotations"), mkdir(dir, 0755);
+    fx_write("own/annotations/instances_val.json", "{}\n");
+    fx_path(dir, sizeof dir, "own");
+    ck_assert(rk_dataset_fingerprint(dir, a, &err) == RK_OK);
+    fx_path(dir, sizeof dir, "own/" RK_SEG_DIR), mkdir(dir, 0755);
+    fx_path(dir, sizeof dir, "own/" RK_SEG_DIR "/val"), mkdir(dir, 0755);
+    fx_path(dir, sizeof dir, "own");
+    ck_assert(rk_dataset_fingerprint(dir, b, &err) == RK_OK);
+    ck_assert_str_eq(a, b); /* empty label folders: nothing added */
+    fx_write("own/" RK_SEG_DIR "/val/000001.png", "labels 1");
+    ck_assert(rk_dataset_fingerprint(dir, c, &err) == RK_OK);
+    ck_assert_str_ne(b, c);
+    fx_write("own/" RK_SEG_DIR "/val/000001.png", "labels 2"); /* same size, other labels */
+    ck_assert(rk_dataset_fingerprint(dir, d, &err) == RK_OK);
+    ck_assert_str_ne(c, d);
+}
+END_TEST
+
 /* ---- labels through augmentation ---- */
 
 /* An image whose colour is its label (label * 20 in every channel), augmented by rk_augment
@@ -399,6 +427,7 @@ Suite *suite_segment(void)
     tcase_add_test(tc, miou_equals_an_independent_numpy_implementation_on_random_label_maps);
     tcase_add_test(tc, scene_labels_agree_with_the_boxes);
     tcase_add_test(tc, built_scenes_carry_label_maps_that_load_as_class_indices);
+    tcase_add_test(tc, label_maps_are_part_of_a_datasets_fingerprint);
     tcase_add_test(tc, labels_follow_the_images_flip_and_scale_jitter);
     tcase_add_test(tc, labels_follow_a_traced_rotation_and_uncovered_pixels_are_ignored);
     suite_add_tcase(s, tc);

@@ -426,7 +426,7 @@ START_TEST(a_plateau_trials_expected_steps_come_from_its_cells_finished_trials)
     ck_assert_int_eq(p.n, 6);
     rk_store *s = open_db();
     ck_assert(rk_sweep_register(s, &p, &err) == RK_OK);
-    ck_assert(rk_sweep_expect(s, &p, &err) == RK_OK);
+    ck_assert(rk_sweep_expect(s, NULL, &p, &err) == RK_OK);
     for (size_t i = 0; i < p.n; i++) {
         ck_assert_int_eq(p.t[i].max_steps, 1000);
         ck_assert_double_eq(p.t[i].steps, 1000);
@@ -446,7 +446,7 @@ START_TEST(a_plateau_trials_expected_steps_come_from_its_cells_finished_trials)
         ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
         rk_trial_clear(&t);
     }
-    ck_assert(rk_sweep_expect(s, &p, &err) == RK_OK);
+    ck_assert(rk_sweep_expect(s, NULL, &p, &err) == RK_OK);
     ck_assert_str_eq(rk_config_get(&p.t[2].cfg, "trial.fraction"), "0.5");
     ck_assert_double_eq(p.t[2].steps, 400); /* seed 3: the mean */
     ck_assert(!p.t[2].bound);
@@ -457,7 +457,7 @@ START_TEST(a_plateau_trials_expected_steps_come_from_its_cells_finished_trials)
     const char *cosine[] = {"train.schedule=cosine"};
     rk_sweep_plan c;
     plan_of(PLATEAU, cosine, 1, &c);
-    ck_assert(rk_sweep_expect(s, &c, &err) == RK_OK);
+    ck_assert(rk_sweep_expect(s, NULL, &c, &err) == RK_OK);
     ck_assert_double_eq(c.t[2].steps, 1000);
     ck_assert(!c.t[2].bound);
     rk_sweep_plan_free(&c);
@@ -468,7 +468,8 @@ END_TEST
 
 /* A part of a study whose cells have no finished trial yet (another policy's part did run)
  * expects the steps of the same arm and fraction at the other policies, marked borrowed:
- * an estimate, not the budget's upper bound. Another arm or fraction lends nothing. */
+ * an estimate, not the budget's upper bound. Another arm or fraction lends nothing. A part
+ * with a database of its own finds them in its history (sweep --history). */
 START_TEST(a_cell_without_history_borrows_its_arm_and_fractions_steps_from_other_policies)
 {
     static const char *TWO = "[study]\nname = t\n[train]\nsteps = 1000\nbatch = 4\n"
@@ -507,7 +508,7 @@ START_TEST(a_cell_without_history_borrows_its_arm_and_fractions_steps_from_other
                            .steps = 300, .max_steps = 1000, .stop = RK_STOP_PLATEAU};
     ck_assert_msg(rk_sweep_finish(s, &t, &res, &err) == RK_OK, "%s", err.msg);
     rk_trial_clear(&t);
-    ck_assert(rk_sweep_expect(s, &p, &err) == RK_OK);
+    ck_assert(rk_sweep_expect(s, NULL, &p, &err) == RK_OK);
     for (size_t i = 0; i < p.n; i++) {
         const char *aug = rk_config_get(&p.t[i].cfg, "trial.aug");
         int half = !strcmp(rk_config_get(&p.t[i].cfg, "trial.fraction"), "0.5");
@@ -520,6 +521,19 @@ START_TEST(a_cell_without_history_borrows_its_arm_and_fractions_steps_from_other
             ck_assert_double_eq(p.t[i].steps, 1000);
         }
     }
+    /* a new part runs into a database of its own: alone it knows nothing (upper bounds);
+     * with the finished parts as its history, the same estimates as above */
+    char part_path[300];
+    fx_path(part_path, sizeof part_path, "part.db");
+    rk_store *part = NULL;
+    ck_assert(rk_store_open(&part, part_path, &err) == RK_OK);
+    ck_assert(rk_sweep_expect(part, NULL, &p, &err) == RK_OK);
+    for (size_t i = 0; i < p.n; i++) ck_assert(p.t[i].bound);
+    ck_assert(rk_sweep_expect(part, s, &p, &err) == RK_OK);
+    for (size_t i = 0; i < p.n; i++)
+        if (!strcmp(rk_config_get(&p.t[i].cfg, "trial.fraction"), "0.5"))
+            ck_assert(!p.t[i].bound && p.t[i].steps == 300);
+    rk_store_close(part);
     rk_store_close(s);
     rk_sweep_plan_free(&p);
 }

@@ -129,6 +129,16 @@ int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path,
                     rk_err *err);
 void rk_dataset_free(rk_dataset *d);
 
+/* A dataset folder's content, for a trial's identity (issue 20): SHA-256 (hex) of a manifest
+ * of its annotations/, train/, val/ and source/ folders, then segmentation/train/ and
+ * segmentation/val/ where they exist — every file's name, and its bytes' SHA-256 for tables
+ * (.json, .csv) and label maps or its size for images — sorted by path. An edited
+ * annotation or label file, an image added, removed, renamed or resized gives another
+ * fingerprint; the same files in another folder give the same one. An image rewritten with
+ * the same size in place is not seen (hashing every image would make each plan read the
+ * whole dataset). A folder with none of the four subfolders is an error. */
+int rk_dataset_fingerprint(const char *dir, char hex[65], rk_err *err);
+
 /* Source images: every *.jpg, *.jpeg and *.png of a folder (sorted by name; each decoded as
  * its content says), labels optional.
  * labels_path: CSV "file_name,class_id[,class_name]" with a header line; NULL: unlabelled

@@ -79,7 +79,8 @@ double rk_region_p(const rk_summary *s, double lo, double hi);
 void rk_holm_adjust(const double *p, size_t n, double *adj);
 /* Summary of x[0..n) (non-finite values are skipped: they do not count in n). */
 void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s);
-/* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", ...), -1 if unknown. */
+/* Index of a COCO stat name (rk_coco_stat_name: "AP", "AP50", "APs", ..., or its column
+ * name in views and exports, rk_coco_stat_column: "AP_s"), -1 if unknown. */
 int rk_stat_index(const char *name);
 
 /* Values keyed by seed, sorted by seed (seeds unique). */
@@ -156,6 +157,7 @@ typedef struct rk_result_trial {
     /* how its detector stopped (finished trials recorded by schema 3; else NULL / -1) */
     char *stop_reason;    /* "plateau" or "budget" */
     int64_t steps, max_steps;
+    char *cpu, *precision; /* the CPU model it ran on and its arithmetic; NULL unrecorded */
     int plateau_schedule; /* its config says train.schedule = plateau */
     int budget_limited;   /* plateau_schedule and it stopped on "budget": it hit the maximum */
     rk_param *params;     /* the flattened config, sorted by key */

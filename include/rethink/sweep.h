@@ -118,9 +118,11 @@ int rk_sweep_finish(rk_store *db, const rk_trial *t, const rk_trial_result *res,
 int rk_sweep_reclaim_dead(rk_store *db, const char *study, size_t *n, rk_err *err);
 
 /* Each trial's expected cost (rk_sweep_trial.steps ...), from its config and, for a
- * plateau schedule, the study's finished trials in db (may be NULL: none). A sweep calls it
- * again as trials finish, so its estimate of what is left follows what they took. */
-int rk_sweep_expect(rk_store *db, rk_sweep_plan *p, rk_err *err);
+ * plateau schedule, the study's finished trials in db and in history (either may be NULL:
+ * none; history is another database of the study, e.g. the finished parts a new part's
+ * empty database knows nothing of). A sweep calls it again as trials finish, so its
+ * estimate of what is left follows what they took. */
+int rk_sweep_expect(rk_store *db, rk_store *history, rk_sweep_plan *p, rk_err *err);
 
 /* ---- the dry run's time estimate, measured on this machine ---- */
 typedef struct rk_sweep_shape {

@@ -311,6 +311,8 @@ int cmd_show(int argc, char **argv)
         for (int i = 0; i < RK_COCO_NSTATS; i++)
             if (defined(s[i]))
                 printf(" %s = %.3f\n", rk_coco_stat_label(i), s[i]);
+            else if (isnan(s[i])) /* an imported trial that did not give it */
+                printf(" %s = not recorded\n", rk_coco_stat_label(i));
             else
                 printf(" %s = undefined (no ground truth in this range)\n", rk_coco_stat_label(i));
     }

@@ -219,6 +219,7 @@ static int emit_slurm(const char *file, const char **ov, size_t nov, const rk_sw
 /* What the command line asked for, once parsed. */
 typedef struct sweep_opts {
     const char *db_path;
+    const char *history; /* --history: another database whose finished trials inform ETAs */
     int jobs, dry, quiet, json, retry;
     double rank_timeout, every_s;
 } sweep_opts;
@@ -553,6 +554,7 @@ typedef struct watch {
     const sweep_opts *o;
     rk_sweep_plan *p;
     rk_store *db;      /* the parent's read connection (NULL: no statuses) */
+    rk_store *history; /* --history, read-only (NULL: none) */
     progress *g;
     double *done;      /* per plan trial: images trained in its current attempt */
     double images;     /* trained by this run's workers */
@@ -640,7 +642,7 @@ static void tick(void *ctx)
         size_t to_run;
         rk_err err = {0};
         if (!rk_sweep_refresh(w->db, w->p, &to_run, &err) && w->dirty)
-            rk_sweep_expect(w->db, w->p, &err); /* a finished plateau trial informs the rest */
+            rk_sweep_expect(w->db, w->history, w->p, &err); /* a finished plateau trial informs the rest */
         w->dirty = 0, w->last_read = now;
     }
     rk_trial_counts c;
@@ -703,6 +705,7 @@ static int run_workers(const sweep_opts *o, rk_sweep_plan *p, progress *g)
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     rk_err err = {0};
     if (rk_store_open_readonly(&w.db, o->db_path, &err)) w.db = NULL; /* no progress counts */
+    if (o->history && rk_store_open_readonly(&w.history, o->history, &err)) w.history = NULL;
     waiter wt = {.fd = fds[0], .poll_ms = 250, .on_read = read_events, .tick = rc ? NULL : tick,
                  .ctx = &w};
     if (wait_children(kids, n, &wt)) {
@@ -713,6 +716,7 @@ static int run_workers(const sweep_opts *o, rk_sweep_plan *p, progress *g)
     read_events(&w, fds[0]); /* what they said last */
     close(fds[0]);
     rk_store_close(w.db);
+    rk_store_close(w.history);
     for (int j = 0; j < n && !stop_sig; j++)
         if (kids[j].reaped && WIFSIGNALED(kids[j].status))
             progress_print(g, stderr, "rethink sweep: worker %d (pid %d) ended by signal %d\n", j,
@@ -736,7 +740,12 @@ static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t 
     size_t reclaimed = 0;
     int rc;
     *db = NULL, *retried = 0;
-    if (o->dry) {
+    rk_store *hist = NULL;
+    rc = o->history ? rk_store_open_readonly(&hist, o->history, &err) : RK_OK;
+    if (rc) {
+        fprintf(stderr, "rethink sweep: --history: %s\n", err.msg);
+        return rc;
+    } else if (o->dry) {
         struct stat st;
         rk_store *ro = NULL;
         rc = stat(o->db_path, &st) == 0 ? rk_store_open_readonly(&ro, o->db_path, &err) : 0;
@@ -744,7 +753,7 @@ static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t 
         for (size_t i = 0; !rc && o->retry && i < p->n; i++)
             if (p->t[i].needed && p->t[i].status == RK_TRIAL_FAILED)
                 p->t[i].status = RK_TRIAL_PENDING, ++*retried, *to_run += p->t[i].selected;
-        if (!rc) rc = rk_sweep_expect(ro, p, &err);
+        if (!rc) rc = rk_sweep_expect(ro, hist, p, &err);
         rk_store_close(ro);
     } else {
         rc = rk_store_open(db, o->db_path, &err);
@@ -753,8 +762,9 @@ static int prepare(const sweep_opts *o, rk_sweep_plan *p, rk_store **db, size_t 
         if (!rc) rc = rk_sweep_refresh(*db, p, to_run, &err);
         if (!rc && o->retry && !(rc = rk_sweep_retry_failed(*db, p, retried, &err)))
             rc = rk_sweep_refresh(*db, p, to_run, &err);
-        if (!rc) rc = rk_sweep_expect(*db, p, &err);
+        if (!rc) rc = rk_sweep_expect(*db, hist, p, &err);
     }
+    rk_store_close(hist);
     if (rc) {
         fprintf(stderr, "rethink sweep: %s\n", err.msg);
         rk_store_close(*db);
@@ -972,7 +982,7 @@ static int sweep_mpi(const sweep_opts *o, rk_sweep_plan *p, int nmpi)
 
 int cmd_sweep(int argc, char **argv)
 {
-    const char *file = NULL, *db_path = "results.db";
+    const char *file = NULL, *db_path = "results.db", *history = NULL;
     int jobs = 0, dry = 0, quiet = 0, json = 0, retry = 0, stage = 0, shard_of[2] = {0, 1};
     int emit = 0, code;
     int nmpi = sweep_mpi_size();
@@ -987,6 +997,10 @@ int cmd_sweep(int argc, char **argv)
         CLI_OPT_OVERRIDE(&ovl, "override a key or an axis: -s train.lr=0.1,0.05 adds an axis,\n"
                                "-s seed=1:4 or -s seed=range(1,5) an integer range"),
         CLI_OPT_DB(&db_path),
+        {.name = "history", .kind = CLI_STR, .dst = &history, .arg = "FILE",
+         .help = "another results database of the study (read-only): its finished\n"
+                 "trials also inform the expected steps of plateau trials (e.g. the\n"
+                 "parts run so far, when this part has a database of its own)"},
         {.name = "artifacts", .kind = CLI_STR, .dst = &artifacts_dir, .arg = "DIR",
          .help = "folder for checkpoints, backbones and pseudo-labels (the key\n"
                  "study.artifacts, default artifacts beside the experiment file; not\n"
@@ -1084,7 +1098,7 @@ int cmd_sweep(int argc, char **argv)
         free(ov);
         return 2;
     }
-    sweep_opts o = {.db_path = db_path, .jobs = jobs, .dry = dry, .quiet = quiet,
+    sweep_opts o = {.db_path = db_path, .history = history, .jobs = jobs, .dry = dry, .quiet = quiet,
                     .json = json, .retry = retry, .rank_timeout = rank_timeout, .every_s = every};
     if (emit) {
         so.jobs = jobs_set ? jobs : 1;

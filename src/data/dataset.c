@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "rethink/data.h"
 
@@ -243,6 +244,104 @@ int rk_source_load(rk_source *s, const char *dir, const char *labels_path, int t
         rc = decode_all(s->images, s->n, dir, (const char *const *)s->files, NULL, NULL, NULL,
                         threads, err);
     if (rc) rk_source_free(s);
+    return rc;
+}
+
+/* ---- a dataset's content fingerprint ---- */
+typedef struct {
+    char *text;
+    size_t n, cap;
+} manifest;
+
+static int manifest_add(manifest *m, const char *line, rk_err *err)
+{
+    size_t l = strlen(line);
+    if (m->n + l + 1 > m->cap) {
+        size_t cap = (m->n + l + 1) * 2;
+        char *t = realloc(m->text, cap);
+        if (!t) return rk_errf(err, RK_ENOMEM, "dataset fingerprint: out of memory");
+        m->text = t, m->cap = cap;
+    }
+    memcpy(m->text + m->n, line, l + 1);
+    m->n += l;
+    return RK_OK;
+}
+
+static int is_table_name(const char *n)
+{
+    size_t l = strlen(n);
+    return l > 4 && (!strcasecmp(n + l - 4, ".csv") || (l > 5 && !strcasecmp(n + l - 5, ".json")));
+}
+
+/* Adds one line per regular file of dir/sub (sorted): a missing subfolder adds nothing. */
+static int manifest_folder(manifest *m, const char *dir, const char *sub, int *found,
+                           rk_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT || errno == ENOTDIR
+                       ? RK_OK
+                       : rk_errf(err, RK_EIO, "%s: cannot open folder: %s", path, strerror(errno));
+    *found = 1;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = RK_OK;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **t = realloc(names, cap * sizeof *t);
+            if (!t) {
+                rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            names = t;
+        }
+        if (!(names[n] = strdup(e->d_name))) rc = rk_errf(err, RK_ENOMEM, "%s: out of memory", path);
+        else n++;
+    }
+    closedir(d);
+    if (!rc) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char f[4500], line[4700], sha[65];
+        snprintf(f, sizeof f, "%s/%s", path, names[i]);
+        struct stat st;
+        if (stat(f, &st)) {
+            rc = rk_errf(err, RK_EIO, "%s: %s", f, strerror(errno));
+        } else if (!S_ISREG(st.st_mode)) {
+            continue;
+        } else if (is_table_name(names[i]) || !strncmp(sub, RK_SEG_DIR "/", strlen(RK_SEG_DIR) + 1)) {
+            /* segmentation label maps are labels, as the annotation files are: their bytes */
+            if (!(rc = rk_sha256_file(f, sha, err)))
+                snprintf(line, sizeof line, "%s/%s sha256 %s\n", sub, names[i], sha);
+        } else {
+            snprintf(line, sizeof line, "%s/%s bytes %lld\n", sub, names[i], (long long)st.st_size);
+        }
+        if (!rc) rc = manifest_add(m, line, err);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
+}
+
+int rk_dataset_fingerprint(const char *dir, char hex[65], rk_err *err)
+{
+    static const char *const SUB[] = {"annotations", "source", "train", "val"};
+    /* label maps (model.task = segment): a folder that is missing adds nothing, so a dataset
+     * without them keeps the fingerprint it had before they existed */
+    static const char *const SEG[] = {RK_SEG_DIR "/train", RK_SEG_DIR "/val"};
+    manifest m = {0};
+    int found = 0, seg = 0, rc = manifest_add(&m, "rethink dataset manifest 1\n", err);
+    for (size_t i = 0; i < sizeof SUB / sizeof *SUB && !rc; i++)
+        rc = manifest_folder(&m, dir, SUB[i], &found, err);
+    for (size_t i = 0; i < sizeof SEG / sizeof *SEG && !rc; i++)
+        rc = manifest_folder(&m, dir, SEG[i], &seg, err);
+    if (!rc && !found)
+        rc = rk_errf(err, RK_EFORMAT, "%s: not a dataset folder (none of annotations/, train/, "
+                     "val/, source/)", dir);
+    if (!rc) rk_sha256_hex(m.text, m.n, hex);
+    free(m.text);
     return rc;
 }
 

@@ -532,6 +532,126 @@ static void failed_table(tables *ts, const rk_results *r)
     }
 }
 
+/* Which machines ran the study's finished trials (issue 19: a study run in parts, on
+ * whatever machine each sitting had): a row per CPU model and arithmetic, with its trials,
+ * their own CPU hours, and the policies, fractions and seeds they covered. */
+/* x finished on the machine (cpu, prec) (NULL: not recorded) */
+static int on_machine(const rk_result_trial *x, const char *cpu, const char *prec)
+{
+    return x->status == RK_TRIAL_FINISHED && !strcmp(x->cpu ? x->cpu : "", cpu ? cpu : "") &&
+           !strcmp(x->precision ? x->precision : "", prec ? prec : "");
+}
+
+/* The (cell, seed) pairs whose finished trials ran on more than one machine: the pairs a
+ * claim compares should not. */
+static size_t mixed_pairs(const rk_results *r)
+{
+    size_t mixed = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const rk_result_trial *x = &r->t[i];
+        int first = 1, other = 0;
+        if (x->status != RK_TRIAL_FINISHED) continue;
+        for (size_t k = 0; k < r->n && first; k++) /* counted at its pair's first trial */
+            first = !(k < i && r->t[k].status == RK_TRIAL_FINISHED && r->t[k].seed == x->seed &&
+                      r->t[k].fraction == x->fraction && !strcmp(r->t[k].aug, x->aug));
+        for (size_t k = i + 1; k < r->n && first && !other; k++)
+            other = r->t[k].seed == x->seed && r->t[k].fraction == x->fraction &&
+                    !strcmp(r->t[k].aug, x->aug) && r->t[k].status == RK_TRIAL_FINISHED &&
+                    !on_machine(&r->t[k], x->cpu, x->precision);
+        mixed += first && other;
+    }
+    return mixed;
+}
+
+static void machines_table(tables *ts, const rk_results *r)
+{
+    const rk_result_trial **seen = calloc(r->n + 1, sizeof *seen); /* a trial per machine */
+    if (!seen) {
+        ts->oom = 1;
+        return;
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const rk_result_trial *x = &r->t[i];
+        if (x->status != RK_TRIAL_FINISHED) continue;
+        size_t m = 0;
+        while (m < nm && !on_machine(x, seen[m]->cpu, seen[m]->precision)) m++;
+        if (m == nm) seen[nm++] = x;
+    }
+    size_t mixed = mixed_pairs(r);
+    char cap[600];
+    snprintf(cap, sizeof cap, "The finished trials by the CPU they ran on and the arithmetic "
+             "they trained in (trials.cpu, trials.precision): their own CPU hours (training and "
+             "evaluation; no teacher, backbone or pseudo-labels), the cells (policy: fractions) "
+             "and the seeds they cover. %s",
+             mixed ? "" : "Every (cell, seed) ran on one machine, so every pair a claim "
+                          "compares was measured on one.");
+    if (mixed)
+        snprintf(cap + strlen(cap), sizeof cap - strlen(cap), "%zu (cell, seed) pairs ran on "
+                 "more than one machine: their paired deltas mix machines.", mixed);
+    tbl *t = nm ? tbl_new(ts, "Machines", cap, 6) : NULL;
+    const char *h[] = {"CPU", "precision", "trials", "CPU hours", "cells", "seeds"};
+    for (size_t k = 0; t && k < 6; k++) tbl_set(ts, t, k, h[k]);
+    for (size_t m = 0; t && m < nm; m++) {
+        const char *cpu = seen[m]->cpu, *prec = seen[m]->precision;
+        size_t n = 0;
+        double hours = 0;
+        int64_t smin = INT64_MAX, smax = INT64_MIN;
+        char cells[600] = "", seeds[400] = "", v[64];
+        for (size_t i = 0; i < r->n; i++) {
+            const rk_result_trial *x = &r->t[i];
+            if (!on_machine(x, cpu, prec)) continue;
+            n++;
+            if (isfinite(x->cpu_s)) hours += x->cpu_s / 3600;
+            if (x->seed < smin) smin = x->seed;
+            if (x->seed > smax) smax = x->seed;
+        }
+        /* per policy, the fractions it ran ("S1: 20/50/100 %; S2: 20 %") */
+        for (size_t a = 0; a < r->naugs; a++) {
+            char fr[200] = "";
+            for (size_t f = 0; f < r->nfractions; f++) {
+                int has = 0;
+                for (size_t i = 0; i < r->n && !has; i++)
+                    has = on_machine(&r->t[i], cpu, prec) && !strcmp(r->t[i].aug, r->augs[a]) &&
+                          r->t[i].fraction == r->fractions[f];
+                size_t l = strlen(fr);
+                if (has) snprintf(fr + l, sizeof fr - l, "%s%g", l ? "/" : "", 100 * r->fractions[f]);
+            }
+            size_t l = strlen(cells);
+            if (fr[0])
+                snprintf(cells + l, sizeof cells - l, "%s%s: %s %%", l ? "; " : "", r->augs[a], fr);
+        }
+        /* the seeds it ran, runs of consecutive ones as FIRST-LAST */
+        for (int64_t sd = smin; sd <= smax && smax - smin < 100000; sd++) {
+            int has = 0;
+            for (size_t i = 0; i < r->n && !has; i++)
+                has = r->t[i].seed == sd && on_machine(&r->t[i], cpu, prec);
+            if (!has) continue;
+            int64_t e = sd;
+            for (int more = 1; more;) {
+                more = 0;
+                for (size_t i = 0; i < r->n && !more; i++)
+                    more = r->t[i].seed == e + 1 && on_machine(&r->t[i], cpu, prec);
+                e += more;
+            }
+            size_t l = strlen(seeds);
+            if (e > sd) snprintf(seeds + l, sizeof seeds - l, "%s%lld-%lld", l ? ", " : "", (long long)sd, (long long)e);
+            else snprintf(seeds + l, sizeof seeds - l, "%s%lld", l ? ", " : "", (long long)sd);
+            sd = e;
+        }
+        tbl_row(ts, t);
+        tbl_set(ts, t, 0, cpu ? cpu : "(not recorded)");
+        tbl_set(ts, t, 1, prec ? prec : "(not recorded)");
+        snprintf(v, sizeof v, "%zu", n);
+        tbl_set(ts, t, 2, v);
+        snprintf(v, sizeof v, "%.2f", hours);
+        tbl_set(ts, t, 3, v);
+        tbl_set(ts, t, 4, cells);
+        tbl_set(ts, t, 5, seeds);
+    }
+    free(seen);
+}
+
 /* ---- CSV ---- */
 
 void rk_csv_field(FILE *f, const char *s)
@@ -969,6 +1089,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     by_fraction_tables(&ts, r, ser, nser, "CPU seconds per trial, backbone amortised",
                        "As above, with the backbone's pre-training divided among the study's "
                        "trials that used it.", cpu_amortised_of, keep_all);
+    machines_table(&ts, r);
     size_t n_cpu = ts.n;
     all_stats_table(&ts, r);
     failed_table(&ts, r);

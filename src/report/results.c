@@ -307,6 +307,8 @@ static int load_trials(rk_results *r, rk_err *err)
         t->error = x->t.error, x->t.error = NULL;
         t->error_code = x->t.error_code;
         t->stop_reason = x->t.stop_reason, x->t.stop_reason = NULL;
+        t->cpu = x->t.cpu, x->t.cpu = NULL;
+        t->precision = x->t.precision, x->t.precision = NULL;
         t->steps = x->t.steps, t->max_steps = x->t.max_steps;
         t->params = x->params, t->nparams = x->nparams, x->params = NULL, x->nparams = 0;
         t->cpu_s = x->t.cpu_s;
@@ -615,6 +617,7 @@ void rk_results_free(rk_results *r)
         rk_result_trial *t = &r->t[i];
         free(t->arm), free(t->aug), free(t->variant.kv), free(t->variant.text);
         free(t->settings), free(t->error), free(t->stop_reason);
+        free(t->cpu), free(t->precision);
         for (size_t j = 0; j < t->nparams; j++) free(t->params[j].key), free(t->params[j].value);
         free(t->params);
     }

@@ -100,7 +100,8 @@ void rk_summarize(const double *x, size_t n, double confidence, rk_summary *s)
 int rk_stat_index(const char *name)
 {
     for (int i = 0; name && i < RK_COCO_NSTATS; i++)
-        if (!strcmp(name, rk_coco_stat_name(i))) return i;
+        if (!strcmp(name, rk_coco_stat_name(i)) || !strcmp(name, rk_coco_stat_column(i)))
+            return i; /* APs, or AP_s as views and exports name it */
     return -1;
 }
 

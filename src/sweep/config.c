@@ -11,13 +11,15 @@
 #include <cjson/cJSON.h>
 
 #include "rethink/config.h"
+#include "rethink/data.h"
 
 /* ---- the schema ---- */
 /* T_PATH: a file or folder, relative to the experiment file when set in it (or left at its
  * default), to the current directory when set on the command line; its one value may hold
- * commas, so its axis values are ';'-separated as T_PAIR's. */
+ * commas, so its axis values are ';'-separated as T_PAIR's.
+ * T_FPRINT: computed, never set (data.content): empty, or 64 hex digits. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB, T_TASK } ktype;
+               T_SRCLAB, T_FPRINT, T_TASK } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -58,6 +60,7 @@ static const kspec SCHEMA[] = {
     {"data.occlusion", T_REAL, 0, 0.9, "0.4", A_ALL, "largest covered fraction of an object"},
     {"data.tint", T_REAL, 0, 1, "1", A_ALL, "item colouring"},
     {"data.noise", T_REAL, 0, 64, "6", A_ALL, "pixel noise sigma"},
+    {"data.content", T_FPRINT, 0, 0, "", A_ALL | A_IF_SET, "computed, never set: the content fingerprint of a dataset of your own (a study.data folder without rethink's card.json; rk_dataset_fingerprint). Where it is set, a trial's identity holds it in place of the folder's path: an edited dataset makes new trials, a moved one does not"},
     {"data.classes", T_INT, 1, 10, "10", A_ALL | A_IF_SET, "target scenes hold items of classes 0..N-1 only (the source keeps every class): with data.source_labels = other, the transfer gap"},
     {"data.source_labels", T_SRCLAB, 0, 0, "all", A_ALL | A_IF_SET, "which source images are labelled for pre-training: all, or other (only those whose dominant item is of a class the target leaves out; needs data.classes < 10)"},
     {"model.width", T_INT, 1, 1024, "16", A_ALL, "stage-1 channels"},
@@ -329,6 +332,11 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_STR:
     case T_PATH:
         if (!s[0]) return rk_errf(err, RK_EINVAL, "%s: must not be empty", w);
+        break;
+    case T_FPRINT:
+        if (s[0] && (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64))
+            return rk_errf(err, RK_EINVAL, "%s: expected a dataset fingerprint (64 hex digits), "
+                           "got '%s'", w, s);
         break;
     }
     return RK_OK;
@@ -768,6 +776,24 @@ static int load_policies(rk_experiment *x, const char *path, const char *const *
     return rc;
 }
 
+/* data.content for c's dataset: the fingerprint of a folder of the user's own (one without
+ * the card.json rethink's generator writes), else empty — a generated dataset is known by
+ * its data.* recipe, which its card is checked against before every trial (trial.c), and a
+ * folder not built yet has no content to know. */
+static const char *val(const rk_config *c, const char *key);
+static int put_content(rk_config *c, rk_err *err)
+{
+    const rk_cfg_entry *e = rk_config_entry(c, "study.data");
+    char dir[1024], card[1100], hex[65] = "";
+    resolve(dir, sizeof dir, e ? e->file : NULL, e ? e->value : val(c, "study.data"));
+    snprintf(card, sizeof card, "%s/card.json", dir);
+    struct stat st;
+    int rc = RK_OK;
+    if (stat(card, &st) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = rk_dataset_fingerprint(dir, hex, err);
+    return rc ? rc : rk_config_put(c, "data.content", hex, "computed", 0, err);
+}
+
 int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov, size_t nov,
                        rk_err *err)
 {
@@ -804,8 +830,14 @@ int rk_experiment_load(rk_experiment *x, const char *path, const char *const *ov
         }
         drop_when(x, k);
     }
-    /* 5. validate the base and every axis value */
+    /* 5. validate the base and every axis value; the dataset's content is computed */
+    const rk_cfg_entry *ce = rc ? NULL : rk_config_entry(&x->base, "data.content");
+    char cw[300];
+    if (ce && strcmp(ce->file, "default"))
+        rc = rk_errf(err, RK_EINVAL, "%s: key 'data.content' is computed from the dataset "
+                     "folder, never set: remove it", at(cw, sizeof cw, ce->file, ce->line));
     if (!rc) rc = rk_config_validate(&x->base, err);
+    if (!rc) rc = put_content(&x->base, err);
     for (size_t a = 0; a < x->naxes && !rc; a++) {
         const rk_axis *ax = &x->axes[a];
         const kspec *k = spec_of(ax->key);
@@ -929,6 +961,11 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
             rc = rk_config_put(out, x->when[w].key, x->when[w].value, x->when[w].file,
                                x->when[w].line, err);
     if (!rc) rc = rk_config_validate(out, err);
+    /* a dataset of its own (an axis or a slice sets study.data): its content */
+    const rk_cfg_entry *d = rc ? NULL : rk_config_entry(out, "study.data"),
+                       *bd = rk_config_entry(&x->base, "study.data");
+    if (d && bd && (strcmp(d->value, bd->value) || strcmp(d->file, bd->file)))
+        rc = put_content(out, err);
     /* the policies it trains with exist (before any trial is registered) */
     rk_arm arm = rc ? RK_ARM_NONE : rk_arm_parse(rk_config_get(out, "trial.arm"));
     if (!rc) rc = policy_defined(x, out, "trial.aug", NULL, err);
@@ -939,6 +976,11 @@ int rk_experiment_trial(const rk_experiment *x, size_t i, rk_config *out, rk_err
 }
 
 /* ---- canonical JSON and the identity hash ---- */
+static int has_content(const rk_config *c)
+{
+    const char *v = rk_config_get(c, "data.content");
+    return v && v[0];
+}
 static int hashed(const rk_config *c, const char *key, const char *value, rk_arm arm)
 {
     if (!strncmp(key, "augment.", 8)) {
@@ -950,6 +992,8 @@ static int hashed(const rk_config *c, const char *key, const char *value, rk_arm
         return !strncmp(key, p1, strlen(p1)) ||
                (rk_arms[arm].pretrained && !strncmp(key, p2, strlen(p2)));
     }
+    /* a dataset of the user's own is known by its content, not by where it is */
+    if (!strcmp(key, "study.data") && has_content(c)) return 0;
     const kspec *k = spec_of(key);
     double v, d; /* at its default: "1.0" is train.steps_scale's "1" */
     if (k && (k->arms & A_IF_SET) &&
@@ -1002,7 +1046,10 @@ static int canon_json(const rk_config *c, rk_arm arm, char **json, char hash[65]
     int first = 1;
     for (size_t i = 0; i < c->n && p; i++) {
         const kspec *k = spec_of(c->e[i].key);
-        if (arm == RK_ARM_NONE ? k && k->arms == A_NONE : !hashed(c, c->e[i].key, c->e[i].value, arm))
+        if (arm == RK_ARM_NONE ? (k && k->arms == A_NONE) ||
+                                     (k && k->type == T_FPRINT && !c->e[i].value[0]) ||
+                                     (!strcmp(c->e[i].key, "study.data") && has_content(c))
+                               : !hashed(c, c->e[i].key, c->e[i].value, arm))
             continue;
         if (!first) p[n++] = ',';
         first = 0;
@@ -1216,6 +1263,7 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
     if (stage == RK_STAGE_BACKBONE) {
         for (size_t i = 0; i < sizeof BACKBONE_KEYS / sizeof *BACKBONE_KEYS && !rc; i++)
             rc = stage_put(out, c, BACKBONE_KEYS[i], err);
+        if (!rc && has_content(c)) rc = stage_put(out, c, "data.content", err);
         if (!rc) rc = stage_policy(out, c, val(c, "pretrain.aug"), err);
     } else if (stage == RK_STAGE_PSEUDO) {
         const char *an = val(c, "trial.arm");
@@ -1234,6 +1282,8 @@ int rk_stage_config(const rk_config *c, rk_stage stage, rk_config *out, char key
                                    tc.e[i].line, err);
         rk_config_free(&tc);
         if (!rc) rc = stage_put(out, c, "selftrain.threshold", err);
+        /* where the data is (in the key only when data.content is not set) */
+        if (!rc) rc = stage_put(out, c, "study.data", err);
     } else {
         return rk_errf(err, RK_EINVAL, "stage config: unknown stage %d", (int)stage);
     }

@@ -383,11 +383,24 @@ static int stored_plateau(const char *json)
     return plateau;
 }
 
-int rk_sweep_expect(rk_store *db, rk_sweep_plan *p, rk_err *err)
+int rk_sweep_expect(rk_store *db, rk_store *history, rk_sweep_plan *p, rk_err *err)
 {
-    rk_trial *done = NULL;
-    size_t nd = 0;
+    rk_trial *done = NULL, *more = NULL;
+    size_t nd = 0, nm = 0;
     int rc = db ? rk_store_trials_list(db, p->study, RK_TRIAL_FINISHED, &done, &nd, err) : RK_OK;
+    if (!rc && history)
+        rc = rk_store_trials_list(history, p->study, RK_TRIAL_FINISHED, &more, &nm, err);
+    if (!rc && nm) { /* one list: the history's trials after db's */
+        rk_trial *all = realloc(done, (nd + nm) * sizeof *all);
+        if (!all) {
+            rc = rk_errf(err, RK_ENOMEM, "sweep: out of memory");
+        } else {
+            memcpy(all + nd, more, nm * sizeof *all);
+            done = all, nd += nm;
+            free(more), more = NULL, nm = 0;
+        }
+    }
+    rk_trials_free(more, nm);
     int *plateau = rc ? NULL : calloc(nd + 1, sizeof *plateau);
     if (!rc && !plateau) rc = rk_errf(err, RK_ENOMEM, "sweep: out of memory");
     for (size_t d = 0; d < nd && !rc; d++) plateau[d] = stored_plateau(done[d].config_json);

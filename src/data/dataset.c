@@ -302,7 +302,7 @@ static int manifest_folder(manifest *m, const char *dir, const char *sub, int *f
         else n++;
     }
     closedir(d);
-    if (!rc) qsort(names, n, sizeof *names, cmp_str);
+    if (!rc && n) qsort(names, n, sizeof *names, cmp_str); /* an empty folder: names NULL */
     for (size_t i = 0; i < n && !rc; i++) {
         char f[4500], line[4700], sha[65];
         snprintf(f, sizeof f, "%s/%s", path, names[i]);

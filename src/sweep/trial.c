@@ -539,8 +539,8 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     const char *task = rk_config_get(c, "model.task");
     if (rk_trainer_set(c) && task && !strcmp(task, "segment"))
         return rk_errf(err, RK_EINVAL, "trainer.command with model.task = segment: an external "
-                       "trainer's results are COCO detections (examples/README.md), so it "
-                       "trains the detection task only");
+                       "trainer's results are COCO detections (docs/ARCHITECTURE.md, the "
+                       "trainer boundary), so it trains the detection task only");
     if (rk_trainer_set(c)) return rk_trial_run_external(c, h, res, err); /* trainer.c */
     memset(res, 0, sizeof *res);
     res->pseudo_cpu_s = res->source_acc = res->dev_ap = NAN;

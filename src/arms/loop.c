@@ -10,8 +10,8 @@
  * smaller than a batch, and element k belongs to epoch k / n — the epoch that keys its
  * augmentation. The pseudo-labelled stream works the same way over the source images with
  * its own seed, and so does the joint task's source stream (src/arms/joint.c), which runs
- * after the net's backward when the task has one. Each slot depends only on its keys, so a run is bit-reproducible for a fixed
- * thread count. */
+ * after the net's backward when the task has one. Each slot depends only on its keys, so a
+ * run is bit-reproducible for a fixed thread count. */
 #include "arms_internal.h"
 
 int rk_train_loop(rk_net *net, const rk_task_ops *ops, const size_t *idx, size_t n,

@@ -493,6 +493,52 @@ START_TEST(a_key_added_later_changes_no_existing_identity)
 }
 END_TEST
 
+/* model.task (segmentation) came after results were recorded: every arm of a fixed tiny
+ * config keeps the identity it had before the key existed (prefixes recorded with the build
+ * before it, main at 697613a: `rethink sweep x.ini --dry-run` beside this augment.ini), at
+ * `detect` spelt out too; `segment` gives every arm a new identity. */
+START_TEST(the_task_key_keeps_every_detection_identity_and_segment_changes_it)
+{
+    write_exp("[study]\nname = t\n[train]\nsteps = 100\nbatch = 8\n[selftrain]\npseudo_batch = 8\n"
+              "[grid]\narm = scratch, pretrain, selftrain, pretrain+selftrain, continue, "
+              "pretrain+continue\naug = S4\nfraction = 0.5\nseed = 3\n");
+    static const char *const before[6] = {"9eaa08b9faca2f7e", "bc137e4488ae415e", "db333e698339f3a3",
+                                          "311905ac6ef1de66", "2a3a7bc5247599d7", "26ffa4be0e0b27c1"};
+    const char *dflt[] = {"study.name=t"}, *det[] = {"model.task=detect"}, *seg[] = {"model.task=segment"};
+    const char *const *ovs[3] = {dflt, det, seg};
+    for (int v = 0; v < 3; v++) {
+        rk_experiment x;
+        rk_err err = {0};
+        ck_assert_msg(rk_experiment_load(&x, path, ovs[v], 1, &err) == RK_OK, "%s", err.msg);
+        ck_assert_int_eq(rk_experiment_size(&x), 6);
+        for (size_t i = 0; i < 6; i++) {
+            rk_config c;
+            char h[65], *j;
+            ck_assert(rk_experiment_trial(&x, i, &c, &err) == RK_OK);
+            ck_assert(rk_config_json(&c, &j, h, &err) == RK_OK);
+            if (v < 2)
+                ck_assert_msg(!strncmp(h, before[i], 16), "%s trial %zu (%s): hash %.16s, was %s",
+                              ovs[v][0], i, rk_config_get(&c, "trial.arm"), h, before[i]);
+            else
+                ck_assert_msg(strncmp(h, before[i], 16) && strstr(j, "\"model.task\":\"segment\""),
+                              "a segmentation trial kept the detection identity %.16s", h);
+            rk_trial_cfg t;
+            ck_assert(rk_trial_cfg_from(&t, &c, &err) == RK_OK);
+            ck_assert_int_eq(t.segment, v == 2);
+            free(j);
+            rk_config_free(&c);
+        }
+        rk_experiment_free(&x);
+    }
+    /* a misspelt task names the key and the values */
+    const char *bad[] = {"model.task=segmentation"};
+    rk_experiment x;
+    rk_err err = {0};
+    ck_assert(rk_experiment_load(&x, path, bad, 1, &err) != RK_OK);
+    ck_assert_msg(strstr(err.msg, "model.task") && strstr(err.msg, "detect or segment"), "%s", err.msg);
+}
+END_TEST
+
 /* A dataset of one's own (no card.json of rethink's generator) is known by its content
  * (issue 20): editing an annotation file or adding an image makes new trials and a new
  * backbone; moving the folder (and pointing study.data at it) does not. A generated dataset
@@ -973,6 +1019,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, bad_files_name_file_line_and_key);
     tcase_add_test(tc, a_trials_identity_depends_only_on_what_its_arm_uses);
     tcase_add_test(tc, a_key_added_later_changes_no_existing_identity);
+    tcase_add_test(tc, the_task_key_keeps_every_detection_identity_and_segment_changes_it);
     tcase_add_test(tc, a_dataset_of_ones_own_is_known_by_its_content_not_its_path);
     tcase_add_test(tc, new_backbone_kinds_change_no_existing_arms_identity_or_artifact);
     tcase_add_test(tc, the_dry_run_costs_each_kind_of_backbone_by_its_pre_training_images);

@@ -17,6 +17,7 @@ Suite *suite_protocol(void);
 Suite *suite_sweep(void);
 Suite *suite_artifacts(void);
 Suite *suite_import(void);
+Suite *suite_segment(void);
 
 int main(void)
 {
@@ -35,6 +36,7 @@ int main(void)
     srunner_add_suite(sr, suite_sweep());
     srunner_add_suite(sr, suite_artifacts());
     srunner_add_suite(sr, suite_import());
+    srunner_add_suite(sr, suite_segment());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

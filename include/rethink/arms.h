@@ -330,6 +330,64 @@ int rk_pseudo_save(const rk_pseudo_set *p, const rk_source *src, const rk_coco_c
 int rk_pseudo_load(rk_pseudo_set *p, const char *path, const rk_source *src,
                    const rk_coco_cat *cats, int nclasses, double threshold, rk_err *err);
 
+/* ---- semantic segmentation (src/arms/segmenter.c): the segment task's training steps ----
+ * The model is rk_segnet's (K = model->num_classes + 1 logits, background first); labels
+ * are class-index maps (rk_seg_labels_load), RK_SEG_IGNORE never scored. */
+
+/* Pseudo-labelled source images for a segmentation student. */
+typedef struct rk_seg_pseudo {
+    const rk_image *images; /* n source images (not owned) */
+    const rk_image *labels; /* n label maps, each its image's size */
+    size_t n;
+    const size_t *use;      /* the images batches draw from: use[0..nuse) (NULL: all n) */
+    size_t nuse;
+} rk_seg_pseudo;
+
+/* As rk_detector_train, for the segmenter: each image and its label map are augmented with
+ * the same geometry (rk_augment_labels), the loss is rk_segment_loss; a self-training batch
+ * adds st->pseudo_batch pseudo-labelled images, the two halves weighted as Appendix B. Epoch
+ * stats: loss (and focal) the labelled cross-entropy, pseudo_loss the pseudo one. */
+int rk_segmenter_train(rk_net *net, const rk_refnet_cfg *model, const rk_dataset *d,
+                       const rk_image *labels, const size_t *idx, size_t n,
+                       const rk_policy *pol, const rk_seg_pseudo *pseudo,
+                       const rk_selftrain_cfg *st, const rk_schedule *s, uint64_t seed,
+                       int threads, const rk_train_hooks *hooks, rk_err *err);
+/* Label maps of n images (out[i] allocated here, images[i]'s size): each image letterboxed
+ * into the input as detection's evaluation does, the argmax class of the upsampled logits at
+ * the input pixel each original pixel's centre falls in, RK_SEG_IGNORE where its softmax
+ * probability is below threshold (0: never). */
+int rk_segmenter_predict(rk_net *net, const rk_refnet_cfg *model, const rk_image *images,
+                         size_t n, const uint8_t pad[3], double threshold, int threads,
+                         rk_image *out, rk_err *err);
+/* mIoU of the segmenter's predictions on n images against labels (rk_seg_miou's protocol over
+ * the whole set); iou (K, may be NULL) per class, NAN where absent. */
+int rk_segmenter_eval(rk_net *net, const rk_refnet_cfg *model, const rk_image *images,
+                      const rk_image *labels, size_t n, const uint8_t pad[3], int threads,
+                      double *miou, double *iou, rk_err *err);
+
+/* Per-pixel pseudo-labels: the teacher's argmax where its probability >= threshold, else
+ * RK_SEG_IGNORE, on every source image (un-augmented, letterboxed as at evaluation). */
+typedef struct rk_seg_pseudo_set {
+    rk_seg_pseudo view;  /* what rk_segmenter_train reads */
+    rk_image *labels;    /* owned; view.n label maps */
+    size_t *labelled;    /* owned; the nlabelled images with a confident pixel, ascending */
+    size_t nlabelled;
+    size_t *per_class;   /* owned; confident pixels per class (nclasses) */
+    size_t npixels;      /* confident pixels */
+    int nclasses;        /* K, background included */
+    double threshold;
+} rk_seg_pseudo_set;
+
+int rk_seg_pseudo_label(rk_net *teacher, const rk_refnet_cfg *model, const rk_source *src,
+                        double threshold, const uint8_t pad[3], int threads,
+                        rk_seg_pseudo_set *out, rk_err *err);
+void rk_seg_pseudo_set_free(rk_seg_pseudo_set *p);
+/* gzip of "RKSEGPL1\n", the image count, then per image "w h\n" and its label bytes; the
+ * same bytes for the same labels. load: for the same source images and K classes. */
+int rk_seg_pseudo_save(const rk_seg_pseudo_set *p, const char *path, rk_err *err);
+int rk_seg_pseudo_load(rk_seg_pseudo_set *p, const char *path, const rk_source *src, int K,
+                       double threshold, rk_err *err);
+
 /* Converts an image to the network's float input (3, S, S): (px/255 - mean) / std with the
  * ImageNet statistics. im must be S x S RGB. */
 void rk_image_to_input(float *dst, const rk_image *im);

@@ -187,4 +187,14 @@ int rk_augment(const rk_policy *p, const rk_image *in, const rk_box *boxes, size
                uint64_t seed, uint64_t epoch, uint64_t index, rk_image *out, rk_box *out_boxes,
                size_t *out_n, rk_aug_trace *trace, rk_err *err);
 
+/* Segmentation labels through the same augmentation: replays trace (what rk_augment did to
+ * the image with boxes[0..n), the image's input boxes) on the label map `in` (1 channel, the
+ * input image's size) into `out` (1 channel, allocated by the caller, the output size), so
+ * that out's pixel p labels the pixel p of the augmented image. Geometric ops and the resize
+ * sample the nearest label; what an op uncovers and the crop's padding become
+ * RK_SEG_IGNORE, and so do the boxes' areas where TranslateY_Only_BBoxes ran (its coins are
+ * not traced); colour ops and Cutout leave labels alone (src/augment/labels.c says why). */
+int rk_augment_labels(const rk_aug_trace *trace, const rk_image *in, const rk_box *boxes,
+                      size_t n, rk_image *out, rk_err *err);
+
 #endif

@@ -100,6 +100,9 @@ typedef struct rk_claim_spec {
     int line;                     /* the section's first key */
     rk_claim_type type;
     int stat;                     /* a COCO stat (rk_coco_stat_name); -1: baseline's own */
+    int miou;                     /* stat = mIoU: the primary stat (stat = RK_AP) of
+                                     segmentation trials (model.task = segment) */
+    int line_stat;                /* where stat was set (0: not set) */
     rk_arm_sel a, b;              /* delta; trend of a delta */
     rk_arm_sel *arms;             /* value, trend, stable, baseline; none: every arm */
     size_t narms;

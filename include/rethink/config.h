@@ -175,6 +175,7 @@ typedef struct rk_trial_cfg {
     char artifacts[1024];  /* checkpoints, pseudo-labels, backbones (resolved the same way) */
     int threads;
     rk_detector_cfg det;
+    int segment;           /* model.task = segment: det.model is the segmenter's (rk_segnet) */
     rk_schedule train;
     rk_policy policy;      /* the cell's augmentation */
     rk_schedule pre;       /* pre-training */

@@ -130,8 +130,9 @@ int rk_dataset_load(rk_dataset *d, const char *images_dir, const char *ann_path,
 void rk_dataset_free(rk_dataset *d);
 
 /* A dataset folder's content, for a trial's identity (issue 20): SHA-256 (hex) of a manifest
- * of its annotations/, train/, val/ and source/ folders — every file's name, and its bytes'
- * SHA-256 for tables (.json, .csv) or its size for images — sorted by path. An edited
+ * of its annotations/, train/, val/ and source/ folders, then segmentation/train/ and
+ * segmentation/val/ where they exist — every file's name, and its bytes' SHA-256 for tables
+ * (.json, .csv) and label maps or its size for images — sorted by path. An edited
  * annotation or label file, an image added, removed, renamed or resized gives another
  * fingerprint; the same files in another folder give the same one. An image rewritten with
  * the same size in place is not seen (hashing every image would make each plan read the
@@ -172,6 +173,24 @@ int rk_holdout(const rk_coco *c, size_t k, size_t **dev, size_t **rest, size_t *
 /* A new dataset of images idx[0..n) of d and their annotations (pixels copied). */
 int rk_dataset_select(rk_dataset *out, const rk_dataset *d, const size_t *idx, size_t n,
                       rk_err *err);
+
+/* ---- semantic-segmentation labels ----
+ * One 8-bit gray PNG per image, named as the image with .png for its extension, in a folder
+ * beside the images (the Fashion scenes: OUT/segmentation/{train,val}). A pixel holds the
+ * category id of its class (as the COCO categories number them), 0 for background, or
+ * RK_SEG_IGNORE for a pixel no loss and no metric counts (PASCAL VOC's convention). */
+#define RK_SEG_IGNORE 255
+#define RK_SEG_DIR "segmentation"
+
+/* Reads the label map of every image of d from dir, as class indices: 0 background,
+ * 1 + rk_coco_cat_index(category id) for an object, RK_SEG_IGNORE kept. *labels (n =
+ * d->coco.nimages, 1 channel, each its image's size) is allocated here; free with
+ * rk_seg_labels_free. A missing or undecodable file, a size other than its image's, or a
+ * value that is neither 0, RK_SEG_IGNORE nor a category id, is an error naming the file
+ * (and the pixel). */
+int rk_seg_labels_load(rk_image **labels, const rk_dataset *d, const char *dir, int threads,
+                       rk_err *err);
+void rk_seg_labels_free(rk_image *labels, size_t n);
 
 /* ---- Fashion-MNIST and the default datasets ---- */
 #define RK_FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -230,11 +249,19 @@ int rk_fashion_render(const rk_scene_params *p, const rk_fashion *fm, int split,
                       rk_image *out, rk_coco_ann *anns, int max_anns, int *nanns, int *label,
                       rk_err *err);
 
+/* The scene's semantic-segmentation labels (1 channel, p->size square; values in
+ * rk_seg_labels_load's file convention: 0 background, the category id on an item's visible
+ * mask, RK_SEG_IGNORE on the faint fringe of an item outside every mask), exactly as the
+ * builder writes them. Target splits only (RK_SPLIT_TRAIN, RK_SPLIT_VAL). */
+int rk_fashion_render_labels(const rk_scene_params *p, const rk_fashion *fm, int split,
+                             int index, rk_image *labels, rk_err *err);
+
 typedef void (*rk_progress_fn)(void *ctx, const char *stage, size_t done, size_t total);
 
 /* Writes OUT/{train,val,source}/NNNNNN.jpg, OUT/annotations/instances_{train,val}.json,
- * OUT/source/labels.csv and the dataset card OUT/card.json. Same parameters and seed give
- * byte-identical files (whatever the thread count). */
+ * OUT/segmentation/{train,val}/NNNNNN.png (rk_fashion_render_labels), OUT/source/labels.csv
+ * and the dataset card OUT/card.json. Same parameters and seed give byte-identical files
+ * (whatever the thread count). */
 int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
                             int threads, rk_progress_fn progress, void *ctx, rk_err *err);
 

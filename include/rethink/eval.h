@@ -81,4 +81,24 @@ void rk_bbox_iou(double *o, const double *dt, size_t ndt, const double *gt, size
 /* The 10 IoU thresholds and 101 recall points, equal to pycocotools' np.linspace values. */
 void rk_coco_thresholds(double iou[10], double recall[101]);
 
+/* ---- semantic segmentation: mIoU (src/eval/segeval.c) ----
+ * PASCAL VOC's protocol: one confusion matrix over every non-ignored pixel of the whole set
+ * (rows ground truth, columns prediction); per class IoU = TP / (TP + FP + FN); mIoU = the
+ * mean over the classes present in the ground truth or the prediction (a class in neither
+ * has no IoU: NAN, left out). Background (class 0) is a class. */
+typedef struct rk_seg_confusion {
+    int K;
+    uint64_t *m; /* (K, K): m[gt * K + pred] */
+} rk_seg_confusion;
+
+int rk_seg_confusion_init(rk_seg_confusion *c, int K, rk_err *err);
+void rk_seg_confusion_free(rk_seg_confusion *c);
+/* Counts n pixels: gt and pred class indices, gt == RK_SEG_IGNORE skipped; any other value
+ * >= K is an error naming the pixel. */
+int rk_seg_confusion_add(rk_seg_confusion *c, const uint8_t *gt, const uint8_t *pred, size_t n,
+                         rk_err *err);
+/* mIoU (a fraction; NAN if no class is present); iou (K, may be NULL) per class, NAN where
+ * absent. */
+double rk_seg_miou(const rk_seg_confusion *c, double *iou);
+
 #endif

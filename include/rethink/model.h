@@ -123,4 +123,35 @@ typedef struct rk_detection {
 int rk_centernet_decode(rk_detection *dets, int k, const float *out, int C, int H, int W,
                         int stride, const rk_letterbox *lb, int orig_w, int orig_h);
 
+/* ---- semantic segmentation (src/model/segment.c) ----
+ * K = classes + 1 (background is class 0). The segmenter is the detector of cfg with at
+ * least K output channels; the first K, at the head's stride, are the class logits. */
+
+/* *net = a finalized segmenter (rk_segnet_init with seed 0), NULL on error. Output (N,
+ * max(K, 5), in/stride, in/stride). */
+int rk_segnet(rk_net **net, const rk_refnet_cfg *cfg, int K, rk_err *err);
+/* rk_refnet_init without the heatmap prior (head.out's bias zero: uniform over classes). */
+void rk_segnet_init(rk_net *net, const rk_refnet_cfg *cfg, uint64_t seed);
+
+/* Bilinear resize as PyTorch's F.interpolate(mode='bilinear', align_corners=False): NC
+ * planes (H, W) -> (OH, OW). Backward accumulates into din. */
+void rk_upsample_bilinear_forward(float *out, const float *in, int NC, int H, int W, int OH,
+                                  int OW);
+void rk_upsample_bilinear_backward(float *din, const float *dout, int NC, int H, int W, int OH,
+                                   int OW);
+/* Per-pixel softmax cross-entropy, mean over pixels whose label is not RK_SEG_IGNORE
+ * (F.cross_entropy(ignore_index=255)); 0 and a zero gradient if all are ignored. logits and
+ * dlogits (N, K, HW), labels (N, HW) class indices. Writes dlogits. */
+float rk_seg_xent(float *dlogits, const float *logits, const uint8_t *labels, int N, int K,
+                  size_t HW);
+/* The segmenter's loss on its output out (N, OC, h, w): the first K channels upsampled to
+ * S x S, rk_seg_xent against labels (N, S, S). Writes dout (N, OC, h, w; zero beyond K).
+ * scratch: 2 * N * K * S * S floats. */
+float rk_segment_loss(float *dout, const float *out, const uint8_t *labels, int N, int K,
+                      int OC, int h, int w, int S, float *scratch);
+/* One image's output (its first K channels, (K, h, w)) -> per input pixel (S x S) the argmax
+ * class and, if conf is not NULL, its softmax probability. scratch: K * S * S floats. */
+void rk_segment_decode(uint8_t *cls, float *conf, const float *out, int K, int h, int w, int S,
+                       float *scratch);
+
 #endif

@@ -221,6 +221,10 @@ typedef struct rk_results {
     size_t ncells;
     rk_store *db;         /* read-only (metrics: rk_store_metrics_get; claims verdicts:
                              rk_store_claims_latest) */
+    /* What the primary stat (stats[RK_AP]) is: "AP"; "mIoU" when every finished trial is a
+     * segmentation trial (model.task = segment); "AP or mIoU" when the study mixes them
+     * (model.task an axis: its cells say which). Static text. */
+    const char *metric;
 } rk_results;
 
 /* Loads a study's trials and builds its cells. study NULL: the database's only study with

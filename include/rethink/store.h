@@ -261,6 +261,10 @@ int rk_store_study_remove(rk_store *s, const char *name, size_t *ntrials, rk_err
 #define RK_METRIC_SELECT_EPOCH "select.epoch"
 #define RK_METRIC_SELECT_DEV_AP "select.dev.AP"
 #define RK_METRIC_SOURCE_ACC "backbone.source_acc"
+/* Once per segmentation trial (model.task = segment, step 0): its val mIoU, which the
+ * results table also holds as its primary stat (AP column). dev.AP, val.AP and select.dev.AP
+ * of such a trial are mIoU too. */
+#define RK_METRIC_VAL_MIOU "val.mIoU"
 
 typedef struct rk_metric {
     int64_t step;  /* the x axis: optimizer step (or epoch when logging per epoch) */

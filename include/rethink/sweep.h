@@ -99,10 +99,11 @@ int rk_sweep_take(rk_store *db, const rk_sweep_plan *p, const rk_acquire_opts *o
 
 /* What finishing a trial writes, for a caller that forwards it (an MPI rank): the metrics
  * added under the lease just before the outcome (the checkpoint kept on dev, the backbone's
- * source accuracy), up to RK_SWEEP_FINAL_METRICS, returning how many; the artifacts
+ * source accuracy, a segmentation trial's val mIoU), up to RK_SWEEP_FINAL_METRICS, returning
+ * how many; the artifacts
  * (res->art[0..res->nart)), recorded next; and the outcome, which points into res and into
  * *cats (per-category AP, allocated here: free it, also on error). */
-#define RK_SWEEP_FINAL_METRICS 3
+#define RK_SWEEP_FINAL_METRICS 4
 size_t rk_sweep_final_metrics(const rk_trial_result *res, rk_metric m[RK_SWEEP_FINAL_METRICS]);
 int rk_sweep_outcome(const rk_trial_result *res, rk_trial_outcome *o, rk_category_ap **cats,
                      rk_err *err);

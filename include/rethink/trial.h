@@ -37,6 +37,8 @@ const char *rk_stop_name(rk_stop_reason r); /* "budget", "plateau" */
 
 typedef struct rk_trial_result {
     char hash[65];         /* the trial's identity */
+    int segment;           /* model.task = segment: stats.stats[RK_AP] is the val mIoU (the
+                              other stats -1) and stats.cat_ap each category's IoU */
     char *config_json;     /* canonical JSON (owned) */
     rk_coco_stats stats;   /* on val (owned) */
     rk_coco_cat *cats;     /* val's categories, in stats.cat_ap order (owned) */

@@ -1,11 +1,8 @@
-/* Detector training (supervised and self-training) and inference.
- *
- * The labelled stream is an endless sequence of seeded permutations of the labelled subset;
- * step s takes its elements [s*B, (s+1)*B), so every batch is full even when the subset is
- * smaller than a batch, and element k belongs to epoch k / n — the epoch that keys its
- * augmentation. The pseudo-labelled stream works the same way over the source images with
- * its own seed, and so does the joint task's source stream (src/arms/joint.c). Batch slots
- * are filled in parallel; each depends only on its keys. */
+/* Detector training (supervised and self-training) and inference. Training is the shared
+ * loop of loop.c (the streams of labelled and pseudo-labelled images, Appendix B, the
+ * schedule) with the detector's slots (augmented images with their boxes, CenterNet
+ * targets) and CenterNet's loss; a joint arm's source classification task (src/arms/joint.c)
+ * runs in that loop as its joint hook. */
 #include "arms_internal.h"
 
 rk_schedule rk_schedule_default(void)
@@ -83,13 +80,7 @@ rk_detector_cfg rk_detector_default(void)
 }
 
 /* ---- labelled boxes per image (crowd dropped, cls = 0-based class) ---- */
-typedef struct {
-    rk_box *boxes;
-    size_t *start; /* n + 1 */
-    size_t maxn;
-} box_index;
-
-static int index_boxes(box_index *bi, const rk_coco *c, rk_err *err)
+int rk_box_index_build(rk_box_index *bi, const rk_coco *c, rk_err *err)
 {
     size_t n = c->nimages;
     bi->start = calloc(n + 1, sizeof *bi->start);
@@ -171,85 +162,41 @@ static int batch_init(batch *bt, int N, int S, int C, int H, int W, int stride, 
     return rc;
 }
 
-/* ---- the joint task's batches (src/arms/joint.c for the step) ---- */
+/* The detector's part of the shared loop: slots augmented with their boxes, CenterNet
+ * targets, CenterNet's loss. */
 typedef struct {
-    rk_joint_shared shared;
-    rk_stream st;     /* over joint->idx */
-    uint64_t seed;    /* keys its augmentation */
-    int J, S, K;
-    float *x;         /* (J, 3, S, S) */
-    float *dlog;      /* (J, K) */
-    int *lab;         /* (J) */
-    rk_image *slot;   /* J augmented images */
-    size_t *which;
-    long *ep;
-} joint_state;
+    batch bt;
+    const rk_policy *pol;
+    const rk_dataset *d;
+    const rk_pseudo *pseudo;
+    rk_box_index bi;
+    uint64_t seed, pseed;
+    const rk_detector_cfg *cfg;
+    float *scratch;
+} det_task;
 
-static void joint_free(joint_state *j)
+static int det_fill(void *ctx, int b, int pseudo, size_t i, long ep, rk_err *err)
 {
-    if (j->slot)
-        for (int b = 0; b < j->J; b++) rk_image_free(&j->slot[b]);
-    rk_joint_shared_free(&j->shared);
-    free(j->st.perm), free(j->x), free(j->dlog), free(j->lab), free(j->slot), free(j->which);
-    free(j->ep);
-    memset(j, 0, sizeof *j);
+    det_task *t = ctx;
+    if (!pseudo)
+        return fill_slot(&t->bt, b, t->pol, &t->d->images[i], t->bi.boxes + t->bi.start[i],
+                         t->bi.start[i + 1] - t->bi.start[i], t->seed, ep, i, err);
+    const rk_pseudo *p = t->pseudo;
+    return fill_slot(&t->bt, b, t->pol, &p->images[i], p->boxes + p->start[i],
+                     p->start[i + 1] - p->start[i], t->pseed, ep, i, err);
 }
 
-static int joint_init(joint_state *j, rk_net *det, const rk_joint *jt, int S, int threads,
-                      const rk_schedule *s, uint64_t seed, rk_err *err)
-{
-    int shape[4];
-    memset(j, 0, sizeof *j);
-    j->J = jt->batch, j->S = S, j->seed = seed ^ 0x6a6f696e74ULL /* "joint" */;
-    int rc = rk_net_plan(jt->cls, j->J, rk_schedule_backend(s), threads, err);
-    if (rc) return rc;
-    rk_net_output_shape(jt->cls, shape);
-    j->K = shape[1];
-    for (size_t i = 0; i < jt->n; i++)
-        if (jt->labels[jt->idx[i]] < 0 || jt->labels[jt->idx[i]] >= j->K)
-            return rk_errf(err, RK_EINVAL, "joint training: %s has class %d, the head has %d",
-                           jt->src->files[jt->idx[i]], jt->labels[jt->idx[i]], j->K);
-    j->st = (rk_stream){jt->n, j->seed, -1, malloc(jt->n * sizeof(size_t))};
-    j->x = malloc((size_t)j->J * 3 * S * S * sizeof(float));
-    j->dlog = malloc((size_t)j->J * j->K * sizeof(float));
-    j->lab = malloc((size_t)j->J * sizeof(int));
-    j->slot = calloc((size_t)j->J, sizeof *j->slot);
-    j->which = malloc((size_t)j->J * sizeof *j->which);
-    j->ep = malloc((size_t)j->J * sizeof *j->ep);
-    if (!j->st.perm || !j->x || !j->dlog || !j->lab || !j->slot || !j->which || !j->ep)
-        rc = rk_errf(err, RK_ENOMEM, "joint training: out of memory");
-    for (int b = 0; b < j->J && !rc; b++) rc = rk_image_alloc(&j->slot[b], S, S, 3, err);
-    if (!rc) rc = rk_joint_shared_init(&j->shared, det, jt->cls, err);
-    if (!rc) rk_joint_shared_sync(&j->shared, det, jt->cls);
-    if (rc) joint_free(j);
-    return rc;
-}
+static const float *det_input(void *ctx) { return ((det_task *)ctx)->bt.x; }
 
-/* Step `step`'s source batch into j->x and j->lab. */
-static int joint_batch(joint_state *j, const rk_joint *jt, const rk_policy *pol, long step,
-                       int threads, rk_err *err)
+static float det_loss(void *ctx, float *dout, const float *out, int b0, int nb, float terms[3])
 {
-    for (int b = 0; b < j->J; b++)
-        j->which[b] = jt->idx[rk_stream_at(&j->st, (size_t)step * j->J + b, &j->ep[b])];
-    int bad = 0;
-    rk_err first = {0};
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int b = 0; b < j->J; b++) {
-        rk_err e = {0};
-        size_t i = j->which[b], on = 0;
-        int r = rk_augment(pol, &jt->src->images[i], NULL, 0, j->seed, (uint64_t)j->ep[b], i,
-                           &j->slot[b], NULL, &on, NULL, &e);
-        if (r) {
-#pragma omp critical
-            if (!bad) bad = 1, first = e;
-            continue;
-        }
-        rk_image_to_input(j->x + (size_t)b * 3 * j->S * j->S, &j->slot[b]);
-        j->lab[b] = jt->labels[i];
-    }
-    if (!bad) return RK_OK;
-    if (err) *err = first;
-    return first.rc ? first.rc : RK_EINVAL;
+    det_task *t = ctx;
+    const batch *bt = &t->bt;
+    size_t HW = (size_t)bt->H * bt->W;
+    return rk_centernet_loss(dout, out, bt->heat + (size_t)b0 * bt->C * HW,
+                             bt->reg + (size_t)b0 * 4 * HW, bt->mask + (size_t)b0 * HW, nb, bt->C,
+                             bt->H, bt->W, (float)t->cfg->w_size, (float)t->cfg->w_off, terms,
+                             t->scratch);
 }
 
 int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset *d,
@@ -273,172 +220,37 @@ int rk_detector_train(rk_net *net, const rk_detector_cfg *cfg, const rk_dataset 
     if ((size_t)C != d->coco.ncats)
         return rk_errf(err, RK_EINVAL, "training: the model has %d classes, the dataset %zu", C,
                        d->coco.ncats);
-    rk_plateau *plateau = hooks ? hooks->plateau : NULL;
-    if (s->plateau && (!plateau || !hooks->epoch_end))
+    if (s->plateau && (!hooks || !hooks->plateau || !hooks->epoch_end))
         return rk_errf(err, RK_EINVAL, "training: a plateau schedule needs dev evaluations "
                                        "(train.dev) to decide when to stop");
     int rc = rk_net_plan(net, N, rk_schedule_backend(s), threads, err);
     if (rc) return rc;
-    joint_state js = {0};
-    if (J && (rc = joint_init(&js, net, joint, S, threads, s, seed, err))) return rc;
-    box_index bi = {0};
-    batch bt = {0};
-    rk_stream lab = {n, seed, -1, malloc(n * sizeof(size_t))};
-    rk_stream pst = {selftrain ? npool : 1, seed ^ 0x7073657564ULL, -1,
-                  malloc((selftrain ? npool : 1) * sizeof(size_t))};
+    rk_joint_run jr = {0};
+    if (J && (rc = rk_joint_run_init(&jr, net, joint, pol, S, threads, s, seed, err))) return rc;
     size_t HW = (size_t)H * W;
-    float *dout = malloc((size_t)N * (C + 4) * HW * sizeof(float));
-    float *scratch = malloc((size_t)(2 * C + 8) * N * HW * sizeof(float));
+    det_task t = {.pol = pol, .d = d, .pseudo = selftrain ? pseudo : NULL, .seed = seed,
+                  .pseed = seed ^ 0x9E3779B97F4A7C15ULL, .cfg = cfg,
+                  .scratch = malloc((size_t)(2 * C + 8) * N * HW * sizeof(float))};
     size_t maxn = 0;
-    if ((rc = index_boxes(&bi, &d->coco, err))) goto done;
-    maxn = bi.maxn;
+    if ((rc = rk_box_index_build(&t.bi, &d->coco, err))) goto done;
+    maxn = t.bi.maxn;
     if (selftrain)
         for (size_t i = 0; i < pseudo->n; i++)
             if (pseudo->start[i + 1] - pseudo->start[i] > maxn)
                 maxn = pseudo->start[i + 1] - pseudo->start[i];
-    if (!lab.perm || !pst.perm || !dout || !scratch) {
+    if (!t.scratch) {
         rc = rk_errf(err, RK_ENOMEM, "training: out of memory");
         goto done;
     }
-    if ((rc = batch_init(&bt, N, S, C, H, W, stride, maxn, err))) goto done;
-
-    rk_sgd opt = {.lr = (float)s->lr, .momentum = (float)s->momentum,
-                  .weight_decay = (float)s->weight_decay, .decay_all = s->decay_all};
-    long steps_per_epoch = (long)((n + (size_t)B - 1) / (size_t)B);
-    long total = s->steps > 0 ? s->steps : steps_per_epoch * s->epochs;
-    long warm = s->warmup_steps > 0 ? s->warmup_steps : (long)(s->warmup_frac * (double)total);
-    int epochs = (int)((total + steps_per_epoch - 1) / steps_per_epoch);
-    uint64_t pseed = seed ^ 0x9E3779B97F4A7C15ULL;
-    double t0 = rk_now(), ema_h = 0, ema_p = 0;
-    long images = 0;
-    double sum[6] = {0};
-    long nsum = 0;
-    for (long step = 0; step < total; step++) {
-        /* Which images this step sees: decided serially (the streams are sequential). */
-        size_t which[1024];
-        long ep[1024];
-        if (N > 1024) {
-            rc = rk_errf(err, RK_EINVAL, "training: batch of %d exceeds 1024", N);
-            goto done;
-        }
-        for (int b = 0; b < B; b++) which[b] = idx[rk_stream_at(&lab, (size_t)step * B + b, &ep[b])];
-        for (int b = 0; b < Bp; b++) {
-            size_t k = rk_stream_at(&pst, (size_t)step * Bp + b, &ep[B + b]);
-            which[B + b] = pseudo->use ? pseudo->use[k] : k;
-        }
-        int bad = 0;
-        rk_err first = {0};
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (int b = 0; b < N; b++) {
-            rk_err e = {0};
-            int r;
-            size_t i = which[b];
-            if (b < B)
-                r = fill_slot(&bt, b, pol, &d->images[i], bi.boxes + bi.start[i],
-                              bi.start[i + 1] - bi.start[i], seed, ep[b], i, &e);
-            else
-                r = fill_slot(&bt, b, pol, &pseudo->images[i], pseudo->boxes + pseudo->start[i],
-                              pseudo->start[i + 1] - pseudo->start[i], pseed, ep[b], i, &e);
-            if (r) {
-#pragma omp critical
-                if (!bad) bad = 1, first = e;
-            }
-        }
-        if (bad) {
-            if (err) *err = first;
-            rc = first.rc ? first.rc : RK_EINVAL;
-            goto done;
-        }
-        opt.lr = s->plateau ? rk_plateau_lr(plateau, s, step, warm, total)
-                            : rk_lr_schedule((float)s->lr, (float)s->warmup_init, warm, step, total);
-        const float *out = rk_net_forward(net, bt.x, 1);
-        if (!out) {
-            rc = rk_errf(err, RK_EDNNL, "training: forward pass failed");
-            goto done;
-        }
-        float terms[3], pterms[3];
-        size_t per = (size_t)(C + 4) * HW;
-        float lh = rk_centernet_loss(dout, out, bt.heat, bt.reg, bt.mask, B, C, H, W,
-                                     (float)cfg->w_size, (float)cfg->w_off, terms, scratch);
-        float lp = 0;
-        if (Bp) {
-            lp = rk_centernet_loss(dout + B * per, out + B * per, bt.heat + (size_t)B * C * HW,
-                                   bt.reg + (size_t)B * 4 * HW, bt.mask + (size_t)B * HW, Bp, C,
-                                   H, W, (float)cfg->w_size, (float)cfg->w_off, pterms, scratch);
-            /* Appendix B: L = (L_h + a (Lbar_h / Lbar_p) L_p) / (1 + a), Lbar moving averages
-             * (taken as constants in the gradient, as the paper's stop-gradient ratio). */
-            ema_h = step == 0 ? lh : st->ema_decay * ema_h + (1 - st->ema_decay) * lh;
-            ema_p = step == 0 ? lp : st->ema_decay * ema_p + (1 - st->ema_decay) * lp;
-            double wh, wp;
-            if (st->normalize) {
-                wh = 1 / (1 + st->alpha);
-                wp = st->alpha * (ema_p > 0 ? ema_h / ema_p : 1) / (1 + st->alpha);
-            } else {
-                wh = 1, wp = st->alpha;
-            }
-            for (size_t i = 0; i < (size_t)B * per; i++) dout[i] *= (float)wh;
-            for (size_t i = (size_t)B * per; i < (size_t)N * per; i++) dout[i] *= (float)wp;
-        }
-        if (!isfinite(lh) || !isfinite(lp)) {
-            rc = rk_errf(err, RK_EDIVERGED, "training diverged at step %ld (loss %g, pseudo %g)",
-                         step, lh, lp);
-            goto done;
-        }
-        rk_net_zero_grad(net);
-        if ((rc = rk_net_backward(net, dout))) {
-            rk_errf(err, rc, "training: backward pass failed");
-            goto done;
-        }
-        float lj = 0;
-        if (J) { /* the joint task: L += weight * L_cls, its shared gradients added */
-            if ((rc = joint_batch(&js, joint, pol, step, threads, err))) goto done;
-            lj = rk_joint_backward(net, joint->cls, &js.shared, js.x, js.lab, J, js.K,
-                                   joint->weight, js.dlog);
-            if (!isfinite(lj)) {
-                rc = rk_errf(err, RK_EDIVERGED, "joint training diverged at step %ld (source "
-                             "classification loss %g)", step, lj);
-                goto done;
-            }
-            if (s->clip > 0) rk_joint_clip(net, joint->cls, &js.shared, (float)s->clip);
-            rk_sgd_step(joint->cls, &opt);
-        } else if (s->clip > 0) {
-            rk_clip_grad_norm(net, (float)s->clip);
-        }
-        rk_sgd_step(net, &opt);
-        if (J) rk_joint_shared_sync(&js.shared, net, joint->cls);
-        images += N + J;
-        sum[0] += lh, sum[1] += terms[0], sum[2] += terms[1], sum[3] += terms[2], sum[4] += lp;
-        sum[5] += lj;
-        nsum++;
-        if (hooks && hooks->step && (step % 8 == 0 || step + 1 == total))
-            hooks->step(hooks->ctx, step + 1, total, lh);
-        int decayed = s->plateau && rk_plateau_done(plateau, step + 1);
-        if ((step + 1) % steps_per_epoch == 0 || step + 1 == total || decayed) {
-            double t = rk_now() - t0;
-            rk_epoch_stats es = {.epoch = (int)((step + steps_per_epoch) / steps_per_epoch),
-                                 .epochs = epochs,
-                                 .loss = sum[0] / nsum,
-                                 .focal = sum[1] / nsum,
-                                 .size = sum[2] / nsum,
-                                 .offset = sum[3] / nsum,
-                                 .pseudo_loss = sum[4] / nsum,
-                                 .joint_loss = sum[5] / nsum,
-                                 .lr = opt.lr,
-                                 .img_per_s = images / t,
-                                 .seconds = t,
-                                 .step = step + 1,
-                                 .images = images};
-            if (decayed) es.epochs = es.epoch; /* the last epoch */
-            memset(sum, 0, sizeof sum);
-            nsum = 0;
-            if (hooks && hooks->epoch_end && hooks->epoch_end(hooks->ctx, &es)) break;
-            if (decayed) break;
-        }
-    }
+    if ((rc = batch_init(&t.bt, N, S, C, H, W, stride, maxn, err))) goto done;
+    rk_task_ops ops = {.ctx = &t, .per = (size_t)(C + 4) * HW, .fill = det_fill,
+                       .input = det_input, .loss = det_loss, .joint = J ? &jr : NULL};
+    rc = rk_train_loop(net, &ops, idx, n, selftrain ? pseudo->use : NULL, npool, B, Bp, st, s,
+                       seed, threads, hooks, err);
 done:
-    batch_free(&bt, N);
-    joint_free(&js);
-    free(bi.boxes), free(bi.start), free(lab.perm), free(pst.perm), free(dout), free(scratch);
+    batch_free(&t.bt, N);
+    rk_joint_run_free(&jr);
+    free(t.bi.boxes), free(t.bi.start), free(t.scratch);
     return rc;
 }
 

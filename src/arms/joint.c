@@ -123,3 +123,95 @@ int rk_source_classes(const rk_source *src, int *cls, int *nclasses, rk_err *err
     *nclasses = K;
     return RK_OK;
 }
+
+/* ---- the joint task inside the shared training loop (src/arms/loop.c) ---- */
+
+void rk_joint_run_free(rk_joint_run *j)
+{
+    if (j->slot)
+        for (int b = 0; b < j->J; b++) rk_image_free(&j->slot[b]);
+    rk_joint_shared_free(&j->shared);
+    free(j->st.perm), free(j->x), free(j->dlog), free(j->lab), free(j->slot), free(j->which);
+    free(j->ep);
+    memset(j, 0, sizeof *j);
+}
+
+int rk_joint_run_init(rk_joint_run *j, rk_net *det, const rk_joint *jt, const rk_policy *pol,
+                      int S, int threads, const rk_schedule *s, uint64_t seed, rk_err *err)
+{
+    int shape[4];
+    memset(j, 0, sizeof *j);
+    j->jt = jt, j->pol = pol, j->det = det, j->threads = threads;
+    j->J = jt->batch, j->S = S, j->seed = seed ^ 0x6a6f696e74ULL /* "joint" */;
+    int rc = rk_net_plan(jt->cls, j->J, rk_schedule_backend(s), threads, err);
+    if (rc) return rc;
+    rk_net_output_shape(jt->cls, shape);
+    j->K = shape[1];
+    for (size_t i = 0; i < jt->n; i++)
+        if (jt->labels[jt->idx[i]] < 0 || jt->labels[jt->idx[i]] >= j->K)
+            return rk_errf(err, RK_EINVAL, "joint training: %s has class %d, the head has %d",
+                           jt->src->files[jt->idx[i]], jt->labels[jt->idx[i]], j->K);
+    j->st = (rk_stream){jt->n, j->seed, -1, malloc(jt->n * sizeof(size_t))};
+    j->x = malloc((size_t)j->J * 3 * S * S * sizeof(float));
+    j->dlog = malloc((size_t)j->J * j->K * sizeof(float));
+    j->lab = malloc((size_t)j->J * sizeof(int));
+    j->slot = calloc((size_t)j->J, sizeof *j->slot);
+    j->which = malloc((size_t)j->J * sizeof *j->which);
+    j->ep = malloc((size_t)j->J * sizeof *j->ep);
+    if (!j->st.perm || !j->x || !j->dlog || !j->lab || !j->slot || !j->which || !j->ep)
+        rc = rk_errf(err, RK_ENOMEM, "joint training: out of memory");
+    for (int b = 0; b < j->J && !rc; b++) rc = rk_image_alloc(&j->slot[b], S, S, 3, err);
+    if (!rc) rc = rk_joint_shared_init(&j->shared, det, jt->cls, err);
+    if (!rc) rk_joint_shared_sync(&j->shared, det, jt->cls);
+    if (rc) rk_joint_run_free(j);
+    return rc;
+}
+
+/* Step `step`'s source batch into j->x and j->lab. */
+static int joint_batch(rk_joint_run *j, long step, rk_err *err)
+{
+    const rk_joint *jt = j->jt;
+    for (int b = 0; b < j->J; b++)
+        j->which[b] = jt->idx[rk_stream_at(&j->st, (size_t)step * j->J + b, &j->ep[b])];
+    int bad = 0;
+    rk_err first = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(j->threads)
+    for (int b = 0; b < j->J; b++) {
+        rk_err e = {0};
+        size_t i = j->which[b], on = 0;
+        int r = rk_augment(j->pol, &jt->src->images[i], NULL, 0, j->seed, (uint64_t)j->ep[b], i,
+                           &j->slot[b], NULL, &on, NULL, &e);
+        if (r) {
+#pragma omp critical
+            if (!bad) bad = 1, first = e;
+            continue;
+        }
+        rk_image_to_input(j->x + (size_t)b * 3 * j->S * j->S, &j->slot[b]);
+        j->lab[b] = jt->labels[i];
+    }
+    if (!bad) return RK_OK;
+    if (err) *err = first;
+    return first.rc ? first.rc : RK_EINVAL;
+}
+
+int rk_joint_run_step(rk_joint_run *j, long step, const rk_sgd *opt, float clip, float *loss,
+                      rk_err *err)
+{
+    int rc = joint_batch(j, step, err);
+    if (rc) return rc;
+    const rk_joint *jt = j->jt;
+    float lj = rk_joint_backward(j->det, jt->cls, &j->shared, j->x, j->lab, j->J, j->K,
+                                 jt->weight, j->dlog);
+    if (!isfinite(lj))
+        return rk_errf(err, RK_EDIVERGED, "joint training diverged at step %ld (source "
+                       "classification loss %g)", step, lj);
+    if (clip > 0) rk_joint_clip(j->det, jt->cls, &j->shared, clip);
+    rk_sgd_step(jt->cls, opt);
+    *loss = lj;
+    return RK_OK;
+}
+
+void rk_joint_run_sync(rk_joint_run *j)
+{
+    rk_joint_shared_sync(&j->shared, j->det, j->jt->cls);
+}

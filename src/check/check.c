@@ -790,6 +790,30 @@ static int fill_result(rk_check_result *res, const rk_claim_spec *c, units *us, 
     return RK_OK;
 }
 
+/* A claim's stat fits the study's task: mIoU needs segmentation trials (model.task =
+ * segment; their mIoU is the primary stat), and a study of segmentation trials only has no
+ * COCO stat to claim about (a mixed study, task an axis, is left to the claim's slice). */
+static int check_task(const rk_claim_spec *c, const rk_results *r, rk_err *err)
+{
+    if (c->type == RK_CLAIM_STABLE || c->stat < 0) return RK_OK;
+    size_t seg = 0, fin = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->t[i].status != RK_TRIAL_FINISHED) continue;
+        const char *task = rk_result_param(&r->t[i], "model.task");
+        fin++, seg += task && !strcmp(task, "segment");
+    }
+    if (c->miou && seg == 0)
+        return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] stat = mIoU: study %s has no "
+                       "segmentation trials (model.task = segment)", c->file, c->line_stat,
+                       c->name, r->study);
+    if (!c->miou && fin > 0 && seg == fin)
+        return rk_errf(err, RK_EINVAL, "%s:%d: [claim.%s] stat = %s: study %s holds segmentation "
+                       "trials only (model.task = segment), whose metric is mIoU: set stat = mIoU",
+                       c->file, c->line_stat ? c->line_stat : c->line, c->name,
+                       rk_coco_stat_name(c->stat), r->study);
+    return RK_OK;
+}
+
 static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result *res, rk_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -800,8 +824,9 @@ static int run_one(const rk_claim_spec *c, const rk_results *r, rk_check_result 
     if (!(res->name = strdup(c->name))) return oom(err);
     if (c->description && !(res->description = strdup(c->description))) return oom(err);
     gap g;
-    int rc = c->type == RK_CLAIM_BASELINE || c->type == RK_CLAIM_STABLE ? RK_OK
-                                                                       : check_data(c, r, &g, err);
+    int rc = check_task(c, r, err);
+    if (!rc && c->type != RK_CLAIM_BASELINE && c->type != RK_CLAIM_STABLE)
+        rc = check_data(c, r, &g, err);
     if (c->type == RK_CLAIM_BASELINE || c->type == RK_CLAIM_STABLE) {
         memset(&g, 0, sizeof g);
         for (size_t i = 0; i < c->narms && !rc; i++)

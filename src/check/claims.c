@@ -251,8 +251,11 @@ static int build_claim(rk_claimset *s, const rk_ini_item *it, size_t n, rk_claim
     c->min = c->max = NAN;
     if (k[K_DESCRIPTION] && !(c->description = strdup(k[K_DESCRIPTION]->value))) return oom(err);
     c->stat = c->type == RK_CLAIM_BASELINE ? -1 : 0;
-    if (k[K_STAT] && (c->stat = rk_stat_index(k[K_STAT]->value)) < 0)
-        return BAD(K_STAT, "a COCO stat: AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl");
+    /* mIoU: a segmentation trial records it as its primary stat (the AP column) */
+    if (k[K_STAT]) c->line_stat = k[K_STAT]->line, c->miou = !strcmp(k[K_STAT]->value, "mIoU");
+    if (k[K_STAT] && (c->stat = c->miou ? RK_AP : rk_stat_index(k[K_STAT]->value)) < 0)
+        return BAD(K_STAT, "a COCO stat (AP AP50 AP75 APs APm APl AR1 AR10 AR100 ARs ARm ARl) "
+                           "or mIoU (segmentation)");
     const char *msg;
     if (k[K_A]) {
         c->line_a = k[K_A]->line;

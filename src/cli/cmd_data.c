@@ -22,8 +22,10 @@ static const char *HELP =
 static const char *BUILD_HELP =
     "usage: rethink data build fashion-scenes [options]\n"
     "\n"
-    "Detection scenes in COCO format (train/, val/, annotations/) and labelled source images\n"
-    "(source/, source/labels.csv) from Fashion-MNIST, plus a dataset card (card.json).\n"
+    "Detection scenes in COCO format (train/, val/, annotations/), their semantic-segmentation\n"
+    "label maps (segmentation/train/, segmentation/val/: a PNG per scene, category id per\n"
+    "pixel, 0 background, 255 ignore) and labelled source images (source/,\n"
+    "source/labels.csv) from Fashion-MNIST, plus a dataset card (card.json).\n"
     "Same options and seed give byte-identical files.\n";
 
 static const char *CHECK_HELP =

@@ -114,6 +114,11 @@ int cmd_predict(int argc, char **argv)
     rk_trial_cfg *tc = calloc(1, sizeof *tc);
     if (!rc && !tc) rc = rk_errf(&err, RK_ENOMEM, "out of memory");
     if (!rc) rc = trial_settings(&t, tc, &err);
+    /* a segmenter writes label maps, not COCO detections: not this command's output */
+    if (!rc && tc->segment)
+        rc = rk_errf(&err, RK_EINVAL, "trial %lld is a segmentation trial (model.task = "
+                     "segment): predict writes COCO detections of detector trials only",
+                     (long long)t.id);
 
     /* the images, their ids and the categories (class k is category cats[k]) */
     rk_dataset d = {0};

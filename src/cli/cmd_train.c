@@ -111,11 +111,14 @@ int cmd_train(int argc, char **argv)
     const rk_sweep_trial *me = rc ? NULL : &p.t[0];
     const char *arm = me ? rk_config_get(&me->cfg, "trial.arm") : NULL;
     double stats[RK_COCO_NSTATS];
+    const char *task = me ? rk_config_get(&me->cfg, "model.task") : NULL;
+    int segment = task && !strcmp(task, "segment");
     if (me && me->status == RK_TRIAL_FINISHED) {
         int found = 0;
         rc = rk_store_result_get(db, me->id, stats, &found, &err);
         printf("trial %.16s (%s) already finished; stored results:\n", me->hash, arm);
-        if (!rc && found) summary(stats);
+        if (!rc && found && segment) printf("mIoU = %.4f\n", stats[RK_AP]);
+        else if (!rc && found) summary(stats);
     } else if (me) {
         int k = -1; /* in the store's order: an unfinished teacher first, then this trial (0) */
         progress *g = progress_new(progress_mode(quiet, 0), 1, 30);
@@ -123,10 +126,11 @@ int cmd_train(int argc, char **argv)
         while (!rc && k != 0) rc = run_next(db, db_path, &p, g, &k, stats, &err);
         progress_free(g); /* clears its status line */
         if (!rc) {
-            printf("trial %.16s: %s, aug %s, fraction %s, seed %s — COCO on val:\n", me->hash, arm,
+            printf("trial %.16s: %s, aug %s, fraction %s, seed %s — %s on val:\n", me->hash, arm,
                    rk_config_get(&me->cfg, "trial.aug"), rk_config_get(&me->cfg, "trial.fraction"),
-                   rk_config_get(&me->cfg, "trial.seed"));
-            summary(stats);
+                   rk_config_get(&me->cfg, "trial.seed"), segment ? "segmentation" : "COCO");
+            if (segment) printf("mIoU = %.4f\n", stats[RK_AP]);
+            else summary(stats);
             printf("recorded in %s\n", db_path);
         }
     }

@@ -178,8 +178,8 @@ static void event_json(progress *g, const run_event *e)
     add_num(o, "dev_ap", e->dev_ap);
     add_num(o, "img_per_s", e->img_per_s);
     add_num(o, "accuracy", e->acc);
-    add_num(o, "AP", e->ap);
-    add_num(o, "AP50", e->ap50);
+    add_num(o, e->segment ? "mIoU" : "AP", e->ap);
+    if (!e->segment) add_num(o, "AP50", e->ap50);
     add_num(o, "wall_s", e->wall_s);
     if (e->stop[0]) cJSON_AddStringToObject(o, "stop_reason", e->stop);
     if (e->kind == EV_FAILED) cJSON_AddBoolToObject(o, "retry", e->retry);
@@ -229,7 +229,12 @@ void progress_event(progress *g, const run_event *e)
         break;
     case EV_DONE:
         if (w) w->active = 0;
-        if (!strcmp(e->stop, "plateau"))
+        if (e->segment && !strcmp(e->stop, "plateau"))
+            progress_print(g, stdout, "%s: mIoU %.4f (%.0f s, plateau at step %ld)\n", e->label,
+                           e->ap, e->wall_s, e->step);
+        else if (e->segment)
+            progress_print(g, stdout, "%s: mIoU %.4f (%.0f s)\n", e->label, e->ap, e->wall_s);
+        else if (!strcmp(e->stop, "plateau"))
             progress_print(g, stdout, "%s: AP %.4f AP50 %.4f (%.0f s, plateau at step %ld)\n",
                            e->label, e->ap, e->ap50, e->wall_s, e->step);
         else

@@ -35,6 +35,7 @@ typedef struct run_event {
     long step, steps;
     int epoch, epochs;
     double loss, dev_ap, img_per_s, acc, ap, ap50, wall_s; /* NAN: unknown */
+    int segment;              /* EV_DONE of a segmentation trial: ap is its mIoU */
     char label[96];           /* "[0] scratch S4 f=0.5 s=1" */
     char stop[16];            /* "plateau", "budget" */
     char text[560];

@@ -196,6 +196,7 @@ run_event run_done_event(const run_sink *sink, const char *label, const rk_trial
     run_event e = run_event_make(EV_DONE, sink ? sink->slot : 0, label);
     e.trial = t->id, e.attempt = t->attempts;
     e.ap = res->stats.stats[RK_AP], e.ap50 = res->stats.stats[RK_AP50], e.wall_s = res->wall_s;
+    e.segment = res->segment; /* e.ap is then the mIoU */
     e.step = res->steps, e.steps = res->max_steps;
     snprintf(e.stop, sizeof e.stop, "%s", rk_stop_name(res->stop));
     return e;

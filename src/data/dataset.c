@@ -302,7 +302,7 @@ static int manifest_folder(manifest *m, const char *dir, const char *sub, int *f
         else n++;
     }
     closedir(d);
-    if (!rc) qsort(names, n, sizeof *names, cmp_str);
+    if (!rc && n) qsort(names, n, sizeof *names, cmp_str); /* an empty folder: names NULL */
     for (size_t i = 0; i < n && !rc; i++) {
         char f[4500], line[4700], sha[65];
         snprintf(f, sizeof f, "%s/%s", path, names[i]);
@@ -311,7 +311,8 @@ static int manifest_folder(manifest *m, const char *dir, const char *sub, int *f
             rc = rk_errf(err, RK_EIO, "%s: %s", f, strerror(errno));
         } else if (!S_ISREG(st.st_mode)) {
             continue;
-        } else if (is_table_name(names[i])) {
+        } else if (is_table_name(names[i]) || !strncmp(sub, RK_SEG_DIR "/", strlen(RK_SEG_DIR) + 1)) {
+            /* segmentation label maps are labels, as the annotation files are: their bytes */
             if (!(rc = rk_sha256_file(f, sha, err)))
                 snprintf(line, sizeof line, "%s/%s sha256 %s\n", sub, names[i], sha);
         } else {
@@ -327,10 +328,15 @@ static int manifest_folder(manifest *m, const char *dir, const char *sub, int *f
 int rk_dataset_fingerprint(const char *dir, char hex[65], rk_err *err)
 {
     static const char *const SUB[] = {"annotations", "source", "train", "val"};
+    /* label maps (model.task = segment): a folder that is missing adds nothing, so a dataset
+     * without them keeps the fingerprint it had before they existed */
+    static const char *const SEG[] = {RK_SEG_DIR "/train", RK_SEG_DIR "/val"};
     manifest m = {0};
-    int found = 0, rc = manifest_add(&m, "rethink dataset manifest 1\n", err);
+    int found = 0, seg = 0, rc = manifest_add(&m, "rethink dataset manifest 1\n", err);
     for (size_t i = 0; i < sizeof SUB / sizeof *SUB && !rc; i++)
         rc = manifest_folder(&m, dir, SUB[i], &found, err);
+    for (size_t i = 0; i < sizeof SEG / sizeof *SEG && !rc; i++)
+        rc = manifest_folder(&m, dir, SEG[i], &seg, err);
     if (!rc && !found)
         rc = rk_errf(err, RK_EFORMAT, "%s: not a dataset folder (none of annotations/, train/, "
                      "val/, source/)", dir);

@@ -207,6 +207,8 @@ typedef struct {
     int size;
     float *bg;     /* size*size*3, float for compositing */
     short *owner;  /* size*size, -1 = background */
+    uint8_t *fringe; /* size*size: 1 where an item is drawn faintly (alpha in (0, MASK_T])
+                        outside every mask: the segmentation label's ignore pixels */
     float *alpha;  /* item alpha, max item side squared */
 } canvas;
 
@@ -339,6 +341,7 @@ static int place(canvas *cv, placed *objs, int k, const rk_fashion *fm, size_t i
                 float al = a * 1.6f > 1 ? 1 : a * 1.6f, shade = 0.35f + 0.65f * a;
                 for (int i = 0; i < 3; i++)
                     cv->bg[pi * 3 + i] = cv->bg[pi * 3 + i] * (1 - al) + c[i] * shade * al;
+                if (a <= MASK_T) cv->fringe[pi] = 1;
                 if (a > MASK_T) {
                     int o = cv->owner[pi];
                     if (o >= 0) objs[o].area--;
@@ -378,13 +381,27 @@ static int canvas_init(canvas *cv, int size)
     cv->size = size;
     cv->bg = malloc((size_t)size * size * 3 * sizeof(float));
     cv->owner = malloc((size_t)size * size * sizeof(short));
+    cv->fringe = malloc((size_t)size * size);
     cv->alpha = malloc((size_t)size * size * sizeof(float));
-    return cv->bg && cv->owner && cv->alpha ? 0 : -1;
+    return cv->bg && cv->owner && cv->fringe && cv->alpha ? 0 : -1;
 }
 
 static void canvas_free(canvas *cv)
 {
-    free(cv->bg), free(cv->owner), free(cv->alpha);
+    free(cv->bg), free(cv->owner), free(cv->fringe), free(cv->alpha);
+}
+
+/* The semantic-segmentation labels of a rendered scene (1 channel, the scene's size):
+ * category id (class + 1) where an item's visible mask is, RK_SEG_IGNORE on the faint
+ * anti-aliased fringe of an item outside every mask (it shows some of the item but is not
+ * in its mask: ambiguous), 0 (background) elsewhere. The boxes are tight around the same
+ * masks, so labels and boxes agree. */
+static void seg_labels(const canvas *cv, const placed *objs, rk_image *lab)
+{
+    for (int i = 0; i < cv->size * cv->size; i++) {
+        int o = cv->owner[i];
+        lab->px[i] = o >= 0 ? (uint8_t)(objs[o].cls + 1) : cv->fringe[i] ? RK_SEG_IGNORE : 0;
+    }
 }
 
 enum { SPLIT_TRAIN = RK_SPLIT_TRAIN, SPLIT_VAL = RK_SPLIT_VAL, SPLIT_SOURCE = RK_SPLIT_SOURCE,
@@ -396,6 +413,7 @@ static int scene(canvas *cv, placed *objs, rk_image *out, const rk_fashion *fm, 
                  size_t hi, const rk_scene_params *p, int stripes, rk_rng *r)
 {
     memset(cv->owner, 0xff, (size_t)cv->size * cv->size * sizeof(short));
+    memset(cv->fringe, 0, (size_t)cv->size * cv->size);
     background(cv, p, stripes, r);
     int want = irange(r, p->min_objects, p->max_objects), n = 0;
     for (int k = 0; k < want; k++) {
@@ -413,6 +431,7 @@ static int source_image(canvas *cv, placed *objs, rk_image *out, const rk_fashio
                         size_t lo, size_t hi, const rk_scene_params *p, rk_rng *r)
 {
     memset(cv->owner, 0xff, (size_t)cv->size * cv->size * sizeof(short));
+    memset(cv->fringe, 0, (size_t)cv->size * cv->size);
     background(cv, p, 0, r);
     int n = 0;
     while (!n) { /* an item with fewer than 4 mask pixels is redrawn */
@@ -439,7 +458,7 @@ typedef struct {
 /* Image `index` of `split`, drawn from its own generator: the one place a dataset image is
  * made, used by the builder and by rk_fashion_render. */
 static void render(canvas *cv, const rk_scene_params *p, const rk_fashion *fm, int split,
-                   int index, rk_image *im, image_rec *rec)
+                   int index, rk_image *im, image_rec *rec, rk_image *lab)
 {
     rk_rng r;
     rk_rng_init(&r, p->seed, (uint64_t)split, (uint64_t)index);
@@ -456,6 +475,7 @@ static void render(canvas *cv, const rk_scene_params *p, const rk_fashion *fm, i
     } else {
         rec->n = scene(cv, rec->objs, im, fm, lo, hi, p, 0, &r);
         rec->label = -1;
+        if (lab) seg_labels(cv, rec->objs, lab);
     }
 }
 
@@ -486,7 +506,7 @@ int rk_fashion_render(const rk_scene_params *p, const rk_fashion *fm, int split,
         return rk_errf(err, RK_ENOMEM, "fashion render: out of memory");
     }
     if ((rc = rk_image_alloc(out, size, size, 3, err)) == RK_OK) {
-        render(&cv, p, fm, split, index, out, rec);
+        render(&cv, p, fm, split, index, out, rec, NULL);
         *nanns = rec->n < max_anns ? rec->n : max_anns;
         for (int k = 0; k < *nanns; k++) to_ann(&rec->objs[k], &anns[k]);
         if (label) *label = rec->label;
@@ -496,11 +516,38 @@ int rk_fashion_render(const rk_scene_params *p, const rk_fashion *fm, int split,
     return rc;
 }
 
-/* Renders and writes count images of one split in parallel; recs[i] gets the objects. */
+int rk_fashion_render_labels(const rk_scene_params *p, const rk_fashion *fm, int split,
+                             int index, rk_image *labels, rk_err *err)
+{
+    int rc = rk_scene_validate(p, err);
+    if (rc) return rc;
+    if ((split != RK_SPLIT_TRAIN && split != RK_SPLIT_VAL) || index < 0)
+        return rk_errf(err, RK_EINVAL, "fashion labels: bad split %d (train or val) or index %d",
+                       split, index);
+    if (split == RK_SPLIT_TRAIN && fm->n < 2 * TRAIN_SLICE_END)
+        return rk_errf(err, RK_EINVAL, "fashion labels: train needs the train split");
+    canvas cv;
+    image_rec *rec = malloc(sizeof *rec);
+    rk_image im = {0};
+    if (!rec || canvas_init(&cv, p->size)) {
+        free(rec);
+        return rk_errf(err, RK_ENOMEM, "fashion labels: out of memory");
+    }
+    if ((rc = rk_image_alloc(&im, p->size, p->size, 3, err)) == RK_OK &&
+        (rc = rk_image_alloc(labels, p->size, p->size, 1, err)) == RK_OK)
+        render(&cv, p, fm, split, index, &im, rec, labels);
+    rk_image_free(&im);
+    canvas_free(&cv);
+    free(rec);
+    return rc;
+}
+
+/* Renders and writes count images of one split in parallel; recs[i] gets the objects.
+ * seg_dir (target splits; NULL for the source): where each scene's label PNG goes. */
 static int build_split(const rk_scene_params *p, const rk_fashion *fm, int split,
-                       const char *dir, int count, int size, image_rec *recs,
-                       int threads, rk_progress_fn progress, void *ctx, const char *stage,
-                       rk_err *err)
+                       const char *dir, const char *seg_dir, int count, int size,
+                       image_rec *recs, int threads, rk_progress_fn progress, void *ctx,
+                       const char *stage, rk_err *err)
 {
     int failed = 0;
     rk_err first = {0};
@@ -508,9 +555,10 @@ static int build_split(const rk_scene_params *p, const rk_fashion *fm, int split
 #pragma omp parallel num_threads(threads)
     {
         canvas cv;
-        rk_image im;
+        rk_image im = {0}, lab = {0};
         rk_err e = {0};
-        int ok = canvas_init(&cv, size) == 0 && rk_image_alloc(&im, size, size, 3, &e) == RK_OK;
+        int ok = canvas_init(&cv, size) == 0 && rk_image_alloc(&im, size, size, 3, &e) == RK_OK &&
+                 (!seg_dir || rk_image_alloc(&lab, size, size, 1, &e) == RK_OK);
 #pragma omp for schedule(dynamic, 16)
         for (int i = 0; i < count; i++) {
             int bad;
@@ -521,10 +569,14 @@ static int build_split(const rk_scene_params *p, const rk_fashion *fm, int split
             if (!ok)
                 rc = rk_errf(&e, RK_ENOMEM, "dataset build: out of memory");
             else {
-                render(&cv, p, fm, split, i, &im, &recs[i]);
+                render(&cv, p, fm, split, i, &im, &recs[i], seg_dir ? &lab : NULL);
                 char path[4200];
                 snprintf(path, sizeof path, "%s/%06d.jpg", dir, i + 1);
                 rc = rk_jpeg_save(&im, path, p->quality, &e);
+                if (!rc && seg_dir) {
+                    snprintf(path, sizeof path, "%s/%06d.png", seg_dir, i + 1);
+                    rc = rk_png_save(&lab, path, &e);
+                }
             }
             if (rc) {
 #pragma omp critical
@@ -540,6 +592,7 @@ static int build_split(const rk_scene_params *p, const rk_fashion *fm, int split
         }
         canvas_free(&cv);
         rk_image_free(&im);
+        rk_image_free(&lab);
     }
     if (failed) {
         if (err) *err = first;
@@ -612,7 +665,7 @@ static int build_into(const rk_scene_params *p, const char *raw_dir, const char 
     if (threads < 1) threads = 1;
     rk_fashion tr = {0}, te = {0};
     image_rec *rtrain = NULL, *rval = NULL, *rsrc = NULL;
-    char path[4200], dtrain[4200], dval[4200], dsrc[4200];
+    char path[4200], dtrain[4200], dval[4200], dsrc[4200], strain[4200], sval[4200];
     if ((rc = rk_fashion_load(&tr, raw_dir, "train", err)) ||
         (rc = rk_fashion_load(&te, raw_dir, "t10k", err)))
         goto done;
@@ -624,9 +677,11 @@ static int build_into(const rk_scene_params *p, const char *raw_dir, const char 
     snprintf(dtrain, sizeof dtrain, "%s/train", out);
     snprintf(dval, sizeof dval, "%s/val", out);
     snprintf(dsrc, sizeof dsrc, "%s/source", out);
+    snprintf(strain, sizeof strain, "%s/" RK_SEG_DIR "/train", out);
+    snprintf(sval, sizeof sval, "%s/" RK_SEG_DIR "/val", out);
     snprintf(path, sizeof path, "%s/annotations", out);
     if ((rc = rk_mkdirs(dtrain, err)) || (rc = rk_mkdirs(dval, err)) || (rc = rk_mkdirs(dsrc, err)) ||
-        (rc = rk_mkdirs(path, err)))
+        (rc = rk_mkdirs(path, err)) || (rc = rk_mkdirs(strain, err)) || (rc = rk_mkdirs(sval, err)))
         goto done;
     rtrain = calloc((size_t)p->ntrain, sizeof *rtrain);
     rval = calloc((size_t)p->nval, sizeof *rval);
@@ -635,12 +690,12 @@ static int build_into(const rk_scene_params *p, const char *raw_dir, const char 
         rc = rk_errf(err, RK_ENOMEM, "dataset build: out of memory");
         goto done;
     }
-    if ((rc = build_split(p, &tr, SPLIT_TRAIN, dtrain, p->ntrain, p->size, rtrain, threads,
-                          progress, ctx, "train", err)) ||
-        (rc = build_split(p, &te, SPLIT_VAL, dval, p->nval, p->size, rval, threads, progress,
-                          ctx, "val", err)) ||
-        (rc = build_split(p, &tr, SPLIT_SOURCE, dsrc, p->nsource, p->source_size, rsrc, threads,
-                          progress, ctx, "source", err)))
+    if ((rc = build_split(p, &tr, SPLIT_TRAIN, dtrain, strain, p->ntrain, p->size, rtrain,
+                          threads, progress, ctx, "train", err)) ||
+        (rc = build_split(p, &te, SPLIT_VAL, dval, sval, p->nval, p->size, rval, threads,
+                          progress, ctx, "val", err)) ||
+        (rc = build_split(p, &tr, SPLIT_SOURCE, dsrc, NULL, p->nsource, p->source_size, rsrc,
+                          threads, progress, ctx, "source", err)))
         goto done;
 
     int64_t next_ann = 1;
@@ -703,7 +758,11 @@ static int build_into(const rk_scene_params *p, const char *raw_dir, const char 
             raw_dir, TRAIN_SLICE_END, te.n, TRAIN_SLICE_END, tr.n);
     fputs("  \"categories\": [", f);
     for (int k = 0; k < p->classes; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", rk_fashion_classes[k]);
-    fputs("],\n  \"counts\": {\n", f);
+    fputs("],\n", f);
+    fprintf(f, "  \"segmentation\": {\"train\": \"" RK_SEG_DIR "/train\", \"val\": \"" RK_SEG_DIR
+               "/val\", \"background\": 0, \"ignore\": %d, \"classes\": \"category id\"},\n",
+            RK_SEG_IGNORE);
+    fputs("  \"counts\": {\n", f);
     counts_json(f, "train", rtrain, p->ntrain, 0, 0);
     fputs(",\n", f);
     counts_json(f, "val", rval, p->nval, 0, 0);
@@ -805,8 +864,8 @@ static int shifted_into(const rk_scene_params *p, const char *raw_dir, const cha
     if (!rc && !(recs = calloc((size_t)p->nsource + 1, sizeof *recs)))
         rc = rk_errf(err, RK_ENOMEM, "shifted set: out of memory");
     if (!rc)
-        rc = build_split(p, &tr, SPLIT_SHIFTED, out, p->nsource, p->size, recs, threads < 1 ? 1 : threads,
-                         NULL, NULL, "shifted", err);
+        rc = build_split(p, &tr, SPLIT_SHIFTED, out, NULL, p->nsource, p->size, recs,
+                         threads < 1 ? 1 : threads, NULL, NULL, "shifted", err);
     char path[4200];
     snprintf(path, sizeof path, "%s/card.json", out);
     FILE *f = rc ? NULL : fopen(path, "wb");

@@ -967,8 +967,14 @@ static void summary_lines(const rk_results *r, char lines[][400], size_t *n)
     if (r->nsettings)
         key_list_line(lines[(*n)++], "settings that differ between cells (set per slice, not "
                       "axes; cells.csv has them): ", r->settings, r->nsettings);
+    const char *M = r->metric ? r->metric : "AP";
     snprintf(lines[(*n)++], 400, "statistics: mean over seeds ± half-width of the %g %% Student-t "
-             "interval; ΔAP paired by seed; AP shown ×100 (AP points)", 100 * r->confidence);
+             "interval; Δ%s paired by seed; %s shown ×100 (%s points)", 100 * r->confidence, M, M,
+             M);
+    if (strcmp(M, "AP"))
+        snprintf(lines[(*n)++], 400, "metric: segmentation trials (model.task = segment) record "
+                 "their val mIoU as the primary stat, so where the plots, the claims table and "
+                 "the stats table say AP they mean %s", M);
     /* the wording rule: on fewer than 4 seeds nothing here is more than indicative */
     if (nmin < 4)
         snprintf(lines[(*n)++], 400, "few seeds: %s%zu per cell (fewer than 4), so every interval "
@@ -1051,25 +1057,27 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     if ((rc = rk_rp_series_list(r, &ser, &nser, err))) goto done;
     if ((rc = rk_store_claims_latest(r->db, r->study, &cl, &ncl, err))) goto done;
 
-    char cap[400];
-    snprintf(cap, sizeof cap, "AP ×100: mean over seeds ± half-width of the %g %% Student-t "
-             "interval; (n = 1): one seed, no interval.", 100 * r->confidence);
-    by_fraction_tables(&ts, r, ser, nser, "AP", cap, ap_of, keep_all);
+    char cap[400], title[64];
+    const char *M = r->metric ? r->metric : "AP"; /* mIoU for a segmentation study */
+    snprintf(cap, sizeof cap, "%s ×100: mean over seeds ± half-width of the %g %% Student-t "
+             "interval; (n = 1): one seed, no interval.", M, 100 * r->confidence);
+    by_fraction_tables(&ts, r, ser, nser, M, cap, ap_of, keep_all);
     size_t n_ap = ts.n;
-    snprintf(cap, sizeof cap, "AP(arm) − AP(scratch) ×100 in the same cell, paired by seed: mean "
-             "[%g %% CI]. Positive: the arm beats training from scratch.", 100 * r->confidence);
-    by_fraction_tables(&ts, r, ser, nser, "ΔAP vs scratch", cap, delta_of, keep_not_scratch);
+    snprintf(cap, sizeof cap, "%s(arm) − %s(scratch) ×100 in the same cell, paired by seed: mean "
+             "[%g %% CI]. Positive: the arm beats training from scratch.", M, M, 100 * r->confidence);
+    snprintf(title, sizeof title, "Δ%s vs scratch", M);
+    by_fraction_tables(&ts, r, ser, nser, title, cap, delta_of, keep_not_scratch);
     size_t n_delta = ts.n;
     /* against the control only where the study has one: the pseudo-labels' own effect */
     int controls = 0;
     for (size_t i = 0; i < r->narms && !controls; i++) controls = keep_controlled(r, r->arms[i]);
     if (controls) {
-        snprintf(cap, sizeof cap, "AP(arm) − AP(its control) ×100 in the same cell, paired by "
+        snprintf(cap, sizeof cap, "%s(arm) − %s(its control) ×100 in the same cell, paired by "
                  "seed: mean [%g %% CI]. The control starts from the same teacher and trains as "
-                 "long on labelled data only, so this is the pseudo-labels' own effect.",
+                 "long on labelled data only, so this is the pseudo-labels' own effect.", M, M,
                  100 * r->confidence);
-        by_fraction_tables(&ts, r, ser, nser, "ΔAP vs control", cap, control_delta_of,
-                           keep_controlled);
+        snprintf(title, sizeof title, "Δ%s vs control", M);
+        by_fraction_tables(&ts, r, ser, nser, title, cap, control_delta_of, keep_controlled);
     }
     size_t n_control = ts.n;
     by_fraction_tables(&ts, r, ser, nser, "CPU seconds per trial",
@@ -1115,7 +1123,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         fprintf(f, "## Claims\n\n");
         md_table(f, &ts.t[n_failed]);
     }
-    fprintf(f, "## AP by cell\n\n");
+    fprintf(f, "## %s by cell\n\n", M);
     for (size_t i = 0; i < n_ap; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Paired deltas against scratch\n\n");
     for (size_t i = n_ap; i < n_delta; i++) md_table(f, &ts.t[i]);
@@ -1155,7 +1163,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         fputs("<h2>Claims</h2>\n", f);
         html_table(f, &ts.t[n_failed]);
     }
-    fputs("<h2>AP by cell</h2>\n", f);
+    fprintf(f, "<h2>%s by cell</h2>\n", M);
     for (size_t i = 0; i < n_ap; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Paired deltas against scratch</h2>\n", f);
     for (size_t i = n_ap; i < n_delta; i++) html_table(f, &ts.t[i]);

@@ -333,6 +333,14 @@ static int load_trials(rk_results *r, rk_err *err)
  * After fill_omitted, so a config without train.schedule reads as its default, cosine. */
 static void mark_budget_limited(rk_results *r)
 {
+    /* the headline metric: a segmentation trial's primary stat is its mIoU */
+    size_t seg = 0, fin = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const char *task = rk_result_param(&r->t[i], "model.task");
+        if (r->t[i].status != RK_TRIAL_FINISHED) continue;
+        fin++, seg += task && !strcmp(task, "segment");
+    }
+    r->metric = seg == 0 || fin == 0 ? "AP" : seg == fin ? "mIoU" : "AP or mIoU";
     for (size_t i = 0; i < r->n; i++) {
         rk_result_trial *t = &r->t[i];
         const char *sched = rk_result_param(t, "train.schedule");

@@ -21,7 +21,7 @@
  * T_CMD: a command line (trainer.command), kept as written; empty means none (the built-in
  * engine), also as a value of its axis, whose values are ';'-separated as T_PATH's. */
 typedef enum { T_INT, T_REAL, T_STR, T_PATH, T_BOOL, T_PAIR, T_ARM, T_INIT, T_PREC, T_SCHED,
-               T_SRCLAB, T_FPRINT, T_UNLAB, T_CMD, T_FAMILY, T_NECK } ktype;
+               T_SRCLAB, T_FPRINT, T_UNLAB, T_CMD, T_FAMILY, T_NECK, T_TASK } ktype;
 
 /* Which arms a key matters to, for the trial's identity: a key outside a trial's arms does
  * not enter its hash (so a selftrain setting never re-runs its scratch teacher). From the arm
@@ -74,6 +74,7 @@ static const kspec SCHEMA[] = {
     {"model.head_stride", T_INT, 4, 16, "8", A_ALL, "output stride: 4, 8 or 16"},
     {"model.family", T_FAMILY, 0, 0, "plain", A_ALL | A_IF_SET, "backbone family: plain (DESIGN.md's reference: conv3x3 + BN + ReLU, model.depth per stage) or mbconv (EfficientNet-style: a conv3x3 stem, then MBConv blocks: expand 1x1, depthwise 3x3, squeeze-and-excitation, project 1x1, swish, residuals; model.depth blocks per stage, the stem counting as one of stage 1's). Same stage strides and widths, so the neck and head are the same"},
     {"model.neck", T_NECK, 0, 0, "topdown", A_ALL | A_IF_SET, "how stage 4's features reach the head stride: topdown (DESIGN.md's: per level conv1x1 + BN + ReLU to the shallower stage's width, upsample, add that stage) or fpn (lateral conv1x1 + BN + ReLU to the head's width on every stage from 4 down to the head stride, top-down upsample-and-add, conv3x3 + BN + ReLU). The detector's only: pre-trained backbones are shared across necks"},
+    {"model.task", T_TASK, 0, 0, "detect", A_ALL | A_IF_SET, "detect: boxes (CenterNet head, COCO AP); segment: semantic segmentation (the same backbone, neck and head with classes + 1 logits at the head's stride, per-pixel cross-entropy at input resolution, mIoU recorded as the primary stat); the pre-trained backbone is shared by both"},
     {"train.epochs", T_INT, 1, 100000, "30", A_ALL, "epochs over the labelled subset"},
     {"train.steps", T_INT, 0, 100000000, "0", A_ALL, "optimizer steps per trial; 0: use train.epochs"},
     {"train.batch", T_INT, 1, 1024, "32", A_ALL, "labelled images per step"},
@@ -119,7 +120,7 @@ static const kspec SCHEMA[] = {
     {"selftrain.alpha", T_REAL, 0, 100, "1", A_PSEUDO, "weight of the pseudo-labelled loss"},
     {"selftrain.normalize", T_BOOL, 0, 1, "1", A_PSEUDO, "Appendix B loss normalisation"},
     {"selftrain.ema_decay", T_REAL, 0, 0.999999, "0.99", A_PSEUDO, "decay of the loss moving averages"},
-    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_PSEUDO, "pseudo-box score threshold"},
+    {"selftrain.threshold", T_REAL, 0, 1, "0.5", A_PSEUDO, "pseudo-box score threshold (model.task = segment: the softmax probability a pixel's argmax class needs to be pseudo-labelled)"},
     {"selftrain.pseudo_batch", T_INT, 1, 1024, "32", A_ST, "pseudo-labelled images per step (a student's control, arm continue, trains on as many more labelled images per step)"},
     {"selftrain.keep_empty", T_BOOL, 0, 1, "0", A_PSEUDO, "1: pseudo batches also draw source images the teacher left without a box (0: only images with at least one pseudo box)"},
     {"selftrain.steps_scale", T_REAL, 0.01, 100, "1", A_ST, "the student's step budget (or epochs) as a multiple of train.steps (train.epochs): a student starts from its trained teacher"},
@@ -372,6 +373,10 @@ static int check_value(const kspec *k, const rk_cfg_entry *e, rk_err *err)
     case T_NECK:
         if (rk_neck_parse(s) < 0)
             return rk_errf(err, RK_EINVAL, "%s: expected topdown or fpn, got '%s'", w, s);
+        break;
+    case T_TASK:
+        if (strcmp(s, "detect") && strcmp(s, "segment"))
+            return rk_errf(err, RK_EINVAL, "%s: expected detect or segment, got '%s'", w, s);
         break;
     case T_STR:
     case T_PATH:
@@ -1218,6 +1223,7 @@ int rk_trial_cfg_from(rk_trial_cfg *t, const rk_config *c, rk_err *err)
     t->det.model.family = rk_family_parse(val(c, "model.family"));
     t->det.model.neck = rk_neck_parse(val(c, "model.neck"));
     t->det.model.in_size = d->size;
+    t->segment = !strcmp(val(c, "model.task"), "segment");
     t->det.w_size = num(c, "train.w_size"), t->det.w_off = num(c, "train.w_off");
     t->det.topk = (int)num(c, "train.topk");
     rk_schedule *s = &t->train;

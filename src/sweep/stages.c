@@ -331,7 +331,7 @@ int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_
 static int pseudo_make(const rk_trial_cfg *pt, const char *key, const char *teacher,
                        const char *path, const rk_source *src, const rk_coco_cat *cats,
                        size_t ncats, const rk_trial_hooks *h, rk_pseudo_set *ps,
-                       rk_artifact_use *a, rk_err *err)
+                       rk_seg_pseudo_set *sps, rk_artifact_use *a, rk_err *err)
 {
     char tpath[1200], tmp[1300];
     snprintf(tpath, sizeof tpath, "%s/trial-%.16s.ckpt", pt->artifacts, teacher);
@@ -344,27 +344,37 @@ static int pseudo_make(const rk_trial_cfg *pt, const char *key, const char *teac
     rk_detector_cfg det = pt->det;
     det.model.num_classes = (int)ncats;
     rk_net *net = NULL;
-    if (!rc) rc = rk_refnet_detector(&net, &det.model, err);
+    if (!rc) rc = pt->segment ? rk_segnet(&net, &det.model, (int)ncats + 1, err)
+                              : rk_refnet_detector(&net, &det.model, err);
     if (!rc) rc = rk_checkpoint_load(net, tpath, 1, NULL, err);
     rk_trial_note(h, "pseudo-labelling %zu source images with teacher %.16s", src->n, teacher);
     double p0 = rk_cpu_now();
-    if (!rc) rc = rk_pseudo_label(net, &det, src, pt->st_threshold, pt->policy.pad, pt->threads,
-                                  ps, err);
+    if (!rc && pt->segment)
+        rc = rk_seg_pseudo_label(net, &det.model, src, pt->st_threshold, pt->policy.pad,
+                                 pt->threads, sps, err);
+    else if (!rc)
+        rc = rk_pseudo_label(net, &det, src, pt->st_threshold, pt->policy.pad, pt->threads, ps,
+                             err);
     double cpu = rk_cpu_now() - p0;
     rk_net_free(net);
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-    if (!rc) rc = rk_pseudo_save(ps, src, cats, tmp, err);
+    if (!rc) rc = pt->segment ? rk_seg_pseudo_save(sps, tmp, err) : rk_pseudo_save(ps, src, cats, tmp, err);
     char meta[1024];
     size_t n = 0;
+    /* segmentation: "kept" images with a confident pixel, "pixels" for boxes, per class the
+     * confident pixels (background under "0") */
+    size_t kept = pt->segment ? sps->nlabelled : ps->nlabelled;
     if (!rc) {
         n += (size_t)snprintf(meta, sizeof meta,
                               "{\"key\": \"%s\", \"teacher\": \"%s\", \"teacher_sha256\": \"%s\", "
                               "\"threshold\": %.12g, \"source_images\": %zu, \"kept\": %zu, "
-                              "\"boxes\": %zu, \"per_class\": {", key, teacher, ta.hash,
-                              pt->st_threshold, src->n, ps->nlabelled, ps->nboxes);
+                              "\"%s\": %zu, \"per_class\": {", key, teacher, ta.hash,
+                              pt->st_threshold, src->n, kept, pt->segment ? "pixels" : "boxes",
+                              pt->segment ? sps->npixels : ps->nboxes);
+        if (pt->segment) n += (size_t)snprintf(meta + n, sizeof meta - n, "\"0\": %zu, ", sps->per_class[0]);
         for (size_t k = 0; k < ncats && n < sizeof meta; k++)
             n += (size_t)snprintf(meta + n, sizeof meta - n, "%s\"%d\": %zu", k ? ", " : "",
-                                  cats[k].id, ps->per_class[k]);
+                                  cats[k].id, pt->segment ? sps->per_class[k + 1] : ps->per_class[k]);
         if (n < sizeof meta) n += (size_t)snprintf(meta + n, sizeof meta - n, "}}");
         if (n >= sizeof meta)
             rc = rk_errf(err, RK_EINVAL, "%s: too many categories for the record", path);
@@ -372,14 +382,15 @@ static int pseudo_make(const rk_trial_cfg *pt, const char *key, const char *teac
     if (!rc) rc = rk_artifact_place(tmp, path, RK_ARTIFACT_PSEUDO, key, cpu, meta, NULL, a, err);
     if (rc) {
         remove(tmp);
-        rk_pseudo_set_free(ps);
+        if (pt->segment) rk_seg_pseudo_set_free(sps);
+        else rk_pseudo_set_free(ps);
     }
     return rc;
 }
 
 int rk_stage_pseudo(const rk_config *c, const rk_source *src, const rk_coco_cat *cats,
                     size_t ncats, const rk_trial_hooks *h, rk_pseudo_set *ps,
-                    rk_artifact_use *a, int *state, rk_err *err)
+                    rk_seg_pseudo_set *sps, rk_artifact_use *a, int *state, rk_err *err)
 {
     rk_config sc;
     char key[65], teacher[65], path[1200], lpath[1300];
@@ -390,21 +401,28 @@ int rk_stage_pseudo(const rk_config *c, const rk_source *src, const rk_coco_cat 
     char *json = NULL; /* the stage's config is the teacher's identity (config.h) */
     rc = rk_config_json(&sc, &json, teacher, err);
     free(json);
-    snprintf(path, sizeof path, "%s/pseudo-%.16s.json", pt->artifacts, key);
+    /* segmentation's are label maps (rk_seg_pseudo_save), detection's COCO boxes */
+    snprintf(path, sizeof path, "%s/pseudo-%.16s.%s", pt->artifacts, key,
+             pt->segment ? "labels.gz" : "json");
     if (!rc) rc = rk_artifact_find(path, RK_ARTIFACT_PSEUDO, key, a, state, NULL, err);
-    if (!rc && ps) {
+    if (!rc && (pt->segment ? sps != NULL : ps != NULL)) {
         /* students needing the same pseudo-labels queue on their lock: the first makes them */
         snprintf(lpath, sizeof lpath, "%s.lock", path);
         int fd = *state == 1 ? -1 : lock_take(lpath);
         if (*state != 1) rc = rk_artifact_find(path, RK_ARTIFACT_PSEUDO, key, a, state, NULL, err);
         if (!rc && *state == 1) {
-            rc = rk_pseudo_load(ps, path, src, cats, (int)ncats, pt->st_threshold, err);
+            rc = pt->segment ? rk_seg_pseudo_load(sps, path, src, (int)ncats + 1, pt->st_threshold, err)
+                             : rk_pseudo_load(ps, path, src, cats, (int)ncats, pt->st_threshold, err);
         } else if (!rc) {
-            rc = pseudo_make(pt, key, teacher, path, src, cats, ncats, h, ps, a, err);
+            rc = pseudo_make(pt, key, teacher, path, src, cats, ncats, h, ps, sps, a, err);
             if (!rc) *state = 1, a->made = 1;
         }
         lock_drop(fd);
-        if (!rc)
+        if (!rc && pt->segment)
+            rk_trial_note(h, "pseudo-labels %s (%s): %zu confident pixels on %zu of %zu images "
+                          "(probability >= %g)", path, a->made ? "made" : "read", sps->npixels,
+                          sps->nlabelled, src->n, pt->st_threshold);
+        else if (!rc)
             rk_trial_note(h, "pseudo-labels %s (%s): %zu boxes on %zu of %zu images (score >= %g)",
                           path, a->made ? "made" : "read", ps->nboxes, ps->nlabelled, src->n,
                           pt->st_threshold);

@@ -285,6 +285,7 @@ size_t rk_sweep_final_metrics(const rk_trial_result *res, rk_metric m[RK_SWEEP_F
     }
     if (!isnan(res->source_acc))
         m[n++] = (rk_metric){0, 0, RK_METRIC_SOURCE_ACC, res->source_acc};
+    if (res->segment) m[n++] = (rk_metric){0, 0, RK_METRIC_VAL_MIOU, res->stats.stats[RK_AP]};
     return n;
 }
 

@@ -191,6 +191,7 @@ typedef struct {
     const rk_trial_cfg *t;
     rk_net *net;
     const rk_dataset *val;
+    const rk_image *val_labels, *dev_labels; /* model.task = segment: the label maps */
     int64_t *ids;
     int *cats;
     /* the dev split (t->dev > 0): evaluated every t->dev_every steps and at the end; the
@@ -235,9 +236,37 @@ static double jnum(const cJSON *o, const char *name, double otherwise)
     return cJSON_IsNumber(v) ? v->valuedouble : otherwise;
 }
 
-static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
-                       const int64_t *ids, const int *cats, rk_coco_stats *st, rk_err *err)
+/* A segmenter's mIoU as the trial's stats: the primary stat (stats[RK_AP], the results
+ * table's AP column and every view's) is the mIoU, the other eleven are undefined (-1,
+ * NULL in views) and each category's "AP" is its IoU (-1 when absent from both ground truth
+ * and prediction); background's IoU counts in the mean but has no category row. */
+static int evaluate_segment(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
+                            const rk_image *labels, rk_coco_stats *st, rk_err *err)
 {
+    size_t C = val->coco.ncats;
+    memset(st, 0, sizeof *st);
+    double *iou = malloc((C + 1) * sizeof *iou), miou = NAN;
+    st->cat_ap = malloc((C + 1) * sizeof *st->cat_ap);
+    if (!iou || !st->cat_ap) {
+        free(iou), rk_coco_stats_free(st);
+        return rk_errf(err, RK_ENOMEM, "trial: out of memory");
+    }
+    int rc = rk_segmenter_eval(net, &t->det.model, val->images, labels, val->coco.nimages,
+                               t->policy.pad, t->threads, &miou, iou, err);
+    for (int s = 0; s < RK_COCO_NSTATS; s++) st->stats[s] = -1;
+    st->stats[RK_AP] = isnan(miou) ? -1 : miou;
+    st->ncats = C;
+    for (size_t k = 0; k < C; k++) st->cat_ap[k] = isnan(iou[k + 1]) ? -1 : iou[k + 1];
+    free(iou);
+    if (rc) rk_coco_stats_free(st);
+    return rc;
+}
+
+static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
+                       const rk_image *labels, const int64_t *ids, const int *cats,
+                       rk_coco_stats *st, rk_err *err)
+{
+    if (t->segment) return evaluate_segment(net, t, val, labels, st, err);
     rk_det *d = NULL;
     size_t nd = 0;
     int rc = rk_detector_predict(net, &t->det, val->images, ids, val->coco.nimages, cats,
@@ -257,7 +286,7 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
     if (e->t->eval_every > 0 && (s->epoch % e->t->eval_every == 0) && !last) {
         rk_coco_stats st;
         rk_err err = {0};
-        if (!evaluate(e->net, e->t, e->val, e->ids, e->cats, &st, &err)) {
+        if (!evaluate(e->net, e->t, e->val, e->val_labels, e->ids, e->cats, &st, &err)) {
             ap = st.stats[RK_AP];
             rk_coco_stats_free(&st);
         }
@@ -267,7 +296,9 @@ static int on_epoch(void *ctx, const rk_epoch_stats *s)
     e->last_step = step;
     if (e->dev && (step >= e->next_dev || last)) {
         rk_coco_stats st;
-        if ((e->rc = evaluate(e->net, e->t, e->dev, e->dev_ids, e->cats, &st, &e->err))) return 1;
+        if ((e->rc = evaluate(e->net, e->t, e->dev, e->dev_labels, e->dev_ids, e->cats, &st,
+                              &e->err)))
+            return 1;
         dev_ap = st.stats[RK_AP];
         rk_coco_stats_free(&st);
         while (e->next_dev <= step) e->next_dev += e->t->dev_every;
@@ -364,6 +395,20 @@ static int shifted_unlabelled(const rk_trial_cfg *t, const rk_trial_hooks *h, rk
         if (rc) return rc;
     }
     return rk_source_load(out, dir, NULL, t->threads, err);
+}
+
+/* model.task = segment: the split's label maps (DATA/segmentation/SPLIT/NNNNNN.png). A dataset
+ * built before they were is told to be built again. */
+static int load_labels(const rk_trial_cfg *t, const rk_dataset *d, const char *split,
+                       rk_image **labels, rk_err *err)
+{
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/" RK_SEG_DIR "/%s", t->data_dir, split);
+    if (!exists(dir))
+        return rk_errf(err, RK_EIO, "%s: no segmentation labels (model.task = segment needs "
+                       "them; a dataset built by rethink before they existed: delete %s to build "
+                       "it again)", dir, t->data_dir);
+    return rk_seg_labels_load(labels, d, dir, t->threads, err);
 }
 
 /* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
@@ -491,6 +536,11 @@ static int adopt(const char *record, const char *path, rk_trial_result *res,
 
 int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *res, rk_err *err)
 {
+    const char *task = rk_config_get(c, "model.task");
+    if (rk_trainer_set(c) && task && !strcmp(task, "segment"))
+        return rk_errf(err, RK_EINVAL, "trainer.command with model.task = segment: an external "
+                       "trainer's results are COCO detections (docs/ARCHITECTURE.md, the "
+                       "trainer boundary), so it trains the detection task only");
     if (rk_trainer_set(c)) return rk_trial_run_external(c, h, res, err); /* trainer.c */
     memset(res, 0, sizeof *res);
     res->pseudo_cpu_s = res->source_acc = res->dev_ap = NAN;
@@ -507,6 +557,8 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     rk_joint jt = {0};
     int *scls = NULL, jk = 0;
     size_t *sidx = NULL;
+    rk_seg_pseudo_set sps = {0};
+    rk_image *tr_lab = NULL, *va_lab = NULL, *dv_lab = NULL; /* model.task = segment */
     size_t *idx = NULL, n = 0;
     int64_t *ids = NULL;
     int *cats = NULL;
@@ -514,12 +566,22 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     cJSON *log = NULL;
     if (rc) goto done;
     if ((rc = rk_config_json(c, &res->config_json, res->hash, err))) goto done;
+    res->segment = t->segment;
+    if (t->segment && rk_arms[t->arm].joint) {
+        rc = rk_errf(err, RK_EINVAL, "trial.arm = %s with model.task = segment: joint training "
+                     "trains the detector only (use a detection study, or another arm)",
+                     rk_arms[t->arm].name);
+        goto done;
+    }
     if ((rc = rk_mkdirs(t->artifacts, err)) || (rc = rk_trial_ensure_data(t, h, err))) goto done;
     char img[1200], ann[1200];
     dataset_paths(t, "train", img, ann);
     if ((rc = rk_dataset_load(&tr, img, ann, t->threads, err))) goto done;
     dataset_paths(t, "val", img, ann);
     if ((rc = rk_dataset_load(&va, img, ann, t->threads, err))) goto done;
+    if (t->segment && ((rc = load_labels(t, &tr, "train", &tr_lab, err)) ||
+                       (rc = load_labels(t, &va, "val", &va_lab, err))))
+        goto done;
     t->det.model.num_classes = (int)tr.coco.ncats;
     snprintf(res->cpu, sizeof res->cpu, "%s", rk_cpu_model());
     /* student: starts from its teacher (self-training, or its control); pseudo: trains on
@@ -549,6 +611,12 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
             goto done;
         }
         for (size_t i = 0; i < t->dev; i++) dev_ids[i] = dv.coco.images[i].id;
+        /* the dev images' label maps: views of train's (the pixels stay tr_lab's) */
+        if (t->segment && !(dv_lab = malloc(t->dev * sizeof *dv_lab))) {
+            rc = rk_errf(err, RK_ENOMEM, "trial: out of memory");
+            goto done;
+        }
+        for (size_t i = 0; t->segment && i < t->dev; i++) dv_lab[i] = tr_lab[devi[i]];
     }
     ids = malloc((va.coco.nimages + 1) * sizeof *ids);
     cats = malloc((tr.coco.ncats + 1) * sizeof *cats);
@@ -559,8 +627,13 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     for (size_t i = 0; i < va.coco.nimages; i++) ids[i] = va.coco.images[i].id;
     for (size_t k = 0; k < tr.coco.ncats; k++) cats[k] = tr.coco.cats[k].id;
 
-    if ((rc = rk_refnet_detector(&net, &t->det.model, err))) goto done;
-    rk_refnet_init(net, &t->det.model, t->seed);
+    if (t->segment) {
+        if ((rc = rk_segnet(&net, &t->det.model, t->det.model.num_classes + 1, err))) goto done;
+        rk_segnet_init(net, &t->det.model, t->seed);
+    } else {
+        if ((rc = rk_refnet_detector(&net, &t->det.model, err))) goto done;
+        rk_refnet_init(net, &t->det.model, t->seed);
+    }
     if (arm->backbone != RK_BACKBONE_NONE) {
         /* every arm descended from a backbone links it (and its source accuracy); the arm
          * without a teacher (pretrain, pretrain++, simclr) makes it when missing and loads
@@ -615,18 +688,24 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
             if (rc) goto done;
             rk_artifact_use pa = {0};
             int pst = 0;
-            if ((rc = rk_stage_pseudo(c, unl, tr.coco.cats, tr.coco.ncats, h, reuse ? NULL : &ps,
-                                      &pa, &pst, err)))
+            if ((rc = rk_stage_pseudo(c, unl, tr.coco.cats, tr.coco.ncats, h,
+                                      reuse || t->segment ? NULL : &ps,
+                                      reuse || !t->segment ? NULL : &sps, &pa, &pst, err)))
                 goto done;
             if (pst) {
                 art_add(res, &pa);
                 res->pseudo_cpu_s = pa.cpu_s; /* what its pseudo-labels cost, made here or not */
                 cJSON *m = cJSON_Parse(pa.meta);
                 res->pseudo_images = (size_t)jnum(m, "kept", 0);
-                res->pseudo_boxes = (size_t)jnum(m, "boxes", 0);
+                res->pseudo_boxes = (size_t)jnum(m, t->segment ? "pixels" : "boxes", 0);
                 cJSON_Delete(m);
             }
-            if (!reuse && !t->st_keep_empty) {
+            if (!reuse && !t->st_keep_empty && t->segment) {
+                sps.view.use = sps.labelled, sps.view.nuse = sps.nlabelled;
+                if (!sps.nlabelled)
+                    rk_trial_note(h, "the teacher was confident of no pixel: the student trains "
+                                     "on the labelled images only");
+            } else if (!reuse && !t->st_keep_empty) {
                 ps.view.use = ps.labelled, ps.view.nuse = ps.nlabelled;
                 if (!ps.nlabelled)
                     rk_trial_note(h, "the teacher kept no box: the student trains on the labelled images only");
@@ -669,7 +748,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
         if ((rc = rk_checkpoint_load(net, res->ckpt, 1, NULL, err)) ||
             (rc = adopt(record, res->ckpt, res, h, err)))
             goto done;
-        rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
+        rc = evaluate(net, t, &va, va_lab, ids, cats, &res->stats, err);
         goto evaluated;
     }
     if (student) student_budget(t); /* its teacher trained the full one */
@@ -693,6 +772,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     res->images = (long)train_images(t, n);
     log = cJSON_CreateArray();
     epoch_ctx ec = {.h = h, .t = t, .net = net, .val = &va, .ids = ids, .cats = cats,
+                    .val_labels = va_lab, .dev_labels = dv_lab,
                     .dev = t->dev ? &dv : NULL, .dev_ids = dev_ids,
                     .next_dev = t->dev_every, .best_ap = -INFINITY, .log = log,
                     .spe = (long)((n + (size_t)sched.batch - 1) / (size_t)sched.batch)};
@@ -703,8 +783,14 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     rk_plateau_init(&ec.plateau);
     rk_train_hooks th = {.epoch_end = on_epoch, .step = on_step, .ctx = &ec,
                          .plateau = &ec.plateau};
-    rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, pseudo ? &ps.view : NULL,
-                           pseudo ? &t->st : NULL, arm->joint ? &jt : NULL, &sched, t->seed, t->threads, &th, err);
+    if (t->segment)
+        rc = rk_segmenter_train(net, &t->det.model, &tr, tr_lab, idx, n, &t->policy,
+                                pseudo ? &sps.view : NULL, pseudo ? &t->st : NULL, &sched, t->seed,
+                                t->threads, &th, err);
+    else
+        rc = rk_detector_train(net, &t->det, &tr, idx, n, &t->policy, pseudo ? &ps.view : NULL,
+                               pseudo ? &t->st : NULL, arm->joint ? &jt : NULL, &sched, t->seed,
+                               t->threads, &th, err);
     if (!rc && ec.rc) {
         rc = ec.rc;
         if (err) *err = ec.err;
@@ -734,7 +820,7 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
                       rk_refnet_macs(&t->det.model, 1));
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", res->ckpt, (int)getpid());
     if ((rc = rk_checkpoint_save(net, tmp, err))) goto done;
-    rc = evaluate(net, t, &va, ids, cats, &res->stats, err);
+    rc = evaluate(net, t, &va, va_lab, ids, cats, &res->stats, err);
     res->cpu_s = rk_cpu_now() - c0;
     res->wall_s = rk_now() - w0;
     if (!rc) {
@@ -763,8 +849,13 @@ done:
     cJSON_Delete(log);
     free(record);
     rk_pseudo_set_free(&ps);
-    rk_net_free(net), rk_net_free(cls);
+    rk_net_free(cls);
     free(scls), free(sidx);
+    rk_seg_pseudo_set_free(&sps);
+    rk_seg_labels_free(tr_lab, tr.coco.nimages);
+    rk_seg_labels_free(va_lab, va.coco.nimages);
+    free(dv_lab);
+    rk_net_free(net);
     rk_dataset_free(&tr), rk_dataset_free(&va), rk_dataset_free(&dv);
     free(devi), free(pool), free(dev_ids);
     rk_source_free(&src), rk_source_free(&other);

@@ -24,10 +24,12 @@ int rk_stage_backbone(const rk_config *c, int make, const rk_trial_hooks *h, rk_
  * *ps from study.artifacts, or made there first under a lock (pseudo-labelling every image
  * of src with the teacher's checkpoint): src, the source images (without labels), and cats,
  * the detector's categories (ncats, the train annotations'). *state 1, a filled (role
- * pseudo). */
+ * pseudo). A segmentation student (model.task = segment, in its teacher's identity) reads
+ * and makes per-pixel labels into *sps instead (pseudo-KEY.labels.gz; ps unused); the
+ * lookup-only call then passes sps NULL too. */
 int rk_stage_pseudo(const rk_config *c, const rk_source *src, const rk_coco_cat *cats,
                     size_t ncats, const rk_trial_hooks *h, rk_pseudo_set *ps,
-                    rk_artifact_use *a, int *state, rk_err *err);
+                    rk_seg_pseudo_set *sps, rk_artifact_use *a, int *state, rk_err *err);
 
 /* Builds the dataset folder if it has no val annotations yet (and study.build_data allows),
  * and checks its card (trial.c). */

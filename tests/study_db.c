@@ -45,13 +45,15 @@ int sdb_add(rk_store *s, const char *study, const sdb_trial *t, int64_t *id_out)
     const char *norm = pseudo && !(t->extra && !strncmp(t->extra, "selftrain.normalize=", 20))
                            ? ",\"selftrain.normalize\":\"1\"" : "";
     const char *sched = t->schedule ? ",\"train.schedule\":\"plateau\"" : "";
+    const char *task = t->task && !strcmp(t->task, "segment") ? ",\"model.task\":\"segment\"" : "";
     json_text(arm_j, sizeof arm_j, t->arm);
     json_text(aug_j, sizeof aug_j, t->aug);
     json_text(study_j, sizeof study_j, study);
     snprintf(cfg, sizeof cfg,
              "{\"study.name\":\"%s\",\"train.epochs\":\"%d\",\"trial.arm\":\"%s\","
-             "\"trial.aug\":\"%s\",\"trial.fraction\":\"%g\",\"trial.seed\":\"%lld\"%s%s%s}",
-             study_j, t->epochs, arm_j, aug_j, t->fraction, (long long)t->seed, extra, norm, sched);
+             "\"trial.aug\":\"%s\",\"trial.fraction\":\"%g\",\"trial.seed\":\"%lld\"%s%s%s%s}",
+             study_j, t->epochs, arm_j, aug_j, t->fraction, (long long)t->seed, extra, norm, sched,
+             task);
     rk_trial_spec sp = {.study = study, .config_json = cfg, .arm = t->arm, .aug = t->aug,
                         .fraction = t->fraction, .seed = t->seed, .max_attempts = 1};
     rk_err err = {0};
@@ -155,9 +157,12 @@ static const double DEV_TAU[4] = {0.8, 1.2, 2.3, 2.8};
 #define PAPER_MAX_STEPS 40000
 
 /* sdb_add, with the trial's dev curve when dev is set and its stop facts when plateau is. */
+static const char *paper_task; /* sdb_paper_opts.task of the study being written */
+
 static int add_paper(rk_store *s, const char *study, sdb_trial *t, int dev, int plateau,
                      size_t ai, int64_t *id)
 {
+    t->task = paper_task;
     double curve[PAPER_EPOCHS];
     if (dev)
         for (int e = 1; e <= PAPER_EPOCHS; e++)
@@ -227,6 +232,7 @@ static int add_joint(rk_store *s, const char *study, const char *aug, int sd, do
     int64_t id[4];
     for (int k = 0; k < 4; k++) {
         sdb_trial t = {.arm = JOINT_ARMS[k], .aug = aug, .fraction = 0.2, .seed = sd,
+                       .task = paper_task,
                        .ap = (base + JOINT_GAIN[k] + noise * 0.5 * rk_rng_normal(g)) / 100,
                        .cpu_s = (k < 2 ? 1.3 : 2.6) * cost, .epochs = PAPER_EPOCHS};
         if (sdb_add(s, study, &t, &id[k]) || (k >= 2 && sdb_depend(s, id[k], id[k - 2])))
@@ -235,6 +241,7 @@ static int add_joint(rk_store *s, const char *study, const char *aug, int sd, do
     for (int k = 0; controls && k < 2; k++) {
         int64_t cid;
         sdb_trial t = {.arm = k ? "pretrain+joint+continue" : "joint+continue", .aug = aug,
+                       .task = paper_task,
                        .fraction = 0.2, .seed = sd, .cpu_s = 2.4 * cost, .epochs = PAPER_EPOCHS,
                        .ap = (base + JOINT_GAIN[2 + k] + 1.0 + noise * 0.5 * rk_rng_normal(g)) / 100};
         if (sdb_add(s, study, &t, &cid) || sdb_depend(s, cid, id[k])) return 1;
@@ -248,6 +255,7 @@ int sdb_paper(rk_store *s, const sdb_paper_opts *o)
     int seeds = o && o->seeds > 0 ? o->seeds : 3;
     double noise = o && o->noise >= 0 ? o->noise : 0.3;
     int dev = o && o->dev, plateau = o && o->plateau, controls = o && o->controls;
+    paper_task = o ? o->task : NULL;
     double alphas[8];
     size_t nal = 0;
     for (const char *p = o ? o->alphas : NULL; p && *p && nal < 8;) {

@@ -30,6 +30,9 @@ typedef struct sdb_trial {
     const char *schedule;   /* "plateau": train.schedule = plateau in its config; NULL: the
                                default (cosine), left out as a resolved config leaves it */
     const char *cpu;        /* the CPU model it records; NULL: "Test CPU" */
+    const char *task;       /* "segment": model.task = segment in its config (its AP column
+                               then holds mIoU, as a segmentation trial records it); NULL:
+                               detection, the key left out as a resolved config leaves it */
 } sdb_trial;
 
 /* Adds one trial to study; *id (may be NULL) gets its id. 0 on success, else prints the
@@ -62,6 +65,8 @@ typedef struct sdb_paper_opts {
                               those gains reversed (so each claim about them fails) */
     int joint;             /* 1: also the joint-training arms (Table 7) at S4 20 %, their
                               controls with controls (study_db.c: JOINT_GAIN) */
+    const char *task;      /* "segment": every trial a segmentation trial (sdb_trial.task),
+                              the same numbers read as mIoU; NULL: detection */
 } sdb_paper_opts;
 
 /* The paper's grid (4 arms × S1..S4 × 20/50/100 % × seeds, the 2 control arms with

@@ -11,6 +11,7 @@ set datafile missing "?"
 set multiplot title 'AP vs compute per trial (mean over seeds, 95 % CI)' font "sans-serif,14"
 unset key
 set xlabel "CPU seconds per trial, from nothing"
+set xtics rotate by 30 right
 set ylabel "AP (COCO, ×100)"
 set grid xtics ytics
 set yrange [0<*:*<100]
@@ -62,6 +63,7 @@ plot  "ap_vs_cpu.dat" index 12 using 1:2:3:4 with yerrorbars notitle lc rgb "#00
     "ap_vs_cpu.dat" index 17 using 1:2:5 with labels left offset char 0.6,0.45 font "sans-serif,9" tc rgb "#56B4E9" notitle
 set offsets 0, 0, 0, 0
 unset logscale x
+set xtics norotate autojustify
 set origin 0,0
 set size 1,0.15833
 unset border
@@ -93,6 +95,7 @@ set datafile missing "?"
 set multiplot title 'AP vs compute per trial (mean over seeds, 95 % CI)' font "sans-serif,14"
 unset key
 set xlabel "CPU seconds per trial, from nothing"
+set xtics rotate by 30 right
 set ylabel "AP (COCO, ×100)"
 set grid xtics ytics
 set yrange [0<*:*<100]
@@ -144,6 +147,7 @@ plot  "ap_vs_cpu.dat" index 12 using 1:2:3:4 with yerrorbars notitle lc rgb "#00
     "ap_vs_cpu.dat" index 17 using 1:2:5 with labels left offset char 0.6,0.45 font "sans-serif,9" tc rgb "#56B4E9" notitle
 set offsets 0, 0, 0, 0
 unset logscale x
+set xtics norotate autojustify
 set origin 0,0
 set size 1,0.15833
 unset border

@@ -8,7 +8,7 @@ set tics nomirror out
 set grid ytics lc rgb "#d8d8d8" lw 1 dt 1
 set key below horizontal spacing 1.2 width 1
 set datafile missing "?"
-set title "ΔAP against the control (same teacher, labelled data only), paired by seed (mean, 95 % CI)" font "sans-serif,14"
+set title "ΔAP against the control, paired by seed (mean, 95 % CI)\nthe control: the same teacher, labelled data only" font "sans-serif,14"
 set style data histogram
 set style histogram errorbars gap 1.5 lw 1.2
 set style fill solid 0.85 border -1
@@ -31,7 +31,7 @@ set tics nomirror out
 set grid ytics lc rgb "#d8d8d8" lw 1 dt 1
 set key below horizontal spacing 1.2 width 1
 set datafile missing "?"
-set title "ΔAP against the control (same teacher, labelled data only), paired by seed (mean, 95 % CI)" font "sans-serif,14"
+set title "ΔAP against the control, paired by seed (mean, 95 % CI)\nthe control: the same teacher, labelled data only" font "sans-serif,14"
 set style data histogram
 set style histogram errorbars gap 1.5 lw 1.2
 set style fill solid 0.85 border -1

@@ -40,8 +40,16 @@ if [ "$sweep" != "--sweep" ]; then
   expect 0 "$rethink" check hold.claims --db s.db
   grep -q "^HOLDS *st " out.txt || fail "no HOLDS line"
   expect 1 "$rethink" check fail.claims --db s.db
+  # --no-record judges without writing: the same verdict and exit, the file untouched (and
+  # without it, the verdicts are written: the claims table grows)
+  n0=$(sqlite3 s.db "select count(*) from claims") && sum=$(sha256sum <s.db)
+  expect 3 "$rethink" check inc.claims --db s.db --no-record
+  grep -q "^INCONCLUSIVE *aug " out.txt || { cat out.txt; fail "--no-record: no INCONCLUSIVE line"; }
+  [ "$(sha256sum <s.db)" = "$sum" ] || fail "check --no-record changed the database"
+  [ "$(sqlite3 s.db "select count(*) from claims")" = "$n0" ] || fail "check --no-record recorded"
   expect 3 "$rethink" check inc.claims --db s.db --json
   tail -n1 out.txt | grep -q '^{"study":"demo".*"exit":3' || fail "--json last line"
+  [ "$(sqlite3 s.db "select count(*) from claims")" -gt "$n0" ] || fail "check did not record its verdict"
   expect 2 "$rethink" check bad.claims --db s.db
   grep -q "bad.claims:5: \[claim.x\] unknown key 'sing'" err.txt || { cat err.txt; fail "malformed file not named"; }
   expect 2 "$rethink" check arm.claims --db s.db

@@ -11,7 +11,7 @@
 
 static const char *HELP =
     "usage: rethink check CLAIMS [--db FILE] [--study NAME] [--confidence C]\n"
-    "                     [--baseline FILE] [--json] [--verbose]\n"
+    "                     [--baseline FILE] [--json] [--verbose] [--no-record]\n"
     "       rethink check --baseline FILE [--db FILE] [--study NAME] ...\n"
     "\n"
     "Judges each claim of the claims file (docs/CLAIMS.md; the paper's are in\n"
@@ -21,7 +21,7 @@ static const char *HELP =
     "INCONCLUSIVE otherwise (the interval straddles the boundary, fewer than 2 seeds, a\n"
     "missing cell, a cell that hit its maximum budget under the plateau schedule). MDE is\n"
     "the smallest effect the deciding cell's seeds could detect (80 % power). Verdicts are\n"
-    "recorded in the store's claims table and printed.\n";
+    "recorded in the store's claims table (unless --no-record) and printed.\n";
 static const char *EXIT_STATUS = /* after the options */
     "\nexit status:\n"
     "  0  every claim holds\n"
@@ -100,7 +100,7 @@ int cmd_check(int argc, char **argv)
 {
     const char *claims = NULL, *db_path = "results.db", *study = NULL, *baseline = NULL;
     double confidence = NAN;
-    int json = 0, verbose = 0, code;
+    int json = 0, verbose = 0, no_record = 0, code;
     const cli_opt opts[] = {
         {.kind = CLI_STR, .dst = &claims, .arg = "CLAIMS"},
         CLI_OPT_DB(&db_path),
@@ -117,6 +117,9 @@ int cmd_check(int argc, char **argv)
          .help = "the last line of stdout is one JSON object with every verdict"},
         {.name = "verbose", .short_name = 'v', .kind = CLI_FLAG, .dst = &verbose,
          .help = "print every cell (unit) of every claim"},
+        {.name = "no-record", .kind = CLI_FLAG, .dst = &no_record,
+         .help = "judge without writing: the database is opened read-only and left\n"
+                 "byte for byte as it was (a published or someone else's database)"},
         {.help = EXIT_STATUS},
         {0}};
     if (cli_parse(&(cli_cmd){"check", HELP, opts}, argc, argv, &code)) return code;
@@ -144,7 +147,8 @@ int cmd_check(int argc, char **argv)
     if ((rc = rk_check_run(&cs, &r, &res, &n, &err))) goto fail_results;
     /* verdicts that cannot be recorded (a read-only mount) are still verdicts: said, and the
      * exit code is theirs */
-    if (rk_store_open(&db, db_path, &err) || rk_check_record(db, r.study, res, n, &err))
+    if (!no_record &&
+        (rk_store_open(&db, db_path, &err) || rk_check_record(db, r.study, res, n, &err)))
         fprintf(stderr, "rethink check: the verdicts are not recorded: %s\n", err.msg);
     print_table(&r, res, n, verbose);
     code = rk_check_exit_code(res, n);

@@ -1356,8 +1356,13 @@ START_TEST(the_report_says_which_machine_ran_which_cells_and_seeds)
     report_of("m.db", "m", "scratch", "S1");
     char *md = report_file("m", "report.md");
     ck_assert_msg(strstr(md, "### Machines\n\n| CPU | precision | trials | CPU hours | cells | "
-                             "seeds |\n"), "the machines table");
+                             "seeds |\n|---|---|---:|---:|---|---:|\n"),
+                  "the machines table, its names and lists of cells left, its numbers right");
     ck_assert_msg(strstr(md, "| CPU A | f32 | 6 | 3.00 | S1: 100 %; S4: 20 % | 1-2 |\n"), "A");
+    char *html = report_file("m", "index.html");
+    ck_assert_msg(strstr(html, "<td class=\"l\">S1: 100 %; S4: 20 %</td>"), "cells left in HTML");
+    ck_assert_msg(strstr(html, "<td>3.00</td>"), "numbers right in HTML");
+    free(html);
     ck_assert_msg(strstr(md, "| CPU B | f32 | 4 | 2.00 | S1: 100 % | 3-4 |\n"), "B");
     ck_assert(strstr(md, "Every (cell, seed) ran on one machine"));
     free(md);

@@ -778,6 +778,39 @@ static int write_deltas_csv(const rk_results *r, const char *dir, rk_err *err)
     return rk_rp_close(f, dir, "deltas.csv", err);
 }
 
+/* ---- alignment, for both formats ---- */
+
+/* A number as the tables write it: an optional sign or bracket, then a digit ("+0.0262",
+ * "[+0.0055, +0.0469]", "2*", "1/1", "35.35", "−1.2"); "-", "—" and "n<2" stand for a
+ * number that is not there. */
+static int numeric_cell(const char *v)
+{
+    if (!strcmp(v, "-") || !strcmp(v, "—") || !strcmp(v, "n<2")) return 1;
+    while (*v == '[' || *v == '(' || *v == '+' || *v == '-') v++;
+    if (!strncmp(v, "−", strlen("−"))) v += strlen("−");
+    return *v >= '0' && *v <= '9';
+}
+
+/* Column k reads from the left: the first column (a row's name), names and prose by their
+ * header, a column of empty cells, and any column with a cell that is not a number (a CPU's
+ * name, a list of cells, a verdict). */
+static int text_column(const tbl *t, size_t k)
+{
+    static const char *const names[] = {"description", "why", "error", "variant", "settings",
+                                        "verdict"};
+    const char *h = tcell(t, 0, k);
+    if (k == 0) return 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(h, names[i])) return 1;
+    int any = 0;
+    for (size_t row = 1; row <= t->nrows; row++) {
+        const char *v = tcell(t, row, k);
+        if (*v && !numeric_cell(v)) return 1;
+        any |= *v != 0;
+    }
+    return !any;
+}
+
 /* ---- Markdown ---- */
 
 static void md_text(FILE *f, const char *s)
@@ -802,14 +835,8 @@ static void md_table(FILE *f, const tbl *t)
         fputc('\n', f);
         if (row == 0) {
             fputc('|', f);
-            for (size_t k = 0; k < t->ncols; k++) {
-                /* numbers right, names and prose left */
-                const char *h = tcell(t, 0, k);
-                int left = k == 0 || !strcmp(h, "description") || !strcmp(h, "why") ||
-                           !strcmp(h, "error") || !strcmp(h, "variant") || !strcmp(h, "settings") ||
-                           !strcmp(h, "verdict");
-                fputs(left ? "---|" : "---:|", f);
-            }
+            for (size_t k = 0; k < t->ncols; k++) /* numbers right, names and prose left */
+                fputs(text_column(t, k) ? "---|" : "---:|", f);
             fputc('\n', f);
         }
     }
@@ -839,7 +866,8 @@ static void html_table(FILE *f, const tbl *t)
     fputs("</h3>\n<div class=\"scroll\"><table>\n<thead><tr>", f);
     for (size_t k = 0; k < t->ncols; k++) {
         const char *h = tcell(t, 0, k);
-        fputs(!strcmp(h, "why") || !strcmp(h, "error") ? "<th class=\"text\">" : "<th>", f);
+        fputs(!strcmp(h, "why") || !strcmp(h, "error") ? "<th class=\"text\">"
+              : text_column(t, k) ? "<th class=\"l\">" : "<th>", f);
         html_text(f, h);
         fputs("</th>", f);
     }
@@ -856,7 +884,8 @@ static void html_table(FILE *f, const tbl *t)
                               ? " class=\"fails\""
                               : !strcmp(v, "INCONCLUSIVE") || !strcmp(v, "still improving")
                               ? " class=\"inc\""
-                              : strlen(v) > 40 || !strcmp(h, "why") ? " class=\"text\"" : "";
+                              : strlen(v) > 40 || !strcmp(h, "why") ? " class=\"text\""
+                              : text_column(t, k) ? " class=\"l\"" : "";
             fprintf(f, "<td%s>", cls);
             html_text(f, v);
             fputs("</td>", f);
@@ -920,7 +949,7 @@ static const char *CSS =
     "h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1.05em}"
     "table{border-collapse:collapse;margin:.5em 0;font-size:.92em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}"
-    "th:first-child,td:first-child,th.text{text-align:left}"
+    "th:first-child,td:first-child,th.text,th.l,td.l{text-align:left}"
     "th{background:#f2f2f2;white-space:normal;vertical-align:bottom}"
     "td.text{white-space:normal;text-align:left;min-width:14em;max-width:26em;"
     "overflow-wrap:anywhere}.scroll{overflow-x:auto}"

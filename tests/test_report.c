@@ -1488,6 +1488,74 @@ START_TEST(ap_intervals_are_clipped_and_panels_can_share_one_y_range)
 }
 END_TEST
 
+/* needle occurs in text after the first marker. Not inlined: inlined into a test, GCC 12
+ * takes text for a pointer to read_file's local and warns (-Wdangling-pointer), wrongly. */
+__attribute__((noinline)) static int after(const char *text, const char *marker,
+                                           const char *needle)
+{
+    const char *m = strstr(text, marker);
+    return m && strstr(m, needle) != NULL;
+}
+
+/* Issue 23: the report sets its deltas beside the paper's tables 3, 4 and 7 — each table only
+ * when the study has its arms (Table 4 needs simclr, Table 7 joint), a row per comparison the
+ * study can make, the paper's number beside ours. */
+START_TEST(the_report_sets_its_deltas_beside_the_papers_tables)
+{
+    rk_store *s = open_db("k.db");
+    sdb_paper_opts po = {.study = "st", .seeds = 3, .noise = 0.3, .controls = 1, .kinds = 1,
+                         .joint = 1};
+    ck_assert_int_eq(sdb_paper(s, &po), 0);
+    rk_store_close(s);
+    report_of("k.db", "k", "selftrain", "S4");
+    char *md = report_file("k", "report.md");
+    const char *sec = "## The paper's comparisons\n\n### Table 3 (S4)";
+    ck_assert_msg(strstr(md, sec), "the section, Table 3 first");
+    ck_assert(after(md, sec, "| comparison | 20 % | paper 20 % | 50 % | paper 50 % | 100 % | "
+                             "paper 100 % |\n"));
+    /* make_study_db draws the stronger backbone's gain from the paper's +2.6 / +1.1 / +0.5 */
+    const char *row = "| the stronger backbone over the plain one (ImageNet++): pretrain++ − "
+                      "pretrain | +";
+    ck_assert_msg(after(md, sec, row), "the stronger backbone's row");
+    ck_assert(after(md, row, "| +2.6 |") && after(md, row, "| +0.5 |\n"));
+    ck_assert(after(md, sec, "### Table 4 (S4, 100 %): self-supervised pre-training (SimCLR)"));
+    ck_assert(after(md, sec, "| SimCLR over supervised pre-training: simclr − pretrain | "));
+    ck_assert(after(md, "simclr − pretrain | ", " | +0.0 |\n"));
+    ck_assert(after(md, sec, "### Table 7 (S4, 20 %): joint training"));
+    ck_assert(after(md, sec, "| joint training over scratch: joint − scratch | +2."));
+    ck_assert(after(md, "### Table 7", "| +2.9 |\n"));
+    ck_assert(after(md, sec, "## Convergence"));
+    free(md);
+    char *html = report_file("k", "index.html");
+    ck_assert(strstr(html, "<h2>The paper's comparisons</h2>"));
+    free(html);
+    /* the main grid only: Table 3's first three rows, no Table 4 or 7 */
+    s = open_db("m.db");
+    sdb_paper_opts pm = {.study = "st", .seeds = 2, .noise = 0.3};
+    ck_assert_int_eq(sdb_paper(s, &pm), 0);
+    rk_store_close(s);
+    report_of("m.db", "mm", "selftrain", "S4");
+    char *main_md = report_file("mm", "report.md");
+    ck_assert(strstr(main_md, "| self-training over pre-training: pretrain+selftrain − pretrain |"));
+    ck_assert(!strstr(main_md, "pretrain++ − pretrain"));
+    ck_assert(!strstr(main_md, "### Table 4") && !strstr(main_md, "### Table 7"));
+    free(main_md);
+    /* a study without S4 has none of them */
+    s = open_db("n.db");
+    for (int seed = 1; seed <= 2; seed++)
+        for (int a = 0; a < 2; a++) {
+            sdb_trial t = {.arm = a ? "selftrain" : "scratch", .aug = "S1", .fraction = 1.0,
+                           .seed = seed, .ap = 0.3 + 0.01 * a};
+            ck_assert_int_eq(sdb_add(s, "st", &t, NULL), 0);
+        }
+    rk_store_close(s);
+    report_of("n.db", "nn", "scratch", "S1");
+    char *no_s4 = report_file("nn", "report.md");
+    ck_assert(!strstr(no_s4, "The paper's comparisons"));
+    free(no_s4);
+}
+END_TEST
+
 /* Issue 21: ap_vs_cpu names each point's cell; the curves' key matches their lines. */
 START_TEST(ap_vs_cpu_labels_its_points)
 {
@@ -1638,6 +1706,7 @@ Suite *suite_report(void)
     tcase_add_test(rp, control_deltas_appear_in_deltas_csv_tables_and_plots);
     tcase_add_test(rp, ap_intervals_are_clipped_and_panels_can_share_one_y_range);
     tcase_add_test(rp, ap_vs_cpu_labels_its_points);
+    tcase_add_test(rp, the_report_sets_its_deltas_beside_the_papers_tables);
     tcase_add_test(rp, names_from_a_database_never_run_as_commands_in_gnuplot);
     suite_add_tcase(s, rp);
     return s;

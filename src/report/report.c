@@ -198,6 +198,105 @@ static void by_fraction_tables(tables *ts, const rk_results *r, const rk_rp_seri
     }
 }
 
+/* ---- the paper's comparisons ----
+ * Its tables as deltas (PAPER.md §2 and §6: COCO AP points of single runs), each row one
+ * comparison of two arms at S4, ours beside the paper's: the scales differ (laptop-scale
+ * scenes vs COCO), so a reader compares sign and order, not size. */
+
+typedef struct {
+    const char *label, *a, *b; /* a − b */
+    double paper[3];           /* at the table's fractions */
+} paper_row;
+
+typedef struct {
+    const char *title, *needs; /* needs: an arm the study must have for the table to show */
+    double fractions[3];
+    size_t ncols, nrows;
+    paper_row rows[5];
+} paper_table;
+
+static const paper_table PAPER_TABLES[] = {
+    {"Table 3 (S4): pre-training, self-training and a stronger backbone", NULL,
+     {0.2, 0.5, 1.0}, 3, 5,
+     {{"self-training over scratch", "selftrain", "scratch", {3.4, 1.8, 1.3}},
+      {"pre-training over scratch", "pretrain", "scratch", {2.6, -0.8, -1.0}},
+      {"self-training over pre-training", "pretrain+selftrain", "pretrain", {2.7, 1.7, 1.3}},
+      {"the stronger backbone over the plain one (ImageNet++)", "pretrain++", "pretrain",
+       {2.6, 1.1, 0.5}},
+      {"self-training over the stronger backbone", "pretrain+++selftrain", "pretrain++",
+       {1.3, 1.6, 0.8}}}},
+    {"Table 4 (S4, 100 %): self-supervised pre-training (SimCLR)", "simclr", {1.0}, 1, 4,
+     {{"supervised pre-training over scratch", "pretrain", "scratch", {-0.7}},
+      {"SimCLR pre-training over scratch", "simclr", "scratch", {-0.7}},
+      {"SimCLR over supervised pre-training", "simclr", "pretrain", {0.0}},
+      {"self-training over scratch", "selftrain", "scratch", {0.8}}}},
+    {"Table 7 (S4, 20 %): joint training", "joint", {0.2}, 1, 3,
+     {{"self-training over scratch", "selftrain", "scratch", {3.4}},
+      {"joint training over scratch", "joint", "scratch", {2.9}},
+      {"pre-training, joint training and self-training over scratch",
+       "pretrain+joint+selftrain", "scratch", {4.4}}}},
+};
+
+static int has_arm(const rk_results *r, const char *arm)
+{
+    for (size_t i = 0; i < r->narms; i++)
+        if (!strcmp(r->arms[i], arm)) return 1;
+    return 0;
+}
+
+/* The tables whose comparisons the study has at S4 (a row per comparison and variant with
+ * at least one cell of both arms); none for a segmentation study (the paper's are AP). */
+static void paper_tables(tables *ts, const rk_results *r)
+{
+    if (r->metric && strcmp(r->metric, "AP")) return;
+    char cap[600];
+    snprintf(cap, sizeof cap, "Ours: ΔAP ×100, the first arm minus the second in the same cell, "
+             "paired by seed: mean [%g %% CI]. Paper: its COCO AP points (single runs, no "
+             "interval; PAPER.md). The scales differ, so compare sign and order, not size; "
+             "the claims files say which of these are tested.", 100 * r->confidence);
+    size_t nv = r->nvariants ? r->nvariants : 1;
+    for (size_t ti = 0; ti < sizeof PAPER_TABLES / sizeof *PAPER_TABLES; ti++) {
+        const paper_table *p = &PAPER_TABLES[ti];
+        if (p->needs && !has_arm(r, p->needs)) continue;
+        tbl *t = NULL;
+        for (size_t ri = 0; ri < p->nrows; ri++)
+            for (size_t v = 0; v < nv; v++) {
+                const paper_row *pr = &p->rows[ri];
+                const char *vt = r->nvariants ? r->variants[v] : NULL;
+                const rk_cell *c[3] = {0}, *b[3] = {0};
+                int any = 0;
+                for (size_t k = 0; k < p->ncols; k++) {
+                    c[k] = rk_results_cell(r, pr->a, "S4", p->fractions[k], vt);
+                    b[k] = c[k] ? rk_results_partner(r, c[k], pr->b) : NULL;
+                    any |= b[k] != NULL;
+                }
+                if (!any) continue;
+                if (!t) {
+                    if (!(t = tbl_new(ts, p->title, cap, 1 + 2 * p->ncols))) return;
+                    tbl_set(ts, t, 0, "comparison");
+                    for (size_t k = 0; k < p->ncols; k++) {
+                        char h[64];
+                        snprintf(h, sizeof h, "%g %%", 100 * p->fractions[k]);
+                        tbl_set(ts, t, 1 + 2 * k, h);
+                        snprintf(h, sizeof h, "paper %g %%", 100 * p->fractions[k]);
+                        tbl_set(ts, t, 2 + 2 * k, h);
+                    }
+                }
+                char nm[400], val[128];
+                snprintf(nm, sizeof nm, "%s: %s − %s%s%s%s", pr->label, pr->a, pr->b,
+                         vt && *vt ? " [" : "", vt ? vt : "", vt && *vt ? "]" : "");
+                tbl_row(ts, t);
+                tbl_set(ts, t, 0, nm);
+                for (size_t k = 0; k < p->ncols; k++) {
+                    delta_against(r, c[k], b[k], val, sizeof val);
+                    tbl_set(ts, t, 1 + 2 * k, val);
+                    snprintf(val, sizeof val, "%+.1f", pr->paper[k]);
+                    tbl_set(ts, t, 2 + 2 * k, val);
+                }
+            }
+    }
+}
+
 static void all_stats_table(tables *ts, const rk_results *r)
 {
     tbl *t = tbl_new(ts, "All 12 COCO stats per cell (mean over seeds, ×100)",
@@ -1109,6 +1208,8 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         by_fraction_tables(&ts, r, ser, nser, title, cap, control_delta_of, keep_controlled);
     }
     size_t n_control = ts.n;
+    paper_tables(&ts, r);
+    size_t n_paper = ts.n;
     by_fraction_tables(&ts, r, ser, nser, "CPU seconds per trial",
                        "Mean over seeds of what one trial cost from nothing (the plots use it): "
                        "its own training and evaluation; a student or control adds its "
@@ -1160,6 +1261,10 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         fprintf(f, "## Paired deltas against the control\n\n");
         for (size_t i = n_delta; i < n_control; i++) md_table(f, &ts.t[i]);
     }
+    if (n_paper > n_control) {
+        fprintf(f, "## The paper's comparisons\n\n");
+        for (size_t i = n_control; i < n_paper; i++) md_table(f, &ts.t[i]);
+    }
     fprintf(f, "## Convergence\n\n");
     md_text(f, conv);
     fprintf(f, "\n\n");
@@ -1167,7 +1272,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
     fprintf(f, "## Plots\n\n");
     md_plots(f, plots, nplots, warning);
     fprintf(f, "## Compute\n\n");
-    for (size_t i = n_control; i < n_cpu; i++) md_table(f, &ts.t[i]);
+    for (size_t i = n_paper; i < n_cpu; i++) md_table(f, &ts.t[i]);
     fprintf(f, "## Every stat\n\n");
     for (size_t i = n_cpu; i < n_failed; i++) md_table(f, &ts.t[i]);
     if ((rc = rk_rp_close(f, dir, "report.md", err)) || (rc = rk_rp_file_add(files, "report.md", err)))
@@ -1200,6 +1305,10 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         fputs("<h2>Paired deltas against the control</h2>\n", f);
         for (size_t i = n_delta; i < n_control; i++) html_table(f, &ts.t[i]);
     }
+    if (n_paper > n_control) {
+        fputs("<h2>The paper's comparisons</h2>\n", f);
+        for (size_t i = n_control; i < n_paper; i++) html_table(f, &ts.t[i]);
+    }
     fputs("<h2>Convergence</h2>\n<p>", f);
     html_text(f, conv);
     fputs("</p>\n", f);
@@ -1210,7 +1319,7 @@ int rk_report_write(const rk_results *r, const rk_report_opts *o, rk_report_file
         goto done;
     }
     fputs("<h2>Compute</h2>\n", f);
-    for (size_t i = n_control; i < n_cpu; i++) html_table(f, &ts.t[i]);
+    for (size_t i = n_paper; i < n_cpu; i++) html_table(f, &ts.t[i]);
     fputs("<h2>Every stat</h2>\n", f);
     for (size_t i = n_cpu; i < n_failed; i++) html_table(f, &ts.t[i]);
     fputs("</body>\n</html>\n", f);

@@ -4,6 +4,7 @@
  * tests/gen_seg_fixtures.py). */
 #include <check.h>
 #include <math.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +274,7 @@ START_TEST(built_scenes_carry_label_maps_that_load_as_class_indices)
     rk_dataset d;
     ck_assert(rk_dataset_load(&d, img, ann, 1, &err) == RK_OK);
     rk_image *labels;
-    ck_assert_msg(rk_seg_labels_load(&labels, &d, dir, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert_msg(rk_seg_labels_load(&labels, &d, NULL, dir, 1, &err) == RK_OK, "%s", err.msg);
     rk_fashion te;
     ck_assert(rk_fashion_load(&te, RK_FASHION_DIR, "t10k", &err) == RK_OK);
     for (int i = 0; i < p.nval; i++) {
@@ -283,6 +284,32 @@ START_TEST(built_scenes_carry_label_maps_that_load_as_class_indices)
         ck_assert(!memcmp(want.px, labels[i].px, (size_t)want.w * want.h));
         rk_image_free(&want);
     }
+    /* read as another category list's classes (a val split read as its model's, the train
+     * split's): the same category ids in reverse order give the reversed indices */
+    rk_coco rev = {0};
+    rev.ncats = d.coco.ncats;
+    rev.cats = calloc(rev.ncats, sizeof *rev.cats);
+    ck_assert(rev.cats);
+    for (size_t k = 0; k < rev.ncats; k++) rev.cats[k] = d.coco.cats[rev.ncats - 1 - k];
+    rk_image *as_rev;
+    ck_assert_msg(rk_seg_labels_load(&as_rev, &d, &rev, dir, 1, &err) == RK_OK, "%s", err.msg);
+    size_t objects = 0;
+    for (int i = 0; i < p.nval; i++)
+        for (size_t q = 0; q < (size_t)labels[i].w * labels[i].h; q++) {
+            uint8_t v = labels[i].px[q], r = as_rev[i].px[q];
+            if (v == 0 || v == RK_SEG_IGNORE) ck_assert_int_eq(r, v);
+            else {
+                ck_assert_int_eq(r, 11 - v);
+                objects++;
+            }
+        }
+    ck_assert(objects > 0);
+    rk_seg_labels_free(as_rev, d.coco.nimages);
+    /* classes that lack a category the labels use: refused, naming the file and pixel */
+    rev.ncats = 0;
+    ck_assert(rk_seg_labels_load(&as_rev, &d, &rev, dir, 1, &err) == RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "a category id the model was trained on"), "%s", err.msg);
+    free(rev.cats);
     /* a value that is no category is refused, naming the file and the pixel */
     rk_image bad = {0};
     ck_assert(rk_image_alloc(&bad, 64, 64, 1, &err) == RK_OK);
@@ -292,12 +319,92 @@ START_TEST(built_scenes_carry_label_maps_that_load_as_class_indices)
     snprintf(path, sizeof path, "%s/000002.png", dir);
     ck_assert(rk_png_save(&bad, path, &err) == RK_OK);
     rk_seg_labels_free(labels, d.coco.nimages);
-    ck_assert(rk_seg_labels_load(&labels, &d, dir, 1, &err) == RK_EFORMAT);
+    ck_assert(rk_seg_labels_load(&labels, &d, NULL, dir, 1, &err) == RK_EFORMAT);
     ck_assert_msg(strstr(err.msg, "000002.png: pixel (5, 2) is 42"), "%s", err.msg);
     ck_assert(labels == NULL);
     rk_image_free(&bad);
     rk_fashion_free(&te);
     rk_dataset_free(&d);
+}
+END_TEST
+
+/* A w x h PNG of the given colour type and depth whose row y is rows + y * stride (libpng's
+ * own writer, so the files are what other tools write), with a 3-colour palette for
+ * PNG_COLOR_TYPE_PALETTE. */
+static void write_png(const char *path, int w, int h, int type, int depth,
+                      const unsigned char *rows, size_t stride)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert(f);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    ck_assert(png && info && !setjmp(png_jmpbuf(png)));
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, type, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_color pal[3] = {{0, 0, 0}, {128, 0, 0}, {0, 128, 0}}; /* VOC's first colours */
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_PLTE(png, info, pal, 3);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++) png_write_row(png, rows + (size_t)y * stride);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    fclose(f);
+}
+
+/* Label maps as other tools write them: an indexed PNG (PASCAL VOC's) is read by palette
+ * index, a 4-bit gray one by value unscaled; RGB, gray+alpha, 16-bit and JPEG maps are
+ * refused, saying what the file is — never a colour's brightness taken for a class. */
+START_TEST(label_maps_are_read_by_index_or_value_and_colour_ones_refused)
+{
+    char path[600];
+    rk_err err = {0};
+    rk_image im;
+    /* indexed, 8-bit: indices 0, 1, 2 (VOC's black, dark red, green) */
+    unsigned char idx[2 * 4] = {0, 1, 2, 1, 2, 2, 0, 1};
+    fx_path(path, sizeof path, "pal.png");
+    write_png(path, 4, 2, PNG_COLOR_TYPE_PALETTE, 8, idx, 4);
+    ck_assert_msg(rk_label_map_load(&im, path, 4, 2, &err) == RK_OK, "%s", err.msg);
+    ck_assert(im.c == 1 && !memcmp(im.px, idx, 8));
+    rk_image_free(&im);
+    /* indexed at 2 bits a pixel, packed four to a byte: unpacked to the same indices */
+    unsigned char packed[1] = {0x99}; /* 10 01 10 01: indices 2, 1, 2, 1 */
+    fx_path(path, sizeof path, "pal2.png");
+    write_png(path, 4, 1, PNG_COLOR_TYPE_PALETTE, 2, packed, 1);
+    ck_assert_msg(rk_label_map_load(&im, path, 4, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert(im.px[0] == 2 && im.px[1] == 1 && im.px[2] == 2 && im.px[3] == 1);
+    rk_image_free(&im);
+    /* gray at 4 bits: 3 stays 3 (an image loader would scale it to 51) */
+    unsigned char g4[1] = {0x30}; /* 3, 0 */
+    fx_path(path, sizeof path, "g4.png");
+    write_png(path, 2, 1, PNG_COLOR_TYPE_GRAY, 4, g4, 1);
+    ck_assert_msg(rk_label_map_load(&im, path, 2, 1, &err) == RK_OK, "%s", err.msg);
+    ck_assert(im.px[0] == 3 && im.px[1] == 0);
+    rk_image_free(&im);
+    /* colour, alpha and 16-bit maps: refused, saying what they are */
+    unsigned char rgb[3 * 2] = {128, 0, 0, 0, 128, 0}, ga[4] = {1, 255, 2, 255},
+                  g16[4] = {0, 1, 0, 2};
+    const struct { int type, depth; const unsigned char *px; size_t stride;
+                   const char *says; } bad[] = {
+        {PNG_COLOR_TYPE_RGB, 8, rgb, 6, "this is 8-bit RGB"},
+        {PNG_COLOR_TYPE_GRAY_ALPHA, 8, ga, 4, "this is 8-bit gray with alpha"},
+        {PNG_COLOR_TYPE_GRAY, 16, g16, 4, "this is 16-bit gray"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fx_path(path, sizeof path, "bad.png");
+        write_png(path, 2, 1, bad[i].type, bad[i].depth, bad[i].px, bad[i].stride);
+        ck_assert(rk_label_map_load(&im, path, 2, 1, &err) == RK_EFORMAT);
+        ck_assert_msg(strstr(err.msg, bad[i].says), "%s", err.msg);
+        ck_assert(im.px == NULL);
+    }
+    /* a JPEG: lossy, no class ids */
+    rk_image j = {0};
+    ck_assert(rk_image_alloc(&j, 8, 8, 1, &err) == RK_OK);
+    memset(j.px, 1, 64);
+    fx_path(path, sizeof path, "map.jpg");
+    ck_assert(rk_jpeg_save(&j, path, 95, &err) == RK_OK);
+    ck_assert(rk_label_map_load(&im, path, 8, 8, &err) == RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "a label map is a PNG"), "%s", err.msg);
+    rk_image_free(&j);
 }
 END_TEST
 
@@ -419,6 +526,7 @@ Suite *suite_segment(void)
     TCase *tc = tcase_create("segment");
     tcase_add_checked_fixture(tc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(tc, bilinear_upsampling_backward_matches_finite_differences);
+    tcase_add_test(tc, label_maps_are_read_by_index_or_value_and_colour_ones_refused);
     tcase_add_test(tc, pixel_cross_entropy_backward_matches_finite_differences_and_skips_ignored_pixels);
     tcase_add_test(tc, segmentation_loss_equals_pytorch_upsample_and_cross_entropy);
     tcase_add_test(tc, segmentation_loss_leaves_channels_beyond_the_classes_without_gradient);

@@ -41,6 +41,11 @@ int rk_image_load_sized(rk_image *im, const char *path, int want_c, int want_w, 
                         rk_err *err);
 int rk_image_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                     const char *name, rk_err *err);
+/* A label map: a PNG of want_w x want_h whose samples are read as they are, one channel —
+ * an 8-bit (or 1/2/4-bit) gray PNG's values or an indexed PNG's palette indices (PASCAL
+ * VOC's format), never a colour's brightness; RGB, alpha, 16-bit PNGs and JPEGs are refused,
+ * saying what the file is. */
+int rk_label_map_load(rk_image *im, const char *path, int want_w, int want_h, rk_err *err);
 int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                    const char *name, rk_err *err);
 int rk_png_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
@@ -183,13 +188,15 @@ int rk_dataset_select(rk_dataset *out, const rk_dataset *d, const size_t *idx, s
 #define RK_SEG_DIR "segmentation"
 
 /* Reads the label map of every image of d from dir, as class indices: 0 background,
- * 1 + rk_coco_cat_index(category id) for an object, RK_SEG_IGNORE kept. *labels (n =
+ * 1 + the category id's index among classes' categories (the model's: the train split's,
+ * so that a val split listing its categories in another order, or fewer of them, scores the
+ * same classes; NULL: d's own) for an object, RK_SEG_IGNORE kept. *labels (n =
  * d->coco.nimages, 1 channel, each its image's size) is allocated here; free with
  * rk_seg_labels_free. A missing or undecodable file, a size other than its image's, or a
- * value that is neither 0, RK_SEG_IGNORE nor a category id, is an error naming the file
- * (and the pixel). */
-int rk_seg_labels_load(rk_image **labels, const rk_dataset *d, const char *dir, int threads,
-                       rk_err *err);
+ * value that is neither 0, RK_SEG_IGNORE nor a category id of classes, is an error naming
+ * the file (and the pixel). */
+int rk_seg_labels_load(rk_image **labels, const rk_dataset *d, const rk_coco *classes,
+                       const char *dir, int threads, rk_err *err);
 void rk_seg_labels_free(rk_image *labels, size_t n);
 
 /* ---- Fashion-MNIST and the default datasets ---- */

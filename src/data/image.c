@@ -115,11 +115,16 @@ static void png_on_error(png_structp png, png_const_charp msg)
  * intact: ignored, as every common reader does. */
 static void png_on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
+/* want_c for a label map (rk_label_map_load): one channel of raw values, never converted */
+#define LABELS (-1)
+
 /* Decodes the PNG in buf to 8-bit gray or RGB: 16-bit samples keep their high byte (as
  * Pillow does), a palette is expanded, an alpha channel or tRNS transparency is dropped (as
  * Pillow's convert('RGB') does); gray to RGB repeats the gray, RGB to gray weighs
- * 0.299/0.587/0.114 (ITU-R 601, the luma of JPEG). The rest of the stream up to IEND is
- * read and its critical CRCs checked. */
+ * 0.299/0.587/0.114 (ITU-R 601, the luma of JPEG). want_c = LABELS: a gray PNG's values or
+ * an indexed PNG's palette indices (PASCAL VOC's label maps), at most 8 bits and unscaled;
+ * any other PNG is refused (its colours are not class ids). The rest of the stream up to
+ * IEND is read and its critical CRCs checked. */
 static int decode_png(rk_image *im, const unsigned char *buf, size_t n, int want_c, int want_w,
                       int want_h, const char *name, rk_err *err)
 {
@@ -147,13 +152,27 @@ static int decode_png(rk_image *im, const unsigned char *buf, size_t n, int want
     /* libpng refuses more than 1,000,000 px a side (its default user limit): ints hold it */
     if ((rc = check_size((int)w, (int)h, want_w, want_h, name, err))) goto done;
     int file_c = type & PNG_COLOR_MASK_COLOR ? 3 : 1;
-    int c = want_c ? want_c : file_c;
-    png_set_strip_16(png);
-    png_set_strip_alpha(png);
-    png_set_palette_to_rgb(png);
-    png_set_expand_gray_1_2_4_to_8(png);
-    if (c == 3 && file_c == 1) png_set_gray_to_rgb(png);
-    if (c == 1 && file_c == 3) png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, 29900, 58700);
+    int c = want_c == LABELS ? 1 : want_c ? want_c : file_c;
+    if (want_c == LABELS) {
+        int depth = png_get_bit_depth(png, info);
+        if ((type != PNG_COLOR_TYPE_GRAY && type != PNG_COLOR_TYPE_PALETTE) || depth > 8) {
+            rc = rk_errf(err, RK_EFORMAT, "%s: a label map is an 8-bit gray PNG (each value a "
+                         "class id) or an indexed one (each palette index a class id, as PASCAL "
+                         "VOC's); this is %d-bit %s", name, depth,
+                         type == PNG_COLOR_TYPE_GRAY ? "gray" : type == PNG_COLOR_TYPE_GRAY_ALPHA
+                         ? "gray with alpha" : type == PNG_COLOR_TYPE_RGB ? "RGB" : "RGBA");
+            goto done;
+        }
+        png_set_packing(png); /* 1, 2 and 4-bit values or indices to bytes, unscaled */
+    } else {
+        png_set_strip_16(png);
+        png_set_strip_alpha(png);
+        png_set_palette_to_rgb(png);
+        png_set_expand_gray_1_2_4_to_8(png);
+        if (c == 3 && file_c == 1) png_set_gray_to_rgb(png);
+        if (c == 1 && file_c == 3)
+            png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, 29900, 58700);
+    }
     (void)png_set_interlace_handling(png);
     png_read_update_info(png, info);
     if (png_get_channels(png, info) != c || png_get_rowbytes(png, info) != (size_t)w * c) {
@@ -242,6 +261,26 @@ static int read_image_file(const char *path, char **data, size_t *n, rk_err *err
     close(fd);
     if (rc) free(p);
     else *data = p;
+    return rc;
+}
+
+int rk_label_map_load(rk_image *im, const char *path, int want_w, int want_h, rk_err *err)
+{
+    char *data = NULL;
+    size_t n = 0;
+    int rc = read_image_file(path, &data, &n, err);
+    if (rc) {
+        memset(im, 0, sizeof *im);
+        return rc;
+    }
+    if (n >= 8 && !memcmp(data, PNG_MAGIC, 8)) {
+        rc = decode_png(im, (const unsigned char *)data, n, LABELS, want_w, want_h, path, err);
+    } else {
+        memset(im, 0, sizeof *im);
+        rc = rk_errf(err, RK_EFORMAT, "%s: a label map is a PNG (by its first bytes this is "
+                     "not one; a JPEG's lossy values are no class ids)", path);
+    }
+    free(data);
     return rc;
 }
 

@@ -31,32 +31,35 @@ static int load_one(rk_image *lab, const rk_dataset *d, size_t i, const uint8_t 
     const rk_coco_image *ci = &d->coco.images[i];
     char path[4200];
     label_path(path, sizeof path, dir, ci->file_name);
-    int rc = rk_image_load_sized(lab, path, 1, ci->width, ci->height, err);
+    int rc = rk_label_map_load(lab, path, ci->width, ci->height, err);
     if (rc) return rc;
     for (size_t p = 0; p < (size_t)lab->w * lab->h; p++) {
         uint8_t v = lab->px[p];
         if (map[v] == 0 && v != 0)
             return rk_errf(err, RK_EFORMAT, "%s: pixel (%zu, %zu) is %u: a label is 0 "
-                           "(background), %d (ignore) or a category id of the annotations",
+                           "(background), %d (ignore) or a category id the model was trained "
+                           "on (the train annotations' categories)",
                            path, p % (size_t)lab->w, p / (size_t)lab->w, v, RK_SEG_IGNORE);
         lab->px[p] = v == 0 ? 0 : map[v] == RK_SEG_IGNORE ? RK_SEG_IGNORE : (uint8_t)(map[v] - 1);
     }
     return RK_OK;
 }
 
-int rk_seg_labels_load(rk_image **labels, const rk_dataset *d, const char *dir, int threads,
-                       rk_err *err)
+int rk_seg_labels_load(rk_image **labels, const rk_dataset *d, const rk_coco *classes,
+                       const char *dir, int threads, rk_err *err)
 {
     *labels = NULL;
     size_t n = d->coco.nimages;
-    /* category id -> 1 + (1 + its index), so 0 stays "not a label"; ignore -> ignore */
+    if (!classes) classes = &d->coco;
+    /* category id -> 1 + (1 + its index among classes), so 0 stays "not a label"; ignore ->
+     * ignore */
     uint8_t map[256] = {0};
     map[RK_SEG_IGNORE] = RK_SEG_IGNORE;
-    if (d->coco.ncats > 250)
+    if (classes->ncats > 250)
         return rk_errf(err, RK_EINVAL, "%s: %zu categories do not fit 8-bit label maps", dir,
-                       d->coco.ncats);
-    for (size_t k = 0; k < d->coco.ncats; k++) {
-        int id = d->coco.cats[k].id;
+                       classes->ncats);
+    for (size_t k = 0; k < classes->ncats; k++) {
+        int id = classes->cats[k].id;
         if (id <= 0 || id >= RK_SEG_IGNORE)
             return rk_errf(err, RK_EINVAL, "%s: category id %d cannot be a label (1..254)", dir,
                            id);

@@ -238,14 +238,17 @@ static double jnum(const cJSON *o, const char *name, double otherwise)
 
 /* A segmenter's mIoU as the trial's stats: the primary stat (stats[RK_AP], the results
  * table's AP column and every view's) is the mIoU, the other eleven are undefined (-1,
- * NULL in views) and each category's "AP" is its IoU (-1 when absent from both ground truth
- * and prediction); background's IoU counts in the mean but has no category row. */
+ * NULL in views) and each val category's "AP" is its IoU (-1 when absent from both ground
+ * truth and prediction, or not one of the model's classes); background's IoU counts in the
+ * mean but has no category row. The model's classes are cats (the train categories' ids),
+ * which val's labels were read as (load_labels). */
 static int evaluate_segment(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val,
-                            const rk_image *labels, rk_coco_stats *st, rk_err *err)
+                            const rk_image *labels, const int *cats, rk_coco_stats *st,
+                            rk_err *err)
 {
-    size_t C = val->coco.ncats;
+    size_t C = val->coco.ncats, K = (size_t)t->det.model.num_classes;
     memset(st, 0, sizeof *st);
-    double *iou = malloc((C + 1) * sizeof *iou), miou = NAN;
+    double *iou = malloc((K + 1) * sizeof *iou), miou = NAN;
     st->cat_ap = malloc((C + 1) * sizeof *st->cat_ap);
     if (!iou || !st->cat_ap) {
         free(iou), rk_coco_stats_free(st);
@@ -256,7 +259,12 @@ static int evaluate_segment(rk_net *net, const rk_trial_cfg *t, const rk_dataset
     for (int s = 0; s < RK_COCO_NSTATS; s++) st->stats[s] = -1;
     st->stats[RK_AP] = isnan(miou) ? -1 : miou;
     st->ncats = C;
-    for (size_t k = 0; k < C; k++) st->cat_ap[k] = isnan(iou[k + 1]) ? -1 : iou[k + 1];
+    for (size_t k = 0; k < C && !rc; k++) {
+        double v = NAN;
+        for (size_t j = 0; j < K; j++)
+            if (cats[j] == val->coco.cats[k].id) v = iou[j + 1];
+        st->cat_ap[k] = isnan(v) ? -1 : v;
+    }
     free(iou);
     if (rc) rk_coco_stats_free(st);
     return rc;
@@ -266,7 +274,7 @@ static double evaluate(rk_net *net, const rk_trial_cfg *t, const rk_dataset *val
                        const rk_image *labels, const int64_t *ids, const int *cats,
                        rk_coco_stats *st, rk_err *err)
 {
-    if (t->segment) return evaluate_segment(net, t, val, labels, st, err);
+    if (t->segment) return evaluate_segment(net, t, val, labels, cats, st, err);
     rk_det *d = NULL;
     size_t nd = 0;
     int rc = rk_detector_predict(net, &t->det, val->images, ids, val->coco.nimages, cats,
@@ -399,8 +407,8 @@ static int shifted_unlabelled(const rk_trial_cfg *t, const rk_trial_hooks *h, rk
 
 /* model.task = segment: the split's label maps (DATA/segmentation/SPLIT/NNNNNN.png). A dataset
  * built before they were is told to be built again. */
-static int load_labels(const rk_trial_cfg *t, const rk_dataset *d, const char *split,
-                       rk_image **labels, rk_err *err)
+static int load_labels(const rk_trial_cfg *t, const rk_dataset *d, const rk_coco *classes,
+                       const char *split, rk_image **labels, rk_err *err)
 {
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/" RK_SEG_DIR "/%s", t->data_dir, split);
@@ -408,7 +416,7 @@ static int load_labels(const rk_trial_cfg *t, const rk_dataset *d, const char *s
         return rk_errf(err, RK_EIO, "%s: no segmentation labels (model.task = segment needs "
                        "them; a dataset built by rethink before they existed: delete %s to build "
                        "it again)", dir, t->data_dir);
-    return rk_seg_labels_load(labels, d, dir, t->threads, err);
+    return rk_seg_labels_load(labels, d, classes, dir, t->threads, err);
 }
 
 /* The student's budget: its teacher's scaled by selftrain.steps_scale (at least one step). */
@@ -579,8 +587,9 @@ int rk_trial_run(const rk_config *c, const rk_trial_hooks *h, rk_trial_result *r
     if ((rc = rk_dataset_load(&tr, img, ann, t->threads, err))) goto done;
     dataset_paths(t, "val", img, ann);
     if ((rc = rk_dataset_load(&va, img, ann, t->threads, err))) goto done;
-    if (t->segment && ((rc = load_labels(t, &tr, "train", &tr_lab, err)) ||
-                       (rc = load_labels(t, &va, "val", &va_lab, err))))
+    /* both splits' labels as the train categories' class indices: the model's classes */
+    if (t->segment && ((rc = load_labels(t, &tr, &tr.coco, "train", &tr_lab, err)) ||
+                       (rc = load_labels(t, &va, &tr.coco, "val", &va_lab, err))))
         goto done;
     t->det.model.num_classes = (int)tr.coco.ncats;
     snprintf(res->cpu, sizeof res->cpu, "%s", rk_cpu_model());

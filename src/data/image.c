@@ -209,6 +209,11 @@ static int decode(rk_image *im, const unsigned char *buf, size_t n, int want_c, 
 {
     if (n >= 8 && !memcmp(buf, PNG_MAGIC, 8))
         return decode_png(im, buf, n, want_c, want_w, want_h, name, err);
+    if (want_c == LABELS) {
+        memset(im, 0, sizeof *im);
+        return rk_errf(err, RK_EFORMAT, "%s: a label map is a PNG (by its first bytes this is "
+                       "not one; a JPEG's lossy values are no class ids)", name);
+    }
     if (n >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
         return decode_jpeg(im, buf, n, want_c, want_w, want_h, name, err);
     memset(im, 0, sizeof *im);
@@ -266,22 +271,7 @@ static int read_image_file(const char *path, char **data, size_t *n, rk_err *err
 
 int rk_label_map_load(rk_image *im, const char *path, int want_w, int want_h, rk_err *err)
 {
-    char *data = NULL;
-    size_t n = 0;
-    int rc = read_image_file(path, &data, &n, err);
-    if (rc) {
-        memset(im, 0, sizeof *im);
-        return rc;
-    }
-    if (n >= 8 && !memcmp(data, PNG_MAGIC, 8)) {
-        rc = decode_png(im, (const unsigned char *)data, n, LABELS, want_w, want_h, path, err);
-    } else {
-        memset(im, 0, sizeof *im);
-        rc = rk_errf(err, RK_EFORMAT, "%s: a label map is a PNG (by its first bytes this is "
-                     "not one; a JPEG's lossy values are no class ids)", path);
-    }
-    free(data);
-    return rc;
+    return rk_image_load_sized(im, path, LABELS, want_w, want_h, err);
 }
 
 int rk_image_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,

@@ -12,6 +12,7 @@
 
 #include "fixture.h"
 #include "model/segment_f64.h"
+#include "rethink/arms.h"
 #include "rethink/augment.h"
 #include "rethink/data.h"
 #include "rethink/eval.h"
@@ -408,6 +409,32 @@ START_TEST(label_maps_are_read_by_index_or_value_and_colour_ones_refused)
 }
 END_TEST
 
+/* A segmenter whose output is not finite is said to have diverged at evaluation, not taken
+ * for a metric's bad input ("prediction 255"). */
+START_TEST(a_non_finite_segmenter_is_a_diverged_model_at_evaluation)
+{
+    rk_refnet_cfg m = rk_refnet_default();
+    m.num_classes = 3;
+    rk_net *net = NULL;
+    rk_err err = {0};
+    ck_assert_msg(rk_segnet(&net, &m, m.num_classes + 1, &err) == RK_OK, "%s", err.msg);
+    float *w = rk_net_params(net);
+    for (size_t i = 0; i < rk_net_num_elements(net); i++) w[i] = NAN;
+    rk_image im[1] = {{0}}, lab[1] = {{0}};
+    ck_assert(rk_image_alloc(&im[0], 40, 30, 3, &err) == RK_OK);
+    ck_assert(rk_image_alloc(&lab[0], 40, 30, 1, &err) == RK_OK);
+    memset(im[0].px, 90, 40 * 30 * 3);
+    memset(lab[0].px, 0, 40 * 30);
+    const uint8_t pad[3] = {124, 116, 104};
+    double miou = 0;
+    ck_assert_int_eq(rk_segmenter_eval(net, &m, im, lab, 1, pad, 1, &miou, NULL, &err),
+                     RK_EDIVERGED);
+    ck_assert_msg(strstr(err.msg, "not finite"), "%s", err.msg);
+    rk_image_free(&im[0]), rk_image_free(&lab[0]);
+    rk_net_free(net);
+}
+END_TEST
+
 /* A dataset of one's own is known by its content (rk_dataset_fingerprint): its label maps are
  * part of it, byte for byte as annotation files are, and a folder without them keeps the
  * fingerprint it had before they existed. */
@@ -527,6 +554,7 @@ Suite *suite_segment(void)
     tcase_add_checked_fixture(tc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(tc, bilinear_upsampling_backward_matches_finite_differences);
     tcase_add_test(tc, label_maps_are_read_by_index_or_value_and_colour_ones_refused);
+    tcase_add_test(tc, a_non_finite_segmenter_is_a_diverged_model_at_evaluation);
     tcase_add_test(tc, pixel_cross_entropy_backward_matches_finite_differences_and_skips_ignored_pixels);
     tcase_add_test(tc, segmentation_loss_equals_pytorch_upsample_and_cross_entropy);
     tcase_add_test(tc, segmentation_loss_leaves_channels_beyond_the_classes_without_gradient);

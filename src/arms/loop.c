@@ -81,7 +81,12 @@ int rk_train_loop(rk_net *net, const rk_task_ops *ops, const size_t *idx, size_t
             /* Appendix B: L = (L_h + a (Lbar_h / Lbar_p) L_p) / (1 + a), Lbar moving averages
              * (taken as constants in the gradient, as the paper's stop-gradient ratio). */
             ema_h = step == 0 ? lh : st->ema_decay * ema_h + (1 - st->ema_decay) * lh;
-            ema_p = step == 0 ? lp : st->ema_decay * ema_p + (1 - st->ema_decay) * lp;
+            /* Lbar_p starts at its first positive loss and skips a zero one: a pseudo batch
+             * with every pixel ignored (segmentation) has no loss, and averaging in its 0
+             * would inflate Lbar_h / Lbar_p for tens of steps. A detector's pseudo loss is
+             * never 0, so its average is what it always was. */
+            if (lp > 0)
+                ema_p = ema_p > 0 ? st->ema_decay * ema_p + (1 - st->ema_decay) * lp : lp;
             double wh, wp;
             if (st->normalize) {
                 wh = 1 / (1 + st->alpha);

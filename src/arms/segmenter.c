@@ -13,6 +13,7 @@
  * Inference letterboxes an image into the input as evaluation does for detection (scale 1,
  * pad bottom/right) and maps each original pixel to the input pixel its centre falls in. */
 #include <stdio.h>
+#include <string.h>
 #include <zlib.h>
 
 #include "arms_internal.h"
@@ -227,9 +228,15 @@ int rk_segmenter_eval(rk_net *net, const rk_refnet_cfg *model, const rk_image *i
     int rc = rk_seg_confusion_init(&c, model->num_classes + 1, err);
     if (!rc) rc = rk_segmenter_predict(net, model, images, n, pad, 0, threads, pred, err);
     for (size_t i = 0; i < n && !rc; i++) {
+        /* at threshold 0 only a non-finite output leaves a pixel unlabelled */
+        const void *nan = pred[i].px ? memchr(pred[i].px, RK_SEG_IGNORE,
+                                              (size_t)pred[i].w * pred[i].h) : NULL;
         if (labels[i].w != pred[i].w || labels[i].h != pred[i].h)
             rc = rk_errf(err, RK_EINVAL, "segmentation eval: image %zu is %dx%d, its labels %dx%d",
                          i, pred[i].w, pred[i].h, labels[i].w, labels[i].h);
+        else if (nan)
+            rc = rk_errf(err, RK_EDIVERGED, "segmentation eval: image %zu: the segmenter's "
+                         "output is not finite (a diverged model)", i);
         else
             rc = rk_seg_confusion_add(&c, labels[i].px, pred[i].px,
                                       (size_t)pred[i].w * pred[i].h, err);

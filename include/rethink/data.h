@@ -46,6 +46,9 @@ int rk_image_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c
  * VOC's format), never a colour's brightness; RGB, alpha, 16-bit PNGs and JPEGs are refused,
  * saying what the file is. */
 int rk_label_map_load(rk_image *im, const char *path, int want_w, int want_h, rk_err *err);
+/* The same from memory, at any size (the fuzz harness's way in). */
+int rk_label_map_decode(rk_image *im, const unsigned char *buf, size_t n, const char *name,
+                        rk_err *err);
 int rk_jpeg_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,
                    const char *name, rk_err *err);
 int rk_png_decode(rk_image *im, const unsigned char *buf, size_t n, int want_c,

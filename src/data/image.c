@@ -274,6 +274,12 @@ int rk_label_map_load(rk_image *im, const char *path, int want_w, int want_h, rk
     return rk_image_load_sized(im, path, LABELS, want_w, want_h, err);
 }
 
+int rk_label_map_decode(rk_image *im, const unsigned char *buf, size_t n, const char *name,
+                        rk_err *err)
+{
+    return decode(im, buf, n, LABELS, 0, 0, name, err);
+}
+
 int rk_image_load_sized(rk_image *im, const char *path, int want_c, int want_w, int want_h,
                         rk_err *err)
 {

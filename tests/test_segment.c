@@ -435,6 +435,45 @@ START_TEST(a_non_finite_segmenter_is_a_diverged_model_at_evaluation)
 }
 END_TEST
 
+/* A dataset rethink built before label maps existed gets them in place: the rest of the
+ * folder must be what the recipe builds (proven file by file), the maps are the builder's
+ * own, nothing else moves; a folder whose files differ is left as it was, the file named. */
+START_TEST(label_maps_are_added_in_place_to_a_dataset_built_before_them)
+{
+    rk_scene_params p = rk_scene_defaults();
+    p.ntrain = 6, p.nval = 4, p.nsource = 2;
+    char out[512], seg[700], map[800], img[800];
+    rk_err err = {0};
+    fx_path(out, sizeof out, "old");
+    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, NULL, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+    snprintf(seg, sizeof seg, "%s/" RK_SEG_DIR, out);
+    snprintf(map, sizeof map, "%s/val/000003.png", seg);
+    char *want = NULL, *got = NULL;
+    size_t nw = 0, ng = 0;
+    ck_assert(rk_read_file(map, &want, &nw, &err) == RK_OK);
+    ck_assert(rk_remove_tree(seg, &err) == RK_OK);
+    ck_assert_msg(rk_fashion_scenes_add_labels(&p, RK_FASHION_DIR, out, 1, &err) == RK_OK, "%s",
+                  err.msg);
+    ck_assert(rk_read_file(map, &got, &ng, &err) == RK_OK);
+    ck_assert(ng == nw && !memcmp(got, want, nw));
+    free(got);
+    /* present: nothing to do */
+    ck_assert(rk_fashion_scenes_add_labels(&p, RK_FASHION_DIR, out, 1, &err) == RK_OK);
+    /* a train image that is not the recipe's: refused, named, the folder as it was */
+    ck_assert(rk_remove_tree(seg, &err) == RK_OK);
+    snprintf(img, sizeof img, "%s/train/000002.jpg", out);
+    FILE *f = fopen(img, "ab");
+    ck_assert(f && fputc(0, f) == 0 && fclose(f) == 0);
+    ck_assert(rk_fashion_scenes_add_labels(&p, RK_FASHION_DIR, out, 1, &err) == RK_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "train/000002.jpg is not what this rethink builds"), "%s",
+                  err.msg);
+    struct stat st;
+    ck_assert(stat(seg, &st) != 0);
+    free(want);
+}
+END_TEST
+
 /* A dataset of one's own is known by its content (rk_dataset_fingerprint): its label maps are
  * part of it, byte for byte as annotation files are, and a folder without them keeps the
  * fingerprint it had before they existed. */
@@ -551,10 +590,12 @@ Suite *suite_segment(void)
 {
     Suite *s = suite_create("segment");
     TCase *tc = tcase_create("segment");
+    tcase_set_timeout(tc, 120); /* dataset builds: seconds each on a loaded machine, more under ASan */
     tcase_add_checked_fixture(tc, fx_tmp_setup, fx_tmp_teardown);
     tcase_add_test(tc, bilinear_upsampling_backward_matches_finite_differences);
     tcase_add_test(tc, label_maps_are_read_by_index_or_value_and_colour_ones_refused);
     tcase_add_test(tc, a_non_finite_segmenter_is_a_diverged_model_at_evaluation);
+    tcase_add_test(tc, label_maps_are_added_in_place_to_a_dataset_built_before_them);
     tcase_add_test(tc, pixel_cross_entropy_backward_matches_finite_differences_and_skips_ignored_pixels);
     tcase_add_test(tc, segmentation_loss_equals_pytorch_upsample_and_cross_entropy);
     tcase_add_test(tc, segmentation_loss_leaves_channels_beyond_the_classes_without_gradient);

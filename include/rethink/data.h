@@ -274,6 +274,14 @@ typedef void (*rk_progress_fn)(void *ctx, const char *stage, size_t done, size_t
  * (whatever the thread count). */
 int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out_dir,
                             int threads, rk_progress_fn progress, void *ctx, rk_err *err);
+/* Adds OUT/segmentation/ (and the card that lists it) to a dataset built from recipe p before
+ * label maps existed, in place: the dataset is built again beside it, and only when every file
+ * of OUT's annotations/, train/, val/ and source/ is byte-identical to that build's are its
+ * label maps and card renamed into OUT (nothing else in OUT changes, so trials that use it
+ * meanwhile read the same data); else OUT is left as it was and the error names the first
+ * file that differs. Nothing to do when OUT/segmentation exists. */
+int rk_fashion_scenes_add_labels(const rk_scene_params *p, const char *raw_dir, const char *out,
+                                 int threads, rk_err *err);
 
 /* The out-of-domain unlabelled set of a recipe (selftrain.source = shifted; the paper's
  * "other unlabelled sources"): scenes of the source's item slice (every class) with another

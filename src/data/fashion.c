@@ -807,6 +807,71 @@ static void remove_stale_builds(const char *out)
     closedir(d);
 }
 
+/* Every file of folder a/sub is in b/sub with the same bytes, and b/sub has no other: the
+ * first that differs is the error. */
+static int same_folder(const char *a, const char *b, const char *sub, rk_err *err)
+{
+    char da[4200], db[4200];
+    if (snprintf(da, sizeof da, "%s/%s", a, sub) >= (int)sizeof da ||
+        snprintf(db, sizeof db, "%s/%s", b, sub) >= (int)sizeof db)
+        return rk_errf(err, RK_EINVAL, "%s: path too long", a);
+    long na = 0, nb = 0;
+    int rc = RK_OK;
+    DIR *d = opendir(db);
+    if (!d) return rk_errf(err, rk_errno_rc(errno), "%s: %s", db, strerror(errno));
+    for (struct dirent *e; (e = readdir(d));) nb += e->d_name[0] != '.';
+    closedir(d);
+    if (!(d = opendir(da))) return rk_errf(err, rk_errno_rc(errno), "%s: %s", da, strerror(errno));
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        na++;
+        char pa[4500], pb[4500], *x = NULL, *y = NULL;
+        size_t nx = 0, ny = 0;
+        snprintf(pa, sizeof pa, "%s/%s", da, e->d_name);
+        snprintf(pb, sizeof pb, "%s/%s", db, e->d_name);
+        rk_err ignore = {0};
+        if ((rc = rk_read_file(pa, &x, &nx, err))) break;
+        if (rk_read_file(pb, &y, &ny, &ignore) || nx != ny || memcmp(x, y, nx))
+            rc = rk_errf(err, RK_EFORMAT, "%s is not what this rethink builds from the dataset's "
+                         "recipe: delete %s to build it again", pa, a);
+        free(x), free(y);
+    }
+    closedir(d);
+    if (!rc && na != nb)
+        rc = rk_errf(err, RK_EFORMAT, "%s holds %ld files, a build of its recipe %ld: delete %s "
+                     "to build it again", da, na, nb, a);
+    return rc;
+}
+
+int rk_fashion_scenes_add_labels(const rk_scene_params *p, const char *raw_dir, const char *out,
+                                 int threads, rk_err *err)
+{
+    char seg[4200], tmp[4200], from[4400], card[4400], tcard[4400];
+    struct stat st;
+    snprintf(seg, sizeof seg, "%s/" RK_SEG_DIR, out);
+    if (stat(seg, &st) == 0) return RK_OK;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", out, (int)getpid()) >= (int)sizeof tmp)
+        return rk_errf(err, RK_EINVAL, "%s: path too long", out);
+    remove_stale_builds(out);
+    int rc = rk_remove_tree(tmp, err);
+    if (!rc) rc = build_into(p, raw_dir, tmp, threads, NULL, NULL, err);
+    static const char *const parts[] = {"annotations", "train", "val", "source"};
+    for (size_t i = 0; !rc && i < sizeof parts / sizeof *parts; i++)
+        rc = same_folder(out, tmp, parts[i], err);
+    snprintf(from, sizeof from, "%s/" RK_SEG_DIR, tmp);
+    /* another worker that added them first: theirs are the same files */
+    if (!rc && rename(from, seg) != 0 && stat(seg, &st) != 0)
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: cannot move the label maps into place: %s", seg,
+                     strerror(errno));
+    snprintf(tcard, sizeof tcard, "%s/card.json", tmp);
+    snprintf(card, sizeof card, "%s/card.json", out);
+    if (!rc && rename(tcard, card) != 0)
+        rc = rk_errf(err, rk_errno_rc(errno), "%s: cannot replace the card: %s", card,
+                     strerror(errno));
+    rk_remove_tree(tmp, NULL);
+    return rc;
+}
+
 int rk_fashion_scenes_build(const rk_scene_params *p, const char *raw_dir, const char *out,
                             int threads, rk_progress_fn progress, void *ctx, rk_err *err)
 {

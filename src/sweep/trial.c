@@ -174,7 +174,21 @@ int rk_trial_ensure_data(const rk_trial_cfg *t, const rk_trial_hooks *h, rk_err 
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/annotations/instances_val.json", t->data_dir);
-    if (exists(p)) return card_matches(t, err);
+    if (exists(p)) {
+        int rc = card_matches(t, err);
+        char seg[1300];
+        snprintf(seg, sizeof seg, "%s/" RK_SEG_DIR, t->data_dir);
+        /* a segmentation trial on a dataset rethink built before label maps existed: they
+         * are added (the rest of the folder proven unchanged), not a rebuild asked for */
+        if (!rc && t->segment && t->build_data && !exists(seg)) {
+            rk_trial_note(h, "adding segmentation label maps to %s (built before they existed)",
+                          t->data_dir);
+            rc = rk_fashion_scenes_add_labels(&t->data, RK_FASHION_DIR, t->data_dir, t->threads,
+                                              err);
+            if (!rc) rc = card_matches(t, err);
+        }
+        return rc;
+    }
     if (!t->build_data)
         return rk_errf(err, RK_EIO, "%s: dataset missing (and study.build_data = 0)", t->data_dir);
     rk_trial_note(h, "building the default dataset in %s (first use)", t->data_dir);
@@ -413,9 +427,8 @@ static int load_labels(const rk_trial_cfg *t, const rk_dataset *d, const rk_coco
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/" RK_SEG_DIR "/%s", t->data_dir, split);
     if (!exists(dir))
-        return rk_errf(err, RK_EIO, "%s: no segmentation labels (model.task = segment needs "
-                       "them; a dataset built by rethink before they existed: delete %s to build "
-                       "it again)", dir, t->data_dir);
+        return rk_errf(err, RK_EIO, "%s: no segmentation labels (model.task = segment needs a "
+                       "label map per image, datasets/README.md §Segmentation labels)", dir);
     return rk_seg_labels_load(labels, d, classes, dir, t->threads, err);
 }
 

@@ -260,15 +260,23 @@ START_TEST(scene_labels_agree_with_the_boxes)
 }
 END_TEST
 
+/* A small default-recipe dataset built into the test's folder name; *p its recipe. */
+static void build_small(rk_scene_params *p, char *out, size_t cap, const char *name)
+{
+    rk_err err = {0};
+    *p = rk_scene_defaults();
+    p->ntrain = 6, p->nval = 4, p->nsource = 2;
+    fx_path(out, cap, name);
+    ck_assert_msg(rk_fashion_scenes_build(p, RK_FASHION_DIR, out, 1, NULL, NULL, &err) == RK_OK,
+                  "%s", err.msg);
+}
+
 START_TEST(built_scenes_carry_label_maps_that_load_as_class_indices)
 {
-    rk_scene_params p = rk_scene_defaults();
-    p.ntrain = 6, p.nval = 4, p.nsource = 2;
+    rk_scene_params p;
     char out[512], dir[600], img[600], ann[600];
     rk_err err = {0};
-    fx_path(out, sizeof out, "ds");
-    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, NULL, NULL, &err) == RK_OK,
-                  "%s", err.msg);
+    build_small(&p, out, sizeof out, "ds");
     snprintf(img, sizeof img, "%s/val", out);
     snprintf(ann, sizeof ann, "%s/annotations/instances_val.json", out);
     snprintf(dir, sizeof dir, "%s/" RK_SEG_DIR "/val", out);
@@ -440,13 +448,10 @@ END_TEST
  * own, nothing else moves; a folder whose files differ is left as it was, the file named. */
 START_TEST(label_maps_are_added_in_place_to_a_dataset_built_before_them)
 {
-    rk_scene_params p = rk_scene_defaults();
-    p.ntrain = 6, p.nval = 4, p.nsource = 2;
+    rk_scene_params p;
     char out[512], seg[700], map[800], img[800];
     rk_err err = {0};
-    fx_path(out, sizeof out, "old");
-    ck_assert_msg(rk_fashion_scenes_build(&p, RK_FASHION_DIR, out, 1, NULL, NULL, &err) == RK_OK,
-                  "%s", err.msg);
+    build_small(&p, out, sizeof out, "old");
     snprintf(seg, sizeof seg, "%s/" RK_SEG_DIR, out);
     snprintf(map, sizeof map, "%s/val/000003.png", seg);
     char *want = NULL, *got = NULL;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,31 @@ static rk_store *open_db(void)
 static const char *GRID = "[study]\nname = t\n[train]\nsteps = 10\n[grid]\n"
                           "arm = selftrain, pretrain+selftrain, scratch\nfraction = 0.5, 1.0\n"
                           "selftrain.alpha = 1, 2\n";
+
+/* The dry run's step rate is the trial's on a core of its own: timed while other processes
+ * keep every core busy (as when a dry run is made beside running parts), the wall-clock rate
+ * falls with the load and the rate the estimate takes does not. */
+START_TEST(a_dry_runs_step_rate_is_not_the_machines_load)
+{
+    rk_refnet_cfg m = rk_refnet_default();
+    rk_err err = {0};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    pid_t burn[64];
+    long nb = cores < 64 ? cores : 64;
+    for (long i = 0; i < nb; i++)
+        if ((burn[i] = fork()) == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test (a timeout kills it) */
+            for (volatile unsigned long x = 0;; x++) {
+            }
+        }
+    double own = NAN, wall = rk_trial_step_rate(&m, 16, RK_BACKEND_DNNL, 1, &own, &err);
+    for (long i = 0; i < nb; i++) kill(burn[i], SIGKILL), waitpid(burn[i], NULL, 0);
+    ck_assert_msg(isfinite(wall) && isfinite(own), "%s", err.msg);
+    /* one timing thread beside a burner per core has about cores/(cores+1) of a core */
+    ck_assert_msg(own > 1.15 * wall, "own %.0f img/s, wall %.0f img/s", own, wall);
+}
+END_TEST
 
 START_TEST(every_arm_is_one_row_of_the_table)
 {
@@ -701,5 +727,9 @@ Suite *suite_sweep(void)
     tcase_add_test(tc, a_student_never_trains_its_teacher);
     tcase_add_test(tc, a_dataset_folder_whose_files_are_not_the_built_ones_is_an_error);
     suite_add_tcase(s, tc);
+    TCase *rate = tcase_create("rate"); /* timings under load: seconds, more under ASan */
+    tcase_set_timeout(rate, 120);
+    tcase_add_test(rate, a_dry_runs_step_rate_is_not_the_machines_load);
+    suite_add_tcase(s, rate);
     return s;
 }

@@ -141,10 +141,13 @@ int rk_trial_backbone_cost(const rk_config *c, rk_backbone_work *w, rk_err *err)
 
 /* Training images per second of steps of shape (model, step_images) on backend b with
  * threads: the best of three short rk_refnet_bench runs (this VM's speed wanders by ±15 %
- * from one second to the next; the best run is the steadiest reading). NAN if the steps
+ * from one second to the next; the best run is the steadiest reading), by the wall clock.
+ * *own (may be NULL): the same steps' rate on cores of their own — each run's better of its
+ * wall-clock rate and its images over its CPU seconds per thread — which other work on the
+ * machine does not slow (a dry run is often made beside a running part). NAN if the steps
  * cannot run here (why in *err). */
 double rk_trial_step_rate(const rk_refnet_cfg *model, int step_images, rk_backend b,
-                          int threads, rk_err *err);
+                          int threads, double *own, rk_err *err);
 
 /* train.precision = auto: whether steps of w's shape train in bf16 on this machine (*bf16).
  * f32 without bf16 kernels (rk_dnnl_has_bf16); else bf16 only when it trains more than 5 %

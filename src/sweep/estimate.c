@@ -1,7 +1,9 @@
 /* The dry run's time estimate of a sweep (include/rethink/sweep.h): measured on this machine,
  * not assumed. Each distinct step shape of the trials to run (model, images per step,
  * precision, threads) is timed with rk_refnet_bench on one worker's threads (a shape with
- * train.precision = auto in the precision that times faster, as its trials decide), and a trial
+ * train.precision = auto in the precision that times faster by the wall clock, as its trials
+ * decide) at the rate it has on cores of its own (rk_trial_step_rate's *own: by CPU time, so
+ * that parts already running beside the dry run do not count as its slowness), and a trial
  * takes its images over that rate, divided by TRIAL_SHARE: the part of a trial's CPU time
  * that is training steps. The rest (augmentation, targets, dev evaluations, pseudo-labelling)
  * was 5-17 % of the paper study's trials on two machines (docs/STUDY.md, "Estimating a
@@ -27,10 +29,12 @@ static int same_shape(const rk_sweep_shape *a, const rk_trial_work *w, int threa
            a->bf16 == w->bf16 && a->bf16_auto == w->bf16_auto && a->threads == threads;
 }
 
-/* The step timing that train.precision = auto decides by (rk_trial_step_rate). */
-static double time_steps(const rk_sweep_shape *s, rk_backend b, rk_err *err)
+/* The step timing of a shape (rk_trial_step_rate): the wall-clock rate, which train.precision
+ * = auto decides by, and in *own the rate on cores of the trial's own, which the estimate
+ * takes (a dry run beside running parts would otherwise count their load as the trial's). */
+static double time_steps(const rk_sweep_shape *s, rk_backend b, double *own, rk_err *err)
 {
-    return rk_trial_step_rate(&s->model, s->step_images, b, s->threads, err);
+    return rk_trial_step_rate(&s->model, s->step_images, b, s->threads, own, err);
 }
 
 /* Wall seconds of trials taking t[i] seconds each (0: not run) on par workers: the larger
@@ -113,8 +117,8 @@ static int cost_backbones(const rk_sweep_plan *p, const int *shape, double *t, d
             r++;
         if (r == nrated) {
             rated[nrated] = w;
-            rate[nrated++] = rk_trial_step_rate(&w.model, w.step_images, RK_BACKEND_DNNL,
-                                                threads, &ignored);
+            rk_trial_step_rate(&w.model, w.step_images, RK_BACKEND_DNNL, threads,
+                               &rate[nrated++], &ignored);
         }
         double s = w.images / (rate[r] * TRIAL_SHARE);
         t[i] += s, t32[i] += s;
@@ -147,12 +151,15 @@ int rk_sweep_estimate_time(const rk_sweep_plan *p, int jobs,
     for (size_t k = 0; k < e->nshapes; k++) {
         rk_sweep_shape *s = &e->shape[k];
         rk_err why = {0};
-        s->rate_f32 = time_steps(s, RK_BACKEND_DNNL, &why);
-        s->rate = s->bf16 ? time_steps(s, RK_BACKEND_DNNL_BF16, &why) : s->rate_f32;
+        double wall32 = time_steps(s, RK_BACKEND_DNNL, &s->rate_f32, &why);
+        if (isnan(wall32)) s->rate_f32 = NAN;
+        s->rate = s->rate_f32;
+        if (s->bf16 && isfinite(wall32) && isnan(time_steps(s, RK_BACKEND_DNNL_BF16, &s->rate, &why)))
+            s->rate = NAN;
         if (s->bf16_auto && rk_dnnl_has_bf16()) { /* as rk_trial_precision_auto decides */
             rk_err ignored = {0};
-            double r16 = time_steps(s, RK_BACKEND_DNNL_BF16, &ignored);
-            if (r16 > 1.05 * s->rate_f32) s->bf16 = 1, s->rate = r16;
+            double own16 = NAN, wall16 = time_steps(s, RK_BACKEND_DNNL_BF16, &own16, &ignored);
+            if (wall16 > 1.05 * wall32) s->bf16 = 1, s->rate = own16;
         }
         if (!e->why[0] && why.msg[0]) snprintf(e->why, sizeof e->why, "%s", why.msg);
     }

@@ -7,7 +7,9 @@
 #   2. claims on mIoU judge it (stat = AP is refused on a segmentation study, stat = mIoU on
 #      a detection study) and the report names the metric;
 #   3. the plateau schedule stops on dev mIoU (dev.AP rows of a segmentation trial are mIoU);
-#   4. a dataset folder without label maps is an error saying how to rebuild it.
+#   4. a dataset rethink built before label maps existed gets them in place (the same files
+#      a build makes), and a dataset of one's own without them is an error saying what is
+#      needed.
 # Usage: segment_test.sh RETHINK MAKE_STUDY_DB EXPERIMENTS_DIR
 set -u
 rethink=$1 mkdb=$2 exp=$3
@@ -59,8 +61,18 @@ grep -q "^## mIoU by cell" rep/report.md && grep -q "^### ΔmIoU vs control" rep
 [ "$(q p.db "select count(*) from metrics where name = 'dev.AP' and value between 0 and 1")" -ge 2 ] || fail "dev mIoU evaluations"
 [ "$(q p.db "select (select value from metrics where name = 'select.dev.AP') = (select max(value) from metrics where name = 'dev.AP')")" -eq 1 ] || fail "the kept checkpoint is the best on dev mIoU"
 
-# a dataset without label maps (built before them): the error says how to build it again
-rm -rf data/segment-tiny-scenes/segmentation
-rc=0; "$rethink" train --config segment-tiny.ini -s arm=scratch -s seed=3 --db q.db >old.txt 2>&1 || rc=$?
-[ $rc -ne 0 ] && grep -q "no segmentation labels (model.task = segment needs them.*delete .* to build it again" old.txt || { cat old.txt; fail "missing label maps"; }
+# a dataset rethink built before label maps existed: they are added in place, byte for byte
+# the builder's, and the trial runs
+seg=data/segment-tiny-scenes/segmentation
+cp -r "$seg" seg-built && rm -rf "$seg"
+"$rethink" train --config segment-tiny.ini -s arm=scratch -s seed=3 --db q.db >old.txt 2>&1 ||
+  { cat old.txt; fail "a trial on a dataset built before label maps exited $?"; }
+grep -q "adding segmentation label maps to data/segment-tiny-scenes" old.txt || { cat old.txt; fail "no word of the added label maps"; }
+diff -r seg-built "$seg" >/dev/null || fail "the added label maps are not the builder's"
+# a dataset of one's own without them: the error says what is needed
+cp -r data/segment-tiny-scenes own && rm -rf own/segmentation own/card.json
+rc=0; "$rethink" train --config segment-tiny.ini -s study.data=own -s study.build_data=0 \
+  -s arm=scratch -s seed=3 --db own.db >own.txt 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q "own/segmentation/train: no segmentation labels (model.task = segment needs a label map per image" own.txt ||
+  { cat own.txt; fail "missing label maps of one's own dataset"; }
 echo "segment: 6 arms trained and recorded mIoU; claims, report, plateau and missing labels checked"

@@ -10,8 +10,8 @@ set key below horizontal spacing 1.2 width 1
 set datafile missing "?"
 set multiplot title 'AP vs augmentation strength (mean over seeds, 95 % CI)' font "sans-serif,14"
 unset key
-set xtics ('S1' 0, 'S2' 1, 'S3' 2)
-set xrange [-0.4:2.4]
+set xtics ('S1' 0, 'S2' 1, 'S3' 2, 'S4' 3)
+set xrange [-0.4:3.4]
 set xlabel "augmentation policy (stronger to the right)"
 set ylabel "AP (COCO, ×100)"
 set yrange [0<*:*<100]
@@ -72,8 +72,8 @@ set key below horizontal spacing 1.2 width 1
 set datafile missing "?"
 set multiplot title 'AP vs augmentation strength (mean over seeds, 95 % CI)' font "sans-serif,14"
 unset key
-set xtics ('S1' 0, 'S2' 1, 'S3' 2)
-set xrange [-0.4:2.4]
+set xtics ('S1' 0, 'S2' 1, 'S3' 2, 'S4' 3)
+set xrange [-0.4:3.4]
 set xlabel "augmentation policy (stronger to the right)"
 set ylabel "AP (COCO, ×100)"
 set yrange [0<*:*<100]

@@ -1,6 +1,6 @@
 # ΔAP vs control — written by rethink report; run: gnuplot delta_vs_control.gp (in this folder) to redraw
 # delta_vs_control.png and delta_vs_control.svg from the data files beside it.
-set terminal pngcairo size 830,520 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
+set terminal pngcairo size 1040,520 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
 set output "delta_vs_control.png"
 reset
 set border 3 lw 1
@@ -18,12 +18,12 @@ set xtics scale 0
 set grid noxtics
 set xlabel "cell (augmentation, labelled fraction)"
 set ylabel "ΔAP vs control (AP points)"
-set arrow from 2.5, graph 0 to 2.5, graph 1 nohead dt 3 lc rgb "#888888"
-set arrow from 5.5, graph 0 to 5.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 3.5, graph 0 to 3.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 7.5, graph 0 to 7.5, graph 1 nohead dt 3 lc rgb "#888888"
 plot  "delta_vs_control.dat" using 2:3:4:xtic(1) title 'selftrain' lc rgb "#D55E00", \
      "delta_vs_control.dat" using 6:7:8 title 'pretrain+selftrain' lc rgb "#009E73"
 unset output
-set terminal svg size 830,520 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
+set terminal svg size 1040,520 noenhanced font "sans-serif,12" linewidth 1.3 rounded background "#ffffff"
 set output "delta_vs_control.svg"
 reset
 set border 3 lw 1
@@ -41,8 +41,8 @@ set xtics scale 0
 set grid noxtics
 set xlabel "cell (augmentation, labelled fraction)"
 set ylabel "ΔAP vs control (AP points)"
-set arrow from 2.5, graph 0 to 2.5, graph 1 nohead dt 3 lc rgb "#888888"
-set arrow from 5.5, graph 0 to 5.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 3.5, graph 0 to 3.5, graph 1 nohead dt 3 lc rgb "#888888"
+set arrow from 7.5, graph 0 to 7.5, graph 1 nohead dt 3 lc rgb "#888888"
 plot  "delta_vs_control.dat" using 2:3:4:xtic(1) title 'selftrain' lc rgb "#D55E00", \
      "delta_vs_control.dat" using 6:7:8 title 'pretrain+selftrain' lc rgb "#009E73"
 unset output
